@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from honorbound.cli import audit as _audit_cli
+from honorbound.cli import core as _core_cli
+
 app = typer.Typer(
     name="honorbound",
     help="Honorbound: your privacy notice, enforced.",
@@ -12,6 +15,8 @@ app = typer.Typer(
 )
 
 # --- registrations (one line per area; keep sorted) ---------------------------------------
+app.add_typer(_audit_cli.app, name="audit")
+_core_cli.register(app)
 # --- end registrations ---------------------------------------------------------------------
 
 

@@ -1,0 +1,42 @@
+# Honorbound: two commands on a fresh machine.
+#   make run   - install, load the demo data (SQLite), serve on http://127.0.0.1:8000
+#   make test  - install dev dependencies, run the suite (SQLite, then PostgreSQL when available)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres lint typecheck bench-pii bench-vault bench-consent clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/honorbound demo
+	$(BIN)/honorbound serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+	./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m "not browser"
+
+test-sqlite: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-postgres: $(STAMP)
+	./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m "not browser"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src/honorbound
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

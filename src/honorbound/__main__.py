@@ -1,0 +1,3 @@
+from honorbound.cli import main
+
+main()

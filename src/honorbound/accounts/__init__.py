@@ -1,0 +1,1 @@
+"""Organizations (data controllers), staff users, roles and API keys."""

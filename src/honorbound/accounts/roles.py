@@ -1,0 +1,46 @@
+"""Roles and what each may do. One table, read by the adapters' permission checks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PRIVACY_OFFICER = "privacy_officer"
+    AGENT = "agent"
+    AUDITOR = "auditor"
+    CLIENT = "client"  # a controller's system calling in
+
+
+# Permissions are coarse on purpose: each names a family of actions a role may take.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "org.manage": frozenset({Role.ADMIN}),
+    "apikeys.manage": frozenset({Role.ADMIN}),
+    "audit.read": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AUDITOR}),
+    "outbox.read": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AUDITOR}),
+    "policy.read": frozenset(Role),
+    "policy.manage": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    "data.collect": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT}),
+    "data.read_masked": frozenset(
+        {Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT, Role.AUDITOR}
+    ),
+    "data.reveal": frozenset({Role.PRIVACY_OFFICER}),
+    "consent.write": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT}),
+    "consent.read": frozenset(
+        {Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT, Role.AUDITOR}
+    ),
+    "rights.intake": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT}),
+    "rights.manage": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    "rights.read": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.AUDITOR}),
+    "retention.manage": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    "disclosures.manage": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    "reports.read": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AUDITOR}),
+}
+
+
+def allowed(role: Role, permission: str) -> bool:
+    try:
+        return role in PERMISSIONS[permission]
+    except KeyError:
+        raise KeyError(f"unknown permission {permission!r}") from None

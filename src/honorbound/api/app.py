@@ -1,0 +1,45 @@
+"""The ASGI application: JSON API, public pages and the staff console on one server."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from starlette.middleware.sessions import SessionMiddleware
+
+from honorbound import __version__
+from honorbound.api import problems
+from honorbound.api.middleware import BodyGuard, Observability
+from honorbound.api.routes import apikeys, audit, health, me, outbox
+from honorbound.runtime import Runtime
+from honorbound.web import routes as web_routes
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="Honorbound",
+        version=__version__,
+        description="Your privacy notice, enforced. JSON API; errors are RFC 9457 problem "
+        "details.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.metrics = CollectorRegistry()
+    problems.install(app)
+    for router in (health.router, me.router, apikeys.router, audit.router, outbox.router):
+        app.include_router(router)
+    app.include_router(web_routes.router)
+    web_routes.mount_static(app)
+    secret = runtime.settings.secret_key or runtime.keys.session_secret
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie="honorbound_session",
+        max_age=8 * 3600,
+        same_site="lax",
+        https_only=runtime.settings.secure_cookies,
+    )
+    app.add_middleware(BodyGuard, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(Observability, registry=app.state.metrics)
+    return app

@@ -1,0 +1,120 @@
+"""Errors as RFC 9457 problem details. Bad input is a 4xx naming the field, never a 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("honorbound.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """Raise from a route to answer with a problem document."""
+
+    def __init__(
+        self, status: int, title: str, detail: str = "", errors: list[dict[str, str]] | None = None,
+        type_: str = "about:blank", headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors or []
+        self.type = type_
+        self.headers = headers
+        self.extra = extra or {}
+
+
+def problem_response(
+    status: int, title: str, detail: str = "", instance: str = "",
+    errors: list[dict[str, str]] | None = None, type_: str = "about:blank",
+    headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'identities', 0, 'email') -> 'body.identities[0].email'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "json_invalid": "is not valid JSON",
+}
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = str(error.get("type", ""))
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    message = str(error.get("msg", "is invalid"))
+    return message.removeprefix("Value error, ")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, request.url.path, exc.errors,
+                                exc.type, exc.headers, exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": field_path(error.get("loc", ())), "message": _message(dict(error))}
+            for error in exc.errors()
+        ]
+        # Never echo the submitted values back: they may be personal data.
+        if any(e["message"] == "is not valid JSON" for e in errors):
+            return problem_response(400, "Request body is not valid JSON",
+                                    "The body could not be parsed as JSON.",
+                                    request.url.path, [{"field": "body",
+                                                        "message": "is not valid JSON"}])
+        first = errors[0] if errors else {"field": "body", "message": "is invalid"}
+        return problem_response(
+            422, "Invalid request", f"{first['field']} {first['message']}.", request.url.path,
+            errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {401: "Not authenticated", 403: "Forbidden", 404: "Not found",
+                  405: "Method not allowed", 413: "Request body too large"}
+        return problem_response(exc.status_code, titles.get(exc.status_code, "Error"),
+                                str(exc.detail) if exc.detail else "", request.url.path,
+                                headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc, extra={"path_template": _template(request)})
+        return problem_response(500, "Internal error",
+                                "Something went wrong on our side; it has been logged.",
+                                request.url.path)
+
+
+def _template(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched")

@@ -1,0 +1,37 @@
+"""What every command needs: settings and a runtime, with errors printed as one sentence."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from honorbound import logging_setup
+from honorbound.config import ConfigError, Settings, load_settings
+from honorbound.crypto.keys import MasterKeyError
+from honorbound.runtime import Runtime, build_runtime
+
+err = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        loaded = load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+    logging_setup.configure(loaded.log_level, loaded.log_file)
+    return loaded
+
+
+def runtime(immediate_jobs: bool = False, loaded: Settings | None = None) -> Runtime:
+    try:
+        return build_runtime(loaded or settings(), immediate_jobs=immediate_jobs)
+    except MasterKeyError as exc:
+        fail(str(exc))

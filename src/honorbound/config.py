@@ -1,0 +1,164 @@
+"""Typed settings, read from HONORBOUND_* environment variables and an optional TOML file.
+
+A wrong value stops start-up with one sentence that names the variable (`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "HONORBOUND_"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Directory for the embedded databases, key files and job queue.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the data database. Empty: SQLite file in data_dir.",
+    )
+    keystore_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the key store (kept apart from the data database). "
+        "Empty: SQLite file keys.db in data_dir.",
+    )
+    master_key: str = Field(
+        default="",
+        description="Master key, 64 hex characters. Empty: read from master_key_file.",
+    )
+    master_key_file: Path | None = Field(
+        default=None,
+        description="File holding the master key (created by `honorbound init`, mode 0600). "
+        "Default: data_dir/master.key.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Key that signs session cookies and links (32+ characters). "
+        "Empty: derived from the master key.",
+    )
+    smtp_url: str = Field(
+        default="",
+        description="smtp://[user:password@]host:port or smtps://... . Empty: mail stays in the "
+        "outbox, viewable by staff.",
+    )
+    mail_from: str = Field(default="privacy@honorbound.invalid", description="From: address.")
+    redis_url: str = Field(
+        default="", description="redis://host:port/db for the job queue. Empty: SQLite queue."
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public base URL, used in links sent to people.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `honorbound serve` binds.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `honorbound serve` binds.")
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body accepted (bytes)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level."
+    )
+    log_file: Path | None = Field(default=None, description="Also write JSON logs to this file.")
+    job_lease_seconds: int = Field(
+        default=300, ge=5, description="A running job not finished after this is run again."
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Mark session cookies Secure (set true behind HTTPS)."
+    )
+
+    @field_validator("database_url", "keystore_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if value and "://" not in value:
+            raise ValueError("must be a URL such as sqlite:///var/honorbound.db")
+        return value
+
+    @field_validator("master_key")
+    @classmethod
+    def _check_master_key(cls, value: str) -> str:
+        if value:
+            try:
+                raw = bytes.fromhex(value)
+            except ValueError as exc:
+                raise ValueError("must be 64 hexadecimal characters") from exc
+            if len(raw) != 32:
+                raise ValueError("must be 64 hexadecimal characters (32 bytes)")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp(cls, value: str) -> str:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("must start with smtp:// or smtps://")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'honorbound.db'}"
+
+    @property
+    def resolved_keystore_url(self) -> str:
+        return self.keystore_url or f"sqlite:///{self.data_dir / 'keys.db'}"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def job_queue_file(self) -> Path:
+        return self.data_dir / "jobs.db"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = ".".join(str(part) for part in error.get("loc", ()) if part != "__root__")
+    variable = ENV_PREFIX + loc.upper() if loc else "configuration"
+    message = str(error.get("msg", "is invalid"))
+    message = message.removeprefix("Value error, ")
+    if error.get("type") == "extra_forbidden":
+        return f"{variable} is not a known setting; see docs/configuration.md for the list."
+    return f"{variable} {message[0].lower() + message[1:] if message else 'is invalid'}."
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from the environment, an optional TOML file and explicit overrides.
+
+    Precedence: overrides > environment > TOML file > defaults. The TOML file is named by
+    `config_file` or HONORBOUND_CONFIG; its keys are the setting names in lower case.
+    """
+    file_values: dict[str, Any] = {}
+    path = config_file or (Path(os.environ[f"{ENV_PREFIX}CONFIG"]) if os.environ.get(
+        f"{ENV_PREFIX}CONFIG") else None)
+    if path is not None:
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{ENV_PREFIX}CONFIG names {path}, which does not exist.") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}.") from exc
+        env_names = {k[len(ENV_PREFIX):].lower() for k in os.environ if k.startswith(ENV_PREFIX)}
+        file_values = {k: v for k, v in file_values.items() if k not in env_names}
+    try:
+        return Settings(**{**file_values, **overrides})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(_describe(dict(first))) from None

@@ -1,0 +1,1 @@
+"""Keys and authenticated encryption (AES-256-GCM from `cryptography`)."""

@@ -1,0 +1,1 @@
+"""Everything the system sends to people goes through the outbox."""

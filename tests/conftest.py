@@ -1,0 +1,136 @@
+"""Shared fixtures: a real database per test (SQLite file, or PostgreSQL when
+HONORBOUND_TEST_DATABASE_URL names a server), the real ASGI app, a real SMTP server on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from honorbound.accounts.roles import Role
+from honorbound.accounts.service import create_organization, issue_api_key
+from honorbound.api.app import create_app
+from honorbound.audit import Actor
+from honorbound.config import Settings
+from honorbound.db import migrate
+from honorbound.runtime import Runtime, build_runtime
+from tests.support.smtp import SmtpSink
+
+PG_URL = os.environ.get("HONORBOUND_TEST_DATABASE_URL", "")
+TEMPLATE_DB = "honorbound_template"
+
+
+def _pg_admin_url() -> str:
+    return make_url(PG_URL).set(database="postgres").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database that each test copies (fast, and proves the migrations)."""
+    if PG_URL:
+        admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"'))
+            conn.execute(text(f'CREATE DATABASE "{TEMPLATE_DB}"'))
+        admin.dispose()
+        migrate.upgrade(make_url(PG_URL).set(database=TEMPLATE_DB).render_as_string(
+            hide_password=False))
+        return TEMPLATE_DB
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture
+def database_url(_template: str, tmp_path: Path) -> Iterator[str]:
+    if PG_URL:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{_template}"'))
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        target = tmp_path / "honorbound.db"
+        shutil.copy(_template, target)
+        yield f"sqlite:///{target}"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        keystore_url=f"sqlite:///{tmp_path / 'keys.db'}",
+        master_key=secrets.token_hex(32),
+        base_url="http://testserver",
+    )
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = build_runtime(settings, immediate_jobs=True)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def app(runtime: Runtime):  # type: ignore[no-untyped-def]
+    return create_app(runtime)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@dataclass
+class Tenant:
+    """An organization with an API key per role, for calling the API as that role."""
+
+    id: int
+    slug: str
+    keys: dict[Role, str]
+
+    def headers(self, role: Role = Role.ADMIN) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+
+def make_tenant(runtime: Runtime, slug: str) -> Tenant:
+    actor = Actor("test", "system")
+    with runtime.db.session() as session:
+        org = create_organization(session, slug, f"Org {slug}", actor)
+        keys = {role: issue_api_key(session, org.id, role, f"{role} key", actor)[1]
+                for role in Role}
+    return Tenant(org.id, slug, keys)
+
+
+@pytest.fixture
+def tenant(runtime: Runtime) -> Tenant:
+    return make_tenant(runtime, "org-a")
+
+
+@pytest.fixture
+def other_tenant(runtime: Runtime) -> Tenant:
+    return make_tenant(runtime, "org-b")
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()

@@ -1,0 +1,83 @@
+"""No API path can read or change another organization's rows.
+
+The test walks every /v1 route the app has, so a route added later is covered automatically:
+without a key -> 401; with organization B's key on organization A's object ids -> 404 (never
+200 with A's data).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fastapi.testclient import TestClient
+
+from honorbound.accounts.roles import Role
+from honorbound.notify.models import Channel
+from honorbound.notify.outbox import put
+from honorbound.runtime import Runtime
+from tests.conftest import Tenant
+
+PUBLIC = {"/v1/public"}  # prefixes of routes meant for consumers without a key
+
+
+@dataclass
+class Route:
+    path: str
+    methods: set[str]
+
+
+def _v1_routes(client: TestClient) -> list[Route]:
+    """Every /v1 operation the OpenAPI document lists (that is, every API route)."""
+    spec = client.get("/openapi.json").json()
+    return [Route(path, {m.upper() for m in ops})
+            for path, ops in spec["paths"].items()
+            if path.startswith("/v1") and not any(path.startswith(p) for p in PUBLIC)]
+
+
+def test_every_route_needs_a_key(client: TestClient) -> None:
+    routes = _v1_routes(client)
+    assert routes
+    for route in routes:
+        path = re.sub(r"\{[^}]+\}", "1", route.path)
+        for method in route.methods - {"HEAD", "OPTIONS"}:
+            response = client.request(method, path, json={})
+            assert response.status_code == 401, (method, route.path, response.status_code)
+
+
+def test_ids_of_another_organization_are_not_found(
+    client: TestClient, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    # Objects owned by A.
+    key = client.post("/v1/api-keys", json={"name": "a-key", "role": "agent"},
+                      headers=tenant.headers()).json()
+    with runtime.db.session() as session:
+        message = put(session, runtime.keys, None, tenant.id, Channel.EMAIL, "test",
+                      "person@example.test", "body", "subject")
+    ids = {"key_id": key["id"], "message_id": message.id}
+    checked = 0
+    for route in _v1_routes(client):
+        params = re.findall(r"\{([^}]+)\}", route.path)
+        if not params:
+            continue
+        path = route.path
+        for name in params:
+            assert name in ids, f"add an object of org A for {{{name}}} in {route.path}"
+            path = path.replace(f"{{{name}}}", str(ids[name]))
+        for method in route.methods - {"HEAD", "OPTIONS"}:
+            response = client.request(method, path, json={},
+                                      headers=other_tenant.headers(Role.ADMIN))
+            assert response.status_code == 404, (method, route.path, response.status_code)
+            checked += 1
+    assert checked >= 3
+    # A's objects are intact and still A's.
+    still = client.get(f"/v1/api-keys/{key['id']}", headers=tenant.headers())
+    assert still.status_code == 200 and still.json()["revoked_at"] is None
+
+
+def test_lists_only_show_own_rows(client: TestClient, tenant: Tenant,
+                                  other_tenant: Tenant) -> None:
+    a = {k["prefix"] for k in client.get("/v1/api-keys", headers=tenant.headers()).json()}
+    b = {k["prefix"] for k in client.get("/v1/api-keys",
+                                         headers=other_tenant.headers()).json()}
+    assert a and b and not (a & b)
