@@ -1,0 +1,1 @@
+"""The personal-data vault: subjects, identities, records and interactions, encrypted per person."""
