@@ -38,7 +38,7 @@ def normalize_email(value: str) -> str:
     text = value.strip()
     local, sep, domain = text.rpartition("@")
     if not sep or not local or not domain:
-        raise InvalidIdentity("email must look like name@example.com")
+        raise InvalidIdentity("email must have a name, an @ and a domain")
     if not _LOCAL.match(local) or ".." in local or local.startswith(".") or local.endswith("."):
         raise InvalidIdentity("email has characters that are not allowed before the @")
     try:
