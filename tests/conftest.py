@@ -43,8 +43,9 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> str:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"'))
             conn.execute(text(f'CREATE DATABASE "{TEMPLATE_DB}"'))
         admin.dispose()
-        migrate.upgrade(make_url(PG_URL).set(database=TEMPLATE_DB).render_as_string(
-            hide_password=False))
+        migrate.upgrade(
+            make_url(PG_URL).set(database=TEMPLATE_DB).render_as_string(hide_password=False)
+        )
         return TEMPLATE_DB
     path = tmp_path_factory.mktemp("template") / "template.db"
     migrate.upgrade(f"sqlite:///{path}")
@@ -113,8 +114,9 @@ def make_tenant(runtime: Runtime, slug: str) -> Tenant:
     actor = Actor("test", "system")
     with runtime.db.session() as session:
         org = create_organization(session, slug, f"Org {slug}", actor)
-        keys = {role: issue_api_key(session, org.id, role, f"{role} key", actor)[1]
-                for role in Role}
+        keys = {
+            role: issue_api_key(session, org.id, role, f"{role} key", actor)[1] for role in Role
+        }
     return Tenant(org.id, slug, keys)
 
 

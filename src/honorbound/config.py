@@ -146,8 +146,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     `config_file` or HONORBOUND_CONFIG; its keys are the setting names in lower case.
     """
     file_values: dict[str, Any] = {}
-    path = config_file or (Path(os.environ[f"{ENV_PREFIX}CONFIG"]) if os.environ.get(
-        f"{ENV_PREFIX}CONFIG") else None)
+    path = config_file or (
+        Path(os.environ[f"{ENV_PREFIX}CONFIG"]) if os.environ.get(f"{ENV_PREFIX}CONFIG") else None
+    )
     if path is not None:
         try:
             file_values = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -155,7 +156,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             raise ConfigError(f"{ENV_PREFIX}CONFIG names {path}, which does not exist.") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}.") from exc
-        env_names = {k[len(ENV_PREFIX):].lower() for k in os.environ if k.startswith(ENV_PREFIX)}
+        env_names = {k[len(ENV_PREFIX) :].lower() for k in os.environ if k.startswith(ENV_PREFIX)}
         file_values = {k: v for k, v in file_values.items() if k not in env_names}
     try:
         return Settings(**{**file_values, **overrides})

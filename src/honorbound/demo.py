@@ -26,8 +26,9 @@ def load_demo(rt: Runtime, quiet: bool = False) -> str:
     lines = ["Demo login (open http://127.0.0.1:8000/login):"]
     with rt.db.session() as session:
         bpo = create_organization(session, "demo-bpo", "Demo BPO (operator)", actor)
-        org = create_organization(session, DEMO_ORG, "Contact Center 1 (demo client)", actor,
-                                  operated_by_id=bpo.id)
+        org = create_organization(
+            session, DEMO_ORG, "Contact Center 1 (demo client)", actor, operated_by_id=bpo.id
+        )
         for username, role, name in STAFF:
             password = generate_password()
             create_user(session, username, password, name, actor, org.id, role)

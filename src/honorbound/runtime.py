@@ -114,8 +114,9 @@ def build_runtime(settings: Settings, immediate_jobs: bool = False) -> Runtime:
 def register_periodic(runtime: Runtime) -> None:
     """Worker only: queue each scheduled job as a durable row when its time comes."""
     for periodic in runtime.registry.periodic:
-        schedule = crontab(periodic.minute, periodic.hour, periodic.day, periodic.month,
-                           periodic.day_of_week)
+        schedule = crontab(
+            periodic.minute, periodic.hour, periodic.day, periodic.month, periodic.day_of_week
+        )
 
         def queue_it(name: str = periodic.name) -> None:
             with runtime.db.session() as session:

@@ -16,16 +16,22 @@ def test_health_openapi_metrics(client: TestClient) -> None:
 
 
 def test_invalid_json_is_400_problem(client: TestClient, tenant: Tenant) -> None:
-    response = client.post("/v1/api-keys", content=b'{"name": "x", ',
-                           headers={**tenant.headers(), "content-type": "application/json"})
+    response = client.post(
+        "/v1/api-keys",
+        content=b'{"name": "x", ',
+        headers={**tenant.headers(), "content-type": "application/json"},
+    )
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["errors"] == [{"field": "body", "message": "is not valid JSON"}]
 
 
 def test_unknown_field_names_the_path(client: TestClient, tenant: Tenant) -> None:
-    response = client.post("/v1/api-keys", json={"name": "x", "role": "agent", "colour": "red"},
-                           headers=tenant.headers())
+    response = client.post(
+        "/v1/api-keys",
+        json={"name": "x", "role": "agent", "colour": "red"},
+        headers=tenant.headers(),
+    )
     assert response.status_code == 422
     body = response.json()
     assert {"field": "body.colour", "message": "is not a known field"} in body["errors"]
@@ -33,31 +39,39 @@ def test_unknown_field_names_the_path(client: TestClient, tenant: Tenant) -> Non
 
 
 def test_bad_enum_value_names_the_path(client: TestClient, tenant: Tenant) -> None:
-    response = client.post("/v1/api-keys", json={"name": "x", "role": "emperor"},
-                           headers=tenant.headers())
+    response = client.post(
+        "/v1/api-keys", json={"name": "x", "role": "emperor"}, headers=tenant.headers()
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "body.role"
 
 
 def test_invalid_utf8_is_400(client: TestClient, tenant: Tenant) -> None:
-    response = client.post("/v1/api-keys", content=b'{"name": "\xff\xfe", "role": "agent"}',
-                           headers={**tenant.headers(), "content-type": "application/json"})
+    response = client.post(
+        "/v1/api-keys",
+        content=b'{"name": "\xff\xfe", "role": "agent"}',
+        headers={**tenant.headers(), "content-type": "application/json"},
+    )
     assert response.status_code == 400
     assert "UTF-8" in response.json()["title"]
 
 
 def test_oversized_body_is_413(client: TestClient, tenant: Tenant) -> None:
     big = b'{"name": "' + b"a" * 2_000_000 + b'", "role": "agent"}'
-    response = client.post("/v1/api-keys", content=big,
-                           headers={**tenant.headers(), "content-type": "application/json"})
+    response = client.post(
+        "/v1/api-keys",
+        content=big,
+        headers={**tenant.headers(), "content-type": "application/json"},
+    )
     assert response.status_code == 413
     with_keys = client.get("/v1/api-keys", headers=tenant.headers()).json()
     assert all(k["name"] != "a" * 10 for k in with_keys)
 
 
 def test_api_key_lifecycle(client: TestClient, tenant: Tenant) -> None:
-    created = client.post("/v1/api-keys", json={"name": "crm", "role": "client"},
-                          headers=tenant.headers())
+    created = client.post(
+        "/v1/api-keys", json={"name": "crm", "role": "client"}, headers=tenant.headers()
+    )
     assert created.status_code == 201
     key = created.json()["key"]
     assert key.startswith(f"hb_{created.json()['prefix']}_")
@@ -77,13 +91,13 @@ def test_wrong_secret_same_prefix_is_rejected(client: TestClient, tenant: Tenant
 
 
 def test_roles_are_enforced(client: TestClient, tenant: Tenant) -> None:
-    response = client.post("/v1/api-keys", json={"name": "x", "role": "admin"},
-                           headers=tenant.headers(Role.AGENT))
+    response = client.post(
+        "/v1/api-keys", json={"name": "x", "role": "admin"}, headers=tenant.headers(Role.AGENT)
+    )
     assert response.status_code == 403
     assert "apikeys.manage" in response.json()["detail"]
     assert client.get("/v1/audit/entries", headers=tenant.headers(Role.AGENT)).status_code == 403
-    assert client.get("/v1/audit/entries",
-                      headers=tenant.headers(Role.AUDITOR)).status_code == 200
+    assert client.get("/v1/audit/entries", headers=tenant.headers(Role.AUDITOR)).status_code == 200
 
 
 def test_audit_api_lists_own_chain(client: TestClient, tenant: Tenant) -> None:

@@ -44,13 +44,14 @@ def test_wrong_value_names_the_variable(
 
 def test_unknown_setting_in_toml_file(tmp_path: Path) -> None:
     config = tmp_path / "honorbound.toml"
-    config.write_text('prot = 8000\n')
+    config.write_text("prot = 8000\n")
     with pytest.raises(ConfigError, match="HONORBOUND_PROT is not a known setting"):
         load_settings(config)
 
 
-def test_toml_file_values_and_env_precedence(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_toml_file_values_and_env_precedence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "honorbound.toml"
     config.write_text('port = 9001\nhost = "0.0.0.0"\n')
     monkeypatch.setenv("HONORBOUND_PORT", "9002")
@@ -68,8 +69,13 @@ def test_broken_toml_file(tmp_path: Path) -> None:
 
 def test_cli_stops_with_one_sentence(tmp_path: Path) -> None:
     env = {**os.environ, "HONORBOUND_PORT": "not-a-port", "HONORBOUND_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "honorbound", "db", "current"],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "honorbound", "db", "current"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "HONORBOUND_PORT" in result.stderr
     assert "Traceback" not in result.stderr

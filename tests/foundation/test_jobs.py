@@ -16,17 +16,21 @@ from honorbound.runtime import build_runtime
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    return {**os.environ, "HONORBOUND_DATABASE_URL": settings.database_url,
-            "HONORBOUND_MASTER_KEY": settings.master_key,
-            "HONORBOUND_DATA_DIR": str(settings.data_dir),
-            "HONORBOUND_LOG_LEVEL": "WARNING"}
+    return {
+        **os.environ,
+        "HONORBOUND_DATABASE_URL": settings.database_url,
+        "HONORBOUND_MASTER_KEY": settings.master_key,
+        "HONORBOUND_DATA_DIR": str(settings.data_dir),
+        "HONORBOUND_LOG_LEVEL": "WARNING",
+    }
 
 
 def _job(settings: Settings, job_id: int) -> tuple[str, int]:
     rt = build_runtime(settings)
     with rt.db.session() as session:
-        row = session.execute(text("SELECT status, attempts FROM jobs WHERE id=:i"),
-                              {"i": job_id}).one()
+        row = session.execute(
+            text("SELECT status, attempts FROM jobs WHERE id=:i"), {"i": job_id}
+        ).one()
     rt.close()
     return row.status, row.attempts
 

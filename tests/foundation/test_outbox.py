@@ -16,14 +16,24 @@ fake = Faker()
 Faker.seed(2)
 
 
-def test_mail_reaches_a_real_smtp_server(settings: Settings, smtp: SmtpSink,
-                                         tenant: Tenant) -> None:
+def test_mail_reaches_a_real_smtp_server(
+    settings: Settings, smtp: SmtpSink, tenant: Tenant
+) -> None:
     rt = build_runtime(settings.model_copy(update={"smtp_url": smtp.url}), immediate_jobs=True)
     recipient = fake.email()
     with rt.db.session() as session:
-        put(session, rt.keys, rt.jobs, tenant.id, Channel.EMAIL, "test.hello", recipient,
-            "Hello from the outbox.", "Greetings",
-            headers={"List-Unsubscribe": "<https://example.test/u/abc>"})
+        put(
+            session,
+            rt.keys,
+            rt.jobs,
+            tenant.id,
+            Channel.EMAIL,
+            "test.hello",
+            recipient,
+            "Hello from the outbox.",
+            "Greetings",
+            headers={"List-Unsubscribe": "<https://example.test/u/abc>"},
+        )
     messages = smtp.wait_for(1)
     assert len(messages) == 1
     assert messages[0]["To"] == recipient
@@ -36,12 +46,22 @@ def test_mail_reaches_a_real_smtp_server(settings: Settings, smtp: SmtpSink,
     rt.close()
 
 
-def test_without_smtp_mail_stays_in_outbox_sealed(runtime: Runtime, tenant: Tenant,
-                                                  client: TestClient) -> None:
+def test_without_smtp_mail_stays_in_outbox_sealed(
+    runtime: Runtime, tenant: Tenant, client: TestClient
+) -> None:
     recipient = fake.email()
     with runtime.db.session() as session:
-        put(session, runtime.keys, runtime.jobs, tenant.id, Channel.EMAIL, "test.hello",
-            recipient, "Body text", "Subject line")
+        put(
+            session,
+            runtime.keys,
+            runtime.jobs,
+            tenant.id,
+            Channel.EMAIL,
+            "test.hello",
+            recipient,
+            "Body text",
+            "Subject line",
+        )
     with runtime.db.session() as session:
         row = session.execute(text("SELECT status, note, recipient_sealed FROM outbox")).one()
     assert row.status == OutboxStatus.PENDING
@@ -49,17 +69,27 @@ def test_without_smtp_mail_stays_in_outbox_sealed(runtime: Runtime, tenant: Tena
     assert recipient.encode() not in bytes(row.recipient_sealed)
     listed = client.get("/v1/outbox", headers=tenant.headers(Role.PRIVACY_OFFICER)).json()
     assert listed[0]["status"] == "pending"
-    detail = client.get(f"/v1/outbox/{listed[0]['id']}",
-                        headers=tenant.headers(Role.PRIVACY_OFFICER)).json()
+    detail = client.get(
+        f"/v1/outbox/{listed[0]['id']}", headers=tenant.headers(Role.PRIVACY_OFFICER)
+    ).json()
     assert detail["recipient"] == recipient and detail["body"] == "Body text"
 
 
-def test_pending_mail_is_flushed_once_smtp_is_configured(settings: Settings, smtp: SmtpSink,
-                                                         runtime: Runtime,
-                                                         tenant: Tenant) -> None:
+def test_pending_mail_is_flushed_once_smtp_is_configured(
+    settings: Settings, smtp: SmtpSink, runtime: Runtime, tenant: Tenant
+) -> None:
     with runtime.db.session() as session:
-        put(session, runtime.keys, runtime.jobs, tenant.id, Channel.EMAIL, "test", fake.email(),
-            "queued while mail was off", "Held")
+        put(
+            session,
+            runtime.keys,
+            runtime.jobs,
+            tenant.id,
+            Channel.EMAIL,
+            "test",
+            fake.email(),
+            "queued while mail was off",
+            "Held",
+        )
     rt = build_runtime(settings.model_copy(update={"smtp_url": smtp.url}), immediate_jobs=True)
     with rt.db.session() as session:
         rt.jobs.enqueue(session, "outbox.flush")
@@ -67,18 +97,20 @@ def test_pending_mail_is_flushed_once_smtp_is_configured(settings: Settings, smt
     rt.close()
 
 
-def test_unreachable_smtp_keeps_message_and_retries(settings: Settings,
-                                                    tenant: Tenant) -> None:
+def test_unreachable_smtp_keeps_message_and_retries(settings: Settings, tenant: Tenant) -> None:
     from tests.support.smtp import free_port
 
-    rt = build_runtime(settings.model_copy(
-        update={"smtp_url": f"smtp://127.0.0.1:{free_port()}"}), immediate_jobs=True)
+    rt = build_runtime(
+        settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{free_port()}"}),
+        immediate_jobs=True,
+    )
     with rt.db.session() as session:
         put(session, rt.keys, rt.jobs, tenant.id, Channel.EMAIL, "test", fake.email(), "b", "s")
     with rt.db.session() as session:
         outbox = session.execute(text("SELECT status FROM outbox")).scalar_one()
-        job = session.execute(text(
-            "SELECT status, attempts, last_error FROM jobs WHERE name='outbox.deliver'")).one()
+        job = session.execute(
+            text("SELECT status, attempts, last_error FROM jobs WHERE name='outbox.deliver'")
+        ).one()
     assert outbox == OutboxStatus.PENDING
     assert job.status == "queued" and job.attempts == 1
     assert "ConnectionRefusedError" in job.last_error

@@ -30,9 +30,11 @@ class Route:
 def _v1_routes(client: TestClient) -> list[Route]:
     """Every /v1 operation the OpenAPI document lists (that is, every API route)."""
     spec = client.get("/openapi.json").json()
-    return [Route(path, {m.upper() for m in ops})
-            for path, ops in spec["paths"].items()
-            if path.startswith("/v1") and not any(path.startswith(p) for p in PUBLIC)]
+    return [
+        Route(path, {m.upper() for m in ops})
+        for path, ops in spec["paths"].items()
+        if path.startswith("/v1") and not any(path.startswith(p) for p in PUBLIC)
+    ]
 
 
 def test_every_route_needs_a_key(client: TestClient) -> None:
@@ -49,11 +51,21 @@ def test_ids_of_another_organization_are_not_found(
     client: TestClient, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
 ) -> None:
     # Objects owned by A.
-    key = client.post("/v1/api-keys", json={"name": "a-key", "role": "agent"},
-                      headers=tenant.headers()).json()
+    key = client.post(
+        "/v1/api-keys", json={"name": "a-key", "role": "agent"}, headers=tenant.headers()
+    ).json()
     with runtime.db.session() as session:
-        message = put(session, runtime.keys, None, tenant.id, Channel.EMAIL, "test",
-                      "person@example.test", "body", "subject")
+        message = put(
+            session,
+            runtime.keys,
+            None,
+            tenant.id,
+            Channel.EMAIL,
+            "test",
+            "person@example.test",
+            "body",
+            "subject",
+        )
     ids = {"key_id": key["id"], "message_id": message.id}
     checked = 0
     for route in _v1_routes(client):
@@ -65,8 +77,9 @@ def test_ids_of_another_organization_are_not_found(
             assert name in ids, f"add an object of org A for {{{name}}} in {route.path}"
             path = path.replace(f"{{{name}}}", str(ids[name]))
         for method in route.methods - {"HEAD", "OPTIONS"}:
-            response = client.request(method, path, json={},
-                                      headers=other_tenant.headers(Role.ADMIN))
+            response = client.request(
+                method, path, json={}, headers=other_tenant.headers(Role.ADMIN)
+            )
             assert response.status_code == 404, (method, route.path, response.status_code)
             checked += 1
     assert checked >= 3
@@ -75,9 +88,7 @@ def test_ids_of_another_organization_are_not_found(
     assert still.status_code == 200 and still.json()["revoked_at"] is None
 
 
-def test_lists_only_show_own_rows(client: TestClient, tenant: Tenant,
-                                  other_tenant: Tenant) -> None:
+def test_lists_only_show_own_rows(client: TestClient, tenant: Tenant, other_tenant: Tenant) -> None:
     a = {k["prefix"] for k in client.get("/v1/api-keys", headers=tenant.headers()).json()}
-    b = {k["prefix"] for k in client.get("/v1/api-keys",
-                                         headers=other_tenant.headers()).json()}
+    b = {k["prefix"] for k in client.get("/v1/api-keys", headers=other_tenant.headers()).json()}
     assert a and b and not (a & b)

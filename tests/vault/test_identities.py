@@ -17,8 +17,19 @@ def test_email_lower_cased_with_idna_domain() -> None:
     assert normalize_email("ANN@EXAMPLE.COM") == normalize_email("ann@example.com")
 
 
-@pytest.mark.parametrize("bad", ["", "no-at-sign", "@example.com", "a@", "a@b", "a..b@example.com",
-                                 "a b@example.com", "a@-bad-.com"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "no-at-sign",
+        "@example.com",
+        "a@",
+        "a@b",
+        "a..b@example.com",
+        "a b@example.com",
+        "a@-bad-.com",
+    ],
+)
 def test_bad_emails_are_refused_without_echo(bad: str) -> None:
     with pytest.raises(InvalidIdentity) as info:
         normalize_email(bad)

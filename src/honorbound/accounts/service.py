@@ -45,22 +45,37 @@ def create_organization(
     org = Organization(slug=slug, name=name, operated_by_id=operated_by_id)
     session.add(org)
     session.flush()
-    append(session, org.id, actor, "organization.created", "organization", org.id,
-           {"slug": slug, "operated_by": operated_by_id})
+    append(
+        session,
+        org.id,
+        actor,
+        "organization.created",
+        "organization",
+        org.id,
+        {"slug": slug, "operated_by": operated_by_id},
+    )
     return org
 
 
 def create_user(
-    session: Session, username: str, password: str, display_name: str, actor: Actor,
-    organization_id: int, role: Role,
+    session: Session,
+    username: str,
+    password: str,
+    display_name: str,
+    actor: Actor,
+    organization_id: int,
+    role: Role,
 ) -> User:
     username = username.strip().lower()
     if not username:
         raise AccountError("username must not be empty")
     if session.scalar(select(User.id).where(User.username == username)):
         raise AccountError("that username is taken")
-    user = User(username=username, display_name=display_name,
-                password_hash=passwords.hash_password(password))
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=passwords.hash_password(password),
+    )
     session.add(user)
     session.flush()
     add_membership(session, user, organization_id, role, actor)
@@ -73,8 +88,9 @@ def add_membership(
     membership = Membership(user_id=user.id, organization_id=organization_id, role=role.value)
     session.add(membership)
     session.flush()
-    append(session, organization_id, actor, "membership.added", "user", user.id,
-           {"role": role.value})
+    append(
+        session, organization_id, actor, "membership.added", "user", user.id, {"role": role.value}
+    )
     return membership
 
 
@@ -105,12 +121,25 @@ def issue_api_key(
 ) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the plaintext, which is shown once and not stored."""
     new = apikeys.generate()
-    key = ApiKey(organization_id=organization_id, prefix=new.prefix, secret_hash=new.secret_hash,
-                 role=role.value, name=name, created_by=actor.id)
+    key = ApiKey(
+        organization_id=organization_id,
+        prefix=new.prefix,
+        secret_hash=new.secret_hash,
+        role=role.value,
+        name=name,
+        created_by=actor.id,
+    )
     session.add(key)
     session.flush()
-    append(session, organization_id, actor, "apikey.issued", "apikey", key.id,
-           {"prefix": new.prefix, "role": role.value})
+    append(
+        session,
+        organization_id,
+        actor,
+        "apikey.issued",
+        "apikey",
+        key.id,
+        {"prefix": new.prefix, "role": role.value},
+    )
     return key, new.plaintext
 
 
@@ -122,8 +151,15 @@ def revoke_api_key(session: Session, organization_id: int, key_id: int, actor: A
         raise LookupError("no such API key")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        append(session, organization_id, actor, "apikey.revoked", "apikey", key.id,
-               {"prefix": key.prefix})
+        append(
+            session,
+            organization_id,
+            actor,
+            "apikey.revoked",
+            "apikey",
+            key.id,
+            {"prefix": key.prefix},
+        )
     return key
 
 

@@ -18,8 +18,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(
         title="Honorbound",
         version=__version__,
-        description="Your privacy notice, enforced. JSON API; errors are RFC 9457 problem "
-        "details.",
+        description="Your privacy notice, enforced. JSON API; errors are RFC 9457 problem details.",
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,

@@ -38,13 +38,20 @@ def _token(request: Request) -> str | None:
 def get_principal(request: Request, session: SessionDep) -> Principal:
     token = _token(request)
     if not token:
-        raise Problem(401, "Not authenticated",
-                      "Send an API key as 'Authorization: Bearer hb_...'.",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "Not authenticated",
+            "Send an API key as 'Authorization: Bearer hb_...'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     principal = authenticate_api_key(session, token)
     if principal is None:
-        raise Problem(401, "Not authenticated", "The API key is unknown or revoked.",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "Not authenticated",
+            "The API key is unknown or revoked.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return principal
 
 
@@ -56,9 +63,11 @@ def require(permission: str) -> Callable[[Principal], Principal]:
 
     def check(principal: PrincipalDep) -> Principal:
         if not allowed(principal.role, permission):
-            raise Problem(403, "Forbidden",
-                          f"The role '{principal.role.value}' may not do this "
-                          f"(needs '{permission}').")
+            raise Problem(
+                403,
+                "Forbidden",
+                f"The role '{principal.role.value}' may not do this (needs '{permission}').",
+            )
         return principal
 
     return check

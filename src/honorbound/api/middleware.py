@@ -14,11 +14,19 @@ log = logging.getLogger("honorbound.http")
 
 
 async def _send_problem(send: Send, status: int, title: str, detail: str) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status,
-                       "detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(body)).encode())]})
+    body = json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -37,8 +45,12 @@ class BodyGuard:
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _send_problem(send, 413, "Request body too large",
-                                f"The body is larger than the limit of {self.max_bytes} bytes.")
+            await _send_problem(
+                send,
+                413,
+                "Request body too large",
+                f"The body is larger than the limit of {self.max_bytes} bytes.",
+            )
             return
         chunks: list[bytes] = []
         size = 0
@@ -50,22 +62,32 @@ class BodyGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _send_problem(send, 413, "Request body too large",
-                                    f"The body is larger than the limit of {self.max_bytes} "
-                                    "bytes.")
+                await _send_problem(
+                    send,
+                    413,
+                    "Request body too large",
+                    f"The body is larger than the limit of {self.max_bytes} bytes.",
+                )
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        textual = content_type in (b"application/json", b"application/x-www-form-urlencoded",
-                                   b"text/plain") or content_type.endswith(b"+json")
+        textual = content_type in (
+            b"application/json",
+            b"application/x-www-form-urlencoded",
+            b"text/plain",
+        ) or content_type.endswith(b"+json")
         if textual and body:
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError as exc:
-                await _send_problem(send, 400, "Request body is not valid UTF-8",
-                                    f"Byte {exc.start} of the body is not valid UTF-8.")
+                await _send_problem(
+                    send,
+                    400,
+                    "Request body is not valid UTF-8",
+                    f"Byte {exc.start} of the body is not valid UTF-8.",
+                )
                 return
         replayed = False
 
@@ -84,10 +106,18 @@ class Observability:
 
     def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
         self.app = app
-        self.requests = Counter("honorbound_http_requests_total", "HTTP requests",
-                                ["method", "route", "status"], registry=registry)
-        self.latency = Histogram("honorbound_http_request_seconds", "HTTP request latency",
-                                 ["method", "route"], registry=registry)
+        self.requests = Counter(
+            "honorbound_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "honorbound_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=registry,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,5 +140,12 @@ class Observability:
             status = str(status_holder["status"])
             self.requests.labels(scope["method"], template, status).inc()
             self.latency.labels(scope["method"], template).observe(elapsed)
-            log.info("request", extra={"method": scope["method"], "route": template,
-                                       "status": int(status), "ms": round(elapsed * 1000, 2)})
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "route": template,
+                    "status": int(status),
+                    "ms": round(elapsed * 1000, 2),
+                },
+            )

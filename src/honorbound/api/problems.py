@@ -19,8 +19,13 @@ class Problem(Exception):
     """Raise from a route to answer with a problem document."""
 
     def __init__(
-        self, status: int, title: str, detail: str = "", errors: list[dict[str, str]] | None = None,
-        type_: str = "about:blank", headers: dict[str, str] | None = None,
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        errors: list[dict[str, str]] | None = None,
+        type_: str = "about:blank",
+        headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or title)
@@ -34,9 +39,14 @@ class Problem(Exception):
 
 
 def problem_response(
-    status: int, title: str, detail: str = "", instance: str = "",
-    errors: list[dict[str, str]] | None = None, type_: str = "about:blank",
-    headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None,
+    status: int,
+    title: str,
+    detail: str = "",
+    instance: str = "",
+    errors: list[dict[str, str]] | None = None,
+    type_: str = "about:blank",
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": type_, "title": title, "status": status}
     if detail:
@@ -78,8 +88,16 @@ def _message(error: dict[str, Any]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, request.url.path, exc.errors,
-                                exc.type, exc.headers, exc.extra)
+        return problem_response(
+            exc.status,
+            exc.title,
+            exc.detail,
+            request.url.path,
+            exc.errors,
+            exc.type,
+            exc.headers,
+            exc.extra,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,30 +107,48 @@ def install(app: FastAPI) -> None:
         ]
         # Never echo the submitted values back: they may be personal data.
         if any(e["message"] == "is not valid JSON" for e in errors):
-            return problem_response(400, "Request body is not valid JSON",
-                                    "The body could not be parsed as JSON.",
-                                    request.url.path, [{"field": "body",
-                                                        "message": "is not valid JSON"}])
+            return problem_response(
+                400,
+                "Request body is not valid JSON",
+                "The body could not be parsed as JSON.",
+                request.url.path,
+                [{"field": "body", "message": "is not valid JSON"}],
+            )
         first = errors[0] if errors else {"field": "body", "message": "is invalid"}
         return problem_response(
-            422, "Invalid request", f"{first['field']} {first['message']}.", request.url.path,
+            422,
+            "Invalid request",
+            f"{first['field']} {first['message']}.",
+            request.url.path,
             errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-                  405: "Method not allowed", 413: "Request body too large"}
-        return problem_response(exc.status_code, titles.get(exc.status_code, "Error"),
-                                str(exc.detail) if exc.detail else "", request.url.path,
-                                headers=getattr(exc, "headers", None))
+        titles = {
+            401: "Not authenticated",
+            403: "Forbidden",
+            404: "Not found",
+            405: "Method not allowed",
+            413: "Request body too large",
+        }
+        return problem_response(
+            exc.status_code,
+            titles.get(exc.status_code, "Error"),
+            str(exc.detail) if exc.detail else "",
+            request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=exc, extra={"path_template": _template(request)})
-        return problem_response(500, "Internal error",
-                                "Something went wrong on our side; it has been logged.",
-                                request.url.path)
+        return problem_response(
+            500,
+            "Internal error",
+            "Something went wrong on our side; it has been logged.",
+            request.url.path,
+        )
 
 
 def _template(request: Request) -> str:

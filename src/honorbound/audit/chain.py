@@ -158,8 +158,9 @@ def verify(session: Session, organization_id: int | None = None) -> VerifyResult
     """Walk each chain; report the first bad entry of each organization's chain."""
     if organization_id is None:
         org_ids = list(
-            session.scalars(select(AuditEntry.organization_id).distinct().order_by(
-                AuditEntry.organization_id))
+            session.scalars(
+                select(AuditEntry.organization_id).distinct().order_by(AuditEntry.organization_id)
+            )
         )
     else:
         org_ids = [organization_id]
@@ -173,9 +174,7 @@ def verify(session: Session, organization_id: int | None = None) -> VerifyResult
             problem: str | None = None
             if entry.seq != expected_seq:
                 if entry.seq > expected_seq:
-                    problem = (
-                        f"entries {expected_seq}..{entry.seq - 1} are missing (deleted)"
-                    )
+                    problem = f"entries {expected_seq}..{entry.seq - 1} are missing (deleted)"
                 else:
                     problem = f"sequence number {entry.seq} repeats (inserted or reordered)"
             elif entry.prev_hash != prev:
@@ -196,8 +195,9 @@ def verify(session: Session, organization_id: int | None = None) -> VerifyResult
 def count(session: Session, organization_id: int) -> int:
     return int(
         session.scalar(
-            select(func.count()).select_from(AuditEntry).where(
-                AuditEntry.organization_id == organization_id)
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.organization_id == organization_id)
         )
         or 0
     )

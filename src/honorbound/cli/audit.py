@@ -34,8 +34,10 @@ def verify_cmd(
         result = verify(session, _org_id(session, org))
     rt.close()
     if result.ok:
-        out.print(f"audit chain intact: {result.entries} entries in "
-                  f"{result.organizations} organization(s)")
+        out.print(
+            f"audit chain intact: {result.entries} entries in "
+            f"{result.organizations} organization(s)"
+        )
         return
     for problem in result.problems:
         err.print(str(problem), highlight=False)

@@ -13,10 +13,14 @@ import typer
 from sqlalchemy import func, select
 
 from honorbound.accounts.models import Organization
-from honorbound.accounts.roles import Role
-from honorbound.accounts.service import AccountError, create_organization, create_user, \
-    issue_api_key
 from honorbound.accounts.passwords import generate_password
+from honorbound.accounts.roles import Role
+from honorbound.accounts.service import (
+    AccountError,
+    create_organization,
+    create_user,
+    issue_api_key,
+)
 from honorbound.audit import Actor
 from honorbound.cli.common import fail, out, runtime, settings
 from honorbound.config import Settings
@@ -65,8 +69,10 @@ def init(
     loaded = settings()
     created = prepare(loaded)
     if _organization_count(loaded):
-        fail("this installation is already initialised; sign in with the existing "
-             "administrator, or point HONORBOUND_DATA_DIR at an empty directory.")
+        fail(
+            "this installation is already initialised; sign in with the existing "
+            "administrator, or point HONORBOUND_DATA_DIR at an empty directory."
+        )
     rt = runtime(loaded=loaded)
     password = generate_password()
     try:
@@ -80,8 +86,10 @@ def init(
     finally:
         rt.close()
     if created:
-        out.print(f"Master key written to {loaded.resolved_master_key_file} (mode 0600). "
-                  "Back it up: without it no personal data can be read.")
+        out.print(
+            f"Master key written to {loaded.resolved_master_key_file} (mode 0600). "
+            "Back it up: without it no personal data can be read."
+        )
     out.print(f"Organization: {org_slug}")
     out.print(f"Administrator: {admin}")
     out.print(f"Password: {password}")
@@ -108,8 +116,10 @@ def demo(
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
     elif not credentials.exists():
-        fail("the database already holds organizations that are not the demo's; "
-             "use a new HONORBOUND_DATA_DIR for the demo.")
+        fail(
+            "the database already holds organizations that are not the demo's; "
+            "use a new HONORBOUND_DATA_DIR for the demo."
+        )
     out.print(credentials.read_text(), highlight=False)
 
 
@@ -129,11 +139,18 @@ def serve(
     child: subprocess.Popen[bytes] | None = None
     if worker:
         child = subprocess.Popen([sys.executable, "-m", "honorbound", "worker"])
-    out.print(f"Honorbound on http://{host or loaded.host}:{port or loaded.port} "
-              f"(health: /healthz, console: /console)")
+    out.print(
+        f"Honorbound on http://{host or loaded.host}:{port or loaded.port} "
+        f"(health: /healthz, console: /console)"
+    )
     try:
-        uvicorn.run(app, host=host or loaded.host, port=port or loaded.port, log_config=None,
-                    access_log=False)
+        uvicorn.run(
+            app,
+            host=host or loaded.host,
+            port=port or loaded.port,
+            log_config=None,
+            access_log=False,
+        )
     finally:
         if child is not None:
             child.send_signal(signal.SIGTERM)
@@ -155,8 +172,9 @@ def worker(
     resent = rt.jobs.recover()
     if resent:
         out.print(f"re-sent {resent} job(s) left by an earlier worker")
-    consumer = rt.huey.create_consumer(workers=threads, worker_type="thread", periodic=True,
-                                       check_worker_health=True)
+    consumer = rt.huey.create_consumer(
+        workers=threads, worker_type="thread", periodic=True, check_worker_health=True
+    )
     consumer.run()
 
 

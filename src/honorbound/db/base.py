@@ -36,10 +36,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             raise TypeError("UTCDateTime needs a datetime")
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored; pass a timezone-aware value")
-        value = value.astimezone(dt.UTC)
+        utc: dt.datetime = value.astimezone(dt.UTC)
         if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
+            return utc.replace(tzinfo=None)
+        return utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:

@@ -150,15 +150,16 @@ class JobQueue:
             session.execute(
                 update(Job)
                 .where(Job.id == job.id)
-                .values(status=JobStatus.DONE, finished_at=utcnow(), lease_until=None,
-                        result=result)
+                .values(
+                    status=JobStatus.DONE, finished_at=utcnow(), lease_until=None, result=result
+                )
             )
         log.info("job done", extra={"job_id": job.id, "job": job.name})
         return JobStatus.DONE
 
     def _failed(self, job: Job, exc: Exception) -> str:
         final = job.attempts >= job.max_attempts
-        retry_at = utcnow() + dt.timedelta(seconds=min(3600, 5 * 2 ** job.attempts))
+        retry_at = utcnow() + dt.timedelta(seconds=min(3600, 5 * 2**job.attempts))
         with self.db.session() as session:
             session.execute(
                 update(Job)
@@ -193,8 +194,7 @@ class JobQueue:
                     resend.append((job.id, now))
             queued = session.scalars(
                 # Overdue by more than `stale_after`: its message was lost or never sent.
-                select(Job).where(Job.status == JobStatus.QUEUED,
-                                  Job.run_after < now - stale_after)
+                select(Job).where(Job.status == JobStatus.QUEUED, Job.run_after < now - stale_after)
             ).all()
             resend.extend((job.id, job.run_after) for job in queued)
         for job_id, run_after in resend:

@@ -23,7 +23,10 @@ class KeyRing(Protocol):
 
 class Enqueuer(Protocol):
     def enqueue(
-        self, session: Session, name: str, payload: dict[str, Any] | None = ...,
+        self,
+        session: Session,
+        name: str,
+        payload: dict[str, Any] | None = ...,
         organization_id: int | None = ...,
     ) -> Any: ...
 
@@ -72,11 +75,19 @@ def put(
     )
     session.add(message)
     session.flush()
-    append(session, organization_id, actor or Actor.system(), "outbox.queued", "outbox",
-           message.id, {"channel": channel.value, "kind": kind})
+    append(
+        session,
+        organization_id,
+        actor or Actor.system(),
+        "outbox.queued",
+        "outbox",
+        message.id,
+        {"channel": channel.value, "kind": kind},
+    )
     if jobs is not None:
-        jobs.enqueue(session, DELIVER_JOB, {"message_id": message.id},
-                     organization_id=organization_id)
+        jobs.enqueue(
+            session, DELIVER_JOB, {"message_id": message.id}, organization_id=organization_id
+        )
     return message
 
 
@@ -136,8 +147,15 @@ def deliver(
     row.status = OutboxStatus.SENT
     row.sent_at = utcnow()
     row.note = ""
-    append(session, row.organization_id, Actor.system(), "outbox.sent", "outbox", row.id,
-           {"channel": row.channel, "kind": row.kind})
+    append(
+        session,
+        row.organization_id,
+        Actor.system(),
+        "outbox.sent",
+        "outbox",
+        row.id,
+        {"channel": row.channel, "kind": row.kind},
+    )
     return row.status
 
 

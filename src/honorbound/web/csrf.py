@@ -20,5 +20,8 @@ def token(request: Request) -> str:
 
 def valid(request: Request, submitted: str | None) -> bool:
     expected = request.session.get(FIELD)
-    return isinstance(expected, str) and isinstance(submitted, str) and hmac.compare_digest(
-        expected, submitted)
+    return (
+        isinstance(expected, str)
+        and isinstance(submitted, str)
+        and hmac.compare_digest(expected, submitted)
+    )

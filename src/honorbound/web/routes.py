@@ -51,32 +51,48 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     if not csrf.valid(request, csrf_token):
-        return render(request, "login.html", status=403,
-                      error="Your form expired or was not sent by this site. Please try again.")
+        return render(
+            request,
+            "login.html",
+            status=403,
+            error="Your form expired or was not sent by this site. Please try again.",
+        )
     runtime = request.app.state.runtime
     with runtime.db.session() as session:
         user = authenticate_user(session, username, password)
         if user is None:
-            return render(request, "login.html", status=401,
-                          error="Wrong username or password.")
+            return render(request, "login.html", status=401, error="Wrong username or password.")
         orgs = memberships(session, user.id)
         if not orgs:
-            return render(request, "login.html", status=403,
-                          error="This account has no organization; ask an administrator.")
+            return render(
+                request,
+                "login.html",
+                status=403,
+                error="This account has no organization; ask an administrator.",
+            )
         org, role = orgs[0]
-        append(session, org.id, Actor(f"user:{user.id}", role.value), "user.login", "user",
-               user.id)
+        append(session, org.id, Actor(f"user:{user.id}", role.value), "user.login", "user", user.id)
         request.session.clear()
-        request.session.update({"user_id": user.id, "username": user.username,
-                                "organization_id": org.id, "role": role.value})
+        request.session.update(
+            {
+                "user_id": user.id,
+                "username": user.username,
+                "organization_id": org.id,
+                "role": role.value,
+            }
+        )
     return RedirectResponse("/console", status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
     if not csrf.valid(request, csrf_token):
-        return render(request, "login.html", status=403,
-                      error="Your form expired or was not sent by this site.")
+        return render(
+            request,
+            "login.html",
+            status=403,
+            error="Your form expired or was not sent by this site.",
+        )
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -91,6 +107,14 @@ def console(request: Request) -> Response:
         org = session.scalar(select(Organization).where(Organization.id == org_id))
         chain = verify(session, org_id)
         seq, digest = head(session, org_id)
-    return render(request, "console.html", org=org, role=request.session.get("role"),
-                  chain_ok=chain.ok, chain_entries=chain.entries, head_seq=seq, head_hash=digest,
-                  chain_problem=str(chain.problems[0]) if chain.problems else "")
+    return render(
+        request,
+        "console.html",
+        org=org,
+        role=request.session.get("role"),
+        chain_ok=chain.ok,
+        chain_entries=chain.entries,
+        head_seq=seq,
+        head_hash=digest,
+        chain_problem=str(chain.problems[0]) if chain.problems else "",
+    )

@@ -37,28 +37,41 @@ class IssuedApiKey(ApiKeyOut):
 
 
 def _out(key: ApiKey) -> ApiKeyOut:
-    return ApiKeyOut(id=key.id, prefix=key.prefix, name=key.name, role=key.role,
-                     created_at=key.created_at, revoked_at=key.revoked_at)
+    return ApiKeyOut(
+        id=key.id,
+        prefix=key.prefix,
+        name=key.name,
+        role=key.role,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+    )
 
 
 @router.get("", response_model=list[ApiKeyOut])
 def list_keys(principal: Admin, session: SessionDep) -> list[ApiKeyOut]:
-    keys = session.scalars(select(ApiKey).where(
-        ApiKey.organization_id == principal.organization_id).order_by(ApiKey.id))
+    keys = session.scalars(
+        select(ApiKey)
+        .where(ApiKey.organization_id == principal.organization_id)
+        .order_by(ApiKey.id)
+    )
     return [_out(k) for k in keys]
 
 
 @router.post("", response_model=IssuedApiKey, status_code=201)
 def create_key(body: NewApiKey, principal: Admin, session: SessionDep) -> IssuedApiKey:
-    key, plaintext = issue_api_key(session, principal.organization_id, body.role, body.name,
-                                   principal.actor)
+    key, plaintext = issue_api_key(
+        session, principal.organization_id, body.role, body.name, principal.actor
+    )
     return IssuedApiKey(**_out(key).model_dump(), key=plaintext)
 
 
 @router.get("/{key_id}", response_model=ApiKeyOut)
 def get_key(key_id: int, principal: Admin, session: SessionDep) -> ApiKeyOut:
-    key = session.scalar(select(ApiKey).where(
-        ApiKey.id == key_id, ApiKey.organization_id == principal.organization_id))
+    key = session.scalar(
+        select(ApiKey).where(
+            ApiKey.id == key_id, ApiKey.organization_id == principal.organization_id
+        )
+    )
     if key is None:
         raise Problem(404, "Not found", "No API key with that id in your organization.")
     return _out(key)

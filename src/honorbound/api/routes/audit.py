@@ -38,15 +38,18 @@ class ChainStatus(BaseModel):
 
 @router.get("/entries", response_model=list[EntryOut])
 def entries(
-    principal: Reader, session: SessionDep,
+    principal: Reader,
+    session: SessionDep,
     after_seq: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     action: str | None = None,
 ) -> list[EntryOut]:
-    stmt = (select(AuditEntry)
-            .where(AuditEntry.organization_id == principal.organization_id,
-                   AuditEntry.seq > after_seq)
-            .order_by(AuditEntry.seq).limit(limit))
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.organization_id == principal.organization_id, AuditEntry.seq > after_seq)
+        .order_by(AuditEntry.seq)
+        .limit(limit)
+    )
     if action:
         stmt = stmt.where(AuditEntry.action == action)
     return [EntryOut.model_validate(e, from_attributes=True) for e in session.scalars(stmt)]
@@ -56,5 +59,10 @@ def entries(
 def verify_chain(principal: Reader, session: SessionDep) -> ChainStatus:
     result = verify(session, principal.organization_id)
     seq, digest = head(session, principal.organization_id)
-    return ChainStatus(ok=result.ok, entries=result.entries, head_seq=seq, head_hash=digest,
-                       problem=str(result.problems[0]) if result.problems else None)
+    return ChainStatus(
+        ok=result.ok,
+        entries=result.entries,
+        head_seq=seq,
+        head_hash=digest,
+        problem=str(result.problems[0]) if result.problems else None,
+    )

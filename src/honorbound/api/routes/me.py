@@ -21,8 +21,12 @@ class Me(BaseModel):
 
 @router.get("/me", response_model=Me)
 def me(principal: PrincipalDep, session: SessionDep) -> Me:
-    slug = session.scalar(select(Organization.slug).where(
-        Organization.id == principal.organization_id)) or ""
+    slug = (
+        session.scalar(
+            select(Organization.slug).where(Organization.id == principal.organization_id)
+        )
+        or ""
+    )
     return Me(
         organization_id=principal.organization_id,
         organization_slug=slug,

@@ -35,13 +35,21 @@ class MessageDetail(MessageSummary):
 
 
 def _summary(row: OutboxMessage) -> MessageSummary:
-    return MessageSummary(id=row.id, channel=row.channel, kind=row.kind, status=row.status,
-                          created_at=row.created_at, sent_at=row.sent_at, note=row.note)
+    return MessageSummary(
+        id=row.id,
+        channel=row.channel,
+        kind=row.kind,
+        status=row.status,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        note=row.note,
+    )
 
 
 @router.get("", response_model=list[MessageSummary])
 def list_outbox(
-    principal: Reader, session: SessionDep,
+    principal: Reader,
+    session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[MessageSummary]:
@@ -49,13 +57,22 @@ def list_outbox(
 
 
 @router.get("/{message_id}", response_model=MessageDetail)
-def get_message(message_id: int, principal: Reader, session: SessionDep,
-                runtime: RuntimeDep) -> MessageDetail:
-    row = session.scalar(select(OutboxMessage).where(
-        OutboxMessage.id == message_id,
-        OutboxMessage.organization_id == principal.organization_id))
+def get_message(
+    message_id: int, principal: Reader, session: SessionDep, runtime: RuntimeDep
+) -> MessageDetail:
+    row = session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.organization_id == principal.organization_id,
+        )
+    )
     if row is None:
         raise Problem(404, "Not found", "No outbox message with that id in your organization.")
     message = unseal(runtime.keys, row)
-    return MessageDetail(**_summary(row).model_dump(), recipient=message.recipient,
-                         subject=message.subject, body=message.body, headers=message.headers)
+    return MessageDetail(
+        **_summary(row).model_dump(),
+        recipient=message.recipient,
+        subject=message.subject,
+        body=message.body,
+        headers=message.headers,
+    )
