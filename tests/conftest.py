@@ -26,6 +26,49 @@ from honorbound.db import migrate
 from honorbound.runtime import Runtime, build_runtime
 from tests.support.smtp import SmtpSink
 
+LOG_FILE = Path(__file__).resolve().parents[1] / "test-output" / "test-run.log"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _log_everything() -> Iterator[None]:
+    """Write every log record of the run (DEBUG and up) to test-output/test-run.log, in the
+    production JSON format, so the session-end check can grep it for personal data."""
+    import logging
+
+    from honorbound.logging_setup import JsonFormatter
+
+    LOG_FILE.parent.mkdir(exist_ok=True)
+    handler = logging.FileHandler(LOG_FILE, mode="w", encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    # httpx here is the test's own HTTP client (playing the browser); it logs full URLs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(previous)
+    handler.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any personal value issued by tests.support.people reached the log."""
+    from tests.support.people import ISSUED
+
+    if not LOG_FILE.exists() or not ISSUED:
+        return
+    text = LOG_FILE.read_text(encoding="utf-8", errors="replace").lower()
+    leaked = sorted(v for v in ISSUED if len(v) >= 6 and v.lower() in text)
+    if leaked:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"PERSONAL DATA IN LOGS: {len(leaked)} test value(s) found in {LOG_FILE}"
+        if reporter is not None:
+            reporter.write_line(message, red=True, bold=True)
+        session.exitstatus = 1
+
+
 PG_URL = os.environ.get("HONORBOUND_TEST_DATABASE_URL", "")
 TEMPLATE_DB = "honorbound_template"
 

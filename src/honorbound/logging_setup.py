@@ -48,3 +48,5 @@ def configure(level: str = "INFO", log_file: Path | None = None) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("huey").setLevel(max(logging.getLevelName(level), logging.INFO))
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # HTTP clients log full URLs, which may carry tokens or identities.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
