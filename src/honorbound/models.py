@@ -8,6 +8,7 @@ from honorbound.audit.models import AuditEntry
 from honorbound.db.base import Base
 from honorbound.jobs.models import Job
 from honorbound.notify.models import OutboxMessage
+from honorbound.policy.models import PolicyVersion
 
 metadata = Base.metadata
 
@@ -19,6 +20,7 @@ __all__ = [
     "Membership",
     "Organization",
     "OutboxMessage",
+    "PolicyVersion",
     "User",
     "metadata",
 ]
