@@ -46,7 +46,8 @@ def _log_everything() -> Iterator[None]:
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     # httpx here is the test's own HTTP client (playing the browser); it logs full URLs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in ("httpx", "httpx2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     yield
     root.removeHandler(handler)
     root.setLevel(previous)

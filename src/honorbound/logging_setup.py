@@ -49,4 +49,5 @@ def configure(level: str = "INFO", log_file: Path | None = None) -> None:
     logging.getLogger("huey").setLevel(max(logging.getLevelName(level), logging.INFO))
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # HTTP clients log full URLs, which may carry tokens or identities.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in ("httpx", "httpx2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
