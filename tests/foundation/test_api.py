@@ -105,3 +105,10 @@ def test_audit_api_lists_own_chain(client: TestClient, tenant: Tenant) -> None:
     assert entries[0]["action"] == "organization.created"
     status = client.get("/v1/audit/verify", headers=tenant.headers(Role.AUDITOR)).json()
     assert status["ok"] is True and status["entries"] == len(entries)
+
+
+def test_oversized_path_id_is_bad_input_not_a_database_error(client, tenant):
+    for path in ("/v1/outbox/99999999999", "/v1/api-keys/99999999999"):
+        response = client.get(path, headers=tenant.headers())
+        assert response.status_code == 422, path
+        assert "message_id" in response.text or "key_id" in response.text

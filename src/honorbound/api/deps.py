@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.roles import allowed
@@ -25,6 +25,9 @@ def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[S
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+# Row ids are 32-bit integers on every database we support; a larger number in a path is bad
+# input (422 naming the parameter), never a database error.
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from honorbound.accounts.models import ApiKey
 from honorbound.accounts.roles import Role
 from honorbound.accounts.service import Principal, issue_api_key, revoke_api_key
-from honorbound.api.deps import SessionDep, require
+from honorbound.api.deps import RowId, SessionDep, require
 from honorbound.api.problems import Problem
 
 router = APIRouter(prefix="/v1/api-keys", tags=["accounts"])
@@ -66,7 +66,7 @@ def create_key(body: NewApiKey, principal: Admin, session: SessionDep) -> Issued
 
 
 @router.get("/{key_id}", response_model=ApiKeyOut)
-def get_key(key_id: int, principal: Admin, session: SessionDep) -> ApiKeyOut:
+def get_key(key_id: RowId, principal: Admin, session: SessionDep) -> ApiKeyOut:
     key = session.scalar(
         select(ApiKey).where(
             ApiKey.id == key_id, ApiKey.organization_id == principal.organization_id
@@ -78,7 +78,7 @@ def get_key(key_id: int, principal: Admin, session: SessionDep) -> ApiKeyOut:
 
 
 @router.delete("/{key_id}", response_model=ApiKeyOut)
-def revoke_key(key_id: int, principal: Admin, session: SessionDep) -> ApiKeyOut:
+def revoke_key(key_id: RowId, principal: Admin, session: SessionDep) -> ApiKeyOut:
     try:
         key = revoke_api_key(session, principal.organization_id, key_id, principal.actor)
     except LookupError:

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import RuntimeDep, SessionDep, require
+from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.notify.models import OutboxMessage
 from honorbound.notify.outbox import list_messages, unseal
@@ -58,7 +58,7 @@ def list_outbox(
 
 @router.get("/{message_id}", response_model=MessageDetail)
 def get_message(
-    message_id: int, principal: Reader, session: SessionDep, runtime: RuntimeDep
+    message_id: RowId, principal: Reader, session: SessionDep, runtime: RuntimeDep
 ) -> MessageDetail:
     row = session.scalar(
         select(OutboxMessage).where(
