@@ -40,7 +40,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_versions")),
         sa.UniqueConstraint(
-            "organization_id", "content_hash",
+            "organization_id",
+            "content_hash",
             name=op.f("uq_policy_versions_organization_id_content_hash"),
         ),
         sa.UniqueConstraint(
