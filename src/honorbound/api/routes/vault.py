@@ -1,0 +1,539 @@
+"""The collection API: subjects, their records and interactions, masked reads and reveals.
+
+Thin on purpose: each route parses, calls one `honorbound.vault` function and renders. Writes
+accept an `Idempotency-Key` header; a retry with the same key and body gets the first answer
+and writes nothing. Identities travel in bodies only (lookup is a POST), never in URLs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from honorbound.accounts.service import Principal
+from honorbound.api.deps import PrincipalDep, RowId, RuntimeDep, SessionDep, require
+from honorbound.api.problems import Problem
+from honorbound.audit import Actor
+from honorbound.runtime import Runtime
+from honorbound.vault import erasure, idempotency
+from honorbound.vault.collection import Consent, NewInteraction, add_interaction, add_record
+from honorbound.vault.identities import IdentityKind, InvalidIdentity
+from honorbound.vault.keystore import KeyDestroyed
+from honorbound.vault.models import Channel, Direction, Subject
+from honorbound.vault.reading import (
+    NothingToReveal,
+    SubjectView,
+    access_log,
+    reveal,
+    subject_view,
+)
+from honorbound.vault.rules import CollectionRefused, CollectionRules, current_rules, no_policy
+from honorbound.vault.subjects import (
+    BelowMinimumAge,
+    IdentityInput,
+    InvalidIdentityAt,
+    SubjectConflict,
+    SubjectNotFound,
+    find_subject_id,
+    get_subject,
+    merge_subjects,
+    upsert_subject,
+)
+
+router = APIRouter(prefix="/v1/subjects", tags=["vault"])
+Collector = Annotated[Principal, Depends(require("data.collect"))]
+Reader = Annotated[Principal, Depends(require("data.read_masked"))]
+Revealer = Annotated[Principal, Depends(require("data.reveal"))]
+Merger = Annotated[Principal, Depends(require("data.merge"))]
+Auditor = Annotated[Principal, Depends(require("audit.read"))]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Makes a write safe to retry: same key and body, same answer, one write.",
+    ),
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IdentityIn(_In):
+    kind: IdentityKind
+    value: str = Field(min_length=1, max_length=320)
+
+
+class SubjectIn(_In):
+    identities: list[IdentityIn] = Field(min_length=1, max_length=20)
+    type: str = Field(
+        min_length=1, max_length=100, description="A subject type id of the declaration."
+    )
+    jurisdiction: str | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$", description="US state, two capital letters."
+    )
+    birth_date: dt.date | None = None
+    age: int | None = Field(default=None, ge=0, le=150)
+
+
+class SubjectOut(BaseModel):
+    id: int
+    created: bool
+    status: str
+    identity_ids: list[int]
+
+
+class ConsentIn(_In):
+    opt_in: bool
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class RecordIn(_In):
+    category: str = Field(min_length=1, max_length=200)
+    value: str = Field(min_length=1, max_length=100_000)
+    purposes: list[str] = Field(min_length=1, max_length=50)
+    source: str = Field(min_length=1, max_length=200)
+    consent: ConsentIn | None = None
+    collected_at: AwareDatetime | None = None
+
+
+class RecordOut(BaseModel):
+    id: int
+    subject_id: int
+    category: str
+    purposes: list[str]
+    policy_version_id: int | None
+
+
+class RecordingIn(_In):
+    uri: str = Field(min_length=1, max_length=2000)
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+
+
+class InteractionIn(_In):
+    channel: Channel
+    direction: Direction
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
+    agent: str | None = Field(default=None, max_length=200)
+    text: str | None = Field(
+        default=None,
+        max_length=1_000_000,
+        description="Transcript, chat, email or form body. Screened before it is stored.",
+    )
+    recording: RecordingIn | None = None
+    tags: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
+class InteractionOut(BaseModel):
+    id: int
+    subject_id: int
+    findings: dict[str, int]
+    original_kept: bool
+
+
+class LookupIn(_In):
+    kind: IdentityKind
+    value: str = Field(min_length=1, max_length=320)
+
+
+class LookupOut(BaseModel):
+    subject_id: int
+
+
+class RevealIn(_In):
+    object_type: Literal[
+        "identity", "record", "interaction", "interaction_original", "recording_uri"
+    ]
+    object_id: int = Field(ge=1, le=2_147_483_647)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class RevealOut(BaseModel):
+    object_type: str
+    object_id: int
+    value: str
+
+
+class MergeIn(_In):
+    into_subject_id: int = Field(ge=1, le=2_147_483_647)
+    from_subject_id: int = Field(ge=1, le=2_147_483_647)
+
+
+class MergeOut(BaseModel):
+    subject_id: int
+    merged_subject_id: int
+
+
+class AccessLogOut(BaseModel):
+    id: int
+    object_type: str
+    object_id: int
+    actor: str
+    role: str
+    reason: str
+    at: dt.datetime
+
+
+def owned_subject(subject_id: RowId, principal: PrincipalDep, session: SessionDep) -> Subject:
+    """The subject, if it belongs to the caller's organization; 404 otherwise. Runs before the
+    role check and body validation, so another organization's id is always just not found."""
+    try:
+        return get_subject(session, principal.organization_id, subject_id)
+    except SubjectNotFound:
+        raise Problem(404, "Not found", "No subject with that id in your organization.") from None
+
+
+OwnedSubject = Annotated[Subject, Depends(owned_subject)]
+
+
+def _actor(principal: Principal) -> Actor:
+    return principal.actor
+
+
+def _rules(session: Session, organization_id: int) -> CollectionRules:
+    rules = current_rules(session, organization_id)
+    if rules is None:
+        raise _refused(no_policy())
+    return rules
+
+
+def _refused(exc: CollectionRefused) -> Problem:
+    return Problem(
+        exc.status,
+        "Collection refused by the privacy notice" if exc.status == 422 else "No privacy notice",
+        exc.message,
+        errors=[{"field": exc.field, "message": exc.message}],
+        extra={"rule": exc.rule},
+    )
+
+
+@contextmanager
+def _domain_errors(session: Session, runtime: Runtime, principal: Principal) -> Iterator[None]:
+    """Domain exceptions -> problem documents. A refused minor's existing data is scheduled for
+    erasure in its own committed unit of work (the refused write itself is rolled back)."""
+    try:
+        yield
+    except BelowMinimumAge as exc:
+        if exc.subject_id is not None:
+            session.rollback()
+            erasure.schedule_erasure(
+                session,
+                runtime.jobs,
+                principal.organization_id,
+                exc.subject_id,
+                _actor(principal),
+                "minimum_age",
+            )
+            session.commit()
+        raise _refused(exc) from None
+    except CollectionRefused as exc:
+        raise _refused(exc) from None
+    except InvalidIdentityAt as exc:
+        field = f"body.identities[{exc.index}].value"
+        raise Problem(
+            422,
+            "Invalid request",
+            f"{field} {exc.message}.",
+            errors=[{"field": field, "message": exc.message}],
+        ) from None
+    except SubjectConflict as exc:
+        raise Problem(
+            409,
+            "Identities belong to different subjects",
+            "The identities given belong to more than one subject; merge them first "
+            "(POST /v1/subjects/merge).",
+            extra={"subject_ids": exc.subject_ids},
+        ) from None
+    except (SubjectNotFound, KeyDestroyed):
+        raise Problem(404, "Not found", "No such subject, or it has been erased.") from None
+    except idempotency.IdempotencyMismatch as exc:
+        raise Problem(
+            422,
+            "Idempotency-Key reused",
+            str(exc),
+            errors=[{"field": "header.Idempotency-Key", "message": str(exc)}],
+        ) from None
+
+
+def _idempotent(
+    session: Session,
+    runtime: Runtime,
+    principal: Principal,
+    key: str | None,
+    operation: str,
+    body: BaseModel,
+    write: Callable[[], tuple[int, BaseModel]],
+) -> JSONResponse:
+    """Run `write` once per Idempotency-Key; a retry gets the stored status and body."""
+    org = principal.organization_id
+    digest = idempotency.fingerprint(
+        runtime.vault_keys, org, operation, body.model_dump_json().encode()
+    )
+    if key is not None:
+        with _domain_errors(session, runtime, principal):
+            earlier = idempotency.replay(session, org, key, operation, digest)
+        if earlier is not None:
+            return JSONResponse(
+                earlier.response,
+                status_code=earlier.status_code,
+                headers={"Idempotent-Replayed": "true"},
+            )
+    with _domain_errors(session, runtime, principal):
+        status, result = write()
+    payload = result.model_dump(mode="json")
+    if key is not None:
+        try:
+            idempotency.remember(session, org, key, operation, digest, status, payload)
+        except IntegrityError:
+            raise Problem(
+                409,
+                "Concurrent retry",
+                "Another request with this Idempotency-Key is being processed; retry shortly.",
+            ) from None
+    return JSONResponse(payload, status_code=status)
+
+
+@router.post("", status_code=201, response_model=SubjectOut)
+def upsert(
+    body: SubjectIn,
+    principal: Collector,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Find the subject holding any of the identities, or create one (201 when created)."""
+
+    def write() -> tuple[int, SubjectOut]:
+        up = upsert_subject(
+            session,
+            runtime.vault_keys,
+            principal.organization_id,
+            [IdentityInput(i.kind, i.value) for i in body.identities],
+            _actor(principal),
+            _rules(session, principal.organization_id),
+            subject_type=body.type,
+            jurisdiction=body.jurisdiction,
+            birth_date=body.birth_date,
+            age=body.age,
+        )
+        out = SubjectOut(
+            id=up.subject.id,
+            created=up.created,
+            status=up.subject.status,
+            identity_ids=up.identity_ids,
+        )
+        return (201 if up.created else 200), out
+
+    return _idempotent(session, runtime, principal, idempotency_key, "subjects.upsert", body, write)
+
+
+@router.post("/lookup", response_model=LookupOut)
+def lookup(
+    body: LookupIn, principal: Reader, session: SessionDep, runtime: RuntimeDep
+) -> LookupOut:
+    """Find a subject by one identity (through the blind index). 404 when unknown."""
+    try:
+        found = find_subject_id(
+            session, runtime.vault_keys, principal.organization_id, body.kind, body.value
+        )
+    except InvalidIdentity as exc:
+        raise Problem(
+            422,
+            "Invalid request",
+            f"body.value {exc}.",
+            errors=[{"field": "body.value", "message": str(exc)}],
+        ) from None
+    if found is None:
+        raise Problem(404, "Not found", "No subject holds that identity in your organization.")
+    return LookupOut(subject_id=found)
+
+
+@router.post("/merge", response_model=MergeOut)
+def merge(body: MergeIn, principal: Merger, session: SessionDep, runtime: RuntimeDep) -> MergeOut:
+    """Move everything of `from_subject_id` into `into_subject_id`; the former is deleted and
+    its key shredded. Audited."""
+    if body.into_subject_id == body.from_subject_id:
+        raise Problem(
+            422,
+            "Invalid request",
+            "body.from_subject_id must differ from into_subject_id.",
+            errors=[{"field": "body.from_subject_id", "message": "must differ from into"}],
+        )
+    with _domain_errors(session, runtime, principal):
+        into = merge_subjects(
+            session,
+            runtime.vault_keys,
+            principal.organization_id,
+            body.into_subject_id,
+            body.from_subject_id,
+            _actor(principal),
+        )
+    return MergeOut(subject_id=into.id, merged_subject_id=body.from_subject_id)
+
+
+@router.get("/{subject_id}", response_model=SubjectView)
+def read(
+    subject: OwnedSubject, principal: Reader, session: SessionDep, runtime: RuntimeDep
+) -> SubjectView:
+    """The subject with masked identities and records and screened interaction bodies."""
+    with _domain_errors(session, runtime, principal):
+        return subject_view(session, runtime.vault_keys, principal.organization_id, subject.id)
+
+
+@router.post("/{subject_id}/records", status_code=201, response_model=RecordOut)
+def create_record(
+    subject: OwnedSubject,
+    body: RecordIn,
+    principal: Collector,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Store one value of a declared category, for declared purposes (422 names the rule)."""
+
+    def write() -> tuple[int, RecordOut]:
+        record = add_record(
+            session,
+            runtime.vault_keys,
+            principal.organization_id,
+            subject.id,
+            body.category,
+            body.value,
+            body.purposes,
+            body.source,
+            _actor(principal),
+            _rules(session, principal.organization_id),
+            consent=Consent(body.consent.opt_in, body.consent.evidence) if body.consent else None,
+            collected_at=body.collected_at,
+        )
+        return 201, RecordOut(
+            id=record.id,
+            subject_id=subject.id,
+            category=record.category,
+            purposes=list(record.purposes),
+            policy_version_id=record.policy_version_id,
+        )
+
+    return _idempotent(
+        session,
+        runtime,
+        principal,
+        idempotency_key,
+        f"subjects.{subject.id}.records",
+        body,
+        write,
+    )
+
+
+@router.post("/{subject_id}/interactions", status_code=201, response_model=InteractionOut)
+def create_interaction(
+    subject: OwnedSubject,
+    body: InteractionIn,
+    principal: Collector,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Store a call, chat, email, SMS or form; free text is screened (card numbers and security
+    codes never stored in clear) and sealed."""
+    if body.ended_at is not None and body.ended_at < body.started_at:
+        raise Problem(
+            422,
+            "Invalid request",
+            "body.ended_at must not be before started_at.",
+            errors=[{"field": "body.ended_at", "message": "must not be before started_at"}],
+        )
+
+    def write() -> tuple[int, InteractionOut]:
+        added = add_interaction(
+            session,
+            runtime.vault_keys,
+            principal.organization_id,
+            subject.id,
+            NewInteraction(
+                channel=body.channel,
+                direction=body.direction,
+                started_at=body.started_at,
+                ended_at=body.ended_at,
+                agent=body.agent,
+                text=body.text,
+                recording_uri=body.recording.uri if body.recording else None,
+                recording_sha256=body.recording.sha256 if body.recording else None,
+                tags=body.tags,
+            ),
+            _actor(principal),
+            _rules(session, principal.organization_id),
+        )
+        return 201, InteractionOut(
+            id=added.interaction.id,
+            subject_id=subject.id,
+            findings=added.findings,
+            original_kept=added.original_kept,
+        )
+
+    return _idempotent(
+        session,
+        runtime,
+        principal,
+        idempotency_key,
+        f"subjects.{subject.id}.interactions",
+        body,
+        write,
+    )
+
+
+@router.post("/{subject_id}/reveal", response_model=RevealOut)
+def reveal_value(
+    subject: OwnedSubject,
+    body: RevealIn,
+    principal: Revealer,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> RevealOut:
+    """One value in clear, for a privacy officer with a reason; writes an access-log entry."""
+    with _domain_errors(session, runtime, principal):
+        try:
+            value = reveal(
+                session,
+                runtime.vault_keys,
+                principal.organization_id,
+                subject.id,
+                body.object_type,
+                body.object_id,
+                _actor(principal),
+                body.reason,
+            )
+        except NothingToReveal as exc:
+            raise Problem(404, "Not found", str(exc)) from None
+        except ValueError as exc:
+            raise Problem(
+                422,
+                "Invalid request",
+                str(exc),
+                errors=[{"field": "body.reason", "message": str(exc)}],
+            ) from None
+    return RevealOut(object_type=body.object_type, object_id=body.object_id, value=value)
+
+
+@router.get("/{subject_id}/access-log", response_model=list[AccessLogOut])
+def read_access_log(
+    subject: OwnedSubject, principal: Auditor, session: SessionDep
+) -> list[AccessLogOut]:
+    """Every reveal of this subject's values: who, in which role, why, when."""
+    return [
+        AccessLogOut.model_validate(entry, from_attributes=True)
+        for entry in access_log(session, principal.organization_id, subject.id)
+    ]

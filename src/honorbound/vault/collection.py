@@ -1,0 +1,329 @@
+"""Adding records and interactions: the declaration's rules first, then screening, then sealing.
+
+Nothing is written when a rule refuses: the checks run before the first row is added, and the
+caller's unit of work rolls back on any exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from honorbound.audit import Actor, append
+from honorbound.db.base import utcnow
+from honorbound.db.engine import Database
+from honorbound.vault.keystore import KeyStore
+from honorbound.vault.models import Channel, Direction, Interaction, Record, Subject, SubjectStatus
+from honorbound.vault.rules import (
+    CollectionRules,
+    check_record,
+    check_text,
+    current_rules,
+    is_below_minimum_age,
+    no_policy,
+)
+from honorbound.vault.screening import Screened, screen
+from honorbound.vault.sealing import seal_text
+from honorbound.vault.subjects import BelowMinimumAge, SubjectNotFound, get_subject, subject_age
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Consent evidence sent with a record (stored sealed with it). The consent ledger will
+    supply this later; for now the caller states it."""
+
+    opt_in: bool
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewInteraction:
+    channel: Channel
+    direction: Direction
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    agent: str | None = None
+    text: str | None = None
+    recording_uri: str | None = None
+    recording_sha256: str | None = None
+    tags: Sequence[str] = ()
+
+
+def _live_subject(
+    session: Session, keys: KeyStore, organization_id: int, subject_id: int, rules: CollectionRules
+) -> Subject:
+    subject = get_subject(session, organization_id, subject_id)
+    if subject.status == SubjectStatus.ERASED.value:
+        raise SubjectNotFound("that subject has been erased")
+    if rules.minimum_age is not None and is_below_minimum_age(rules, subject_age(keys, subject)):
+        raise BelowMinimumAge(rules.minimum_age, "body.subject_id", subject.id)
+    return subject
+
+
+def _touch(subject: Subject, at: dt.datetime) -> None:
+    subject.last_activity_at = max(subject.last_activity_at, at) if subject.last_activity_at else at
+    if subject.status == SubjectStatus.DORMANT.value:
+        subject.status = SubjectStatus.ACTIVE.value
+
+
+def add_record(
+    session: Session,
+    keys: KeyStore,
+    organization_id: int,
+    subject_id: int,
+    category: str,
+    value: str,
+    purposes: Sequence[str],
+    source: str,
+    actor: Actor,
+    rules: CollectionRules,
+    consent: Consent | None = None,
+    collected_at: dt.datetime | None = None,
+) -> Record:
+    """Store one value of a declared category. Raises `CollectionRefused` naming the rule."""
+    subject = _live_subject(session, keys, organization_id, subject_id, rules)
+    check_record(
+        rules,
+        category,
+        purposes,
+        subject.jurisdiction,
+        consent.opt_in if consent else None,
+        subject.type,
+    )
+    dek = keys.data_key(organization_id, subject.key_id)
+    at = collected_at or utcnow()
+    record = Record(
+        organization_id=organization_id,
+        subject_id=subject.id,
+        category=category,
+        purposes=list(purposes),
+        source=source,
+        policy_version_id=rules.policy_version_id,
+        collected_at=at,
+        value_sealed=seal_text(dek, organization_id, subject.key_id, f"record:{category}", value),
+        consent_opt_in=consent.opt_in if consent else None,
+        consent_sealed=(
+            seal_text(
+                dek,
+                organization_id,
+                subject.key_id,
+                "consent",
+                json.dumps(
+                    {"opt_in": consent.opt_in, "evidence": consent.evidence}, sort_keys=True
+                ),
+            )
+            if consent
+            else None
+        ),
+    )
+    session.add(record)
+    _touch(subject, at)
+    session.flush()
+    append(
+        session,
+        organization_id,
+        actor,
+        "record.added",
+        "record",
+        record.id,
+        {
+            "subject_id": subject.id,
+            "category": category,
+            "purposes": list(purposes),
+            "policy_version_id": rules.policy_version_id,
+        },
+    )
+    return record
+
+
+@dataclass(frozen=True)
+class AddedInteraction:
+    interaction: Interaction
+    findings: dict[str, int]
+    original_kept: bool
+
+
+def add_interaction(
+    session: Session,
+    keys: KeyStore,
+    organization_id: int,
+    subject_id: int,
+    new: NewInteraction,
+    actor: Actor,
+    rules: CollectionRules,
+) -> AddedInteraction:
+    """Screen the free text (card numbers and security codes never kept in clear), seal what is
+    kept, store the interaction."""
+    subject = _live_subject(session, keys, organization_id, subject_id, rules)
+    if new.text is not None:
+        check_text(rules, new.channel.value)
+    return _store_interaction(session, keys, subject, new, actor, rules, audit=True)
+
+
+def _interaction_row(
+    subject: Subject,
+    dek: bytes,
+    new: NewInteraction,
+    screened: Screened | None,
+    rules: CollectionRules,
+) -> dict[str, Any]:
+    """The column values of one interaction: screened text sealed under the subject's key.
+    `screened` was made with keep_original=True; the declaration decides here whether the
+    original is kept."""
+    org, key_id = subject.organization_id, subject.key_id
+    body = original = None
+    findings: dict[str, int] = {}
+    if screened is not None:
+        findings = screened.counts
+        body = seal_text(dek, org, key_id, "interaction:body", screened.redacted)
+        if screened.original is not None and rules.may_keep_original(
+            new.channel.value, screened.counts
+        ):
+            original = seal_text(dek, org, key_id, "interaction:original", screened.original)
+    return {
+        "organization_id": org,
+        "subject_id": subject.id,
+        "channel": new.channel.value,
+        "direction": new.direction.value,
+        "started_at": new.started_at,
+        "ended_at": new.ended_at,
+        "agent": new.agent,
+        "body_sealed": body,
+        "original_sealed": original,
+        "recording_uri_sealed": (
+            seal_text(dek, org, key_id, "interaction:recording_uri", new.recording_uri)
+            if new.recording_uri
+            else None
+        ),
+        "recording_sha256": new.recording_sha256.lower() if new.recording_sha256 else None,
+        "tags": list(new.tags),
+        "findings": findings,
+        "policy_version_id": rules.policy_version_id,
+        "created_at": utcnow(),
+    }
+
+
+def screen_for_storage(text: str) -> Screened:
+    """Screen with the original kept aside; `_interaction_row` decides whether it is stored.
+    A plain module function so a process pool can run it."""
+    return screen(text, keep_original=True)
+
+
+def _store_interaction(
+    session: Session,
+    keys: KeyStore,
+    subject: Subject,
+    new: NewInteraction,
+    actor: Actor,
+    rules: CollectionRules,
+    audit: bool,
+) -> AddedInteraction:
+    screened = screen_for_storage(new.text) if new.text is not None else None
+    dek = keys.data_key(subject.organization_id, subject.key_id)
+    interaction = Interaction(**_interaction_row(subject, dek, new, screened, rules))
+    findings = dict(interaction.findings)
+    original_kept = interaction.original_sealed is not None
+    session.add(interaction)
+    _touch(subject, new.ended_at or new.started_at)
+    if audit:
+        session.flush()
+        append(
+            session,
+            subject.organization_id,
+            actor,
+            "interaction.added",
+            "interaction",
+            interaction.id,
+            {
+                "subject_id": subject.id,
+                "channel": new.channel.value,
+                "findings": findings,
+                "original_kept": original_kept,
+            },
+        )
+    return AddedInteraction(interaction, findings, original_kept)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    ids: list[int]
+    findings: dict[str, int]
+    originals_kept: int
+
+
+def ingest_interactions(
+    db: Database,
+    keys: KeyStore,
+    organization_id: int,
+    items: Sequence[tuple[int, NewInteraction]],
+    actor: Actor,
+    executor: Executor | None = None,
+    chunksize: int = 16,
+) -> Ingested:
+    """Bulk ingest (imports, back-fills): the same rules, screening and sealing as
+    `add_interaction`, but the screening runs before the write transaction opens (in
+    `executor`'s processes when one is given), so the database is locked only while rows are
+    sealed and inserted. All or nothing: one transaction, one audit entry.
+    """
+    with db.session() as session:
+        rules = current_rules(session, organization_id)
+    if rules is None:
+        raise no_policy()
+    for index, (_, new) in enumerate(items):
+        if new.text is not None:
+            check_text(rules, new.channel.value, f"items[{index}].text")
+    texts = [new.text for _, new in items if new.text is not None]
+    if executor is not None:
+        screened = list(executor.map(screen_for_storage, texts, chunksize=chunksize))
+    else:
+        screened = [screen_for_storage(text) for text in texts]
+    results = iter(screened)
+    with db.session() as session:
+        subjects: dict[int, tuple[Subject, bytes]] = {}
+        rows = []
+        totals: Counter[str] = Counter()
+        for subject_id, new in items:
+            if subject_id not in subjects:
+                found = _live_subject(session, keys, organization_id, subject_id, rules)
+                subjects[subject_id] = (found, keys.data_key(organization_id, found.key_id))
+            subject, dek = subjects[subject_id]
+            row = _interaction_row(
+                subject, dek, new, next(results) if new.text is not None else None, rules
+            )
+            totals.update(row["findings"])
+            rows.append(row)
+            _touch(subject, new.ended_at or new.started_at)
+        if not rows:
+            return Ingested([], {}, 0)
+        ids = list(
+            session.execute(
+                insert(Interaction).returning(Interaction.id, sort_by_parameter_order=True),
+                rows,
+            ).scalars()
+        )
+        kept = sum(1 for row in rows if row["original_sealed"] is not None)
+        append(
+            session,
+            organization_id,
+            actor,
+            "interactions.ingested",
+            "interaction",
+            ids[0],
+            {
+                "count": len(ids),
+                "first_id": ids[0],
+                "last_id": ids[-1],
+                "subjects": len(subjects),
+                "findings": dict(totals),
+                "originals_kept": kept,
+            },
+        )
+    return Ingested(ids, dict(totals), kept)

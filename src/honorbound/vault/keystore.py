@@ -1,0 +1,355 @@
+"""The key store: per-subject data keys (DEKs) wrapped by a versioned organization key (KEK).
+
+It lives in its own database (`Settings.resolved_keystore_url`, default `data_dir/keys.db`), so
+a copy of the data database alone decrypts nothing. Layout:
+
+    master key --HKDF("keystore:org:<id>:kek-wrap")--> wrapping key
+    wrapping key --AES-GCM--> organization KEK v1, v2, ... (random 32 bytes each, one active)
+    active KEK --AES-GCM--> one DEK per subject (random 32 bytes)
+    DEK --AES-GCM--> the subject's values in the data database
+
+Destroying a subject's DEK row (crypto-shredding) makes every copy of its ciphertexts, including
+backups of the data database, unreadable. Rotating re-wraps every DEK under a new random KEK and
+then deletes the old KEK; the data ciphertexts are untouched.
+
+The key store has its own tiny schema (created with `create_all`, version row in
+`keystore_meta`), not Alembic: it is a separate database with three tables that are never shared
+with the application's migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from honorbound.crypto.aead import DecryptionError, open_sealed, seal
+from honorbound.crypto.keyring import KeyRing
+from honorbound.db.base import NAMING_CONVENTION, utcnow
+from honorbound.db.engine import Database
+
+SCHEMA_VERSION = 1
+
+
+class KeystoreBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class KeystoreMeta(KeystoreBase):
+    __tablename__ = "keystore_meta"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class OrganizationKey(KeystoreBase):
+    """One version of an organization's key-encryption key, wrapped by the master-derived key."""
+
+    __tablename__ = "organization_keys"
+    organization_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class DataKey(KeystoreBase):
+    """One subject's data key, wrapped by the organization KEK of `kek_version`."""
+
+    __tablename__ = "data_keys"
+    organization_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kek_version: Mapped[int] = mapped_column(Integer)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class KeyDestroyed(LookupError):
+    """The subject's data key no longer exists (the subject was erased): nothing can be read."""
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    organization_id: int
+    old_version: int | None
+    new_version: int
+    rewrapped: int
+
+
+def _dek_aad(organization_id: int, key_id: str, kek_version: int) -> bytes:
+    return f"dek|{organization_id}|{key_id}|{kek_version}".encode()
+
+
+def _kek_aad(organization_id: int, version: int) -> bytes:
+    return f"kek|{organization_id}|{version}".encode()
+
+
+class KeyStore:
+    """Data keys for the vault. Thread-safe; unwrapped DEKs are cached in a bounded LRU."""
+
+    def __init__(self, url: str, keyring: KeyRing, cache_size: int = 10_000) -> None:
+        self.db = Database(url)
+        self._keyring = keyring
+        self._cache: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+        self._keks: dict[int, tuple[int, bytes]] = {}
+        self._cache_size = cache_size
+        self._lock = threading.RLock()
+        KeystoreBase.metadata.create_all(self.db.engine)
+        with self.db.session() as session:
+            if session.get(KeystoreMeta, "schema_version") is None:
+                session.add(KeystoreMeta(name="schema_version", value=str(SCHEMA_VERSION)))
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def blind_index_key(self, organization_id: int) -> bytes:
+        """The organization's identity index key (derived from the master key, not stored)."""
+        return self._keyring.blind_index_key(organization_id)
+
+    def derived(self, label: str) -> bytes:
+        return self._keyring.derived(label)
+
+    # -- organization keys -------------------------------------------------------------------
+    def _wrapping_key(self, organization_id: int) -> bytes:
+        return self._keyring.derived(f"keystore:org:{organization_id}:kek-wrap")
+
+    def _active_kek(self, organization_id: int) -> tuple[int, bytes]:
+        with self._lock:
+            cached = self._keks.get(organization_id)
+            if cached is not None:
+                return cached
+            with self.db.session() as session:
+                return self._load_kek(session, organization_id)
+
+    def _load_kek(self, session: Session, organization_id: int) -> tuple[int, bytes]:
+        """Read (or create, the first time) the active KEK in the caller's transaction."""
+        row = session.scalar(
+            select(OrganizationKey).where(
+                OrganizationKey.organization_id == organization_id,
+                OrganizationKey.active.is_(True),
+            )
+        )
+        if row is None:
+            version, kek = 1, os.urandom(32)
+            session.add(
+                OrganizationKey(
+                    organization_id=organization_id,
+                    version=version,
+                    wrapped=seal(
+                        self._wrapping_key(organization_id), kek, _kek_aad(organization_id, version)
+                    ),
+                    active=True,
+                    created_at=utcnow().isoformat(),
+                )
+            )
+            session.flush()
+        else:
+            version = row.version
+            kek = open_sealed(
+                self._wrapping_key(organization_id), row.wrapped, _kek_aad(organization_id, version)
+            )
+        with self._lock:
+            self._keks[organization_id] = (version, kek)
+        return version, kek
+
+    def kek_version(self, organization_id: int) -> int:
+        return self._active_kek(organization_id)[0]
+
+    def _current_kek(self, session: Session, organization_id: int) -> tuple[int, bytes]:
+        """The active KEK, re-read if another process (`honorbound keys rotate`) replaced it:
+        a new DEK must never be wrapped by a destroyed KEK. Called inside the write
+        transaction that stores the new DEK (SQLite takes the write lock at BEGIN)."""
+        with self._lock:
+            cached = self._keks.get(organization_id)
+        stored = session.scalar(
+            select(OrganizationKey.version).where(
+                OrganizationKey.organization_id == organization_id,
+                OrganizationKey.active.is_(True),
+            )
+        )
+        if cached is not None and stored == cached[0]:
+            return cached
+        return self._load_kek(session, organization_id)
+
+    # -- data keys ---------------------------------------------------------------------------
+    def _remember(self, organization_id: int, key_id: str, dek: bytes) -> None:
+        self._cache[(organization_id, key_id)] = dek
+        self._cache.move_to_end((organization_id, key_id))
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def create_data_key(self, organization_id: int, key_id: str) -> bytes:
+        """A new random DEK for a new subject, stored wrapped; returns it unwrapped."""
+        dek = os.urandom(32)
+        with self.db.session() as session:
+            version, kek = self._current_kek(session, organization_id)
+            session.add(
+                DataKey(
+                    organization_id=organization_id,
+                    key_id=key_id,
+                    kek_version=version,
+                    wrapped=seal(kek, dek, _dek_aad(organization_id, key_id, version)),
+                )
+            )
+        with self._lock:
+            self._remember(organization_id, key_id, dek)
+        return dek
+
+    def create_data_keys(self, organization_id: int, key_ids: Iterable[str]) -> dict[str, bytes]:
+        """Many new DEKs in one key-store transaction (bulk loads, benchmarks)."""
+        out = {key_id: os.urandom(32) for key_id in key_ids}
+        if not out:
+            return out
+        with self.db.session() as session:
+            version, kek = self._current_kek(session, organization_id)
+            rows = [
+                {
+                    "organization_id": organization_id,
+                    "key_id": key_id,
+                    "kek_version": version,
+                    "wrapped": seal(kek, dek, _dek_aad(organization_id, key_id, version)),
+                }
+                for key_id, dek in out.items()
+            ]
+            session.execute(insert(DataKey), rows)
+        return out
+
+    def data_key(self, organization_id: int, key_id: str) -> bytes:
+        """The subject's DEK; `KeyDestroyed` when it was shredded."""
+        with self._lock:
+            cached = self._cache.get((organization_id, key_id))
+            if cached is not None:
+                self._cache.move_to_end((organization_id, key_id))
+                return cached
+        with self.db.session() as session:
+            row = session.get(DataKey, (organization_id, key_id))
+            if row is None:
+                raise KeyDestroyed("the data key of this subject has been destroyed")
+            version, wrapped = row.kek_version, row.wrapped
+        kek = self._kek(organization_id, version)
+        try:
+            dek = open_sealed(kek, wrapped, _dek_aad(organization_id, key_id, version))
+        except DecryptionError:
+            raise KeyDestroyed("the data key cannot be unwrapped") from None
+        with self._lock:
+            self._remember(organization_id, key_id, dek)
+        return dek
+
+    def _kek(self, organization_id: int, version: int) -> bytes:
+        active_version, active = self._active_kek(organization_id)
+        if version == active_version:
+            return active
+        with self.db.session() as session:
+            row = session.get(OrganizationKey, (organization_id, version))
+            if row is None:
+                raise KeyDestroyed(f"organization key version {version} has been destroyed")
+            return open_sealed(
+                self._wrapping_key(organization_id), row.wrapped, _kek_aad(organization_id, version)
+            )
+
+    def destroy_data_keys(self, organization_id: int, key_ids: Iterable[str]) -> int:
+        """Crypto-shred: delete the DEKs (and forget cached copies). Returns how many existed."""
+        ids = list(key_ids)
+        if not ids:
+            return 0
+        removed = 0
+        with self.db.session() as session:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                result = session.execute(
+                    delete(DataKey).where(
+                        DataKey.organization_id == organization_id, DataKey.key_id.in_(chunk)
+                    )
+                )
+                removed += int(getattr(result, "rowcount", 0) or 0)
+        with self._lock:
+            for key_id in ids:
+                self._cache.pop((organization_id, key_id), None)
+        return removed
+
+    def data_key_count(self, organization_id: int) -> int:
+        with self.db.session() as session:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(DataKey)
+                    .where(DataKey.organization_id == organization_id)
+                )
+                or 0
+            )
+
+    def has_data_key(self, organization_id: int, key_id: str) -> bool:
+        with self.db.session() as session:
+            return session.get(DataKey, (organization_id, key_id)) is not None
+
+    # -- rotation ----------------------------------------------------------------------------
+    def rotate(self, organization_id: int) -> RotationResult:
+        """New random KEK; re-wrap every DEK under it in one transaction; delete the old KEK."""
+        with self._lock:
+            self._keks.pop(organization_id, None)
+            old_version, old_kek = self._active_kek(organization_id)
+            new_version, new_kek = old_version + 1, os.urandom(32)
+            rewrapped = 0
+            with self.db.session() as session:
+                session.execute(
+                    update(OrganizationKey)
+                    .where(OrganizationKey.organization_id == organization_id)
+                    .values(active=False)
+                )
+                session.add(
+                    OrganizationKey(
+                        organization_id=organization_id,
+                        version=new_version,
+                        wrapped=seal(
+                            self._wrapping_key(organization_id),
+                            new_kek,
+                            _kek_aad(organization_id, new_version),
+                        ),
+                        active=True,
+                        created_at=utcnow().isoformat(),
+                    )
+                )
+                rows = session.execute(
+                    select(DataKey.key_id, DataKey.kek_version, DataKey.wrapped).where(
+                        DataKey.organization_id == organization_id
+                    )
+                ).all()
+                updates = []
+                for key_id, version, wrapped in rows:
+                    kek = old_kek if version == old_version else self._kek(organization_id, version)
+                    dek = open_sealed(kek, wrapped, _dek_aad(organization_id, key_id, version))
+                    updates.append(
+                        {
+                            "organization_id": organization_id,
+                            "key_id": key_id,
+                            "kek_version": new_version,
+                            "wrapped": seal(
+                                new_kek, dek, _dek_aad(organization_id, key_id, new_version)
+                            ),
+                        }
+                    )
+                if updates:
+                    # ORM bulk UPDATE by primary key: one executemany.
+                    session.execute(update(DataKey), updates)
+                    rewrapped = len(updates)
+                session.execute(
+                    delete(OrganizationKey).where(
+                        OrganizationKey.organization_id == organization_id,
+                        OrganizationKey.version != new_version,
+                    )
+                )
+            self._keks[organization_id] = (new_version, new_kek)
+            return RotationResult(organization_id, old_version, new_version, rewrapped)
