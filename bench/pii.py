@@ -1,0 +1,424 @@
+"""PII detection: honorbound.detect against Microsoft Presidio, same texts, same machine.
+
+    make bench-pii            # installs .[bench], then runs this
+    python bench/pii.py [--presidio-sample N] [--regenerate]
+
+Corpora (saved in bench/pii_data/ so runs compare; regenerated only with --regenerate):
+  (a) presidio_evaluator.jsonl: 2,000 samples from presidio-evaluator's own sentence generator
+      (PresidioSentenceFaker, seed 42): Presidio's home ground, written by nobody here.
+  (b) transcripts.jsonl: this project's contact-center transcript generator (seed 7): cards,
+      SSNs, phones and emails written, chunked, spoken ("four one one one", "oh", "double"),
+      split over two lines of the same speaker; plus negatives (order numbers, amounts, times,
+      ticket numbers, non-Luhn 16-digit references) that must not be flagged.
+
+Baseline: presidio-analyzer with its default recognizers, the no-op NLP engine (no spaCy
+model) and US phone region, default score threshold. Matching: a gold span is found when a
+prediction of the same type overlaps it; a prediction is right when it overlaps a gold span of
+its type. Throughput: one process, one core, scan only.
+
+Prints per-entity precision/recall for both engines, then texts/s for both and the ratio; the
+last line is key=value pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "pii_data"
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from honorbound.detect import scan  # noqa: E402
+
+EVALUATOR = DATA / "presidio_evaluator.jsonl"
+TRANSCRIPTS = DATA / "transcripts.jsonl"
+# Our names for what the other side calls differently.
+OURS_AS = {"DATE_OF_BIRTH": "DATE_TIME"}
+SHARED = (
+    "CREDIT_CARD",
+    "US_SSN",
+    "PHONE_NUMBER",
+    "EMAIL_ADDRESS",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "DATE_TIME",
+    "US_BANK_NUMBER",
+    "US_DRIVER_LICENSE",
+    "US_PASSPORT",
+    "US_ITIN",
+)
+TARGETED = ("CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "EMAIL_ADDRESS")
+
+Span = tuple[str, int, int]
+
+
+# --- corpus (a): presidio-evaluator ------------------------------------------------------------
+
+
+def generate_evaluator(count: int = 2000, seed: int = 42) -> None:
+    from presidio_evaluator.data_generator import PresidioSentenceFaker
+
+    faker = PresidioSentenceFaker("en_US", lower_case_ratio=0.05, random_seed=seed)
+    samples = faker.generate_new_fake_sentences(num_samples=count)
+    with EVALUATOR.open("w", encoding="utf-8") as out:
+        for i, sample in enumerate(samples):
+            spans = [
+                [span.entity_type, span.start_position, span.end_position] for span in sample.spans
+            ]
+            out.write(json.dumps({"id": i, "text": sample.full_text, "spans": spans}) + "\n")
+
+
+# --- corpus (b): contact-center transcripts ----------------------------------------------------
+
+WORDS = ["oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+AREA_CODES = [212, 213, 305, 312, 404, 415, 469, 512, 602, 617, 702, 718, 808, 917, 971]
+
+
+def luhn_complete(body: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        n = int(ch)
+        if i % 2 == 0:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return body + str((10 - total % 10) % 10)
+
+
+def spoken(digits: str, rng: random.Random, group: int) -> str:
+    """Digits as speech-to-text writes them, with "double"/"triple" and "oh" for zero."""
+    chunks = [digits[i : i + group] for i in range(0, len(digits), group)]
+    said = []
+    for chunk in chunks:
+        words: list[str] = []
+        i = 0
+        while i < len(chunk):
+            run = 1
+            while i + run < len(chunk) and chunk[i + run] == chunk[i] and run < 3:
+                run += 1
+            if run > 1 and rng.random() < 0.6:
+                words.append(("double " if run == 2 else "triple ") + WORDS[int(chunk[i])])
+                i += run
+            else:
+                words.append(
+                    WORDS[int(chunk[i])] if chunk[i] != "0" or rng.random() < 0.7 else "zero"
+                )
+                i += 1
+        said.append(" ".join(words))
+    return rng.choice([", ", " ", "... "]).join(said)
+
+
+def written(digits: str, rng: random.Random, groups: list[int]) -> str:
+    parts, i = [], 0
+    for g in groups:
+        parts.append(digits[i : i + g])
+        i += g
+    return rng.choice([" ", "-", " "]).join(parts)
+
+
+def generate_transcripts(count: int = 2400, seed: int = 7) -> None:
+    from faker import Faker
+
+    rng = random.Random(seed)
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    who = ("Customer", "Caller", "Member")
+
+    def card() -> tuple[str, str]:
+        kind = rng.choice(["visa16", "mastercard", "amex", "discover", "visa19", "jcb16"])
+        number = str(fake.credit_card_number(card_type=kind))
+        form = rng.random()
+        if form < 0.2:
+            return number, number
+        if form < 0.4:
+            groups = (
+                [4, 6, 5]
+                if len(number) == 15
+                else [4] * (len(number) // 4) + ([len(number) % 4] if len(number) % 4 else [])
+            )
+            return number, written(number, rng, groups)
+        if form < 0.5:
+            return number, " ".join(number[i : i + 2] for i in range(0, len(number), 2))
+        return number, spoken(number, rng, 4)
+
+    def ssn() -> tuple[str, str]:
+        number = str(fake.ssn()).replace("-", "")
+        form = rng.random()
+        if form < 0.4:
+            return number, f"{number[:3]}-{number[3:5]}-{number[5:]}"
+        if form < 0.5:
+            return number, f"{number[:3]} {number[3:5]} {number[5:]}"
+        return number, spoken(number, rng, rng.choice([3, 9]))
+
+    def phone() -> tuple[str, str]:
+        number = (
+            str(rng.choice(AREA_CODES))
+            + str(rng.randint(2, 9))
+            + f"{rng.randint(0, 99):02d}"
+            + f"{rng.randint(0, 9999):04d}"
+        )
+        form = rng.random()
+        if form < 0.15:
+            return number, f"({number[:3]}) {number[3:6]}-{number[6:]}"
+        if form < 0.3:
+            return number, f"{number[:3]}-{number[3:6]}-{number[6:]}"
+        if form < 0.4:
+            return number, f"+1 {number[:3]} {number[3:6]} {number[6:]}"
+        if form < 0.45:
+            return number, f"{number[:3]}.{number[3:6]}.{number[6:]}"
+        return number, spoken(number, rng, 3)
+
+    def email() -> tuple[str, str]:
+        first, last = fake.first_name().lower(), fake.last_name().lower()
+        domain = rng.choice(["gmail.com", "yahoo.com", "outlook.com", "aol.com", "icloud.com"])
+        sep = rng.choice([".", "_", ""])
+        value = f"{first}{sep}{last}{rng.choice(['', str(rng.randint(1, 99))])}@{domain}"
+        if rng.random() < 0.4:
+            return value, value
+        said = value.replace(".", " dot ").replace("@", " at ").replace("_", " underscore ")
+        return value, said
+
+    makers: dict[str, tuple[Callable[[], tuple[str, str]], list[str]]] = {
+        "CREDIT_CARD": (
+            card,
+            [
+                "{who}: sure, my card number is {v}",
+                "{who}: it's a visa, {v}",
+                "Agent: go ahead with the card\n{who}: {v}",
+                "{who}: the long number on the front is {v} okay",
+                "{who}: {v} and that's my card",
+            ],
+        ),
+        "US_SSN": (
+            ssn,
+            [
+                "{who}: my social is {v}",
+                "Agent: last thing, your social security number?\n{who}: {v}",
+                "{who}: ssn {v}",
+                "{who}: yeah the social security number is {v}",
+            ],
+        ),
+        "PHONE_NUMBER": (
+            phone,
+            [
+                "{who}: you can call me back at {v}",
+                "{who}: my cell is {v}",
+                "Agent: best number to reach you?\n{who}: {v}",
+                "{who}: phone number {v} thanks",
+            ],
+        ),
+        "EMAIL_ADDRESS": (
+            email,
+            [
+                "{who}: my email is {v}",
+                "{who}: send it to {v} please",
+                "Agent: and your email?\n{who}: it's {v}",
+            ],
+        ),
+    }
+    negatives = [
+        lambda: f"Agent: your order number is {rng.randint(10**5, 10**11)}",
+        lambda: f"Agent: the total comes to ${rng.randint(1, 9999):,}.{rng.randint(0, 99):02d}",
+        lambda: f"Caller: I paid {rng.randint(1, 999)} dollars and {rng.randint(1, 99)} cents",
+        lambda: f"Agent: I'll call you back at {rng.randint(1, 12)}:{rng.randint(0, 59):02d} pm",
+        lambda: f"Agent: your ticket number is {rng.randint(10**6, 10**9)}",
+        lambda: f"Agent: reference {non_luhn16()} for your records",
+        lambda: f"Agent: order {luhn_complete(str(rng.randint(10**14, 10**15 - 1)))} shipped",
+        lambda: (
+            f"Caller: it was {rng.randint(2, 40)} minutes ago, around {rng.randint(1, 12)} "
+            f"{rng.choice(['thirty', 'fifteen', 'forty five'])}"
+        ),
+        lambda: f"Agent: the balance is {rng.randint(100, 99999)}.{rng.randint(10, 99)} usd",
+        lambda: f"Agent: case {rng.randint(1000, 99999)}-{rng.randint(100, 9999)} is open",
+    ]
+
+    def non_luhn16() -> str:
+        number = luhn_complete(str(rng.randint(4 * 10**14, 5 * 10**14)))
+        bad = number[:-1] + str((int(number[-1]) + 1) % 10)
+        return " ".join(bad[i : i + 4] for i in range(0, 16, 4))
+
+    with TRANSCRIPTS.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            if i % 6 == 5:
+                text = negatives[rng.randrange(len(negatives))]()
+                out.write(json.dumps({"id": i, "text": text, "spans": [], "negative": True}))
+                out.write("\n")
+                continue
+            kind = rng.choice(list(makers))
+            make, templates = makers[kind]
+            _, value = make()
+            template = rng.choice(templates)
+            speaker = rng.choice(who)
+            if kind in ("CREDIT_CARD", "PHONE_NUMBER") and rng.random() < 0.1:
+                # Split over two lines of the same speaker.
+                cut = len(value) // 2
+                while cut < len(value) and value[cut] not in " ,-.":
+                    cut += 1
+                head, tail = value[:cut].rstrip(" ,-."), value[cut:].lstrip(" ,-.")
+                value = f"{head}\n{speaker}: {tail}"
+            text = template.format(who=speaker, v=value)
+            start = text.index(value)
+            spans = [[kind, start, start + len(value)]]
+            out.write(json.dumps({"id": i, "text": text, "spans": spans}) + "\n")
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+
+def load(path: Path) -> list[dict[str, object]]:
+    with path.open(encoding="utf-8") as source:
+        return [json.loads(line) for line in source]
+
+
+def ours(text: str) -> list[Span]:
+    return [(OURS_AS.get(f.type, f.type), f.start, f.end) for f in scan(text)]
+
+
+def presidio_engine() -> Callable[[str], list[Span]]:
+    warnings.filterwarnings("ignore")
+    # tldextract (used by Presidio's URL recognizer) tries to download the public suffix list
+    # and logs a traceback when offline; it falls back to its bundled copy.
+    logging.getLogger("tldextract").setLevel(logging.CRITICAL)
+    try:
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import NoOpNlpEngine
+        from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+    except ImportError:
+        sys.exit("presidio-analyzer is not installed: run `pip install -e '.[bench]'`")
+    engine = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "no_op"}])
+    registry = RecognizerRegistry(supported_languages=["en"])
+    registry.load_predefined_recognizers(languages=["en"], nlp_engine=engine)
+    registry.remove_recognizer("PhoneRecognizer")
+    registry.add_recognizer(PhoneRecognizer(supported_regions=("US",)))
+    analyzer = AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
+
+    def run(text: str) -> list[Span]:
+        return [(r.entity_type, r.start, r.end) for r in analyzer.analyze(text, language="en")]
+
+    return run
+
+
+def score(
+    records: list[dict[str, object]], predicted: list[list[Span]]
+) -> dict[str, tuple[int, int, int, int]]:
+    """Per type: (gold found, gold total, predictions right, predictions total)."""
+    stats: dict[str, list[int]] = {}
+    for record, preds in zip(records, predicted, strict=True):
+        gold = [(str(t), int(s), int(e)) for t, s, e in record["spans"]]  # type: ignore[attr-defined]
+        for kind, start, end in gold:
+            row = stats.setdefault(kind, [0, 0, 0, 0])
+            row[1] += 1
+            if any(p[0] == kind and p[1] < end and start < p[2] for p in preds):
+                row[0] += 1
+        for kind, start, end in preds:
+            row = stats.setdefault(kind, [0, 0, 0, 0])
+            row[3] += 1
+            if any(g[0] == kind and g[1] < end and start < g[2] for g in gold):
+                row[2] += 1
+    return {k: (v[0], v[1], v[2], v[3]) for k, v in stats.items()}
+
+
+def ratio(a: int, b: int) -> float:
+    return a / b if b else float("nan")
+
+
+def report(
+    name: str, records: list[dict[str, object]], theirs: list[list[Span]], mine: list[list[Span]]
+) -> dict[str, tuple[float, float, float, float]]:
+    a, b = score(records, theirs), score(records, mine)
+    print(f"\n{name} ({len(records)} texts)")
+    print(f"{'entity':<20}{'gold':>6}  {'presidio P':>10} {'R':>6}  {'honorbound P':>12} {'R':>6}")
+    out = {}
+    for kind in sorted(set(a) | set(b)):
+        pa, pb = a.get(kind, (0, 0, 0, 0)), b.get(kind, (0, 0, 0, 0))
+        gold = max(pa[1], pb[1])
+        row = (ratio(pa[2], pa[3]), ratio(pa[0], gold), ratio(pb[2], pb[3]), ratio(pb[0], gold))
+        out[kind] = row
+        print(
+            f"{kind:<20}{gold:>6}  {row[0]:>10.3f} {row[1]:>6.3f}  {row[2]:>12.3f} {row[3]:>6.3f}"
+        )
+    return out
+
+
+def throughput(run: Callable[[str], object], texts: list[str], seconds: float) -> float:
+    """Texts per CPU second of this process (one core; fair on a machine that is busy)."""
+    for text in texts[:50]:
+        run(text)  # warm caches and lazy imports
+    done, started = 0, time.process_time()
+    while True:
+        for text in texts:
+            run(text)
+        done += len(texts)
+        elapsed = time.process_time() - started
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def flagged(records: Iterable[dict[str, object]], predicted: list[list[Span]]) -> float:
+    negatives = [bool(p) for r, p in zip(records, predicted, strict=True) if r.get("negative")]
+    return sum(negatives) / len(negatives) if negatives else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--regenerate", action="store_true", help="rebuild the saved corpora")
+    parser.add_argument("--seconds", type=float, default=5.0, help="time per throughput run")
+    args = parser.parse_args()
+    DATA.mkdir(exist_ok=True)
+    if args.regenerate or not EVALUATOR.exists():
+        generate_evaluator()
+    if args.regenerate or not TRANSCRIPTS.exists():
+        generate_transcripts()
+    corpus_a, corpus_b = load(EVALUATOR), load(TRANSCRIPTS)
+    presidio = presidio_engine()
+
+    results = {}
+    for name, records in (("(a) presidio-evaluator", corpus_a), ("(b) transcripts", corpus_b)):
+        texts = [str(r["text"]) for r in records]
+        theirs = [presidio(t) for t in texts]
+        mine = [ours(t) for t in texts]
+        results[name] = (report(name, records, theirs, mine), theirs, mine, records)
+
+    table_a = results["(a) presidio-evaluator"][0]
+    table_b, theirs_b, mine_b, records_b = results["(b) transcripts"]
+    shared_gaps = []
+    for table in (table_a, table_b):
+        for kind in SHARED:
+            if kind in table and table[kind][1] == table[kind][1]:  # gold present
+                shared_gaps.append((kind, table[kind][3] - table[kind][1]))
+    worst = min(shared_gaps, key=lambda g: g[1]) if shared_gaps else ("none", 0.0)
+
+    texts = [str(r["text"]) for r in corpus_a + corpus_b]
+    sample = random.Random(1).sample(texts, min(len(texts), 800))
+    presidio_rate = throughput(presidio, sample, args.seconds)
+    ours_rate = throughput(scan, texts, args.seconds)
+    neg_ours, neg_theirs = flagged(records_b, mine_b), flagged(records_b, theirs_b)
+
+    print(
+        f"\nnegatives flagged (order numbers, amounts, times, tickets, refs): "
+        f"presidio {neg_theirs:.3%}, honorbound {neg_ours:.3%}"
+    )
+    print(
+        f"throughput, one core (CPU time; presidio on {len(sample)} of the {len(texts)} texts): "
+        f"presidio {presidio_rate:,.0f} texts/s, honorbound {ours_rate:,.0f} texts/s, "
+        f"ratio {ours_rate / presidio_rate:.1f}x"
+    )
+    recalls = " ".join(
+        f"transcript_recall_{k.lower()}={table_b.get(k, (0, 0, 0, 0))[3]:.3f}" for k in TARGETED
+    )
+    print(
+        f"presidio_texts_per_s={presidio_rate:.0f} honorbound_texts_per_s={ours_rate:.0f} "
+        f"speedup={ours_rate / presidio_rate:.1f} {recalls} "
+        f"negatives_flagged={neg_ours:.4f} worst_shared_recall_gap={worst[1]:+.3f}({worst[0]})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""`honorbound scan` and `honorbound redact`: JSON Lines in, JSON Lines out.
+
+Input lines are `{"id": ..., "text": ...}`; output is one line per input line, in order.
+Streaming: lines are read, processed in batches and written as they complete, with at most a
+few batches in flight, so memory stays bounded whatever the input size. `--workers N` spreads
+batches over N processes. A line that is not UTF-8, not JSON, or not an object with a string
+`text` is reported by line number (never by content) and skipped or fatal per `--on-error`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+
+from honorbound import detect
+from honorbound.cli.common import err, fail
+
+BATCH_LINES = 256
+BATCH_BYTES = 4 * 1024 * 1024
+
+
+class OnError(StrEnum):
+    skip = "skip"
+    fail = "fail"
+
+
+class OperatorName(StrEnum):
+    replace_ = "replace"
+    mask = "mask"
+    redact = "redact"
+    pseudonym = "pseudonym"
+    encrypt = "encrypt"
+    synthetic = "synthetic"
+
+
+# One processed line: (line number, output JSON line or None, error sentence or None).
+Outcome = tuple[int, str | None, str | None]
+
+
+def _parse(number: int, raw: bytes) -> tuple[object, str] | str:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"line {number}: not valid UTF-8 (byte {exc.start + 1})"
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})"
+    if not isinstance(record, dict):
+        return f"line {number}: expected a JSON object with 'id' and 'text'"
+    if "text" not in record or not isinstance(record["text"], str):
+        return f"line {number}: field 'text' is missing or not a string"
+    if "id" not in record:
+        return f"line {number}: field 'id' is missing"
+    ident = record["id"]
+    if ident is not None and not isinstance(ident, str | int | float):
+        return f"line {number}: field 'id' must be a string, a number or null"
+    return ident, record["text"]
+
+
+def process(
+    batch: list[tuple[int, bytes]], operator: str | None, key: bytes | None
+) -> list[Outcome]:
+    """Scan (operator None) or redact each line of a batch. Runs in worker processes."""
+    done: list[Outcome] = []
+    for number, raw in batch:
+        parsed = _parse(number, raw)
+        if isinstance(parsed, str):
+            done.append((number, None, parsed))
+            continue
+        ident, text = parsed
+        if operator is None:
+            findings = detect.scan(text)
+            record: dict[str, object] = {"id": ident, "findings": [f.to_dict() for f in findings]}
+        else:
+            redacted = detect.redact(text, operator, key=key)
+            record = {
+                "id": ident,
+                "text": redacted.text,
+                "findings": [f.to_dict() for f in redacted.findings],
+            }
+        done.append((number, json.dumps(record, ensure_ascii=False), None))
+    return done
+
+
+def _batches(stream: IO[bytes], progress: _Progress) -> Iterator[list[tuple[int, bytes]]]:
+    batch: list[tuple[int, bytes]] = []
+    size = 0
+    for number, raw in enumerate(stream, start=1):
+        progress.advance(len(raw))
+        stripped = raw.rstrip(b"\r\n")
+        if not stripped.strip():
+            continue
+        batch.append((number, stripped))
+        size += len(stripped)
+        if len(batch) >= BATCH_LINES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+class _Progress:
+    """A rich progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int | None) -> None:
+        self._bar = None
+        self._task = None
+        if sys.stderr.isatty():
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._bar = Progress(
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self._task = self._bar.add_task("scanning", total=total)
+            self._bar.start()
+
+    def advance(self, amount: int) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, amount)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _open(source: str) -> tuple[IO[bytes], int | None]:
+    if source == "-":
+        return sys.stdin.buffer, None
+    path = Path(source)
+    if not path.is_file():
+        fail(f"{source}: no such file; give a JSON Lines file or '-' for standard input")
+    return path.open("rb"), path.stat().st_size
+
+
+def _read_key(path: Path | None, operator: str) -> bytes | None:
+    if operator not in ("pseudonym", "encrypt"):
+        return None
+    if path is None:
+        fail(f"the '{operator}' operator needs --key-file (32 bytes, raw or as 64 hex digits)")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        fail(f"{path}: cannot read the key file ({exc.strerror})")
+    text = raw.strip()
+    try:
+        key = bytes.fromhex(text.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        key = raw
+    if len(key) not in (16, 24, 32):
+        fail(f"{path}: a key is 16, 24 or 32 bytes (or twice as many hex digits)")
+    return key
+
+
+def run(
+    source: str,
+    operator: str | None,
+    key: bytes | None,
+    workers: int,
+    on_error: OnError,
+    output: IO[str],
+) -> int:
+    """Process `source` into `output`; returns the number of bad lines."""
+    if workers == 0:
+        workers = os.cpu_count() or 1
+    stream, total = _open(source)
+    progress = _Progress(total)
+    bad = 0
+
+    def emit(outcomes: list[Outcome]) -> None:
+        nonlocal bad
+        for _number, line, problem in outcomes:
+            if problem is not None:
+                bad += 1
+                if on_error is OnError.fail:
+                    output.flush()
+                    progress.close()
+                    fail(f"{problem}; stopped (use --on-error skip to skip bad lines)", code=1)
+                err.print(f"[yellow]skipped[/] {problem}", highlight=False)
+                continue
+            output.write(line + "\n" if line is not None else "")
+
+    try:
+        if workers <= 1:
+            for batch in _batches(stream, progress):
+                emit(process(batch, operator, key))
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                pending: deque[Future[list[Outcome]]] = deque()
+                for batch in _batches(stream, progress):
+                    pending.append(pool.submit(process, batch, operator, key))
+                    # Bounded memory: at most two batches per worker in flight.
+                    while len(pending) >= 2 * workers:
+                        emit(pending.popleft().result())
+                while pending:
+                    emit(pending.popleft().result())
+    finally:
+        progress.close()
+        output.flush()
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return bad
+
+
+Source = Annotated[str, typer.Argument(help="JSON Lines file, or '-' for standard input.")]
+Workers = Annotated[
+    int,
+    typer.Option(min=0, max=256, help="Processes to use (0: one per core; default 1)."),
+]
+OnErrorOpt = Annotated[
+    OnError, typer.Option("--on-error", help="What to do with a line that is not valid input.")
+]
+
+
+def scan_command(
+    source: Source = "-",
+    workers: Workers = 1,
+    on_error: OnErrorOpt = OnError.fail,
+) -> None:
+    """Find PII and intents: writes {"id", "findings": [{"type", "start", "end", "score"}]}."""
+    run(source, None, None, workers, on_error, sys.stdout)
+
+
+def redact_command(
+    source: Source = "-",
+    operator: Annotated[
+        OperatorName, typer.Option("--operator", help="How each finding is replaced.")
+    ] = OperatorName.replace_,
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="Key for pseudonym/encrypt: 32 bytes, raw or hex."),
+    ] = None,
+    workers: Workers = 1,
+    on_error: OnErrorOpt = OnError.fail,
+) -> None:
+    """Redact PII: writes {"id", "text", "findings"} with the redacted text."""
+    key = _read_key(key_file, operator.value)
+    run(source, operator.value, key, workers, on_error, sys.stdout)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scan")(scan_command)
+    app.command("redact")(redact_command)

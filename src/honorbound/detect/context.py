@@ -1,0 +1,143 @@
+"""Context words read on both sides of a candidate.
+
+A nine-digit number is a social security number only when someone said so; a Luhn-valid
+sixteen-digit number after "order number" is an order number. The words of a text are looked
+up once (one C-speed pass for the words, one dict lookup each) and every candidate reads the
+classes named within LEFT characters before it and RIGHT characters after it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+LEFT = 56
+RIGHT = 28
+
+_WORDS: dict[str, str] = {}
+
+
+def _add(kind: str, words: str) -> None:
+    for word in words.split():
+        _WORDS[word] = kind
+
+
+_add("card", "card cards credit debit visa mastercard master amex discover cc tarjeta pan")
+_add("cvv", "cvv cvv2 cvc cvc2 cid csc security verification seguridad")
+_add("expiry", "exp expiry expires expiration expiring expire expired thru vence vencimiento")
+_add("ssn", "ssn social ss seguro")
+_add("itin", "itin taxpayer tax")
+_add(
+    "phone",
+    "phone cell cellphone mobile call callback reach text tel telephone fax landline "
+    "teléfono telefono celular número numero whatsapp",
+)
+_add("dob", "born birth dob birthday birthdate nacimiento nací naci")
+_add("account", "account acct checking savings cuenta")
+_add("routing", "routing aba rtn transit")
+_add("license", "license licence dl licencia")
+_add("passport", "passport pasaporte")
+_add(
+    "medical",
+    "medical mrn member insurance policy subscriber medicaid medicare patient",
+)
+_add(
+    "negative",
+    "order orders ticket case reference ref confirmation invoice tracking transaction receipt "
+    "sku serial model item items amount balance total price usd dollar dollars cents points "
+    "miles minutes hours seconds days pedido factura orden ext extension version zip postal "
+    "claim",
+)
+_WORD = re.compile(r"[^\W\d_]+")
+_KNOWN = frozenset(_WORDS)
+
+
+def _is_letter(ch: str) -> bool:
+    return ch.isalpha()
+
+
+# Words that name an identifier only together with the next word ("security code", not
+# "Security Corp."; "insurance id", not "Progressive Insurance Group").
+_ID_WORDS = ("id", "number", "no", "num", "#")
+_NEEDS_NEXT: dict[str, tuple[str, ...]] = {
+    "security": ("code", "number"),
+    "verification": ("code", "number", "value"),
+    "seguridad": ("code",),
+    "medical": ("record", "records"),
+    "member": _ID_WORDS,
+    "insurance": _ID_WORDS,
+    "policy": _ID_WORDS,
+    "subscriber": _ID_WORDS,
+    "patient": _ID_WORDS,
+    "tax": ("id", "identification", "number"),
+}
+_NEXT_WORD = re.compile(r"[\s'’]*(#|[^\W\d_]+)")
+_MONEY = frozenset("$€£¥")
+
+
+class Index:
+    """Positions of context words in one text."""
+
+    __slots__ = ("_built", "_kinds", "_positions", "_text")
+
+    def __init__(self, text: str) -> None:
+        # Built on first use: most texts never ask.
+        self._text = text
+        self._built = False
+        self._positions: list[int] = []
+        self._kinds: list[str] = []
+
+    def _build(self) -> None:
+        self._built = True
+        text = self._text
+        positions: list[int] = []
+        kinds: list[str] = []
+        lowered = text.lower()
+        if len(lowered) != len(text):  # a rare character that lower-cases to two
+            lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+        # C-speed: the words of the text, then only the few context words among them are
+        # located (str.find), instead of a Python step per word.
+        hits = _KNOWN.intersection(_WORD.findall(lowered))
+        if not hits:
+            self._positions, self._kinds = positions, kinds
+            return
+        found: list[tuple[int, str]] = []
+        size = len(lowered)
+        for word in hits:
+            kind = _WORDS[word]
+            following = _NEEDS_NEXT.get(word)
+            at = lowered.find(word)
+            while at != -1:
+                end = at + len(word)
+                whole = (at == 0 or not _is_letter(lowered[at - 1])) and (
+                    end == size or not _is_letter(lowered[end])
+                )
+                if whole:
+                    nxt = _NEXT_WORD.match(lowered, end) if following is not None else None
+                    if following is None or (nxt is not None and nxt.group(1) in following):
+                        found.append((at, kind))
+                at = lowered.find(word, end)
+        found.sort()
+        positions = [at for at, _ in found]
+        kinds = [kind for _, kind in found]
+        self._positions = positions
+        self._kinds = kinds
+
+    def around(self, start: int, end: int, left: int = LEFT, right: int = RIGHT) -> frozenset[str]:
+        """Classes named within `left` characters before `start` or `right` after `end`."""
+        if not self._built:
+            self._build()
+        lo = bisect.bisect_left(self._positions, start - left)
+        hi = bisect.bisect_left(self._positions, end + right)
+        found = {self._kinds[k] for k in range(lo, hi) if not (start <= self._positions[k] < end)}
+        before = self._text[max(0, start - 2) : start]
+        if any(ch in _MONEY for ch in before):
+            found.add("negative")
+        return frozenset(found)
+
+    def left(self, start: int, width: int = LEFT) -> frozenset[str]:
+        if not self._built:
+            self._build()
+        lo = bisect.bisect_left(self._positions, start - width)
+        hi = bisect.bisect_left(self._positions, start)
+        return frozenset(self._kinds[lo:hi])

@@ -1,0 +1,98 @@
+"""Intents other parts of Honorbound act on, reported as findings with spans:
+
+- OPT_OUT_REQUEST: the person asks not to be contacted ("stop calling me", "take me off your
+  list", "don't text me again", "no más"); the consent ledger records it.
+- RIGHTS_REQUEST: the person asks to delete, see, correct or stop the sale of their data
+  ("delete my information", "I want a copy of my data"); rights intake opens a request.
+
+English and Spanish basics. Phrases, not single words: "stop" alone is handled by the SMS
+keyword rules in `consent`, where the channel is known.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from honorbound.detect.findings import Finding
+
+OPT_OUT = "OPT_OUT_REQUEST"
+RIGHTS = "RIGHTS_REQUEST"
+
+_ME = r"(?:me|us|this\s+number|my\s+(?:number|phone|cell|email))"
+_CONTACT = (
+    r"(?:call(?:ing)?|text(?:ing)?|e-?mail(?:ing)?|contact(?:ing)?|messag(?:e|ing)|bother(?:ing)?)"
+)
+_LIST = r"(?:your|the|this|all|any)\s+(?:\w+\s+){0,2}?list(?:s)?"
+_DATA = (
+    r"(?:personal\s+)?(?:information|info|data|details|records?|account|file|"
+    r"personal\s+information)"
+)
+
+_PATTERNS: dict[str, tuple[str, ...]] = {
+    OPT_OUT: (
+        rf"stop\s+{_CONTACT}\s+{_ME}",
+        rf"(?:don't|do\s+not|dont|never|quit|please\s+stop)\s+{_CONTACT}\s+{_ME}"
+        r"(?:\s+(?:again|anymore|any\s+more|ever\s+again))?",
+        rf"(?:take|remove|delete|put)\s+{_ME}\s+(?:off|from|on)\s+{_LIST}",
+        r"(?:add|put)\s+me\s+(?:to|on)\s+(?:your|the)\s+do[\s-]+not[\s-]+call\s+list",
+        r"do[\s-]+not[\s-]+call\s+list",
+        r"unsubscribe(?:\s+me)?",
+        r"opt\s+(?:me\s+)?out(?:\s+of\s+(?:calls|texts|messages|emails|marketing))?",
+        r"(?:i\s+)?(?:don't|do\s+not)\s+want\s+(?:any\s+more|more|these|your)\s+"
+        r"(?:calls|texts|messages|emails)",
+        r"no\s+m[aá]s(?:\s+llamadas|\s+mensajes)?",
+        r"no\s+me\s+(?:llame[ns]?|vuelva[ns]?\s+a\s+llamar|escrib[ae]n?|manden\s+mensajes)",
+        r"dej[ae]n?\s+de\s+(?:llamarme|escribirme|mandarme\s+mensajes)",
+        r"no\s+quiero\s+(?:m[aá]s\s+)?(?:llamadas|mensajes|correos)",
+        r"(?:s[aá]qu[ae]n?me|b[oó]rr[ae]n?me|qu[ií]t[ae]n?me)\s+de\s+(?:su|la|sus)\s+list[ae]s?",
+    ),
+    RIGHTS: (
+        rf"(?:delete|erase|remove|destroy|purge|wipe)\s+(?:all\s+)?(?:of\s+)?my\s+{_DATA}",
+        r"(?:delete|erase|close)\s+my\s+account",
+        rf"(?:a\s+)?copy\s+of\s+(?:all\s+)?(?:of\s+)?my\s+{_DATA}",
+        r"(?:what|which)\s+(?:personal\s+)?(?:data|information|info)\s+(?:do\s+you\s+have|"
+        r"you\s+have|have\s+you\s+(?:got|collected))\s+(?:on|about)\s+me",
+        rf"(?:access|see|view|download|export)\s+(?:all\s+)?(?:of\s+)?my\s+{_DATA}",
+        r"(?:correct|update|fix)\s+(?:my\s+)?(?:personal\s+)?(?:information|data|records?)",
+        r"(?:do\s+not|don't)\s+(?:sell|share)\s+(?:or\s+share\s+)?my\s+(?:personal\s+)?"
+        r"(?:information|info|data)",
+        r"opt\s+out\s+of\s+(?:the\s+)?(?:sale|selling|sharing)",
+        r"right\s+to\s+(?:know|delete|access|correct|be\s+forgotten|erasure)",
+        r"(?:borr(?:ar|en|e)|elimin(?:ar|en|e))\s+(?:toda\s+)?(?:mi|mis)\s+(?:informaci[oó]n|datos)",
+        r"(?:una\s+)?copia\s+de\s+(?:mis\s+datos|mi\s+informaci[oó]n)",
+        r"(?:no\s+vendan|no\s+compartan)\s+(?:mis\s+datos|mi\s+informaci[oó]n)",
+    ),
+}
+
+_COMPILED = [
+    (kind, re.compile(rf"(?<![A-Za-z])(?:{'|'.join(parts)})(?![A-Za-z])", re.IGNORECASE))
+    for kind, parts in _PATTERNS.items()
+]
+
+
+# Cheap gates on the lower-cased text: a text without any of these cannot match the kind's
+# phrases, and most texts have none.
+_STEMS = {
+    OPT_OUT: ("stop ", "don't ", "do not ", "dont ", "never ", "quit ", " off ", " from ",
+              "do not call", "do-not-call", "unsubscri", "opt ", "no m", "no me ", "dej",
+              "no quiero", "quen", "quit"),
+    RIGHTS: ("delete", "erase", "remove", "destroy", "purge", "wipe", "close my", "copy of",
+             "on me", "about me", "access my", "see my", "view my", "download my", "export my",
+             "correct", "update my", "fix my", "sell", "share", "opt out", "right to", "borr",
+             "elimin", "copia", "vendan", "compartan"),
+}  # fmt: skip
+
+
+_GATES = {
+    kind: re.compile("|".join(re.escape(stem) for stem in stems)) for kind, stems in _STEMS.items()
+}
+
+
+def intents(text: str) -> Iterator[Finding]:
+    lowered = text.lower()
+    for kind, pattern in _COMPILED:
+        if not _GATES[kind].search(lowered):
+            continue
+        for m in pattern.finditer(text):
+            yield Finding(kind, m.start(), m.end(), 0.9, m.group())

@@ -1,0 +1,322 @@
+"""Entities with a written shape: email (written and spoken), IP, IBAN, dates, card expiry
+written as MM/YY, US street addresses, and identifiers named by context (driver licence,
+passport, medical record / insurance id).
+
+Every pattern either starts with a lookbehind that fails inside a run of the characters it
+starts with, or has bounded repetition only, so a 10 MB line of the same character costs one
+linear pass.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+
+from honorbound.detect import context, validators
+from honorbound.detect.findings import Finding
+from honorbound.detect.resources import words
+
+EMAIL = "EMAIL_ADDRESS"
+IP = "IP_ADDRESS"
+IBAN = "IBAN_CODE"
+DATE = "DATE_TIME"
+DOB = "DATE_OF_BIRTH"
+EXPIRY = "CARD_EXPIRY"
+ADDRESS = "STREET_ADDRESS"
+LICENSE = "US_DRIVER_LICENSE"
+PASSPORT = "US_PASSPORT"
+MEDICAL = "MEDICAL_RECORD"
+BANK = "US_BANK_NUMBER"
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,6}"
+    r"\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+)
+_TLD = r"com|net|org|edu|gov|us|io|co|info|biz|mx|ca|uk|de|me|app|email"
+_SPOKEN_SEP = r"\s(?:dot|period|punto)\s|\."
+_SPOKEN_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z0-9]{1,40}"
+    r"(?:(?:\s(?:dot|period|punto|underscore|dash|hyphen|guion)\s|[._\-])[A-Za-z0-9]{1,40}){0,4}"
+    r"\s(?:at|arroba)\s"
+    rf"[A-Za-z0-9]{{1,40}}(?:(?:{_SPOKEN_SEP})[A-Za-z0-9]{{1,40}}){{0,3}}"
+    rf"(?:{_SPOKEN_SEP})(?:{_TLD})(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+# Patterns start with a plain character class where they can: the regex engine then skips
+# ahead in C to the next possible first character instead of trying every position.
+_IPV4 = re.compile(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\d|\.\d)")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}(?![0-9A-Za-z:])")
+_IBAN = re.compile(
+    r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
+)
+
+_MONTHS = (
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec|"
+    r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
+)
+_ORDINAL_WORDS = (
+    r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
+    r"thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|"
+    r"twenty[- ](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|thirtieth|"
+    r"thirty[- ]first"
+)
+_YEAR_WORDS = (
+    r"(?:nineteen|twenty|two\s+thousand(?:\s+and)?)"
+    r"(?:[\s-]+(?:oh|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|"
+    r"nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|one|two|three|four|five|"
+    r"six|seven|eight|nine)){1,2}"
+)
+_DAY = rf"(?:(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?|{_ORDINAL_WORDS})"
+_YEAR = rf"(?:(?:19|20)\d{{2}}|'\d{{2}}|{_YEAR_WORDS})"
+_NUMERIC_DATES = re.compile(
+    r"\d(?<![\w/.-]\d)(?:\d?([/.-])\d{1,2}\1(?:\d{4}|\d{2})|\d{3}([/.-])\d{1,2}\2\d{1,2})"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:\s?[ap]\.?m\.?)?)?"
+    r"(?![\w/]|[.-]\d)"
+)
+_MONTH_DATES = re.compile(
+    r"(?<![\w/.-])(?:"
+    rf"(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?"
+    rf"|{_DAY}\s+(?:of\s+|de\s+)?(?:{_MONTHS})\.?(?:,?\s+(?:de\s+|del\s+)?{_YEAR})?"
+    rf"|(?:{_MONTHS})\.?,?\s+(?:19|20)\d{{2}}"
+    r")(?![\w/])",
+    re.IGNORECASE,
+)
+# Plain lower-case literals: the regex engine skips in C to candidate first letters.
+_MONTH_GATE = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|ene|abr|ago|dic")
+_EXPIRY = re.compile(r"(?<![\w/])(?:0?[1-9]|1[0-2])\s?[/-]\s?(?:\d{2}|20\d{2})(?![\w/])")
+
+_SUFFIXES = sorted(
+    {w.lower() for w in words("street_suffixes.txt")}
+    | {
+        "st", "ave", "av", "rd", "blvd", "ln", "dr", "ct", "pl", "ter", "cir", "pkwy", "hwy",
+        "sq", "trl", "way", "fwy", "expy", "plz", "aly", "cv", "xing",
+    },
+    key=len,
+    reverse=True,
+)  # fmt: skip
+_SUFFIX_SET = frozenset(_SUFFIXES)
+_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|"
+    "NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP|AA|AE|AP"
+)
+_ADDRESS = re.compile(
+    r"\d(?<![\w/.,$-]\d)\d{0,5}[A-Za-z]?(?:[ \t]+[A-Za-z][A-Za-z0-9.'\-]{0,30}){1,6}+"
+)
+_HOUSE_NUMBER = re.compile(r"\d{1,6}[A-Za-z]?")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.'\-]*")
+_NOT_IN_STREET_NAME = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "at",
+        "of",
+        "to",
+        "for",
+        "in",
+        "on",
+        "by",
+        "my",
+        "your",
+        "our",
+        "his",
+        "her",
+        "their",
+        "is",
+        "was",
+        "are",
+        "be",
+        "been",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "with",
+        "from",
+        "about",
+        "than",
+        "then",
+        "times",
+        "per",
+        "each",
+        "more",
+        "less",
+    ]
+)
+_DIRECTION = frozenset(
+    [
+        "n",
+        "s",
+        "e",
+        "w",
+        "n.",
+        "s.",
+        "e.",
+        "w.",
+        "ne",
+        "nw",
+        "se",
+        "sw",
+        "north",
+        "south",
+        "east",
+        "west",
+    ]
+)
+_ADDRESS_TAIL = re.compile(
+    r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|#|no|room|fl|floor)\.?[ \t]*#?[A-Za-z0-9\-]{1,6})?"
+    r"(?:,?\s+[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2},?[ \t]+"
+    rf"(?:{_STATES})(?:[ \t]+\d{{5}}(?:-\d{{4}})?)?(?![A-Za-z0-9]))?"
+)
+_MILITARY = re.compile(
+    r"(?<![\w])(?:(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][a-z]+|(?:PSC|Unit)[ \t]+\d{4},?[ \t]+Box"
+    r"[ \t]+\d{4})\s+[AFD]PO[ \t]+A[AEP][ \t]+\d{5}(?!\d)"
+)
+_PO_BOX = re.compile(r"(?<![\w])(?i:p\.?\s?o\.?\s+box|post\s+office\s+box)[ \t]+\d{1,6}(?!\d)")
+
+_ID_ANCHOR = re.compile(
+    r"(?<![A-Za-z])(?:(?P<license>driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|"
+    r"licen[cs]e\s+(?:number|no\.?|#)|dl\s*(?:#|number|no\.?)?|licencia(?:\s+de\s+conducir)?)|"
+    r"(?P<passport>passport|pasaporte)|"
+    r"(?P<medical>medical\s+record(?:\s+number)?|mrn|member\s+(?:id|number)|"
+    r"insurance\s+(?:id|number)|policy\s+(?:id|number)|subscriber\s+(?:id|number)|"
+    r"health\s+plan\s+(?:id|number)|medicaid(?:\s+(?:id|number))?|"
+    r"medicare(?:\s+(?:id|number))?|patient\s+(?:id|number))|"
+    r"(?P<account>(?:bank\s+)?account\s+(?:number|no\.?|#)|acct\s*(?:#|no\.?|number)?))"
+    r"(?![A-Za-z])",
+    re.IGNORECASE,
+)
+# An identifier: letters and digits with at least four digits, optionally split by - or space.
+_ID_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9\-]{3,19}(?![A-Za-z0-9])")
+_ID_TYPES = {"license": LICENSE, "passport": PASSPORT, "medical": MEDICAL, "account": BANK}
+_ID_WINDOW = 40
+_ID_STEMS = (
+    "licen", "dl", "passport", "pasaporte", "medical", "mrn", "member", "insurance", "policy",
+    "subscriber", "health", "medica", "patient", "account", "acct",
+)  # fmt: skip
+_ID_GATE = re.compile("|".join(map(re.escape, _ID_STEMS)))
+
+
+def emails(text: str) -> Iterator[Finding]:
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            yield Finding(EMAIL, m.start(), m.end(), 0.95, m.group())
+    lowered_has_at = " at " in text or " arroba " in text or " AT " in text
+    if lowered_has_at:
+        for m in _SPOKEN_EMAIL.finditer(text):
+            yield Finding(EMAIL, m.start(), m.end(), 0.85, m.group())
+
+
+def ips(text: str) -> Iterator[Finding]:
+    if "." in text:
+        for m in _IPV4.finditer(text):
+            if all(int(part) < 256 for part in m.group().split(".")):
+                yield Finding(IP, m.start(), m.end(), 0.9, m.group())
+    if "::" in text or text.count(":") >= 5:
+        for m in _IPV6.finditer(text):
+            value = m.group().rstrip(".")
+            if value.count(":") < 2:
+                continue
+            try:
+                ipaddress.IPv6Address(value)
+            except ValueError:
+                continue
+            yield Finding(IP, m.start(), m.start() + len(value), 0.9, value)
+
+
+def ibans(text: str) -> Iterator[Finding]:
+    for m in _IBAN.finditer(text):
+        if validators.is_iban(m.group().replace(" ", "")):
+            yield Finding(IBAN, m.start(), m.end(), 0.95, m.group())
+
+
+def _plausible_numeric_date(value: str) -> bool:
+    parts = re.split(r"[/.-]", value)
+    if len(parts) != 3:
+        return True
+    a, b, c = (int(p) for p in parts)
+    if len(parts[0]) == 4:
+        return 1 <= b <= 12 and 1 <= c <= 31
+    return (1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)
+
+
+def dates(text: str, index: context.Index) -> Iterator[Finding]:
+    lowered = text.lower()
+    found = list(_NUMERIC_DATES.finditer(text))
+    if _MONTH_GATE.search(lowered):
+        found.extend(_MONTH_DATES.finditer(text))
+    for m in found:
+        value = m.group()
+        if value[0].isdigit() and not _plausible_numeric_date(value):
+            continue
+        birth = "dob" in index.left(m.start())
+        # A written date outranks a phone-number reading of the same digits.
+        yield Finding(DOB if birth else DATE, m.start(), m.end(), 0.85 if birth else 0.8, value)
+
+
+def expiries(text: str, index: context.Index) -> Iterator[Finding]:
+    if "/" not in text and "-" not in text:
+        return
+    for m in _EXPIRY.finditer(text):
+        if "expiry" in index.left(m.start(), 32):
+            yield Finding(EXPIRY, m.start(), m.end(), 0.85, m.group())
+
+
+def addresses(text: str) -> Iterator[Finding]:
+    for m in _ADDRESS.finditer(text):
+        end = _street_end(text, m.start(), m.end())
+        if end is None:
+            continue
+        tail = _ADDRESS_TAIL.match(text, end)
+        if tail:
+            end = tail.end()
+        yield Finding(ADDRESS, m.start(), end, 0.8, text[m.start() : end])
+    extra = []
+    if "PO " in text:
+        extra.append(_MILITARY)
+    if "box" in text or "Box" in text or "BOX" in text:
+        extra.append(_PO_BOX)
+    for pattern in extra:
+        for m in pattern.finditer(text):
+            yield Finding(ADDRESS, m.start(), m.end(), 0.8, m.group())
+
+
+def _street_end(text: str, start: int, end: int) -> int | None:
+    """End of "<number> <name words> <suffix> [direction]", or None when no suffix follows."""
+    found: int | None = None
+    number = _HOUSE_NUMBER.match(text, start)
+    position = number.end() if number else start
+    for index, word in enumerate(_WORD.finditer(text, position, end)):
+        value = word.group().lower().rstrip(".")
+        if value in _NOT_IN_STREET_NAME:
+            return None
+        if index >= 1 and value in _SUFFIX_SET:
+            found = word.end()
+            nxt = _WORD.match(text, found + 1) if found + 1 < end else None
+            if nxt and nxt.group().lower() in _DIRECTION:
+                found = nxt.end()
+            return found
+    return None
+
+
+def named_ids(text: str) -> Iterator[Finding]:
+    """Identifiers introduced by what they are: "driver's license D1234567"."""
+    lowered = text.lower()
+    if not _ID_GATE.search(lowered):
+        return
+    for anchor in _ID_ANCHOR.finditer(text):
+        kind = anchor.lastgroup
+        if kind is None:
+            continue
+        end = min(len(text), anchor.end() + _ID_WINDOW)
+        for token in _ID_TOKEN.finditer(text, anchor.end(), end):
+            value = token.group()
+            digits = sum(ch.isdigit() for ch in value)
+            if digits < 4 or (kind == "account" and digits < 6):
+                continue
+            yield Finding(_ID_TYPES[kind], token.start(), token.end(), 0.8, value)
+            break

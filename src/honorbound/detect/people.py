@@ -1,0 +1,152 @@
+"""PERSON: self-introductions, agent greetings, titles, names spelled letter by letter, and
+capitalised first + last names from the shipped name lists (`data/first_names.txt`,
+`data/last_names.txt`).
+
+Speech-to-text often writes everything in lower case, so after an introduction cue ("my name
+is", "this is", "you're speaking with") the following words are taken as a name when they are
+capitalised or on the name lists; a capitalised pair needs its first word on the first-name
+list, so "Thank You" or "Main Street" are not people.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from honorbound.detect.findings import Finding
+from honorbound.detect.resources import words
+
+PERSON = "PERSON"
+
+_STRONG_CUE = re.compile(
+    r"(?<![A-Za-z])(?:my\s+name\s+is|my\s+name's|name\s+is|names\s+is|the\s+name\s+is|"
+    r"(?:you're|you\s+are)\s+speaking\s+(?:with|to)|speaking\s+with|ask\s+for|"
+    r"me\s+llamo|mi\s+nombre\s+es|first\s+name\s+is|last\s+name\s+is|"
+    r"account\s+holder\s+is|cardholder\s+is|card\s+holder\s+is|"
+    r"signed|sincerely|regards|dear)[,:]?\s+",
+    re.IGNORECASE,
+)
+_WEAK_CUE = re.compile(
+    r"(?<![A-Za-z])(?:this\s+is|it's|it\s+is|i'm|i\s+am|i\s+m|hi|hello|hey|thanks|"
+    r"thank\s+you|soy|habla|dear|ask\s+for|talk\s+to|speak\s+(?:to|with))[,:]?\s+",
+    re.IGNORECASE,
+)
+_TITLE = re.compile(
+    r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra|Srta|Mister|Doctor|Señor|Señora)\.?\s+"
+    r"(?=[A-Z])",
+)
+_NAME_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'\-]{0,24}")
+_CAP_PAIR = re.compile(
+    r"[A-Z](?<![A-Za-zÀ-ÖØ-öø-ÿ][A-Z])[a-zà-öø-ÿ]{1,20}(?:\s+[A-Z]\.)?\s+[A-Z][a-zà-öø-ÿ'\-]{1,24}"
+    r"(?:-[A-Z][a-zà-öø-ÿ]{1,24})?"
+)
+_SPELL_CUE = re.compile(
+    r"(?<![A-Za-z])(?:spelled|spelt|spelling|spell|that's|that\s+is|it's)[,:]?\s+",
+    re.IGNORECASE,
+)
+_SPELLED = re.compile(r"[A-Za-z](?:(?:\s|\s?-\s?|\.\s?|,\s)[A-Za-z](?![A-Za-z])){2,24}")
+
+_STOP = words("name_stopwords.txt")
+
+
+def _firsts() -> frozenset[str]:
+    return words("first_names.txt")
+
+
+def _lasts() -> frozenset[str]:
+    return words("last_names.txt")
+
+
+def _known(word: str) -> bool:
+    title = word[:1].upper() + word[1:].lower()
+    return title in _firsts() or title in _lasts()
+
+
+def _take_name(text: str, position: int, strong: bool) -> tuple[int, int] | None:
+    """The span of up to three name words starting at `position`, or None."""
+    end = None
+    count = 0
+    cursor = position
+    while count < 3:
+        word = _NAME_WORD.match(text, cursor)
+        if not word:
+            break
+        value = word.group()
+        if value.lower() in _STOP:
+            break
+        capital = value[0].isupper()
+        if count == 0 and not strong:
+            if not (_known(value) and (capital or _firsts_has(value))):
+                break
+        elif not (capital or _known(value)):
+            break
+        end = word.end()
+        count += 1
+        if len(value) == 1 and text[end : end + 1] == ".":
+            end += 1  # a middle initial
+        if text[end : end + 1] == " ":
+            cursor = end + 1
+        else:
+            break
+    if end is None:
+        return None
+    return position, end
+
+
+def _firsts_has(word: str) -> bool:
+    return (word[:1].upper() + word[1:].lower()) in _firsts()
+
+
+_STRONG_STEMS = (
+    "name", "speaking", "ask for", "llamo", "nombre", "holder", "signed", "sincerely",
+    "regards", "dear",
+)  # fmt: skip
+# Gate for the weak cues, run on the lower-cased text: plain literals, so the regex engine
+# skips in C to the next candidate first letter.
+_WEAK_GATE = re.compile(
+    r"(?:this is |it's |it is |i'm |i am |i m |hi |hi, |hello|hey |hey, |thank|soy |habla |"
+    r"dear |talk to |speak )"
+)
+_TITLE_STEMS = ("Mr", "Ms", "Miss", "Mx", "Dr", "Prof", "Sr", "Mister", "Doctor", "Señ")
+_SPELL_STEMS = ("spel", "that", "it's")
+_STRONG_GATE = re.compile("|".join(map(re.escape, _STRONG_STEMS)))
+_TITLE_GATE = re.compile("|".join(map(re.escape, _TITLE_STEMS)))
+_SPELL_GATE = re.compile("|".join(map(re.escape, _SPELL_STEMS)))
+
+
+def people(text: str) -> Iterator[Finding]:
+    lowered = text.lower()
+    if _STRONG_GATE.search(lowered):
+        yield from _after(_STRONG_CUE, text, strong=True, score=0.85)
+    if _WEAK_GATE.search(lowered):
+        yield from _after(_WEAK_CUE, text, strong=False, score=0.7)
+    if _TITLE_GATE.search(text):
+        for cue in _TITLE.finditer(text):
+            span = _take_name(text, cue.end(), strong=True)
+            if span:
+                yield Finding(PERSON, cue.start(), span[1], 0.85, text[cue.start() : span[1]])
+    yield from _pairs(text)
+    if _SPELL_GATE.search(lowered):
+        for cue in _SPELL_CUE.finditer(text):
+            spelled = _SPELLED.match(text, cue.end())
+            if spelled:
+                yield Finding(PERSON, spelled.start(), spelled.end(), 0.75, spelled.group())
+
+
+def _after(cues: re.Pattern[str], text: str, strong: bool, score: float) -> Iterator[Finding]:
+    for cue in cues.finditer(text):
+        span = _take_name(text, cue.end(), strong=strong)
+        if span:
+            yield Finding(PERSON, span[0], span[1], score, text[span[0] : span[1]])
+
+
+def _pairs(text: str) -> Iterator[Finding]:
+    firsts = _firsts()
+    lasts = _lasts()
+    for pair in _CAP_PAIR.finditer(text):
+        value = pair.group()
+        first, last = value.split()[0], value.split()[-1]
+        if first not in firsts or last.lower() in _STOP:
+            continue
+        known_last = last in lasts or last.split("-")[0] in lasts
+        yield Finding(PERSON, pair.start(), pair.end(), 0.8 if known_last else 0.65, value)

@@ -1,0 +1,108 @@
+"""`honorbound scan` / `honorbound redact` end to end, as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.detect.conftest import Fakes, speak
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "honorbound", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def said(err: bytes) -> str:
+    """stderr with rich's line wrapping undone."""
+    return " ".join(err.decode().split())
+
+
+def lines(out: bytes) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.decode().splitlines()]
+
+
+def test_scan_file_with_workers_keeps_order(tmp_path: Path, fakes: Fakes) -> None:
+    cards = [fakes.card() for _ in range(3)]
+    records = []
+    for i in range(600):
+        card = cards[i % 3]
+        text = f"row {i}: card {card}" if i % 2 else f"row {i}: card {speak(card)}"
+        records.append({"id": i, "text": text})
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = run("scan", str(source), "--workers", "2")
+    assert result.returncode == 0, result.stderr.decode()
+    out = lines(result.stdout)
+    assert [r["id"] for r in out] == list(range(600))
+    for record, original in zip(out, records, strict=True):
+        findings = record["findings"]
+        assert isinstance(findings, list) and [f["type"] for f in findings] == ["CREDIT_CARD"]
+        text = str(original["text"])
+        assert text[findings[0]["start"] :].startswith(text.split("card ")[1][:4])
+        assert set(findings[0]) == {"type", "start", "end", "score"}
+
+
+def test_redact_from_stdin_with_each_operator(tmp_path: Path, fakes: Fakes) -> None:
+    card = fakes.card()
+    data = (json.dumps({"id": "a", "text": f"card {card}"}) + "\n").encode()
+    replaced = lines(run("redact", "-", stdin=data).stdout)
+    assert replaced == [
+        {
+            "id": "a",
+            "text": "card <CREDIT_CARD>",
+            "findings": [{"type": "CREDIT_CARD", "start": 5, "end": 21, "score": 0.95}],
+        }
+    ]
+    masked = lines(run("redact", "--operator", "mask", stdin=data).stdout)
+    assert masked[0]["text"] == f"card {'*' * 12}{card[-4:]}"
+    key = tmp_path / "key"
+    key.write_text("ab" * 32)
+    token = lines(
+        run("redact", "--operator", "pseudonym", "--key-file", str(key), stdin=data).stdout
+    )
+    again = lines(
+        run("redact", "--operator", "pseudonym", "--key-file", str(key), stdin=data).stdout
+    )
+    assert token == again and str(token[0]["text"]).startswith("card <CREDIT_CARD_")
+    missing = run("redact", "--operator", "encrypt", stdin=data)
+    assert missing.returncode != 0 and "--key-file" in said(missing.stderr)
+
+
+def test_bad_lines_are_reported_by_number_and_skipped_or_fatal(fakes: Fakes) -> None:
+    card = fakes.card()
+    good = json.dumps({"id": 1, "text": f"card {card}"}).encode()
+    data = b"\n".join(
+        [
+            good,
+            b'{"id": 2, "text": "unterminated',
+            b'{"id": 3, "text": "caf\xe9 \xff"}',
+            b'{"id": 4}',
+            b"[1, 2]",
+            json.dumps({"id": 6, "text": "fine"}).encode(),
+        ]
+    )
+    skipped = run("scan", "--on-error", "skip", stdin=data)
+    assert skipped.returncode == 0
+    assert [r["id"] for r in lines(skipped.stdout)] == [1, 6]
+    err = said(skipped.stderr)
+    for number in (2, 3, 4, 5):
+        assert f"line {number}:" in err
+    assert "UTF-8" in err and "JSON" in err and "'text'" in err
+    assert card not in err and "unterminated" not in err
+    failed = run("scan", stdin=data)
+    assert failed.returncode == 1
+    assert [r["id"] for r in lines(failed.stdout)] == [1]
+    assert "line 2:" in said(failed.stderr) and "line 3" not in said(failed.stderr)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("scan", str(tmp_path / "nope.jsonl"))
+    assert result.returncode == 2 and "no such file" in said(result.stderr)
