@@ -1,0 +1,48 @@
+"""A dependency that honors `Sec-GPC: 1` on public endpoints (portal, collection, pages).
+
+Add `GpcDep` to a route and call `honor(...)` once the person (or cookie id) is known; the
+domain rule (which states require it, what the notice promises) lives in `consent.gpc`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from honorbound.consent import gpc
+from honorbound.consent.identity import IdentityRef
+from honorbound.consent.models import ConsentEvent
+
+
+class GpcSignal:
+    def __init__(self, present: bool) -> None:
+        self.present = present
+
+    def honor(
+        self,
+        session: Session,
+        organization_id: int,
+        identity: IdentityRef,
+        state: str | None = None,
+        subject_id: int | None = None,
+    ) -> list[ConsentEvent]:
+        if not self.present:
+            return []
+        return gpc.record_signal(
+            session,
+            organization_id,
+            identity,
+            state=state,
+            declaration_promises=gpc.declaration_promises(session, organization_id),
+            subject_id=subject_id,
+            evidence={"text_shown": "Sec-GPC: 1"},
+        )
+
+
+def gpc_signal(request: Request) -> GpcSignal:
+    return GpcSignal(gpc.signal_present(request.headers))
+
+
+GpcDep = Annotated[GpcSignal, Depends(gpc_signal)]

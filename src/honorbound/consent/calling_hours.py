@@ -1,0 +1,128 @@
+"""Where a North American number rings, and whether a call or text may go out there now.
+
+Time zones and states come from phonenumbers' own prefix data, per area code. When an area
+code spans several zones or states (or phonenumbers only knows it at exchange level), every
+zone and state seen under it counts, and a call is allowed only if it is allowed in all of them:
+the conservative reading of "the called party's local time".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from phonenumbers.geodata import GEOCODE_DATA
+from phonenumbers.tzdata import TIMEZONE_DATA
+
+from honorbound.consent.rules import ContactRules
+
+# USPS codes for the names phonenumbers' English geocoder data uses (not a legal rule).
+STATE_CODES = {
+    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
+    "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "Washington D.C.": "DC",
+    "Florida": "FL", "Georgia": "GA", "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL",
+    "Indiana": "IN", "Iowa": "IA", "Kansas": "KS", "Kentucky": "KY", "Louisiana": "LA",
+    "Maine": "ME", "Maryland": "MD", "Massachusetts": "MA", "Michigan": "MI", "Minnesota": "MN",
+    "Mississippi": "MS", "Missouri": "MO", "Montana": "MT", "Nebraska": "NE", "Nevada": "NV",
+    "New Hampshire": "NH", "New Jersey": "NJ", "New Mexico": "NM", "New York": "NY",
+    "North Carolina": "NC", "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK",
+    "Oregon": "OR", "Pennsylvania": "PA", "Rhode Island": "RI", "South Carolina": "SC",
+    "South Dakota": "SD", "Tennessee": "TN", "Texas": "TX", "Utah": "UT", "Vermont": "VT",
+    "Virginia": "VA", "Washington State": "WA", "Washington": "WA", "West Virginia": "WV",
+    "Wisconsin": "WI", "Wyoming": "WY", "Puerto Rico": "PR", "Guam": "GU",
+}  # fmt: skip
+_US_CODES = frozenset(STATE_CODES.values())
+
+
+def _state_of(description: str) -> str | None:
+    if description in STATE_CODES:
+        return STATE_CODES[description]
+    _, _, tail = description.rpartition(", ")
+    return tail if tail in _US_CODES else None
+
+
+@cache
+def zones_for_area_code(npa: str) -> tuple[str, ...]:
+    prefix = f"1{npa}"
+    zones = {z for key, value in TIMEZONE_DATA.items() if key.startswith(prefix) for z in value}
+    if not zones:  # unknown to the data: every NANP zone, so only hours legal everywhere pass
+        zones = set(TIMEZONE_DATA["1"])
+    return tuple(sorted(zones))
+
+
+@cache
+def _states_by_area_code() -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for key, value in GEOCODE_DATA.items():
+        if len(key) >= 4 and key[0] == "1":
+            state = _state_of(value.get("en", ""))
+            if state:
+                found.setdefault(key[1:4], set()).add(state)
+    return {npa: frozenset(states) for npa, states in found.items()}
+
+
+def states_for_area_code(npa: str) -> frozenset[str]:
+    return _states_by_area_code().get(npa, frozenset())
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@cache
+def known_zone(name: str) -> bool:
+    try:
+        _zone(name)
+    except (ValueError, OSError, KeyError):
+        return False
+    return True
+
+
+@cache
+def _holidays(state: str, year: int) -> frozenset[dt.date]:
+    try:
+        calendar = holidays.country_holidays("US", subdiv=state, years=year)
+    except NotImplementedError:
+        calendar = holidays.country_holidays("US", years=year)
+    return frozenset(calendar)
+
+
+def is_holiday(state: str, day: dt.date) -> bool:
+    """A legal holiday in `state` (federal and state holidays, per the `holidays` package)."""
+    return day in _holidays(state, day.year)
+
+
+def allowed_at(
+    rules: ContactRules,
+    at: dt.datetime,
+    zones: tuple[str, ...],
+    states: frozenset[str],
+    channel: str,
+) -> bool:
+    """True when `at` is inside every applicable window in every zone the callee may be in."""
+    for zone in zones:
+        local = at.astimezone(_zone(zone))
+        windows = rules.windows_for(None, channel, local.date())
+        for state in states:
+            windows += [
+                w for w in rules.windows_for(state, channel, local.date()) if w.state != "*"
+            ]
+        for window in windows:
+            start, end = window.window_for(local.date())
+            if not (start <= local.time() < end):
+                return False
+        for state in states:
+            if rules.holiday_ban(state, channel) and is_holiday(state, local.date()):
+                return False
+    return True
+
+
+def cap_for(rules: ContactRules, states: frozenset[str]) -> tuple[int, dt.timedelta] | None:
+    """The strictest call cap among the states the callee may be in, if any."""
+    caps = [c for c in (rules.cap_for(s) for s in states) if c is not None]
+    if not caps:
+        return None
+    return min(c.max_calls for c in caps), max(c.window for c in caps)

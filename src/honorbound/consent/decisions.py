@@ -1,0 +1,960 @@
+"""Contact decisions: may we call, text or email this identity for this purpose, now?
+
+The engine keeps one compact in-memory snapshot per organization:
+
+* consent events collapsed to the latest per (identity, purpose, channel, scope), as one sorted
+  int64 array of composite keys (48 bits of the identity's match key, 5 bits purpose, 3 bits
+  channel, 8 bits scope) with the winning event id and action;
+* the national do-not-call registry as a sorted int64 array of 10-digit numbers;
+* company do-not-call match keys with their expiry;
+* recent call attempts, for the call caps.
+
+A batch is answered with `numpy.searchsorted`, vectorised. Revocations take effect at once: on
+every batch the engine asks the database for events, DNC requests and attempts newer than its
+snapshot (one indexed query each) and answers the identities they touch from the database
+directly; past a threshold, or when the national registry was re-imported, it rebuilds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from honorbound.consent import calling_hours, ledger
+from honorbound.consent.identity import (
+    Keys,
+    guess_kind,
+    match_key,
+    match_secret,
+    nanp_digits,
+    plain_nanp,
+)
+from honorbound.consent.models import (
+    Action,
+    CallAttempt,
+    CompanyDnc,
+    ConsentChannel,
+    ConsentEvent,
+    NationalDncImport,
+    NationalDncNumber,
+    Purpose,
+)
+from honorbound.consent.rules import ContactRules, load
+from honorbound.db.base import utcnow
+from honorbound.vault.identities import IdentityKind, InvalidIdentity, normalize
+
+Int64Array = npt.NDArray[np.int64]
+
+# Stable reason codes, in bit order. Append only: the order is the bitmask.
+REASONS = (
+    "opted_out",
+    "national_dnc",
+    "company_dnc",
+    "outside_calling_hours",
+    "call_cap_reached",
+    "consent_required",
+    "sensitive_limited",
+    "invalid_item",
+    "minor",
+)
+BIT = {name: 1 << i for i, name in enumerate(REASONS)}
+
+PURPOSE_CODE = {p.value: i for i, p in enumerate(Purpose)}  # ALL is 0
+CHANNEL_CODE = {c.value: i for i, c in enumerate(ConsentChannel)}  # ALL is 0
+ANY_SCOPE = 255
+OPT_OUT, OPT_IN = 1, 2
+_ACTION_CODE = {Action.OPT_OUT.value: OPT_OUT, Action.OPT_IN.value: OPT_IN}
+IDENTITY_MASK = np.int64(~0xFFFF)
+REBUILD_AFTER_DELTA = 5000
+_CHUNK = 200_000
+MAX_SNAPSHOT_AGE = dt.timedelta(hours=1)
+_DIAL_CHANNELS = frozenset({ConsentChannel.VOICE.value, ConsentChannel.SMS.value})
+
+
+@cache
+def reason_names(mask: int) -> tuple[str, ...]:
+    return tuple(name for name, bit in BIT.items() if mask & bit)
+
+
+def composite(keys: Int64Array, purpose: Any, channel: Any, scope: Any) -> Int64Array:
+    return (keys & IDENTITY_MASK) | (np.int64(purpose) << 11) | (np.int64(channel) << 8) | scope  # type: ignore[no-any-return]
+
+
+class _Same(Sequence[Any]):
+    """One value standing for a whole column (the common case: one purpose for a list)."""
+
+    def __init__(self, value: Any, n: int) -> None:
+        self.value = value
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.value
+
+
+@dataclass
+class Snapshot:
+    organization_id: int
+    built_at: dt.datetime
+    max_event_id: int
+    max_dnc_id: int
+    max_attempt_id: int
+    national_import_id: int
+    keys: Int64Array  # composite, sorted, unique
+    event_ids: Int64Array
+    actions: npt.NDArray[np.int8]
+    identities: Int64Array  # keys >> 16, sorted unique: "has any event" test
+    scopes: dict[str, int]
+    national: Int64Array
+    national_as_of: dt.date | None
+    company: Int64Array  # match keys, sorted unique
+    company_expiry: Int64Array  # epoch seconds
+    attempts: dict[int, list[int]]  # match key -> epoch seconds
+    delta_identities: set[int] = field(default_factory=set)
+    delta_company: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class Decisions:
+    allowed: npt.NDArray[np.bool_]
+    reasons: npt.NDArray[np.int32]
+    errors: dict[int, list[tuple[str, str]]]
+    warnings: list[str]
+
+    def __len__(self) -> int:
+        return len(self.allowed)
+
+    def reasons_of(self, i: int) -> tuple[str, ...]:
+        return reason_names(int(self.reasons[i]))
+
+
+@dataclass
+class Batch:
+    """Columns of a decision batch. `purpose`/`channel`/`at` may be one value for all items."""
+
+    identities: Sequence[str]
+    purpose: str | Sequence[str]
+    channel: str | Sequence[str]
+    at: dt.datetime | Sequence[dt.datetime | None] | None = None
+    kinds: Sequence[str | None] | None = None
+    senders: Sequence[str | None] | None = None
+    states: Sequence[str | None] | None = None
+    time_zones: Sequence[str | None] | None = None
+    # Problems found while reading the items (e.g. a bad `at`): those items fail alone.
+    item_errors: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+def sender_scope(sender: str | None, channel: str | None) -> str | None:
+    """The ledger's spelling of a sender: E.164 for our phone numbers, as given for lists."""
+    if sender is None or channel not in _DIAL_CHANNELS:
+        return sender
+    digits = nanp_digits(sender)
+    return f"+1{digits}" if digits is not None else sender
+
+
+def _epoch(value: dt.datetime) -> int:
+    return int(value.timestamp())
+
+
+def _sorted_unique_max(keys: Int64Array, values: Int64Array) -> tuple[Int64Array, Int64Array]:
+    if len(keys) == 0:
+        return keys, values
+    order = np.lexsort((values, keys))
+    keys, values = keys[order], values[order]
+    last = np.ones(len(keys), dtype=bool)
+    last[:-1] = keys[1:] != keys[:-1]
+    return keys[last], values[last]
+
+
+def _lookup(sorted_keys: Int64Array, wanted: Int64Array) -> tuple[Any, Any]:
+    """(found mask, positions) of `wanted` in `sorted_keys`."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(wanted), dtype=bool), np.zeros(len(wanted), dtype=np.int64)
+    if len(wanted) > 1024 and len(sorted_keys) > 65536:
+        # Sorted probes walk the big array in order (numpy narrows each search from the
+        # previous one): several times faster than random probes once it outgrows the cache.
+        order = np.argsort(wanted, kind="stable")
+        pos = np.empty(len(wanted), dtype=np.intp)
+        pos[order] = np.searchsorted(sorted_keys, wanted[order])
+    else:
+        pos = np.searchsorted(sorted_keys, wanted)
+    np.minimum(pos, len(sorted_keys) - 1, out=pos)
+    return sorted_keys[pos] == wanted, pos
+
+
+class DecisionEngine:
+    """Answers contact decisions for any organization; one per process is enough."""
+
+    def __init__(self, keys: Keys, rules: ContactRules | None = None) -> None:
+        self.keys = keys
+        self.rules = rules or load()
+        self._snapshots: dict[int, Snapshot] = {}
+        self._lock = threading.Lock()
+        self._secrets: dict[int, bytes] = {}
+        self._area_tables: dict[tuple[int, str], npt.NDArray[np.bool_]] = {}
+        self._caps = self._cap_table()
+
+    # -- snapshot ------------------------------------------------------------------------
+    def invalidate(self, organization_id: int) -> None:
+        with self._lock:
+            self._snapshots.pop(organization_id, None)
+
+    def snapshot(self, session: Session, organization_id: int) -> Snapshot:
+        with self._lock:
+            snap = self._snapshots.get(organization_id)
+            stale = snap is None or utcnow() - snap.built_at > MAX_SNAPSHOT_AGE
+            if snap is None or stale or not self._refresh(session, snap):
+                snap = self._build(session, organization_id, snap)
+            self._snapshots[organization_id] = snap
+            return snap
+
+    def _build(
+        self, session: Session, organization_id: int, previous: Snapshot | None = None
+    ) -> Snapshot:
+        built_at = utcnow()
+        # Streamed in chunks: a list of a million Row objects would cost far more memory than
+        # the arrays built from it.
+        result = session.execute(
+            select(
+                ConsentEvent.id,
+                ConsentEvent.match_key,
+                ConsentEvent.purpose,
+                ConsentEvent.channel,
+                ConsentEvent.scope,
+                ConsentEvent.action,
+            )
+            .where(ConsentEvent.organization_id == organization_id)
+            .execution_options(yield_per=_CHUNK)
+        )
+        scopes: dict[str, int] = {"": 0}
+
+        def scope_code(scope: str) -> int:
+            code = scopes.get(scope)
+            if code is None:
+                # Past 254 distinct senders/lists, scopes share codes: conservative (an
+                # opt-out from one then also blocks its code-mates), see docs/consent.md.
+                code = (
+                    len(scopes) if len(scopes) < ANY_SCOPE else 1 + zlib.crc32(scope.encode()) % 254
+                )
+                scopes[scope] = code
+            return code
+
+        parts: list[tuple[Int64Array, ...]] = []
+        for chunk in result.partitions(_CHUNK):
+            m = len(chunk)
+            parts.append(
+                (
+                    np.fromiter((r[0] for r in chunk), dtype=np.int64, count=m),
+                    np.fromiter((r[1] for r in chunk), dtype=np.int64, count=m),
+                    np.fromiter((PURPOSE_CODE[r[2]] for r in chunk), dtype=np.int64, count=m),
+                    np.fromiter((CHANNEL_CODE[r[3]] for r in chunk), dtype=np.int64, count=m),
+                    np.fromiter((scope_code(r[4]) for r in chunk), dtype=np.int64, count=m),
+                    np.fromiter((_ACTION_CODE[r[5]] for r in chunk), dtype=np.int64, count=m),
+                )
+            )
+        if parts:
+            ids, mks, pc, cc, sc, ac = (
+                np.concatenate(column) for column in zip(*parts, strict=True)
+            )
+        else:
+            ids, mks, pc, cc, sc, ac = (np.empty(0, dtype=np.int64) for _ in range(6))
+        del parts
+        n = len(ids)
+        keys = composite(mks, pc, cc, sc)
+        order = np.lexsort((ids, keys))
+        keys, ids, ac, sc = keys[order], ids[order], ac[order], sc[order]
+        last = np.ones(n, dtype=bool)
+        last[:-1] = keys[1:] != keys[:-1]
+        keys, ids, ac, sc = keys[last], ids[last], ac[last], sc[last]
+        # Synthetic "any scope" rows: the latest scoped opt-out per (identity, purpose,
+        # channel), for decisions that do not name a sender or list.
+        scoped_out = (sc > 0) & (ac == OPT_OUT)
+        any_keys, any_ids = _sorted_unique_max(
+            (keys[scoped_out] & np.int64(~0xFF)) | np.int64(ANY_SCOPE), ids[scoped_out]
+        )
+        keys = np.concatenate([keys, any_keys])
+        ids = np.concatenate([ids, any_ids])
+        ac = np.concatenate([ac, np.full(len(any_keys), OPT_OUT, dtype=np.int64)])
+        order = np.argsort(keys, kind="stable")
+        keys, ids, actions = keys[order], ids[order], ac[order].astype(np.int8)
+
+        max_event = int(
+            session.scalar(
+                select(func.coalesce(func.max(ConsentEvent.id), 0)).where(
+                    ConsentEvent.organization_id == organization_id
+                )
+            )
+            or 0
+        )
+        latest = self._latest_import(session, organization_id)
+        national: Int64Array
+        import_id: int
+        as_of: dt.date | None
+        if previous is not None and latest is not None and previous.national_import_id == latest.id:
+            # The registry did not change: keep the array (10 million rows take a while).
+            national, import_id, as_of = previous.national, latest.id, latest.registry_date
+        else:
+            national, import_id, as_of = self._load_national(session, organization_id)
+        company, expiry, max_dnc = self._load_company(session, organization_id, built_at)
+        attempts, max_attempt = self._load_attempts(session, organization_id, built_at)
+        return Snapshot(
+            organization_id=organization_id,
+            built_at=built_at,
+            max_event_id=max(max_event, int(ids.max()) if len(ids) else 0),
+            max_dnc_id=max_dnc,
+            max_attempt_id=max_attempt,
+            national_import_id=import_id,
+            keys=keys,
+            event_ids=ids,
+            actions=actions,
+            identities=np.unique(keys >> 16),
+            scopes=scopes,
+            national=national,
+            national_as_of=as_of,
+            company=company,
+            company_expiry=expiry,
+            attempts=attempts,
+        )
+
+    def _latest_import(self, session: Session, organization_id: int) -> NationalDncImport | None:
+        return session.scalar(
+            select(NationalDncImport)
+            .where(NationalDncImport.organization_id == organization_id)
+            .order_by(NationalDncImport.id.desc())
+            .limit(1)
+        )
+
+    def _load_national(
+        self, session: Session, organization_id: int
+    ) -> tuple[Int64Array, int, dt.date | None]:
+        latest = self._latest_import(session, organization_id)
+        if latest is None:
+            return np.empty(0, dtype=np.int64), 0, None
+        # Raw DBAPI cursor into a preallocated array: 10 million integers through the ORM
+        # would take many seconds, and chunk lists would double the peak memory.
+        total = int(
+            session.scalar(
+                select(func.count())
+                .select_from(NationalDncNumber)
+                .where(NationalDncNumber.organization_id == organization_id)
+            )
+            or 0
+        )
+        numbers = np.empty(total, dtype=np.int64)
+        filled = 0
+        connection = session.connection()
+        raw = connection.connection
+        # On PostgreSQL a named (server-side) cursor streams; a plain one would first pull
+        # all rows into client memory.
+        cursor = (
+            raw.cursor(name="hb_national_dnc")
+            if connection.dialect.name == "postgresql"
+            else raw.cursor()
+        )
+        try:
+            cursor.execute(
+                "SELECT number FROM consent_national_dnc WHERE organization_id = "
+                f"{int(organization_id)} ORDER BY number"
+            )
+            while filled < total:
+                part = cursor.fetchmany(_CHUNK)
+                if not part:
+                    break
+                m = min(len(part), total - filled)
+                numbers[filled : filled + m] = np.fromiter(
+                    (r[0] for r in part[:m]), dtype=np.int64, count=m
+                )
+                filled += m
+        finally:
+            cursor.close()
+        numbers = numbers[:filled]
+        numbers.sort()  # already in order from the primary key; cheap
+        return numbers, latest.id, latest.registry_date
+
+    def _load_company(
+        self, session: Session, organization_id: int, now: dt.datetime
+    ) -> tuple[Int64Array, Int64Array, int]:
+        rows = session.execute(
+            select(CompanyDnc.id, CompanyDnc.match_key, CompanyDnc.expires_at).where(
+                CompanyDnc.organization_id == organization_id, CompanyDnc.expires_at > now
+            )
+        ).all()
+        max_id = int(
+            session.scalar(
+                select(func.coalesce(func.max(CompanyDnc.id), 0)).where(
+                    CompanyDnc.organization_id == organization_id
+                )
+            )
+            or 0
+        )
+        keys = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        expiry = np.fromiter((_epoch(r[2]) for r in rows), dtype=np.int64, count=len(rows))
+        keys, expiry = _sorted_unique_max(keys, expiry)
+        return keys, expiry, max_id
+
+    def _attempt_horizon(self, now: dt.datetime) -> dt.datetime:
+        longest = max((c.window for c in self.rules.call_caps), default=dt.timedelta(0))
+        return now - longest - MAX_SNAPSHOT_AGE - dt.timedelta(hours=1)
+
+    def _load_attempts(
+        self, session: Session, organization_id: int, now: dt.datetime, after_id: int = 0
+    ) -> tuple[dict[int, list[int]], int]:
+        query = select(CallAttempt.id, CallAttempt.match_key, CallAttempt.called_at).where(
+            CallAttempt.organization_id == organization_id, CallAttempt.id > after_id
+        )
+        if not after_id:
+            query = query.where(CallAttempt.called_at >= self._attempt_horizon(now))
+        attempts: dict[int, list[int]] = {}
+        max_id = after_id
+        for attempt_id, key, called_at in session.execute(query):
+            attempts.setdefault(int(key), []).append(_epoch(called_at))
+            max_id = max(max_id, int(attempt_id))
+        return attempts, max_id
+
+    def _refresh(self, session: Session, snap: Snapshot) -> bool:
+        """Pull what changed since the snapshot. False: too much changed, rebuild instead."""
+        org = snap.organization_id
+        new_events = session.execute(
+            select(ConsentEvent.id, ConsentEvent.match_key)
+            .where(ConsentEvent.organization_id == org, ConsentEvent.id > snap.max_event_id)
+            .limit(REBUILD_AFTER_DELTA + 1)
+        ).all()
+        if len(new_events) > REBUILD_AFTER_DELTA:
+            return False
+        for event_id, key in new_events:
+            snap.delta_identities.add(int(key))
+            snap.max_event_id = max(snap.max_event_id, int(event_id))
+        latest = self._latest_import(session, org)
+        if (latest.id if latest else 0) != snap.national_import_id:
+            return False
+        for dnc_id, key, expires in session.execute(
+            select(CompanyDnc.id, CompanyDnc.match_key, CompanyDnc.expires_at).where(
+                CompanyDnc.organization_id == org, CompanyDnc.id > snap.max_dnc_id
+            )
+        ):
+            snap.delta_company[int(key)] = max(snap.delta_company.get(int(key), 0), _epoch(expires))
+            snap.max_dnc_id = max(snap.max_dnc_id, int(dnc_id))
+        attempts, snap.max_attempt_id = self._load_attempts(
+            session, org, utcnow(), snap.max_attempt_id
+        )
+        for key, times in attempts.items():
+            snap.attempts.setdefault(key, []).extend(times)
+        return True
+
+    # -- per-area-code tables --------------------------------------------------------------
+    def _cap_table(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        caps = np.zeros(1000, dtype=np.int64)
+        windows = np.zeros(1000, dtype=np.int64)
+        for npa in range(200, 1000):
+            cap = calling_hours.cap_for(
+                self.rules, calling_hours.states_for_area_code(f"{npa:03d}")
+            )
+            if cap is not None:
+                caps[npa], windows[npa] = cap[0], int(cap[1].total_seconds())
+        return caps, windows
+
+    def _hours_table(self, at: int, channel: str) -> npt.NDArray[np.bool_]:
+        """Allowed-now per area code for one instant (cached by the minute)."""
+        minute = at - at % 60
+        cached = self._area_tables.get((minute, channel))
+        if cached is not None:
+            return cached
+        when = dt.datetime.fromtimestamp(minute, dt.UTC)
+        table = np.zeros(1000, dtype=bool)
+        for npa in range(200, 1000):
+            code = f"{npa:03d}"
+            table[npa] = calling_hours.allowed_at(
+                self.rules,
+                when,
+                calling_hours.zones_for_area_code(code),
+                calling_hours.states_for_area_code(code),
+                channel,
+            )
+        if len(self._area_tables) > 256:
+            self._area_tables.clear()
+        self._area_tables[(minute, channel)] = table
+        return table
+
+    def _open_at(self, minute: int, npa: str, channel: str) -> bool:
+        return calling_hours.allowed_at(
+            self.rules,
+            dt.datetime.fromtimestamp(minute, dt.UTC),
+            calling_hours.zones_for_area_code(npa),
+            calling_hours.states_for_area_code(npa),
+            channel,
+        )
+
+    # -- deciding ----------------------------------------------------------------------------
+    def _secret(self, organization_id: int) -> bytes:
+        secret = self._secrets.get(organization_id)
+        if secret is None:
+            secret = self._secrets[organization_id] = match_secret(self.keys, organization_id)
+        return secret
+
+    def decide(self, session: Session, organization_id: int, batch: Batch) -> Decisions:
+        n = len(batch.identities)
+        errors: dict[int, list[tuple[str, str]]] = {
+            i: list(found) for i, found in batch.item_errors.items()
+        }
+        snap = self.snapshot(session, organization_id)
+        now = utcnow()
+
+        def column(value: Any, name: str) -> Sequence[Any]:
+            if value is None or isinstance(value, (str, dt.datetime)):
+                return _Same(value, n)
+            if len(value) != n:
+                raise ValueError(f"{name} has {len(value)} values for {n} identities")
+            return list(value)
+
+        def codes(values: Sequence[Any], table: dict[str, int]) -> Int64Array:
+            if isinstance(values, _Same):
+                return np.full(n, table.get(values.value or "", -1), dtype=np.int64)
+            return np.fromiter((table.get(v or "", -1) for v in values), np.int64, n)
+
+        purposes = column(batch.purpose, "purpose")
+        channels = column(batch.channel, "channel")
+        p_code = codes(purposes, PURPOSE_CODE)
+        c_code = codes(channels, CHANNEL_CODE)
+        for i in np.flatnonzero((p_code <= 0) | (c_code <= 0)).tolist():
+            if i in batch.item_errors:
+                continue
+            if p_code[i] <= 0:
+                errors.setdefault(i, []).append(
+                    ("purpose", "purpose must be one of the consent purposes (not 'all')")
+                )
+            if c_code[i] <= 0:
+                errors.setdefault(i, []).append(
+                    ("channel", "channel must be one of email, sms, voice, mail, fax")
+                )
+        ats = column(batch.at, "at")
+        if isinstance(ats, _Same):
+            at_epoch = np.full(n, _epoch(ats.value or now), dtype=np.int64)
+        else:
+            at_epoch = np.fromiter((_epoch(a or now) for a in ats), np.int64, n)
+        kinds = column(batch.kinds, "kind")
+
+        # Normalise and key every identity. Plainly written NANP numbers (the bulk of a
+        # campaign list) are parsed vectorised; everything else goes through the vault's
+        # normalisation one by one.
+        secret = self._secret(organization_id)
+        blake = hashlib.blake2b
+        identities = batch.identities
+        mk = np.zeros(n, dtype=np.int64)
+        numbers = np.zeros(n, dtype=np.int64)
+        if isinstance(kinds, _Same) and kinds.value in (None, "phone"):
+            fast, fast_numbers = plain_nanp(identities)
+        else:
+            fast, fast_numbers = np.zeros(n, dtype=bool), np.zeros(0, dtype=np.int64)
+        if fast.any():
+            # A keyed BLAKE2b state already fed "phone:+1": copying it skips the key setup.
+            phone_state = blake(b"phone:+1", key=secret, digest_size=8)
+            raw = fast_numbers.astype("S10").tobytes()
+            copy = phone_state.copy
+            digests: list[bytes] = []
+            add = digests.append
+            for offset in range(0, len(raw), 10):
+                state = copy()
+                state.update(raw[offset : offset + 10])
+                add(state.digest())
+            mk[fast] = np.frombuffer(b"".join(digests), dtype=">i8")
+            numbers[fast] = fast_numbers
+        for i in np.flatnonzero(~fast).tolist():
+            value, kind = identities[i], kinds[i]
+            if not isinstance(value, str) or not value:
+                if i not in batch.item_errors:
+                    errors.setdefault(i, []).append(
+                        ("identity", "identity must be a non-empty string")
+                    )
+                continue
+            if kind is None or kind == "phone":
+                slow = nanp_digits(value) if (kind or "@" not in value) else None
+                if slow is not None:
+                    digest = blake(b"phone:+1" + slow.encode(), key=secret, digest_size=8)
+                    mk[i] = int.from_bytes(digest.digest(), "big", signed=True)
+                    numbers[i] = int(slow)
+                    continue
+            try:
+                resolved = IdentityKind(kind) if kind else guess_kind(value)
+                normalized = normalize(resolved, value)
+            except (InvalidIdentity, ValueError) as exc:
+                errors.setdefault(i, []).append(("identity", str(exc)))
+                continue
+            if resolved is IdentityKind.PHONE and normalized.startswith("+1"):
+                numbers[i] = int(normalized[2:])
+            mk[i] = match_key(secret, resolved.value, normalized)
+
+        reasons = np.zeros(n, dtype=np.int32)
+        senders = None
+        if batch.senders is not None:
+            senders = [sender_scope(sender, channels[i]) for i, sender in enumerate(batch.senders)]
+        latest_id, latest_act = self._ledger_lookup(snap, mk, p_code, c_code, senders, n)
+        if snap.delta_identities:
+            delta = list(snap.delta_identities)  # a copy: another batch may be refreshing it
+            touched = np.flatnonzero(np.isin(mk, np.array(delta, dtype=np.int64)))
+            if len(touched):
+                self._ledger_from_db(
+                    session,
+                    organization_id,
+                    snap,
+                    touched,
+                    mk,
+                    purposes,
+                    channels,
+                    senders,
+                    latest_act,
+                )
+
+        sensitive = p_code == PURPOSE_CODE[Purpose.SENSITIVE_DATA_USE.value]
+        out = latest_act == OPT_OUT
+        reasons[out & ~sensitive] |= BIT["opted_out"]
+        reasons[out & sensitive] |= BIT["sensitive_limited"]
+        required = np.zeros(n, dtype=bool)
+        for purpose, channel in self.rules.consent_required:
+            pc = PURPOSE_CODE.get(purpose, -2)
+            match = p_code == pc
+            if channel != ConsentChannel.ALL.value:
+                match &= c_code == CHANNEL_CODE.get(channel, -2)
+            required |= match
+        reasons[required & (latest_act == 0)] |= BIT["consent_required"]
+
+        solicitation = np.isin(
+            p_code, [PURPOSE_CODE[p] for p in self.rules.solicitation_purposes if p in PURPOSE_CODE]
+        )
+        # NANP phone numbers only (`numbers` is 0 for email, other kinds and foreign numbers).
+        dial = (
+            solicitation
+            & np.isin(c_code, [CHANNEL_CODE[c] for c in _DIAL_CHANNELS])
+            & (numbers > 0)
+        )
+        if dial.any():
+            self._dial_checks(snap, dial, mk, numbers, c_code, at_epoch, latest_act, reasons, batch)
+
+        for i in errors:
+            reasons[i] = BIT["invalid_item"]
+        warnings = self._warnings(snap, now)
+        return Decisions(reasons == 0, reasons, errors, warnings)
+
+    def _ledger_lookup(
+        self,
+        snap: Snapshot,
+        mk: Int64Array,
+        p_code: Int64Array,
+        c_code: Int64Array,
+        senders: Sequence[str | None] | None,
+        n: int,
+    ) -> tuple[Int64Array, npt.NDArray[np.int8]]:
+        latest_id = np.zeros(n, dtype=np.int64)
+        latest_act = np.zeros(n, dtype=np.int8)
+        has, _ = _lookup(snap.identities, mk >> 16)
+        idx = np.flatnonzero(has & (p_code > 0) & (c_code > 0))
+        if len(idx) == 0:
+            return latest_id, latest_act
+        keys, pcs, ccs = mk[idx], p_code[idx], c_code[idx]
+        if senders is None:
+            scoped = np.full(len(idx), ANY_SCOPE, dtype=np.int64)
+        else:
+            codes = [
+                ANY_SCOPE if senders[i] is None else snap.scopes.get(str(senders[i]), 0)
+                for i in idx.tolist()
+            ]
+            scoped = np.asarray(codes, dtype=np.int64)
+        best_id = np.zeros(len(idx), dtype=np.int64)
+        best_act = np.zeros(len(idx), dtype=np.int8)
+        for purpose in (pcs, np.int64(0)):
+            for channel in (ccs, np.int64(0)):
+                for scope in (np.int64(0), scoped):
+                    found, pos = _lookup(snap.keys, composite(keys, purpose, channel, scope))
+                    ids = np.where(found, snap.event_ids[pos], 0)
+                    newer = ids > best_id
+                    best_id = np.where(newer, ids, best_id)
+                    best_act = np.where(newer, snap.actions[pos], best_act)
+        latest_id[idx] = best_id
+        latest_act[idx] = best_act
+        return latest_id, latest_act
+
+    def _ledger_from_db(
+        self,
+        session: Session,
+        organization_id: int,
+        snap: Snapshot,
+        touched: npt.NDArray[np.intp],
+        mk: Int64Array,
+        purposes: Sequence[Any],
+        channels: Sequence[Any],
+        senders: Sequence[str | None] | None,
+        latest_act: npt.NDArray[np.int8],
+    ) -> None:
+        """Identities with events newer than the snapshot: answer from their full history."""
+        wanted = sorted({int(mk[i]) for i in touched.tolist()})
+        histories: dict[int, list[ConsentEvent]] = {}
+        for start in range(0, len(wanted), 500):
+            for event in session.scalars(
+                select(ConsentEvent)
+                .where(
+                    ConsentEvent.organization_id == organization_id,
+                    ConsentEvent.match_key.in_(wanted[start : start + 500]),
+                )
+                .order_by(ConsentEvent.id)
+            ):
+                histories.setdefault(event.match_key, []).append(event)
+        for i in touched.tolist():
+            if purposes[i] not in PURPOSE_CODE or channels[i] not in CHANNEL_CODE:
+                continue
+            sender = senders[i] if senders is not None else None
+            decisive = ledger.effective_action(
+                histories.get(int(mk[i]), []), purposes[i], channels[i], sender
+            )
+            latest_act[i] = 0 if decisive is None else _ACTION_CODE[decisive.action]
+
+    def _dial_checks(
+        self,
+        snap: Snapshot,
+        dial: npt.NDArray[np.bool_],
+        mk: Int64Array,
+        numbers: Int64Array,
+        c_code: Int64Array,
+        at_epoch: Int64Array,
+        latest_act: npt.NDArray[np.int8],
+        reasons: npt.NDArray[np.int32],
+        batch: Batch,
+    ) -> None:
+        idx = np.flatnonzero(dial)
+        nums = numbers[idx]
+        # National registry: an opt-in for this purpose and channel is the consumer's express
+        # permission and overrides it (16 CFR 310.4(b)(1)(iii)(B)(1)).
+        on_national, _ = _lookup(snap.national, nums)
+        reasons[idx[on_national & (latest_act[idx] != OPT_IN)]] |= BIT["national_dnc"]
+        # Company list.
+        found, pos = _lookup(snap.company, mk[idx])
+        listed = found & (snap.company_expiry[pos] > at_epoch[idx] if len(snap.company) else found)
+        if snap.delta_company:
+            for j, i in enumerate(idx.tolist()):
+                expiry = snap.delta_company.get(int(mk[i]))
+                if expiry is not None and expiry > at_epoch[i]:
+                    listed[j] = True
+        reasons[idx[listed]] |= BIT["company_dnc"]
+        # Calling hours, per area code, unless the item names the callee's zone/state.
+        npa = nums // 10_000_000
+        own_place = np.zeros(len(idx), dtype=bool)
+        if batch.states is not None or batch.time_zones is not None:
+            own_place = np.array(
+                [
+                    bool(
+                        (batch.states and batch.states[i])
+                        or (batch.time_zones and batch.time_zones[i])
+                    )
+                    for i in idx.tolist()
+                ],
+                dtype=bool,
+            )
+        minutes = at_epoch[idx] - at_epoch[idx] % 60
+        for channel in (ConsentChannel.VOICE.value, ConsentChannel.SMS.value):
+            sel = np.flatnonzero((c_code[idx] == CHANNEL_CODE[channel]) & ~own_place)
+            if len(sel) == 0:
+                continue
+            moments, inverse = np.unique(minutes[sel], return_inverse=True)
+            if len(moments) <= 32:
+                # Few distinct minutes (a list called "now"): one table of 1,000 area codes each.
+                is_open = np.empty(len(sel), dtype=bool)
+                for k, minute in enumerate(moments.tolist()):
+                    hit = inverse == k
+                    is_open[hit] = self._hours_table(int(minute), channel)[npa[sel[hit]]]
+            else:
+                # Many distinct times (scheduled calls): decide each (minute, area code) once.
+                pairs, back = np.unique(minutes[sel] * 1000 + npa[sel], return_inverse=True)
+                verdicts = [
+                    self._open_at(int(p // 1000), f"{int(p % 1000):03d}", channel)
+                    for p in pairs.tolist()
+                ]
+                is_open = np.asarray(verdicts, dtype=bool)[back]
+            reasons[idx[sel[~is_open]]] |= BIT["outside_calling_hours"]
+        for j in np.flatnonzero(own_place).tolist():
+            i = int(idx[j])
+            code = f"{int(npa[j]):03d}"
+            state = batch.states[i] if batch.states else None
+            zone = batch.time_zones[i] if batch.time_zones else None
+            zones = (zone,) if zone else calling_hours.zones_for_area_code(code)
+            states = (
+                frozenset({state.upper()}) if state else calling_hours.states_for_area_code(code)
+            )
+            channel = ConsentChannel.VOICE.value if c_code[i] == CHANNEL_CODE["voice"] else "sms"
+            when = dt.datetime.fromtimestamp(int(at_epoch[i]), dt.UTC)
+            if not calling_hours.allowed_at(self.rules, when, zones, states, channel):
+                reasons[i] |= BIT["outside_calling_hours"]
+        # Call caps (voice), counted over the recorded attempts.
+        caps, windows = self._caps
+        voice = c_code[idx] == CHANNEL_CODE[ConsentChannel.VOICE.value]
+        capped = voice & (caps[npa] > 0)
+        for j in np.flatnonzero(capped).tolist():
+            i = int(idx[j])
+            times = snap.attempts.get(int(mk[i]))
+            if not times:
+                continue
+            at, window = int(at_epoch[i]), int(windows[npa[j]])
+            if sum(1 for t in times if at - window < t <= at) >= caps[npa[j]]:
+                reasons[i] |= BIT["call_cap_reached"]
+
+    def _warnings(self, snap: Snapshot, now: dt.datetime) -> list[str]:
+        if snap.national_as_of is None:
+            return ["national_dnc_registry_missing"]
+        age = (now.date() - snap.national_as_of).days
+        if age > self.rules.national_dnc_max_age_days:
+            return ["national_dnc_registry_stale"]
+        return []
+
+
+ITEM_FIELDS = frozenset(
+    {"identity", "kind", "purpose", "channel", "at", "sender", "state", "time_zone"}
+)
+MAX_ITEMS = 100_000
+
+
+def _text(item: dict[str, Any], name: str, limit: int) -> str | None:
+    value = item.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValueError(f"{name} must be a string of at most {limit} characters")
+    return value
+
+
+_SIMPLE_FIELDS = frozenset({"identity", "purpose", "channel", "at"})
+_AT_MESSAGE = "at must be an ISO 8601 time with a zone, e.g. 2026-05-01T14:00:00Z"
+
+
+def _parse_at(raw: str) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _one_or_all(values: list[Any]) -> Any:
+    """The single value when every item has the same one (lets `decide` skip per-item work)."""
+    if values and all(v is values[0] or v == values[0] for v in values):
+        return values[0]
+    return values
+
+
+def batch_from_items(items: Sequence[Any]) -> Batch:
+    """Read JSON items `{identity, purpose, channel, at?, kind?, sender?, state?, time_zone?}`.
+    A malformed item is marked invalid on its own; the others are decided normally."""
+    n = len(items)
+    identities: list[str] = [""] * n
+    purposes: list[str] = [""] * n
+    channels: list[str] = [""] * n
+    ats: list[dt.datetime | None] = [None] * n
+    kinds: list[str | None] = [None] * n
+    senders: list[str | None] = [None] * n
+    states: list[str | None] = [None] * n
+    zones: list[str | None] = [None] * n
+    errors: dict[int, list[tuple[str, str]]] = {}
+    any_sender = any_place = any_kind = False
+    parsed_at: dict[str, dt.datetime | None] = {}
+    for i, item in enumerate(items):
+        if type(item) is dict and item.keys() <= _SIMPLE_FIELDS:
+            # The common shape, checked inline: four short strings.
+            identity, purpose, channel = (
+                item.get("identity"),
+                item.get("purpose"),
+                item.get("channel"),
+            )
+            raw_at = item.get("at")
+            if (
+                type(identity) is str
+                and type(purpose) is str
+                and type(channel) is str
+                and len(identity) <= 254
+                and len(purpose) <= 32
+                and len(channel) <= 8
+                and (raw_at is None or (type(raw_at) is str and len(raw_at) <= 40))
+            ):
+                identities[i], purposes[i], channels[i] = identity, purpose, channel
+                if raw_at is not None:
+                    if raw_at in parsed_at:
+                        when = parsed_at[raw_at]
+                    else:
+                        when = parsed_at[raw_at] = _parse_at(raw_at)
+                    if when is None:
+                        errors[i] = [("at", _AT_MESSAGE)]
+                    ats[i] = when
+                continue
+        if not isinstance(item, dict):
+            errors[i] = [("item", "each item must be an object")]
+            continue
+        problems: list[tuple[str, str]] = []
+        unknown = sorted(set(item) - ITEM_FIELDS)
+        if unknown:
+            problems.append(
+                (unknown[0], f"unknown field; allowed: {', '.join(sorted(ITEM_FIELDS))}")
+            )
+        for name, limit in (
+            ("identity", 254),
+            ("purpose", 32),
+            ("channel", 8),
+            ("kind", 16),
+            ("sender", 120),
+            ("state", 2),
+            ("time_zone", 64),
+            ("at", 40),
+        ):
+            try:
+                _text(item, name, limit)
+            except ValueError as exc:
+                problems.append((name, str(exc)))
+        if problems:
+            errors[i] = problems
+            continue
+        identities[i] = item.get("identity") or ""
+        purposes[i] = item.get("purpose") or ""
+        channels[i] = item.get("channel") or ""
+        kind = item.get("kind")
+        if kind is not None and kind not in {k.value for k in IdentityKind}:
+            errors.setdefault(i, []).append(
+                ("kind", "kind must be email, phone or another identity kind")
+            )
+        kinds[i] = kind
+        any_kind |= kind is not None
+        senders[i] = item.get("sender")
+        any_sender |= senders[i] is not None
+        state = item.get("state")
+        if state is not None and state.upper() not in calling_hours.STATE_CODES.values():
+            errors.setdefault(i, []).append(("state", "state must be a USPS code such as TX"))
+        states[i] = state.upper() if state else None
+        zone = item.get("time_zone")
+        if zone is not None and not calling_hours.known_zone(zone):
+            errors.setdefault(i, []).append(("time_zone", "time_zone must be an IANA zone name"))
+        zones[i] = zone
+        any_place |= bool(state or zone)
+        raw_at = item.get("at")
+        if raw_at is not None:
+            parsed = _parse_at(raw_at)
+            if parsed is None:
+                errors.setdefault(i, []).append(("at", _AT_MESSAGE))
+            else:
+                ats[i] = parsed
+    return Batch(
+        identities=identities,
+        purpose=_one_or_all(purposes),
+        channel=_one_or_all(channels),
+        at=_one_or_all(ats),
+        kinds=kinds if any_kind else None,
+        senders=senders if any_sender else None,
+        states=states if any_place else None,
+        time_zones=zones if any_place else None,
+        item_errors=errors,
+    )

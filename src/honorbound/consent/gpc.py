@@ -1,0 +1,97 @@
+"""Global Privacy Control: `Sec-GPC: 1` is an opt-out of sale, sharing and targeted advertising.
+
+It is honored for the identified person (or, without one, the browser's cookie id) when the
+person's state requires it (`policy/data/us-rules.yaml`, universal opt-out) or when the
+organization's notice promises to honor it everywhere. A signal that repeats a choice already
+in force records nothing, so a browser sending the header on every request adds one event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from honorbound.audit import Actor
+from honorbound.consent import ledger
+from honorbound.consent.identity import IdentityRef
+from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
+from honorbound.db.base import utcnow
+
+GPC_PURPOSES = (Purpose.SALE.value, Purpose.SHARING.value, Purpose.TARGETED_ADVERTISING.value)
+
+
+def signal_present(headers: Mapping[str, str]) -> bool:
+    """Only the exact value "1" is a signal (GPC draft, section 3); absent = no preference."""
+    return headers.get("sec-gpc", "").strip() == "1"
+
+
+def applies(state: str | None, declaration_promises: bool, on: dt.date) -> bool:
+    if declaration_promises:
+        return True
+    if not state:
+        return False
+    from honorbound.policy.jurisdictions import load_rules
+
+    try:
+        return load_rules().state(state).gpc_required(on)
+    except LookupError:
+        return False
+
+
+def record_signal(
+    session: Session,
+    organization_id: int,
+    identity: IdentityRef,
+    *,
+    state: str | None,
+    declaration_promises: bool,
+    subject_id: int | None = None,
+    evidence: dict[str, str] | None = None,
+) -> list[ConsentEvent]:
+    """Record the opt-outs a GPC signal means for this identity; returns the new events."""
+    now = utcnow()
+    if not applies(state, declaration_promises, now.date()):
+        return []
+    history = list(
+        session.scalars(
+            select(ConsentEvent)
+            .where(
+                ConsentEvent.organization_id == organization_id,
+                ConsentEvent.identity_index == identity.index,
+            )
+            .order_by(ConsentEvent.id)
+        )
+    )
+    created = []
+    for purpose in GPC_PURPOSES:
+        current = ledger.effective_action(history, purpose, ConsentChannel.ALL.value, "")
+        if current is not None and current.action == Action.OPT_OUT.value:
+            continue
+        event, _ = ledger.record(
+            session,
+            organization_id,
+            identity,
+            purpose,
+            ConsentChannel.ALL.value,
+            Action.OPT_OUT.value,
+            Source.GPC_SIGNAL.value,
+            Actor("consumer", "consumer"),
+            subject_id=subject_id,
+            evidence={**(evidence or {}), **({"jurisdiction": state} if state else {})},
+        )
+        created.append(event)
+    return created
+
+
+def declaration_promises(session: Session, organization_id: int) -> bool:
+    """True when the organization's adopted notice says it honors opt-out preference signals."""
+    from honorbound.policy import store
+
+    adopted = store.current(session, organization_id)
+    if adopted is None:
+        return False
+    cookies = getattr(adopted.declaration, "cookies", None)
+    return bool(getattr(cookies, "honors_opt_out_preference_signal", False))

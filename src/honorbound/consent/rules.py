@@ -1,0 +1,169 @@
+"""The contact rules the consent package applies, loaded from `data/contact-rules.yaml`.
+
+The numbers (10 business days, 5 years, 31 days, calling hours, caps, SMS keywords) live in the
+data file with their legal source, not in code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA = Path(__file__).with_name("data") / "contact-rules.yaml"
+
+
+@dataclass(frozen=True)
+class CallingWindow:
+    state: str  # USPS code, or "*" for the federal default
+    channels: frozenset[str]
+    start: dt.time
+    end: dt.time
+    sunday_start: dt.time | None
+    sunday_end: dt.time | None
+    effective_from: dt.date | None
+    source: str
+
+    def window_for(self, day: dt.date) -> tuple[dt.time, dt.time]:
+        if day.weekday() == 6 and self.sunday_start and self.sunday_end:
+            return self.sunday_start, self.sunday_end
+        return self.start, self.end
+
+
+@dataclass(frozen=True)
+class CallCap:
+    state: str
+    max_calls: int
+    window: dt.timedelta
+    source: str
+
+
+@dataclass(frozen=True)
+class HolidayBan:
+    state: str
+    channels: frozenset[str]
+    source: str
+
+
+@dataclass(frozen=True)
+class SmsRules:
+    opt_out: tuple[str, ...]
+    opt_out_all: tuple[str, ...]
+    opt_out_variants: tuple[str, ...]
+    opt_in: tuple[str, ...]
+    help: tuple[str, ...]
+    help_text: str
+    stop_confirmation: str
+    start_confirmation: str
+    default_frequency: str
+
+
+@dataclass(frozen=True)
+class ContactRules:
+    revocation_business_days: int
+    email_business_days: int
+    email_mechanism_days: int
+    unsubscribe_link_valid_days: int
+    company_dnc_years: int
+    national_dnc_max_age_days: int
+    consent_required: frozenset[tuple[str, str]]  # (purpose, channel or "all")
+    solicitation_purposes: frozenset[str]
+    calling_hours: tuple[CallingWindow, ...]
+    call_caps: tuple[CallCap, ...]
+    holiday_bans: tuple[HolidayBan, ...]
+    sms: SmsRules
+
+    def windows_for(self, state: str | None, channel: str, day: dt.date) -> list[CallingWindow]:
+        """Every window that applies: the federal one and the state's, if in force that day."""
+        found = []
+        for window in self.calling_hours:
+            if channel not in window.channels:
+                continue
+            if window.effective_from and day < window.effective_from:
+                continue
+            if window.state == "*" or window.state == state:
+                found.append(window)
+        return found
+
+    def holiday_ban(self, state: str, channel: str) -> HolidayBan | None:
+        return next(
+            (b for b in self.holiday_bans if b.state == state and channel in b.channels), None
+        )
+
+    def cap_for(self, state: str | None) -> CallCap | None:
+        return next((c for c in self.call_caps if c.state == state), None)
+
+
+def _time(text: str) -> dt.time:
+    return dt.time.fromisoformat(text)
+
+
+def _words(values: list[Any]) -> tuple[str, ...]:
+    return tuple(str(v).upper() for v in values)
+
+
+def parse(raw: dict[str, Any]) -> ContactRules:
+    sms = raw["sms"]
+    return ContactRules(
+        revocation_business_days=int(raw["revocation"]["honor_within_business_days"]),
+        email_business_days=int(raw["email"]["honor_within_business_days"]),
+        email_mechanism_days=int(raw["email"]["opt_out_mechanism_valid_days"]),
+        unsubscribe_link_valid_days=int(raw["email"]["unsubscribe_link_valid_days"]),
+        company_dnc_years=int(raw["company_dnc"]["keep_years"]),
+        national_dnc_max_age_days=int(raw["national_dnc"]["scrub_at_least_every_days"]),
+        consent_required=frozenset(
+            (str(r["purpose"]), str(r["channel"])) for r in raw["consent_required"]
+        ),
+        solicitation_purposes=frozenset(str(p) for p in raw["solicitation_purposes"]),
+        calling_hours=tuple(
+            CallingWindow(
+                state=str(w["state"]),
+                channels=frozenset(w["channels"]),
+                start=_time(w["start"]),
+                end=_time(w["end"]),
+                sunday_start=_time(w["sunday_start"]) if "sunday_start" in w else None,
+                sunday_end=_time(w["sunday_end"]) if "sunday_end" in w else None,
+                effective_from=(
+                    dt.date.fromisoformat(str(w["effective_from"]))
+                    if "effective_from" in w
+                    else None
+                ),
+                source=str(w["source"]),
+            )
+            for w in raw["calling_hours"]
+        ),
+        call_caps=tuple(
+            CallCap(
+                str(c["state"]),
+                int(c["max_calls"]),
+                dt.timedelta(hours=int(c["window_hours"])),
+                str(c["source"]),
+            )
+            for c in raw["call_caps"]
+        ),
+        holiday_bans=tuple(
+            HolidayBan(str(b["state"]), frozenset(b["channels"]), str(b["source"]))
+            for b in raw.get("holiday_no_calls", [])
+        ),
+        sms=SmsRules(
+            opt_out=_words(sms["opt_out_keywords"]),
+            opt_out_all=_words(sms["opt_out_all_keywords"]),
+            opt_out_variants=_words(sms["opt_out_variants"]),
+            opt_in=_words(sms["opt_in_keywords"]),
+            help=_words(sms["help_keywords"]),
+            help_text=str(sms["help_text"]),
+            stop_confirmation=str(sms["stop_confirmation"]),
+            start_confirmation=str(sms["start_confirmation"]),
+            default_frequency=str(sms["default_frequency"]),
+        ),
+    )
+
+
+@cache
+def load() -> ContactRules:
+    with DATA.open(encoding="utf-8") as handle:
+        return parse(yaml.safe_load(handle))

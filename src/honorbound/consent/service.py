@@ -1,0 +1,72 @@
+"""The consent package's entry points for adapters (API, CLI): one decision engine per process,
+identity resolution that tolerates an unknown subject, and the receipt for an event."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from honorbound.accounts.models import Organization
+from honorbound.consent import receipts
+from honorbound.consent.decisions import DecisionEngine
+from honorbound.consent.identity import IdentityRef, identify
+from honorbound.consent.models import ConsentEvent
+from honorbound.crypto.keyring import KeyRing
+from honorbound.vault.identities import IdentityKind
+
+_engines: dict[int, DecisionEngine] = {}
+_lock = threading.Lock()
+
+
+def engine(keys: KeyRing) -> DecisionEngine:
+    """The process-wide engine for this key ring (snapshots are per organization inside)."""
+    with _lock:
+        found = _engines.get(id(keys))
+        if found is None or found.keys is not keys:
+            found = _engines[id(keys)] = DecisionEngine(keys)
+        return found
+
+
+def resolve(
+    keys: KeyRing,
+    organization_id: int,
+    value: str,
+    kind: str | None = None,
+) -> IdentityRef:
+    """Raises InvalidIdentity (a ValueError) naming the problem, never the value."""
+    return identify(keys, organization_id, value, IdentityKind(kind) if kind else None)
+
+
+def subject_for(
+    session: Session, vault_keys: Any, organization_id: int, ref: IdentityRef, value: str
+) -> int | None:
+    """The vault subject holding this identity, when the vault knows it."""
+    try:
+        from honorbound.vault.subjects import find_subject_id
+    except ImportError:  # pragma: no cover - the vault is optional for consent
+        return None
+    if vault_keys is None:
+        return None
+    try:
+        return find_subject_id(session, vault_keys, organization_id, ref.kind, value)
+    except ValueError:
+        return None
+
+
+def receipt_for(
+    session: Session, keys: KeyRing, event: ConsentEvent, base_url: str, contact_email: str
+) -> tuple[dict[str, Any], str]:
+    org = session.get(Organization, event.organization_id)
+    claims = receipts.build(event, org.name if org else "", base_url, contact_email)
+    return claims, receipts.sign(keys, claims)
+
+
+def event_by_receipt(session: Session, receipt_id: str) -> ConsentEvent | None:
+    return session.scalar(select(ConsentEvent).where(ConsentEvent.receipt_id == receipt_id))
+
+
+def organization_by_slug(session: Session, slug: str) -> Organization | None:
+    return session.scalar(select(Organization).where(Organization.slug == slug))
