@@ -1,0 +1,50 @@
+"""What the rights services need from the composition root, passed in explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
+from honorbound.rights.rules import RightsRules, load_rights_rules
+from honorbound.vault.keystore import KeyStore
+
+
+class KeyRingLike(Protocol):
+    def derived(self, label: str) -> bytes: ...
+    def outbox_key(self, organization_id: int) -> bytes: ...
+    def blind_index_key(self, organization_id: int) -> bytes: ...
+
+
+@lru_cache(maxsize=1)
+def shipped_laws() -> JurisdictionRules:
+    return load_rules()
+
+
+@dataclass(frozen=True)
+class Services:
+    keys: KeyRingLike
+    vault_keys: KeyStore
+    jobs: Any  # honorbound.jobs.JobQueue (or None: messages are delivered by the outbox sweep)
+    base_url: str
+    laws: JurisdictionRules
+    rules: RightsRules
+
+    @classmethod
+    def build(
+        cls,
+        keys: KeyRingLike,
+        vault_keys: KeyStore,
+        jobs: Any,
+        base_url: str,
+        laws: JurisdictionRules | None = None,
+    ) -> Services:
+        return cls(
+            keys,
+            vault_keys,
+            jobs,
+            base_url.rstrip("/"),
+            laws or shipped_laws(),
+            load_rights_rules(),
+        )

@@ -1,0 +1,45 @@
+"""Downloading the access package through its signed, expiring link; every download audited."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from honorbound.rights.context import Services
+from honorbound.rights.models import RightsRequest, TokenPurpose
+from honorbound.rights.outgoing import organization
+from honorbound.rights.package import Package, build_package
+from honorbound.rights.timeline import log_event
+from honorbound.rights.tokens import check_link
+from honorbound.rights.verification import CONSUMER
+
+
+def download(
+    session: Session, svc: Services, organization_id: int, token: str
+) -> tuple[RightsRequest, Package]:
+    row = check_link(
+        session,
+        svc.keys,
+        organization_id,
+        token,
+        TokenPurpose.DOWNLOAD,
+        svc.rules.settings.max_attempts,
+        single_use=False,
+    )
+    request = session.get(RightsRequest, row.request_id)
+    assert request is not None
+    org = organization(session, organization_id)
+    package = build_package(session, svc.vault_keys, svc.laws, request, org.name)
+    row.uses += 1
+    log_event(
+        session,
+        request,
+        "package_downloaded",
+        CONSUMER,
+        {
+            "records": package.records,
+            "categories": package.categories,
+            "withheld": package.withheld,
+            "download": row.uses,
+        },
+    )
+    return request, package

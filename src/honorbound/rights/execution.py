@@ -1,0 +1,679 @@
+"""Carrying out a verified request, and the staff decisions: extend, hold, deny, appeal.
+
+Every function takes the caller's unit of work; nothing is committed here (the adapters' session
+commits), so a failure leaves nothing half-done, except the key store's crypto-shred, which
+commits on its own on purpose (see vault/erasure.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from honorbound.audit import Actor, append
+from honorbound.consent import ledger
+from honorbound.consent.identity import identify
+from honorbound.db.base import utcnow
+from honorbound.notify.models import Channel
+from honorbound.policy import store
+from honorbound.rights import clock, messages
+from honorbound.rights.context import Services
+from honorbound.rights.errors import RequestNotFound, RightsError
+from honorbound.rights.intake import add_months, new_reference, send_verification
+from honorbound.rights.models import (
+    OPEN_STATUSES,
+    DenialBasis,
+    Manner,
+    RequestType,
+    Response,
+    RightsRequest,
+    Status,
+    TokenPurpose,
+)
+from honorbound.rights.outgoing import (
+    contact_email,
+    contact_phone,
+    link,
+    mail_consumer,
+    organization,
+    send,
+)
+from honorbound.rights.recipients import RecipientRef, recipients_of_subject
+from honorbound.rights.sealing import open_value, seal_value
+from honorbound.rights.timeline import log_event
+from honorbound.rights.tokens import check_link, issue
+from honorbound.rights.verification import CONSUMER, live_subject, queue_execution
+from honorbound.vault.erasure import erase_subject
+from honorbound.vault.identities import IdentityKind
+from honorbound.vault.models import Record
+from honorbound.vault.sealing import seal_text
+
+ACCESS_TYPES = frozenset(
+    {
+        RequestType.ACCESS_CATEGORIES.value,
+        RequestType.ACCESS_SPECIFIC.value,
+        RequestType.PORTABILITY.value,
+    }
+)
+
+
+def get_request(session: Session, organization_id: int, request_id: int) -> RightsRequest:
+    request = session.scalar(
+        select(RightsRequest).where(
+            RightsRequest.id == request_id, RightsRequest.organization_id == organization_id
+        )
+    )
+    if request is None:
+        raise RequestNotFound("no rights request with that id in this organization")
+    return request
+
+
+def _is_open(request: RightsRequest) -> bool:
+    return request.status in {s.value for s in OPEN_STATUSES}
+
+
+def close(
+    session: Session,
+    request: RightsRequest,
+    response: Response,
+    actor: Actor,
+    note: str = "",
+    basis: DenialBasis | None = None,
+) -> None:
+    request.status = (Status.DENIED if response is Response.DENIED else Status.COMPLETED).value
+    request.response = response.value
+    request.denial_basis = basis.value if basis else None
+    request.response_note = note or None
+    request.closed_at = utcnow()
+    log_event(
+        session,
+        request,
+        "denied" if response is Response.DENIED else "completed",
+        actor,
+        {"response": response.value, "basis": basis.value if basis else None},
+    )
+
+
+# -- opt-out and limit -------------------------------------------------------------------------
+def apply_opt_out(
+    session: Session, svc: Services, request: RightsRequest, org_name: str, actor: Actor
+) -> None:
+    """Write the choice into the consent ledger for every identity the request gave."""
+    purpose = svc.rules.consent_purposes[request.type]
+    refs = []
+    email, phone = contact_email(svc, request), contact_phone(svc, request)
+    if email:
+        refs.append(identify(svc.keys, request.organization_id, email, IdentityKind.EMAIL))
+    if phone:
+        refs.append(identify(svc.keys, request.organization_id, phone, IdentityKind.PHONE))
+    for ref in refs:
+        ledger.record(
+            session,
+            request.organization_id,
+            ref,
+            purpose,
+            "all",
+            "opt_out",
+            "rights_request",
+            actor,
+            subject_id=request.subject_id,
+            evidence={"request_ref": request.reference, "jurisdiction": request.jurisdiction},
+            external_ref=f"rights:{request.reference}:{ref.kind.value}",
+        )
+    log_event(
+        session, request, "consent_recorded", actor, {"purpose": purpose, "identities": len(refs)}
+    )
+    close(session, request, Response.COMPLIED, actor)
+    mail = messages.opt_out_done(org_name, request.reference, request.type)
+    if mail_consumer(session, svc, request, "completed", mail):
+        request.acknowledged_at = request.acknowledged_at or utcnow()
+
+
+# -- execution of verified requests ------------------------------------------------------------
+def execute(
+    session: Session, svc: Services, organization_id: int, request_id: int, actor: Actor
+) -> str:
+    """Carry out a verified request. Returns what happened (for the job log)."""
+    request = get_request(session, organization_id, request_id)
+    if request.status != Status.IN_PROGRESS.value or request.verified_at is None:
+        return "skipped"
+    org = organization(session, organization_id)
+    if request.type in ACCESS_TYPES:
+        return _send_access(session, svc, request, org.slug, org.name, actor)
+    if request.type == RequestType.DELETE.value:
+        return _delete(session, svc, request, org.name, actor)
+    if request.type == RequestType.CORRECT.value:
+        return _correct(session, svc, request, org.name, actor)
+    if request.type == RequestType.SHINE_THE_LIGHT.value:
+        return _shine_the_light(session, svc, request, org.name, actor)
+    return "skipped"
+
+
+def _nothing_held(
+    session: Session, svc: Services, request: RightsRequest, org_name: str, actor: Actor
+) -> str:
+    close(session, request, Response.COMPLIED, actor, "no personal information held")
+    mail_consumer(
+        session,
+        svc,
+        request,
+        "completed",
+        messages.nothing_held(org_name, request.reference, request.type),
+    )
+    return "nothing_held"
+
+
+def _send_access(
+    session: Session, svc: Services, request: RightsRequest, slug: str, org_name: str, actor: Actor
+) -> str:
+    if live_subject(session, request) is None:
+        return _nothing_held(session, svc, request, org_name, actor)
+    lifetime = dt.timedelta(days=svc.rules.settings.download_link_days)
+    issued = issue(
+        session, svc.keys, request.organization_id, request.id, TokenPurpose.DOWNLOAD, lifetime
+    )
+    mail = messages.access_ready(
+        org_name,
+        request.reference,
+        link(svc, slug, "download", issued.secret),
+        issued.token.expires_at,
+    )
+    mail_consumer(session, svc, request, "access_ready", mail)
+    log_event(
+        session,
+        request,
+        "package_link_sent",
+        actor,
+        {"expires_at": issued.token.expires_at.isoformat()},
+    )
+    close(session, request, Response.COMPLIED, actor)
+    return "link_sent"
+
+
+def privacy_contact(session: Session, organization_id: int) -> str | None:
+    adopted = store.current(session, organization_id)
+    return adopted.declaration.contact.email if adopted else None
+
+
+def notify_recipients(
+    session: Session,
+    svc: Services,
+    request: RightsRequest,
+    recipients: list[RecipientRef],
+    action: str,
+    actor: Actor,
+    consumer_email: str | None,
+) -> int:
+    """Tell every recipient on record (7022). The ledger has no recipient addresses, so the
+    notice goes to the privacy contact to forward; the event lists the recipient ids."""
+    if not recipients:
+        return 0
+    contact = privacy_contact(session, request.organization_id)
+    lines = [
+        f"Privacy request {request.reference}: {action}. Tell these recipients to do the same",
+        "for this consumer (11 CCR 7022 / 7023):",
+        *[
+            f"  - {r.name} ({r.type}; categories: {', '.join(r.categories) or 'all'})"
+            for r in recipients
+        ],
+    ]
+    if consumer_email:
+        lines += ["", f"Consumer identifier to give them: {consumer_email}"]
+    if contact:
+        send(
+            session,
+            svc,
+            request.organization_id,
+            Channel.EMAIL,
+            "rights.recipient_notice",
+            contact,
+            "\n".join(lines),
+            subject=f"[Honorbound] notify {len(recipients)} recipient(s): {request.reference}",
+            subject_ref=f"rights_request:{request.id}",
+            actor=actor,
+        )
+    log_event(
+        session,
+        request,
+        "recipients_notified" if contact else "recipient_notice_pending",
+        actor,
+        {"recipients": [r.id for r in recipients], "action": action},
+    )
+    return len(recipients)
+
+
+def _delete(
+    session: Session, svc: Services, request: RightsRequest, org_name: str, actor: Actor
+) -> str:
+    subject = live_subject(session, request)
+    if subject is None:
+        return _nothing_held(session, svc, request, org_name, actor)
+    recipients = recipients_of_subject(session, request.organization_id, subject.id)
+    email = contact_email(svc, request)
+    # A hashed suppression entry (blind index only) keeps the person out of marketing after
+    # their data is gone; earlier opt-outs in the ledger survive the erasure as they are.
+    refs = [identify(svc.keys, request.organization_id, email, IdentityKind.EMAIL)] if email else []
+    phone = contact_phone(svc, request)
+    if phone:
+        refs.append(identify(svc.keys, request.organization_id, phone, IdentityKind.PHONE))
+    for ref in refs:
+        ledger.record(
+            session,
+            request.organization_id,
+            ref,
+            "marketing",
+            "all",
+            "opt_out",
+            "rights_request",
+            actor,
+            subject_id=subject.id,
+            evidence={"request_ref": request.reference},
+            external_ref=f"rights:{request.reference}:suppress:{ref.kind.value}",
+        )
+    erased = erase_subject(
+        session, svc.vault_keys, request.organization_id, subject.id, actor, "rights.deletion"
+    )
+    notified = notify_recipients(
+        session, svc, request, recipients, "personal information deleted", actor, email
+    )
+    kept = [
+        f"this request's record (date, type, how it was made, our response) for "
+        f"{svc.laws.california.request_records.keep_months} months, as the law requires "
+        f"({svc.laws.california.request_records.source}); it holds none of your data",
+        "a one-way code of your email address or phone number (not the address itself) so we "
+        "keep honoring your opt-outs and do not contact you for marketing",
+        "our security log entries that say a deletion happened, without any of your data",
+    ]
+    log_event(
+        session,
+        request,
+        "subject_erased",
+        actor,
+        {
+            "records": erased.records,
+            "interactions": erased.interactions,
+            "identities": erased.identities,
+            "keys_destroyed": erased.keys_destroyed,
+            "recipients": notified,
+            "suppression_entries": len(refs),
+        },
+    )
+    close(session, request, Response.COMPLIED, actor, "; ".join(kept))
+    mail_consumer(
+        session,
+        svc,
+        request,
+        "completed",
+        messages.deletion_done(org_name, request.reference, kept),
+    )
+    # The answer is queued (sealed in the outbox); the request record keeps no way to reach them.
+    request.contact_sealed = None
+    request.phone_sealed = None
+    return "erased"
+
+
+def _correct(
+    session: Session, svc: Services, request: RightsRequest, org_name: str, actor: Actor
+) -> str:
+    subject = live_subject(session, request)
+    if subject is None:
+        return _nothing_held(session, svc, request, org_name, actor)
+    details = (
+        open_value(
+            svc.keys, request.organization_id, request.reference, "details", request.details_sealed
+        )
+        if request.details_sealed
+        else {}
+    )
+    dek = svc.vault_keys.data_key(request.organization_id, subject.key_id)
+    corrected: list[str] = []
+    missing: list[str] = []
+    for item in details.get("corrections", []):
+        category, value = item["category"], item["value"]
+        rows = list(
+            session.scalars(
+                select(Record).where(Record.subject_id == subject.id, Record.category == category)
+            )
+        )
+        if not rows:
+            missing.append(category)
+            continue
+        for record in rows:
+            record.value_sealed = seal_text(
+                dek, request.organization_id, subject.key_id, f"record:{category}", value
+            )
+            append(
+                session,
+                request.organization_id,
+                actor,
+                "record.corrected",
+                "record",
+                record.id,
+                {"subject_id": subject.id, "category": category, "request_id": request.id},
+            )
+        corrected.append(category)
+    recipients = [
+        r
+        for r in recipients_of_subject(session, request.organization_id, subject.id)
+        if not r.categories or set(r.categories) & set(corrected)
+    ]
+    if corrected:
+        notify_recipients(
+            session,
+            svc,
+            request,
+            recipients,
+            f"corrected {', '.join(corrected)}",
+            actor,
+            contact_email(svc, request),
+        )
+    log_event(
+        session, request, "records_corrected", actor, {"corrected": corrected, "missing": missing}
+    )
+    close(
+        session,
+        request,
+        Response.COMPLIED_IN_PART if missing and corrected else Response.COMPLIED,
+        actor,
+    )
+    mail_consumer(
+        session,
+        svc,
+        request,
+        "completed",
+        messages.correction_done(org_name, request.reference, corrected, missing),
+    )
+    return "corrected"
+
+
+THIRD_PARTY_TYPES = frozenset(
+    {"third_party", "advertising_partner", "business_partner", "affiliate"}
+)
+
+
+def _shine_the_light(
+    session: Session, svc: Services, request: RightsRequest, org_name: str, actor: Actor
+) -> str:
+    year = request.received_at.year - 1
+    start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
+    names: list[str] = []
+    if request.subject_id is not None:
+        names = [
+            f"{r.name} (categories: {', '.join(r.categories) or 'not recorded'})"
+            for r in recipients_of_subject(
+                session, request.organization_id, request.subject_id, start, end
+            )
+            if r.type in THIRD_PARTY_TYPES
+        ]
+    log_event(
+        session, request, "disclosures_listed", actor, {"year": year, "recipients": len(names)}
+    )
+    close(session, request, Response.COMPLIED, actor)
+    mail_consumer(
+        session,
+        svc,
+        request,
+        "completed",
+        messages.shine_the_light(org_name, request.reference, year, names),
+    )
+    return "listed"
+
+
+# -- staff decisions ---------------------------------------------------------------------------
+def _require_open(request: RightsRequest) -> None:
+    if not _is_open(request):
+        raise RightsError("request", f"the request is already {request.status}", 409)
+
+
+def extend(
+    session: Session,
+    svc: Services,
+    organization_id: int,
+    request_id: int,
+    reason: str,
+    actor: Actor,
+) -> RightsRequest:
+    """The one extension the law allows, with its reason, noticed inside the first period."""
+    request = get_request(session, organization_id, request_id)
+    _require_open(request)
+    if request.extended_at is not None:
+        raise RightsError(
+            "request", "the request was already extended once; only one extension is allowed", 409
+        )
+    if request.type in {t.value for t in (RequestType.APPEAL, RequestType.SHINE_THE_LIGHT)} or (
+        svc.rules.type_rule(request.type).clock in ("opt_out", "limit")
+    ):
+        raise RightsError("request", f"a {request.type} request cannot be extended", 409)
+    if utcnow() > request.due_at:
+        raise RightsError(
+            "request", "the due date has passed; an extension must be noticed before it", 409
+        )
+    reason = reason.strip()
+    if not reason:
+        raise RightsError("body.reason", "say why more time is needed (the consumer is told)")
+    period = clock.extension_for(svc.laws, request.jurisdiction)
+    request.due_at = clock.add(request.due_at, period)
+    request.extended_at = utcnow()
+    request.extension_reason = reason
+    request.reminder_level = 0
+    log_event(
+        session,
+        request,
+        "extended",
+        actor,
+        {"due_at": request.due_at.isoformat(), "days": str(period)},
+    )
+    org = organization(session, organization_id)
+    mail_consumer(
+        session,
+        svc,
+        request,
+        "extension",
+        messages.extension(org.name, request.reference, reason, request.due_at),
+    )
+    return request
+
+
+def hold(
+    session: Session,
+    svc: Services,
+    organization_id: int,
+    request_id: int,
+    reason: str,
+    actor: Actor,
+) -> RightsRequest:
+    """Fraud suspicion: stop the request until staff release or deny it."""
+    request = get_request(session, organization_id, request_id)
+    _require_open(request)
+    if not reason.strip():
+        raise RightsError("body.reason", "document why fraud is suspected")
+    request.status = Status.HELD.value
+    request.hold_reason = reason.strip()
+    log_event(session, request, "held", actor, {})
+    return request
+
+
+def release(
+    session: Session, svc: Services, organization_id: int, request_id: int, actor: Actor
+) -> RightsRequest:
+    request = get_request(session, organization_id, request_id)
+    if request.status != Status.HELD.value:
+        raise RightsError("request", "only a held request can be released", 409)
+    request.hold_reason = None
+    log_event(session, request, "released", actor, {})
+    if request.verified_at is not None:
+        request.status = Status.IN_PROGRESS.value
+        queue_execution(session, svc, request)
+    else:
+        request.status = Status.VERIFYING.value
+    return request
+
+
+def deny(
+    session: Session,
+    svc: Services,
+    organization_id: int,
+    request_id: int,
+    basis: DenialBasis | None,
+    explanation: str,
+    actor: Actor,
+) -> RightsRequest:
+    """Deny with a stated reason; where the state gives a right to appeal, say how."""
+    request = get_request(session, organization_id, request_id)
+    _require_open(request)
+    if basis is None:
+        raise RightsError(
+            "body.basis", "name the basis: " + ", ".join(b.value for b in DenialBasis)
+        )
+    explanation = explanation.strip()
+    if basis in (DenialBasis.OTHER, DenialBasis.EXEMPT, DenialBasis.FRAUD) and not explanation:
+        raise RightsError("body.explanation", f"a denial for '{basis.value}' needs an explanation")
+    close(session, request, Response.DENIED, actor, explanation, basis)
+    org = organization(session, organization_id)
+    appeal_link = appeal_days = None
+    if request.type != RequestType.APPEAL.value and clock.appeal_allowed(
+        svc.laws, request.jurisdiction
+    ):
+        issued = issue(
+            session,
+            svc.keys,
+            organization_id,
+            request.id,
+            TokenPurpose.APPEAL,
+            dt.timedelta(days=svc.rules.settings.appeal_filing_days),
+        )
+        appeal_link = link(svc, org.slug, "appeal", issued.secret)
+        appeal_days = clock.period_for(svc.laws, svc.rules, "appeal", request.jurisdiction)[0].days
+    mail_consumer(
+        session,
+        svc,
+        request,
+        "denied",
+        messages.denial(
+            org.name,
+            request.reference,
+            request.type,
+            basis.value,
+            explanation,
+            appeal_link,
+            appeal_days,
+        ),
+    )
+    return request
+
+
+def file_appeal(
+    session: Session, svc: Services, organization_id: int, token: str, reason: str
+) -> RightsRequest:
+    """The consumer appeals a decision with the link from the decision letter."""
+    row = check_link(
+        session,
+        svc.keys,
+        organization_id,
+        token,
+        TokenPurpose.APPEAL,
+        svc.rules.settings.max_attempts,
+    )
+    reason = reason.strip()
+    if not reason or len(reason) > 5000:
+        raise RightsError("body.reason", "say why you disagree (1-5000 characters)")
+    original = get_request(session, organization_id, row.request_id)
+    now = utcnow()
+    row.used_at = now
+    timing = clock.clock_for(svc.laws, svc.rules, "appeal", original.jurisdiction, now)
+    reference = new_reference()
+    email = contact_email(svc, original)
+    appeal = RightsRequest(
+        organization_id=organization_id,
+        reference=reference,
+        type=RequestType.APPEAL.value,
+        status=Status.IN_PROGRESS.value,
+        manner=Manner.PORTAL.value,
+        jurisdiction=original.jurisdiction,
+        subject_id=original.subject_id,
+        contact_index=original.contact_index,
+        contact_sealed=seal_value(svc.keys, organization_id, reference, "contact", email)
+        if email
+        else None,
+        details_sealed=seal_value(
+            svc.keys, organization_id, reference, "details", {"reason": reason}
+        ),
+        received_at=now,
+        acknowledge_by=timing.acknowledge_by,
+        due_at=timing.due_at,
+        verified_at=now,
+        appeal_of_id=original.id,
+        retain_until=add_months(now, svc.laws.california.request_records.keep_months),
+    )
+    session.add(appeal)
+    session.flush()
+    log_event(
+        session,
+        appeal,
+        "received",
+        CONSUMER,
+        {"appeal_of": original.id, "due_at": appeal.due_at.isoformat()},
+    )
+    log_event(session, original, "appealed", CONSUMER, {"appeal_id": appeal.id})
+    org = organization(session, organization_id)
+    if mail_consumer(
+        session,
+        svc,
+        appeal,
+        "acknowledgement",
+        messages.appeal_received(org.name, reference, appeal.due_at),
+    ):
+        appeal.acknowledged_at = now
+    return appeal
+
+
+def decide_appeal(
+    session: Session,
+    svc: Services,
+    organization_id: int,
+    appeal_id: int,
+    granted: bool | None,
+    explanation: str,
+    actor: Actor,
+) -> RightsRequest:
+    appeal = get_request(session, organization_id, appeal_id)
+    if appeal.type != RequestType.APPEAL.value:
+        raise RightsError("request", "that request is not an appeal", 409)
+    _require_open(appeal)
+    if granted is None:
+        raise RightsError("body.outcome", "the outcome is 'granted' or 'denied'")
+    explanation = explanation.strip()
+    if not granted and not explanation:
+        raise RightsError("body.explanation", "explain why the decision is upheld")
+    org = organization(session, organization_id)
+    if granted:
+        close(session, appeal, Response.COMPLIED, actor, explanation)
+        original = get_request(session, organization_id, appeal.appeal_of_id or 0)
+        original.closed_at = original.response = original.denial_basis = original.response_note = (
+            None
+        )
+        original.status = (Status.IN_PROGRESS if original.verified_at else Status.VERIFYING).value
+        log_event(session, original, "reopened", actor, {"appeal_id": appeal.id})
+        if original.verified_at is not None:
+            queue_execution(session, svc, original)
+        else:
+            send_verification(session, svc, original, org.slug, org.name)
+    else:
+        close(session, appeal, Response.DENIED, actor, explanation, DenialBasis.OTHER)
+    mail_consumer(
+        session,
+        svc,
+        appeal,
+        "appeal_decision",
+        messages.appeal_decision(
+            org.name,
+            appeal.reference,
+            granted,
+            explanation,
+            svc.rules.attorney_general_for(appeal.jurisdiction),
+        ),
+    )
+    return appeal

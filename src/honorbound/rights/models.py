@@ -1,0 +1,158 @@
+"""Rights-request tables. A request row keeps the CA 7101 record fields in clear (dates,
+nature, manner, response, basis for denial) and every personal value sealed: the contact
+address the answer goes to, the signed declaration's typed name, correction values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from honorbound.db.base import Base, utcnow
+
+
+class RequestType(StrEnum):
+    ACCESS_CATEGORIES = "access_categories"
+    ACCESS_SPECIFIC = "access_specific"
+    PORTABILITY = "portability"
+    DELETE = "delete"
+    CORRECT = "correct"
+    OPT_OUT_SALE = "opt_out_sale"
+    OPT_OUT_SHARING = "opt_out_sharing"
+    OPT_OUT_TARGETED_ADVERTISING = "opt_out_targeted_advertising"
+    OPT_OUT_PROFILING = "opt_out_profiling"
+    LIMIT_SENSITIVE = "limit_sensitive"
+    SHINE_THE_LIGHT = "shine_the_light"
+    APPEAL = "appeal"
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    VERIFYING = "verifying"  # waiting for the consumer (link, code, data points)
+    HELD = "held"  # fraud suspicion: nothing happens until staff release or deny
+    IN_PROGRESS = "in_progress"  # verified; being executed or waiting for staff
+    COMPLETED = "completed"
+    DENIED = "denied"
+
+
+OPEN_STATUSES = (Status.RECEIVED, Status.VERIFYING, Status.HELD, Status.IN_PROGRESS)
+
+
+class Manner(StrEnum):
+    """How the request was made (a CA 7101 field)."""
+
+    PORTAL = "portal"
+    PHONE = "phone"
+    EMAIL = "email"
+    MAIL = "mail"
+    IN_PERSON = "in_person"
+    AUTHORIZED_AGENT = "authorized_agent"
+    CONTROLLER = "controller"
+
+
+class Response(StrEnum):
+    """Nature of the response (a CA 7101 field)."""
+
+    COMPLIED = "complied"
+    COMPLIED_IN_PART = "complied_in_part"
+    DENIED = "denied"
+
+
+class DenialBasis(StrEnum):
+    UNVERIFIABLE = "unverifiable"
+    EXEMPT = "exempt"
+    NOT_A_CONSUMER = "not_a_consumer"
+    FRAUD = "fraud"
+    OTHER = "other"
+
+
+class RightsRequest(Base):
+    __tablename__ = "rights_requests"
+    __table_args__ = (
+        Index("ix_rights_requests_org_status_due", "organization_id", "status", "due_at"),
+        Index("ix_rights_requests_org_contact", "organization_id", "contact_index", "type"),
+        Index("ix_rights_requests_org_received", "organization_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default=Status.RECEIVED.value)
+    manner: Mapped[str] = mapped_column(String(20))
+    jurisdiction: Mapped[str] = mapped_column(String(2))
+    # The vault subject the request was matched to (no foreign key: the vault's tables live in
+    # another migration branch, and an erased subject stays a tombstone anyway).
+    subject_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    # Blind index of the email (or phone) the consumer gave: finds duplicates, holds no value.
+    contact_index: Mapped[str] = mapped_column(String(64))
+    contact_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    details_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    acknowledge_by: Mapped[dt.datetime] = mapped_column()
+    due_at: Mapped[dt.datetime] = mapped_column()
+    extended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    extension_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    verified_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    verification_points: Mapped[int] = mapped_column(default=0)
+    declaration_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    declaration_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    agent_permission_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    hold_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # response date
+    response: Mapped[str | None] = mapped_column(String(20), default=None)
+    denial_basis: Mapped[str | None] = mapped_column(String(20), default=None)
+    response_note: Mapped[str | None] = mapped_column(Text, default=None)
+    merged_count: Mapped[int] = mapped_column(default=0)
+    appeal_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rights_requests.id", ondelete="SET NULL"), default=None
+    )
+    reminder_level: Mapped[int] = mapped_column(default=0)  # 0, 50, 80, 100 (% of the period)
+    retain_until: Mapped[dt.datetime] = mapped_column()  # CA 7101: the record's 24 months
+
+
+class RequestEvent(Base):
+    """The request's timeline. Details hold ids, counts and labels, never personal values."""
+
+    __tablename__ = "rights_request_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class TokenPurpose(StrEnum):
+    VERIFY = "verify"
+    DOWNLOAD = "download"
+    APPEAL = "appeal"
+
+
+class RequestToken(Base):
+    """A secret sent to the consumer (email link or SMS code). Only its keyed hash is stored."""
+
+    __tablename__ = "rights_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(10))  # email | sms
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    uses: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,309 @@
+"""The access package: a ZIP with data.json, one CSV per category and summary.html.
+
+Built when the consumer downloads it (never stored), from the vault as it is at that moment.
+Values the law forbids disclosing (11 CCR 7024: SSN, government ids, financial account
+numbers, health/insurance ids, passwords, security answers, biometrics; the list lives in
+us-rules.yaml) appear only as "held" with their category. A request for categories gets the
+categories with counts, sources, purposes, recipients and retention, and no values.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import jinja2
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from honorbound.db.base import utcnow
+from honorbound.policy import store
+from honorbound.policy.jurisdictions import JurisdictionRules
+from honorbound.policy.schema import Declaration
+from honorbound.rights.models import RequestType, RightsRequest
+from honorbound.vault.keystore import KeyStore
+from honorbound.vault.models import Identity, Interaction, Record, Subject, SubjectStatus
+from honorbound.vault.sealing import open_text
+
+
+@dataclass
+class CategoryOut:
+    category: str
+    label: str
+    purposes: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)
+    retention: str = ""
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.records)
+
+
+@dataclass(frozen=True)
+class Package:
+    content: bytes
+    records: int
+    withheld: int
+    categories: int
+
+
+def never_disclose(laws: JurisdictionRules) -> list[tuple[str, str]]:
+    return [(i.category, i.label) for i in laws.california.access_never_disclose.items]
+
+
+def withheld_label(rules: list[tuple[str, str]], category: str) -> str | None:
+    for prefix, label in rules:
+        if category == prefix or category.startswith(prefix + "."):
+            return label
+    return None
+
+
+def _retention(declaration: Declaration | None, category: str, subject_type: str) -> str:
+    if declaration is None:
+        return ""
+    texts = []
+    for rule in declaration.retention_rules_for(category, subject_type):
+        parts = []
+        for trigger in rule.triggers:
+            period = f"{trigger.period} " if trigger.period else ""
+            parts.append(f"{period}{trigger.trigger.value.replace('_', ' ')}".strip())
+        texts.append(rule.description or " or ".join(parts) + " (whichever comes first)")
+    return "; ".join(texts)
+
+
+def _safe_name(category: str) -> str:
+    return re.sub(r"[^a-z0-9._-]", "_", category.lower())
+
+
+def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})
+    return out.getvalue()
+
+
+_TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+    resources.files("honorbound.rights").joinpath("templates/summary.html").read_text("utf-8")
+)
+
+
+def build_package(
+    session: Session,
+    keys: KeyStore,
+    laws: JurisdictionRules,
+    request: RightsRequest,
+    organization_name: str,
+) -> Package:
+    categories_only = request.type == RequestType.ACCESS_CATEGORIES.value
+    org_id = request.organization_id
+    subject = session.get(Subject, request.subject_id) if request.subject_id is not None else None
+    live = (
+        subject is not None
+        and subject.organization_id == org_id
+        and subject.status != SubjectStatus.ERASED.value
+    )
+    forbidden = never_disclose(laws)
+    current = store.current(session, org_id)
+    declarations: dict[int | None, Declaration | None] = {
+        None: current.declaration if current else None
+    }
+
+    def declaration_of(version_id: int | None) -> Declaration | None:
+        if version_id not in declarations:
+            adopted = store.get_version(session, org_id, version_id) if version_id else None
+            declarations[version_id] = adopted.declaration if adopted else declarations[None]
+        return declarations[version_id]
+
+    by_category: dict[str, CategoryOut] = {}
+    identities: list[dict[str, str]] = []
+    interactions: list[dict[str, Any]] = []
+    withheld: set[str] = set()
+    count = 0
+    if live:
+        assert subject is not None
+        dek = keys.data_key(org_id, subject.key_id)
+        for record in session.scalars(
+            select(Record).where(Record.subject_id == subject.id).order_by(Record.id)
+        ):
+            count += 1
+            declaration = declaration_of(record.policy_version_id)
+            out = by_category.get(record.category)
+            if out is None:
+                declared = declaration.category(record.category) if declaration else None
+                out = CategoryOut(
+                    record.category,
+                    declared.title if declared else record.category,
+                    retention=_retention(declaration, record.category, subject.type),
+                    recipients=[r.name for r in declaration.recipients_for(record.category)]
+                    if declaration
+                    else [],
+                )
+                by_category[record.category] = out
+            for purpose in record.purposes:
+                if purpose not in out.purposes:
+                    out.purposes.append(purpose)
+            if record.source not in out.sources:
+                out.sources.append(record.source)
+            label = withheld_label(forbidden, record.category)
+            item: dict[str, Any] = {
+                "source": record.source,
+                "purposes": list(record.purposes),
+                "collected_at": record.collected_at.isoformat(),
+                "policy_version_id": record.policy_version_id,
+            }
+            if categories_only:
+                pass
+            elif label is not None:
+                withheld.add(label)
+                item = {"held": True, "withheld_because": f"11 CCR 7024: {label}", **item}
+            else:
+                item = {
+                    "value": open_text(
+                        dek,
+                        org_id,
+                        subject.key_id,
+                        f"record:{record.category}",
+                        record.value_sealed,
+                    ),
+                    **item,
+                }
+            out.records.append(item)
+        if not categories_only:
+            for identity in session.scalars(
+                select(Identity).where(Identity.subject_id == subject.id).order_by(Identity.id)
+            ):
+                identities.append(
+                    {
+                        "kind": identity.kind,
+                        "value": open_text(
+                            dek,
+                            org_id,
+                            subject.key_id,
+                            f"identity:{identity.kind}",
+                            identity.value_sealed,
+                        ),
+                    }
+                )
+            for item_row in session.scalars(
+                select(Interaction)
+                .where(Interaction.subject_id == subject.id)
+                .order_by(Interaction.started_at, Interaction.id)
+            ):
+                interactions.append(
+                    {
+                        "channel": item_row.channel,
+                        "direction": item_row.direction,
+                        "started_at": item_row.started_at.isoformat(),
+                        "ended_at": item_row.ended_at.isoformat() if item_row.ended_at else None,
+                        "text": open_text(
+                            dek, org_id, subject.key_id, "interaction:body", item_row.body_sealed
+                        )
+                        if item_row.body_sealed
+                        else None,
+                        "recording_held": item_row.recording_uri_sealed is not None,
+                        "policy_version_id": item_row.policy_version_id,
+                    }
+                )
+    generated = utcnow()
+    categories = sorted(by_category.values(), key=lambda c: c.category)
+    data = {
+        "organization": organization_name,
+        "request": {
+            "reference": request.reference,
+            "type": request.type,
+            "received_at": request.received_at.isoformat(),
+        },
+        "generated_at": generated.isoformat(),
+        "categories": [
+            {
+                "category": c.category,
+                "label": c.label,
+                "count": c.count,
+                "purposes": c.purposes,
+                "sources": c.sources,
+                "recipients": c.recipients,
+                "retention": c.retention,
+                **({} if categories_only else {"records": c.records}),
+            }
+            for c in categories
+        ],
+        "withheld": sorted(withheld),
+        **({} if categories_only else {"identities": identities, "interactions": interactions}),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False))
+        record_columns = [
+            "value",
+            "held",
+            "source",
+            "purposes",
+            "collected_at",
+            "policy_version_id",
+        ]
+        if categories_only:
+            archive.writestr(
+                "categories.csv",
+                _csv(
+                    [
+                        {
+                            "category": c.category,
+                            "label": c.label,
+                            "count": c.count,
+                            "purposes": c.purposes,
+                            "sources": c.sources,
+                            "recipients": c.recipients,
+                            "retention": c.retention,
+                        }
+                        for c in categories
+                    ],
+                    [
+                        "category",
+                        "label",
+                        "count",
+                        "purposes",
+                        "sources",
+                        "recipients",
+                        "retention",
+                    ],
+                ),
+            )
+        else:
+            for c in categories:
+                rows = [
+                    {**r, "recipients": c.recipients, "retention": c.retention} for r in c.records
+                ]
+                archive.writestr(
+                    f"categories/{_safe_name(c.category)}.csv",
+                    _csv(rows, [*record_columns, "recipients", "retention"]),
+                )
+            archive.writestr("identities.csv", _csv(identities, ["kind", "value"]))
+            archive.writestr(
+                "interactions.csv",
+                _csv(interactions, ["channel", "direction", "started_at", "ended_at", "text"]),
+            )
+        archive.writestr(
+            "summary.html",
+            _TEMPLATE.render(
+                organization=organization_name,
+                reference=request.reference,
+                received=request.received_at.strftime("%Y-%m-%d"),
+                generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
+                categories_only=categories_only,
+                categories=categories,
+                withheld=sorted(withheld),
+                identities=identities,
+                interactions=interactions,
+            ),
+        )
+    return Package(buffer.getvalue(), count, len(withheld), len(categories))

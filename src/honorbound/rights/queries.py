@@ -1,0 +1,29 @@
+"""Reading requests for staff: the open queue with due dates, one request with its timeline."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from honorbound.rights.models import OPEN_STATUSES, RightsRequest
+
+
+def list_requests(
+    session: Session,
+    organization_id: int,
+    open_only: bool = True,
+    request_type: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[RightsRequest]:
+    """Requests by due date (soonest first)."""
+    query = select(RightsRequest).where(RightsRequest.organization_id == organization_id)
+    if open_only:
+        query = query.where(RightsRequest.status.in_([s.value for s in OPEN_STATUSES]))
+    if request_type is not None:
+        query = query.where(RightsRequest.type == request_type)
+    return list(
+        session.scalars(
+            query.order_by(RightsRequest.due_at, RightsRequest.id).limit(limit).offset(offset)
+        )
+    )

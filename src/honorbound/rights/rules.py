@@ -1,0 +1,74 @@
+"""The rights-request rules as data (`rights/data/requests.yaml`), validated once."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+RULES_SCHEMA_ID = "honorbound/rights-rules/v1"
+
+Clock = Literal["respond", "opt_out", "limit", "shine_the_light", "appeal"]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TypeRule(_Row):
+    clock: Clock
+    data_points: int = Field(ge=0)
+    signed_declaration: bool
+    sensitive_data_points: int | None = None
+    sensitive_signed_declaration: bool | None = None
+    metrics_type: str | None
+    source: str
+    confirmed: bool
+    unconfirmed: list[str] = Field(default_factory=list)
+    note: str | None = None
+
+
+class AgContact(_Row):
+    contact: str
+    confirmed: bool
+
+
+class RightsSettings(_Row):
+    verify_link_hours: int = Field(gt=0)
+    sms_code_minutes: int = Field(gt=0)
+    download_link_days: int = Field(gt=0)
+    appeal_filing_days: int = Field(gt=0)
+    max_attempts: int = Field(gt=0)
+    reminders_at_percent: list[int]
+
+
+class RightsRules(_Row):
+    schema_id: str = Field(alias="schema")
+    types: dict[str, TypeRule]
+    consent_purposes: dict[str, str]
+    appeal_unknown_days: int
+    appeal_unknown_source: str
+    attorney_general: dict[str, AgContact]
+    attorney_general_source: str
+    settings: RightsSettings
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def type_rule(self, request_type: str) -> TypeRule:
+        return self.types[request_type]
+
+    def attorney_general_for(self, state: str) -> str:
+        row = self.attorney_general.get(state.upper()) or self.attorney_general["default"]
+        return row.contact
+
+
+@lru_cache(maxsize=1)
+def load_rights_rules() -> RightsRules:
+    text = resources.files("honorbound.rights").joinpath("data/requests.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    if data.get("schema") != RULES_SCHEMA_ID:
+        raise ValueError(f"rights/data/requests.yaml: write `schema: {RULES_SCHEMA_ID}`")
+    return RightsRules.model_validate(data)

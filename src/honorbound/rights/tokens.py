@@ -1,0 +1,155 @@
+"""Secrets sent to consumers: email links (`<id>.<secret>`) and 6-digit SMS codes.
+
+Only a keyed HMAC of each secret is stored; checks use `hmac.compare_digest` (constant time).
+A wrong secret counts an attempt against the token and the token locks after the configured
+number; failed attempts are committed before the error is raised, so a rollback cannot erase
+them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from honorbound.db.base import utcnow
+from honorbound.rights.context import KeyRingLike
+from honorbound.rights.models import RequestToken, TokenPurpose
+
+
+class TokenRejected(Exception):
+    """The link or code cannot be used. `reason` is invalid|expired|used|locked."""
+
+    MESSAGES = {
+        "invalid": "This link or code is not valid. Check that you copied it completely.",
+        "expired": "This link or code has expired. Make the request again to get a new one.",
+        "used": "This link was already used; it works only once.",
+        "locked": "Too many wrong attempts: this link or code is locked. Make the request again "
+        "or contact the privacy team.",
+    }
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.MESSAGES[reason])
+        self.reason = reason
+
+
+def _digest(
+    keys: KeyRingLike, organization_id: int, token_id: int, purpose: str, secret: str
+) -> str:
+    key = keys.derived(f"org:{organization_id}:rights-tokens")
+    return hmac.new(key, f"{token_id}:{purpose}:{secret}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Issued:
+    token: RequestToken
+    secret: str  # what the consumer receives: "<id>.<secret>" for links, 6 digits for codes
+
+
+def issue(
+    session: Session,
+    keys: KeyRingLike,
+    organization_id: int,
+    request_id: int,
+    purpose: TokenPurpose,
+    lifetime: dt.timedelta,
+    channel: str = "email",
+) -> Issued:
+    row = RequestToken(
+        organization_id=organization_id,
+        request_id=request_id,
+        purpose=purpose.value,
+        channel=channel,
+        secret_hash="",
+        expires_at=utcnow() + lifetime,
+    )
+    session.add(row)
+    session.flush()
+    if channel == "sms":
+        secret = f"{secrets.randbelow(1_000_000):06d}"
+        given = secret
+    else:
+        secret = secrets.token_urlsafe(32)
+        given = f"{row.id}.{secret}"
+    row.secret_hash = _digest(keys, organization_id, row.id, purpose.value, secret)
+    return Issued(row, given)
+
+
+def _check(
+    session: Session,
+    keys: KeyRingLike,
+    row: RequestToken,
+    secret: str,
+    max_attempts: int,
+    single_use: bool,
+) -> RequestToken:
+    if row.attempts >= max_attempts:
+        raise TokenRejected("locked")
+    expected = _digest(keys, row.organization_id, row.id, row.purpose, secret)
+    if not hmac.compare_digest(expected, row.secret_hash):
+        row.attempts += 1
+        session.commit()
+        raise TokenRejected("locked" if row.attempts >= max_attempts else "invalid")
+    if single_use and row.used_at is not None:
+        raise TokenRejected("used")
+    if row.expires_at <= utcnow():
+        raise TokenRejected("expired")
+    return row
+
+
+def check_link(
+    session: Session,
+    keys: KeyRingLike,
+    organization_id: int,
+    given: str,
+    purpose: TokenPurpose,
+    max_attempts: int,
+    single_use: bool = True,
+) -> RequestToken:
+    """The token row a link secret belongs to (not yet marked used: the caller does that)."""
+    token_id, sep, secret = given.partition(".")
+    # Row ids are 32-bit on every database: a longer number cannot be ours (and must not reach
+    # PostgreSQL as an out-of-range parameter).
+    if not sep or not token_id.isdigit() or len(token_id) > 9 or not secret or len(given) > 200:
+        raise TokenRejected("invalid")
+    row = session.scalar(
+        select(RequestToken).where(
+            RequestToken.id == int(token_id),
+            RequestToken.organization_id == organization_id,
+            RequestToken.purpose == purpose.value,
+            RequestToken.channel == "email",
+        )
+    )
+    if row is None:
+        raise TokenRejected("invalid")
+    return _check(session, keys, row, secret, max_attempts, single_use)
+
+
+def check_code(
+    session: Session,
+    keys: KeyRingLike,
+    organization_id: int,
+    request_id: int,
+    code: str,
+    max_attempts: int,
+) -> RequestToken:
+    """The newest SMS code of a request, checked against `code`."""
+    row = session.scalar(
+        select(RequestToken)
+        .where(
+            RequestToken.organization_id == organization_id,
+            RequestToken.request_id == request_id,
+            RequestToken.channel == "sms",
+            RequestToken.purpose == TokenPurpose.VERIFY.value,
+        )
+        .order_by(RequestToken.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise TokenRejected("invalid")
+    return _check(session, keys, row, code.strip(), max_attempts, True)
