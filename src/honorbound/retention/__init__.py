@@ -1,0 +1,1 @@
+"""Retention enforcement: keep nothing longer than the adopted declaration promises."""
