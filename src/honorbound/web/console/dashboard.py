@@ -1,0 +1,105 @@
+"""The console home: what needs attention today, with charts drawn on the server."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from honorbound.accounts.models import Organization
+from honorbound.audit import head, verify
+from honorbound.consent.models import Action, ConsentEvent
+from honorbound.db.base import utcnow
+from honorbound.notify.models import OutboxMessage, OutboxStatus
+from honorbound.policy import store as policy_store
+from honorbound.web.charts import Series, bar_chart
+from honorbound.web.console import figures
+from honorbound.web.console.requests import time_left
+from honorbound.web.rendering import render
+from honorbound.web.staff import guard
+
+router = APIRouter(include_in_schema=False)
+
+
+def consent_weeks(
+    session: Session, organization_id: int, today: dt.date
+) -> tuple[list[int], list[int]]:
+    """Opt-ins and opt-outs recorded per week over the dashboard's weeks."""
+    labels = figures.week_labels(today)
+    first = figures.week_start(today) - dt.timedelta(weeks=len(labels) - 1)
+    since = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+    opt_in = [0] * len(labels)
+    opt_out = [0] * len(labels)
+    for recorded_at, action in session.execute(
+        select(ConsentEvent.recorded_at, ConsentEvent.action).where(
+            ConsentEvent.organization_id == organization_id, ConsentEvent.recorded_at >= since
+        )
+    ):
+        index = (figures.week_start(recorded_at.date()) - first).days // 7
+        if 0 <= index < len(labels):
+            (opt_out if action == Action.OPT_OUT else opt_in)[index] += 1
+    return opt_in, opt_out
+
+
+@router.get("/console", response_class=HTMLResponse)
+def dashboard(request: Request) -> Response:
+    staff = guard(request, "policy.read")
+    if isinstance(staff, Response):
+        return staff
+    runtime = request.app.state.runtime
+    org_id = staff.organization_id
+    now = utcnow()
+    labels = figures.week_labels(now.date())
+    with runtime.db.session() as session:
+        org = session.get(Organization, org_id)
+        chain = verify(session, org_id)
+        seq, digest = head(session, org_id)
+        outbox_counts = dict(
+            session.execute(
+                select(OutboxMessage.status, func.count())
+                .where(OutboxMessage.organization_id == org_id)
+                .group_by(OutboxMessage.status)
+            ).all()
+        )
+        opt_in, opt_out = consent_weeks(session, org_id, now.date())
+        policy = policy_store.current(session, org_id)
+        rights = figures.request_figures(session, org_id, now)
+        opt_outs = figures.opt_out_figures(session, org_id, now.date())
+        sweep = figures.last_sweep(session, org_id)
+        session.expunge_all()
+    return render(
+        request,
+        "console/dashboard.html",
+        org=org,
+        staff=staff,
+        section="dashboard",
+        chain_ok=chain.ok,
+        chain_entries=chain.entries,
+        head_seq=seq,
+        head_hash=digest,
+        chain_problem=str(chain.problems[0]) if chain.problems else "",
+        outbox_pending=outbox_counts.get(OutboxStatus.PENDING.value, 0),
+        outbox_failed=outbox_counts.get(OutboxStatus.FAILED.value, 0),
+        outbox_sent=outbox_counts.get(OutboxStatus.SENT.value, 0),
+        consent_chart=bar_chart(
+            "Consent choices recorded per week",
+            labels,
+            [Series("Opt-outs", opt_out), Series("Opt-ins", opt_in)],
+        ),
+        opt_outs_total=sum(opt_out),
+        policy=policy,
+        rights=rights,
+        soonest=[(r, *time_left(r.due_at, now)) for r in rights.open_soonest],
+        requests_chart=bar_chart("Requests received per week, by type", labels, rights.per_week),
+        median_chart=bar_chart(
+            "Median days to close, by week of response",
+            labels,
+            [Series("Median days", rights.median_days)],
+            unit=" days",
+        ),
+        opt_out_share=opt_outs,
+        sweep=sweep,
+    )

@@ -1,0 +1,62 @@
+"""The disclosure ledger: every disclosure to a recipient, its basis, purpose and counts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from honorbound.disclosures.ledger import list_disclosures
+from honorbound.disclosures.models import Basis
+from honorbound.web.rendering import render
+from honorbound.web.staff import guard
+
+router = APIRouter(include_in_schema=False)
+PAGE = 100
+
+
+@router.get("/console/disclosures", response_class=HTMLResponse)
+def disclosures(
+    request: Request,
+    basis: Annotated[str, Query(max_length=30)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    staff = guard(request, "reports.read")
+    if isinstance(staff, Response):
+        return staff
+    bases = [b.value for b in Basis]
+    if basis and basis not in bases:
+        return render(
+            request,
+            "console/disclosures.html",
+            status=422,
+            staff=staff,
+            section="disclosures",
+            rows=[],
+            bases=bases,
+            basis=basis,
+            page=page,
+            more=False,
+            error="basis: not a disclosure basis.",
+        )
+    with request.app.state.runtime.db.session() as session:
+        rows = list_disclosures(
+            session,
+            staff.organization_id,
+            basis=Basis(basis) if basis else None,
+            limit=PAGE,
+            offset=(page - 1) * PAGE,
+        )
+        session.expunge_all()
+    return render(
+        request,
+        "console/disclosures.html",
+        staff=staff,
+        section="disclosures",
+        rows=rows,
+        bases=bases,
+        basis=basis,
+        page=page,
+        more=len(rows) == PAGE,
+    )

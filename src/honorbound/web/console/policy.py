@@ -1,0 +1,96 @@
+"""Data map, adopted policy versions and the difference between two versions."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from honorbound.policy import store as policy_store
+from honorbound.policy.diff import diff as declaration_diff
+from honorbound.web.datamap import matrix
+from honorbound.web.rendering import render
+from honorbound.web.staff import guard
+
+router = APIRouter(include_in_schema=False)
+VersionNumber = Annotated[int, Query(ge=1, le=2_147_483_647)]
+
+
+@router.get("/console/data-map", response_class=HTMLResponse)
+def data_map(request: Request) -> Response:
+    staff = guard(request, "policy.read")
+    if isinstance(staff, Response):
+        return staff
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
+        policy = policy_store.current(session, staff.organization_id)
+    return render(
+        request,
+        "console/data_map.html",
+        staff=staff,
+        section="data-map",
+        policy=policy,
+        rows=matrix(policy.declaration) if policy else [],
+    )
+
+
+@router.get("/console/policy", response_class=HTMLResponse)
+def versions(request: Request) -> Response:
+    staff = guard(request, "policy.read")
+    if isinstance(staff, Response):
+        return staff
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
+        rows = policy_store.versions(session, staff.organization_id)
+    return render(
+        request, "console/policy.html", staff=staff, section="policy", versions=list(reversed(rows))
+    )
+
+
+@router.get("/console/policy/diff", response_class=HTMLResponse)
+def diff(request: Request, old: VersionNumber, new: VersionNumber) -> Response:
+    staff = guard(request, "policy.read")
+    if isinstance(staff, Response):
+        return staff
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
+        by_number = {v.number: v for v in policy_store.versions(session, staff.organization_id)}
+        adopted = {
+            n: policy_store.get_version(session, staff.organization_id, by_number[n].id)
+            for n in (old, new)
+            if n in by_number
+        }
+    missing = [f"{name}={n}" for name, n in (("old", old), ("new", new)) if n not in by_number]
+    if missing:
+        return render(
+            request,
+            "console/not_found.html",
+            status=404,
+            staff=staff,
+            what=f"policy version ({', '.join(missing)})",
+        )
+    a, b = by_number[old], by_number[new]
+    old_policy, new_policy = adopted[old], adopted[new]
+    assert old_policy is not None and new_policy is not None
+    changes = declaration_diff(old_policy.declaration, new_policy.declaration)
+    lines = list(
+        difflib.unified_diff(
+            a.source_text.splitlines(),
+            b.source_text.splitlines(),
+            f"version {a.number}",
+            f"version {b.number}",
+            lineterm="",
+        )
+    )
+    return render(
+        request,
+        "console/policy_diff.html",
+        staff=staff,
+        section="policy",
+        old=a,
+        new=b,
+        lines=lines,
+        changes=changes,
+    )

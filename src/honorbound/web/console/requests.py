@@ -1,0 +1,211 @@
+"""The rights-request queue (soonest due first, with the time left), one request with its
+timeline, and the staff decisions: extend, hold, release, deny, decide an appeal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from honorbound.db.base import utcnow
+from honorbound.rights import execution, queries
+from honorbound.rights.errors import RequestNotFound, RightsError
+from honorbound.rights.jobs import services
+from honorbound.rights.messages import DENIAL_REASONS, TYPE_NAMES
+from honorbound.rights.models import DenialBasis, RequestType, RightsRequest
+from honorbound.rights.outgoing import organization
+from honorbound.rights.package import build_package
+from honorbound.rights.timeline import events, log_event
+from honorbound.web.rendering import render
+from honorbound.web.staff import Staff, guard, guard_post
+
+router = APIRouter(include_in_schema=False)
+MAX_ID = 2_147_483_647
+ACTIONS = ("extend", "hold", "release", "deny", "grant_appeal", "uphold")
+
+
+def time_left(due_at: dt.datetime, now: dt.datetime) -> tuple[str, bool]:
+    """("3 days left" | "due today" | "2 days overdue", overdue?)."""
+    days = (due_at.date() - now.date()).days
+    if due_at < now:
+        late = max(1, -days)
+        return f"{late} day{'s' if late != 1 else ''} overdue", True
+    if days == 0:
+        return "due today", False
+    return f"{days} day{'s' if days != 1 else ''} left", False
+
+
+@router.get("/console/requests", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    show: Annotated[str, Query(pattern="^(open|all)$")] = "open",
+    type: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    staff = guard(request, "rights.read")
+    if isinstance(staff, Response):
+        return staff
+    if type and type not in {t.value for t in RequestType}:
+        return render(
+            request,
+            "console/requests.html",
+            status=422,
+            staff=staff,
+            section="requests",
+            rows=[],
+            show=show,
+            type=type,
+            types=TYPE_NAMES,
+            error="type: not a request type.",
+        )
+    now = utcnow()
+    with request.app.state.runtime.db.session() as session:
+        found = queries.list_requests(
+            session, staff.organization_id, show == "open", type or None, limit=500
+        )
+        session.expunge_all()
+    rows = [(r, *time_left(r.due_at, now)) for r in found]
+    return render(
+        request,
+        "console/requests.html",
+        staff=staff,
+        section="requests",
+        rows=rows,
+        show=show,
+        type=type,
+        types=TYPE_NAMES,
+        overdue=sum(1 for _, _, late in rows if late and show == "open"),
+    )
+
+
+def _detail(
+    request: Request, staff: Staff, request_id: int, *, error: str = "", status: int = 200
+) -> Response:
+    if not 1 <= request_id <= MAX_ID:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    with request.app.state.runtime.db.session() as session:
+        try:
+            row = execution.get_request(session, staff.organization_id, request_id)
+        except RequestNotFound:
+            return render(
+                request, "console/not_found.html", status=404, staff=staff, what="request"
+            )
+        timeline = events(session, row)
+        session.expunge_all()
+    left, late = time_left(row.due_at, utcnow())
+    return render(
+        request,
+        "console/request.html",
+        status=status,
+        staff=staff,
+        section="requests",
+        row=row,
+        timeline=timeline,
+        left=left,
+        late=late,
+        type_name=TYPE_NAMES.get(row.type, row.type),
+        is_open=row.closed_at is None,
+        is_appeal=row.type == RequestType.APPEAL.value,
+        package_ready=row.type in execution.ACCESS_TYPES and row.verified_at is not None,
+        can_manage=staff.may("rights.manage"),
+        bases=DENIAL_REASONS,
+        error=error,
+    )
+
+
+@router.get("/console/requests/{request_id}", response_class=HTMLResponse)
+def detail(request: Request, request_id: int) -> Response:
+    staff = guard(request, "rights.read")
+    if isinstance(staff, Response):
+        return staff
+    return _detail(request, staff, request_id)
+
+
+@router.post("/console/requests/{request_id}/{action}", response_class=HTMLResponse)
+def act(
+    request: Request,
+    request_id: int,
+    action: str,
+    reason: Annotated[str, Form(max_length=5000)] = "",
+    basis: Annotated[str, Form(max_length=20)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = guard_post(request, "rights.manage", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    if action not in ACTIONS or not 1 <= request_id <= MAX_ID:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="action")
+    svc = services(request.app.state.runtime)
+    org_id, actor = staff.organization_id, staff.actor
+    try:
+        with request.app.state.runtime.db.session() as session:
+            row: RightsRequest
+            if action == "extend":
+                row = execution.extend(session, svc, org_id, request_id, reason, actor)
+            elif action == "hold":
+                row = execution.hold(session, svc, org_id, request_id, reason, actor)
+            elif action == "release":
+                row = execution.release(session, svc, org_id, request_id, actor)
+            elif action == "deny":
+                try:
+                    denial = DenialBasis(basis)
+                except ValueError:
+                    raise RightsError("basis", "choose the reason for the denial") from None
+                row = execution.deny(session, svc, org_id, request_id, denial, reason, actor)
+            else:
+                row = execution.decide_appeal(
+                    session, svc, org_id, request_id, action == "grant_appeal", reason, actor
+                )
+            target = row.id
+    except RequestNotFound:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    except RightsError as exc:
+        field = exc.field.removeprefix("body.").replace("explanation", "reason")
+        return _detail(
+            request, staff, request_id, error=f"{field}: {exc.message}", status=exc.status
+        )
+    return RedirectResponse(f"/console/requests/{target}", status_code=303)
+
+
+@router.get("/console/requests/{request_id}/package.zip")
+def staff_package(request: Request, request_id: int) -> Response:
+    """The access package of a verified access request, for staff who send it another way
+    (e.g. by post). Each download is on the request's timeline and in the audit log."""
+    staff = guard(request, "rights.manage")
+    if isinstance(staff, Response):
+        return staff
+    if not 1 <= request_id <= MAX_ID:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    svc = services(request.app.state.runtime)
+    try:
+        with request.app.state.runtime.db.session() as session:
+            row = execution.get_request(session, staff.organization_id, request_id)
+            if row.type not in execution.ACCESS_TYPES or row.verified_at is None:
+                return _detail(
+                    request,
+                    staff,
+                    request_id,
+                    status=409,
+                    error="request: only a verified access request has a package.",
+                )
+            org = organization(session, staff.organization_id)
+            package = build_package(session, svc.vault_keys, svc.laws, row, org.name)
+            log_event(
+                session,
+                row,
+                "package_downloaded_by_staff",
+                staff.actor,
+                {"records": package.records, "withheld": package.withheld},
+            )
+            reference = row.reference
+    except RequestNotFound:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    return Response(
+        package.content,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{reference}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )

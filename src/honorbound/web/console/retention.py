@@ -1,0 +1,140 @@
+"""Retention: what the declaration's rules will dispose of next, legal holds (place, release),
+the last sweeps, and the signed disposal certificates."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from honorbound.retention import holds
+from honorbound.retention.certificates import document
+from honorbound.retention.errors import RetentionInputError
+from honorbound.retention.models import RetentionRun
+from honorbound.retention.sweep import disposals, forecast, get_disposal
+from honorbound.web.rendering import render
+from honorbound.web.staff import Staff, guard, guard_post
+
+router = APIRouter(include_in_schema=False)
+MAX_ID = 2_147_483_647
+
+
+def _page(request: Request, staff: Staff, status: int = 200, error: str = "") -> Response:
+    org_id = staff.organization_id
+    with request.app.state.runtime.db.session() as session:
+        try:
+            plan = forecast(session, org_id)
+        except RetentionInputError:
+            plan = None  # no declaration adopted: nothing to enforce yet
+        all_holds = holds.list_holds(session, org_id, include_released=True)
+        runs = list(
+            session.scalars(
+                select(RetentionRun)
+                .where(RetentionRun.organization_id == org_id)
+                .order_by(RetentionRun.id.desc())
+                .limit(10)
+            )
+        )
+        certificates = disposals(session, org_id, limit=100)
+        session.expunge_all()
+    return render(
+        request,
+        "console/retention.html",
+        status=status,
+        staff=staff,
+        section="retention",
+        plan=plan,
+        holds=all_holds,
+        runs=runs,
+        certificates=certificates,
+        can_manage=staff.may("retention.manage"),
+        error=error,
+    )
+
+
+@router.get("/console/retention", response_class=HTMLResponse)
+def retention_page(request: Request) -> Response:
+    staff = guard(request, "reports.read")
+    if isinstance(staff, Response):
+        return staff
+    return _page(request, staff)
+
+
+@router.post("/console/retention/holds", response_class=HTMLResponse)
+def place_hold(
+    request: Request,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    owner: Annotated[str, Form(max_length=200)] = "",
+    subject_id: Annotated[str, Form(max_length=12)] = "",
+    category: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = guard_post(request, "retention.manage", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    subject: int | None = None
+    if subject_id.strip():
+        if not subject_id.strip().isdigit() or not 1 <= int(subject_id) <= MAX_ID:
+            return _page(request, staff, 422, "subject_id: a subject number, or leave it empty.")
+        subject = int(subject_id)
+    try:
+        with request.app.state.runtime.db.session() as session:
+            holds.place_hold(
+                session,
+                staff.organization_id,
+                staff.actor,
+                reason=reason,
+                owner=owner,
+                subject_id=subject,
+                category=category.strip() or None,
+            )
+    except RetentionInputError as exc:
+        return _page(request, staff, exc.status, f"{exc.field}: {exc.message}")
+    return RedirectResponse("/console/retention", status_code=303)
+
+
+@router.post("/console/retention/holds/{hold_id}/release", response_class=HTMLResponse)
+def release_hold(
+    request: Request,
+    hold_id: int,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = guard_post(request, "retention.manage", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    if not 1 <= hold_id <= MAX_ID:
+        return _page(request, staff, 404, "hold_id: no legal hold with that id.")
+    try:
+        with request.app.state.runtime.db.session() as session:
+            holds.release_hold(session, staff.organization_id, hold_id, staff.actor, reason)
+    except RetentionInputError as exc:
+        return _page(request, staff, exc.status, f"{exc.field}: {exc.message}")
+    return RedirectResponse("/console/retention", status_code=303)
+
+
+@router.get("/console/retention/certificates/{entry_id}.json")
+def certificate(request: Request, entry_id: int) -> Response:
+    staff = guard(request, "reports.read")
+    if isinstance(staff, Response):
+        return staff
+    if not 1 <= entry_id <= MAX_ID:
+        return render(
+            request, "console/not_found.html", status=404, staff=staff, what="disposal certificate"
+        )
+    try:
+        with request.app.state.runtime.db.session() as session:
+            entry = get_disposal(session, staff.organization_id, entry_id)
+            body = json.dumps(document(entry.certificate, entry.signature), indent=2)
+    except RetentionInputError:
+        return render(
+            request, "console/not_found.html", status=404, staff=staff, what="disposal certificate"
+        )
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="disposal-{entry_id}.json"'},
+    )

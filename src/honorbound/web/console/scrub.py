@@ -1,0 +1,108 @@
+"""Campaign list scrub: upload a CSV, get back a ZIP with the allowed rows, the blocked rows
+with their reasons, and a summary. The upload and the results live in a temporary directory
+that is deleted before the response is sent; nothing of the list is kept on the server."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+
+from honorbound.consent import service
+from honorbound.consent.models import ConsentChannel, Purpose
+from honorbound.consent.scrub import ScrubError, scrub
+from honorbound.web.rendering import render
+from honorbound.web.staff import Staff, guard, guard_post
+
+router = APIRouter(include_in_schema=False)
+PURPOSES = [p.value for p in Purpose if p is not Purpose.ALL]
+CHANNELS = [c.value for c in ConsentChannel if c is not ConsentChannel.ALL]
+
+
+def _page(request: Request, staff: Staff, status: int = 200, error: str = "") -> Response:
+    return render(
+        request,
+        "console/scrub.html",
+        status=status,
+        staff=staff,
+        section="scrub",
+        purposes=PURPOSES,
+        channels=CHANNELS,
+        error=error,
+        max_kb=request.app.state.runtime.settings.max_body_bytes // 1024,
+    )
+
+
+@router.get("/console/scrub", response_class=HTMLResponse)
+def scrub_page(request: Request) -> Response:
+    staff = guard(request, "consent.read")
+    if isinstance(staff, Response):
+        return staff
+    return _page(request, staff)
+
+
+@router.post("/console/scrub")
+async def scrub_list(
+    request: Request,
+    purpose: Annotated[str, Form(max_length=40)] = "",
+    channel: Annotated[str, Form(max_length=10)] = "",
+    campaign: Annotated[UploadFile | None, File()] = None,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = guard_post(request, "consent.read", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    if purpose not in PURPOSES:
+        return _page(request, staff, 422, "purpose: choose what the campaign is for.")
+    if channel not in CHANNELS:
+        return _page(request, staff, 422, "channel: choose how the campaign reaches people.")
+    if campaign is None or not campaign.filename:
+        return _page(request, staff, 422, "campaign: choose the CSV file to scrub.")
+    content = await campaign.read()
+    runtime = request.app.state.runtime
+    with tempfile.TemporaryDirectory(prefix="scrub-") as work:
+        source = Path(work) / "list.csv"
+        source.write_bytes(content)
+        try:
+            with runtime.db.session() as session:
+                result = scrub(
+                    session,
+                    service.engine(runtime.keys),
+                    staff.organization_id,
+                    source,
+                    purpose,
+                    channel,
+                    Path(work) / "out",
+                )
+        except ScrubError as exc:
+            return _page(request, staff, 422, f"campaign: {exc}".replace("list.csv", "the file"))
+        except UnicodeDecodeError as exc:
+            return _page(
+                request, staff, 422, f"campaign: byte {exc.start} is not UTF-8; save as UTF-8 CSV."
+            )
+        summary = [
+            f"Purpose: {purpose}; channel: {channel}",
+            f"Allowed: {result.allowed}",
+            f"Blocked: {result.blocked}",
+            *(f"  {name}: {count}" for name, count in sorted(result.reasons.items())),
+            *(f"Warning: {w}" for w in result.warnings),
+        ]
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(result.allowed_path, "allowed.csv")
+            archive.write(result.blocked_path, "blocked.csv")
+            archive.writestr("summary.txt", "\n".join(summary) + "\n")
+    stem = Path(campaign.filename).stem.replace('"', "")[:60] or "campaign"
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{stem}.scrubbed.zip"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,164 @@
+"""Subject lookup by email or phone (masked view) and reveal-with-reason (logged by the vault).
+
+The identity typed in is posted, never put in a URL, so it stays out of browser history and
+server logs. A reveal shows one value once, on the response to the POST that asked for it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from honorbound.disclosures.reports import who_received
+from honorbound.vault import reading
+from honorbound.vault.identities import IdentityKind, InvalidIdentity
+from honorbound.vault.subjects import SubjectNotFound, find_subject_id
+from honorbound.web.rendering import render
+from honorbound.web.staff import Staff, guard, guard_post
+
+router = APIRouter(include_in_schema=False)
+MAX_ID = 2_147_483_647
+
+
+def _kind(value: str) -> IdentityKind:
+    return IdentityKind.EMAIL if "@" in value else IdentityKind.PHONE
+
+
+@router.get("/console/subjects", response_class=HTMLResponse)
+def lookup_page(request: Request) -> Response:
+    staff = guard(request, "data.read_masked")
+    if isinstance(staff, Response):
+        return staff
+    return render(request, "console/subjects.html", staff=staff, section="subjects")
+
+
+@router.post("/console/subjects", response_class=HTMLResponse)
+def lookup(
+    request: Request,
+    identity: Annotated[str, Form(max_length=320)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = guard_post(request, "data.read_masked", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    runtime = request.app.state.runtime
+    value = identity.strip()
+    if not value:
+        return _lookup_error(request, staff, "Enter an email address or a phone number.")
+    try:
+        with runtime.db.session() as session:
+            subject_id = find_subject_id(
+                session, runtime.vault_keys, staff.organization_id, _kind(value), value
+            )
+    except InvalidIdentity as exc:
+        return _lookup_error(request, staff, f"identity: {exc}")
+    if subject_id is None:
+        return _lookup_error(request, staff, "No subject holds that identity.", status=404)
+    return RedirectResponse(f"/console/subjects/{subject_id}", status_code=303)
+
+
+def _lookup_error(request: Request, staff: Staff, message: str, status: int = 422) -> Response:
+    return render(
+        request,
+        "console/subjects.html",
+        status=status,
+        staff=staff,
+        section="subjects",
+        error=message,
+    )
+
+
+def _subject_page(
+    request: Request,
+    staff: Staff,
+    subject_id: int,
+    *,
+    revealed: dict[str, str] | None = None,
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    runtime = request.app.state.runtime
+    if not 1 <= subject_id <= MAX_ID:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="subject")
+    try:
+        with runtime.db.session() as session:
+            view = reading.subject_view(
+                session, runtime.vault_keys, staff.organization_id, subject_id
+            )
+            log = reading.access_log(session, staff.organization_id, subject_id)
+            received = who_received(session, staff.organization_id, subject_id)
+    except SubjectNotFound:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="subject")
+    return render(
+        request,
+        "console/subject.html",
+        status=status,
+        staff=staff,
+        section="subjects",
+        view=view,
+        access_log=log,
+        received=received,
+        revealed=revealed,
+        error=error,
+        can_reveal=staff.may("data.reveal"),
+    )
+
+
+@router.get("/console/subjects/{subject_id}", response_class=HTMLResponse)
+def subject_page(request: Request, subject_id: int) -> Response:
+    staff = guard(request, "data.read_masked")
+    if isinstance(staff, Response):
+        return staff
+    return _subject_page(request, staff, subject_id)
+
+
+@router.post("/console/subjects/{subject_id}/reveal", response_class=HTMLResponse)
+def reveal(
+    request: Request,
+    subject_id: int,
+    object_type: Annotated[str, Form(max_length=40)] = "",
+    object_id: Annotated[int, Form(ge=1, le=MAX_ID)] = 1,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = guard_post(request, "data.reveal", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    if object_type not in reading.REVEALABLE:
+        return _subject_page(
+            request,
+            staff,
+            subject_id,
+            error="object_type: not a value that can be revealed.",
+            status=422,
+        )
+    if not reason.strip():
+        return _subject_page(
+            request,
+            staff,
+            subject_id,
+            status=422,
+            error="reason: say why you need to see this value; the reason is logged.",
+        )
+    runtime = request.app.state.runtime
+    try:
+        with runtime.db.session() as session:
+            value = reading.reveal(
+                session,
+                runtime.vault_keys,
+                staff.organization_id,
+                subject_id,
+                object_type,
+                object_id,
+                staff.actor,
+                reason,
+            )
+    except SubjectNotFound:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="subject")
+    except reading.NothingToReveal as exc:
+        return _subject_page(request, staff, subject_id, error=str(exc), status=404)
+    return _subject_page(
+        request, staff, subject_id, revealed={"key": f"{object_type}:{object_id}", "value": value}
+    )

@@ -1,0 +1,177 @@
+""" "Your privacy choices": opt out of sale and sharing, of targeted advertising, and limit the
+use of sensitive data. Choices go to the consent ledger.
+
+A browser sending Global Privacy Control (`Sec-GPC: 1`) is told the signal was received; when
+such a browser submits the form, `consent.gpc` records the sale, sharing and
+targeted-advertising opt-outs (source `gpc_signal`) whenever the person's state requires it or
+the notice promises to honor the signal, whether or not their boxes were ticked.
+
+The answer to a submission is the same whether or not the organization knows the person, and a
+filled honeypot field gets that same answer with nothing recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from honorbound.audit import Actor
+from honorbound.consent import gpc as gpc_rules
+from honorbound.consent import ledger
+from honorbound.consent.identity import identify
+from honorbound.consent.models import Purpose, Source
+from honorbound.policy import store as policy_store
+from honorbound.policy.jurisdictions import load_rules
+from honorbound.vault.identities import InvalidIdentity
+from honorbound.web import csrf
+from honorbound.web.portal.common import (
+    client_key,
+    identity_key,
+    limiter,
+    not_found,
+    organization,
+    too_many,
+)
+from honorbound.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+
+# Each box on the form and the ledger purposes it opts out of.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "sale_sharing": (Purpose.SALE.value, Purpose.SHARING.value),
+    "targeted_advertising": (Purpose.TARGETED_ADVERTISING.value,),
+    "limit_sensitive": (Purpose.SENSITIVE_DATA_USE.value,),
+}
+FORM_ID = "portal.choices"
+
+
+def gpc(request: Request) -> bool:
+    return gpc_rules.signal_present(request.headers)
+
+
+def states() -> list[tuple[str, str]]:
+    """The states with a consumer privacy law in the rules file, as (code, name)."""
+    return sorted((code, rule.name) for code, rule in load_rules().states.items())
+
+
+def _form(request: Request, slug: str, status: int = 200, **context: object) -> Response:
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
+        org = organization(session, slug)
+        if org is None:
+            return not_found(request)
+        policy = policy_store.current(session, org.id)
+        promises = gpc_rules.declaration_promises(session, org.id)
+    return render(
+        request,
+        "portal/choices.html",
+        status=status,
+        org=org,
+        slug=slug,
+        gpc=gpc(request),
+        gpc_promised=promises,
+        states=states(),
+        policy=policy,
+        **context,
+    )
+
+
+@router.get("/p/{slug}/choices", response_class=HTMLResponse)
+def choices_page(request: Request, slug: str) -> Response:
+    return _form(request, slug)
+
+
+@router.post("/p/{slug}/choices", response_class=HTMLResponse)
+def submit_choices(
+    request: Request,
+    slug: str,
+    identity: Annotated[str, Form(max_length=320)] = "",
+    sale_sharing: Annotated[str, Form(max_length=10)] = "",
+    targeted_advertising: Annotated[str, Form(max_length=10)] = "",
+    limit_sensitive: Annotated[str, Form(max_length=10)] = "",
+    state: Annotated[str, Form(max_length=2)] = "",
+    website: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
+        org = organization(session, slug)
+        if org is None:
+            return not_found(request)
+        org_id = org.id
+    by_ip = limiter(request, "ip")
+    ip_key = client_key(request, org_id)
+    if not by_ip.hit(ip_key):
+        return too_many(request, by_ip.retry_after(ip_key))
+    if not csrf.valid(request, csrf_token):
+        return _form(
+            request,
+            slug,
+            status=403,
+            error="This form expired or was not sent by this site. Please submit it again.",
+        )
+    ticked = {
+        name
+        for name, value in (
+            ("sale_sharing", sale_sharing),
+            ("targeted_advertising", targeted_advertising),
+            ("limit_sensitive", limit_sensitive),
+        )
+        if value
+    }
+    signal = gpc(request)
+    if not ticked and not signal:
+        return _form(request, slug, status=422, error="choices: tick at least one choice.")
+    if state and state not in {code for code, _ in states()}:
+        return _form(request, slug, status=422, error="state: choose a state from the list.")
+    value = identity.strip()
+    try:
+        if not value:
+            raise InvalidIdentity("enter the email address or phone number we know you by")
+        ref = identify(runtime.keys, org_id, value)
+    except InvalidIdentity as exc:
+        return _form(request, slug, status=422, error=f"identity: {exc}")
+    by_identity = limiter(request, "identity")
+    person_key = identity_key(org_id, ref.index)
+    if not by_identity.hit(person_key):
+        return too_many(request, by_identity.retry_after(person_key))
+    if website:
+        # A person cannot see the honeypot field; a form filler does. Same answer, no write.
+        return _form(request, slug, done=True, ticked=sorted(ticked))
+    user_agent = request.headers.get("user-agent", "")
+    host = request.client.host if request.client else ""
+    with runtime.db.session() as session:
+        policy = policy_store.current(session, org_id)
+        evidence: dict[str, str] = {
+            "form_id": FORM_ID,
+            "ip_hash": ledger.hash_evidence(runtime.keys, org_id, host),
+            "user_agent_hash": ledger.hash_evidence(runtime.keys, org_id, user_agent),
+        }
+        if policy is not None:
+            evidence["policy_version"] = str(policy.number)
+        actor = Actor("consumer", "consumer")
+        for name in sorted(ticked):
+            for purpose in CHOICES[name]:
+                ledger.record(
+                    session,
+                    org_id,
+                    ref,
+                    purpose,
+                    "all",
+                    "opt_out",
+                    Source.WEB_FORM.value,
+                    actor,
+                    evidence=evidence,
+                )
+        if signal:
+            gpc_rules.record_signal(
+                session,
+                org_id,
+                ref,
+                state=state or None,
+                declaration_promises=gpc_rules.declaration_promises(session, org_id),
+                evidence={**evidence, "text_shown": "Sec-GPC: 1"},
+            )
+    return _form(request, slug, done=True, ticked=sorted(ticked))

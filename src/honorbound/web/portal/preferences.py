@@ -1,0 +1,171 @@
+"""The preference center: a person's contact choices per purpose and channel, through a signed
+link (no account, no password).
+
+Links use the consent package's signed format (`consent.links`) with the list id
+`preferences`, so an unsubscribe link for a mailing list does not open it. Staff hand a link
+out from the console's consent ledger page; campaign mail can carry one too. Only changes are
+recorded: saving the page unchanged adds nothing to the ledger.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from honorbound.audit import Actor
+from honorbound.consent import ledger, links, rules
+from honorbound.consent.identity import IdentityRef, Keys
+from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
+from honorbound.web import csrf
+from honorbound.web.portal.common import not_found, organization
+from honorbound.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+LIST_ID = "preferences"
+CONSUMER = Actor("consumer", "consumer")
+PURPOSES = (Purpose.MARKETING.value, Purpose.RESEARCH.value)
+CHANNELS = (
+    ConsentChannel.EMAIL.value,
+    ConsentChannel.SMS.value,
+    ConsentChannel.VOICE.value,
+    ConsentChannel.MAIL.value,
+)
+LABELS = {
+    "marketing": "Offers and news",
+    "research": "Surveys and research",
+    "email": "Email",
+    "sms": "Text messages",
+    "voice": "Phone calls",
+    "mail": "Post",
+}
+
+
+def issue_link(keys: Keys, base_url: str, slug: str, organization_id: int, ref: IdentityRef) -> str:
+    token = links.issue(keys, organization_id, ref, LIST_ID)
+    return f"{base_url.rstrip('/')}/p/{slug}/preferences/{token}"
+
+
+def _allowed(history: list[ConsentEvent], purpose: str, channel: str) -> bool:
+    """Shown as 'yes' unless the person's latest covering choice is an opt-out."""
+    latest = ledger.effective_action(history, purpose, channel, None)
+    return latest is None or latest.action != Action.OPT_OUT.value
+
+
+def _read(request: Request, slug: str, token: str) -> tuple[int, links.Unsubscribe] | Response:
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
+        org = organization(session, slug)
+        org_id = org.id if org else None
+    if org_id is None:
+        return not_found(request)
+    try:
+        link = links.read(runtime.keys, token, rules.load().unsubscribe_link_valid_days)
+    except links.LinkError as exc:
+        return render(
+            request, "portal/link_problem.html", status=400, org=org, slug=slug, message=str(exc)
+        )
+    if link.organization_id != org_id or link.list_id != LIST_ID:
+        return render(
+            request,
+            "portal/link_problem.html",
+            status=400,
+            org=org,
+            slug=slug,
+            message="This link is not a preference-center link of this organization.",
+        )
+    return org_id, link
+
+
+def _page(
+    request: Request,
+    slug: str,
+    token: str,
+    org_id: int,
+    link: links.Unsubscribe,
+    saved: int | None = None,
+    status: int = 200,
+    error: str = "",
+) -> Response:
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
+        org = organization(session, slug)
+        history = ledger.history(session, org_id, link.identity.index)
+        session.expunge_all()
+    grid = [
+        (purpose, [(channel, _allowed(history, purpose, channel)) for channel in CHANNELS])
+        for purpose in PURPOSES
+    ]
+    return render(
+        request,
+        "portal/preferences.html",
+        status=status,
+        org=org,
+        slug=slug,
+        token=token,
+        grid=grid,
+        labels=LABELS,
+        saved=saved,
+        error=error,
+    )
+
+
+@router.get("/p/{slug}/preferences/{token}", response_class=HTMLResponse)
+def preferences_page(request: Request, slug: str, token: str) -> Response:
+    found = _read(request, slug, token)
+    if isinstance(found, Response):
+        return found
+    return _page(request, slug, token, *found)
+
+
+@router.post("/p/{slug}/preferences/{token}", response_class=HTMLResponse)
+async def save_preferences(request: Request, slug: str, token: str) -> Response:
+    found = _read(request, slug, token)
+    if isinstance(found, Response):
+        return found
+    org_id, link = found
+    form = await request.form()
+    if not csrf.valid(request, str(form.get("csrf_token", ""))):
+        return _page(
+            request,
+            slug,
+            token,
+            org_id,
+            link,
+            status=403,
+            error="This form expired or was not sent by this site. Please try again.",
+        )
+    wanted = {key for key in form if isinstance(key, str) and ":" in key}
+    unknown = wanted - {f"{p}:{c}" for p in PURPOSES for c in CHANNELS}
+    if unknown:
+        return _page(
+            request,
+            slug,
+            token,
+            org_id,
+            link,
+            status=422,
+            error=f"{sorted(unknown)[0]}: not a choice on this page.",
+        )
+    runtime = request.app.state.runtime
+    changed = 0
+    with runtime.db.session() as session:
+        history = ledger.history(session, org_id, link.identity.index)
+        for purpose in PURPOSES:
+            for channel in CHANNELS:
+                now_allowed = f"{purpose}:{channel}" in wanted
+                if now_allowed == _allowed(history, purpose, channel):
+                    continue
+                ledger.record(
+                    session,
+                    org_id,
+                    link.identity,
+                    purpose,
+                    channel,
+                    (Action.OPT_IN if now_allowed else Action.OPT_OUT).value,
+                    Source.EMAIL_LINK.value,
+                    CONSUMER,
+                    subject_id=link.subject_id,
+                    evidence={"form_id": "portal.preferences"},
+                )
+                changed += 1
+    return _page(request, slug, token, org_id, link, saved=changed)

@@ -1,0 +1,39 @@
+"""Templates and static files for the server-rendered pages. Nothing is loaded from elsewhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from honorbound.web import csrf
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+# Pages never load anything from another origin; the policy says so to the browser too.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def mount_static(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("user", request.session.get("username"))
+    context.setdefault("role", request.session.get("role"))
+    context["csrf_token"] = csrf.token(request)
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers.update(SECURITY_HEADERS)
+    return response

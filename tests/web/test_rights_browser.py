@@ -1,0 +1,179 @@
+"""Rights-request journeys in a real Chromium, with mail through the loopback SMTP server:
+access request -> verification link -> staff hold and release -> package download; and a
+denied request followed by an appeal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from honorbound.accounts.roles import Role
+from honorbound.audit import Actor
+from honorbound.vault.identities import IdentityKind
+from honorbound.vault.rules import CategoryRule, CollectionRules
+from honorbound.vault.subjects import IdentityInput, upsert_subject
+from tests.conftest import make_tenant
+from tests.support.people import person
+from tests.web.conftest import MailedServer, add_staff, link_token, mail_text, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def _known_subject(server: MailedServer, org_id: int, someone: Any) -> int:
+    rules = CollectionRules(
+        policy_version_id=None,
+        categories={"user.contact.email": CategoryRule("user.contact.email", False, frozenset())},
+        subject_types=frozenset({"customer"}),
+        minimum_age=None,
+    )
+    with server.runtime.db.session() as session:
+        return upsert_subject(
+            session,
+            server.runtime.vault_keys,
+            org_id,
+            [
+                IdentityInput(IdentityKind.EMAIL, someone.email),
+                IdentityInput(IdentityKind.PHONE, someone.phone),
+            ],
+            Actor("test", "system"),
+            rules,
+            birth_date=dt.date.fromisoformat(someone.birth_date),
+        ).subject.id
+
+
+def _submit(page: Any, base: str, slug: str, kind: str, state: str, email: str) -> None:
+    page.goto(f"{base}/p/{slug}/choices")
+    page.get_by_role("link", name="Make a privacy request").click()
+    page.get_by_label("I want to").select_option(kind)
+    page.get_by_label("State where you live").select_option(state)
+    page.get_by_label("Email address").fill(email)
+    page.get_by_role("button", name="Send request").click()
+    assert "we handle every request the same way" in page.locator("#accepted").inner_text()
+
+
+def test_access_request_verified_approved_and_downloaded(
+    new_page: Any, mailed_server: MailedServer, tmp_path: Path
+) -> None:
+    server, base = mailed_server, mailed_server.url
+    tenant = make_tenant(server.runtime, "acme")
+    someone = person()
+    subject_id = _known_subject(server, tenant.id, someone)
+    consumer, staff = new_page(), new_page()
+
+    _submit(consumer, base, tenant.slug, "access_specific", "CA", someone.email)
+    [ack] = server.smtp.wait_for(1)
+    assert ack["To"] == someone.email
+    verify_token = link_token(ack, "verify")
+
+    # Staff see it in the queue with its clock, and hold it before the consumer verifies.
+    sign_in(staff, base, add_staff(server.runtime, tenant, "officer", Role.PRIVACY_OFFICER))
+    staff.get_by_role("link", name="Requests", exact=True).click()
+    row = staff.locator("#queue tbody tr").first
+    assert "access specific" in row.inner_text() and "days left" in row.inner_text()
+    row.get_by_role("link").click()
+    assert staff.locator("#status").inner_text() == "verifying"
+    staff.get_by_label("Hold: why fraud is suspected").fill("second request this week; check")
+    staff.get_by_role("button", name="Hold").click()
+    assert staff.locator("#status").inner_text() == "held"
+
+    # The consumer proves the email (the link), phone and birth date, and signs.
+    consumer.goto(f"{base}/p/{tenant.slug}/requests/verify?token={verify_token}")
+    assert "3 matching details" in consumer.content()
+    consumer.get_by_label("Phone number we have for you").fill(someone.phone)
+    consumer.get_by_label("Date of birth (YYYY-MM-DD)").fill(someone.birth_date)
+    consumer.get_by_label("Your full name").fill(f"{someone.first_name} {someone.last_name}")
+    consumer.get_by_label("I sign this declaration").check()
+    consumer.get_by_role("button", name="Confirm my request").click()
+    assert consumer.locator("#verified").is_visible()
+    assert consumer.locator("#status-value").inner_text() == "held"
+    status_url = consumer.locator("#status-link").get_attribute("href")
+    # The link worked once; it does not work again.
+    again = consumer.goto(f"{base}/p/{tenant.slug}/requests/verify?token={verify_token}")
+    assert again.status == 410 and "already used" in consumer.get_by_role("alert").inner_text()
+
+    # Staff approve: release the held, verified request, which carries it out.
+    staff.reload()
+    staff.get_by_role("button", name="Release and carry out").click()
+    assert staff.locator("#status").inner_text() == "completed"
+    timeline = staff.locator("#timeline").inner_text()
+    for step in ("received", "held", "verified", "released", "package link sent"):
+        assert step in timeline
+
+    # Staff may download the package too (to post it); that download is on the timeline.
+    with staff.expect_download() as staff_download:
+        staff.locator("#package-link").click()
+    assert staff_download.value.suggested_filename.endswith(".zip")
+    staff.reload()
+    assert "package downloaded by staff" in staff.locator("#timeline").inner_text()
+
+    # The bookmarked status link shows the outcome; an altered one is refused.
+    consumer.goto(f"{base}{status_url}")
+    assert consumer.locator("#status-value").inner_text() == "completed"
+    assert consumer.goto(f"{base}{status_url[:-4]}0000").status == 400
+
+    mails = server.smtp.wait_for(2)
+    ready = next(m for m in mails if "is ready" in str(m["Subject"]))
+    download_token = link_token(ready, "download")
+    url = f"{base}/p/{tenant.slug}/requests/download?token={download_token}"
+    with consumer.expect_download() as info:
+        consumer.evaluate("url => { window.location.href = url }", url)
+    path = tmp_path / "package.zip"
+    info.value.save_as(path)
+    with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as package:
+        names = package.namelist()
+        data = json.loads(package.read("data.json"))
+    assert "data.json" in names and "summary.html" in names
+    assert someone.email in json.dumps(data)
+    assert subject_id
+
+
+def test_denied_request_then_appeal(new_page: Any, mailed_server: MailedServer) -> None:
+    server, base = mailed_server, mailed_server.url
+    tenant = make_tenant(server.runtime, "acme")
+    someone = person()
+    consumer, staff = new_page(), new_page()
+    _submit(consumer, base, tenant.slug, "delete", "CO", someone.email)
+    server.smtp.wait_for(1)
+
+    sign_in(staff, base, add_staff(server.runtime, tenant, "officer", Role.PRIVACY_OFFICER))
+    staff.get_by_role("link", name="Requests", exact=True).click()
+    staff.locator("#queue tbody tr").first.get_by_role("link").click()
+    reference = staff.get_by_role("heading", level=1).inner_text().removeprefix("Request ")
+    # A denial needs its reason; "other" needs an explanation too.
+    staff.get_by_label("Deny: reason").select_option("other")
+    staff.get_by_role("button", name="Deny").click()
+    assert (
+        "reason: a denial for 'other' needs an explanation"
+        in staff.locator("#form-error").inner_text()
+    )
+    staff.get_by_label("Deny: reason").select_option("unverifiable")
+    staff.get_by_role("button", name="Deny").click()
+    assert staff.locator("#status").inner_text() == "denied"
+
+    denial = next(m for m in server.smtp.wait_for(2) if "decision" in str(m["Subject"]))
+    assert "could not verify your identity" in mail_text(denial)
+    consumer.goto(f"{base}/p/{tenant.slug}/requests/appeal?token={link_token(denial, 'appeal')}")
+    consumer.get_by_role("button", name="Send appeal").click()  # empty: the browser refuses
+    assert consumer.locator("#accepted").count() == 0
+    consumer.get_by_label("Why you disagree").fill("I did get your email; please look again.")
+    consumer.get_by_role("button", name="Send appeal").click()
+    assert "We received your appeal" in consumer.locator("#accepted").inner_text()
+
+    consumer.goto(f"{base}/p/{tenant.slug}/requests/status")
+    consumer.get_by_label("Request reference").fill(reference)
+    consumer.get_by_role("button", name="Show status").click()
+    assert consumer.locator("#status-value").inner_text() == "denied"
+
+    staff.get_by_role("link", name="Requests", exact=True).click()
+    appeal_row = staff.locator("#queue tbody tr", has_text="appeal")
+    appeal_row.get_by_role("link").click()
+    staff.get_by_label("Uphold the decision: explanation").fill("No matching record; upheld.")
+    staff.get_by_role("button", name="Uphold the decision").click()
+    assert staff.locator("#response").inner_text().startswith("denied")
+    assert any("appeal" in mail_text(m).lower() for m in server.smtp.wait_for(4)[2:])
