@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint typecheck bench-pii bench-vault bench-consent clean
+.PHONY: run test test-sqlite test-postgres lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,23 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src/honorbound
+
+bench-retention: $(STAMP)
+	$(BIN)/python bench/retention.py
+
+bench-rights: $(STAMP)
+	$(BIN)/python bench/rights.py
+
+bench-vault: $(STAMP)
+	$(BIN)/python bench/vault.py
+	./scripts/with-postgres.sh $(BIN)/python bench/vault.py --postgres
+
+bench-consent: $(STAMP)
+	$(BIN)/python bench/consent.py
+
+bench-pii: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python bench/pii.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

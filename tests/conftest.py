@@ -23,6 +23,7 @@ from honorbound.api.app import create_app
 from honorbound.audit import Actor
 from honorbound.config import Settings
 from honorbound.db import migrate
+from honorbound.policy.store import AdoptedPolicy, adopt_text
 from honorbound.runtime import Runtime, build_runtime
 from tests.support.smtp import SmtpSink
 
@@ -45,8 +46,9 @@ def _log_everything() -> Iterator[None]:
     previous = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    # httpx here is the test's own HTTP client (playing the browser); it logs full URLs.
-    for name in ("httpx", "httpx2"):
+    # httpx here is the test's own HTTP client (playing the browser); it logs full URLs. The
+    # loopback SMTP server (aiosmtpd, "mail.log") logs recipients: both stand outside the app.
+    for name in ("httpx", "httpx2", "mail.log"):
         logging.getLogger(name).setLevel(logging.WARNING)
     yield
     root.removeHandler(handler)
@@ -180,3 +182,29 @@ def smtp() -> Iterator[SmtpSink]:
     sink.start()
     yield sink
     sink.stop()
+
+
+EXAMPLE_POLICIES = Path(__file__).resolve().parents[1] / "examples" / "policies"
+
+
+def adopt_example(
+    runtime: Runtime, organization_id: int, name: str = "contact-center-1-2024"
+) -> AdoptedPolicy:
+    """Adopt `examples/policies/<name>.yaml` for an organization; returns the AdoptedPolicy."""
+    path = EXAMPLE_POLICIES / f"{name}.yaml"
+    with runtime.db.session() as session:
+        adopted, _ = adopt_text(
+            session,
+            organization_id,
+            path.read_text(encoding="utf-8"),
+            Actor("test", "system"),
+            filename=path.name,
+            jobs=runtime.jobs,
+        )
+    return adopted
+
+
+@pytest.fixture
+def adopted_policy(runtime: Runtime, tenant: Tenant) -> AdoptedPolicy:
+    """The Contact Center 1 example declaration, adopted for `tenant`."""
+    return adopt_example(runtime, tenant.id)

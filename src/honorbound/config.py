@@ -68,10 +68,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body accepted (bytes)."
     )
+    max_bulk_body_bytes: int = Field(
+        default=16_777_216,
+        ge=1024,
+        description="Largest body accepted by bulk endpoints (`/v1/contact-decisions`: "
+        "100,000 items are about 8 MB).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level."
     )
     log_file: Path | None = Field(default=None, description="Also write JSON logs to this file.")
+    rules_file: Path | None = Field(
+        default=None,
+        description="YAML file whose rows override the shipped US jurisdiction rules "
+        "(see docs/jurisdiction-rules.md); checked at start-up.",
+    )
     job_lease_seconds: int = Field(
         default=300, ge=5, description="A running job not finished after this is run again."
     )

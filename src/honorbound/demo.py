@@ -5,13 +5,22 @@ Each domain issue extends `load_demo` with its own part (declaration, subjects, 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from honorbound.accounts.passwords import generate_password
 from honorbound.accounts.roles import Role
 from honorbound.accounts.service import create_organization, create_user, issue_api_key
 from honorbound.audit import Actor
+from honorbound.demo_subjects import load_subjects
+from honorbound.policy.store import adopt_text
 from honorbound.runtime import Runtime
+from honorbound.vault.rules import current_rules
 
 DEMO_ORG = "demo"
+DEMO_SUBJECTS = 300
+DEMO_DECLARATION = (
+    Path(__file__).resolve().parents[2] / "examples" / "policies" / "contact-center-1-2024.yaml"
+)
 STAFF = (
     ("admin", Role.ADMIN, "Demo Administrator"),
     ("officer", Role.PRIVACY_OFFICER, "Demo Privacy Officer"),
@@ -20,7 +29,7 @@ STAFF = (
 )
 
 
-def load_demo(rt: Runtime, quiet: bool = False) -> str:
+def load_demo(rt: Runtime, quiet: bool = False, subjects: int = DEMO_SUBJECTS) -> str:
     """Create the demo installation; returns the login text to show the person running it."""
     actor = Actor("cli:demo", "system")
     lines = ["Demo login (open http://127.0.0.1:8000/login):"]
@@ -35,4 +44,19 @@ def load_demo(rt: Runtime, quiet: bool = False) -> str:
             lines.append(f"  {role.value:<16} username: {username:<8} password: {password}")
         _, key = issue_api_key(session, org.id, Role.ADMIN, "demo admin key", actor)
         lines.append(f"  admin API key: {key}")
+        org_id = org.id
+    with rt.db.session() as session:
+        adopted, _ = adopt_text(
+            session,
+            org_id,
+            DEMO_DECLARATION.read_text(encoding="utf-8"),
+            actor,
+            filename=DEMO_DECLARATION.name,
+        )
+        lines.append(f"  privacy notice: Contact Center 1 example, version {adopted.number}")
+    with rt.db.session() as session:
+        rules = current_rules(session, org_id)
+        assert rules is not None  # adopted just above
+        load_subjects(session, rt.vault_keys, org_id, rules, subjects)
+        lines.append(f"  {subjects} synthetic subjects (Faker, fixed seed)")
     return "\n".join(lines) + "\n"

@@ -5,16 +5,61 @@ Each domain package owns its tables; this list is the one place that names them 
 
 from honorbound.accounts.models import ApiKey, Membership, Organization, User
 from honorbound.audit.models import AuditEntry
+from honorbound.consent.models import (
+    CallAttempt,
+    CompanyDnc,
+    ConsentEvent,
+    NationalDncImport,
+    NationalDncNumber,
+    SmsInbound,
+)
 from honorbound.db.base import Base
+from honorbound.disclosures.models import Disclosure, DisclosureSubject
 from honorbound.jobs.models import Job
 from honorbound.notify.models import OutboxMessage
 from honorbound.policy.models import PolicyVersion
+from honorbound.retention.models import (
+    DisposalEntry,
+    LegalHold,
+    RetentionRun,
+    RetentionWithdrawal,
+)
+from honorbound.rights.models import RequestEvent, RequestToken, RightsRequest
+from honorbound.vault.models import (
+    AccessLogEntry,
+    IdempotencyKey,
+    Identity,
+    Interaction,
+    Record,
+    Subject,
+)
 
 metadata = Base.metadata
 
 __all__ = [
+    "RequestEvent",
+    "RequestToken",
+    "RightsRequest",
+    "Disclosure",
+    "DisclosureSubject",
+    "DisposalEntry",
+    "LegalHold",
+    "RetentionRun",
+    "RetentionWithdrawal",
+    "AccessLogEntry",
+    "IdempotencyKey",
+    "Identity",
+    "Interaction",
+    "Record",
+    "Subject",
     "ApiKey",
     "AuditEntry",
+    "CallAttempt",
+    "CompanyDnc",
+    "ConsentEvent",
+    "NationalDncImport",
+    "NationalDncNumber",
+    "SmsInbound",
     "Base",
     "Job",
     "Membership",

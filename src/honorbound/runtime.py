@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.api import crontab
 from sqlalchemy import event
 
-from honorbound.config import Settings
+from honorbound.audit import Actor
+from honorbound.config import ConfigError, Settings
 from honorbound.crypto.keyring import KeyRing
 from honorbound.crypto.keys import read_key_file
 from honorbound.db.engine import Database
@@ -22,6 +25,13 @@ from honorbound.jobs import JobQueue, JobRegistry, Periodic
 from honorbound.notify import outbox
 from honorbound.notify.outbox import Transport
 from honorbound.notify.smtp import SmtpTransport
+from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
+from honorbound.policy.problems import DeclarationError
+from honorbound.retention import jobs as retention_jobs
+from honorbound.rights import jobs as rights_jobs
+from honorbound.vault import erasure as vault_erasure
+from honorbound.vault import idempotency as vault_idempotency
+from honorbound.vault.keystore import KeyStore
 
 
 def load_master_key(settings: Settings) -> bytes:
@@ -39,9 +49,13 @@ class Runtime:
     huey: Huey
     jobs: JobQueue
     transports: dict[str, Transport] = field(default_factory=dict)
+    vault_keys: KeyStore = field(default=None)  # type: ignore[assignment]  # set by build_runtime
+    rules: JurisdictionRules | None = None  # set by build_runtime (checked at start-up)
 
     def close(self) -> None:
         self.db.dispose()
+        if self.vault_keys is not None:
+            self.vault_keys.close()
 
 
 # -- job handlers (each a thin call into a domain function) ---------------------------------
@@ -75,14 +89,54 @@ def _probe(_rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
     return {"slept": seconds, "finished_at": time.time()}
 
 
+def _erase_subject(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    with rt.db.session() as session:
+        erased = vault_erasure.erase_subject(
+            session,
+            rt.vault_keys,
+            int(payload["organization_id"]),
+            int(payload["subject_id"]),
+            Actor.system(),
+            str(payload.get("reason", "scheduled")),
+        )
+    return {"erased": erased.subject_ids, "keys_destroyed": erased.keys_destroyed}
+
+
+def _notify_policy_change(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    from honorbound.accounts.models import Organization
+    from honorbound.policy.notices import notify_material_change
+
+    org_id = int(payload["organization_id"])
+    with rt.db.session() as session:
+        org = session.get(Organization, org_id)
+        url = (
+            f"{rt.settings.base_url.rstrip('/')}/v1/public/orgs/{org.slug}/notice" if org else None
+        )
+        result = notify_material_change(
+            session, rt.keys, rt.vault_keys, rt.jobs, org_id, int(payload["version_id"]), url
+        )
+    return {"subjects_notified": result.subjects_notified}
+
+
 def build_registry() -> JobRegistry:
     registry = JobRegistry()
     registry.register(outbox.DELIVER_JOB, _deliver)
     registry.register("outbox.flush", _flush_outbox)
     registry.register("jobs.recover", _recover)
     registry.register("system.probe", _probe)
+    registry.register("policy.notify_material_change", _notify_policy_change)
+    registry.register(vault_erasure.ERASE_JOB, _erase_subject)
+    registry.register(vault_idempotency.EXPIRE_JOB, vault_idempotency.expire_job)
+    registry.register(rights_jobs.EXECUTE_JOB, rights_jobs.execute_job)
+    registry.register(rights_jobs.SWEEP_JOB, rights_jobs.sweep_job)
+    registry.register(rights_jobs.PURGE_JOB, rights_jobs.purge_job)
+    registry.register(retention_jobs.SWEEP_JOB, retention_jobs.sweep_job)
+    registry.schedule(Periodic(rights_jobs.SWEEP_JOB, minute="7"))
+    registry.schedule(Periodic(rights_jobs.PURGE_JOB, minute="17", hour="3"))
+    registry.schedule(Periodic(retention_jobs.SWEEP_JOB, minute="41", hour="2"))
     registry.schedule(Periodic("outbox.flush", minute="*/5"))
     registry.schedule(Periodic("jobs.recover", minute="*"))
+    registry.schedule(Periodic(vault_idempotency.EXPIRE_JOB, minute="23", hour="*/6"))
     return registry
 
 
@@ -95,8 +149,32 @@ def build_huey(settings: Settings, immediate: bool = False) -> Huey:
     return SqliteHuey("honorbound", filename=str(settings.job_queue_file))
 
 
+@lru_cache(maxsize=8)
+def _rules(path: str | None, _mtime_ns: int) -> JurisdictionRules:
+    return load_rules(Path(path) if path else None)
+
+
+def jurisdiction_rules(settings: Settings) -> JurisdictionRules:
+    """The shipped jurisdiction rules with the configured override merged in. A missing or
+    invalid override stops start-up with a sentence naming the setting and the first problem."""
+    path = settings.rules_file
+    try:
+        mtime = path.stat().st_mtime_ns if path is not None else 0
+        return _rules(str(path) if path is not None else None, mtime)
+    except OSError as exc:
+        raise ConfigError(
+            f"HONORBOUND_RULES_FILE: cannot read {path} ({exc.strerror or 'unreadable'})."
+        ) from None
+    except DeclarationError as exc:
+        first = exc.problems[0]
+        raise ConfigError(
+            f"HONORBOUND_RULES_FILE: {first.file}:{first.line}: {first.message}"
+        ) from None
+
+
 def build_runtime(settings: Settings, immediate_jobs: bool = False) -> Runtime:
     """Wire everything. `immediate_jobs` runs jobs in-process as they are queued (tests, CLI)."""
+    rules = jurisdiction_rules(settings)
     db = Database(settings.resolved_database_url)
     keys = KeyRing(load_master_key(settings))
     registry = build_registry()
@@ -105,6 +183,8 @@ def build_runtime(settings: Settings, immediate_jobs: bool = False) -> Runtime:
     if settings.smtp_url:
         transports["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
     runtime = Runtime(settings, db, keys, registry, huey, None, transports)  # type: ignore[arg-type]
+    runtime.vault_keys = KeyStore(settings.resolved_keystore_url, keys)
+    runtime.rules = rules
     runtime.jobs = JobQueue(db, huey, registry, runtime, settings.job_lease_seconds)
     event.listen(db.sessions, "after_commit", runtime.jobs.after_commit)
     event.listen(db.sessions, "after_soft_rollback", lambda s, _t: runtime.jobs.after_rollback(s))

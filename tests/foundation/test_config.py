@@ -79,3 +79,16 @@ def test_cli_stops_with_one_sentence(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "HONORBOUND_PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_rules_override_is_checked_at_start_up(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    from honorbound.runtime import build_runtime, jurisdiction_rules
+
+    assert jurisdiction_rules(settings).opt_out_deadlines  # the shipped rules load
+    missing = settings.model_copy(update={"rules_file": tmp_path / "nope.yaml"})
+    with pytest.raises(ConfigError, match="HONORBOUND_RULES_FILE: cannot read"):
+        build_runtime(missing)
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match=r"HONORBOUND_RULES_FILE: .*rules.yaml:1: "):
+        build_runtime(settings.model_copy(update={"rules_file": bad}))

@@ -102,3 +102,17 @@ def test_unknown_job_name_is_refused(settings: Settings) -> None:
     with rt.db.session() as session, pytest.raises(LookupError, match="no handler"):
         rt.jobs.enqueue(session, "no.such.job")
     rt.close()
+
+
+def test_jobs_wait_for_the_outermost_commit_not_a_savepoint(runtime, tenant) -> None:  # type: ignore[no-untyped-def]
+    from honorbound.audit import Actor, append
+    from honorbound.jobs.models import Job
+    from honorbound.jobs.queue import PENDING_KEY
+
+    with runtime.db.session() as session:
+        job = runtime.jobs.enqueue(session, "system.probe", {"seconds": 0})
+        append(session, tenant.id, Actor.system(), "test.savepoint")  # releases a SAVEPOINT
+        assert [job_id for job_id, _ in session.info.get(PENDING_KEY, [])] == [job.id]
+        job_id = job.id
+    with runtime.db.session() as session:
+        assert session.get(Job, job_id).status == "done"  # sent (and run) after the commit

@@ -23,11 +23,23 @@ def test_request_and_error_logs_hold_no_values(
     # A value in the query string, in a path, in a bad body and in an outbox message.
     client.get(f"/v1/outbox?email={someone.email}", headers=tenant.headers())
     client.get(f"/v1/outbox/{someone.phone}", headers=tenant.headers())
-    client.post("/v1/api-keys", json={"name": someone.email, "role": someone.phone},
-                headers=tenant.headers())
+    client.post(
+        "/v1/api-keys",
+        json={"name": someone.email, "role": someone.phone},
+        headers=tenant.headers(),
+    )
     with runtime.db.session() as session:
-        put(session, runtime.keys, runtime.jobs, tenant.id, Channel.EMAIL, "test",
-            someone.email, f"Dear {someone.first_name}", "Hello")
+        put(
+            session,
+            runtime.keys,
+            runtime.jobs,
+            tenant.id,
+            Channel.EMAIL,
+            "test",
+            someone.email,
+            f"Dear {someone.first_name}",
+            "Hello",
+        )
     text = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
     assert caplog.records, "expected request logs"
     for value in (someone.email, someone.phone, someone.first_name):

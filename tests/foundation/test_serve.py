@@ -13,27 +13,47 @@ from pathlib import Path
 import httpx
 import pytest
 
+from honorbound.demo import DEMO_SUBJECTS
+from honorbound.demo_subjects import people
 from tests.support.smtp import free_port
 
 
 @pytest.mark.timeout(180)
 def test_demo_then_serve(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HONORBOUND_")}
-    env.update({"HONORBOUND_DATA_DIR": str(tmp_path / "var"), "HONORBOUND_LOG_LEVEL": "WARNING"})
-    demo = subprocess.run([sys.executable, "-m", "honorbound", "demo"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    log_file = tmp_path / "honorbound.log"
+    env.update(
+        {
+            "HONORBOUND_DATA_DIR": str(tmp_path / "var"),
+            "HONORBOUND_LOG_LEVEL": "DEBUG",
+            "HONORBOUND_LOG_FILE": str(log_file),
+        }
+    )
+    demo = subprocess.run(
+        [sys.executable, "-m", "honorbound", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert demo.returncode == 0, demo.stderr
     assert "username: admin" in demo.stdout and "password:" in demo.stdout
     key_file = tmp_path / "var" / "master.key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "var" / "demo-login.txt").stat().st_mode & 0o777 == 0o600
-    again = subprocess.run([sys.executable, "-m", "honorbound", "demo"], env=env,
-                           capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [sys.executable, "-m", "honorbound", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0 and again.stdout == demo.stdout  # idempotent, same login
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "honorbound", "serve", "--port", str(port)],
-                              env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "honorbound", "serve", "--port", str(port)], env=env
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -48,10 +68,18 @@ def test_demo_then_serve(tmp_path: Path) -> None:
         assert health.json() == {"status": "ok"}
         login = httpx.get(f"{base}/login")
         assert login.status_code == 200 and 'name="password"' in login.text
-        key = next(line.split(": ", 1)[1] for line in demo.stdout.splitlines()
-                   if "admin API key" in line)
+        key = next(
+            line.split(": ", 1)[1] for line in demo.stdout.splitlines() if "admin API key" in line
+        )
         me = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {key.strip()}"})
         assert me.json()["organization_slug"] == "demo"
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+
+    # The demo's people went through the vault; none of their values may reach a log.
+    logged = log_file.read_text(encoding="utf-8") + demo.stdout + demo.stderr
+    assert log_file.stat().st_size > 0  # the grep below reads a real log
+    for person in people(DEMO_SUBJECTS):
+        for value in (person.email, person.phone, person.phone[2:], person.name):
+            assert value not in logged, "a demo person's value reached the log"

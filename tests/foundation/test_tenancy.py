@@ -16,7 +16,7 @@ from honorbound.accounts.roles import Role
 from honorbound.notify.models import Channel
 from honorbound.notify.outbox import put
 from honorbound.runtime import Runtime
-from tests.conftest import Tenant
+from tests.conftest import Tenant, adopt_example
 
 PUBLIC = {"/v1/public"}  # prefixes of routes meant for consumers without a key
 
@@ -35,6 +35,39 @@ def _v1_routes(client: TestClient) -> list[Route]:
         for path, ops in spec["paths"].items()
         if path.startswith("/v1") and not any(path.startswith(p) for p in PUBLIC)
     ]
+
+
+def _consent_event_of(runtime: Runtime, tenant: Tenant) -> int:
+    """A consent ledger event of organization A."""
+    from honorbound.audit import Actor
+    from honorbound.consent import ledger
+    from honorbound.consent.identity import identify
+
+    with runtime.db.session() as session:
+        ref = identify(runtime.keys, tenant.id, "person@example.test")
+        event, _ = ledger.record(
+            session, tenant.id, ref, "marketing", "email", "opt_out", "web_form", Actor.system()
+        )
+        return event.id
+
+
+def _subject_of(runtime: Runtime, tenant: Tenant) -> int:
+    """A vault subject of organization A (rules without a notice: no checks apply)."""
+    from honorbound.audit import Actor
+    from honorbound.vault.identities import IdentityKind
+    from honorbound.vault.rules import CollectionRules
+    from honorbound.vault.subjects import IdentityInput, upsert_subject
+
+    with runtime.db.session() as session:
+        up = upsert_subject(
+            session,
+            runtime.vault_keys,
+            tenant.id,
+            [IdentityInput(IdentityKind.EMAIL, "person@example.test")],
+            Actor("test", "system"),
+            CollectionRules(None, {}, frozenset(), None),
+        )
+        return up.subject.id
 
 
 def test_every_route_needs_a_key(client: TestClient) -> None:
@@ -67,6 +100,23 @@ def test_ids_of_another_organization_are_not_found(
             "subject",
         )
     ids = {"key_id": key["id"], "message_id": message.id}
+    ids["subject_id"] = _subject_of(runtime, tenant)
+    ids["version_id"] = adopt_example(runtime, tenant.id).version_id
+    ids["event_id"] = _consent_event_of(runtime, tenant)
+    held = client.post(
+        "/v1/retention/holds", json={"reason": "t", "owner": "legal"}, headers=tenant.headers()
+    )
+    ids["hold_id"] = held.json()["id"]
+    ids["request_id"] = client.post(
+        "/v1/requests",
+        json={
+            "type": "delete",
+            "jurisdiction": "CA",
+            "email": "person@example.test",
+            "manner": "phone",
+        },
+        headers=tenant.headers(),
+    ).json()["id"]
     checked = 0
     for route in _v1_routes(client):
         params = re.findall(r"\{([^}]+)\}", route.path)

@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
         {Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT, Role.AUDITOR}
     ),
     "data.reveal": frozenset({Role.PRIVACY_OFFICER}),
+    "data.merge": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
     "consent.write": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT}),
     "consent.read": frozenset(
         {Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT, Role.AUDITOR}

@@ -9,9 +9,27 @@ from starlette.middleware.sessions import SessionMiddleware
 from honorbound import __version__
 from honorbound.api import problems
 from honorbound.api.middleware import BodyGuard, Observability
-from honorbound.api.routes import apikeys, audit, health, me, outbox
+from honorbound.api.routes import (
+    apikeys,
+    audit,
+    consent_public,
+    detect,
+    health,
+    me,
+    outbox,
+    wellknown,
+)
+from honorbound.api.routes import consent as consent_routes
+from honorbound.api.routes import disclosures as disclosure_routes
+from honorbound.api.routes import policy as policy_routes
+from honorbound.api.routes import retention as retention_routes
+from honorbound.api.routes import rights as rights_routes
+from honorbound.api.routes import vault as vault_routes
 from honorbound.runtime import Runtime
 from honorbound.web import routes as web_routes
+
+# Endpoints whose bodies are lists of many items get the larger bulk limit.
+BULK_PATHS = ("/v1/contact-decisions",)
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -26,8 +44,24 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.metrics = CollectorRegistry()
     problems.install(app)
-    for router in (health.router, me.router, apikeys.router, audit.router, outbox.router):
+    for router in (
+        health.router,
+        me.router,
+        apikeys.router,
+        audit.router,
+        outbox.router,
+        detect.router,
+    ):
         app.include_router(router)
+    app.include_router(vault_routes.router)
+    for consent_router in (consent_routes.router, consent_public.router, consent_public.pages):
+        app.include_router(consent_router)
+    app.include_router(wellknown.router)
+    app.include_router(rights_routes.router)
+    app.include_router(retention_routes.router)
+    app.include_router(disclosure_routes.router)
+    app.include_router(policy_routes.router)
+    app.include_router(policy_routes.public)
     app.include_router(web_routes.router)
     web_routes.mount_static(app)
     secret = runtime.settings.secret_key or runtime.keys.session_secret
@@ -39,6 +73,11 @@ def create_app(runtime: Runtime) -> FastAPI:
         same_site="lax",
         https_only=runtime.settings.secure_cookies,
     )
-    app.add_middleware(BodyGuard, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=runtime.settings.max_body_bytes,
+        bulk_max_bytes=runtime.settings.max_bulk_body_bytes,
+        bulk_paths=BULK_PATHS,
+    )
     app.add_middleware(Observability, registry=app.state.metrics)
     return app

@@ -34,22 +34,32 @@ class BodyGuard:
     """Reject bodies over the limit (413) and JSON or form bodies that are not UTF-8 (400),
     before any route runs, so nothing half-parsed can be written."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        bulk_max_bytes: int | None = None,
+        bulk_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.bulk_max_bytes = bulk_max_bytes or max_bytes
+        self.bulk_paths = bulk_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        bulk = scope.get("path", "") in self.bulk_paths
+        limit = self.bulk_max_bytes if bulk else self.default_max_bytes
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await _send_problem(
                 send,
                 413,
                 "Request body too large",
-                f"The body is larger than the limit of {self.max_bytes} bytes.",
+                f"The body is larger than the limit of {limit} bytes.",
             )
             return
         chunks: list[bytes] = []
@@ -61,12 +71,12 @@ class BodyGuard:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > limit:
                 await _send_problem(
                     send,
                     413,
                     "Request body too large",
-                    f"The body is larger than the limit of {self.max_bytes} bytes.",
+                    f"The body is larger than the limit of {limit} bytes.",
                 )
                 return
             chunks.append(chunk)

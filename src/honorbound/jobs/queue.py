@@ -85,7 +85,12 @@ class JobQueue:
         return job
 
     def after_commit(self, session: Session) -> None:
-        """Send the jobs a committed transaction queued (hooked to the session factory)."""
+        """Send the jobs a committed transaction queued (hooked to the session factory).
+
+        SQLAlchemy also fires this when a SAVEPOINT is released (the audit chain uses them);
+        jobs wait for the outermost commit, or a worker could run before the data exists."""
+        if session.in_nested_transaction():
+            return
         pending = session.info.pop(PENDING_KEY, [])
         for job_id, run_after in pending:
             self._send(job_id, run_after)
