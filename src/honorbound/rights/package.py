@@ -5,6 +5,8 @@ Values the law forbids disclosing (11 CCR 7024: SSN, government ids, financial a
 numbers, health/insurance ids, passwords, security answers, biometrics; the list lives in
 us-rules.yaml) appear only as "held" with their category. A request for categories gets the
 categories with counts, sources, purposes, recipients and retention, and no values.
+Both kinds list who received the person's data (the disclosure ledger's "who received my data":
+recipient, categories, purpose, basis, time) in data.json, disclosures.csv and the summary.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.db.base import utcnow
+from honorbound.disclosures.reports import who_received
 from honorbound.policy import store
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.schema import Declaration
@@ -91,6 +94,15 @@ def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
         writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})
     return out.getvalue()
 
+
+DISCLOSURE_COLUMNS = [
+    "recipient",
+    "recipient_type",
+    "categories",
+    "purpose",
+    "basis",
+    "disclosed_at",
+]
 
 _TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
     resources.files("honorbound.rights").joinpath("templates/summary.html").read_text("utf-8")
@@ -214,6 +226,21 @@ def build_package(
                         "policy_version_id": item_row.policy_version_id,
                     }
                 )
+    disclosures = (
+        [
+            {
+                "recipient": r.recipient_name,
+                "recipient_type": r.recipient_type,
+                "categories": r.categories,
+                "purpose": r.purpose,
+                "basis": r.basis,
+                "disclosed_at": r.disclosed_at.isoformat(),
+            }
+            for r in who_received(session, org_id, subject.id)
+        ]
+        if live and subject is not None
+        else []
+    )
     generated = utcnow()
     categories = sorted(by_category.values(), key=lambda c: c.category)
     data = {
@@ -238,6 +265,7 @@ def build_package(
             for c in categories
         ],
         "withheld": sorted(withheld),
+        "disclosures": disclosures,
         **({} if categories_only else {"identities": identities, "interactions": interactions}),
     }
     buffer = io.BytesIO()
@@ -292,6 +320,7 @@ def build_package(
                 "interactions.csv",
                 _csv(interactions, ["channel", "direction", "started_at", "ended_at", "text"]),
             )
+        archive.writestr("disclosures.csv", _csv(disclosures, DISCLOSURE_COLUMNS))
         archive.writestr(
             "summary.html",
             _TEMPLATE.render(
@@ -304,6 +333,7 @@ def build_package(
                 withheld=sorted(withheld),
                 identities=identities,
                 interactions=interactions,
+                disclosures=disclosures,
             ),
         )
     return Package(buffer.getvalue(), count, len(withheld), len(categories))

@@ -8,6 +8,7 @@ not match enough data points counts as an attempt on the link; after `max_attemp
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from dataclasses import dataclass
 
@@ -18,11 +19,11 @@ from honorbound.audit import Actor
 from honorbound.db.base import utcnow
 from honorbound.policy import store
 from honorbound.rights.context import Services
-from honorbound.rights.errors import RightsError
+from honorbound.rights.errors import RequestNotFound, RightsError
 from honorbound.rights.models import RequestToken, RightsRequest, Status, TokenPurpose
 from honorbound.rights.outgoing import contact_email, contact_phone, defer_job
 from honorbound.rights.package import never_disclose, withheld_label
-from honorbound.rights.sealing import seal_value
+from honorbound.rights.sealing import open_value, seal_value
 from honorbound.rights.timeline import log_event
 from honorbound.rights.tokens import TokenRejected, check_code, check_link
 from honorbound.vault.identities import IdentityKind, InvalidIdentity
@@ -291,3 +292,107 @@ def queue_execution(session: Session, svc: Services, request: RightsRequest) -> 
         {"organization_id": request.organization_id, "request_id": request.id},
         request.organization_id,
     )
+
+
+MANUAL_NOTE_MAX = 2000
+MANUAL_LEVEL_MAX = 10
+NOTE_FIELD = "manual_verification_note"
+
+
+def verify_manually(
+    session: Session,
+    svc: Services,
+    organization_id: int,
+    request_id: int,
+    actor: Actor,
+    level: int | None,
+    note: str,
+    declaration: bool = False,
+) -> RightsRequest:
+    """Staff verified the consumer another way (a call back to the number on file, an in-person
+    visit, a signed form by post). `level` is how many data points they matched; it must reach
+    what the request type needs (requests.yaml), and a signed declaration must have been
+    received where the rule asks for one. The note (how it was done) is kept sealed; the
+    timeline records the method, the staff member and the level. Unused verification links
+    stop working, and the request is carried out as if the consumer had verified."""
+    request = session.scalar(
+        select(RightsRequest).where(
+            RightsRequest.id == request_id, RightsRequest.organization_id == organization_id
+        )
+    )
+    if request is None:
+        raise RequestNotFound("no rights request with that id in this organization")
+    if request.closed_at is not None or request.status in (
+        Status.COMPLETED.value,
+        Status.DENIED.value,
+    ):
+        raise RightsError("request", "the request is closed; a closed request is not verified", 409)
+    if request.verified_at is not None:
+        raise RightsError("request", "the request is already verified", 409)
+    if request.status not in (Status.RECEIVED.value, Status.VERIFYING.value, Status.HELD.value):
+        raise RightsError("request", "only a request waiting for verification can be verified", 409)
+    text = (note or "").strip()
+    if not text:
+        raise RightsError(
+            "body.note", "describe how you verified the person (method and what you checked)"
+        )
+    if len(text) > MANUAL_NOTE_MAX:
+        raise RightsError("body.note", f"the note must be at most {MANUAL_NOTE_MAX} characters")
+    if level is None or not 0 <= level <= MANUAL_LEVEL_MAX:
+        raise RightsError(
+            "body.level", f"give the number of data points you matched (0-{MANUAL_LEVEL_MAX})"
+        )
+    needed = requirement(session, svc, request)
+    if level < needed.data_points:
+        raise RightsError(
+            "body.level",
+            f"this request needs at least {needed.data_points} matched data points",
+        )
+    if needed.declaration and not declaration:
+        raise RightsError(
+            "body.declaration",
+            "this request needs the consumer's signed declaration: confirm you received it",
+        )
+    now = utcnow()
+    for token in session.scalars(
+        select(RequestToken).where(
+            RequestToken.request_id == request.id,
+            RequestToken.purpose == TokenPurpose.VERIFY.value,
+            RequestToken.used_at.is_(None),
+        )
+    ):
+        token.used_at = now
+    request.verified_at = now
+    request.verification_points = level
+    if declaration:
+        request.declaration_at = now
+    sealed_note = seal_value(svc.keys, organization_id, request.reference, NOTE_FIELD, text)
+    log_event(
+        session,
+        request,
+        "verified_manually",
+        actor,
+        {
+            "method": "manual",
+            "staff": actor.id,
+            "level": level,
+            "declaration": declaration,
+            "note_sealed": base64.b64encode(sealed_note).decode("ascii"),
+        },
+    )
+    if request.status == Status.HELD.value:
+        return request
+    request.status = Status.IN_PROGRESS.value
+    queue_execution(session, svc, request)
+    return request
+
+
+def manual_note(svc: Services, request: RightsRequest, details: dict[str, object]) -> str | None:
+    """The note of a `verified_manually` timeline event, opened (None if it has none)."""
+    sealed = details.get("note_sealed")
+    if not isinstance(sealed, str):
+        return None
+    value = open_value(
+        svc.keys, request.organization_id, request.reference, NOTE_FIELD, base64.b64decode(sealed)
+    )
+    return str(value)

@@ -183,6 +183,16 @@ class ReasonIn(_In):
     reason: str = Field(default="", max_length=2000)
 
 
+class ManualVerifyIn(_In):
+    level: int | None = Field(
+        default=None, ge=0, le=10, description="How many data points staff matched."
+    )
+    note: str = Field(default="", max_length=2000, description="How the person was verified.")
+    declaration: bool = Field(
+        default=False, description="A signed declaration was received (where the type needs it)."
+    )
+
+
 class DenyIn(_In):
     basis: DenialBasis | None = None
     explanation: str = Field(default="", max_length=5000)
@@ -394,6 +404,27 @@ def hold_request(
     with _errors():
         request = execution.hold(
             session, svc, principal.organization_id, request_id, body.reason, principal.actor
+        )
+    return RequestOut(**_out(request))  # type: ignore[arg-type]
+
+
+@router.post("/v1/requests/{request_id}/verify", response_model=RequestOut)
+def verify_request_manually(
+    request_id: RowId, body: ManualVerifyIn, principal: Manager, session: SessionDep, svc: SvcDep
+) -> RequestOut:
+    """Staff verified the consumer another way (e.g. a call back to the number on file): marks
+    the request verified at `level` data points, with the note kept sealed, and carries it out
+    (unless it is held). Closed or already verified requests are refused (409)."""
+    with _errors():
+        request = verification.verify_manually(
+            session,
+            svc,
+            principal.organization_id,
+            request_id,
+            principal.actor,
+            body.level,
+            body.note,
+            body.declaration,
         )
     return RequestOut(**_out(request))  # type: ignore[arg-type]
 

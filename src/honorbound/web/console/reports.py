@@ -1,17 +1,24 @@
-"""Reports: the CCPA request metrics for a calendar year (11 CCR 7102), on screen and as CSV."""
+"""Reports: the CCPA request metrics for a calendar year (11 CCR 7102), on screen and as CSV;
+and one person's California Shine the Light answer (Cal. Civ. Code 1798.83), looked up by the
+email or phone posted in a form (never in a URL, so it stays out of history and server logs)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from honorbound.audit import append
 from honorbound.db.base import utcnow
+from honorbound.disclosures.reports import shine_the_light
+from honorbound.policy import store
 from honorbound.rights import metrics
 from honorbound.rights.jobs import services
+from honorbound.vault.identities import IdentityKind, InvalidIdentity
+from honorbound.vault.subjects import find_subject_id
 from honorbound.web.rendering import render
-from honorbound.web.staff import guard
+from honorbound.web.staff import Staff, guard, guard_post
 
 router = APIRouter(include_in_schema=False)
 Year = Annotated[int | None, Query(ge=2020, le=2100)]
@@ -60,3 +67,108 @@ def metrics_csv(request: Request, year: int) -> Response:
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="request-metrics-{year}.csv"'},
     )
+
+
+STL_TEMPLATE = "console/shine_the_light.html"
+
+
+def _stl_page(
+    request: Request,
+    staff: Staff,
+    *,
+    year: str = "",
+    error: str = "",
+    status: int = 200,
+    **found: object,
+) -> Response:
+    return render(
+        request,
+        STL_TEMPLATE,
+        status=status,
+        staff=staff,
+        section="reports",
+        year=year or str(utcnow().year - 1),
+        error=error,
+        report=found.get("report"),
+        subject_id=found.get("subject_id"),
+    )
+
+
+@router.get("/console/reports/shine-the-light", response_class=HTMLResponse)
+def shine_the_light_page(request: Request) -> Response:
+    staff = guard(request, "reports.read")
+    if isinstance(staff, Response):
+        return staff
+    return _stl_page(request, staff)
+
+
+@router.post("/console/reports/shine-the-light", response_class=HTMLResponse)
+def shine_the_light_lookup(
+    request: Request,
+    identity: Annotated[str, Form(max_length=320)] = "",
+    year: Annotated[str, Form(max_length=10)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """The person's Shine the Light answer for the preceding calendar year (or `year`)."""
+    staff = guard_post(request, "reports.read", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    value = identity.strip()
+    wanted = year.strip()
+    this_year = utcnow().year
+    if not value:
+        return _stl_page(
+            request,
+            staff,
+            year=wanted,
+            error="identity: enter an email address or a phone number.",
+            status=422,
+        )
+    if wanted and not (wanted.isdigit() and 2000 <= int(wanted) < this_year):
+        return _stl_page(
+            request,
+            staff,
+            year="",
+            error=f"year: a past calendar year, 2000 to {this_year - 1}.",
+            status=422,
+        )
+    chosen = int(wanted) if wanted else this_year - 1
+    kind = IdentityKind.EMAIL if "@" in value else IdentityKind.PHONE
+    runtime = request.app.state.runtime
+    try:
+        with runtime.db.session() as session:
+            subject_id = find_subject_id(
+                session, runtime.vault_keys, staff.organization_id, kind, value
+            )
+            if subject_id is None:
+                return _stl_page(
+                    request,
+                    staff,
+                    year=str(chosen),
+                    error="No subject holds that identity.",
+                    status=404,
+                )
+            adopted = store.current(session, staff.organization_id)
+            if adopted is None:
+                return _stl_page(
+                    request,
+                    staff,
+                    year=str(chosen),
+                    error="Adopt a privacy notice first: the report needs its purposes.",
+                    status=409,
+                )
+            report = shine_the_light(
+                session, staff.organization_id, subject_id, adopted.declaration, chosen
+            )
+            append(
+                session,
+                staff.organization_id,
+                staff.actor,
+                "disclosures.shine_the_light_viewed",
+                "subject",
+                subject_id,
+                {"year": chosen, "recipients": len(report.recipients)},
+            )
+    except InvalidIdentity as exc:
+        return _stl_page(request, staff, year=str(chosen), error=f"identity: {exc}", status=422)
+    return _stl_page(request, staff, year=str(chosen), report=report, subject_id=subject_id)

@@ -1,5 +1,6 @@
 """The rights-request queue (soonest due first, with the time left), one request with its
-timeline, and the staff decisions: extend, hold, release, deny, decide an appeal."""
+timeline, and the staff decisions: extend, hold, release, deny, decide an appeal, verify the
+consumer by hand."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.db.base import utcnow
-from honorbound.rights import execution, queries
+from honorbound.rights import execution, queries, verification
 from honorbound.rights.errors import RequestNotFound, RightsError
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import DENIAL_REASONS, TYPE_NAMES
@@ -23,7 +24,8 @@ from honorbound.web.staff import Staff, guard, guard_post
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
-ACTIONS = ("extend", "hold", "release", "deny", "grant_appeal", "uphold")
+ACTIONS = ("extend", "hold", "release", "deny", "grant_appeal", "uphold", "verify")
+AWAITING_VERIFICATION = ("received", "verifying", "held")
 
 
 def time_left(due_at: dt.datetime, now: dt.datetime) -> tuple[str, bool]:
@@ -92,6 +94,14 @@ def _detail(
                 request, "console/not_found.html", status=404, staff=staff, what="request"
             )
         timeline = events(session, row)
+        notes: dict[int, str] = {}
+        if staff.may("rights.manage"):
+            svc = services(request.app.state.runtime)
+            for event in timeline:
+                if event.kind == "verified_manually":
+                    note = verification.manual_note(svc, row, dict(event.details))
+                    if note is not None:
+                        notes[event.id] = note
         session.expunge_all()
     left, late = time_left(row.due_at, utcnow())
     return render(
@@ -110,6 +120,8 @@ def _detail(
         package_ready=row.type in execution.ACCESS_TYPES and row.verified_at is not None,
         can_manage=staff.may("rights.manage"),
         bases=DENIAL_REASONS,
+        notes=notes,
+        can_verify=row.verified_at is None and row.status in AWAITING_VERIFICATION,
         error=error,
     )
 
@@ -129,6 +141,9 @@ def act(
     action: str,
     reason: Annotated[str, Form(max_length=5000)] = "",
     basis: Annotated[str, Form(max_length=20)] = "",
+    level: Annotated[str, Form(max_length=10)] = "",
+    note: Annotated[str, Form(max_length=5000)] = "",
+    declaration: Annotated[str, Form(max_length=10)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     staff = guard_post(request, "rights.manage", csrf_token)
@@ -145,6 +160,11 @@ def act(
                 row = execution.extend(session, svc, org_id, request_id, reason, actor)
             elif action == "hold":
                 row = execution.hold(session, svc, org_id, request_id, reason, actor)
+            elif action == "verify":
+                points = int(level) if level.strip().isdigit() else None
+                row = verification.verify_manually(
+                    session, svc, org_id, request_id, actor, points, note, declaration == "yes"
+                )
             elif action == "release":
                 row = execution.release(session, svc, org_id, request_id, actor)
             elif action == "deny":
