@@ -2,37 +2,62 @@
 
 from __future__ import annotations
 
+import sys
+from functools import cache
+
 import typer
 
-from honorbound.cli import audit as _audit_cli
-from honorbound.cli import consent as _consent_cli
-from honorbound.cli import core as _core_cli
-from honorbound.cli import detect as _detect_cli
-from honorbound.cli import disclosures as _disclosures_cli
-from honorbound.cli import policy as _policy_cli
-from honorbound.cli import retention as _retention_cli
-from honorbound.cli import rights as _rights_cli
-from honorbound.cli import vault as _vault_cli
+STREAMING = frozenset({"scan", "redact"})
 
-app = typer.Typer(
-    name="honorbound",
-    help="Honorbound: your privacy notice, enforced.",
-    no_args_is_help=True,
-    add_completion=False,
-)
 
-# --- registrations (one line per area; keep sorted) ---------------------------------------
-app.add_typer(_audit_cli.app, name="audit")
-_consent_cli.register(app)
-_core_cli.register(app)
-_detect_cli.register(app)
-app.add_typer(_policy_cli.app, name="policy")
-app.add_typer(_rights_cli.report, name="report")
-app.add_typer(_retention_cli.app, name="retention")
-_disclosures_cli.register(app, _rights_cli.report)
-app.add_typer(_vault_cli.app, name="keys")
-# --- end registrations ---------------------------------------------------------------------
+@cache
+def build_app() -> typer.Typer:
+    """The whole command line. Areas are imported here, not at package import, so commands
+    that stream large inputs (`scan`, `redact`) start with only the detection engine loaded."""
+    from honorbound.cli import audit as _audit_cli
+    from honorbound.cli import consent as _consent_cli
+    from honorbound.cli import core as _core_cli
+    from honorbound.cli import detect as _detect_cli
+    from honorbound.cli import disclosures as _disclosures_cli
+    from honorbound.cli import policy as _policy_cli
+    from honorbound.cli import retention as _retention_cli
+    from honorbound.cli import rights as _rights_cli
+    from honorbound.cli import vault as _vault_cli
+
+    app = typer.Typer(
+        name="honorbound",
+        help="Honorbound: your privacy notice, enforced.",
+        no_args_is_help=True,
+        add_completion=False,
+    )
+
+    # --- registrations (one line per area; keep sorted) ---------------------------------------
+    app.add_typer(_audit_cli.app, name="audit")
+    _consent_cli.register(app)
+    _core_cli.register(app)
+    _detect_cli.register(app)
+    app.add_typer(_policy_cli.app, name="policy")
+    app.add_typer(_rights_cli.report, name="report")
+    app.add_typer(_retention_cli.app, name="retention")
+    _disclosures_cli.register(app, _rights_cli.report)
+    app.add_typer(_vault_cli.app, name="keys")
+    # --- end registrations ---------------------------------------------------------------------
+    return app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app()
+    args = sys.argv[1:]
+    if args and args[0] in STREAMING:
+        from honorbound.cli import detect as detect_cli
+
+        slim = typer.Typer(name="honorbound", add_completion=False)
+        detect_cli.register(slim)
+        slim()
+        return
+    build_app()()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -10,7 +10,9 @@ from rich.console import Console
 from honorbound import logging_setup
 from honorbound.config import ConfigError, Settings, load_settings
 from honorbound.crypto.keys import MasterKeyError
-from honorbound.runtime import Runtime, build_runtime
+
+if TYPE_CHECKING:
+    from honorbound.runtime import Runtime
 
 err = Console(stderr=True)
 out = Console()
@@ -31,6 +33,8 @@ def settings() -> Settings:
 
 
 def runtime(immediate_jobs: bool = False, loaded: Settings | None = None) -> Runtime:
+    from honorbound.runtime import build_runtime  # loads every area: only when a command needs it
+
     try:
         return build_runtime(loaded or settings(), immediate_jobs=immediate_jobs)
     except MasterKeyError as exc:
