@@ -60,6 +60,7 @@ def add_subject(
     jurisdiction: str | None = "CA",
     birth_date: dt.date | None = None,
     email: str | None = None,
+    created_at: dt.datetime | None = None,
 ) -> int:
     """A subject with one email identity; returns its id."""
     keys = runtime.vault_keys
@@ -72,6 +73,7 @@ def add_subject(
             type=subject_type,
             jurisdiction=jurisdiction,
             last_activity_at=last_activity or NOW,
+            created_at=created_at or NOW,
             birth_date_sealed=(
                 seal_text(dek, organization_id, key_id, "birth_date", birth_date.isoformat())
                 if birth_date

@@ -53,7 +53,7 @@ def test_api_due_sweep_holds_and_certificates(
         if s["rule"] == "recordings" and s["action"] == "delete_records"
     )
     assert (step["records"], step["subjects"]) == (2, 1)
-    assert due.json()["not_enforced"][0]["trigger"] == "after_account_closure"
+    assert [n["trigger"] for n in due.json()["not_enforced"]] == ["while_necessary"]
     assert client.get("/v1/retention/due", headers=agent).status_code == 403
 
     bad = client.post(
@@ -140,7 +140,7 @@ def test_cli_dry_run_sweep_holds_and_offline_certificate_check(
     dry = cli_env.invoke(cli, ["retention", "sweep", "--dry-run", *org])
     assert dry.exit_code == 0, dry.output
     assert "recordings" in dry.output and "2 record(s) due" in dry.output
-    assert "after_account_closure" in dry.output
+    assert "while_necessary" in dry.output
     assert _records(runtime, tenant.id) == 2
 
     bad = cli_env.invoke(

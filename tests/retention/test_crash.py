@@ -17,8 +17,9 @@ from honorbound.retention.models import DisposalEntry, RetentionRun
 from honorbound.retention.sweep import sweep
 from honorbound.runtime import Runtime
 from honorbound.vault.models import Record, Subject
+from honorbound.vault.subjects import record_lifecycle
 from tests.conftest import Tenant
-from tests.retention.factory import add_records, add_subject, adopt, days_ago
+from tests.retention.factory import ADMIN, add_records, add_subject, adopt, days_ago
 
 ROOT = Path(__file__).resolve().parents[2]
 REC = "user.contact_center.call_recording"
@@ -129,3 +130,35 @@ def test_erasure_sweep_resumes_after_sigkill(
             select(func.count()).select_from(Record).where(Record.organization_id == tenant.id)
         )
     assert status == ["erased", "erased", "erased", "active"] and left == 1
+
+
+def test_account_closure_sweep_resumes_after_sigkill(
+    runtime: Runtime, settings: Settings, tenant: Tenant
+) -> None:
+    adopt(runtime, tenant.id)  # customers: contact and health records go at closure (P0D)
+    closed = []
+    for _ in range(4):
+        subject = add_subject(runtime, tenant.id, created_at=days_ago(400))
+        with runtime.db.session() as session:
+            record_lifecycle(
+                session, tenant.id, subject, {"account_closed_at": days_ago(10)}, ADMIN
+            )
+        add_records(runtime, tenant.id, subject, "user.contact.email", [days_ago(300)] * 3)
+        closed.append(subject)
+    still_open = add_subject(runtime, tenant.id, created_at=days_ago(400))
+    kept = add_records(runtime, tenant.id, still_open, "user.contact.email", [days_ago(300)])
+
+    _kill_during_batch(settings, tenant.id, 3)  # one subject per batch
+    batches, records, _ = _log(runtime, tenant.id)
+    assert (batches, records) == ([1, 2], 6)
+
+    result = sweep(
+        runtime.db, runtime.keys, runtime.vault_keys, tenant.id, Actor.system(), subject_batch=1
+    )
+    assert result.resumed and result.records == 12 and result.batches == 4
+    batches, records, _ = _log(runtime, tenant.id)
+    assert (batches, records) == ([1, 2, 3, 4], 12)
+    with runtime.db.session() as session:
+        left = set(session.scalars(select(Record.id).where(Record.organization_id == tenant.id)))
+        status = {session.get(Subject, s).status for s in closed}  # type: ignore[union-attr]
+    assert left == set(kept) and status == {"active"}

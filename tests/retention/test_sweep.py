@@ -80,7 +80,7 @@ def test_dry_run_counts_what_is_due_and_writes_nothing(runtime: Runtime, tenant:
     )
     assert (step.records, step.subjects) == (3, 2)
     assert step.oldest is not None and abs((step.oldest - days_ago(200)).total_seconds()) < 1
-    assert [n.trigger for n in result.not_enforced] == ["after_account_closure"]
+    assert [n.trigger for n in result.not_enforced] == ["while_necessary"]
     assert _count(runtime, tenant.id) == 4
     assert _entries(runtime, tenant.id) == []
 

@@ -1,8 +1,9 @@
 """Due items: what the adopted declaration says must go now, as queries, and the dry run.
 
 Each step of the plan (see `rules.py`) becomes conditions on one vault table: records by
-collection time, interactions by start time, subjects by last activity or by a request not to
-be kept. Legal holds are applied on top (`holds.py`). `forecast` counts without writing.
+collection time, interactions by start time, subjects by last activity, by their recorded
+account closure or engagement end, or by a request not to be kept. Legal holds are applied
+on top (`holds.py`). `forecast` counts without writing.
 """
 
 from __future__ import annotations
@@ -105,8 +106,19 @@ def interaction_due(
     return conds
 
 
+# The subject column each per-subject trigger runs from (until_consent_withdrawn runs from the
+# withdrawal request instead).
+SUBJECT_DATE: dict[Trigger, Any] = {
+    Trigger.after_last_activity: Subject.last_activity_at,
+    Trigger.after_account_closure: Subject.account_closed_at,
+    Trigger.after_engagement_end: Subject.engagement_ended_at,
+}
+
+
 def subject_due(step: Step, organization_id: int, as_of: dt.datetime) -> list[ColumnElement[bool]]:
-    """Conditions on Subject for a per-subject step."""
+    """Conditions on Subject for a per-subject step: the trigger's date (last activity,
+    account closure, engagement end) at or before `as_of - period`. A subject with no closure
+    or engagement end recorded is never due under those triggers."""
     when = cutoff(as_of, step.period)
     conds: list[ColumnElement[bool]] = [
         Subject.organization_id == organization_id,
@@ -114,10 +126,13 @@ def subject_due(step: Step, organization_id: int, as_of: dt.datetime) -> list[Co
     ]
     if step.subject_types is not None:
         conds.append(Subject.type.in_(step.subject_types))
-    if step.trigger == Trigger.after_last_activity:
-        conds.append(Subject.last_activity_at <= when)
-    else:  # until_consent_withdrawn: the request plus its period
+    column = SUBJECT_DATE.get(step.trigger)
+    if column is not None:
+        conds += [column.is_not(None), column <= when]
+    elif step.trigger == Trigger.until_consent_withdrawn:  # the request plus its period
         conds.append(Subject.id.in_(_withdrawn(organization_id, when)))
+    else:  # a trigger the plan should never have made a subject step of
+        raise ValueError(f"no subject date for trigger {step.trigger.value}")
     if step.needs_withdrawal:
         conds.append(Subject.id.in_(_withdrawn(organization_id, as_of)))
     return conds
@@ -197,7 +212,8 @@ def held_back(
 
 def forecast(session: Session, organization_id: int, as_of: dt.datetime | None = None) -> Forecast:
     """What a sweep would dispose of now, per step: records, subjects, the oldest item (collection
-    time, or last activity for erasures) and what holds keep back. Writes nothing."""
+    time, or for erasures the trigger's date: last activity, account closure, engagement end)
+    and what holds keep back. Writes nothing."""
     as_of = as_of or utcnow()
     version_id, the_plan = policy_plan(session, organization_id)
     holds = list_holds(session, organization_id)
@@ -230,7 +246,10 @@ def forecast(session: Session, organization_id: int, as_of: dt.datetime | None =
             if holds:
                 sconds.append(not_(subjects_held(holds)))
             subjects, oldest = session.execute(
-                select(func.count(Subject.id), func.min(Subject.last_activity_at)).where(*sconds)
+                select(
+                    func.count(Subject.id),
+                    func.min(SUBJECT_DATE.get(step.trigger, Subject.last_activity_at)),
+                ).where(*sconds)
             ).one()
             records = session.scalar(  # type: ignore[assignment]
                 select(func.count()).where(

@@ -14,8 +14,11 @@ query that finds what is due and a way to dispose of it:
 - `until_consent_withdrawn` turns the rule into "kept until the subject asks otherwise" (a job
   applicant kept for future openings): the rule's triggers apply only to subjects with a
   withdrawal on file, and the withdrawal's own period (if any) runs from the request.
-- `after_account_closure`, `after_engagement_end` and `while_necessary` cannot be enforced from
-  the vault's data (no closure or engagement dates are recorded); they are reported, not run.
+- `after_account_closure` and `after_engagement_end` are per subject, like
+  `after_last_activity`, but run from the date recorded on the subject (`account_closed_at`,
+  `engagement_ended_at`, see `vault.subjects.record_lifecycle`); subjects with no date recorded
+  are not due under them.
+- `while_necessary` names no period and cannot be enforced; it is reported, not run.
 """
 
 from __future__ import annotations
@@ -47,11 +50,15 @@ INTERACTION_PARTS = (
 )
 
 
-SUBJECT_TRIGGERS = frozenset({Trigger.after_last_activity, Trigger.until_consent_withdrawn})
+SUBJECT_TRIGGERS = frozenset(
+    {
+        Trigger.after_last_activity,
+        Trigger.until_consent_withdrawn,
+        Trigger.after_account_closure,
+        Trigger.after_engagement_end,
+    }
+)
 NOT_ENFORCEABLE = {
-    Trigger.after_account_closure: "the vault records no account closure date; an account "
-    "deletion arrives as a rights request and erases the subject there",
-    Trigger.after_engagement_end: "the vault records no engagement end date",
     Trigger.while_necessary: "'as long as necessary' names no period; write one in the "
     "declaration to have it enforced",
 }

@@ -51,6 +51,10 @@ class Subject(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     erased_at: Mapped[dt.datetime | None] = mapped_column()
+    # Lifecycle dates the declaration's retention triggers run from (`after_account_closure`,
+    # `after_engagement_end`); recorded by `subjects.record_lifecycle`, null until then.
+    account_closed_at: Mapped[dt.datetime | None] = mapped_column()
+    engagement_ended_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class Identity(Base):

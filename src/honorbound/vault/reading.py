@@ -66,6 +66,8 @@ class SubjectView:
     status: str
     jurisdiction: str | None
     last_activity_at: dt.datetime
+    account_closed_at: dt.datetime | None = None
+    engagement_ended_at: dt.datetime | None = None
     identities: list[MaskedIdentity] = field(default_factory=list)
     records: list[MaskedRecord] = field(default_factory=list)
     interactions: list[InteractionView] = field(default_factory=list)
@@ -76,7 +78,13 @@ def subject_view(
 ) -> SubjectView:
     subject = get_subject(session, organization_id, subject_id)
     view = SubjectView(
-        subject.id, subject.type, subject.status, subject.jurisdiction, subject.last_activity_at
+        subject.id,
+        subject.type,
+        subject.status,
+        subject.jurisdiction,
+        subject.last_activity_at,
+        subject.account_closed_at,
+        subject.engagement_ended_at,
     )
     if subject.status == SubjectStatus.ERASED.value:
         return view

@@ -333,3 +333,76 @@ def mark_dormant(
             {"count": count},
         )
     return count
+
+
+LIFECYCLE_FIELDS = ("account_closed_at", "engagement_ended_at")
+
+
+class InvalidLifecycleDate(ValueError):
+    """A lifecycle date that cannot be right; `field` names it (the message quotes no value)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def record_lifecycle(
+    session: Session,
+    organization_id: int,
+    subject_id: int,
+    changes: dict[str, dt.datetime | None],
+    actor: Actor,
+    now: dt.datetime | None = None,
+) -> Subject:
+    """Record when the subject's account was closed and/or their engagement ended.
+
+    `changes` maps `account_closed_at` / `engagement_ended_at` to a timezone-aware time, or to
+    None to clear it (an account reopened); fields not given are left as they are. Retention
+    rules with the `after_account_closure` / `after_engagement_end` trigger run from these
+    dates. A date in the future, before the subject was created, or without a time zone is
+    refused (`InvalidLifecycleDate`) and nothing is written. Erased subjects are not found.
+    """
+    if not changes:
+        raise InvalidLifecycleDate(
+            "body", "give account_closed_at and/or engagement_ended_at (null clears one)"
+        )
+    unknown = sorted(set(changes) - set(LIFECYCLE_FIELDS))
+    if unknown:
+        raise InvalidLifecycleDate(unknown[0], "is not a lifecycle date")
+    subject = get_subject(session, organization_id, subject_id)
+    if subject.status == SubjectStatus.ERASED.value:
+        raise SubjectNotFound("the subject has been erased")
+    now = now or utcnow()
+    for field in LIFECYCLE_FIELDS:
+        if field not in changes or changes[field] is None:
+            continue
+        when = changes[field]
+        assert when is not None
+        if when.tzinfo is None or when.utcoffset() is None:
+            raise InvalidLifecycleDate(field, "must include a time zone (e.g. Z or +00:00)")
+        if when > now:
+            raise InvalidLifecycleDate(field, "must not be in the future")
+        if when < subject.created_at:
+            raise InvalidLifecycleDate(
+                field, "must not be before the subject was created in the vault"
+            )
+    set_fields: list[str] = []
+    cleared: list[str] = []
+    for field in LIFECYCLE_FIELDS:
+        if field not in changes:
+            continue
+        value = changes[field]
+        setattr(subject, field, value.astimezone(dt.UTC) if value is not None else None)
+        (set_fields if value is not None else cleared).append(field)
+    session.flush()
+    append(
+        session,
+        organization_id,
+        actor,
+        "subject.lifecycle_recorded",
+        "subject",
+        subject.id,
+        {"set": set_fields, "cleared": cleared},
+    )
+    return subject

@@ -40,11 +40,13 @@ from honorbound.vault.subjects import (
     BelowMinimumAge,
     IdentityInput,
     InvalidIdentityAt,
+    InvalidLifecycleDate,
     SubjectConflict,
     SubjectNotFound,
     find_subject_id,
     get_subject,
     merge_subjects,
+    record_lifecycle,
     upsert_subject,
 )
 
@@ -175,6 +177,25 @@ class MergeIn(_In):
 class MergeOut(BaseModel):
     subject_id: int
     merged_subject_id: int
+
+
+class LifecycleIn(_In):
+    account_closed_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the subject's account was closed (null clears it). Retention rules "
+        "with the `after_account_closure` trigger run from this date.",
+    )
+    engagement_ended_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the engagement ended (null clears it). Retention rules with the "
+        "`after_engagement_end` trigger run from this date.",
+    )
+
+
+class LifecycleOut(BaseModel):
+    subject_id: int
+    account_closed_at: dt.datetime | None
+    engagement_ended_at: dt.datetime | None
 
 
 class AccessLogOut(BaseModel):
@@ -537,3 +558,35 @@ def read_access_log(
         AccessLogOut.model_validate(entry, from_attributes=True)
         for entry in access_log(session, principal.organization_id, subject.id)
     ]
+
+
+@router.post("/{subject_id}/lifecycle", response_model=LifecycleOut)
+def record_subject_lifecycle(
+    subject: OwnedSubject,
+    body: LifecycleIn,
+    principal: Collector,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> LifecycleOut:
+    """Record when the subject's account was closed and/or their engagement ended. A field left
+    out is unchanged; null clears it. Dates in the future or before the subject was created are
+    refused (422 names the field)."""
+    changes = {name: getattr(body, name) for name in sorted(body.model_fields_set)}
+    try:
+        with _domain_errors(session, runtime, principal):
+            updated = record_lifecycle(
+                session, principal.organization_id, subject.id, changes, _actor(principal)
+            )
+    except InvalidLifecycleDate as exc:
+        field = f"body.{exc.field}" if exc.field != "body" else "body"
+        raise Problem(
+            422,
+            "Invalid request",
+            f"{field} {exc.message}.",
+            errors=[{"field": field, "message": exc.message}],
+        ) from None
+    return LifecycleOut(
+        subject_id=updated.id,
+        account_closed_at=updated.account_closed_at,
+        engagement_ended_at=updated.engagement_ended_at,
+    )
