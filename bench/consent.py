@@ -51,12 +51,15 @@ from honorbound.accounts.roles import Role  # noqa: E402
 from honorbound.accounts.service import create_organization, issue_api_key  # noqa: E402
 from honorbound.audit import Actor  # noqa: E402
 from honorbound.config import Settings  # noqa: E402
-from honorbound.consent import dnc, rules  # noqa: E402
+from honorbound.consent import dnc, minors, rules, subject_facts  # noqa: E402
 from honorbound.consent.decisions import Batch, DecisionEngine  # noqa: E402
 from honorbound.consent.identity import match_key, match_secret, valid_area_codes  # noqa: E402
 from honorbound.db import migrate  # noqa: E402
+from honorbound.policy.store import adopt_text  # noqa: E402
 from honorbound.runtime import build_runtime  # noqa: E402
-from honorbound.vault.identities import blind_index  # noqa: E402
+from honorbound.vault.identities import IdentityKind, blind_index  # noqa: E402
+from honorbound.vault.rules import current_rules  # noqa: E402
+from honorbound.vault.subjects import IdentityInput, InvalidIdentityAt, upsert_subject  # noqa: E402
 
 BATCH = 100_000
 
@@ -85,6 +88,12 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--optouts", type=int, default=1_000_000)
     parser.add_argument("--dnc", type=int, default=10_000_000)
+    parser.add_argument(
+        "--subjects",
+        type=int,
+        default=5_000,
+        help="vault subjects (of the list's other people) with a state and an age, some minors",
+    )
     parser.add_argument("--http-requests", type=int, default=10, help="100,000 items each")
     parser.add_argument("--profile", action="store_true", help="cProfile one in-process batch")
     args = parser.parse_args()
@@ -165,7 +174,40 @@ def main() -> None:
     print(f"setup: {args.optouts} opt-outs in {load_optouts:.1f}s, {args.dnc} DNC numbers "
           f"imported in {load_dnc:.1f}s", flush=True)  # fmt: skip
 
-    engine = DecisionEngine(rt.keys)
+    # Vault subjects with a state and an age (16-17 year-olds are minors in CT and CA for
+    # some purposes): the snapshot opens their identities once.
+    t0 = time.perf_counter()
+    policy = ROOT / "examples" / "policies" / "contact-center-1-2024.yaml"
+    states = ("CA", "TX", "NY", "CT", "FL", "DE", "IA")
+    with rt.db.session() as session:
+        adopt_text(session, org, policy.read_text(encoding="utf-8"), Actor.system(),
+                   filename=policy.name, jobs=rt.jobs)  # fmt: skip
+    with rt.db.session() as session:
+        vault_rules = current_rules(session, org)
+        assert vault_rules is not None
+        created = 0
+        for k, number in enumerate(fresh[: args.subjects * 2].tolist()):
+            if created == args.subjects:
+                break
+            try:
+                upsert_subject(
+                    session,
+                    rt.vault_keys,
+                    org,
+                    [IdentityInput(IdentityKind.PHONE, f"+1{number}")],
+                    Actor.system(),
+                    vault_rules,
+                    subject_type="user",
+                    jurisdiction=states[k % len(states)],
+                    age=16 + k % 60,
+                )
+            except InvalidIdentityAt:  # random numbers phonenumbers rejects: not our concern
+                continue
+            created += 1
+    load_subjects = time.perf_counter() - t0
+    print(f"setup: {created} vault subjects in {load_subjects:.1f}s", flush=True)
+
+    engine = DecisionEngine(rt.keys, vault_keys=rt.vault_keys)
     tracemalloc.start()
     t0, c0 = time.perf_counter(), time.process_time()
     with rt.db.session() as session:
@@ -173,6 +215,19 @@ def main() -> None:
     build, build_cpu = time.perf_counter() - t0, time.process_time() - c0
     snapshot_peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
+    # The vault part of the build alone (no tracemalloc): opening every subject's identities.
+    t0 = time.perf_counter()
+    with rt.db.session() as session:
+        facts = subject_facts.load(
+            session,
+            rt.vault_keys,
+            match_secret(rt.keys, org),
+            org,
+            rules.load(),
+            minors.children_policy(session, org),
+        )
+    subjects_load = time.perf_counter() - t0
+    print(f"vault subjects read in {subjects_load:.2f}s ({len(facts)} identity keys)", flush=True)
     dnc_mb = snap.national.nbytes / 1e6
     ledger_mb = (snap.keys.nbytes + snap.event_ids.nbytes + snap.actions.nbytes) / 1e6
     print(f"snapshot built in {build:.1f}s; DNC set {dnc_mb:.1f} MB; ledger {ledger_mb:.1f} MB",
@@ -200,7 +255,7 @@ def main() -> None:
                     session, org, Batch(identities[start : start + BATCH], "marketing", "voice", at)
                 )
                 if _round == 0:
-                    for name, bit in (("opted_out", 1), ("national_dnc", 2)):
+                    for name, bit in (("opted_out", 1), ("national_dnc", 2), ("minor", 256)):
                         counts[name] = counts.get(name, 0) + int(
                             np.count_nonzero(result.reasons & bit)
                         )
@@ -210,7 +265,8 @@ def main() -> None:
     in_process_cpu = len(identities) / best_cpu
     print(f"in process: {len(identities)} decisions in {best:.2f}s wall, {best_cpu:.2f}s CPU "
           f"(best of 3); "
-          f"blocked opted_out={counts['opted_out']} national_dnc={counts['national_dnc']}",
+          f"blocked opted_out={counts['opted_out']} national_dnc={counts['national_dnc']} "
+          f"minor={counts['minor']}",
           flush=True)  # fmt: skip
     if counts["opted_out"] < n_out or counts["national_dnc"] < n_dnc:
         raise SystemExit("wrong answers: fewer blocks than planted")
@@ -269,6 +325,8 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(
         f"contacts={len(identities)} optouts={args.optouts} dnc={args.dnc} "
+        f"subjects={args.subjects} subject_keys={len(snap.subject_keys)} "
+        f"subjects_load_s={subjects_load:.2f} "
         f"in_process_decisions_per_s={in_process:.0f} "
         f"in_process_decisions_per_cpu_s={in_process_cpu:.0f} "
         f"http_decisions_per_s={http_items / http_time:.0f} "

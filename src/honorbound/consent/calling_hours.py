@@ -34,6 +34,7 @@ STATE_CODES = {
     "Wisconsin": "WI", "Wyoming": "WY", "Puerto Rico": "PR", "Guam": "GU",
 }  # fmt: skip
 _US_CODES = frozenset(STATE_CODES.values())
+US_STATE_CODES = _US_CODES
 
 
 def _state_of(description: str) -> str | None:
@@ -65,6 +66,20 @@ def _states_by_area_code() -> dict[str, frozenset[str]]:
 
 def states_for_area_code(npa: str) -> frozenset[str]:
     return _states_by_area_code().get(npa, frozenset())
+
+
+@cache
+def zones_for_state(state: str) -> tuple[str, ...]:
+    """Every zone the area codes of `state` ring in (a state spanning zones gets them all).
+
+    Area codes shared with another state are used only when the state has none of its own."""
+    by_code = _states_by_area_code()
+    codes = [npa for npa, states in by_code.items() if states == {state}]
+    codes = codes or [npa for npa, states in by_code.items() if state in states]
+    zones = {zone for npa in codes for zone in zones_for_area_code(npa)}
+    if not zones:  # unknown: every NANP zone, so only hours legal everywhere pass
+        zones = set(TIMEZONE_DATA["1"])
+    return tuple(sorted(zones))
 
 
 @cache

@@ -7,7 +7,10 @@ The engine keeps one compact in-memory snapshot per organization:
   channel, 8 bits scope) with the winning event id and action;
 * the national do-not-call registry as a sorted int64 array of 10-digit numbers;
 * company do-not-call match keys with their expiry;
-* recent call attempts, for the call caps.
+* recent call attempts, for the call caps;
+* what the vault knows about the person behind an identity (`consent.subject_facts`): their US
+  state (calling hours then use its time zones) and, for minors, per purpose whether an opt-in
+  is needed or the contact is refused (reason `minor`), as a sorted array of match keys.
 
 A batch is answered with `numpy.searchsorted`, vectorised. Revocations take effect at once: on
 every batch the engine asks the database for events, DNC requests and attempts newer than its
@@ -31,7 +34,7 @@ import numpy.typing as npt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from honorbound.consent import calling_hours, ledger
+from honorbound.consent import calling_hours, ledger, minors, subject_facts
 from honorbound.consent.identity import (
     Keys,
     guess_kind,
@@ -76,9 +79,12 @@ ANY_SCOPE = 255
 OPT_OUT, OPT_IN = 1, 2
 _ACTION_CODE = {Action.OPT_OUT.value: OPT_OUT, Action.OPT_IN.value: OPT_IN}
 IDENTITY_MASK = np.int64(~0xFFFF)
+_STATES = ("", *sorted(calling_hours.US_STATE_CODES))
+_STATE_INDEX = {state: i for i, state in enumerate(_STATES)}
 REBUILD_AFTER_DELTA = 5000
 _CHUNK = 200_000
 MAX_SNAPSHOT_AGE = dt.timedelta(hours=1)
+SUBJECT_SCAN_EVERY = dt.timedelta(seconds=10)
 _DIAL_CHANNELS = frozenset({ConsentChannel.VOICE.value, ConsentChannel.SMS.value})
 
 
@@ -123,8 +129,21 @@ class Snapshot:
     company: Int64Array  # match keys, sorted unique
     company_expiry: Int64Array  # epoch seconds
     attempts: dict[int, list[int]]  # match key -> epoch seconds
+    # Vault subjects: match keys (sorted unique), state index (0: unknown; see _STATES) and
+    # per purpose code the minors limit (minors.OPT_IN_NEEDED / REFUSED).
+    subject_keys: Int64Array = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    subject_states: npt.NDArray[np.int16] = field(
+        default_factory=lambda: np.empty(0, dtype=np.int16)
+    )
+    minor_limits: npt.NDArray[np.int8] = field(
+        default_factory=lambda: np.empty((0, len(PURPOSE_CODE)), dtype=np.int8)
+    )
+    max_identity_id: int = 0
+    subjects_seen_at: dt.datetime | None = None
+    policy_version_id: int | None = None
     delta_identities: set[int] = field(default_factory=set)
     delta_company: dict[int, int] = field(default_factory=dict)
+    delta_subjects: dict[int, subject_facts.SubjectFact | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -198,8 +217,12 @@ def _lookup(sorted_keys: Int64Array, wanted: Int64Array) -> tuple[Any, Any]:
 class DecisionEngine:
     """Answers contact decisions for any organization; one per process is enough."""
 
-    def __init__(self, keys: Keys, rules: ContactRules | None = None) -> None:
+    def __init__(
+        self, keys: Keys, rules: ContactRules | None = None, vault_keys: Any = None
+    ) -> None:
         self.keys = keys
+        # The vault's key store, to read subjects' ages and states; None: decide without them.
+        self.vault_keys = vault_keys
         self.rules = rules or load()
         self._snapshots: dict[int, Snapshot] = {}
         self._lock = threading.Lock()
@@ -211,6 +234,10 @@ class DecisionEngine:
     def invalidate(self, organization_id: int) -> None:
         with self._lock:
             self._snapshots.pop(organization_id, None)
+
+    def invalidate_all(self) -> None:
+        with self._lock:
+            self._snapshots.clear()
 
     def snapshot(self, session: Session, organization_id: int) -> Snapshot:
         with self._lock:
@@ -310,6 +337,19 @@ class DecisionEngine:
             national, import_id, as_of = self._load_national(session, organization_id)
         company, expiry, max_dnc = self._load_company(session, organization_id, built_at)
         attempts, max_attempt = self._load_attempts(session, organization_id, built_at)
+        max_identity = subject_facts.max_identity_id(session, organization_id)
+        children = minors.children_policy(session, organization_id)
+        facts = self._load_subjects(session, organization_id, children)
+        subject_keys = np.fromiter(facts, dtype=np.int64, count=len(facts))
+        order = np.argsort(subject_keys)
+        subject_keys = subject_keys[order]
+        states = np.zeros(len(facts), dtype=np.int16)
+        limits = np.zeros((len(facts), len(PURPOSE_CODE)), dtype=np.int8)
+        values = list(facts.values())
+        for row, k in enumerate(order.tolist()):
+            fact = values[k]
+            if fact is not None:
+                states[row], limits[row] = self._fact_row(fact)
         return Snapshot(
             organization_id=organization_id,
             built_at=built_at,
@@ -327,7 +367,40 @@ class DecisionEngine:
             company=company,
             company_expiry=expiry,
             attempts=attempts,
+            subject_keys=subject_keys,
+            subject_states=states,
+            minor_limits=limits,
+            max_identity_id=max_identity,
+            policy_version_id=children.policy_version_id,
         )
+
+    def _load_subjects(
+        self,
+        session: Session,
+        organization_id: int,
+        children: minors.ChildrenPolicy,
+        subject_ids: set[int] | None = None,
+    ) -> dict[int, subject_facts.SubjectFact | None]:
+        if self.vault_keys is None:
+            return {}
+        return subject_facts.load(
+            session,
+            self.vault_keys,
+            self._secret(organization_id),
+            organization_id,
+            self.rules,
+            children,
+            subject_ids,
+        )
+
+    @staticmethod
+    def _fact_row(fact: subject_facts.SubjectFact) -> tuple[int, npt.NDArray[np.int8]]:
+        row = np.zeros(len(PURPOSE_CODE), dtype=np.int8)
+        for purpose, level in fact.limits.items():
+            code = PURPOSE_CODE.get(purpose)
+            if code is not None:
+                row[code] = level
+        return _STATE_INDEX.get(fact.state or "", 0), row
 
     def _latest_import(self, session: Session, organization_id: int) -> NationalDncImport | None:
         return session.scalar(
@@ -452,6 +525,27 @@ class DecisionEngine:
         )
         for key, times in attempts.items():
             snap.attempts.setdefault(key, []).extend(times)
+        if self.vault_keys is None:
+            return True
+        if minors.current_version_id(session, org) != snap.policy_version_id:
+            return False  # a new declaration may change the children's minimum age
+        # Subjects added or touched since the last look: re-read them alone.
+        # New identities (an indexed id range) every batch; subjects whose age or state was
+        # updated in place (an unindexed scan) at most every SUBJECT_SCAN_EVERY.
+        seen_at = utcnow()
+        since = snap.subjects_seen_at or snap.built_at
+        scan = seen_at - since >= SUBJECT_SCAN_EVERY
+        changed, highest = subject_facts.changed_subject_ids(
+            session, org, snap.max_identity_id, since if scan else None, REBUILD_AFTER_DELTA
+        )
+        if len(changed) > REBUILD_AFTER_DELTA:
+            return False
+        if changed:
+            children = minors.children_policy(session, org)
+            snap.delta_subjects.update(self._load_subjects(session, org, children, changed))
+        snap.max_identity_id = highest
+        if scan:
+            snap.subjects_seen_at = seen_at
         return True
 
     # -- per-area-code tables --------------------------------------------------------------
@@ -487,6 +581,15 @@ class DecisionEngine:
             self._area_tables.clear()
         self._area_tables[(minute, channel)] = table
         return table
+
+    def _state_open(self, minute: int, state: str, channel: str) -> bool:
+        return calling_hours.allowed_at(
+            self.rules,
+            dt.datetime.fromtimestamp(minute, dt.UTC),
+            calling_hours.zones_for_state(state),
+            frozenset({state}),
+            channel,
+        )
 
     def _open_at(self, minute: int, npa: str, channel: str) -> bool:
         return calling_hours.allowed_at(
@@ -630,6 +733,12 @@ class DecisionEngine:
             required |= match
         reasons[required & (latest_act == 0)] |= BIT["consent_required"]
 
+        limit, subject_state = self._subject_lookup(snap, mk, p_code, n)
+        minor = (limit == minors.REFUSED) | (
+            (limit == minors.OPT_IN_NEEDED) & (latest_act != OPT_IN)
+        )
+        reasons[minor] |= BIT["minor"]
+
         solicitation = np.isin(
             p_code, [PURPOSE_CODE[p] for p in self.rules.solicitation_purposes if p in PURPOSE_CODE]
         )
@@ -640,12 +749,37 @@ class DecisionEngine:
             & (numbers > 0)
         )
         if dial.any():
-            self._dial_checks(snap, dial, mk, numbers, c_code, at_epoch, latest_act, reasons, batch)
+            self._dial_checks(
+                snap, dial, mk, numbers, c_code, at_epoch, latest_act, reasons, batch, subject_state
+            )
 
         for i in errors:
             reasons[i] = BIT["invalid_item"]
         warnings = self._warnings(snap, now)
         return Decisions(reasons == 0, reasons, errors, warnings)
+
+    def _subject_lookup(
+        self, snap: Snapshot, mk: Int64Array, p_code: Int64Array, n: int
+    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int16]]:
+        """Per item: the minors limit for its purpose, and the subject's state index."""
+        limit = np.zeros(n, dtype=np.int8)
+        state = np.zeros(n, dtype=np.int16)
+        purpose = np.clip(p_code, 0, len(PURPOSE_CODE) - 1)
+        found, pos = _lookup(snap.subject_keys, mk)
+        if found.any():
+            limit[found] = snap.minor_limits[pos[found], purpose[found]]
+            state[found] = snap.subject_states[pos[found]]
+        if snap.delta_subjects:
+            delta = dict(snap.delta_subjects)  # a copy: another batch may be refreshing it
+            touched = np.flatnonzero(np.isin(mk, np.fromiter(delta, dtype=np.int64)))
+            for i in touched.tolist():
+                fact = delta[int(mk[i])]
+                if fact is None:
+                    limit[i], state[i] = 0, 0
+                else:
+                    state[i], row = self._fact_row(fact)
+                    limit[i] = row[purpose[i]]
+        return limit, state
 
     def _ledger_lookup(
         self,
@@ -730,6 +864,7 @@ class DecisionEngine:
         latest_act: npt.NDArray[np.int8],
         reasons: npt.NDArray[np.int32],
         batch: Batch,
+        subject_state: npt.NDArray[np.int16],
     ) -> None:
         idx = np.flatnonzero(dial)
         nums = numbers[idx]
@@ -746,9 +881,11 @@ class DecisionEngine:
                 if expiry is not None and expiry > at_epoch[i]:
                     listed[j] = True
         reasons[idx[listed]] |= BIT["company_dnc"]
-        # Calling hours, per area code, unless the item names the callee's zone/state.
+        # Calling hours, per area code, unless the item names the callee's zone/state or the
+        # vault knows the subject's state (then that state's zones and rules).
         npa = nums // 10_000_000
         own_place = np.zeros(len(idx), dtype=bool)
+        from_subject = subject_state[idx] > 0
         if batch.states is not None or batch.time_zones is not None:
             own_place = np.array(
                 [
@@ -760,9 +897,23 @@ class DecisionEngine:
                 ],
                 dtype=bool,
             )
+        from_subject &= ~own_place
         minutes = at_epoch[idx] - at_epoch[idx] % 60
         for channel in (ConsentChannel.VOICE.value, ConsentChannel.SMS.value):
-            sel = np.flatnonzero((c_code[idx] == CHANNEL_CODE[channel]) & ~own_place)
+            on_channel = c_code[idx] == CHANNEL_CODE[channel]
+            sel = np.flatnonzero(on_channel & from_subject)
+            if len(sel):
+                # Decide each (minute, state) once.
+                pairs, back = np.unique(
+                    minutes[sel] * 100 + subject_state[idx[sel]], return_inverse=True
+                )
+                verdicts = [
+                    self._state_open(int(p // 100), _STATES[int(p % 100)], channel)
+                    for p in pairs.tolist()
+                ]
+                closed = ~np.asarray(verdicts, dtype=bool)[back]
+                reasons[idx[sel[closed]]] |= BIT["outside_calling_hours"]
+            sel = np.flatnonzero(on_channel & ~own_place & ~from_subject)
             if len(sel) == 0:
                 continue
             moments, inverse = np.unique(minutes[sel], return_inverse=True)

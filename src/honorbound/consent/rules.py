@@ -63,6 +63,16 @@ class SmsRules:
 
 
 @dataclass(frozen=True)
+class MinorPurposes:
+    """Which consent purposes the minors rows of the jurisdiction rules cover."""
+
+    restricted: frozenset[str]
+    by_activity: dict[str, frozenset[str]]
+    sensitive_data: frozenset[str]
+    source: str
+
+
+@dataclass(frozen=True)
 class ContactRules:
     revocation_business_days: int
     email_business_days: int
@@ -76,6 +86,7 @@ class ContactRules:
     call_caps: tuple[CallCap, ...]
     holiday_bans: tuple[HolidayBan, ...]
     sms: SmsRules
+    minors: MinorPurposes
 
     def windows_for(self, state: str | None, channel: str, day: dt.date) -> list[CallingWindow]:
         """Every window that applies: the federal one and the state's, if in force that day."""
@@ -159,6 +170,15 @@ def parse(raw: dict[str, Any]) -> ContactRules:
             stop_confirmation=str(sms["stop_confirmation"]),
             start_confirmation=str(sms["start_confirmation"]),
             default_frequency=str(sms["default_frequency"]),
+        ),
+        minors=MinorPurposes(
+            restricted=frozenset(str(p) for p in raw["minors"]["restricted_purposes"]),
+            by_activity={
+                str(activity): frozenset(str(p) for p in purposes)
+                for activity, purposes in raw["minors"]["activity_purposes"].items()
+            },
+            sensitive_data=frozenset(str(p) for p in raw["minors"]["sensitive_data_purposes"]),
+            source=str(raw["minors"]["source"]),
         ),
     )
 

@@ -21,12 +21,16 @@ _engines: dict[int, DecisionEngine] = {}
 _lock = threading.Lock()
 
 
-def engine(keys: KeyRing) -> DecisionEngine:
-    """The process-wide engine for this key ring (snapshots are per organization inside)."""
+def engine(keys: KeyRing, vault_keys: Any = None) -> DecisionEngine:
+    """The process-wide engine for this key ring (snapshots are per organization inside).
+    With the vault's key store, decisions also use subjects' ages and states."""
     with _lock:
         found = _engines.get(id(keys))
         if found is None or found.keys is not keys:
-            found = _engines[id(keys)] = DecisionEngine(keys)
+            found = _engines[id(keys)] = DecisionEngine(keys, vault_keys=vault_keys)
+        elif vault_keys is not None and found.vault_keys is not vault_keys:
+            found.vault_keys = vault_keys
+            found.invalidate_all()
         return found
 
 
