@@ -18,7 +18,7 @@ from honorbound.consent.identity import identify
 from honorbound.db.base import utcnow
 from honorbound.notify.models import Channel
 from honorbound.policy import store
-from honorbound.rights import clock, messages
+from honorbound.rights import clock, limits, messages
 from honorbound.rights.context import Services
 from honorbound.rights.errors import RequestNotFound, RightsError
 from honorbound.rights.intake import add_months, new_reference, send_verification
@@ -531,6 +531,12 @@ def deny(
     explanation = explanation.strip()
     if basis in (DenialBasis.OTHER, DenialBasis.EXEMPT, DenialBasis.FRAUD) and not explanation:
         raise RightsError("body.explanation", f"a denial for '{basis.value}' needs an explanation")
+    if basis is DenialBasis.EXCESSIVE and limits.excess_of(session, request) is None:
+        raise RightsError(
+            "body.basis",
+            "this request is within the free requests of its state; 'excessive' applies only "
+            "to a request flagged excess_request at intake",
+        )
     close(session, request, Response.DENIED, actor, explanation, basis)
     org = organization(session, organization_id)
     appeal_link = appeal_days = None

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor
 from honorbound.db.base import utcnow
-from honorbound.rights import clock, messages
+from honorbound.rights import clock, limits, messages
 from honorbound.rights.context import Services
 from honorbound.rights.errors import RightsError
 from honorbound.rights.models import (
@@ -55,6 +55,10 @@ OPT_OUT_TYPES = frozenset(
         RequestType.LIMIT_SENSITIVE,
     }
 )
+PERIODS = ("12_months", "all")
+PACKAGE_TYPES = frozenset(
+    {RequestType.ACCESS_CATEGORIES, RequestType.ACCESS_SPECIFIC, RequestType.PORTABILITY}
+)
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
 
 
@@ -75,6 +79,7 @@ class NewRequest:
     agent_name: str | None = None
     agent_permission: bytes | None = None  # the consumer's signed permission (a file)
     received_at: dt.datetime | None = None  # when staff log a request received earlier
+    period: str | None = None  # access requests: "12_months" | "all" (default from the rules)
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,11 @@ def _validate(new: NewRequest) -> tuple[str | None, str | None]:
             raise RightsError(
                 "body.email", "give the consumer's email so they can confirm the agent directly"
             )
+    if new.period is not None:
+        if new.type not in PACKAGE_TYPES:
+            raise RightsError("body.period", "only access and portability requests choose a period")
+        if new.period not in PERIODS:
+            raise RightsError("body.period", "period must be '12_months' or 'all'")
     if new.received_at is not None:
         if new.received_at.tzinfo is None:
             raise RightsError("body.received_at", "received_at needs a time zone (e.g. 'Z')")
@@ -287,19 +297,31 @@ def take_request(
     )
     session.add(request)
     session.flush()
-    log_event(
-        session,
-        request,
-        "received",
-        actor,
-        {
-            "manner": new.manner.value,
-            "jurisdiction": state,
-            "due_at": request.due_at.isoformat(),
-            "clock": f"{timing.period} ({timing.source})",
-            "agent": new.manner is Manner.AUTHORIZED_AGENT,
-        },
-    )
+    received_details: dict[str, object] = {
+        "manner": new.manner.value,
+        "jurisdiction": state,
+        "due_at": request.due_at.isoformat(),
+        "clock": f"{timing.period} ({timing.source})",
+        "agent": new.manner is Manner.AUTHORIZED_AGENT,
+    }
+    if new.type in PACKAGE_TYPES:
+        received_details["period"] = new.period or svc.rules.access_period.default_for(state)
+    log_event(session, request, "received", actor, received_details)
+    excess = limits.check_excess(session, svc.rules, svc.laws, request)
+    if excess is not None:
+        # May be denied or charged (never dropped): staff decide, with the basis `excessive`.
+        log_event(
+            session,
+            request,
+            limits.EXCESS_EVENT,
+            actor,
+            {
+                "count": excess.count,
+                "free": excess.free,
+                "window_months": excess.window_months,
+                "source": excess.source,
+            },
+        )
     if new.type in OPT_OUT_TYPES:
         # No verification may be required (11 CCR 7026, 7027): apply it now.
         from honorbound.rights.execution import apply_opt_out

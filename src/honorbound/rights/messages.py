@@ -25,6 +25,10 @@ DENIAL_REASONS = {
     "exempt": "the information is exempt from this right under the law",
     "not_a_consumer": "we could not find that you are a consumer whose information we hold",
     "fraud": "we have a good-faith, documented belief that the request is fraudulent",
+    "excessive": (
+        "you have already made the number of free requests of this kind the law provides for "
+        "in the last 12 months"
+    ),
     "other": "of the reason given below",
 }
 

@@ -66,6 +66,7 @@ class DenialBasis(StrEnum):
     EXEMPT = "exempt"
     NOT_A_CONSUMER = "not_a_consumer"
     FRAUD = "fraud"
+    EXCESSIVE = "excessive"  # beyond the free requests in the window (flagged at intake)
     OTHER = "other"
 
 

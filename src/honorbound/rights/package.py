@@ -7,6 +7,11 @@ us-rules.yaml) appear only as "held" with their category. A request for categori
 categories with counts, sources, purposes, recipients and retention, and no values.
 Both kinds list who received the person's data (the disclosure ledger's "who received my data":
 recipient, categories, purpose, basis, time) in data.json, disclosures.csv and the summary.
+The package covers the period on the request (`rights.limits`): with "12_months" (the CA
+default, 11 CCR 7024) only records collected, interactions started and disclosures made in the
+12 months before the request was received; with "all" everything held. Identities (the
+person's email, phone...) are always listed: they are how the person is known now. The period
+is stated in data.json ("period") and in summary.html.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from honorbound.disclosures.reports import who_received
 from honorbound.policy import store
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.schema import Declaration
+from honorbound.rights.limits import months_before, period_of
 from honorbound.rights.models import RequestType, RightsRequest
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.models import Identity, Interaction, Record, Subject, SubjectStatus
@@ -125,6 +131,14 @@ def build_package(
         and subject.status != SubjectStatus.ERASED.value
     )
     forbidden = never_disclose(laws)
+    # Requests taken before the period was recorded got everything held: keep that answer.
+    period = period_of(session, request) or "all"
+    lookback = laws.california.access_never_disclose
+    since = (
+        months_before(request.received_at, lookback.lookback_months)
+        if period == "12_months"
+        else None
+    )
     current = store.current(session, org_id)
     declarations: dict[int | None, Declaration | None] = {
         None: current.declaration if current else None
@@ -144,9 +158,10 @@ def build_package(
     if live:
         assert subject is not None
         dek = keys.data_key(org_id, subject.key_id)
-        for record in session.scalars(
-            select(Record).where(Record.subject_id == subject.id).order_by(Record.id)
-        ):
+        record_query = select(Record).where(Record.subject_id == subject.id)
+        if since is not None:
+            record_query = record_query.where(Record.collected_at >= since)
+        for record in session.scalars(record_query.order_by(Record.id)):
             count += 1
             declaration = declaration_of(record.policy_version_id)
             out = by_category.get(record.category)
@@ -206,10 +221,11 @@ def build_package(
                         ),
                     }
                 )
+            interaction_query = select(Interaction).where(Interaction.subject_id == subject.id)
+            if since is not None:
+                interaction_query = interaction_query.where(Interaction.started_at >= since)
             for item_row in session.scalars(
-                select(Interaction)
-                .where(Interaction.subject_id == subject.id)
-                .order_by(Interaction.started_at, Interaction.id)
+                interaction_query.order_by(Interaction.started_at, Interaction.id)
             ):
                 interactions.append(
                     {
@@ -237,12 +253,27 @@ def build_package(
                 "disclosed_at": r.disclosed_at.isoformat(),
             }
             for r in who_received(session, org_id, subject.id)
+            if since is None or r.disclosed_at >= since
         ]
         if live and subject is not None
         else []
     )
     generated = utcnow()
     categories = sorted(by_category.values(), key=lambda c: c.category)
+    if since is None:
+        covers = "all personal information we hold about you"
+    else:
+        covers = (
+            f"personal information collected in the {lookback.lookback_months} months before "
+            f"your request ({since:%Y-%m-%d} to {request.received_at:%Y-%m-%d}); ask again "
+            f"with the period 'all' for everything we hold ({lookback.source})"
+        )
+    period_out = {
+        "period": period,
+        "from": since.isoformat() if since is not None else None,
+        "to": request.received_at.isoformat() if since is not None else None,
+        "covers": covers,
+    }
     data = {
         "organization": organization_name,
         "request": {
@@ -251,6 +282,7 @@ def build_package(
             "received_at": request.received_at.isoformat(),
         },
         "generated_at": generated.isoformat(),
+        "period": period_out,
         "categories": [
             {
                 "category": c.category,
@@ -329,6 +361,7 @@ def build_package(
                 received=request.received_at.strftime("%Y-%m-%d"),
                 generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
                 categories_only=categories_only,
+                covers=covers,
                 categories=categories,
                 withheld=sorted(withheld),
                 identities=identities,

@@ -7,11 +7,12 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 RULES_SCHEMA_ID = "honorbound/rights-rules/v1"
 
 Clock = Literal["respond", "opt_out", "limit", "shine_the_light", "appeal"]
+Period = Literal["12_months", "all"]
 
 
 class _Row(BaseModel):
@@ -36,6 +37,25 @@ class AgContact(_Row):
     confirmed: bool
 
 
+class FreeRequests(_Row):
+    types: list[str]
+    window_months: int = Field(gt=0)
+    source: str
+    confirmed: bool
+    unconfirmed: list[str] = Field(default_factory=list)
+    note: str | None = None
+
+
+class AccessPeriod(_Row):
+    default_by_state: dict[str, Period]
+    default: Period
+    source: str
+    confirmed: bool
+
+    def default_for(self, state: str) -> Period:
+        return self.default_by_state.get(state.upper(), self.default)
+
+
 class RightsSettings(_Row):
     verify_link_hours: int = Field(gt=0)
     sms_code_minutes: int = Field(gt=0)
@@ -53,9 +73,18 @@ class RightsRules(_Row):
     appeal_unknown_source: str
     attorney_general: dict[str, AgContact]
     attorney_general_source: str
+    free_requests: FreeRequests
+    access_period: AccessPeriod
     settings: RightsSettings
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _known_types(self) -> RightsRules:
+        unknown = sorted(set(self.free_requests.types) - set(self.types))
+        if unknown:
+            raise ValueError(f"free_requests.types: unknown request type(s) {', '.join(unknown)}")
+        return self
 
     def type_rule(self, request_type: str) -> TypeRule:
         return self.types[request_type]

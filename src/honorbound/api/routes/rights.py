@@ -26,7 +26,7 @@ from honorbound.accounts.roles import Role
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
-from honorbound.rights import execution, metrics, queries, verification
+from honorbound.rights import execution, limits, metrics, queries, verification
 from honorbound.rights.context import Services
 from honorbound.rights.downloads import download
 from honorbound.rights.errors import RequestNotFound, RightsError
@@ -79,6 +79,11 @@ class PublicRequestIn(_In):
     phone: str | None = Field(default=None, max_length=40)
     corrections: list[CorrectionIn] = Field(default_factory=list, max_length=50)
     agent: AgentIn | None = None
+    period: Literal["12_months", "all"] | None = Field(
+        default=None,
+        description="Access and portability: the 12 months before the request or all data "
+        "held (default from the rules: 12_months in CA, all elsewhere).",
+    )
 
 
 class StaffRequestIn(PublicRequestIn):
@@ -114,6 +119,11 @@ class RequestOut(BaseModel):
     response_note: str | None
     merged_count: int
     appeal_of_id: int | None
+    period: str | None = Field(description="Period the access package covers.")
+    excess_request: int | None = Field(
+        description="Set when the request is beyond the state's free requests in the window: "
+        "its count (staff may deny it with basis 'excessive')."
+    )
 
 
 class CreatedOut(RequestOut):
@@ -284,10 +294,15 @@ def _new(body: PublicRequestIn, manner: Manner, received_at: dt.datetime | None)
         agent_name=body.agent.name if body.agent else None,
         agent_permission=permission,
         received_at=received_at,
+        period=body.period,
     )
 
 
-def _out(request: RightsRequest) -> dict[str, object]:
+def _out(
+    request: RightsRequest, session: Session, found: limits.Marks | None = None
+) -> dict[str, object]:
+    if found is None:
+        found = limits.marks(session, [request.id]).get(request.id, limits.Marks())
     return {
         "id": request.id,
         "reference": request.reference,
@@ -312,6 +327,8 @@ def _out(request: RightsRequest) -> dict[str, object]:
         "response_note": request.response_note,
         "merged_count": request.merged_count,
         "appeal_of_id": request.appeal_of_id,
+        "period": found.period,
+        "excess_request": found.excess_request,
     }
 
 
@@ -335,7 +352,7 @@ def create_request(
             _new(body, manner, body.received_at),
             principal.actor,
         )
-    return CreatedOut(**_out(result.request), merged=result.merged)  # type: ignore[arg-type]
+    return CreatedOut(**_out(result.request, session), merged=result.merged)  # type: ignore[arg-type]
 
 
 @router.get("/v1/requests", response_model=list[RequestOut])
@@ -356,7 +373,8 @@ def list_requests(
         limit=limit,
         offset=offset,
     )
-    return [RequestOut(**_out(r)) for r in rows]  # type: ignore[arg-type]
+    found = limits.marks(session, [r.id for r in rows])
+    return [RequestOut(**_out(r, session, found.get(r.id, limits.Marks()))) for r in rows]  # type: ignore[arg-type]
 
 
 @router.get("/v1/requests/metrics", response_model=list[MetricsRow])
@@ -381,7 +399,8 @@ def request_metrics(
 def get_request(request_id: RowId, principal: Reader, session: SessionDep) -> RequestDetail:
     with _errors():
         request = execution.get_request(session, principal.organization_id, request_id)
-    return RequestDetail(**_out(request), events=[_event(e) for e in events(session, request)])  # type: ignore[arg-type]
+    timeline = [_event(e) for e in events(session, request)]
+    return RequestDetail(**_out(request, session), events=timeline)  # type: ignore[arg-type]
 
 
 @router.post("/v1/requests/{request_id}/extend", response_model=RequestOut)
@@ -393,7 +412,7 @@ def extend_request(
         request = execution.extend(
             session, svc, principal.organization_id, request_id, body.reason, principal.actor
         )
-    return RequestOut(**_out(request))  # type: ignore[arg-type]
+    return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
 @router.post("/v1/requests/{request_id}/hold", response_model=RequestOut)
@@ -405,7 +424,7 @@ def hold_request(
         request = execution.hold(
             session, svc, principal.organization_id, request_id, body.reason, principal.actor
         )
-    return RequestOut(**_out(request))  # type: ignore[arg-type]
+    return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
 @router.post("/v1/requests/{request_id}/verify", response_model=RequestOut)
@@ -426,7 +445,7 @@ def verify_request_manually(
             body.note,
             body.declaration,
         )
-    return RequestOut(**_out(request))  # type: ignore[arg-type]
+    return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
 @router.post("/v1/requests/{request_id}/release", response_model=RequestOut)
@@ -437,7 +456,7 @@ def release_request(
         request = execution.release(
             session, svc, principal.organization_id, request_id, principal.actor
         )
-    return RequestOut(**_out(request))  # type: ignore[arg-type]
+    return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
 @router.post("/v1/requests/{request_id}/deny", response_model=RequestOut)
@@ -454,7 +473,7 @@ def deny_request(
             body.explanation,
             principal.actor,
         )
-    return RequestOut(**_out(request))  # type: ignore[arg-type]
+    return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
 @router.post("/v1/requests/{request_id}/appeal-decision", response_model=RequestOut)
@@ -475,7 +494,7 @@ def decide_appeal(
             body.explanation,
             principal.actor,
         )
-    return RequestOut(**_out(request))  # type: ignore[arg-type]
+    return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
 # -- the consumer portal -----------------------------------------------------------------------
