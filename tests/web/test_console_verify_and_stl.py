@@ -207,3 +207,27 @@ def test_shine_the_light_page_looks_a_person_up_by_a_posted_identity(
         (str(subject_id), last_year),
         (str(subject_id), last_year - 1),
     ]
+
+
+def test_request_beyond_the_free_ones_shows_its_count_on_the_console_timeline(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    from honorbound.policy.jurisdictions import load_rules
+    from honorbound.rights.rules import load_rights_rules
+
+    free = load_rules().state("CA").free_requests
+    counted = load_rights_rules().free_requests.types
+    assert free is not None and free + 1 <= len(counted)
+    email = person().email
+    for kind in counted[: free + 1]:
+        portal = _token(client.get(f"/p/{tenant.slug}/requests/new").text)
+        asked = client.post(
+            f"/p/{tenant.slug}/requests",
+            data={"csrf_token": portal, "type": kind, "jurisdiction": "CA", "email": email},
+        )
+        assert asked.status_code == 200
+    first, *_, last = _requests(runtime)
+    _sign_in(client, runtime, tenant, "officer8", Role.PRIVACY_OFFICER)
+    flagged = client.get(f"/console/requests/{last.id}").text
+    assert f"(request {free + 1} in 12 months; {free} are free)" in flagged
+    assert "are free)" not in client.get(f"/console/requests/{first.id}").text
