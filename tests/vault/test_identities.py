@@ -57,3 +57,10 @@ def test_blind_index_is_keyed() -> None:
     assert a != blind_index(b"j" * 32, IdentityKind.EMAIL, "ann@example.com")
     assert a != blind_index(b"k" * 32, IdentityKind.PHONE, "ann@example.com")
     assert "ann" not in a
+
+
+def test_guess_kind_reads_an_at_sign_as_email_and_anything_else_as_phone() -> None:
+    from honorbound.vault.identities import IdentityKind, guess_kind
+
+    assert guess_kind("someone@example.org") is IdentityKind.EMAIL
+    assert guess_kind("+1 212 555 0100") is IdentityKind.PHONE

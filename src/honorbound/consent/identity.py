@@ -22,6 +22,7 @@ from honorbound.vault.identities import (
     IdentityKind,
     InvalidIdentity,
     blind_index,
+    guess_kind,
     normalize,
     normalize_phone,
 )
@@ -46,10 +47,6 @@ def match_secret(keys: Keys, organization_id: int) -> bytes:
 def match_key(secret: bytes, kind: str, normalized: str) -> int:
     digest = hashlib.blake2b(f"{kind}:{normalized}".encode(), key=secret, digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
-
-
-def guess_kind(value: str) -> IdentityKind:
-    return IdentityKind.EMAIL if "@" in value else IdentityKind.PHONE
 
 
 def identify(

@@ -53,16 +53,14 @@ def _withdrawn(organization_id: int, before: dt.datetime) -> Any:
     )
 
 
-def record_due(step: Step, organization_id: int, as_of: dt.datetime) -> list[ColumnElement[bool]]:
-    """Conditions on Record for an `after_collection` step."""
-    conds: list[ColumnElement[bool]] = [
-        Record.organization_id == organization_id,
-        Record.category == step.categories[0],
-        Record.collected_at <= cutoff(as_of, step.period),
-    ]
+def _subject_conditions(
+    subject_id: Any, step: Step, organization_id: int, as_of: dt.datetime
+) -> list[ColumnElement[bool]]:
+    """The step's subject types, and for applicant rules the withdrawal, on a subject column."""
+    conds: list[ColumnElement[bool]] = []
     if step.subject_types is not None:
         conds.append(
-            Record.subject_id.in_(
+            subject_id.in_(
                 select(Subject.id).where(
                     Subject.organization_id == organization_id,
                     Subject.type.in_(step.subject_types),
@@ -70,8 +68,18 @@ def record_due(step: Step, organization_id: int, as_of: dt.datetime) -> list[Col
             )
         )
     if step.needs_withdrawal:
-        conds.append(Record.subject_id.in_(_withdrawn(organization_id, as_of)))
+        conds.append(subject_id.in_(_withdrawn(organization_id, as_of)))
     return conds
+
+
+def record_due(step: Step, organization_id: int, as_of: dt.datetime) -> list[ColumnElement[bool]]:
+    """Conditions on Record for an `after_collection` step."""
+    conds: list[ColumnElement[bool]] = [
+        Record.organization_id == organization_id,
+        Record.category == step.categories[0],
+        Record.collected_at <= cutoff(as_of, step.period),
+    ]
+    return conds + _subject_conditions(Record.subject_id, step, organization_id, as_of)
 
 
 def interaction_due(
@@ -92,18 +100,7 @@ def interaction_due(
         conds += [call, text]
     elif part.endswith("chat_log"):
         conds += [Interaction.channel != Channel.CALL.value, text]
-    if step.subject_types is not None:
-        conds.append(
-            Interaction.subject_id.in_(
-                select(Subject.id).where(
-                    Subject.organization_id == organization_id,
-                    Subject.type.in_(step.subject_types),
-                )
-            )
-        )
-    if step.needs_withdrawal:
-        conds.append(Interaction.subject_id.in_(_withdrawn(organization_id, as_of)))
-    return conds
+    return conds + _subject_conditions(Interaction.subject_id, step, organization_id, as_of)
 
 
 # The subject column each per-subject trigger runs from (until_consent_withdrawn runs from the

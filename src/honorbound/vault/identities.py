@@ -65,6 +65,11 @@ def normalize_phone(value: str, default_region: str = "US") -> str:
 _OPAQUE = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
+def guess_kind(value: str) -> IdentityKind:
+    """What a single typed-in identity is: an email when it has an @, otherwise a phone."""
+    return IdentityKind.EMAIL if "@" in value else IdentityKind.PHONE
+
+
 def normalize(kind: IdentityKind | str, value: str, default_region: str = "US") -> str:
     kind = IdentityKind(kind)
     if kind is IdentityKind.EMAIL:

@@ -15,7 +15,7 @@ from honorbound.disclosures.reports import shine_the_light
 from honorbound.policy import store
 from honorbound.rights import metrics
 from honorbound.rights.jobs import services
-from honorbound.vault.identities import IdentityKind, InvalidIdentity
+from honorbound.vault.identities import InvalidIdentity, guess_kind
 from honorbound.vault.subjects import find_subject_id
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, guard, guard_post
@@ -133,7 +133,7 @@ def shine_the_light_lookup(
             status=422,
         )
     chosen = int(wanted) if wanted else this_year - 1
-    kind = IdentityKind.EMAIL if "@" in value else IdentityKind.PHONE
+    kind = guess_kind(value)
     runtime = request.app.state.runtime
     try:
         with runtime.db.session() as session:

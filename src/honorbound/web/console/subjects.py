@@ -13,17 +13,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.disclosures.reports import who_received
 from honorbound.vault import reading
-from honorbound.vault.identities import IdentityKind, InvalidIdentity
+from honorbound.vault.identities import InvalidIdentity, guess_kind
 from honorbound.vault.subjects import SubjectNotFound, find_subject_id
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, guard, guard_post
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
-
-
-def _kind(value: str) -> IdentityKind:
-    return IdentityKind.EMAIL if "@" in value else IdentityKind.PHONE
 
 
 @router.get("/console/subjects", response_class=HTMLResponse)
@@ -50,7 +46,7 @@ def lookup(
     try:
         with runtime.db.session() as session:
             subject_id = find_subject_id(
-                session, runtime.vault_keys, staff.organization_id, _kind(value), value
+                session, runtime.vault_keys, staff.organization_id, guess_kind(value), value
             )
     except InvalidIdentity as exc:
         return _lookup_error(request, staff, f"identity: {exc}")
