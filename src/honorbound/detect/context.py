@@ -11,6 +11,8 @@ from __future__ import annotations
 import bisect
 import re
 
+from honorbound.detect.prepared import Prepared
+
 LEFT = 56
 RIGHT = 28
 
@@ -48,8 +50,12 @@ _add(
     "miles minutes hours seconds days pedido factura orden ext extension version zip postal "
     "claim",
 )
-_WORD = re.compile(r"[^\W\d_]+")
 _KNOWN = frozenset(_WORDS)
+
+
+def words_of(kind: str) -> frozenset[str]:
+    """The context words of one class ("expiry": "exp", "expires", ...)."""
+    return frozenset(word for word, named in _WORDS.items() if named == kind)
 
 
 def _is_letter(ch: str) -> bool:
@@ -78,11 +84,12 @@ _MONEY = frozenset("$€£¥")
 class Index:
     """Positions of context words in one text."""
 
-    __slots__ = ("_built", "_kinds", "_positions", "_text")
+    __slots__ = ("_built", "_kinds", "_positions", "_prepared", "_text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, prepared: Prepared) -> None:
         # Built on first use: most texts never ask.
-        self._text = text
+        self._text = prepared.text
+        self._prepared = prepared
         self._built = False
         self._positions: list[int] = []
         self._kinds: list[str] = []
@@ -90,16 +97,13 @@ class Index:
     def _build(self) -> None:
         self._built = True
         text = self._text
-        positions: list[int] = []
-        kinds: list[str] = []
-        lowered = text.lower()
+        lowered = self._prepared.lowered
         if len(lowered) != len(text):  # a rare character that lower-cases to two
             lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
-        # C-speed: the words of the text, then only the few context words among them are
-        # located (str.find), instead of a Python step per word.
-        hits = _KNOWN.intersection(_WORD.findall(lowered))
+        # The words of the text were collected once (C-speed); only the few context words
+        # among them are located (str.find), instead of a Python step per word.
+        hits = _KNOWN.intersection(self._prepared.words)
         if not hits:
-            self._positions, self._kinds = positions, kinds
             return
         found: list[tuple[int, str]] = []
         size = len(lowered)
@@ -118,20 +122,21 @@ class Index:
                         found.append((at, kind))
                 at = lowered.find(word, end)
         found.sort()
-        positions = [at for at, _ in found]
-        kinds = [kind for _, kind in found]
-        self._positions = positions
-        self._kinds = kinds
+        self._positions = [at for at, _ in found]
+        self._kinds = [kind for _, kind in found]
 
     def around(self, start: int, end: int, left: int = LEFT, right: int = RIGHT) -> frozenset[str]:
         """Classes named within `left` characters before `start` or `right` after `end`."""
         if not self._built:
             self._build()
-        lo = bisect.bisect_left(self._positions, start - left)
-        hi = bisect.bisect_left(self._positions, end + right)
-        found = {self._kinds[k] for k in range(lo, hi) if not (start <= self._positions[k] < end)}
-        before = self._text[max(0, start - 2) : start]
-        if any(ch in _MONEY for ch in before):
+        positions = self._positions
+        found = set()
+        if positions:
+            kinds = self._kinds
+            lo = bisect.bisect_left(positions, start - left)
+            hi = bisect.bisect_left(positions, end + right)
+            found = {kinds[k] for k in range(lo, hi) if not (start <= positions[k] < end)}
+        if not _MONEY.isdisjoint(self._text[max(0, start - 2) : start]):
             found.add("negative")
         return frozenset(found)
 

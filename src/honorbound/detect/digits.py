@@ -12,7 +12,11 @@ token is possessive, so no input makes the regex backtrack.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
+
+from honorbound.detect.prepared import Prepared, word_gate
 
 UNITS = {
     "zero": "0",
@@ -68,16 +72,55 @@ WORDS = {**UNITS, **TEENS, **TENS, "hundred": "00", "double": "", "triple": ""}
 _PIECE = re.compile(r"\d+|[A-Za-z]+")
 _SEPARATORS = " \t,.-()#*"  # "*" and "#" from keypad notation
 _MAX_GAP = 6
-_DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
 _LETTERS = re.compile(r"[a-z]+")
 _GATE_WORDS = frozenset(w for w in WORDS if len(w) > 1)
 
+# A run is found whole by one pattern, in C: tokens joined by 1-6 separators. Tokens (digits,
+# or a whole number word between non-letters) and separators are disjoint, and the repetition
+# is possessive, so the match is linear whatever the input.
+_GAP = rf"[{re.escape(_SEPARATORS)}]{{1,{_MAX_GAP}}}"
 
-def _has_number_word(text: str) -> bool:
-    # C-speed: find the words, then one set operation ("o" for zero only counts between other
-    # number words, which this finds).
-    return not _GATE_WORDS.isdisjoint(_LETTERS.findall(text.lower()))
+
+def _trie(words: Iterable[str]) -> str:
+    """An alternation of `words` factored by common prefixes ("o(?:ne|h|cho)?"): the regex
+    engine then tries one branch per letter instead of every word at every position."""
+    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:  # type: ignore[type-arg]
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(root)
+
+
+_WORD_TRIE = _trie(WORDS)
+# ASCII texts are matched on their lower-cased copy (same offsets), which is several times
+# faster than case-insensitive matching; other texts on the original, ASCII case folding only.
+_FOLDED_TOKEN = rf"(?:\d+|(?<![a-z]){_WORD_TRIE}(?![a-z]))"
+_RUN_SPOKEN_FOLDED = re.compile(rf"{_FOLDED_TOKEN}(?:{_GAP}{_FOLDED_TOKEN})*+")
+_TOKEN = rf"(?:\d+|(?<![A-Za-z])(?ai:{_WORD_TRIE})(?![A-Za-z]))"
+_RUN_SPOKEN = re.compile(rf"{_TOKEN}(?:{_GAP}{_TOKEN})*+")
+_RUN_WRITTEN = re.compile(rf"\d+(?:{_GAP}\d+)*+")
+_ALL_WRITTEN = re.compile(rf"[\d{re.escape(_SEPARATORS)}]+")
+
+
+_NUMBER_WORD_GATE = word_gate(_GATE_WORDS)
+
+
+def _has_number_word(prepared: Prepared) -> bool:
+    # "o" for zero only counts in a text that has another number word.
+    if prepared.folded:
+        return bool(prepared.gates & _NUMBER_WORD_GATE)
+    return not _GATE_WORDS.isdisjoint(_LETTERS.findall(prepared.lowered))
 
 
 # A run longer than this is not scanned window by window (no identifier is that long, and a
@@ -85,11 +128,18 @@ def _has_number_word(text: str) -> bool:
 MAX_RUN_DIGITS = 64
 
 
+# The longest text a run of at most MAX_RUN_DIGITS pieces of at most MAX_RUN_DIGITS characters
+# can cover: anything longer is dropped without being split into pieces.
+_MAX_RUN_CHARS = MAX_RUN_DIGITS * MAX_RUN_DIGITS + (MAX_RUN_DIGITS - 1) * _MAX_GAP
+
+
 @dataclass(slots=True)
 class Run:
     digits: str
-    starts: list[int]  # original start offset of each digit
-    ends: list[int]  # original end offset of each digit
+    # Original start / end offset of each digit. None for a written run until a finding asks
+    # (`offsets`): most runs are never reported, so their offsets are never worked out.
+    starts: list[int] | None
+    ends: list[int] | None
     bounds: list[int]  # digit indices where a token starts (plus len(digits))
     spoken: bool
     plus: bool
@@ -98,8 +148,21 @@ class Run:
     # Digit indices at which the run continues on the next line (two-line runs).
     breaks: tuple[int, ...] = ()
 
-    def span(self, i: int, j: int) -> tuple[int, int]:
-        return self.starts[i], self.ends[j - 1]
+    def offsets(self, text: str) -> tuple[list[int], list[int]]:
+        if self.starts is None or self.ends is None:
+            starts: list[int] = []
+            ends: list[int] = []
+            for piece in _DIGITS.finditer(text, self.start, self.end):
+                s, e = piece.span()
+                starts.extend(range(s, e))
+                ends.extend(range(s + 1, e + 1))
+            self.starts, self.ends = starts, ends
+        return self.starts, self.ends
+
+    def span(self, text: str, i: int, j: int) -> tuple[int, int]:
+        """Offsets in `text` of the digits i..j-1."""
+        starts, ends = self.offsets(text)
+        return starts[i], ends[j - 1]
 
 
 def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
@@ -168,71 +231,72 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
     return Run("".join(digits), starts, ends, bounds, spoken, plus, first, pieces[-1].end())
 
 
-def runs(text: str) -> list[Run]:
-    """Every number run in `text`, in order.
+def runs(prepared: Prepared) -> list[Run]:
+    """Every number run in the text, in order.
 
-    One linear pass over letter and digit pieces (a C-speed regex); a piece continues the
-    current run when only separators (at most a few) lie between them. Runs longer than
-    MAX_RUN_DIGITS pieces are dropped without being kept in memory.
+    One C-speed pattern finds each run whole; only runs are looked at in Python. A run of more
+    than MAX_RUN_DIGITS pieces, or with a piece longer than that, is dropped (no identifier is
+    that long) after reading at most that many pieces.
     """
     found: list[Run] = []
-    # Fast path: with no number word in the text only digit pieces matter, and `\d+` lets the
-    # regex engine skip everything else in C.
-    pattern = _PIECE if _has_number_word(text) else _DIGITS
-    if pattern is _DIGITS and not _DIGIT.search(text):
+    text = prepared.text
+    spoken = _has_number_word(prepared)
+    if spoken and prepared.folded:
+        matches = _RUN_SPOKEN_FOLDED.finditer(prepared.lowered)
+    elif spoken:
+        matches = _RUN_SPOKEN.finditer(text)
+    elif prepared.has_digit:
+        matches = _RUN_WRITTEN.finditer(text)
+    else:
         return found
-    current: list[re.Match[str]] = []
-    overflow = False
-    last_end = -1
-    for piece in pattern.finditer(text):
-        value = piece.group()
-        numeric = value[0].isdigit() or value.lower() in WORDS
-        if numeric:
-            start = piece.start()
-            if current or overflow:
-                gap = text[last_end:start]
-                joined = 0 < len(gap) <= _MAX_GAP and not gap.strip(_SEPARATORS)
-                if not joined:
-                    if current and not overflow:
-                        _close(text, current, found)
-                    current = []
-                    overflow = False
-            if len(value) > MAX_RUN_DIGITS:
-                overflow = True
-                current = []
-            elif not overflow:
-                current.append(piece)
-                if len(current) > MAX_RUN_DIGITS:
-                    overflow = True
-                    current = []
-            last_end = piece.end()
-        elif current or overflow:
-            if current and not overflow:
-                _close(text, current, found)
-            current = []
-            overflow = False
-    if current and not overflow:
-        _close(text, current, found)
+    for match in matches:
+        start, end = match.span()
+        if end - start < 3 and match.group()[0].isdigit():
+            # A lone short number ("3 items") can never be an identifier: skip the
+            # bookkeeping, which matters on texts made of millions of them.
+            continue
+        if end - start > _MAX_RUN_CHARS:
+            continue
+        group = match.group()
+        if not spoken or _ALL_WRITTEN.fullmatch(group):
+            run = _written(text, start, end, group)
+        else:
+            pieces = list(islice(_PIECE.finditer(text, start, end), MAX_RUN_DIGITS + 1))
+            if len(pieces) > MAX_RUN_DIGITS or any(
+                p.end() - p.start() > MAX_RUN_DIGITS for p in pieces
+            ):
+                continue
+            run = _build(text, pieces)
+        if run is not None:
+            found.append(run)
     return found
 
 
-def _close(text: str, pieces: list[re.Match[str]], found: list[Run]) -> None:
-    # A lone short piece ("3 items", "one of them") can never be an identifier: skip the
-    # bookkeeping, which matters on texts made of millions of them.
-    if len(pieces) == 1 and len(pieces[0].group()) < 3 and pieces[0].group()[0].isdigit():
-        return
-    run = _build(text, pieces)
-    if run is not None:
-        found.append(run)
+def _written(text: str, start: int, end: int, group: str) -> Run | None:
+    """A run of written digits only: digits and token bounds from one C-speed split."""
+    parts = _DIGITS.findall(group)
+    if len(parts) > MAX_RUN_DIGITS:
+        return None
+    bounds = [0]
+    total = 0
+    for part in parts:
+        if len(part) > MAX_RUN_DIGITS:
+            return None
+        total += len(part)
+        bounds.append(total)
+    plus = start > 0 and text[start - 1] == "+"
+    return Run("".join(parts), None, None, bounds, False, plus, start, end)
 
 
-def join(first: Run, second: Run) -> Run:
+def join(text: str, first: Run, second: Run) -> Run:
     """One run made of two (a number a speaker split over two lines)."""
     offset = len(first.digits)
+    first_starts, first_ends = first.offsets(text)
+    second_starts, second_ends = second.offsets(text)
     return Run(
         first.digits + second.digits,
-        first.starts + second.starts,
-        first.ends + second.ends,
+        first_starts + second_starts,
+        first_ends + second_ends,
         first.bounds[:-1] + [b + offset for b in second.bounds],
         first.spoken or second.spoken,
         first.plus,

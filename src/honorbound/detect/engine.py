@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from honorbound.detect import context, digits, intents, numbers, patterns, people
 from honorbound.detect.findings import Finding
+from honorbound.detect.prepared import Prepared
 
 INTENT_TYPES = frozenset({intents.OPT_OUT, intents.RIGHTS})
 _LABEL = re.compile(r"[ \t]*([A-Za-z][\w .'\-]{0,30}?)[ \t]*:")
@@ -42,44 +43,44 @@ def _joinable(text: str, first: digits.Run, second: digits.Run) -> bool:
     return text[content_start : second.start].strip() == ""
 
 
-def _number_findings(text: str, index: context.Index) -> Iterator[Finding]:
-    found = digits.runs(text)
+def _number_findings(prepared: Prepared, index: context.Index) -> list[Finding]:
+    text = prepared.text
+    found = digits.runs(prepared)
+    out: list[Finding] = []
     k = 0
     while k < len(found):
         run = found[k]
         if k + 1 < len(found) and "\n" in text[run.end : found[k + 1].start]:
             nxt = found[k + 1]
             if _joinable(text, run, nxt):
-                joined = digits.join(run, nxt)
+                joined = digits.join(text, run, nxt)
                 crossing = [
                     hit
                     for hit in numbers.classify_run(text, joined, index)
                     if hit[0] < joined.breaks[0] < hit[1]
                 ]
                 if crossing:
-                    yield from numbers.findings(text, joined, index)
+                    numbers.add_findings(out, text, joined, index)
                     k += 2
                     continue
-        yield from numbers.findings(text, run, index)
+        numbers.add_findings(out, text, run, index)
         k += 1
+    return out
 
 
-_DIGIT = re.compile(r"\d")
-
-
-def _candidates(text: str) -> Iterator[Finding]:
-    index = context.Index(text)
-    yield from _number_findings(text, index)
-    yield from patterns.emails(text)
-    yield from patterns.ips(text)
-    yield from patterns.dates(text, index)
-    if _DIGIT.search(text):
+def _candidates(prepared: Prepared) -> Iterator[Finding]:
+    index = context.Index(prepared)
+    yield from _number_findings(prepared, index)
+    yield from patterns.emails(prepared)
+    yield from patterns.ips(prepared)
+    yield from patterns.dates(prepared, index)
+    if prepared.has_digit:
         # These need a written digit (spoken numbers are handled by the number runs).
-        yield from patterns.ibans(text)
-        yield from patterns.expiries(text, index)
-        yield from patterns.addresses(text)
-    yield from patterns.named_ids(text)
-    yield from people.people(text)
+        yield from patterns.ibans(prepared)
+        yield from patterns.expiries(prepared, index)
+        yield from patterns.addresses(prepared)
+    yield from patterns.named_ids(prepared)
+    yield from people.people(prepared)
 
 
 def resolve(candidates: Iterable[Finding]) -> list[Finding]:
@@ -104,9 +105,13 @@ def resolve(candidates: Iterable[Finding]) -> list[Finding]:
 
 def scan(text: str, *, entities: Iterable[str] | None = None) -> list[Finding]:
     """Every PII finding and intent in `text`, ordered by position."""
-    found = resolve(_candidates(text))
-    found.extend(intents.intents(text))
-    found.sort(key=lambda f: (f.start, f.end))
+    prepared = Prepared(text)
+    candidates = list(_candidates(prepared))
+    found = resolve(candidates) if len(candidates) > 1 else candidates
+    said = list(intents.intents(prepared))
+    if said:
+        found.extend(said)
+        found.sort(key=lambda f: (f.start, f.end))
     if entities is not None:
         wanted = frozenset(entities)
         found = [f for f in found if f.type in wanted]

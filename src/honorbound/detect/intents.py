@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 
 from honorbound.detect.findings import Finding
+from honorbound.detect.prepared import Caseless, Prepared, word_gate
 
 OPT_OUT = "OPT_OUT_REQUEST"
 RIGHTS = "RIGHTS_REQUEST"
@@ -66,7 +67,7 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
 }
 
 _COMPILED = [
-    (kind, re.compile(rf"(?<![A-Za-z])(?:{'|'.join(parts)})(?![A-Za-z])", re.IGNORECASE))
+    (kind, Caseless(rf"(?<![A-Za-z])(?:{'|'.join(parts)})(?![A-Za-z])"))
     for kind, parts in _PATTERNS.items()
 ]
 
@@ -84,15 +85,61 @@ _STEMS = {
 }  # fmt: skip
 
 
+# Before those, word gates (see prepared.py): every phrase of a kind holds the words of one of
+# its alternatives, one word of each set, whole ("e-mail" gives "mail", "más" gives "m").
+_CONTACT_WORDS = (
+    "call calling text texting email emailing mail mailing contact contacting message messaging "
+    "bother bothering"
+)
+_OPT = word_gate("opt")
+_WORD_GATES: dict[str, tuple[tuple[int, ...], ...]] = {
+    OPT_OUT: (
+        (word_gate(_CONTACT_WORDS), word_gate("stop don do dont never quit")),
+        (word_gate("list lists unsubscribe mas m quiero lista liste listas listes"),),
+        (_OPT, word_gate("out")),
+        (word_gate("want"), word_gate("calls texts messages emails")),
+        (
+            word_gate(
+                "llame llamen llames vuelva vuelvan vuelvas escriba escribe escriban escriben "
+                "manden llamarme escribirme mandarme"
+            ),
+        ),
+    ),
+    RIGHTS: (
+        (
+            word_gate(
+                "delete erase remove destroy purge wipe close copy access see view download "
+                "export sell share"
+            ),
+            word_gate("my"),
+        ),
+        (word_gate("what which"), word_gate("me")),
+        (word_gate("correct update fix"), word_gate("information data record records")),
+        (_OPT, word_gate("out")),
+        (word_gate("right"), word_gate("to")),
+        (word_gate("borrar borren borre eliminar eliminen elimine copia vendan compartan"),),
+    ),
+}
+# Each alternative as one mask: the text must have all of its gates open.
+_MASKS = {
+    kind: tuple(sum(bits) for bits in alternatives) for kind, alternatives in _WORD_GATES.items()
+}
+
+
+def _may_say(prepared: Prepared, kind: str) -> bool:
+    gates = prepared.gates
+    return any(gates & mask == mask for mask in _MASKS[kind])
+
+
 _GATES = {
     kind: re.compile("|".join(re.escape(stem) for stem in stems)) for kind, stems in _STEMS.items()
 }
 
 
-def intents(text: str) -> Iterator[Finding]:
-    lowered = text.lower()
+def intents(prepared: Prepared) -> Iterator[Finding]:
+    text = prepared.text
     for kind, pattern in _COMPILED:
-        if not _GATES[kind].search(lowered):
+        if not _may_say(prepared, kind) or not _GATES[kind].search(prepared.lowered):
             continue
-        for m in pattern.finditer(text):
-            yield Finding(kind, m.start(), m.end(), 0.9, m.group())
+        for m in pattern.finditer(prepared):
+            yield Finding(kind, m.start(), m.end(), 0.9, text[m.start() : m.end()])

@@ -9,8 +9,6 @@ yields the card.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from honorbound.detect import context, validators
 from honorbound.detect.digits import MAX_RUN_DIGITS, Run
 from honorbound.detect.findings import Finding
@@ -104,20 +102,18 @@ def _classify(
     return None
 
 
-def classify_run(
-    text: str, run: Run, index: context.Index
-) -> Iterator[tuple[int, int, str, float]]:
+def classify_run(text: str, run: Run, index: context.Index) -> list[tuple[int, int, str, float]]:
     """(digit start, digit end, type, score) for each identifier in the run."""
     n = len(run.digits)
     if n < 3 or n > MAX_RUN_DIGITS:
-        return
+        return []
     ctx = index.around(run.start, run.end)
     if n < 9 and not run.plus and not (ctx - {"negative"}):
-        return  # below nine digits everything needs a context word
+        return []  # below nine digits everything needs a context word
     found = _classify(run, 0, n, ctx, True)
     if found:
-        yield 0, n, found[0], found[1]
-        return
+        return [(0, n, found[0], found[1])]
+    hits: list[tuple[int, int, str, float]] = []
     bounds = run.bounds
     k = 0
     while k < len(bounds) - 1:
@@ -136,22 +132,23 @@ def classify_run(
                 hit = (i, j, found[0], found[1], m)
                 break
         if hit:
-            yield hit[0], hit[1], hit[2], hit[3]
+            hits.append((hit[0], hit[1], hit[2], hit[3]))
             k = hit[4]
         else:
             k += 1
+    return hits
 
 
-def findings(text: str, run: Run, index: context.Index) -> Iterator[Finding]:
+def add_findings(out: list[Finding], text: str, run: Run, index: context.Index) -> None:
+    """Append the findings of one run to `out`."""
     for i, j, kind, score in classify_run(text, run, index):
         # A number split over two lines is reported as one finding per line, so redacting it
         # leaves the speaker labels between them alone.
-        cuts = [b for b in run.breaks if i < b < j]
-        edges = [i, *cuts, j]
+        edges = [i, *(b for b in run.breaks if i < b < j), j] if run.breaks else [i, j]
         for a, b in zip(edges, edges[1:], strict=False):
-            start, end = run.span(a, b)
+            start, end = run.span(text, a, b)
             if start > 0 and text[start - 1] == "(" and ")" in text[start:end]:
                 start -= 1  # "(212) 555-0100"
             elif run.plus and a == 0 and start > 0 and text[start - 1] == "+":
                 start -= 1
-            yield Finding(kind, start, end, score, text[start:end])
+            out.append(Finding(kind, start, end, score, text[start:end]))

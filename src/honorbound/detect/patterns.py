@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from honorbound.detect import context, validators
 from honorbound.detect.findings import Finding
+from honorbound.detect.prepared import Caseless, Prepared, word_gate
 from honorbound.detect.resources import words
 
 EMAIL = "EMAIL_ADDRESS"
@@ -34,14 +35,15 @@ _EMAIL = re.compile(
     r"\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
 _TLD = r"com|net|org|edu|gov|us|io|co|info|biz|mx|ca|uk|de|me|app|email"
+_TLD_GATE = word_gate(_TLD.split("|"))
+_DOT_GATE = word_gate(["dot", "period", "punto"])
 _SPOKEN_SEP = r"\s(?:dot|period|punto)\s|\."
-_SPOKEN_EMAIL = re.compile(
+_SPOKEN_EMAIL = Caseless(
     r"(?<![A-Za-z0-9])[A-Za-z0-9]{1,40}"
     r"(?:(?:\s(?:dot|period|punto|underscore|dash|hyphen|guion)\s|[._\-])[A-Za-z0-9]{1,40}){0,4}"
     r"\s(?:at|arroba)\s"
     rf"[A-Za-z0-9]{{1,40}}(?:(?:{_SPOKEN_SEP})[A-Za-z0-9]{{1,40}}){{0,3}}"
     rf"(?:{_SPOKEN_SEP})(?:{_TLD})(?![A-Za-z0-9])",
-    re.IGNORECASE,
 )
 # Patterns start with a plain character class where they can: the regex engine then skips
 # ahead in C to the next possible first character instead of trying every position.
@@ -75,16 +77,19 @@ _NUMERIC_DATES = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:\s?[ap]\.?m\.?)?)?"
     r"(?![\w/]|[.-]\d)"
 )
-_MONTH_DATES = re.compile(
+_MONTH_DATES = Caseless(
     r"(?<![\w/.-])(?:"
     rf"(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?"
     rf"|{_DAY}\s+(?:of\s+|de\s+)?(?:{_MONTHS})\.?(?:,?\s+(?:de\s+|del\s+)?{_YEAR})?"
     rf"|(?:{_MONTHS})\.?,?\s+(?:19|20)\d{{2}}"
     r")(?![\w/])",
-    re.IGNORECASE,
 )
 # Plain lower-case literals: the regex engine skips in C to candidate first letters.
+_MONTH_GATE_WORDS = word_gate(_MONTHS.split("|"))
+_ORDINAL_GATE = word_gate(re.findall(r"[a-z]+", _ORDINAL_WORDS))
 _MONTH_GATE = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|ene|abr|ago|dic")
+# A written expiry counts after an expiry word (context.py's "expiry" class).
+_EXPIRY_WORDS = word_gate(context.words_of("expiry"))
 _EXPIRY = re.compile(r"(?<![\w/])(?:0?[1-9]|1[0-2])\s?[/-]\s?(?:\d{2}|20\d{2})(?![\w/])")
 
 _SUFFIXES = sorted(
@@ -97,6 +102,7 @@ _SUFFIXES = sorted(
     reverse=True,
 )  # fmt: skip
 _SUFFIX_SET = frozenset(_SUFFIXES)
+_SUFFIX_GATE = word_gate(_SUFFIX_SET)
 _STATES = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|"
     "NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP|AA|AE|AP"
@@ -178,7 +184,7 @@ _MILITARY = re.compile(
 )
 _PO_BOX = re.compile(r"(?<![\w])(?i:p\.?\s?o\.?\s+box|post\s+office\s+box)[ \t]+\d{1,6}(?!\d)")
 
-_ID_ANCHOR = re.compile(
+_ID_ANCHOR = Caseless(
     r"(?<![A-Za-z])(?:(?P<license>driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|"
     r"licen[cs]e\s+(?:number|no\.?|#)|dl\s*(?:#|number|no\.?)?|licencia(?:\s+de\s+conducir)?)|"
     r"(?P<passport>passport|pasaporte)|"
@@ -188,7 +194,6 @@ _ID_ANCHOR = re.compile(
     r"medicare(?:\s+(?:id|number))?|patient\s+(?:id|number))|"
     r"(?P<account>(?:bank\s+)?account\s+(?:number|no\.?|#)|acct\s*(?:#|no\.?|number)?))"
     r"(?![A-Za-z])",
-    re.IGNORECASE,
 )
 # An identifier: letters and digits with at least four digits, optionally split by - or space.
 _ID_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9\-]{3,19}(?![A-Za-z0-9])")
@@ -199,20 +204,36 @@ _ID_STEMS = (
     "subscriber", "health", "medica", "patient", "account", "acct",
 )  # fmt: skip
 _ID_GATE = re.compile("|".join(map(re.escape, _ID_STEMS)))
+# One of these is a whole word of every text _ID_ANCHOR matches ("dl#", "acctno" included).
+# Every anchor holds the words of one of these alternatives ("dl#" gives "dl", "acctno" is one
+# word); each alternative is a mask of gates that must all be open.
+_ID_MASKS = (
+    word_gate(
+        "license licence licencia dl dlno dlnumber passport pasaporte mrn medicaid medicare "
+        "account acct acctno acctnumber"
+    ),
+    word_gate("member insurance policy subscriber patient") | word_gate(["id", "number"]),
+    word_gate(["health"]) | word_gate(["plan"]),
+    word_gate(["medical"]) | word_gate(["record"]),
+)
 
 
-def emails(text: str) -> Iterator[Finding]:
+def emails(prepared: Prepared) -> Iterator[Finding]:
+    text = prepared.text
     if "@" in text:
         for m in _EMAIL.finditer(text):
             yield Finding(EMAIL, m.start(), m.end(), 0.95, m.group())
     lowered_has_at = " at " in text or " arroba " in text or " AT " in text
-    if lowered_has_at:
-        for m in _SPOKEN_EMAIL.finditer(text):
-            yield Finding(EMAIL, m.start(), m.end(), 0.85, m.group())
+    # A spoken address ends in a top-level domain said as a word after a dot ("dot com").
+    gates = prepared.gates
+    if lowered_has_at and gates & _TLD_GATE and ("." in text or gates & _DOT_GATE):
+        for m in _SPOKEN_EMAIL.finditer(prepared):
+            yield Finding(EMAIL, m.start(), m.end(), 0.85, text[m.start() : m.end()])
 
 
-def ips(text: str) -> Iterator[Finding]:
-    if "." in text:
+def ips(prepared: Prepared) -> Iterator[Finding]:
+    text = prepared.text
+    if prepared.has_digit and "." in text:
         for m in _IPV4.finditer(text):
             if all(int(part) < 256 for part in m.group().split(".")):
                 yield Finding(IP, m.start(), m.end(), 0.9, m.group())
@@ -228,14 +249,16 @@ def ips(text: str) -> Iterator[Finding]:
             yield Finding(IP, m.start(), m.start() + len(value), 0.9, value)
 
 
-def ibans(text: str) -> Iterator[Finding]:
+def ibans(prepared: Prepared) -> Iterator[Finding]:
+    text = prepared.text
     for m in _IBAN.finditer(text):
         if validators.is_iban(m.group().replace(" ", "")):
             yield Finding(IBAN, m.start(), m.end(), 0.95, m.group())
 
 
 def _plausible_numeric_date(value: str) -> bool:
-    parts = re.split(r"[/.-]", value)
+    # Only the date counts: "2026-11-20T10:00:00" and "1/2/1990 10:30" carry a time.
+    parts = re.split(r"[/.-]", value.replace("T", " ").split(" ", 1)[0])
     if len(parts) != 3:
         return True
     a, b, c = (int(p) for p in parts)
@@ -244,13 +267,22 @@ def _plausible_numeric_date(value: str) -> bool:
     return (1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)
 
 
-def dates(text: str, index: context.Index) -> Iterator[Finding]:
-    lowered = text.lower()
-    found = list(_NUMERIC_DATES.finditer(text))
-    if _MONTH_GATE.search(lowered):
-        found.extend(_MONTH_DATES.finditer(text))
+def dates(prepared: Prepared, index: context.Index) -> Iterator[Finding]:
+    text = prepared.text
+    numeric = prepared.has_digit and ("/" in text or "-" in text or "." in text)
+    found = list(_NUMERIC_DATES.finditer(text)) if numeric else []
+    # Every month-name date holds a month name as a whole word, and a day or a year: digits
+    # or an ordinal word ("the third").
+    if (
+        prepared.gates & _MONTH_GATE_WORDS
+        and (prepared.has_digit or prepared.gates & _ORDINAL_GATE)
+        and _MONTH_GATE.search(prepared.lowered)
+    ):
+        found.extend(_MONTH_DATES.finditer(prepared))
+    if not found:
+        return
     for m in found:
-        value = m.group()
+        value = text[m.start() : m.end()]
         if value[0].isdigit() and not _plausible_numeric_date(value):
             continue
         birth = "dob" in index.left(m.start())
@@ -258,16 +290,20 @@ def dates(text: str, index: context.Index) -> Iterator[Finding]:
         yield Finding(DOB if birth else DATE, m.start(), m.end(), 0.85 if birth else 0.8, value)
 
 
-def expiries(text: str, index: context.Index) -> Iterator[Finding]:
-    if "/" not in text and "-" not in text:
+def expiries(prepared: Prepared, index: context.Index) -> Iterator[Finding]:
+    text = prepared.text
+    if "/" not in text and "-" not in text or not prepared.gates & _EXPIRY_WORDS:
         return
     for m in _EXPIRY.finditer(text):
         if "expiry" in index.left(m.start(), 32):
             yield Finding(EXPIRY, m.start(), m.end(), 0.85, m.group())
 
 
-def addresses(text: str) -> Iterator[Finding]:
-    for m in _ADDRESS.finditer(text):
+def addresses(prepared: Prepared) -> Iterator[Finding]:
+    text = prepared.text
+    # A street address holds a street suffix word ("St", "Avenue"): see _street_end.
+    matches = _ADDRESS.finditer(text) if prepared.gates & _SUFFIX_GATE else ()
+    for m in matches:
         end = _street_end(text, m.start(), m.end())
         if end is None:
             continue
@@ -303,12 +339,18 @@ def _street_end(text: str, start: int, end: int) -> int | None:
     return None
 
 
-def named_ids(text: str) -> Iterator[Finding]:
+def named_ids(prepared: Prepared) -> Iterator[Finding]:
     """Identifiers introduced by what they are: "driver's license D1234567"."""
-    lowered = text.lower()
-    if not _ID_GATE.search(lowered):
+    text = prepared.text
+    # An identifier token holds at least four written digits.
+    if not prepared.has_digit:
         return
-    for anchor in _ID_ANCHOR.finditer(text):
+    gates = prepared.gates
+    if not any(gates & mask == mask for mask in _ID_MASKS):
+        return
+    if not _ID_GATE.search(prepared.lowered):
+        return
+    for anchor in _ID_ANCHOR.finditer(prepared):
         kind = anchor.lastgroup
         if kind is None:
             continue

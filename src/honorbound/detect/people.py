@@ -14,22 +14,21 @@ import re
 from collections.abc import Iterator
 
 from honorbound.detect.findings import Finding
+from honorbound.detect.prepared import Caseless, Prepared, word_gate
 from honorbound.detect.resources import words
 
 PERSON = "PERSON"
 
-_STRONG_CUE = re.compile(
+_STRONG_CUE = Caseless(
     r"(?<![A-Za-z])(?:my\s+name\s+is|my\s+name's|name\s+is|names\s+is|the\s+name\s+is|"
     r"(?:you're|you\s+are)\s+speaking\s+(?:with|to)|speaking\s+with|ask\s+for|"
     r"me\s+llamo|mi\s+nombre\s+es|first\s+name\s+is|last\s+name\s+is|"
     r"account\s+holder\s+is|cardholder\s+is|card\s+holder\s+is|"
     r"signed|sincerely|regards|dear)[,:]?\s+",
-    re.IGNORECASE,
 )
-_WEAK_CUE = re.compile(
+_WEAK_CUE = Caseless(
     r"(?<![A-Za-z])(?:this\s+is|it's|it\s+is|i'm|i\s+am|i\s+m|hi|hello|hey|thanks|"
     r"thank\s+you|soy|habla|dear|ask\s+for|talk\s+to|speak\s+(?:to|with))[,:]?\s+",
-    re.IGNORECASE,
 )
 _TITLE = re.compile(
     r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra|Srta|Mister|Doctor|Señor|Señora)\.?\s+"
@@ -40,9 +39,8 @@ _CAP_PAIR = re.compile(
     r"[A-Z](?<![A-Za-zÀ-ÖØ-öø-ÿ][A-Z])[a-zà-öø-ÿ]{1,20}(?:\s+[A-Z]\.)?\s+[A-Z][a-zà-öø-ÿ'\-]{1,24}"
     r"(?:-[A-Z][a-zà-öø-ÿ]{1,24})?"
 )
-_SPELL_CUE = re.compile(
+_SPELL_CUE = Caseless(
     r"(?<![A-Za-z])(?:spelled|spelt|spelling|spell|that's|that\s+is|it's)[,:]?\s+",
-    re.IGNORECASE,
 )
 _SPELLED = re.compile(r"[A-Za-z](?:(?:\s|\s?-\s?|\.\s?|,\s)[A-Za-z](?![A-Za-z])){2,24}")
 
@@ -112,29 +110,53 @@ _SPELL_STEMS = ("spel", "that", "it's")
 _STRONG_GATE = re.compile("|".join(map(re.escape, _STRONG_STEMS)))
 _TITLE_GATE = re.compile("|".join(map(re.escape, _TITLE_STEMS)))
 _SPELL_GATE = re.compile("|".join(map(re.escape, _SPELL_STEMS)))
+# Word gates (see prepared.py): each cue holds one of these as a whole word.
+_STRONG_WORDS = word_gate(
+    "name names speaking ask llamo nombre holder cardholder signed sincerely regards dear"
+)
+_WEAK_WORDS = word_gate("this is it i hi hello hey thanks thank soy habla dear ask talk speak")
+# "se" for Señor/Señora ("ñ" is not an ASCII letter).
+_TITLE_WORDS = word_gate("mr mrs ms miss mx dr prof sr sra srta mister doctor se")
+_SPELL_WORDS = word_gate("spelled spelt spelling spell that it")
+_LETTERS = word_gate("abcdefghijklmnopqrstuvwxyz")
 
 
-def people(text: str) -> Iterator[Finding]:
-    lowered = text.lower()
-    if _STRONG_GATE.search(lowered):
-        yield from _after(_STRONG_CUE, text, strong=True, score=0.85)
-    if _WEAK_GATE.search(lowered):
-        yield from _after(_WEAK_CUE, text, strong=False, score=0.7)
-    if _TITLE_GATE.search(text):
+# A capitalised pair starts with a listed first name; a weak cue counts only before a listed
+# name. Every ASCII word of every listed name ("O'Brien" gives "o" and "brien") opens these.
+def _name_pieces(names: frozenset[str]) -> set[str]:
+    return {piece for name in names for piece in re.findall(r"[a-z]+", name.lower())}
+
+
+_FIRST_WORDS = word_gate(_name_pieces(_firsts()))
+_NAME_WORDS = word_gate(_name_pieces(_firsts() | _lasts()))
+
+
+def people(prepared: Prepared) -> Iterator[Finding]:
+    text = prepared.text
+    lowered = prepared.lowered
+    gates = prepared.gates
+    if gates & _STRONG_WORDS and _STRONG_GATE.search(lowered):
+        yield from _after(_STRONG_CUE, prepared, strong=True, score=0.85)
+    if gates & _WEAK_WORDS and gates & _NAME_WORDS and _WEAK_GATE.search(lowered):
+        yield from _after(_WEAK_CUE, prepared, strong=False, score=0.7)
+    if gates & _TITLE_WORDS and _TITLE_GATE.search(text):
         for cue in _TITLE.finditer(text):
             span = _take_name(text, cue.end(), strong=True)
             if span:
                 yield Finding(PERSON, cue.start(), span[1], 0.85, text[cue.start() : span[1]])
-    yield from _pairs(text)
-    if _SPELL_GATE.search(lowered):
-        for cue in _SPELL_CUE.finditer(text):
+    if gates & _FIRST_WORDS:
+        yield from _pairs(text)
+    # A spelled name is single letters ("j o h n"), each a word of its own.
+    if gates & _SPELL_WORDS and gates & _LETTERS and _SPELL_GATE.search(lowered):
+        for cue in _SPELL_CUE.finditer(prepared):
             spelled = _SPELLED.match(text, cue.end())
             if spelled:
                 yield Finding(PERSON, spelled.start(), spelled.end(), 0.75, spelled.group())
 
 
-def _after(cues: re.Pattern[str], text: str, strong: bool, score: float) -> Iterator[Finding]:
-    for cue in cues.finditer(text):
+def _after(cues: Caseless, prepared: Prepared, strong: bool, score: float) -> Iterator[Finding]:
+    text = prepared.text
+    for cue in cues.finditer(prepared):
         span = _take_name(text, cue.end(), strong=strong)
         if span:
             yield Finding(PERSON, span[0], span[1], score, text[span[0] : span[1]])
