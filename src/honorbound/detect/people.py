@@ -118,7 +118,7 @@ _WEAK_WORDS = word_gate("this is it i hi hello hey thanks thank soy habla dear a
 # "se" for Señor/Señora ("ñ" is not an ASCII letter).
 _TITLE_WORDS = word_gate("mr mrs ms miss mx dr prof sr sra srta mister doctor se")
 _SPELL_WORDS = word_gate("spelled spelt spelling spell that it")
-_LETTERS = word_gate("abcdefghijklmnopqrstuvwxyz")
+_LETTERS = word_gate(list("abcdefghijklmnopqrstuvwxyz"))
 
 
 # A capitalised pair starts with a listed first name; a weak cue counts only before a listed
