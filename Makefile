@@ -13,7 +13,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# Sources of the compiled engine (setup.py): an edit rebuilds it.
+$(STAMP): pyproject.toml setup.py $(wildcard src/honorbound/detect/*.py) | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
@@ -56,4 +57,5 @@ bench-pii: $(STAMP)
 	$(BIN)/python bench/pii.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build
+	find src -name "*.so" -delete

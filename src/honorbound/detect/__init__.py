@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from honorbound.detect.engine import INTENT_TYPES, scan, scan_many
-from honorbound.detect.findings import Finding
-from honorbound.detect.operators import NAMES as OPERATORS
-from honorbound.detect.operators import Context, OperatorError, get, reveal
+from honorbound.detect import build
+
+build.check_fresh()
+
+from honorbound.detect.engine import INTENT_TYPES, scan, scan_many  # noqa: E402
+from honorbound.detect.findings import Finding  # noqa: E402
+from honorbound.detect.operators import NAMES as OPERATORS  # noqa: E402
+from honorbound.detect.operators import Context, OperatorError, get, reveal  # noqa: E402
 
 __all__ = [
     "ENTITIES",

@@ -58,10 +58,6 @@ def words_of(kind: str) -> frozenset[str]:
     return frozenset(word for word, named in _WORDS.items() if named == kind)
 
 
-def _is_letter(ch: str) -> bool:
-    return ch.isalpha()
-
-
 # Words that name an identifier only together with the next word ("security code", not
 # "Security Corp."; "insurance id", not "Progressive Insurance Group").
 _ID_WORDS = ("id", "number", "no", "num", "#")
@@ -113,8 +109,8 @@ class Index:
             at = lowered.find(word)
             while at != -1:
                 end = at + len(word)
-                whole = (at == 0 or not _is_letter(lowered[at - 1])) and (
-                    end == size or not _is_letter(lowered[end])
+                whole = (at == 0 or not lowered[at - 1].isalpha()) and (
+                    end == size or not lowered[end].isalpha()
                 )
                 if whole:
                     nxt = _NEXT_WORD.match(lowered, end) if following is not None else None

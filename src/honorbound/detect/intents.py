@@ -126,11 +126,6 @@ _MASKS = {
 }
 
 
-def _may_say(prepared: Prepared, kind: str) -> bool:
-    gates = prepared.gates
-    return any(gates & mask == mask for mask in _MASKS[kind])
-
-
 _GATES = {
     kind: re.compile("|".join(re.escape(stem) for stem in stems)) for kind, stems in _STEMS.items()
 }
@@ -138,8 +133,14 @@ _GATES = {
 
 def intents(prepared: Prepared) -> Iterator[Finding]:
     text = prepared.text
+    gates = prepared.gates
     for kind, pattern in _COMPILED:
-        if not _may_say(prepared, kind) or not _GATES[kind].search(prepared.lowered):
+        for mask in _MASKS[kind]:
+            if gates & mask == mask:
+                break
+        else:
+            continue  # no alternative has all its words
+        if not _GATES[kind].search(prepared.lowered):
             continue
         for m in pattern.finditer(prepared):
             yield Finding(kind, m.start(), m.end(), 0.9, text[m.start() : m.end()])

@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from functools import reduce
-from itertools import repeat
 from operator import or_
 
 _ASCII_WORD = re.compile(r"[a-z]+")
@@ -66,7 +65,7 @@ class Prepared:
         # The context index reads whole words; for an ASCII text those are the ASCII words.
         self.words = ascii_words if self.ascii else frozenset(_WORD.findall(lowered))
         self.gates = (
-            reduce(or_, map(_GATE_BITS.get, ascii_words, repeat(0)), 0)
+            reduce(or_, map(_GATE_BITS.__getitem__, _GATE_BITS.keys() & ascii_words), 0)
             if self.folded
             else ALL_GATES
         )

@@ -1,0 +1,83 @@
+"""The compiled engine (mypyc, setup.py) gives the pure-Python engine's results, and a stale
+compiled module is refused instead of silently running old code."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from honorbound.detect import build, scan
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPORA = [
+    ROOT / "bench" / "pii_data" / "transcripts.jsonl",
+    ROOT / "bench/pii_data/presidio_evaluator.jsonl",
+]
+SUFFIX = build.importlib.machinery.EXTENSION_SUFFIXES[0]
+
+
+def test_a_compiled_module_older_than_its_source_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "engine.py"
+    binary = tmp_path / f"engine{SUFFIX}"
+    binary.write_bytes(b"")
+    source.write_text("# edited\n")
+    os.utime(binary, (1_000_000, 1_000_000))
+    os.utime(source, (1_000_100, 1_000_100))
+    with pytest.raises(build.StaleBuild, match=r"engine\.py.*make"):
+        build.check_fresh(tmp_path)
+    os.utime(binary, (1_000_200, 1_000_200))
+    build.check_fresh(tmp_path)  # rebuilt: accepted
+
+
+def _texts() -> list[str]:
+    texts: list[str] = []
+    for path in CORPORA:
+        with path.open(encoding="utf-8") as lines:
+            texts.extend(json.loads(line)["text"] for line in lines)
+    # Hostile and odd inputs too: non-ASCII case folding, long runs, timestamps.
+    texts += [
+        "ſix ſeven K 4111 1111 1111 1111",
+        "İstanbul Señor Muñoz",
+        "one " * 500,
+        "2026-11-20T10:00:00",
+    ]
+    return texts
+
+
+@pytest.mark.timeout(300)
+def test_compiled_and_pure_engines_agree(tmp_path: Path) -> None:
+    if not build.is_compiled():
+        pytest.skip("the engine runs pure Python here (HONORBOUND_PURE_PYTHON=1 or no compiler)")
+    package = tmp_path / "honorbound"
+    shutil.copytree(
+        build.HERE, package / "detect", ignore=shutil.ignore_patterns("*.so", "__pycache__")
+    )
+    (package / "__init__.py").write_text("")
+    texts = _texts()
+    (tmp_path / "texts.json").write_text(json.dumps(texts))
+    program = (
+        "import json, sys\n"
+        "from honorbound.detect import build, scan\n"
+        "assert not build.is_compiled()\n"
+        "texts = json.load(open(sys.argv[1]))\n"
+        "print(json.dumps([[[f.type, f.start, f.end, f.score] for f in scan(t)] for t in texts]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path / "texts.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    pure = json.loads(done.stdout)
+    compiled = [[[f.type, f.start, f.end, f.score] for f in scan(t)] for t in texts]
+    differing = [i for i, (a, b) in enumerate(zip(pure, compiled, strict=True)) if a != b]
+    assert not differing, f"{len(differing)} texts differ, first at index {differing[:5]}"
