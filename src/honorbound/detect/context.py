@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import bisect
 import re
+from typing import Final
 
 from honorbound.detect.prepared import Prepared
 
-LEFT = 56
-RIGHT = 28
+LEFT: Final = 56
+RIGHT: Final = 28
 
 _WORDS: dict[str, str] = {}
 
@@ -50,7 +51,7 @@ _add(
     "miles minutes hours seconds days pedido factura orden ext extension version zip postal "
     "claim",
 )
-_KNOWN = frozenset(_WORDS)
+_KNOWN: Final = frozenset(_WORDS)
 
 
 def words_of(kind: str) -> frozenset[str]:
@@ -60,7 +61,7 @@ def words_of(kind: str) -> frozenset[str]:
 
 # Words that name an identifier only together with the next word ("security code", not
 # "Security Corp."; "insurance id", not "Progressive Insurance Group").
-_ID_WORDS = ("id", "number", "no", "num", "#")
+_ID_WORDS: Final = ("id", "number", "no", "num", "#")
 _NEEDS_NEXT: dict[str, tuple[str, ...]] = {
     "security": ("code", "number"),
     "verification": ("code", "number", "value"),
@@ -73,8 +74,8 @@ _NEEDS_NEXT: dict[str, tuple[str, ...]] = {
     "patient": _ID_WORDS,
     "tax": ("id", "identification", "number"),
 }
-_NEXT_WORD = re.compile(r"[\s'’]*(#|[^\W\d_]+)")
-_MONEY = frozenset("$€£¥")
+_NEXT_WORD: Final = re.compile(r"[\s'’]*(#|[^\W\d_]+)")
+_MONEY: Final = frozenset("$€£¥")
 
 
 class Index:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from itertools import islice
+from typing import Final
 
 from honorbound.detect.prepared import Prepared, word_gate
 
-UNITS = {
+UNITS: Final = {
     "zero": "0",
     "oh": "0",
     "o": "0",
@@ -44,7 +44,7 @@ UNITS = {
     "ocho": "8",
     "nueve": "9",
 }
-TEENS = {
+TEENS: Final = {
     "ten": "10",
     "eleven": "11",
     "twelve": "12",
@@ -56,7 +56,7 @@ TEENS = {
     "eighteen": "18",
     "nineteen": "19",
 }
-TENS = {
+TENS: Final = {
     "twenty": "2",
     "thirty": "3",
     "forty": "4",
@@ -66,25 +66,28 @@ TENS = {
     "eighty": "8",
     "ninety": "9",
 }
-REPEAT = {"double": 2, "triple": 3}
-WORDS = {**UNITS, **TEENS, **TENS, "hundred": "00", "double": "", "triple": ""}
+REPEAT: Final = {"double": 2, "triple": 3}
+WORDS: Final = {**UNITS, **TEENS, **TENS, "hundred": "00", "double": "", "triple": ""}
 
-_PIECE = re.compile(r"\d+|[A-Za-z]+")
-_SEPARATORS = " \t,.-()#*"  # "*" and "#" from keypad notation
-_MAX_GAP = 6
-_DIGITS = re.compile(r"\d+")
-_LETTERS = re.compile(r"[a-z]+")
-_GATE_WORDS = frozenset(w for w in WORDS if len(w) > 1)
+_PIECE: Final = re.compile(r"\d+|[A-Za-z]+")
+_SEPARATORS: Final = " \t,.-()#*"  # "*" and "#" from keypad notation
+_MAX_GAP: Final = 6
+_DIGITS: Final = re.compile(r"\d+")
+_LETTERS: Final = re.compile(r"[a-z]+")
+_GATE_WORDS: Final = frozenset(w for w in WORDS if len(w) > 1)
 
 # A run is found whole by one pattern, in C: tokens joined by 1-6 separators. Tokens (digits,
 # or a whole number word between non-letters) and separators are disjoint, and the repetition
 # is possessive, so the match is linear whatever the input.
-_GAP = rf"[{re.escape(_SEPARATORS)}]{{1,{_MAX_GAP}}}"
+_GAP: Final = rf"[{re.escape(_SEPARATORS)}]{{1,{_MAX_GAP}}}"
 
 
-def _trie(words: Iterable[str]) -> str:
+def _trie(words: Iterable[str], first: str = "") -> str:
     """An alternation of `words` factored by common prefixes ("o(?:ne|h|cho)?"): the regex
-    engine then tries one branch per letter instead of every word at every position."""
+    engine then tries one branch per letter instead of every word at every position.
+
+    `first` goes after the first letter of every word: with a lookbehind there, each branch
+    still starts with a plain letter, so the engine skips in C to positions holding one."""
     root: dict[str, dict] = {}  # type: ignore[type-arg]
     for word in words:
         node = root
@@ -92,28 +95,34 @@ def _trie(words: Iterable[str]) -> str:
             node = node.setdefault(ch, {})
         node[""] = {}
 
-    def emit(node: dict) -> str:  # type: ignore[type-arg]
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+    def emit(node: dict, after: str = "") -> str:  # type: ignore[type-arg]
+        branches = [re.escape(ch) + after + emit(child) for ch, child in sorted(node.items()) if ch]
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
         return f"(?:{body})?" if "" in node else body
 
-    return emit(root)
+    return emit(root, first)
 
 
-_WORD_TRIE = _trie(WORDS)
+_WORD_TRIE: Final = _trie(WORDS)
 # ASCII texts are matched on their lower-cased copy (same offsets), which is several times
 # faster than case-insensitive matching; other texts on the original, ASCII case folding only.
-_FOLDED_TOKEN = rf"(?:\d+|(?<![a-z]){_WORD_TRIE}(?![a-z]))"
-_RUN_SPOKEN_FOLDED = re.compile(rf"{_FOLDED_TOKEN}(?:{_GAP}{_FOLDED_TOKEN})*+")
-_TOKEN = rf"(?:\d+|(?<![A-Za-z])(?ai:{_WORD_TRIE})(?![A-Za-z]))"
-_RUN_SPOKEN = re.compile(rf"{_TOKEN}(?:{_GAP}{_TOKEN})*+")
-_RUN_WRITTEN = re.compile(rf"\d+(?:{_GAP}\d+)*+")
-_ALL_WRITTEN = re.compile(rf"[\d{re.escape(_SEPARATORS)}]+")
+# "(?<![a-z].)" after a word's first letter: the letter before the word is not a letter.
+_FOLDED_TRIE: Final = _trie(WORDS, first=r"(?<![a-z].)")
+_FOLDED_TOKEN: Final = rf"(?:\d+|{_FOLDED_TRIE}(?![a-z]))"
+_RUN_SPOKEN_FOLDED: Final = re.compile(rf"{_FOLDED_TOKEN}(?:{_GAP}{_FOLDED_TOKEN})*+")
+# On ASCII text "[0-9]" is "\d", checked inline instead of through the Unicode tables.
+_ASCII_TOKEN: Final = rf"(?:[0-9]+|{_FOLDED_TRIE}(?![a-z]))"
+_RUN_SPOKEN_ASCII: Final = re.compile(rf"{_ASCII_TOKEN}(?:{_GAP}{_ASCII_TOKEN})*+")
+_TOKEN: Final = rf"(?:\d+|(?<![A-Za-z])(?ai:{_WORD_TRIE})(?![A-Za-z]))"
+_RUN_SPOKEN: Final = re.compile(rf"{_TOKEN}(?:{_GAP}{_TOKEN})*+")
+_RUN_WRITTEN: Final = re.compile(rf"\d+(?:{_GAP}\d+)*+")
+_RUN_WRITTEN_ASCII: Final = re.compile(rf"[0-9]+(?:{_GAP}[0-9]+)*+")
+_ALL_WRITTEN: Final = re.compile(rf"[\d{re.escape(_SEPARATORS)}]+")
 
 
-_NUMBER_WORD_GATE = word_gate(_GATE_WORDS)
+_NUMBER_WORD_GATE: Final = word_gate(_GATE_WORDS)
 
 
 def _has_number_word(prepared: Prepared) -> bool:
@@ -125,28 +134,43 @@ def _has_number_word(prepared: Prepared) -> bool:
 
 # A run longer than this is not scanned window by window (no identifier is that long, and a
 # 100k-digit blob must not cost 100k x 17 validations).
-MAX_RUN_DIGITS = 64
+MAX_RUN_DIGITS: Final = 64
 
 
 # The longest text a run of at most MAX_RUN_DIGITS pieces of at most MAX_RUN_DIGITS characters
 # can cover: anything longer is dropped without being split into pieces.
-_MAX_RUN_CHARS = MAX_RUN_DIGITS * MAX_RUN_DIGITS + (MAX_RUN_DIGITS - 1) * _MAX_GAP
+_MAX_RUN_CHARS: Final = MAX_RUN_DIGITS * MAX_RUN_DIGITS + (MAX_RUN_DIGITS - 1) * _MAX_GAP
 
 
-@dataclass(slots=True)
 class Run:
-    digits: str
-    # Original start / end offset of each digit. None for a written run until a finding asks
-    # (`offsets`): most runs are never reported, so their offsets are never worked out.
-    starts: list[int] | None
-    ends: list[int] | None
-    bounds: list[int]  # digit indices where a token starts (plus len(digits))
-    spoken: bool
-    plus: bool
-    start: int
-    end: int
-    # Digit indices at which the run continues on the next line (two-line runs).
-    breaks: tuple[int, ...] = ()
+    """A stretch of written and spoken digits (see the module docstring)."""
+
+    __slots__ = ("bounds", "breaks", "digits", "end", "ends", "plus", "spoken", "start", "starts")
+
+    def __init__(
+        self,
+        digits: str,
+        starts: list[int] | None,
+        ends: list[int] | None,
+        bounds: list[int],
+        spoken: bool,
+        plus: bool,
+        start: int,
+        end: int,
+        breaks: tuple[int, ...] = (),
+    ) -> None:
+        self.digits = digits
+        # Original start / end offset of each digit. None for a written run until a finding
+        # asks (`offsets`): most runs are never reported, so their offsets are never worked out.
+        self.starts = starts
+        self.ends = ends
+        self.bounds = bounds  # digit indices where a token starts (plus len(digits))
+        self.spoken = spoken
+        self.plus = plus
+        self.start = start
+        self.end = end
+        # Digit indices at which the run continues on the next line (two-line runs).
+        self.breaks = breaks
 
     def offsets(self, text: str) -> tuple[list[int], list[int]]:
         if self.starts is None or self.ends is None:
@@ -241,12 +265,14 @@ def runs(prepared: Prepared) -> list[Run]:
     found: list[Run] = []
     text = prepared.text
     spoken = _has_number_word(prepared)
-    if spoken and prepared.folded:
+    if spoken and prepared.ascii:
+        matches = _RUN_SPOKEN_ASCII.finditer(prepared.lowered)
+    elif spoken and prepared.folded:
         matches = _RUN_SPOKEN_FOLDED.finditer(prepared.lowered)
     elif spoken:
         matches = _RUN_SPOKEN.finditer(text)
     elif prepared.has_digit:
-        matches = _RUN_WRITTEN.finditer(text)
+        matches = (_RUN_WRITTEN_ASCII if prepared.ascii else _RUN_WRITTEN).finditer(text)
     else:
         return found
     for match in matches:

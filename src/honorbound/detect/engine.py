@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from typing import Final
 
 from honorbound.detect import context, digits, intents, numbers, patterns, people
 from honorbound.detect.findings import Finding
 from honorbound.detect.prepared import Prepared
 
-INTENT_TYPES = frozenset({intents.OPT_OUT, intents.RIGHTS})
-_LABEL = re.compile(r"[ \t]*([A-Za-z][\w .'\-]{0,30}?)[ \t]*:")
+INTENT_TYPES: Final = frozenset({intents.OPT_OUT, intents.RIGHTS})
+_LABEL: Final = re.compile(r"[ \t]*([A-Za-z][\w .'\-]{0,30}?)[ \t]*:")
 
 
 def _speaker(text: str, position: int) -> tuple[str | None, int]:
@@ -68,19 +69,20 @@ def _number_findings(prepared: Prepared, index: context.Index) -> list[Finding]:
     return out
 
 
-def _candidates(prepared: Prepared) -> Iterator[Finding]:
+def _candidates(prepared: Prepared) -> list[Finding]:
     index = context.Index(prepared)
-    yield from _number_findings(prepared, index)
-    yield from patterns.emails(prepared)
-    yield from patterns.ips(prepared)
-    yield from patterns.dates(prepared, index)
+    out = _number_findings(prepared, index)
+    patterns.emails(out, prepared)
+    patterns.ips(out, prepared)
+    patterns.dates(out, prepared, index)
     if prepared.has_digit:
         # These need a written digit (spoken numbers are handled by the number runs).
-        yield from patterns.ibans(prepared)
-        yield from patterns.expiries(prepared, index)
-        yield from patterns.addresses(prepared)
-    yield from patterns.named_ids(prepared)
-    yield from people.people(prepared)
+        patterns.ibans(out, prepared)
+        patterns.expiries(out, prepared, index)
+        patterns.addresses(out, prepared)
+    patterns.named_ids(out, prepared)
+    people.people(out, prepared)
+    return out
 
 
 def resolve(candidates: Iterable[Finding]) -> list[Finding]:
@@ -106,9 +108,10 @@ def resolve(candidates: Iterable[Finding]) -> list[Finding]:
 def scan(text: str, *, entities: Iterable[str] | None = None) -> list[Finding]:
     """Every PII finding and intent in `text`, ordered by position."""
     prepared = Prepared(text)
-    candidates = list(_candidates(prepared))
+    candidates = _candidates(prepared)
     found = resolve(candidates) if len(candidates) > 1 else candidates
-    said = list(intents.intents(prepared))
+    said: list[Finding] = []
+    intents.intents(said, prepared)
     if said:
         found.extend(said)
         found.sort(key=lambda f: (f.start, f.end))

@@ -12,20 +12,20 @@ keyword rules in `consent`, where the channel is known.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from typing import Final
 
 from honorbound.detect.findings import Finding
 from honorbound.detect.prepared import Caseless, Prepared, word_gate
 
-OPT_OUT = "OPT_OUT_REQUEST"
-RIGHTS = "RIGHTS_REQUEST"
+OPT_OUT: Final = "OPT_OUT_REQUEST"
+RIGHTS: Final = "RIGHTS_REQUEST"
 
-_ME = r"(?:me|us|this\s+number|my\s+(?:number|phone|cell|email))"
-_CONTACT = (
+_ME: Final = r"(?:me|us|this\s+number|my\s+(?:number|phone|cell|email))"
+_CONTACT: Final = (
     r"(?:call(?:ing)?|text(?:ing)?|e-?mail(?:ing)?|contact(?:ing)?|messag(?:e|ing)|bother(?:ing)?)"
 )
-_LIST = r"(?:your|the|this|all|any)\s+(?:\w+\s+){0,2}?list(?:s)?"
-_DATA = (
+_LIST: Final = r"(?:your|the|this|all|any)\s+(?:\w+\s+){0,2}?list(?:s)?"
+_DATA: Final = (
     r"(?:personal\s+)?(?:information|info|data|details|records?|account|file|"
     r"personal\s+information)"
 )
@@ -66,7 +66,7 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_COMPILED = [
+_COMPILED: Final = [
     (kind, Caseless(rf"(?<![A-Za-z])(?:{'|'.join(parts)})(?![A-Za-z])"))
     for kind, parts in _PATTERNS.items()
 ]
@@ -74,7 +74,7 @@ _COMPILED = [
 
 # Cheap gates on the lower-cased text: a text without any of these cannot match the kind's
 # phrases, and most texts have none.
-_STEMS = {
+_STEMS: Final = {
     OPT_OUT: ("stop ", "don't ", "do not ", "dont ", "never ", "quit ", " off ", " from ",
               "do not call", "do-not-call", "unsubscri", "opt ", "no m", "no me ", "dej",
               "no quiero", "quen", "quit"),
@@ -87,11 +87,11 @@ _STEMS = {
 
 # Before those, word gates (see prepared.py): every phrase of a kind holds the words of one of
 # its alternatives, one word of each set, whole ("e-mail" gives "mail", "más" gives "m").
-_CONTACT_WORDS = (
+_CONTACT_WORDS: Final = (
     "call calling text texting email emailing mail mailing contact contacting message messaging "
     "bother bothering"
 )
-_OPT = word_gate("opt")
+_OPT: Final = word_gate("opt")
 _WORD_GATES: dict[str, tuple[tuple[int, ...], ...]] = {
     OPT_OUT: (
         (word_gate(_CONTACT_WORDS), word_gate("stop don do dont never quit")),
@@ -121,17 +121,17 @@ _WORD_GATES: dict[str, tuple[tuple[int, ...], ...]] = {
     ),
 }
 # Each alternative as one mask: the text must have all of its gates open.
-_MASKS = {
+_MASKS: Final = {
     kind: tuple(sum(bits) for bits in alternatives) for kind, alternatives in _WORD_GATES.items()
 }
 
 
-_GATES = {
+_GATES: Final = {
     kind: re.compile("|".join(re.escape(stem) for stem in stems)) for kind, stems in _STEMS.items()
 }
 
 
-def intents(prepared: Prepared) -> Iterator[Finding]:
+def intents(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     gates = prepared.gates
     for kind, pattern in _COMPILED:
@@ -143,4 +143,4 @@ def intents(prepared: Prepared) -> Iterator[Finding]:
         if not _GATES[kind].search(prepared.lowered):
             continue
         for m in pattern.finditer(prepared):
-            yield Finding(kind, m.start(), m.end(), 0.9, text[m.start() : m.end()])
+            out.append(Finding(kind, m.start(), m.end(), 0.9, text[m.start() : m.end()]))

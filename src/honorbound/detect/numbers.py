@@ -9,24 +9,26 @@ yields the card.
 
 from __future__ import annotations
 
+from typing import Final
+
 from honorbound.detect import context, validators
 from honorbound.detect.digits import MAX_RUN_DIGITS, Run
 from honorbound.detect.findings import Finding
 
-CARD = "CREDIT_CARD"
-CVV = "CVV"
-EXPIRY = "CARD_EXPIRY"
-SSN = "US_SSN"
-ITIN = "US_ITIN"
-PHONE = "PHONE_NUMBER"
-BANK = "US_BANK_NUMBER"
-ABA = "ABA_ROUTING_NUMBER"
-DOB = "DATE_OF_BIRTH"
-LICENSE = "US_DRIVER_LICENSE"
-PASSPORT = "US_PASSPORT"
-MEDICAL = "MEDICAL_RECORD"
+CARD: Final = "CREDIT_CARD"
+CVV: Final = "CVV"
+EXPIRY: Final = "CARD_EXPIRY"
+SSN: Final = "US_SSN"
+ITIN: Final = "US_ITIN"
+PHONE: Final = "PHONE_NUMBER"
+BANK: Final = "US_BANK_NUMBER"
+ABA: Final = "ABA_ROUTING_NUMBER"
+DOB: Final = "DATE_OF_BIRTH"
+LICENSE: Final = "US_DRIVER_LICENSE"
+PASSPORT: Final = "US_PASSPORT"
+MEDICAL: Final = "MEDICAL_RECORD"
 
-_PHONE_LAYOUTS = {(3, 3, 4), (1, 3, 3, 4), (3, 7), (1, 10), (1, 3, 7), (3, 3, 2, 2)}
+_PHONE_LAYOUTS: Final = {(3, 3, 4), (1, 3, 3, 4), (3, 7), (1, 10), (1, 3, 7), (3, 3, 2, 2)}
 
 
 def _layout(run: Run, i: int, j: int) -> tuple[int, ...]:

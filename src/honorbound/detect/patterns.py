@@ -11,34 +11,34 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
+from typing import Final
 
 from honorbound.detect import context, validators
 from honorbound.detect.findings import Finding
 from honorbound.detect.prepared import Caseless, Prepared, word_gate
 from honorbound.detect.resources import words
 
-EMAIL = "EMAIL_ADDRESS"
-IP = "IP_ADDRESS"
-IBAN = "IBAN_CODE"
-DATE = "DATE_TIME"
-DOB = "DATE_OF_BIRTH"
-EXPIRY = "CARD_EXPIRY"
-ADDRESS = "STREET_ADDRESS"
-LICENSE = "US_DRIVER_LICENSE"
-PASSPORT = "US_PASSPORT"
-MEDICAL = "MEDICAL_RECORD"
-BANK = "US_BANK_NUMBER"
+EMAIL: Final = "EMAIL_ADDRESS"
+IP: Final = "IP_ADDRESS"
+IBAN: Final = "IBAN_CODE"
+DATE: Final = "DATE_TIME"
+DOB: Final = "DATE_OF_BIRTH"
+EXPIRY: Final = "CARD_EXPIRY"
+ADDRESS: Final = "STREET_ADDRESS"
+LICENSE: Final = "US_DRIVER_LICENSE"
+PASSPORT: Final = "US_PASSPORT"
+MEDICAL: Final = "MEDICAL_RECORD"
+BANK: Final = "US_BANK_NUMBER"
 
-_EMAIL = re.compile(
+_EMAIL: Final = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,6}"
     r"\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
-_TLD = r"com|net|org|edu|gov|us|io|co|info|biz|mx|ca|uk|de|me|app|email"
-_TLD_GATE = word_gate(_TLD.split("|"))
-_DOT_GATE = word_gate(["dot", "period", "punto"])
-_SPOKEN_SEP = r"\s(?:dot|period|punto)\s|\."
-_SPOKEN_EMAIL = Caseless(
+_TLD: Final = r"com|net|org|edu|gov|us|io|co|info|biz|mx|ca|uk|de|me|app|email"
+_TLD_GATE: Final = word_gate(_TLD.split("|"))
+_DOT_GATE: Final = word_gate(["dot", "period", "punto"])
+_SPOKEN_SEP: Final = r"\s(?:dot|period|punto)\s|\."
+_SPOKEN_EMAIL: Final = Caseless(
     r"(?<![A-Za-z0-9])[A-Za-z0-9]{1,40}"
     r"(?:(?:\s(?:dot|period|punto|underscore|dash|hyphen|guion)\s|[._\-])[A-Za-z0-9]{1,40}){0,4}"
     r"\s(?:at|arroba)\s"
@@ -47,37 +47,37 @@ _SPOKEN_EMAIL = Caseless(
 )
 # Patterns start with a plain character class where they can: the regex engine then skips
 # ahead in C to the next possible first character instead of trying every position.
-_IPV4 = re.compile(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\d|\.\d)")
-_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}(?![0-9A-Za-z:])")
-_IBAN = re.compile(
+_IPV4: Final = re.compile(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\d|\.\d)")
+_IPV6: Final = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}(?![0-9A-Za-z:])")
+_IBAN: Final = re.compile(
     r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
 )
 
-_MONTHS = (
+_MONTHS: Final = (
     r"january|february|march|april|may|june|july|august|september|october|november|december|"
     r"jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec|"
     r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
 )
-_ORDINAL_WORDS = (
+_ORDINAL_WORDS: Final = (
     r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
     r"thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|"
     r"twenty[- ](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|thirtieth|"
     r"thirty[- ]first"
 )
-_YEAR_WORDS = (
+_YEAR_WORDS: Final = (
     r"(?:nineteen|twenty|two\s+thousand(?:\s+and)?)"
     r"(?:[\s-]+(?:oh|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|"
     r"nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|one|two|three|four|five|"
     r"six|seven|eight|nine)){1,2}"
 )
-_DAY = rf"(?:(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?|{_ORDINAL_WORDS})"
-_YEAR = rf"(?:(?:19|20)\d{{2}}|'\d{{2}}|{_YEAR_WORDS})"
-_NUMERIC_DATES = re.compile(
+_DAY: Final = rf"(?:(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?|{_ORDINAL_WORDS})"
+_YEAR: Final = rf"(?:(?:19|20)\d{{2}}|'\d{{2}}|{_YEAR_WORDS})"
+_NUMERIC_DATES: Final = re.compile(
     r"\d(?<![\w/.-]\d)(?:\d?([/.-])\d{1,2}\1(?:\d{4}|\d{2})|\d{3}([/.-])\d{1,2}\2\d{1,2})"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:\s?[ap]\.?m\.?)?)?"
     r"(?![\w/]|[.-]\d)"
 )
-_MONTH_DATES = Caseless(
+_MONTH_DATES: Final = Caseless(
     r"(?<![\w/.-])(?:"
     rf"(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?"
     rf"|{_DAY}\s+(?:of\s+|de\s+)?(?:{_MONTHS})\.?(?:,?\s+(?:de\s+|del\s+)?{_YEAR})?"
@@ -85,14 +85,14 @@ _MONTH_DATES = Caseless(
     r")(?![\w/])",
 )
 # Plain lower-case literals: the regex engine skips in C to candidate first letters.
-_MONTH_GATE_WORDS = word_gate(_MONTHS.split("|"))
-_ORDINAL_GATE = word_gate(re.findall(r"[a-z]+", _ORDINAL_WORDS))
-_MONTH_GATE = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|ene|abr|ago|dic")
+_MONTH_GATE_WORDS: Final = word_gate(_MONTHS.split("|"))
+_ORDINAL_GATE: Final = word_gate(re.findall(r"[a-z]+", _ORDINAL_WORDS))
+_MONTH_GATE: Final = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|ene|abr|ago|dic")
 # A written expiry counts after an expiry word (context.py's "expiry" class).
-_EXPIRY_WORDS = word_gate(context.words_of("expiry"))
-_EXPIRY = re.compile(r"(?<![\w/])(?:0?[1-9]|1[0-2])\s?[/-]\s?(?:\d{2}|20\d{2})(?![\w/])")
+_EXPIRY_WORDS: Final = word_gate(context.words_of("expiry"))
+_EXPIRY: Final = re.compile(r"(?<![\w/])(?:0?[1-9]|1[0-2])\s?[/-]\s?(?:\d{2}|20\d{2})(?![\w/])")
 
-_SUFFIXES = sorted(
+_SUFFIXES: Final = sorted(
     {w.lower() for w in words("street_suffixes.txt")}
     | {
         "st", "ave", "av", "rd", "blvd", "ln", "dr", "ct", "pl", "ter", "cir", "pkwy", "hwy",
@@ -101,18 +101,18 @@ _SUFFIXES = sorted(
     key=len,
     reverse=True,
 )  # fmt: skip
-_SUFFIX_SET = frozenset(_SUFFIXES)
-_SUFFIX_GATE = word_gate(_SUFFIX_SET)
-_STATES = (
+_SUFFIX_SET: Final = frozenset(_SUFFIXES)
+_SUFFIX_GATE: Final = word_gate(_SUFFIX_SET)
+_STATES: Final = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|"
     "NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP|AA|AE|AP"
 )
-_ADDRESS = re.compile(
+_ADDRESS: Final = re.compile(
     r"\d(?<![\w/.,$-]\d)\d{0,5}[A-Za-z]?(?:[ \t]+[A-Za-z][A-Za-z0-9.'\-]{0,30}){1,6}+"
 )
-_HOUSE_NUMBER = re.compile(r"\d{1,6}[A-Za-z]?")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.'\-]*")
-_NOT_IN_STREET_NAME = frozenset(
+_HOUSE_NUMBER: Final = re.compile(r"\d{1,6}[A-Za-z]?")
+_WORD: Final = re.compile(r"[A-Za-z][A-Za-z0-9.'\-]*")
+_NOT_IN_STREET_NAME: Final = frozenset(
     [
         "a",
         "an",
@@ -153,7 +153,7 @@ _NOT_IN_STREET_NAME = frozenset(
         "less",
     ]
 )
-_DIRECTION = frozenset(
+_DIRECTION: Final = frozenset(
     [
         "n",
         "s",
@@ -173,18 +173,20 @@ _DIRECTION = frozenset(
         "west",
     ]
 )
-_ADDRESS_TAIL = re.compile(
+_ADDRESS_TAIL: Final = re.compile(
     r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|#|no|room|fl|floor)\.?[ \t]*#?[A-Za-z0-9\-]{1,6})?"
     r"(?:,?\s+[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2},?[ \t]+"
     rf"(?:{_STATES})(?:[ \t]+\d{{5}}(?:-\d{{4}})?)?(?![A-Za-z0-9]))?"
 )
-_MILITARY = re.compile(
+_MILITARY: Final = re.compile(
     r"(?<![\w])(?:(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][a-z]+|(?:PSC|Unit)[ \t]+\d{4},?[ \t]+Box"
     r"[ \t]+\d{4})\s+[AFD]PO[ \t]+A[AEP][ \t]+\d{5}(?!\d)"
 )
-_PO_BOX = re.compile(r"(?<![\w])(?i:p\.?\s?o\.?\s+box|post\s+office\s+box)[ \t]+\d{1,6}(?!\d)")
+_PO_BOX: Final = re.compile(
+    r"(?<![\w])(?i:p\.?\s?o\.?\s+box|post\s+office\s+box)[ \t]+\d{1,6}(?!\d)"
+)
 
-_ID_ANCHOR = Caseless(
+_ID_ANCHOR: Final = Caseless(
     r"(?<![A-Za-z])(?:(?P<license>driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|"
     r"licen[cs]e\s+(?:number|no\.?|#)|dl\s*(?:#|number|no\.?)?|licencia(?:\s+de\s+conducir)?)|"
     r"(?P<passport>passport|pasaporte)|"
@@ -196,18 +198,18 @@ _ID_ANCHOR = Caseless(
     r"(?![A-Za-z])",
 )
 # An identifier: letters and digits with at least four digits, optionally split by - or space.
-_ID_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9\-]{3,19}(?![A-Za-z0-9])")
-_ID_TYPES = {"license": LICENSE, "passport": PASSPORT, "medical": MEDICAL, "account": BANK}
-_ID_WINDOW = 40
-_ID_STEMS = (
+_ID_TOKEN: Final = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9\-]{3,19}(?![A-Za-z0-9])")
+_ID_TYPES: Final = {"license": LICENSE, "passport": PASSPORT, "medical": MEDICAL, "account": BANK}
+_ID_WINDOW: Final = 40
+_ID_STEMS: Final = (
     "licen", "dl", "passport", "pasaporte", "medical", "mrn", "member", "insurance", "policy",
     "subscriber", "health", "medica", "patient", "account", "acct",
 )  # fmt: skip
-_ID_GATE = re.compile("|".join(map(re.escape, _ID_STEMS)))
+_ID_GATE: Final = re.compile("|".join(map(re.escape, _ID_STEMS)))
 # One of these is a whole word of every text _ID_ANCHOR matches ("dl#", "acctno" included).
 # Every anchor holds the words of one of these alternatives ("dl#" gives "dl", "acctno" is one
 # word); each alternative is a mask of gates that must all be open.
-_ID_MASKS = (
+_ID_MASKS: Final = (
     word_gate(
         "license licence licencia dl dlno dlnumber passport pasaporte mrn medicaid medicare "
         "account acct acctno acctnumber"
@@ -218,25 +220,25 @@ _ID_MASKS = (
 )
 
 
-def emails(prepared: Prepared) -> Iterator[Finding]:
+def emails(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     if "@" in text:
         for m in _EMAIL.finditer(text):
-            yield Finding(EMAIL, m.start(), m.end(), 0.95, m.group())
+            out.append(Finding(EMAIL, m.start(), m.end(), 0.95, m.group()))
     lowered_has_at = " at " in text or " arroba " in text or " AT " in text
     # A spoken address ends in a top-level domain said as a word after a dot ("dot com").
     gates = prepared.gates
     if lowered_has_at and gates & _TLD_GATE and ("." in text or gates & _DOT_GATE):
         for m in _SPOKEN_EMAIL.finditer(prepared):
-            yield Finding(EMAIL, m.start(), m.end(), 0.85, text[m.start() : m.end()])
+            out.append(Finding(EMAIL, m.start(), m.end(), 0.85, text[m.start() : m.end()]))
 
 
-def ips(prepared: Prepared) -> Iterator[Finding]:
+def ips(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     if prepared.has_digit and "." in text:
         for m in _IPV4.finditer(text):
             if all(int(part) < 256 for part in m.group().split(".")):
-                yield Finding(IP, m.start(), m.end(), 0.9, m.group())
+                out.append(Finding(IP, m.start(), m.end(), 0.9, m.group()))
     if "::" in text or text.count(":") >= 5:
         for m in _IPV6.finditer(text):
             value = m.group().rstrip(".")
@@ -246,14 +248,14 @@ def ips(prepared: Prepared) -> Iterator[Finding]:
                 ipaddress.IPv6Address(value)
             except ValueError:
                 continue
-            yield Finding(IP, m.start(), m.start() + len(value), 0.9, value)
+            out.append(Finding(IP, m.start(), m.start() + len(value), 0.9, value))
 
 
-def ibans(prepared: Prepared) -> Iterator[Finding]:
+def ibans(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     for m in _IBAN.finditer(text):
         if validators.is_iban(m.group().replace(" ", "")):
-            yield Finding(IBAN, m.start(), m.end(), 0.95, m.group())
+            out.append(Finding(IBAN, m.start(), m.end(), 0.95, m.group()))
 
 
 def _plausible_numeric_date(value: str) -> bool:
@@ -267,7 +269,7 @@ def _plausible_numeric_date(value: str) -> bool:
     return (1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)
 
 
-def dates(prepared: Prepared, index: context.Index) -> Iterator[Finding]:
+def dates(out: list[Finding], prepared: Prepared, index: context.Index) -> None:
     text = prepared.text
     numeric = prepared.has_digit and ("/" in text or "-" in text or "." in text)
     found = list(_NUMERIC_DATES.finditer(text)) if numeric else []
@@ -287,19 +289,21 @@ def dates(prepared: Prepared, index: context.Index) -> Iterator[Finding]:
             continue
         birth = "dob" in index.left(m.start())
         # A written date outranks a phone-number reading of the same digits.
-        yield Finding(DOB if birth else DATE, m.start(), m.end(), 0.85 if birth else 0.8, value)
+        out.append(
+            Finding(DOB if birth else DATE, m.start(), m.end(), 0.85 if birth else 0.8, value)
+        )
 
 
-def expiries(prepared: Prepared, index: context.Index) -> Iterator[Finding]:
+def expiries(out: list[Finding], prepared: Prepared, index: context.Index) -> None:
     text = prepared.text
     if "/" not in text and "-" not in text or not prepared.gates & _EXPIRY_WORDS:
         return
     for m in _EXPIRY.finditer(text):
         if "expiry" in index.left(m.start(), 32):
-            yield Finding(EXPIRY, m.start(), m.end(), 0.85, m.group())
+            out.append(Finding(EXPIRY, m.start(), m.end(), 0.85, m.group()))
 
 
-def addresses(prepared: Prepared) -> Iterator[Finding]:
+def addresses(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     # A street address holds a street suffix word ("St", "Avenue"): see _street_end.
     matches = _ADDRESS.finditer(text) if prepared.gates & _SUFFIX_GATE else ()
@@ -310,7 +314,7 @@ def addresses(prepared: Prepared) -> Iterator[Finding]:
         tail = _ADDRESS_TAIL.match(text, end)
         if tail:
             end = tail.end()
-        yield Finding(ADDRESS, m.start(), end, 0.8, text[m.start() : end])
+        out.append(Finding(ADDRESS, m.start(), end, 0.8, text[m.start() : end]))
     extra = []
     if "PO " in text:
         extra.append(_MILITARY)
@@ -318,7 +322,7 @@ def addresses(prepared: Prepared) -> Iterator[Finding]:
         extra.append(_PO_BOX)
     for pattern in extra:
         for m in pattern.finditer(text):
-            yield Finding(ADDRESS, m.start(), m.end(), 0.8, m.group())
+            out.append(Finding(ADDRESS, m.start(), m.end(), 0.8, m.group()))
 
 
 def _street_end(text: str, start: int, end: int) -> int | None:
@@ -339,7 +343,7 @@ def _street_end(text: str, start: int, end: int) -> int | None:
     return None
 
 
-def named_ids(prepared: Prepared) -> Iterator[Finding]:
+def named_ids(out: list[Finding], prepared: Prepared) -> None:
     """Identifiers introduced by what they are: "driver's license D1234567"."""
     text = prepared.text
     # An identifier token holds at least four written digits.
@@ -360,5 +364,5 @@ def named_ids(prepared: Prepared) -> Iterator[Finding]:
             digits = sum(ch.isdigit() for ch in value)
             if digits < 4 or (kind == "account" and digits < 6):
                 continue
-            yield Finding(_ID_TYPES[kind], token.start(), token.end(), 0.8, value)
+            out.append(Finding(_ID_TYPES[kind], token.start(), token.end(), 0.8, value))
             break

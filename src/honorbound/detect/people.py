@@ -11,40 +11,40 @@ list, so "Thank You" or "Main Street" are not people.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from typing import Final
 
 from honorbound.detect.findings import Finding
 from honorbound.detect.prepared import Caseless, Prepared, word_gate
 from honorbound.detect.resources import words
 
-PERSON = "PERSON"
+PERSON: Final = "PERSON"
 
-_STRONG_CUE = Caseless(
+_STRONG_CUE: Final = Caseless(
     r"(?<![A-Za-z])(?:my\s+name\s+is|my\s+name's|name\s+is|names\s+is|the\s+name\s+is|"
     r"(?:you're|you\s+are)\s+speaking\s+(?:with|to)|speaking\s+with|ask\s+for|"
     r"me\s+llamo|mi\s+nombre\s+es|first\s+name\s+is|last\s+name\s+is|"
     r"account\s+holder\s+is|cardholder\s+is|card\s+holder\s+is|"
     r"signed|sincerely|regards|dear)[,:]?\s+",
 )
-_WEAK_CUE = Caseless(
+_WEAK_CUE: Final = Caseless(
     r"(?<![A-Za-z])(?:this\s+is|it's|it\s+is|i'm|i\s+am|i\s+m|hi|hello|hey|thanks|"
     r"thank\s+you|soy|habla|dear|ask\s+for|talk\s+to|speak\s+(?:to|with))[,:]?\s+",
 )
-_TITLE = re.compile(
+_TITLE: Final = re.compile(
     r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra|Srta|Mister|Doctor|Señor|Señora)\.?\s+"
     r"(?=[A-Z])",
 )
-_NAME_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'\-]{0,24}")
-_CAP_PAIR = re.compile(
+_NAME_WORD: Final = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'\-]{0,24}")
+_CAP_PAIR: Final = re.compile(
     r"[A-Z](?<![A-Za-zÀ-ÖØ-öø-ÿ][A-Z])[a-zà-öø-ÿ]{1,20}(?:\s+[A-Z]\.)?\s+[A-Z][a-zà-öø-ÿ'\-]{1,24}"
     r"(?:-[A-Z][a-zà-öø-ÿ]{1,24})?"
 )
-_SPELL_CUE = Caseless(
+_SPELL_CUE: Final = Caseless(
     r"(?<![A-Za-z])(?:spelled|spelt|spelling|spell|that's|that\s+is|it's)[,:]?\s+",
 )
-_SPELLED = re.compile(r"[A-Za-z](?:(?:\s|\s?-\s?|\.\s?|,\s)[A-Za-z](?![A-Za-z])){2,24}")
+_SPELLED: Final = re.compile(r"[A-Za-z](?:(?:\s|\s?-\s?|\.\s?|,\s)[A-Za-z](?![A-Za-z])){2,24}")
 
-_STOP = words("name_stopwords.txt")
+_STOP: Final = words("name_stopwords.txt")
 
 
 def _firsts() -> frozenset[str]:
@@ -95,30 +95,32 @@ def _firsts_has(word: str) -> bool:
     return (word[:1].upper() + word[1:].lower()) in _firsts()
 
 
-_STRONG_STEMS = (
+_STRONG_STEMS: Final = (
     "name", "speaking", "ask for", "llamo", "nombre", "holder", "signed", "sincerely",
     "regards", "dear",
 )  # fmt: skip
 # Gate for the weak cues, run on the lower-cased text: plain literals, so the regex engine
 # skips in C to the next candidate first letter.
-_WEAK_GATE = re.compile(
+_WEAK_GATE: Final = re.compile(
     r"(?:this is |it's |it is |i'm |i am |i m |hi |hi, |hello|hey |hey, |thank|soy |habla |"
     r"dear |talk to |speak )"
 )
-_TITLE_STEMS = ("Mr", "Ms", "Miss", "Mx", "Dr", "Prof", "Sr", "Mister", "Doctor", "Señ")
-_SPELL_STEMS = ("spel", "that", "it's")
-_STRONG_GATE = re.compile("|".join(map(re.escape, _STRONG_STEMS)))
-_TITLE_GATE = re.compile("|".join(map(re.escape, _TITLE_STEMS)))
-_SPELL_GATE = re.compile("|".join(map(re.escape, _SPELL_STEMS)))
+_TITLE_STEMS: Final = ("Mr", "Ms", "Miss", "Mx", "Dr", "Prof", "Sr", "Mister", "Doctor", "Señ")
+_SPELL_STEMS: Final = ("spel", "that", "it's")
+_STRONG_GATE: Final = re.compile("|".join(map(re.escape, _STRONG_STEMS)))
+_TITLE_GATE: Final = re.compile("|".join(map(re.escape, _TITLE_STEMS)))
+_SPELL_GATE: Final = re.compile("|".join(map(re.escape, _SPELL_STEMS)))
 # Word gates (see prepared.py): each cue holds one of these as a whole word.
-_STRONG_WORDS = word_gate(
+_STRONG_WORDS: Final = word_gate(
     "name names speaking ask llamo nombre holder cardholder signed sincerely regards dear"
 )
-_WEAK_WORDS = word_gate("this is it i hi hello hey thanks thank soy habla dear ask talk speak")
+_WEAK_WORDS: Final = word_gate(
+    "this is it i hi hello hey thanks thank soy habla dear ask talk speak"
+)
 # "se" for Señor/Señora ("ñ" is not an ASCII letter).
-_TITLE_WORDS = word_gate("mr mrs ms miss mx dr prof sr sra srta mister doctor se")
-_SPELL_WORDS = word_gate("spelled spelt spelling spell that it")
-_LETTERS = word_gate(list("abcdefghijklmnopqrstuvwxyz"))
+_TITLE_WORDS: Final = word_gate("mr mrs ms miss mx dr prof sr sra srta mister doctor se")
+_SPELL_WORDS: Final = word_gate("spelled spelt spelling spell that it")
+_LETTERS: Final = word_gate(list("abcdefghijklmnopqrstuvwxyz"))
 
 
 # A capitalised pair starts with a listed first name; a weak cue counts only before a listed
@@ -127,42 +129,44 @@ def _name_pieces(names: frozenset[str]) -> set[str]:
     return {piece for name in names for piece in re.findall(r"[a-z]+", name.lower())}
 
 
-_FIRST_WORDS = word_gate(_name_pieces(_firsts()))
-_NAME_WORDS = word_gate(_name_pieces(_firsts() | _lasts()))
+_FIRST_WORDS: Final = word_gate(_name_pieces(_firsts()))
+_NAME_WORDS: Final = word_gate(_name_pieces(_firsts() | _lasts()))
 
 
-def people(prepared: Prepared) -> Iterator[Finding]:
+def people(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     lowered = prepared.lowered
     gates = prepared.gates
     if gates & _STRONG_WORDS and _STRONG_GATE.search(lowered):
-        yield from _after(_STRONG_CUE, prepared, strong=True, score=0.85)
+        _after(out, _STRONG_CUE, prepared, strong=True, score=0.85)
     if gates & _WEAK_WORDS and gates & _NAME_WORDS and _WEAK_GATE.search(lowered):
-        yield from _after(_WEAK_CUE, prepared, strong=False, score=0.7)
+        _after(out, _WEAK_CUE, prepared, strong=False, score=0.7)
     if gates & _TITLE_WORDS and _TITLE_GATE.search(text):
         for cue in _TITLE.finditer(text):
             span = _take_name(text, cue.end(), strong=True)
             if span:
-                yield Finding(PERSON, cue.start(), span[1], 0.85, text[cue.start() : span[1]])
+                out.append(Finding(PERSON, cue.start(), span[1], 0.85, text[cue.start() : span[1]]))
     if gates & _FIRST_WORDS:
-        yield from _pairs(text)
+        _pairs(out, text)
     # A spelled name is single letters ("j o h n"), each a word of its own.
     if gates & _SPELL_WORDS and gates & _LETTERS and _SPELL_GATE.search(lowered):
         for cue in _SPELL_CUE.finditer(prepared):
             spelled = _SPELLED.match(text, cue.end())
             if spelled:
-                yield Finding(PERSON, spelled.start(), spelled.end(), 0.75, spelled.group())
+                out.append(Finding(PERSON, spelled.start(), spelled.end(), 0.75, spelled.group()))
 
 
-def _after(cues: Caseless, prepared: Prepared, strong: bool, score: float) -> Iterator[Finding]:
+def _after(
+    out: list[Finding], cues: Caseless, prepared: Prepared, strong: bool, score: float
+) -> None:
     text = prepared.text
     for cue in cues.finditer(prepared):
         span = _take_name(text, cue.end(), strong=strong)
         if span:
-            yield Finding(PERSON, span[0], span[1], score, text[span[0] : span[1]])
+            out.append(Finding(PERSON, span[0], span[1], score, text[span[0] : span[1]]))
 
 
-def _pairs(text: str) -> Iterator[Finding]:
+def _pairs(out: list[Finding], text: str) -> None:
     firsts = _firsts()
     lasts = _lasts()
     for pair in _CAP_PAIR.finditer(text):
@@ -171,4 +175,4 @@ def _pairs(text: str) -> Iterator[Finding]:
         if first not in firsts or last.lower() in _STOP:
             continue
         known_last = last in lasts or last.split("-")[0] in lasts
-        yield Finding(PERSON, pair.start(), pair.end(), 0.8 if known_last else 0.65, value)
+        out.append(Finding(PERSON, pair.start(), pair.end(), 0.8 if known_last else 0.65, value))

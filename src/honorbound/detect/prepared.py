@@ -18,14 +18,17 @@ import re
 from collections.abc import Iterable, Iterator
 from functools import reduce
 from operator import or_
+from typing import Final
 
-_ASCII_WORD = re.compile(r"[a-z]+")
-_WORD = re.compile(r"[^\W\d_]+")
-_DIGIT = re.compile(r"\d")
+_ASCII_WORD: Final = re.compile(r"[a-z]+")
+_WORD: Final = re.compile(r"[^\W\d_]+")
+_DIGIT: Final = re.compile(r"\d")
+_ASCII_DIGIT: Final = re.compile(r"[0-9]")  # same as \d on ASCII text, and checked inline
 
-_GATE_BITS: dict[str, int] = {}  # word -> the bits of the gates it opens
+_GATE_BITS: Final[dict[str, int]] = {}  # word -> the bits of the gates it opens
+_GATE_WORDS: Final[set[str]] = set()
 _gate_count = 0
-ALL_GATES = -1  # every bit set
+ALL_GATES: Final = -1  # every bit set
 
 
 def word_gate(words: str | Iterable[str]) -> int:
@@ -36,12 +39,13 @@ def word_gate(words: str | Iterable[str]) -> int:
     _gate_count += 1
     for word in words.split() if isinstance(words, str) else words:
         _GATE_BITS[word] = _GATE_BITS.get(word, 0) | bit
+        _GATE_WORDS.add(word)
     return bit
 
 
 # The only characters outside ASCII that case-fold into ASCII letters (İ ı ſ and the Kelvin
 # sign): a text holding one has every gate open and gets case-insensitive patterns.
-_UNFOLDABLE = frozenset("\u0130\u0131\u017f\u212a")
+_UNFOLDABLE: Final = frozenset("\u0130\u0131\u017f\u212a")
 
 
 class Prepared:
@@ -59,17 +63,17 @@ class Prepared:
     def __init__(self, text: str) -> None:
         self.text = text
         self.lowered = lowered = text.lower()
-        self.ascii = text.isascii()
-        self.folded = self.ascii or (len(lowered) == len(text) and _UNFOLDABLE.isdisjoint(text))
-        ascii_words = frozenset(_ASCII_WORD.findall(lowered))
+        self.ascii = ascii = text.isascii()
+        self.folded = ascii or (len(lowered) == len(text) and _UNFOLDABLE.isdisjoint(text))
+        ascii_words = _ASCII_WORD.findall(lowered)
         # The context index reads whole words; for an ASCII text those are the ASCII words.
-        self.words = ascii_words if self.ascii else frozenset(_WORD.findall(lowered))
+        self.words = ascii_words if ascii else _WORD.findall(lowered)
         self.gates = (
-            reduce(or_, map(_GATE_BITS.__getitem__, _GATE_BITS.keys() & ascii_words), 0)
+            reduce(or_, map(_GATE_BITS.__getitem__, _GATE_WORDS.intersection(ascii_words)), 0)
             if self.folded
             else ALL_GATES
         )
-        self.has_digit = _DIGIT.search(text) is not None
+        self.has_digit = (_ASCII_DIGIT if ascii else _DIGIT).search(text) is not None
 
 
 class Caseless:

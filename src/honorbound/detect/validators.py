@@ -7,6 +7,8 @@ hot and easy to read, so they are here.
 
 from __future__ import annotations
 
+from typing import Final
+
 import phonenumbers
 from stdnum import iban as _iban
 from stdnum.us import itin as _itin
@@ -72,13 +74,40 @@ def is_card(digits: str) -> bool:
     return 12 <= len(digits) <= 19 and card_issuer_ok(digits) and luhn_ok(digits)
 
 
+# python-stdnum's rules for SSN and ITIN, applied directly to a string of nine ASCII digits:
+# its `is_valid` first cleans and re-parses the string in interpreted Python, which was a tenth
+# of the engine's time. The data (sample numbers, ITIN groups) is stdnum's own;
+# tests/detect/test_validators.py checks these agree with stdnum on every kind of input, and
+# anything else (other digit scripts, a stdnum without these tables) goes to stdnum itself.
+_SSN_SAMPLES: Final = frozenset(
+    number.replace("-", "") for number in getattr(_ssn, "_ssn_blacklist", ())
+)
+_ITIN_GROUPS: Final = frozenset(getattr(_itin, "_allowed_groups", ()))
+
+
+def _nine_ascii_digits(digits: str) -> bool:
+    return len(digits) == 9 and digits.isascii() and digits.isdigit()
+
+
 def is_ssn(digits: str) -> bool:
     """US SSN: area not 000/666/9xx, group not 00, serial not 0000, known samples rejected."""
-    return len(digits) == 9 and _ssn.is_valid(digits) and len(set(digits)) > 1
+    if not (_nine_ascii_digits(digits) and _SSN_SAMPLES):
+        return len(digits) == 9 and _ssn.is_valid(digits) and len(set(digits)) > 1
+    return (
+        digits[0] != "9"
+        and digits[:3] not in ("000", "666")
+        and digits[3:5] != "00"
+        and digits[5:] != "0000"
+        and digits not in _SSN_SAMPLES
+        and len(set(digits)) > 1
+    )
 
 
 def is_itin(digits: str) -> bool:
-    return len(digits) == 9 and digits[0] == "9" and _itin.is_valid(digits)
+    """US ITIN: nine digits, area 9xx, group in the IRS's assigned ranges."""
+    if not (_nine_ascii_digits(digits) and _ITIN_GROUPS):
+        return len(digits) == 9 and digits[0] == "9" and _itin.is_valid(digits)
+    return digits[0] == "9" and digits[3:5] in _ITIN_GROUPS
 
 
 def is_aba(digits: str) -> bool:
