@@ -52,6 +52,7 @@ _add(
     "claim",
 )
 _KNOWN: Final = frozenset(_WORDS)
+_KNOWN_ASCII: Final = frozenset(word.encode("ascii") for word in _KNOWN if word.isascii())
 
 
 def words_of(kind: str) -> frozenset[str]:
@@ -99,7 +100,7 @@ class Index:
             lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
         # The words of the text were collected once (C-speed); only the few context words
         # among them are located (str.find), instead of a Python step per word.
-        hits = _KNOWN.intersection(self._prepared.words)
+        hits = self._prepared.words_among(_KNOWN, _KNOWN_ASCII)
         if not hits:
             return
         found: list[tuple[int, str]] = []

@@ -73,6 +73,7 @@ _PIECE: Final = re.compile(r"\d+|[A-Za-z]+")
 _SEPARATORS: Final = " \t,.-()#*"  # "*" and "#" from keypad notation
 _MAX_GAP: Final = 6
 _DIGITS: Final = re.compile(r"\d+")
+_ASCII_DIGITS: Final = re.compile(r"[0-9]+")
 _LETTERS: Final = re.compile(r"[a-z]+")
 _GATE_WORDS: Final = frozenset(w for w in WORDS if len(w) > 1)
 
@@ -285,7 +286,7 @@ def runs(prepared: Prepared) -> list[Run]:
             continue
         group = match.group()
         if not spoken or _ALL_WRITTEN.fullmatch(group):
-            run = _written(text, start, end, group)
+            run = _written(text, start, end, group, prepared.ascii)
         else:
             pieces = list(islice(_PIECE.finditer(text, start, end), MAX_RUN_DIGITS + 1))
             if len(pieces) > MAX_RUN_DIGITS or any(
@@ -298,9 +299,9 @@ def runs(prepared: Prepared) -> list[Run]:
     return found
 
 
-def _written(text: str, start: int, end: int, group: str) -> Run | None:
+def _written(text: str, start: int, end: int, group: str, ascii: bool) -> Run | None:
     """A run of written digits only: digits and token bounds from one C-speed split."""
-    parts = _DIGITS.findall(group)
+    parts = (_ASCII_DIGITS if ascii else _DIGITS).findall(group)
     if len(parts) > MAX_RUN_DIGITS:
         return None
     bounds = [0]

@@ -107,7 +107,11 @@ def resolve(candidates: Iterable[Finding]) -> list[Finding]:
 
 def scan(text: str, *, entities: Iterable[str] | None = None) -> list[Finding]:
     """Every PII finding and intent in `text`, ordered by position."""
-    prepared = Prepared(text)
+    return scan_prepared(Prepared(text), entities=entities)
+
+
+def scan_prepared(prepared: Prepared, *, entities: Iterable[str] | None = None) -> list[Finding]:
+    """`scan` of a text already prepared (tests prepare one without shortcuts)."""
     candidates = _candidates(prepared)
     found = resolve(candidates) if len(candidates) > 1 else candidates
     said: list[Finding] = []

@@ -15,7 +15,7 @@ from typing import Final
 
 from honorbound.detect import context, validators
 from honorbound.detect.findings import Finding
-from honorbound.detect.prepared import Caseless, Prepared, word_gate
+from honorbound.detect.prepared import Caseless, Prepared, Twin, word_gate
 from honorbound.detect.resources import words
 
 EMAIL: Final = "EMAIL_ADDRESS"
@@ -46,8 +46,9 @@ _SPOKEN_EMAIL: Final = Caseless(
     rf"(?:{_SPOKEN_SEP})(?:{_TLD})(?![A-Za-z0-9])",
 )
 # Patterns start with a plain character class where they can: the regex engine then skips
-# ahead in C to the next possible first character instead of trying every position.
-_IPV4: Final = re.compile(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\d|\.\d)")
+# ahead in C to the next possible first character instead of trying every position. Those
+# that start with a digit are Twins (prepared.py): on ASCII text \d is checked inline.
+_IPV4: Final = Twin(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\d|\.\d)")
 _IPV6: Final = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}(?![0-9A-Za-z:])")
 _IBAN: Final = re.compile(
     r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
@@ -72,7 +73,7 @@ _YEAR_WORDS: Final = (
 )
 _DAY: Final = rf"(?:(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?|{_ORDINAL_WORDS})"
 _YEAR: Final = rf"(?:(?:19|20)\d{{2}}|'\d{{2}}|{_YEAR_WORDS})"
-_NUMERIC_DATES: Final = re.compile(
+_NUMERIC_DATES: Final = Twin(
     r"\d(?<![\w/.-]\d)(?:\d?([/.-])\d{1,2}\1(?:\d{4}|\d{2})|\d{3}([/.-])\d{1,2}\2\d{1,2})"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:\s?[ap]\.?m\.?)?)?"
     r"(?![\w/]|[.-]\d)"
@@ -90,7 +91,7 @@ _ORDINAL_GATE: Final = word_gate(re.findall(r"[a-z]+", _ORDINAL_WORDS))
 _MONTH_GATE: Final = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|ene|abr|ago|dic")
 # A written expiry counts after an expiry word (context.py's "expiry" class).
 _EXPIRY_WORDS: Final = word_gate(context.words_of("expiry"))
-_EXPIRY: Final = re.compile(r"(?<![\w/])(?:0?[1-9]|1[0-2])\s?[/-]\s?(?:\d{2}|20\d{2})(?![\w/])")
+_EXPIRY: Final = Twin(r"(?<![\w/])(?:0?[1-9]|1[0-2])\s?[/-]\s?(?:\d{2}|20\d{2})(?![\w/])")
 
 _SUFFIXES: Final = sorted(
     {w.lower() for w in words("street_suffixes.txt")}
@@ -107,7 +108,7 @@ _STATES: Final = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|"
     "NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP|AA|AE|AP"
 )
-_ADDRESS: Final = re.compile(
+_ADDRESS: Final = Twin(
     r"\d(?<![\w/.,$-]\d)\d{0,5}[A-Za-z]?(?:[ \t]+[A-Za-z][A-Za-z0-9.'\-]{0,30}){1,6}+"
 )
 _HOUSE_NUMBER: Final = re.compile(r"\d{1,6}[A-Za-z]?")
@@ -236,7 +237,7 @@ def emails(out: list[Finding], prepared: Prepared) -> None:
 def ips(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     if prepared.has_digit and "." in text:
-        for m in _IPV4.finditer(text):
+        for m in _IPV4.pick(prepared).finditer(text):
             if all(int(part) < 256 for part in m.group().split(".")):
                 out.append(Finding(IP, m.start(), m.end(), 0.9, m.group()))
     if "::" in text or text.count(":") >= 5:
@@ -272,7 +273,7 @@ def _plausible_numeric_date(value: str) -> bool:
 def dates(out: list[Finding], prepared: Prepared, index: context.Index) -> None:
     text = prepared.text
     numeric = prepared.has_digit and ("/" in text or "-" in text or "." in text)
-    found = list(_NUMERIC_DATES.finditer(text)) if numeric else []
+    found = list(_NUMERIC_DATES.pick(prepared).finditer(text)) if numeric else []
     # Every month-name date holds a month name as a whole word, and a day or a year: digits
     # or an ordinal word ("the third").
     if (
@@ -298,7 +299,7 @@ def expiries(out: list[Finding], prepared: Prepared, index: context.Index) -> No
     text = prepared.text
     if "/" not in text and "-" not in text or not prepared.gates & _EXPIRY_WORDS:
         return
-    for m in _EXPIRY.finditer(text):
+    for m in _EXPIRY.pick(prepared).finditer(text):
         if "expiry" in index.left(m.start(), 32):
             out.append(Finding(EXPIRY, m.start(), m.end(), 0.85, m.group()))
 
@@ -306,7 +307,7 @@ def expiries(out: list[Finding], prepared: Prepared, index: context.Index) -> No
 def addresses(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     # A street address holds a street suffix word ("St", "Avenue"): see _street_end.
-    matches = _ADDRESS.finditer(text) if prepared.gates & _SUFFIX_GATE else ()
+    matches = _ADDRESS.pick(prepared).finditer(text) if prepared.gates & _SUFFIX_GATE else ()
     for m in matches:
         end = _street_end(text, m.start(), m.end())
         if end is None:
