@@ -25,8 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -36,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "pii_data"
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from honorbound.detect import scan  # noqa: E402
+from honorbound.detect import build, scan  # noqa: E402
 
 EVALUATOR = DATA / "presidio_evaluator.jsonl"
 TRANSCRIPTS = DATA / "transcripts.jsonl"
@@ -361,6 +365,45 @@ def throughput(run: Callable[[str], object], texts: list[str], seconds: float) -
             return done / elapsed
 
 
+def pure_python_rate(texts: list[str], seconds: float) -> float:
+    """The same measurement, in a child process, for the engine run as plain Python: its
+    sources copied without the modules mypyc compiled (setup.py)."""
+    from honorbound.detect import build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        shutil.copytree(
+            build.HERE,
+            root / "honorbound" / "detect",
+            ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"),
+        )
+        (root / "honorbound" / "__init__.py").write_text("")
+        (root / "texts.json").write_text(json.dumps(texts))
+        program = (
+            "import json, sys, time\n"
+            "from honorbound.detect import build, scan\n"
+            "assert not build.is_compiled()\n"
+            "texts = json.load(open(sys.argv[1]))\n"
+            "for text in texts[:50]: scan(text)\n"
+            "done, started = 0, time.process_time()\n"
+            "while True:\n"
+            "    for text in texts: scan(text)\n"
+            "    done += len(texts)\n"
+            "    elapsed = time.process_time() - started\n"
+            "    if elapsed >= float(sys.argv[2]): break\n"
+            "print(done / elapsed)\n"
+        )
+        child = subprocess.run(
+            [sys.executable, "-c", program, str(root / "texts.json"), str(seconds)],
+            env={**os.environ, "PYTHONPATH": tmp},
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return float(child.stdout.strip())
+
+
 def flagged(records: Iterable[dict[str, object]], predicted: list[list[Span]]) -> float:
     negatives = [bool(p) for r, p in zip(records, predicted, strict=True) if r.get("negative")]
     return sum(negatives) / len(negatives) if negatives else 0.0
@@ -399,6 +442,8 @@ def main() -> None:
     # Both engines on the same texts, in the same order, in this one process.
     presidio_rate = throughput(presidio, texts, args.seconds)
     ours_rate = throughput(scan, texts, args.seconds)
+    compiled = build.is_compiled()
+    pure_rate = pure_python_rate(texts, args.seconds) if compiled else ours_rate
     neg_ours, neg_theirs = flagged(records_b, mine_b), flagged(records_b, theirs_b)
 
     print(
@@ -409,13 +454,21 @@ def main() -> None:
         f"throughput, one core (CPU time, the same {len(texts)} texts): "
         f"presidio {presidio_rate:,.0f} texts/s, honorbound {ours_rate:,.0f} texts/s, "
         f"ratio {ours_rate / presidio_rate:.1f}x"
+        + (
+            f" (engine compiled by mypyc; the same engine as plain Python: "
+            f"{pure_rate:,.0f} texts/s, {pure_rate / presidio_rate:.1f}x)"
+            if compiled
+            else " (engine running as plain Python: no compiled modules installed)"
+        )
     )
     recalls = " ".join(
         f"transcript_recall_{k.lower()}={table_b.get(k, (0, 0, 0, 0))[3]:.3f}" for k in TARGETED
     )
     print(
         f"presidio_texts_per_s={presidio_rate:.0f} honorbound_texts_per_s={ours_rate:.0f} "
-        f"speedup={ours_rate / presidio_rate:.1f} {recalls} "
+        f"speedup={ours_rate / presidio_rate:.1f} engine={'compiled' if compiled else 'pure'} "
+        f"pure_python_texts_per_s={pure_rate:.0f} "
+        f"pure_python_speedup={pure_rate / presidio_rate:.1f} {recalls} "
         f"negatives_flagged={neg_ours:.4f} worst_shared_recall_gap={worst[1]:+.3f}({worst[0]})"
     )
 
