@@ -19,6 +19,11 @@ def test_email_written_and_spoken(fakes: Fakes) -> None:
     remember(spoken)
     assert types(f"my email is {spoken} thanks") == [("EMAIL_ADDRESS", spoken)]
     assert types("meet me at home dot") == []
+    # Speech-to-text capitalises and breaks lines anywhere: "At" and a line break still count.
+    capitalised = spoken.replace(" at ", " At ", 1)
+    assert types(f"it's {capitalised}") == [("EMAIL_ADDRESS", capitalised)]
+    split = spoken.replace(" at ", "\tat\n", 1)
+    assert types(f"it's {split}") == [("EMAIL_ADDRESS", split)]
 
 
 def test_dates_of_birth_and_other_dates() -> None:
@@ -31,6 +36,8 @@ def test_dates_of_birth_and_other_dates() -> None:
         ("DATE_OF_BIRTH", "oh three one four one nine eight five")
     ]
     assert types("the meeting is on 2026-11-24") == [("DATE_TIME", "2026-11-24")]
+    # A timestamp with a time used to crash the date check.
+    assert types("logged 2026-11-20T10:00:00") == [("DATE_TIME", "2026-11-20T10:00:00")]
     assert types("version 13.45.2020 shipped") == []
 
 

@@ -37,6 +37,7 @@ _EMAIL: Final = re.compile(
 _TLD: Final = r"com|net|org|edu|gov|us|io|co|info|biz|mx|ca|uk|de|me|app|email"
 _TLD_GATE: Final = word_gate(_TLD.split("|"))
 _DOT_GATE: Final = word_gate(["dot", "period", "punto"])
+_AT_GATE: Final = word_gate(["at", "arroba"])
 _SPOKEN_SEP: Final = r"\s(?:dot|period|punto)\s|\."
 _SPOKEN_EMAIL: Final = Caseless(
     r"(?<![A-Za-z0-9])[A-Za-z0-9]{1,40}"
@@ -226,10 +227,10 @@ def emails(out: list[Finding], prepared: Prepared) -> None:
     if "@" in text:
         for m in _EMAIL.finditer(text):
             out.append(Finding(EMAIL, m.start(), m.end(), 0.95, m.group()))
-    lowered_has_at = " at " in text or " arroba " in text or " AT " in text
-    # A spoken address ends in a top-level domain said as a word after a dot ("dot com").
+    # A spoken address says "at" (any case) and ends in a top-level domain said as a word
+    # after a dot ("dot com").
     gates = prepared.gates
-    if lowered_has_at and gates & _TLD_GATE and ("." in text or gates & _DOT_GATE):
+    if gates & _AT_GATE and gates & _TLD_GATE and ("." in text or gates & _DOT_GATE):
         for m in _SPOKEN_EMAIL.finditer(prepared):
             out.append(Finding(EMAIL, m.start(), m.end(), 0.85, text[m.start() : m.end()]))
 
