@@ -138,7 +138,7 @@ _SPACES: Final = r"\t\n\x0b\x0c\r\x1c-\x1f "
 
 
 def ascii_source(source: str) -> str:
-    """`source` for re.ASCII with Unicode's meaning of \s kept (spelled out, in or out of a
+    r"""`source` for re.ASCII with Unicode's meaning of \s kept (spelled out, in or out of a
     character class). \d and \w mean the same on ASCII text either way."""
     out: list[str] = []
     in_class = False
@@ -172,7 +172,7 @@ def ascii_source(source: str) -> str:
 
 
 class Twin:
-    """A pattern and its ASCII twin, which matches the same on ASCII text, faster: compiled
+    r"""A pattern and its ASCII twin, which matches the same on ASCII text, faster: compiled
     with re.ASCII, \d and \w are checked inline instead of through the Unicode tables."""
 
     __slots__ = ("_ascii", "_unicode")
