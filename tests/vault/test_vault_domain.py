@@ -570,3 +570,35 @@ def test_key_created_after_rotation_elsewhere_uses_the_new_kek(
     fresh = KeyStore(runtime.settings.resolved_keystore_url, runtime.keys)
     assert fresh.data_key(tenant.id, "b" * 32) == server.data_key(tenant.id, "b" * 32)
     fresh.close()
+
+
+def test_a_key_shredded_by_another_process_leaves_every_cache(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    """The server caches unwrapped data keys; an erasure run by the worker or the CLI (another
+    KeyStore on the same key database) must not leave the key readable in the server."""
+    server = KeyStore(runtime.settings.resolved_keystore_url, runtime.keys, recheck_seconds=0)
+    key_id = "c" * 32
+    dek = server.create_data_key(tenant.id, key_id)
+    assert server.data_key(tenant.id, key_id) == dek  # now cached in the server
+    worker = KeyStore(runtime.settings.resolved_keystore_url, runtime.keys)
+    assert worker.destroy_data_keys(tenant.id, [key_id]) == 1
+    worker.close()
+    with pytest.raises(KeyDestroyed):
+        server.data_key(tenant.id, key_id)
+    server.close()
+
+
+def test_a_cached_key_is_rechecked_at_most_once_per_interval(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    server = KeyStore(runtime.settings.resolved_keystore_url, runtime.keys, recheck_seconds=3600)
+    key_id = "d" * 32
+    server.create_data_key(tenant.id, key_id)
+    server.data_key(tenant.id, key_id)
+    worker = KeyStore(runtime.settings.resolved_keystore_url, runtime.keys)
+    worker.destroy_data_keys(tenant.id, [key_id])
+    worker.close()
+    # Within the interval the cache answers (no query per read); the interval bounds how long.
+    assert len(server.data_key(tenant.id, key_id)) == 32
+    server.close()

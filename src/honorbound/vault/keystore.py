@@ -12,6 +12,12 @@ Destroying a subject's DEK row (crypto-shredding) makes every copy of its cipher
 backups of the data database, unreadable. Rotating re-wraps every DEK under a new random KEK and
 then deletes the old KEK; the data ciphertexts are untouched.
 
+Unwrapped DEKs are cached per process (bounded LRU). Every shredding writes a fresh token to
+`keystore_meta.shred_generation`; a process reads that token at most once per
+`recheck_seconds` (1 s by default) when serving a cached key, and drops its whole cache when the
+token changed. So a key destroyed by another process (the worker, the CLI, another server) is
+gone from every running process within about a second, not when it happens to be evicted.
+
 The key store has its own tiny schema (created with `create_all`, version row in
 `keystore_meta`), not Alembic: it is a separate database with three tables that are never shared
 with the application's migrations.
@@ -20,7 +26,9 @@ with the application's migrations.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,6 +44,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from honorbound.crypto.aead import DecryptionError, open_sealed, seal
@@ -44,6 +53,7 @@ from honorbound.db.base import NAMING_CONVENTION, utcnow
 from honorbound.db.engine import Database
 
 SCHEMA_VERSION = 1
+_SHRED_GENERATION = "shred_generation"
 
 
 class KeystoreBase(DeclarativeBase):
@@ -100,17 +110,51 @@ def _kek_aad(organization_id: int, version: int) -> bytes:
 class KeyStore:
     """Data keys for the vault. Thread-safe; unwrapped DEKs are cached in a bounded LRU."""
 
-    def __init__(self, url: str, keyring: KeyRing, cache_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        keyring: KeyRing,
+        cache_size: int = 10_000,
+        recheck_seconds: float = 1.0,
+    ) -> None:
         self.db = Database(url)
         self._keyring = keyring
         self._cache: OrderedDict[tuple[int, str], bytes] = OrderedDict()
         self._keks: dict[int, tuple[int, bytes]] = {}
         self._cache_size = cache_size
         self._lock = threading.RLock()
+        self._recheck_seconds = recheck_seconds
         KeystoreBase.metadata.create_all(self.db.engine)
+        for name, value in (
+            ("schema_version", str(SCHEMA_VERSION)),
+            (_SHRED_GENERATION, secrets.token_hex(8)),
+        ):
+            try:
+                with self.db.session() as session:
+                    if session.get(KeystoreMeta, name) is None:
+                        session.add(KeystoreMeta(name=name, value=value))
+            except IntegrityError:
+                pass  # another process created it at the same moment
+        self._generation = self._read_generation()
+        self._checked_at = time.monotonic()
+
+    # -- shredding seen by every process -----------------------------------------------------
+    def _read_generation(self) -> str:
         with self.db.session() as session:
-            if session.get(KeystoreMeta, "schema_version") is None:
-                session.add(KeystoreMeta(name="schema_version", value=str(SCHEMA_VERSION)))
+            row = session.get(KeystoreMeta, _SHRED_GENERATION)
+            return row.value if row is not None else ""
+
+    def _forget_if_shredded_elsewhere(self) -> None:
+        """Drop cached DEKs when any process shredded keys since the last look (at most one
+        query per `recheck_seconds`). Called with the lock held."""
+        now = time.monotonic()
+        if now - self._checked_at < self._recheck_seconds:
+            return
+        self._checked_at = now
+        generation = self._read_generation()
+        if generation != self._generation:
+            self._cache.clear()
+            self._generation = generation
 
     def close(self) -> None:
         self.db.dispose()
@@ -230,6 +274,7 @@ class KeyStore:
     def data_key(self, organization_id: int, key_id: str) -> bytes:
         """The subject's DEK; `KeyDestroyed` when it was shredded."""
         with self._lock:
+            self._forget_if_shredded_elsewhere()
             cached = self._cache.get((organization_id, key_id))
             if cached is not None:
                 self._cache.move_to_end((organization_id, key_id))
@@ -266,6 +311,7 @@ class KeyStore:
         if not ids:
             return 0
         removed = 0
+        generation = secrets.token_hex(8)
         with self.db.session() as session:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
@@ -275,6 +321,12 @@ class KeyStore:
                     )
                 )
                 removed += int(getattr(result, "rowcount", 0) or 0)
+            # Tell every other process, in the same transaction as the deletion.
+            session.execute(
+                update(KeystoreMeta)
+                .where(KeystoreMeta.name == _SHRED_GENERATION)
+                .values(value=generation)
+            )
         with self._lock:
             for key_id in ids:
                 self._cache.pop((organization_id, key_id), None)
