@@ -136,3 +136,17 @@ def test_public_notice_html_json_and_history(client: TestClient, tenant: Tenant)
     assert old.status_code == 200 and "July 23, 2024" in old.text
     assert client.get(f"/v1/public/orgs/{tenant.slug}/notice/versions/9").status_code == 404
     assert client.get("/v1/public/orgs/no-such-org/notice").status_code == 404
+
+
+def test_adopting_shows_the_state_rule_warnings(client: TestClient, tenant: Tenant) -> None:
+    """The API adopts with the same warnings `honorbound policy check` prints: a response
+    time longer than a state allows does not block adoption but is said."""
+    slower = CC1.replace("response_days: 45", "response_days: 60", 1)
+    assert slower != CC1
+    adopted = _adopt(client, tenant, slower)
+    assert adopted.status_code == 201, adopted.text
+    warnings = adopted.json()["warnings"]
+    assert any("60 days" in w["message"] and "allows 45" in w["message"] for w in warnings)
+    assert all(isinstance(w["line"], int) and w["line"] > 0 for w in warnings)
+    plain = _adopt(client, tenant, CC1)
+    assert not any("allows 45" in w["message"] for w in plain.json()["warnings"])

@@ -149,3 +149,17 @@ def test_rules_command(runner: CliRunner, tmp_path: Path) -> None:
             1
         ]
     )
+
+
+def test_adopt_prints_the_state_rule_warnings(
+    runner: CliRunner, tenant: Tenant, tmp_path: Path
+) -> None:
+    slower = tmp_path / "slower.yaml"
+    slower.write_text(
+        CC1.read_text(encoding="utf-8").replace("response_days: 45", "response_days: 60", 1)
+    )
+    result = runner.invoke(cli, ["policy", "adopt", str(slower), "--org", tenant.slug])
+    assert result.exit_code == 0, result.output
+    assert "adopted version 1" in result.output
+    assert f"{slower}:" in result.output and "warning: " in result.output
+    assert "allows 45" in result.output

@@ -19,6 +19,7 @@ from honorbound.policy.loader import parse_declaration
 from honorbound.policy.problems import DeclarationError
 from honorbound.policy.render import FORMATS, render
 from honorbound.policy.schema import Declaration
+from honorbound.runtime import jurisdiction_rules
 
 app = typer.Typer(
     help="The privacy notice as code: check, render, compare and adopt declarations.",
@@ -137,6 +138,8 @@ def adopt_cmd(
     text = _read(file)
     rt = runtime(immediate_jobs=True)
     try:
+        for problem in store.adoption_warnings(text, str(file), jurisdiction_rules(rt.settings)):
+            typer.echo(str(problem), err=True)
         with rt.db.session() as session:
             org_id = _org(session, org)
             adopted, created = store.adopt_text(

@@ -22,6 +22,7 @@ from honorbound.audit import Actor, append
 from honorbound.jobs.models import Job
 from honorbound.policy.check import check_text, errors
 from honorbound.policy.diff import diff_dicts
+from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.loader import parse_declaration
 from honorbound.policy.models import PolicyVersion
 from honorbound.policy.problems import DeclarationError, Problem
@@ -135,6 +136,15 @@ class Enqueuer(Protocol):
         payload: dict[str, Any] | None = None,
         organization_id: int | None = None,
     ) -> Any: ...
+
+
+def adoption_warnings(
+    text: str, filename: str = "<declaration>", rules: JurisdictionRules | None = None
+) -> list[Problem]:
+    """What `policy check` warns about in `text` with the jurisdiction rules: things a privacy
+    officer should look at (a response time longer than a state allows, GPC not honored where
+    required), which do not block adoption. Shown by every way of adopting."""
+    return [p for p in check_text(text, filename, rules) if p.severity == "warning"]
 
 
 def adopt_text(

@@ -20,6 +20,7 @@ from honorbound.policy import store
 from honorbound.policy.diff import diff
 from honorbound.policy.models import PolicyVersion
 from honorbound.policy.render import render
+from honorbound.runtime import jurisdiction_rules
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 public = APIRouter(prefix="/v1/public/orgs", tags=["policy (public)"])
@@ -42,6 +43,11 @@ class VersionOut(BaseModel):
 class VersionDetail(VersionOut):
     changes: list[dict[str, Any]]
     declaration: dict[str, Any]
+
+
+class AdoptedOut(VersionDetail):
+    # What `policy check` warns about with the jurisdiction rules (adoption goes ahead).
+    warnings: list[dict[str, Any]]
 
 
 class AdoptIn(BaseModel):
@@ -138,7 +144,7 @@ def get_version(version_id: RowId, principal: Reader, session: SessionDep) -> Ve
 
 @router.post(
     "/versions",
-    response_model=VersionDetail,
+    response_model=AdoptedOut,
     status_code=201,
     openapi_extra={
         "requestBody": {
@@ -156,9 +162,16 @@ def adopt(
     runtime: RuntimeDep,
     response: Response,
     text: Annotated[str, Depends(_declaration_text)],
-) -> VersionDetail:
+) -> AdoptedOut:
     """Adopt a declaration. 201 with the new version; 200 when the same content is in force
-    already; 422 listing every problem as `line` + `message` when it does not pass the check."""
+    already; 422 listing every problem as `line` + `message` when it does not pass the check.
+    `warnings` lists, as `line` + `message`, what the check warns about with the jurisdiction
+    rules (the same as `honorbound policy check`); they do not block adoption."""
+    rules = jurisdiction_rules(runtime.settings)
+    warned = [
+        {"line": p.line, "message": p.message}
+        for p in store.adoption_warnings(text, "declaration.yaml", rules)
+    ]
     try:
         adopted, created = store.adopt_text(
             session, principal.organization_id, text, principal.actor, "declaration.yaml",
@@ -174,7 +187,8 @@ def adopt(
         ) from None
     if not created:
         response.status_code = 200
-    return _detail(_row(session, principal.organization_id, adopted.version_id))
+    detail = _detail(_row(session, principal.organization_id, adopted.version_id))
+    return AdoptedOut(**detail.model_dump(), warnings=warned)
 
 
 @router.get("/versions/{version_id}/diff", response_model=DiffOut)
