@@ -35,6 +35,7 @@ from honorbound.vault.subjects import (
     SubjectConflict,
     find_subject_id,
     merge_subjects,
+    record_lifecycle,
     upsert_subject,
 )
 from tests.conftest import Tenant
@@ -602,3 +603,41 @@ def test_a_cached_key_is_rechecked_at_most_once_per_interval(
     # Within the interval the cache answers (no query per read); the interval bounds how long.
     assert len(server.data_key(tenant.id, key_id)) == 32
     server.close()
+
+
+def test_merge_keeps_an_account_open_when_either_side_is_open(
+    runtime: Runtime, tenant: Tenant, rules: CollectionRules
+) -> None:
+    """Two records of one person merged: the account counts as closed only if it was closed on
+    both sides (then at the later time), so retention's after-closure clock does not start for
+    a person who is still a customer."""
+    keys = runtime.vault_keys
+
+    def subject() -> int:
+        with runtime.db.session() as s:
+            email = person().email
+            return upsert_subject(
+                s, keys, tenant.id, [IdentityInput(IdentityKind.EMAIL, email)], ACTOR, rules
+            ).subject.id
+
+    a, b, c = subject(), subject(), subject()
+    with runtime.db.session() as s:
+        born = max(s.get(Subject, x).created_at for x in (a, b, c))  # type: ignore[union-attr]
+    later = born + dt.timedelta(days=30)
+    first, second = born + dt.timedelta(days=10), born + dt.timedelta(days=20)
+    with runtime.db.session() as s:
+        record_lifecycle(s, tenant.id, a, {"account_closed_at": first}, ACTOR, now=later)
+        record_lifecycle(s, tenant.id, b, {"account_closed_at": second}, ACTOR, now=later)
+        record_lifecycle(s, tenant.id, c, {"engagement_ended_at": first}, ACTOR, now=later)
+    with runtime.db.session() as s:
+        merge_subjects(s, keys, tenant.id, a, b, ACTOR)
+    with runtime.db.session() as s:
+        merged = s.get(Subject, a)
+        assert merged is not None
+        assert merged.account_closed_at is not None
+        assert merged.account_closed_at.replace(tzinfo=None) == second.replace(tzinfo=None)
+        merge_subjects(s, keys, tenant.id, a, c, ACTOR)  # c's account never closed
+    with runtime.db.session() as s:
+        merged = s.get(Subject, a)
+        assert merged is not None and merged.account_closed_at is None
+        assert merged.engagement_ended_at is None  # a/b never ended theirs

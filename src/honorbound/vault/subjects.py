@@ -292,6 +292,12 @@ def merge_subjects(
         into.age_sealed = move("age", source.age_sealed)
     into.jurisdiction = into.jurisdiction or source.jurisdiction
     into.last_activity_at = max(into.last_activity_at, source.last_activity_at)
+    # One person now: their account is closed (engagement ended) only if it was on both
+    # sides, and then at the later time; an open side keeps it open, so retention's
+    # after-closure clock does not start for data of a person who is still a customer.
+    for field in LIFECYCLE_FIELDS:
+        mine, theirs = getattr(into, field), getattr(source, field)
+        setattr(into, field, max(mine, theirs) if mine is not None and theirs is not None else None)
     session.flush()
     session.delete(source)
     session.flush()
