@@ -297,3 +297,70 @@ def test_rules_file_naming_an_unknown_type_is_refused() -> None:
     data["free_requests"]["types"].append("acces_specific")
     with pytest.raises(ValidationError, match=r"free_requests.types: .*acces_specific"):
         RightsRules.model_validate(data)
+
+
+def test_colorado_portability_is_free_twice_per_calendar_year(
+    api: TestClient, rt: Runtime, org: Tenant, smtp: SmtpSink
+) -> None:
+    """us-rules.yaml: CO portability twice per calendar year (reference s.1; C.R.S.
+    6-1-1306(1)(e)). A request from last December does not count in January, though it is
+    within 12 months; the third of the same year is flagged with the calendar year."""
+    (own,) = load_rules().state("CO").free_requests_by_type
+    assert own.types == ["portability"] and own.count == 2 and own.window == "calendar_year"
+    headers = org.headers(Role.AGENT)
+    now = dt.datetime.now(dt.UTC)
+    january = dt.datetime(now.year, 1, 1, 0, 30, tzinfo=dt.UTC)  # in the past but at New Year
+    last_december = january - dt.timedelta(days=2)
+
+    def logged(email: str, when: dt.datetime) -> dict[str, Any]:
+        answer = api.post(
+            "/v1/requests",
+            json={
+                "type": "portability",
+                "jurisdiction": "CO",
+                "email": email,
+                "manner": "mail",
+                "received_at": when.isoformat(),
+            },
+            headers=headers,
+        )
+        assert answer.status_code == 201, answer.text
+        # Close it the way staff would, so the next one is a new request, not a duplicate.
+        with rt.db.session() as session:
+            session.execute(
+                update(RightsRequest)
+                .where(RightsRequest.id == answer.json()["id"])
+                .values(status="completed", response="complied")
+            )
+        return dict(answer.json())
+
+    p = seed(rt, org.id, jurisdiction="CO").person
+    assert logged(p.email, last_december)["excess_request"] is None
+    assert logged(p.email, january)["excess_request"] is None
+    _ask(api, org, "portability", "CO", p.email)  # the second this year: free
+    assert _staff_list(api, org)[-1]["excess_request"] is None
+    with rt.db.session() as session:  # close it too
+        session.execute(
+            update(RightsRequest)
+            .where(RightsRequest.organization_id == org.id)
+            .values(status="completed", response="complied")
+        )
+    _ask(api, org, "portability", "CO", p.email)  # the third this year
+    flagged = _staff_list(api, org)[-1]
+    assert flagged["excess_request"] == 3
+    detail = api.get(
+        f"/v1/requests/{flagged['id']}", headers=org.headers(Role.PRIVACY_OFFICER)
+    ).json()
+    (event,) = [e for e in detail["events"] if e["kind"] == "excess_request"]
+    assert event["details"]["window"] == "calendar year" and event["details"]["free"] == 2
+    assert "CO" in event["details"]["source"] and "6-1-1306" in event["details"]["source"]
+    # Access requests in CO are not limited by this rule (and CO has no general count).
+    _ask(api, org, "access_specific", "CO", p.email)
+    assert _staff_list(api, org)[-1]["excess_request"] is None
+
+
+def test_per_type_limits_name_known_request_types() -> None:
+    known = set(load_rights_rules().types)
+    for state, row in load_rules().states.items():
+        for own in row.free_requests_by_type:
+            assert set(own.types) <= known, (state, own.types)

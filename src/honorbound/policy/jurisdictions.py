@@ -57,6 +57,16 @@ class Sourced(_Row):
         return self
 
 
+class TypeLimit(_Row):
+    """A state's own limit on free requests of some types ("portability twice per calendar
+    year"), on top of its general `free_requests` count."""
+
+    types: list[str] = Field(min_length=1)  # request types (rights/data/requests.yaml)
+    count: int = Field(ge=0)
+    window: Literal["calendar_year", "12_months"]
+    source: str
+
+
 class Appeal(_Row):
     required: bool
     days: Days | None = None
@@ -99,6 +109,7 @@ class StateRule(Sourced):
     appeal_note: str | None = None
     free_requests: int | None = Field(ge=0)
     free_requests_note: str | None = None
+    free_requests_by_type: list[TypeLimit] = Field(default_factory=list)
     universal_opt_out: UniversalOptOut
     universal_opt_out_note: str | None = None
     sensitive: Literal["opt_in", "opt_out", "strict"]

@@ -319,6 +319,7 @@ def take_request(
                 "count": excess.count,
                 "free": excess.free,
                 "window_months": excess.window_months,
+                "window": excess.window,
                 "source": excess.source,
             },
         )

@@ -38,29 +38,20 @@ def months_before(value: dt.datetime, months: int) -> dt.datetime:
 class Excess:
     count: int  # this request's place among the person's requests in the window
     free: int
-    window_months: int
+    window_months: int | None  # None: the calendar year
     source: str
 
-
-def free_count(laws: JurisdictionRules, state: str) -> int | None:
-    try:
-        return laws.state(state).free_requests
-    except LookupError:
-        return None
+    @property
+    def window(self) -> str:
+        return "calendar year" if self.window_months is None else f"{self.window_months} months"
 
 
-def check_excess(
-    session: Session, rules: RightsRules, laws: JurisdictionRules, request: RightsRequest
-) -> Excess | None:
-    """Whether `request` is beyond the free requests of its state within the window.
-
-    Counts the same person's earlier requests of the counted types (same contact or same vault
-    subject) received within the window, except those denied (no free answer was given)."""
-    limit = rules.free_requests
-    free = free_count(laws, request.jurisdiction)
-    if free is None or request.type not in limit.types:
-        return None
-    since = months_before(request.received_at, limit.window_months)
+def _place(
+    session: Session, request: RightsRequest, types: Sequence[str], since: dt.datetime
+) -> int:
+    """This request's place among the same person's requests of `types` (same contact or same
+    vault subject) received since `since` (exclusive), not counting denied ones (no free answer
+    was given)."""
     same = RightsRequest.contact_index == request.contact_index
     if request.subject_id is not None:
         same = or_(same, RightsRequest.subject_id == request.subject_id)
@@ -70,7 +61,7 @@ def check_excess(
         .where(
             RightsRequest.organization_id == request.organization_id,
             RightsRequest.id != request.id,
-            RightsRequest.type.in_(limit.types),
+            RightsRequest.type.in_(list(types)),
             same,
             RightsRequest.received_at > since,
             RightsRequest.received_at <= request.received_at,
@@ -80,10 +71,48 @@ def check_excess(
             ),
         )
     )
-    count = int(earlier or 0) + 1
+    return int(earlier or 0) + 1
+
+
+def _year_start(value: dt.datetime) -> dt.datetime:
+    """The instant before 1 January of `value`'s year (UTC), so `> since` counts the year."""
+    start = dt.datetime(value.year, 1, 1, tzinfo=value.tzinfo or dt.UTC)
+    return start - dt.timedelta(microseconds=1)
+
+
+def check_excess(
+    session: Session, rules: RightsRules, laws: JurisdictionRules, request: RightsRequest
+) -> Excess | None:
+    """Whether `request` is beyond the free requests of its state.
+
+    Two rules, both data: the state's own per-type limits (`free_requests_by_type` in
+    us-rules.yaml: CO portability twice per calendar year) and the general count
+    (`free_requests` there) over the counted types and rolling window of requests.yaml. The
+    first one exceeded is reported."""
+    state = request.jurisdiction
+    try:
+        row = laws.state(state)
+    except LookupError:
+        return None
+    for own in row.free_requests_by_type:
+        if request.type not in own.types:
+            continue
+        if own.window == "calendar_year":
+            since, months = _year_start(request.received_at), None
+        else:
+            since, months = months_before(request.received_at, 12), 12
+        count = _place(session, request, own.types, since)
+        if count > own.count:
+            return Excess(count, own.count, months, f"{state}: {own.source}")
+    limit = rules.free_requests
+    free = row.free_requests
+    if free is None or request.type not in limit.types:
+        return None
+    since = months_before(request.received_at, limit.window_months)
+    count = _place(session, request, limit.types, since)
     if count <= free:
         return None
-    return Excess(count, free, limit.window_months, f"{request.jurisdiction}: {limit.source}")
+    return Excess(count, free, limit.window_months, f"{state}: {limit.source}")
 
 
 @dataclass(frozen=True)
