@@ -164,3 +164,23 @@ def test_many_distinct_times_in_one_batch(runtime: Runtime, tenant: Tenant) -> N
         assert ("outside_calling_hours" in result.reasons_of(2 * k + 1)) is not (
             dt.time(8) <= local < dt.time(20)
         ), when
+
+
+def test_call_caps_follow_the_callees_own_state(runtime: Runtime, tenant: Tenant) -> None:
+    """Like calling hours, a state named with the item decides the cap: a New York number
+    whose owner lives in Florida gets Florida's three calls per 24 hours, a Florida number
+    whose owner lives in New York gets none."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    ny_in_fl, fl_in_ny = number("212", 19), number("305", 19)
+    hours = [now - dt.timedelta(hours=h) for h in (20, 10, 2)]
+    decide(runtime, tenant.id, [ny_in_fl, fl_in_ny], "marketing", "voice", now)
+    _attempts(runtime, tenant, ny_in_fl, hours)
+    _attempts(runtime, tenant, fl_in_ny, hours)
+    by_area = decide(runtime, tenant.id, [ny_in_fl, fl_in_ny], "marketing", "voice", now)
+    assert "call_cap_reached" not in by_area.reasons_of(0)
+    assert "call_cap_reached" in by_area.reasons_of(1)
+    named = decide(
+        runtime, tenant.id, [ny_in_fl, fl_in_ny], "marketing", "voice", now, states=["FL", "NY"]
+    )
+    assert "call_cap_reached" in named.reasons_of(0)
+    assert "call_cap_reached" not in named.reasons_of(1)

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from honorbound.accounts.roles import Role
 from honorbound.audit import Actor
-from honorbound.consent import decisions
+from honorbound.consent import calls, decisions
+from honorbound.consent.identity import identify
 from honorbound.policy.store import AdoptedPolicy
 from honorbound.runtime import Runtime
 from honorbound.vault.identities import IdentityKind
@@ -175,3 +176,25 @@ def test_an_age_learned_later_is_picked_up(
     # Delaware: 13-17 need an opt-in for sale.
     assert reasons(decide(runtime, tenant.id, [who], "sale", "email")) == [("minor",)]
     assert decide(runtime, tenant.id, [who], "sharing", "email").allowed[0]
+
+
+def test_call_caps_use_the_subjects_state(
+    runtime: Runtime, tenant: Tenant, adopted_policy: AdoptedPolicy
+) -> None:
+    """A New York number whose owner the vault knows lives in Florida: Florida's cap (three
+    calls per 24 hours) applies; the same number with no subject is not capped."""
+    in_florida, unknown = number("212", 46), number("212", 47)
+    subject(runtime, tenant.id, in_florida, IdentityKind.PHONE, state="FL")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    decide(runtime, tenant.id, [in_florida, unknown], "marketing", "voice", now)
+    with runtime.db.session() as session:
+        for phone in (in_florida, unknown):
+            ref = identify(runtime.keys, tenant.id, phone)
+            for hours in (20, 10, 2):
+                when = now - dt.timedelta(hours=hours)
+                calls.record_attempt(
+                    session, tenant.id, ref, "marketing", Actor("t", "agent"), when
+                )
+    result = decide(runtime, tenant.id, [in_florida, unknown], "marketing", "voice", now)
+    assert "call_cap_reached" in result.reasons_of(0)
+    assert "call_cap_reached" not in result.reasons_of(1)

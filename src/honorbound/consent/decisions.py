@@ -229,6 +229,7 @@ class DecisionEngine:
         self._secrets: dict[int, bytes] = {}
         self._area_tables: dict[tuple[int, str], npt.NDArray[np.bool_]] = {}
         self._caps = self._cap_table()
+        self._state_caps = self._state_cap_table()
 
     # -- snapshot ------------------------------------------------------------------------
     def invalidate(self, organization_id: int) -> None:
@@ -558,6 +559,16 @@ class DecisionEngine:
             )
             if cap is not None:
                 caps[npa], windows[npa] = cap[0], int(cap[1].total_seconds())
+        return caps, windows
+
+    def _state_cap_table(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Call cap and window per state index (see _STATES; 0, unknown, has none)."""
+        caps = np.zeros(len(_STATES), dtype=np.int64)
+        windows = np.zeros(len(_STATES), dtype=np.int64)
+        for k, state in enumerate(_STATES):
+            cap = calling_hours.cap_for(self.rules, frozenset({state})) if state else None
+            if cap is not None:
+                caps[k], windows[k] = cap[0], int(cap[1].total_seconds())
         return caps, windows
 
     def _hours_table(self, at: int, channel: str) -> npt.NDArray[np.bool_]:
@@ -945,17 +956,28 @@ class DecisionEngine:
             when = dt.datetime.fromtimestamp(int(at_epoch[i]), dt.UTC)
             if not calling_hours.allowed_at(self.rules, when, zones, states, channel):
                 reasons[i] |= BIT["outside_calling_hours"]
-        # Call caps (voice), counted over the recorded attempts.
-        caps, windows = self._caps
+        # Call caps (voice), counted over the recorded attempts. Like calling hours, the
+        # callee's own state decides when known (the item's `state`, else the vault subject's),
+        # the area code's states otherwise.
+        area_caps, area_windows = self._caps
+        state_caps, state_windows = self._state_caps
+        item_caps = np.where(from_subject, state_caps[subject_state[idx]], area_caps[npa])
+        item_windows = np.where(from_subject, state_windows[subject_state[idx]], area_windows[npa])
+        if batch.states is not None:
+            for j in np.flatnonzero(own_place).tolist():
+                state = batch.states[int(idx[j])]
+                if state:
+                    k = _STATE_INDEX.get(state.upper(), 0)
+                    item_caps[j], item_windows[j] = state_caps[k], state_windows[k]
         voice = c_code[idx] == CHANNEL_CODE[ConsentChannel.VOICE.value]
-        capped = voice & (caps[npa] > 0)
+        capped = voice & (item_caps > 0)
         for j in np.flatnonzero(capped).tolist():
             i = int(idx[j])
             times = snap.attempts.get(int(mk[i]))
             if not times:
                 continue
-            at, window = int(at_epoch[i]), int(windows[npa[j]])
-            if sum(1 for t in times if at - window < t <= at) >= caps[npa[j]]:
+            at, window = int(at_epoch[i]), int(item_windows[j])
+            if sum(1 for t in times if at - window < t <= at) >= item_caps[j]:
                 reasons[i] |= BIT["call_cap_reached"]
 
     def _warnings(self, snap: Snapshot, now: dt.datetime) -> list[str]:
