@@ -17,6 +17,7 @@ from huey.api import crontab
 from sqlalchemy import event
 
 from honorbound.audit import Actor
+from honorbound.audit import jobs as audit_jobs
 from honorbound.config import ConfigError, Settings
 from honorbound.crypto.keyring import KeyRing
 from honorbound.crypto.keys import read_key_file
@@ -131,9 +132,11 @@ def build_registry() -> JobRegistry:
     registry.register(rights_jobs.SWEEP_JOB, rights_jobs.sweep_job)
     registry.register(rights_jobs.PURGE_JOB, rights_jobs.purge_job)
     registry.register(retention_jobs.SWEEP_JOB, retention_jobs.sweep_job)
+    registry.register(audit_jobs.VERIFY_JOB, audit_jobs.verify_job)
     registry.schedule(Periodic(rights_jobs.SWEEP_JOB, minute="7"))
     registry.schedule(Periodic(rights_jobs.PURGE_JOB, minute="17", hour="3"))
     registry.schedule(Periodic(retention_jobs.SWEEP_JOB, minute="41", hour="2"))
+    registry.schedule(Periodic(audit_jobs.VERIFY_JOB, minute="53", hour="3"))
     registry.schedule(Periodic("outbox.flush", minute="*/5"))
     registry.schedule(Periodic("jobs.recover", minute="*"))
     registry.schedule(Periodic(vault_idempotency.EXPIRE_JOB, minute="23", hour="*/6"))

@@ -28,3 +28,21 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """How far an organization's chain was last verified, and what the last full check found.
+
+    The console reads it to verify only entries added since (`audit.checkpoints`); the full
+    walk, which also catches an edit to an old entry, runs daily and on demand."""
+
+    __tablename__ = "audit_checkpoints"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column()  # verified through this entry (0: none)
+    hash: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column()
+    ok: Mapped[bool] = mapped_column()
+    problem: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    checked_at: Mapped[dt.datetime] = mapped_column()
+    full_checked_at: Mapped[dt.datetime] = mapped_column()
