@@ -4,7 +4,7 @@ Each domain package owns its tables; this list is the one place that names them 
 """
 
 from honorbound.accounts.models import ApiKey, Membership, Organization, User
-from honorbound.audit.models import AuditEntry
+from honorbound.audit.models import AuditCheckpoint, AuditEntry
 from honorbound.consent.models import (
     CallAttempt,
     CompanyDnc,
@@ -33,10 +33,13 @@ from honorbound.vault.models import (
     Record,
     Subject,
 )
+from honorbound.web.ratelimit import RateLimitHit
 
 metadata = Base.metadata
 
 __all__ = [
+    "AuditCheckpoint",
+    "RateLimitHit",
     "RequestEvent",
     "RequestToken",
     "RightsRequest",

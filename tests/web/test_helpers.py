@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from honorbound.policy.loader import parse_declaration
+from honorbound.runtime import Runtime
 from honorbound.web.charts import Series, bar_chart
 from honorbound.web.datamap import matrix
-from honorbound.web.ratelimit import RateLimiter
+from honorbound.web.ratelimit import DatabaseRateLimiter, RateLimiter, RateLimitHit
 
 
 def test_bar_chart_draws_every_value_and_describes_it() -> None:
@@ -59,3 +62,26 @@ def test_matrix_links_categories_to_purposes_recipients_and_retention() -> None:
     ]
     assert [r.name for r in rows["user.contact.email"].recipients] == ["Our CRM provider"]
     assert rows["user.contact.email"].retention == ["contact-data: after last activity (P3Y)"]
+
+
+def test_database_limiter_is_shared_by_processes_and_stores_no_key(runtime: Runtime) -> None:
+    """Two limiters on one database stand for two server processes: the limit holds across
+    them, the window slides, and the table holds an HMAC, never the address itself."""
+    now = [dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)]
+    secret = runtime.keys.derived("web:rate-limit-keys")
+
+    def limiter() -> DatabaseRateLimiter:
+        return DatabaseRateLimiter(runtime.db, secret, "test.ip", 3, 60.0, clock=lambda: now[0])
+
+    first, second = limiter(), limiter()
+    address = "7:203.0.113.9"
+    assert first.hit(address) and second.hit(address) and first.hit(address)
+    assert not second.hit(address) and not first.hit(address)  # the fourth, in any process
+    assert second.retry_after(address) == 61
+    assert first.hit("7:198.51.100.4")  # another address has its own window
+    now[0] += dt.timedelta(seconds=61)
+    assert second.hit(address)  # the first three left the window
+    with runtime.db.session() as session:
+        stored = list(session.scalars(select(RateLimitHit.key_hash)))
+    assert stored and all(len(h) == 64 and "203.0.113" not in h for h in stored)
+    assert not any(address in h for h in stored)

@@ -15,7 +15,7 @@ from honorbound.vault.identities import IdentityKind
 from honorbound.vault.rules import CategoryRule, CollectionRules
 from honorbound.vault.subjects import IdentityInput, upsert_subject
 from honorbound.web.portal.common import LIMITS
-from honorbound.web.ratelimit import RateLimiter
+from honorbound.web.ratelimit import DatabaseRateLimiter
 from tests.conftest import Tenant
 from tests.support.people import person
 
@@ -104,10 +104,15 @@ def test_bad_input_names_the_field_and_writes_nothing(
 
 
 def _small_limits(app: FastAPI, ip: int, identity: int) -> None:
-    """The shipped limits are generous; tests drive the same code with small ones."""
+    """The shipped limits are generous; tests drive the same (database) limiters with small
+    ones."""
+    runtime = app.state.runtime
+    secret = runtime.keys.derived("web:rate-limit-keys")
     app.state.portal_limiters = {
-        "ip": RateLimiter(ip, LIMITS["ip"][1]),
-        "identity": RateLimiter(identity, LIMITS["identity"][1]),
+        "ip": DatabaseRateLimiter(runtime.db, secret, "portal.ip", ip, LIMITS["ip"][1]),
+        "identity": DatabaseRateLimiter(
+            runtime.db, secret, "portal.identity", identity, LIMITS["identity"][1]
+        ),
     }
 
 

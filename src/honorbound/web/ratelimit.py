@@ -1,19 +1,123 @@
-"""Rate limits for public forms, kept in this process's memory (no third party, no table).
+"""Rate limits for public forms: a sliding window per key, counted in the database.
 
-A sliding window per key: the key is the client address or a keyed hash of an identity, so
-the limiter never holds an email address or a phone number. With several server processes
-each keeps its own window; the limit per process is then the limit per key.
+The key is the client address or a keyed hash of an identity; what is stored is an HMAC of it
+with a key derived from the master key, so the table never holds an address, an email or a
+phone number, and its rows cannot be matched to the consent ledger's. Counting in the database
+makes the limit hold across every server process and across restarts (a limit kept in memory
+would be per process). Old hits are pruned as new ones arrive.
+
+`RateLimiter` (in memory) remains for code and tests that need no database.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
+
+from sqlalchemy import Index, String, delete, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from honorbound.db.base import Base, utcnow
+from honorbound.db.engine import Database
+
+
+class Limiter(Protocol):
+    def hit(self, key: str) -> bool: ...
+
+    def retry_after(self, key: str) -> int: ...
+
+
+class RateLimitHit(Base):
+    """One counted attempt: the limiter's name, an HMAC of the key, when."""
+
+    __tablename__ = "rate_limit_hits"
+    __table_args__ = (Index("ix_rate_limit_hits_bucket_key_at", "bucket", "key_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column()
+
+
+class DatabaseRateLimiter:
+    """At most `limit` hits per key within `window_seconds`, shared by every process."""
+
+    # Every this many hits, rows of every key older than the window are deleted.
+    PRUNE_EVERY = 200
+
+    def __init__(
+        self,
+        db: Database,
+        secret: bytes,
+        bucket: str,
+        limit: int,
+        window_seconds: float,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.secret = secret
+        self.bucket = bucket
+        self.limit = limit
+        self.window = dt.timedelta(seconds=window_seconds)
+        self.clock = clock
+        self._hits = 0
+        self._lock = threading.Lock()
+
+    def _digest(self, key: str) -> str:
+        return hmac.new(self.secret, key.encode(), hashlib.sha256).hexdigest()
+
+    def hit(self, key: str) -> bool:
+        """Count one attempt for `key`; False when it is over the limit (not counted then)."""
+        digest, now = self._digest(key), self.clock()
+        since = now - self.window
+        with self._lock:
+            self._hits += 1
+            prune = self._hits % self.PRUNE_EVERY == 0
+        with self.db.session() as session:
+            # This key's expired hits; now and then every key's (so the table stays small).
+            expired = (RateLimitHit.bucket == self.bucket) & (RateLimitHit.at <= since)
+            if not prune:
+                expired = expired & (RateLimitHit.key_hash == digest)
+            session.execute(delete(RateLimitHit).where(expired))
+            counted = session.scalar(
+                select(func.count())
+                .select_from(RateLimitHit)
+                .where(
+                    RateLimitHit.bucket == self.bucket,
+                    RateLimitHit.key_hash == digest,
+                    RateLimitHit.at > since,
+                )
+            )
+            if int(counted or 0) >= self.limit:
+                return False
+            session.add(RateLimitHit(bucket=self.bucket, key_hash=digest, at=now))
+        return True
+
+    def retry_after(self, key: str) -> int:
+        """Seconds until the oldest counted hit of `key` leaves the window (0: none counted)."""
+        now = self.clock()
+        with self.db.session() as session:
+            oldest = session.scalar(
+                select(func.min(RateLimitHit.at)).where(
+                    RateLimitHit.bucket == self.bucket,
+                    RateLimitHit.key_hash == self._digest(key),
+                    RateLimitHit.at > now - self.window,
+                )
+            )
+        if oldest is None:
+            return 0
+        return max(1, int((oldest + self.window - now).total_seconds()) + 1)
 
 
 class RateLimiter:
+    """The same limit kept in this process's memory (per process; lost on restart)."""
+
     def __init__(
         self, limit: int, window_seconds: float, clock: Callable[[], float] = time.monotonic
     ) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
-from honorbound.web.ratelimit import RateLimiter
+from honorbound.web.ratelimit import DatabaseRateLimiter, Limiter
 from honorbound.web.rendering import render
 
 # Per client address: enough for a household behind one address to use every form, too few
@@ -32,11 +32,17 @@ def not_found(request: Request) -> Response:
     return render(request, "portal/not_found.html", status=404)
 
 
-def limiter(request: Request, name: str) -> RateLimiter:
+def limiter(request: Request, name: str) -> Limiter:
+    """The portal's limiter `name`, counted in the database (shared by every process)."""
     state = request.app.state
-    limiters: dict[str, RateLimiter] | None = getattr(state, "portal_limiters", None)
+    limiters: dict[str, Limiter] | None = getattr(state, "portal_limiters", None)
     if limiters is None:
-        limiters = {key: RateLimiter(*value) for key, value in LIMITS.items()}
+        runtime = state.runtime
+        secret = runtime.keys.derived("web:rate-limit-keys")
+        limiters = {
+            key: DatabaseRateLimiter(runtime.db, secret, f"portal.{key}", *value)
+            for key, value in LIMITS.items()
+        }
         state.portal_limiters = limiters
     return limiters[name]
 
