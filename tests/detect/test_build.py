@@ -3,8 +3,11 @@ compiled module is refused instead of silently running old code."""
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -22,17 +25,27 @@ CORPORA = [
 SUFFIX = build.importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
-def test_a_compiled_module_older_than_its_source_is_refused(tmp_path: Path) -> None:
+def test_a_compiled_module_not_built_from_its_source_is_refused(tmp_path: Path) -> None:
     source = tmp_path / "engine.py"
-    binary = tmp_path / f"engine{SUFFIX}"
-    binary.write_bytes(b"")
+    (tmp_path / f"engine{SUFFIX}").write_bytes(b"")
+    source.write_text("# built from this\n")
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    with pytest.raises(build.StaleBuild, match="was not built from the current engine.py"):
+        build.check_fresh(tmp_path)  # a compiled module with no record of its source
+    (tmp_path / build.MANIFEST).write_text(json.dumps({"engine": digest}))
+    build.check_fresh(tmp_path)  # built from the source that is there: accepted
     source.write_text("# edited\n")
-    os.utime(binary, (1_000_000, 1_000_000))
-    os.utime(source, (1_000_100, 1_000_100))
+    os.utime(source, (1_000_000, 1_000_000))  # even with an old timestamp (cp -p, tar)
     with pytest.raises(build.StaleBuild, match=r"engine\.py.*make"):
         build.check_fresh(tmp_path)
-    os.utime(binary, (1_000_200, 1_000_200))
-    build.check_fresh(tmp_path)  # rebuilt: accepted
+
+
+def test_findings_pickle_and_copy() -> None:
+    """Compiled, Finding has no instance dict; job queues pickle their payloads."""
+    found = scan("call me at 212 555 0100")
+    assert found
+    for twin in (pickle.loads(pickle.dumps(found)), copy.deepcopy(found), copy.copy(found)):
+        assert twin == found and [f.text for f in twin] == [f.text for f in found]
 
 
 def _texts() -> list[str]:

@@ -50,5 +50,10 @@ class Finding:
             f"score={self.score!r})"
         )
 
+    def __reduce__(self) -> tuple[type[Finding], tuple[str, int, int, float, str | None]]:
+        # Compiled, the class has no instance dict: pickle and copy need to be told how to
+        # rebuild one (job queues pickle their payloads).
+        return (Finding, (self.type, self.start, self.end, self.score, self.text))
+
     def to_dict(self) -> dict[str, object]:
         return {"type": self.type, "start": self.start, "end": self.end, "score": self.score}
