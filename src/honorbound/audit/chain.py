@@ -132,15 +132,63 @@ def head(session: Session, organization_id: int) -> tuple[int, str]:
     return (last.seq, last.hash) if last else (0, GENESIS)
 
 
-def _entries(session: Session, organization_id: int) -> Iterator[AuditEntry]:
-    # Stream in id order of seq; keep memory flat for long chains.
+def _entries(
+    session: Session, organization_id: int, after_seq: int = 0, limit: int | None = None
+) -> Iterator[AuditEntry]:
+    # Stream in order of seq; keep memory flat for long chains.
     stmt = (
         select(AuditEntry)
-        .where(AuditEntry.organization_id == organization_id)
+        .where(AuditEntry.organization_id == organization_id, AuditEntry.seq > after_seq)
         .order_by(AuditEntry.seq, AuditEntry.id)
+        .limit(limit)
         .execution_options(yield_per=1000)
     )
     yield from session.scalars(stmt)
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What one walk of a chain (or of its tail) found: the last entry that verified (`seq`,
+    `hash`; the starting point when none did), how many entries verified, the first problem."""
+
+    seq: int
+    hash: str
+    entries: int
+    problem: ChainProblem | None
+
+
+def walk(
+    session: Session,
+    organization_id: int,
+    after_seq: int = 0,
+    after_hash: str = GENESIS,
+    limit: int | None = None,
+) -> Walk:
+    """Verify the entries after `after_seq`, the first of them linked to `after_hash`; from the
+    start of the chain by default. Stops at the first bad entry, or after `limit` entries.
+
+    The end point is the last entry actually re-hashed, never a head read separately: an entry
+    appended while the walk runs is not reported as verified unless the walk reached it."""
+    expected_seq, prev, previous_id, verified = after_seq + 1, after_hash, -1, 0
+    for entry in _entries(session, organization_id, after_seq, limit):
+        problem: str | None = None
+        if entry.seq != expected_seq:
+            if entry.seq > expected_seq:
+                problem = f"entries {expected_seq}..{entry.seq - 1} are missing (deleted)"
+            else:
+                problem = f"sequence number {entry.seq} repeats (inserted or reordered)"
+        elif entry.prev_hash != prev:
+            problem = "does not link to the entry before it (reordered or replaced)"
+        elif entry_hash(entry) != entry.hash:
+            problem = "its hash does not match its content (edited)"
+        elif entry.id < previous_id:
+            problem = "stored out of order (reordered)"
+        if problem:
+            found = ChainProblem(organization_id, entry.seq, entry.id, problem)
+            return Walk(expected_seq - 1, prev, verified, found)
+        prev, previous_id, expected_seq = entry.hash, entry.id, expected_seq + 1
+        verified += 1
+    return Walk(expected_seq - 1, prev, verified, None)
 
 
 @dataclass
@@ -166,29 +214,11 @@ def verify(session: Session, organization_id: int | None = None) -> VerifyResult
         org_ids = [organization_id]
     result = VerifyResult(organizations=len(org_ids))
     for org_id in org_ids:
-        expected_seq = 1
-        prev = GENESIS
-        previous_id: int | None = None
-        for entry in _entries(session, org_id):
-            result.entries += 1
-            problem: str | None = None
-            if entry.seq != expected_seq:
-                if entry.seq > expected_seq:
-                    problem = f"entries {expected_seq}..{entry.seq - 1} are missing (deleted)"
-                else:
-                    problem = f"sequence number {entry.seq} repeats (inserted or reordered)"
-            elif entry.prev_hash != prev:
-                problem = "does not link to the entry before it (reordered or replaced)"
-            elif entry_hash(entry) != entry.hash:
-                problem = "its hash does not match its content (edited)"
-            elif previous_id is not None and entry.id < previous_id:
-                problem = "stored out of order (reordered)"
-            if problem:
-                result.problems.append(ChainProblem(org_id, entry.seq, entry.id, problem))
-                break
-            prev = entry.hash
-            previous_id = entry.id
-            expected_seq += 1
+        found = walk(session, org_id)
+        # The bad entry counts as read, as it always has in this figure.
+        result.entries += found.entries + (1 if found.problem else 0)
+        if found.problem:
+            result.problems.append(found.problem)
     return result
 
 

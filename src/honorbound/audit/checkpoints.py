@@ -19,17 +19,22 @@ finds the chain intact again, so a broken chain is never hidden by later good en
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from honorbound.audit.chain import ChainProblem, entry_hash, head, verify
+from honorbound.audit.chain import GENESIS, Actor, append, walk
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
 from honorbound.db.base import utcnow
+from honorbound.db.engine import Database
+from honorbound.jobs.models import Job, JobStatus
+from honorbound.jobs.queue import JobQueue
 
 VERIFY_JOB = "audit.verify_chains"
+SQLITE_PAUSE_SECONDS = 0.15  # between batches of the full walk, for waiting writers
 
 
 @dataclass(frozen=True)
@@ -72,30 +77,59 @@ def check_full(
 ) -> ChainStatus:
     """Walk the whole chain and reset the organization's checkpoint to what was found."""
     now = now or utcnow()
-    result = verify(session, organization_id)
-    seq, digest = head(session, organization_id)
-    problem = str(result.problems[0]) if result.problems else None
-    if problem is not None:
-        first: ChainProblem = result.problems[0]
-        # Verified only up to the entry before the broken one.
-        seq = first.seq - 1
-        before = session.scalar(
-            select(AuditEntry.hash).where(
-                AuditEntry.organization_id == organization_id, AuditEntry.seq == seq
-            )
-        )
-        digest = before or ""
+    found = walk(session, organization_id)
+    problem = str(found.problem)[:500] if found.problem else None
     checkpoint = AuditCheckpoint(
         organization_id=organization_id,
-        seq=max(seq, 0),
-        hash=digest,
-        entries=result.entries,
-        ok=result.ok,
-        problem=problem[:500] if problem else None,
+        # Verified through the last entry the walk re-hashed (the one before a broken one).
+        seq=found.seq,
+        hash=found.hash,
+        entries=found.entries,
+        ok=found.problem is None,
+        problem=problem,
         checked_at=now,
         full_checked_at=now,
     )
     _save(session, checkpoint)
+    return ChainStatus.of(checkpoint)
+
+
+def check_full_in_batches(
+    db: Database, organization_id: int, batch: int = 10_000, now: dt.datetime | None = None
+) -> ChainStatus:
+    """`check_full` for long chains: the walk goes `batch` entries per transaction, carrying the
+    last verified (seq, hash) from one to the next.
+
+    On SQLite every transaction holds the database's write lock (BEGIN IMMEDIATE), so one
+    transaction over millions of entries would stall every other writer for minutes and make
+    them give up after the 30 s busy timeout; between batches they get their turn. Entries
+    appended during the walk are verified when the walk reaches them."""
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1 entry, got {batch}")
+    now = now or utcnow()
+    # SQLite's busy handler retries a waiting writer only every few to 100 ms; without a pause
+    # the walk's next BEGIN IMMEDIATE would win the lock again every time.
+    pause = SQLITE_PAUSE_SECONDS if db.dialect == "sqlite" else 0.0
+    seq, digest, entries = 0, GENESIS, 0
+    while True:
+        with db.session() as session:
+            found = walk(session, organization_id, seq, digest, limit=batch)
+        seq, digest, entries = found.seq, found.hash, entries + found.entries
+        if found.problem is not None or found.entries < batch:
+            break
+        time.sleep(pause)
+    checkpoint = AuditCheckpoint(
+        organization_id=organization_id,
+        seq=seq,
+        hash=digest,
+        entries=entries,
+        ok=found.problem is None,
+        problem=str(found.problem)[:500] if found.problem else None,
+        checked_at=now,
+        full_checked_at=now,
+    )
+    with db.session() as session:
+        _save(session, checkpoint)
     return ChainStatus.of(checkpoint)
 
 
@@ -104,44 +138,55 @@ def check_new(
 ) -> ChainStatus:
     """Verify the entries added since the checkpoint (a full check when there is none)."""
     now = now or utcnow()
-    checkpoint = session.get(AuditCheckpoint, organization_id)
+    # Locked (PostgreSQL) so a concurrent full check that found a problem is not overwritten
+    # by this call's older view; SQLite sessions already hold the write lock.
+    checkpoint = session.scalars(
+        select(AuditCheckpoint)
+        .where(AuditCheckpoint.organization_id == organization_id)
+        .with_for_update()
+    ).first()
     if checkpoint is None:
         return check_full(session, organization_id, now)
     if not checkpoint.ok:
         return ChainStatus.of(checkpoint)  # broken stays broken until a full check says not
-    expected, prev, previous_id, verified = checkpoint.seq + 1, checkpoint.hash, -1, 0
-    stmt = (
-        select(AuditEntry)
-        .where(AuditEntry.organization_id == organization_id, AuditEntry.seq > checkpoint.seq)
-        .order_by(AuditEntry.seq, AuditEntry.id)
-        .execution_options(yield_per=1000)
-    )
-    problem: str | None = None
-    for entry in session.scalars(stmt):
-        if entry.seq != expected:
-            problem = (
-                f"entries {expected}..{entry.seq - 1} are missing (deleted)"
-                if entry.seq > expected
-                else f"sequence number {entry.seq} repeats (inserted or reordered)"
-            )
-        elif entry.prev_hash != prev:
-            problem = "does not link to the entry before it (reordered or replaced)"
-        elif entry_hash(entry) != entry.hash:
-            problem = "its hash does not match its content (edited)"
-        elif entry.id < previous_id:
-            problem = "stored out of order (reordered)"
-        if problem:
-            problem = str(ChainProblem(organization_id, entry.seq, entry.id, problem))
-            break
-        expected, prev, previous_id = entry.seq + 1, entry.hash, entry.id
-        verified += 1
-    checkpoint.seq, checkpoint.hash = expected - 1, prev
-    checkpoint.entries += verified
+    found = walk(session, organization_id, checkpoint.seq, checkpoint.hash)
+    checkpoint.seq, checkpoint.hash = found.seq, found.hash
+    checkpoint.entries += found.entries
     checkpoint.checked_at = now
-    if problem:
-        checkpoint.ok, checkpoint.problem = False, problem[:500]
+    if found.problem:
+        checkpoint.ok, checkpoint.problem = False, str(found.problem)[:500]
     session.flush()
-    return ChainStatus.of(checkpoint, verified)
+    return ChainStatus.of(checkpoint, found.entries)
+
+
+def request_full_check(session: Session, jobs: JobQueue, organization_id: int, actor: Actor) -> int:
+    """Queue a full check of one organization's chain for a worker, recording who asked
+    (`audit.verify_requested`); the job records the result (`audit.verified`). Queued rather
+    than run in the request: a walk of millions of entries takes minutes. Returns the job id;
+    a check already waiting or running is reused, not queued twice."""
+    waiting = full_check_pending(session, organization_id)
+    if waiting is not None:
+        return waiting[0]
+    job = jobs.enqueue(
+        session, VERIFY_JOB, {"organization_id": organization_id}, organization_id, max_attempts=2
+    )
+    append(session, organization_id, actor, "audit.verify_requested", "job", job.id, {"full": True})
+    return job.id
+
+
+def full_check_pending(session: Session, organization_id: int) -> tuple[int, dt.datetime] | None:
+    """The full check queued or running for this organization (job id, when asked), if any."""
+    row = session.execute(
+        select(Job.id, Job.created_at)
+        .where(
+            Job.name == VERIFY_JOB,
+            Job.organization_id == organization_id,
+            Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+        )
+        .order_by(Job.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def organizations_with_entries(session: Session) -> list[int]:

@@ -7,7 +7,11 @@ import logging
 from typing import Any
 
 from honorbound.audit.chain import Actor, append
-from honorbound.audit.checkpoints import VERIFY_JOB, check_full, organizations_with_entries
+from honorbound.audit.checkpoints import (
+    VERIFY_JOB,
+    check_full_in_batches,
+    organizations_with_entries,
+)
 
 __all__ = ["VERIFY_JOB", "verify_job"]
 
@@ -15,8 +19,9 @@ log = logging.getLogger(__name__)
 
 
 def verify_job(rt: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    """Full check of one organization's chain (payload `organization_id`) or of all; each
-    result is itself recorded in the chain (`audit.verified`)."""
+    """Full check of one organization's chain (payload `organization_id`, as the console's
+    "verify the whole chain now" queues it) or of all (the daily run); each result is itself
+    recorded in the chain (`audit.verified`)."""
     if payload.get("organization_id") is not None:
         organizations = [int(payload["organization_id"])]
     else:
@@ -24,8 +29,8 @@ def verify_job(rt: Any, payload: dict[str, Any]) -> dict[str, Any]:
             organizations = organizations_with_entries(session)
     broken = 0
     for organization_id in organizations:
+        status = check_full_in_batches(rt.db, organization_id)
         with rt.db.session() as session:
-            status = check_full(session, organization_id)
             append(
                 session,
                 organization_id,

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
-from honorbound.audit import append, head
-from honorbound.audit.checkpoints import check_full, check_new
+from honorbound.audit import head
+from honorbound.audit.checkpoints import check_new, full_check_pending, request_full_check
 from honorbound.consent.models import Action, ConsentEvent
 from honorbound.db.base import utcnow
 from honorbound.notify.models import OutboxMessage, OutboxStatus
@@ -59,6 +59,7 @@ def dashboard(request: Request) -> Response:
         org = session.get(Organization, org_id)
         # Only the entries added since the last check; the full walk runs daily and on demand.
         chain = check_new(session, org_id, now)
+        full_check_waiting = full_check_pending(session, org_id)
         seq, digest = head(session, org_id)
         outbox_counts = dict(
             session.execute(
@@ -80,6 +81,7 @@ def dashboard(request: Request) -> Response:
         staff=staff,
         section="dashboard",
         chain=chain,
+        full_check_waiting=full_check_waiting,
         head_seq=seq,
         head_hash=digest,
         may_verify=staff.may("audit.read"),
@@ -109,17 +111,12 @@ def dashboard(request: Request) -> Response:
 
 @router.post("/console/audit/verify", response_class=HTMLResponse)
 def verify_chain_now(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    """Walk the whole audit chain now (what the daily job does) and record that it was done."""
+    """Queue a walk of the whole audit chain (what the daily job does), recorded as asked by
+    this staff member; the dashboard shows it waiting, then its result."""
     staff = guard_post(request, "audit.read", csrf_token)
     if isinstance(staff, Response):
         return staff
-    with request.app.state.runtime.db.session() as session:
-        status = check_full(session, staff.organization_id)
-        append(
-            session,
-            staff.organization_id,
-            staff.actor,
-            "audit.verified",
-            details={"full": True, "ok": status.ok, "entries": status.entries},
-        )
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
+        request_full_check(session, runtime.jobs, staff.organization_id, staff.actor)
     return RedirectResponse("/console#audit-h", status_code=303)
