@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -9,6 +10,7 @@ from honorbound.audit import Actor
 from honorbound.retention.certificates import (
     CertificateError,
     document,
+    ids_digest,
     load_public_key,
     public_key_pem,
     verify_document,
@@ -32,6 +34,7 @@ from tests.retention.factory import (
 )
 
 REC = "user.contact_center.call_recording"
+REC_STEP = f"recordings:after_collection:{REC}"
 
 
 def _run(runtime: Runtime, org: int, **kwargs: object) -> object:
@@ -118,6 +121,57 @@ def test_sweep_deletes_due_records_in_batches_with_signed_certificates(
     # A second sweep finds nothing more.
     again = _run(runtime, tenant.id)
     assert (again.records, again.batches, again.resumed) == (0, 0, False)  # type: ignore[attr-defined]
+
+
+def test_batches_go_in_id_order_whatever_the_dates(runtime: Runtime, tenant: Tenant) -> None:
+    """Due records stored out of date order (imports, backfills): each batch takes the next
+    ids, and its certificate names the batch's own oldest and newest collection times."""
+    adopt(runtime, tenant.id)
+    a = add_subject(runtime, tenant.id)
+    ages = [300, 5, 120, 95, 40, 200, 91, 10, 150]
+    ids = add_records(runtime, tenant.id, a, REC, [days_ago(d) for d in ages])
+    due = [(i, d) for i, d in zip(ids, ages, strict=True) if d > 90]
+    result = _run(runtime, tenant.id, record_batch=2)
+    assert (result.records, result.batches) == (6, 3)  # type: ignore[attr-defined]
+    assert _count(runtime, tenant.id) == 3
+    entries = _entries(runtime, tenant.id)
+    for n, entry in enumerate(entries):
+        batch = due[2 * n : 2 * n + 2]
+        cert = json.loads(entry.certificate)
+        assert cert["record_ids_sha256"] == ids_digest([i for i, _ in batch])
+        oldest, newest = days_ago(max(d for _, d in batch)), days_ago(min(d for _, d in batch))
+        assert (
+            abs((dt.datetime.fromisoformat(cert["collected_from"]) - oldest).total_seconds()) < 60
+        )
+        assert abs((dt.datetime.fromisoformat(cert["collected_to"]) - newest).total_seconds()) < 60
+    with runtime.db.session() as session:
+        run = session.get(RetentionRun, entries[0].run_id)
+        assert run is not None and run.progress[REC_STEP] == due[-1][0]
+
+
+def test_a_run_left_with_a_date_cursor_resumes_from_the_first_id(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    """Runs started before batches went in id order kept a collection time as their cursor."""
+    version = adopt(runtime, tenant.id)
+    a = add_subject(runtime, tenant.id)
+    add_records(runtime, tenant.id, a, REC, [days_ago(d) for d in (100, 200, 10, 150)])
+    assert _run(runtime, tenant.id, record_batch=1).records == 3  # type: ignore[attr-defined]
+    with runtime.db.session() as session:
+        session.add(
+            RetentionRun(
+                organization_id=tenant.id,
+                policy_version_id=version.version_id,
+                as_of=days_ago(0),
+                status="running",
+                progress={REC_STEP: days_ago(120).isoformat()},
+                summary={},
+            )
+        )
+    add_records(runtime, tenant.id, a, REC, [days_ago(d) for d in (130, 95, 5)])
+    again = _run(runtime, tenant.id)
+    assert again.resumed and again.records == 2  # type: ignore[attr-defined]
+    assert _count(runtime, tenant.id) == 2
 
 
 def test_dormant_prospects_are_crypto_shredded(runtime: Runtime, tenant: Tenant) -> None:
