@@ -100,3 +100,25 @@ def test_override_that_is_not_a_mapping(tmp_path: Path) -> None:
 def test_shipped_file_is_plain_yaml_with_schema() -> None:
     text = resources.files("honorbound.policy").joinpath("data/us-rules.yaml").read_text("utf-8")
     assert yaml.safe_load(text)["schema"] == "honorbound/jurisdiction-rules/v1"
+
+
+def test_bad_per_type_limit_names_the_field(tmp_path: Path) -> None:
+    override = tmp_path / "our-rules.yaml"
+    override.write_text(
+        "states:\n  CO:\n    free_requests_by_type:\n"
+        "      - {types: [portability], count: 2, window: fortnight, source: memo}\n"
+        "      - {types: [], count: -1, window: calendar_year, source: memo}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DeclarationError) as info:
+        load_rules(override)
+    messages = [str(p) for p in info.value.problems]
+    assert f"{override}:4: states.CO.free_requests_by_type[0].window: input should be " in (
+        " ".join(messages)
+    ), messages
+    assert any(
+        m.startswith(f"{override}:5: states.CO.free_requests_by_type[1].types") for m in messages
+    )
+    assert any(
+        m.startswith(f"{override}:5: states.CO.free_requests_by_type[1].count") for m in messages
+    )
