@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from honorbound.audit import Actor
-from honorbound.consent import ledger, service
+from honorbound.consent import calls, ledger, service
 from honorbound.consent.decisions import Batch, Decisions
 from honorbound.consent.identity import identify
 from honorbound.runtime import Runtime
@@ -61,3 +61,15 @@ def decide(
 
 def reasons(result: Decisions) -> list[tuple[str, ...]]:
     return [result.reasons_of(i) for i in range(len(result))]
+
+
+def record_attempts(
+    runtime: Runtime, organization_id: int, phone: str, times: list[dt.datetime]
+) -> None:
+    """Dials recorded in the call log (what call caps count)."""
+    with runtime.db.session() as session:
+        ref = identify(runtime.keys, organization_id, phone)
+        for when in times:
+            calls.record_attempt(
+                session, organization_id, ref, "marketing", Actor("t", "agent"), when
+            )

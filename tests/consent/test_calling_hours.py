@@ -8,12 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from honorbound.audit import Actor
-from honorbound.consent import calls
-from honorbound.consent.identity import identify
 from honorbound.runtime import Runtime
 from tests.conftest import Tenant
-from tests.consent.conftest import decide, number, reasons
+from tests.consent.conftest import decide, number, reasons, record_attempts
 
 EASTERN = ZoneInfo("America/New_York")
 CENTRAL = ZoneInfo("America/Chicago")
@@ -110,10 +107,7 @@ def test_service_messages_and_email_ignore_calling_hours(runtime: Runtime, tenan
 
 
 def _attempts(runtime: Runtime, tenant: Tenant, phone: str, times: list[dt.datetime]) -> None:
-    with runtime.db.session() as session:
-        ref = identify(runtime.keys, tenant.id, phone)
-        for when in times:
-            calls.record_attempt(session, tenant.id, ref, "marketing", Actor("t", "agent"), when)
+    record_attempts(runtime, tenant.id, phone, times)
 
 
 def test_call_cap_three_per_24_hours_in_florida(runtime: Runtime, tenant: Tenant) -> None:

@@ -9,15 +9,14 @@ from fastapi.testclient import TestClient
 
 from honorbound.accounts.roles import Role
 from honorbound.audit import Actor
-from honorbound.consent import calls, decisions
-from honorbound.consent.identity import identify
+from honorbound.consent import decisions
 from honorbound.policy.store import AdoptedPolicy
 from honorbound.runtime import Runtime
 from honorbound.vault.identities import IdentityKind
 from honorbound.vault.rules import current_rules
 from honorbound.vault.subjects import IdentityInput, upsert_subject
 from tests.conftest import EXAMPLE_POLICIES, Tenant
-from tests.consent.conftest import decide, number, reasons, record
+from tests.consent.conftest import decide, number, reasons, record, record_attempts
 from tests.support.people import person
 
 # Tuesday 2026-05-05 (daylight time): 14:30 UTC is 10:30 in New York, 9:30 in Chicago,
@@ -187,14 +186,10 @@ def test_call_caps_use_the_subjects_state(
     subject(runtime, tenant.id, in_florida, IdentityKind.PHONE, state="FL")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     decide(runtime, tenant.id, [in_florida, unknown], "marketing", "voice", now)
-    with runtime.db.session() as session:
-        for phone in (in_florida, unknown):
-            ref = identify(runtime.keys, tenant.id, phone)
-            for hours in (20, 10, 2):
-                when = now - dt.timedelta(hours=hours)
-                calls.record_attempt(
-                    session, tenant.id, ref, "marketing", Actor("t", "agent"), when
-                )
+    for phone in (in_florida, unknown):
+        record_attempts(
+            runtime, tenant.id, phone, [now - dt.timedelta(hours=h) for h in (20, 10, 2)]
+        )
     result = decide(runtime, tenant.id, [in_florida, unknown], "marketing", "voice", now)
     assert "call_cap_reached" in result.reasons_of(0)
     assert "call_cap_reached" not in result.reasons_of(1)

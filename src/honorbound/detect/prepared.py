@@ -128,10 +128,6 @@ class Caseless:
             return self._folded.finditer(prepared.lowered)
         return self._ignorecase.finditer(prepared.text)
 
-    @property
-    def pattern(self) -> str:
-        return self._folded.pattern
-
 
 # Unicode's \s on ASCII characters: re.ASCII's \s lacks the four separators \x1c-\x1f.
 _SPACES: Final = r"\t\n\x0b\x0c\r\x1c-\x1f "
