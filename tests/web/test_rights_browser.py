@@ -177,3 +177,33 @@ def test_denied_request_then_appeal(new_page: Any, mailed_server: MailedServer) 
     staff.get_by_role("button", name="Uphold the decision").click()
     assert staff.locator("#response").inner_text().startswith("denied")
     assert any("appeal" in mail_text(m).lower() for m in server.smtp.wait_for(4)[2:])
+
+
+@pytest.mark.parametrize("kind", ["access_categories", "access_specific", "portability", "delete"])
+def test_request_verified_directly_on_the_portal_is_carried_out(
+    kind: str, new_page: Any, mailed_server: MailedServer
+) -> None:
+    """No staff step in between: the consumer confirms on the link's page and the request is
+    carried out (before the fix it stayed 'verifying' and its execution job was skipped)."""
+    server, base = mailed_server, mailed_server.url
+    tenant = make_tenant(server.runtime, "acme")
+    someone = person()
+    _known_subject(server, tenant.id, someone)
+    consumer = new_page()
+
+    _submit(consumer, base, tenant.slug, kind, "CA", someone.email)
+    [ack] = server.smtp.wait_for(1)
+    consumer.goto(f"{base}/p/{tenant.slug}/requests/verify?token={link_token(ack, 'verify')}")
+    consumer.get_by_label("Phone number we have for you").fill(someone.phone)
+    consumer.get_by_label("Date of birth (YYYY-MM-DD)").fill(someone.birth_date)
+    if consumer.get_by_label("Your full name").count():
+        consumer.get_by_label("Your full name").fill(f"{someone.first_name} {someone.last_name}")
+        consumer.get_by_label("I sign this declaration").check()
+    consumer.get_by_role("button", name="Confirm my request").click()
+    assert consumer.locator("#verified").is_visible()
+    status_url = consumer.locator("#status-link").get_attribute("href")
+
+    consumer.goto(f"{base}{status_url}")
+    assert consumer.locator("#status-value").inner_text() == "completed"
+    outcome = server.smtp.wait_for(2)[1]
+    assert someone.email in str(outcome["To"])

@@ -41,7 +41,6 @@ def audit_log(
         if before:
             stmt = stmt.where(AuditEntry.seq < before)
         entries = list(session.scalars(stmt))
-        session.expunge_all()
     return render(
         request,
         "console/audit.html",

@@ -58,7 +58,6 @@ def consent_lookup(
     with runtime.db.session() as session:
         events = ledger.history(session, staff.organization_id, ref.index)
         org = session.get(Organization, staff.organization_id)
-        session.expunge_all()
     assert org is not None
     link = issue_link(runtime.keys, runtime.settings.base_url, org.slug, org.id, ref)
     return render(

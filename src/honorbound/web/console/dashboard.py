@@ -73,7 +73,6 @@ def dashboard(request: Request) -> Response:
         rights = figures.request_figures(session, org_id, now)
         opt_outs = figures.opt_out_figures(session, org_id, now.date())
         sweep = figures.last_sweep(session, org_id)
-        session.expunge_all()
     return render(
         request,
         "console/dashboard.html",

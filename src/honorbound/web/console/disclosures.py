@@ -48,7 +48,6 @@ def disclosures(
             limit=PAGE,
             offset=(page - 1) * PAGE,
         )
-        session.expunge_all()
     return render(
         request,
         "console/disclosures.html",

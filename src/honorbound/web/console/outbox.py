@@ -24,7 +24,6 @@ def outbox(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 1) 
     runtime = request.app.state.runtime
     with runtime.db.session() as session:
         messages = list_messages(session, staff.organization_id, PAGE, (page - 1) * PAGE)
-        session.expunge_all()
     return render(
         request,
         "console/outbox.html",

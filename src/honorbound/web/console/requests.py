@@ -66,7 +66,6 @@ def queue(
         found = queries.list_requests(
             session, staff.organization_id, show == "open", type or None, limit=500
         )
-        session.expunge_all()
     rows = [(r, *time_left(r.due_at, now)) for r in found]
     return render(
         request,
@@ -102,7 +101,6 @@ def _detail(
                     note = verification.manual_note(svc, row, dict(event.details))
                     if note is not None:
                         notes[event.id] = note
-        session.expunge_all()
     left, late = time_left(row.due_at, utcnow())
     return render(
         request,

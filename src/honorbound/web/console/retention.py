@@ -39,7 +39,6 @@ def _page(request: Request, staff: Staff, status: int = 200, error: str = "") ->
             )
         )
         certificates = disposals(session, org_id, limit=100)
-        session.expunge_all()
     return render(
         request,
         "console/retention.html",

@@ -90,7 +90,6 @@ def _page(
     with runtime.db.session() as session:
         org = organization(session, slug)
         history = ledger.history(session, org_id, link.identity.index)
-        session.expunge_all()
     grid = [
         (purpose, [(channel, _allowed(history, purpose, channel)) for channel in CHANNELS])
         for purpose in PURPOSES

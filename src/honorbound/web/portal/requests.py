@@ -192,7 +192,6 @@ def verify_page(request: Request, slug: str, token: Token) -> Response:
     try:
         with runtime.db.session() as session:
             outcome = verification.preview(session, _svc(request), org.id, token)
-            session.expunge_all()
     except TokenRejected as exc:
         return _token_problem(request, org, slug, exc)
     return _verify_form(request, org, slug, token, outcome)
@@ -245,7 +244,6 @@ def verify(
     try:
         with runtime.db.session() as session:
             preview = verification.preview(session, svc, org.id, token)
-            session.expunge_all()
     except TokenRejected as exc:
         return _token_problem(request, org, slug, exc)
     if not csrf.valid(request, csrf_token):
@@ -283,7 +281,6 @@ def verify(
     try:
         with runtime.db.session() as session:
             outcome = verification.verify(session, svc, org.id, points, signed, token=token)
-            session.expunge_all()
     except TokenRejected as exc:
         return _token_problem(request, org, slug, exc)
     except RightsError as exc:
@@ -337,7 +334,6 @@ def status_page(
                     RightsRequest.reference == reference.strip().upper(),
                 )
             )
-            session.expunge_all()
     return render(
         request,
         "portal/request_status.html",
@@ -372,7 +368,6 @@ def signed_status_page(request: Request, slug: str, token: str) -> Response:
                 RightsRequest.organization_id == org.id, RightsRequest.reference == reference
             )
         )
-        session.expunge_all()
     if found is None:
         return render(
             request,
