@@ -24,6 +24,7 @@ from functools import cache
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from honorbound.consent import ledger
 from honorbound.consent.models import Action, ConsentEvent
 from honorbound.consent.models import Purpose as ConsentPurpose
 from honorbound.disclosures.models import Basis
@@ -152,7 +153,9 @@ def opted_out(
         .order_by(ConsentEvent.id)
     )
     latest: dict[tuple[int, str], str] = {}
-    for event in events:
+    # Choices override each other in the order they were made, not recorded (a late import
+    # of an old opt-in never lifts a newer opt-out): ledger.precedence.
+    for event in sorted(events, key=ledger.precedence):
         subject = (
             event.subject_id
             if event.subject_id in subject_ids
