@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
+from honorbound.audit.chain import lock_chain
 from honorbound.consent.identity import IdentityRef, Keys, nanp_digits
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
 from honorbound.db.base import utcnow
@@ -108,6 +109,10 @@ def record(
         raise LedgerError("occurred_at", "occurred_at needs a time zone (e.g. 'Z')")
     if occurred > now + dt.timedelta(minutes=5):
         raise LedgerError("occurred_at", "occurred_at is in the future")
+    # The chain lock before anything is read or written: two deliveries of one webhook then
+    # find each other's event (no duplicate-key error), and per organization event ids commit
+    # in order, which the decision snapshot's "ids above the last one seen" relies on.
+    lock_chain(session, organization_id)
     if external_ref is not None:
         existing = session.scalar(
             select(ConsentEvent).where(
