@@ -6,6 +6,7 @@ reads settings itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -60,9 +61,14 @@ class Runtime:
 
 
 # -- job handlers (each a thin call into a domain function) ---------------------------------
+def _lease(rt: Runtime) -> dt.timedelta:
+    return dt.timedelta(seconds=rt.settings.job_lease_seconds)
+
+
 def _deliver(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
-    with rt.db.session() as session:
-        status = outbox.deliver(session, rt.keys, rt.transports, int(payload["message_id"]))
+    status = outbox.deliver(
+        rt.db.session, rt.keys, rt.transports, int(payload["message_id"]), _lease(rt)
+    )
     return {"status": status}
 
 
@@ -73,9 +79,11 @@ def _flush_outbox(rt: Runtime, _payload: dict[str, Any]) -> dict[str, Any]:
     with rt.db.session() as session:
         ids = outbox.pending_ids(session)
     for message_id in ids:
-        with rt.db.session() as session:
-            if outbox.deliver(session, rt.keys, rt.transports, message_id) == "sent":
-                sent += 1
+        try:
+            status = outbox.deliver(rt.db.session, rt.keys, rt.transports, message_id, _lease(rt))
+        except outbox.DeliveryDeferred:
+            continue  # tried again by its own job or the next flush
+        sent += status == "sent"
     return {"sent": sent}
 
 
@@ -175,17 +183,21 @@ def jurisdiction_rules(settings: Settings) -> JurisdictionRules:
         ) from None
 
 
-def build_runtime(settings: Settings, immediate_jobs: bool = False) -> Runtime:
-    """Wire everything. `immediate_jobs` runs jobs in-process as they are queued (tests, CLI)."""
+def build_runtime(
+    settings: Settings, immediate_jobs: bool = False, transports: bool = True
+) -> Runtime:
+    """Wire everything. `immediate_jobs` runs jobs in-process as they are queued (tests, CLI).
+    `transports=False` (the web server) leaves out mail and SMS transports: that process can
+    then never talk to a mail server, which only the worker does."""
     rules = jurisdiction_rules(settings)
     db = Database(settings.resolved_database_url)
     keys = KeyRing(load_master_key(settings))
     registry = build_registry()
     huey = build_huey(settings, immediate_jobs)
-    transports: dict[str, Transport] = {}
-    if settings.smtp_url:
-        transports["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
-    runtime = Runtime(settings, db, keys, registry, huey, None, transports)  # type: ignore[arg-type]
+    senders: dict[str, Transport] = {}
+    if settings.smtp_url and transports:
+        senders["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
+    runtime = Runtime(settings, db, keys, registry, huey, None, senders)  # type: ignore[arg-type]
     runtime.vault_keys = KeyStore(settings.resolved_keystore_url, keys)
     runtime.rules = rules
     runtime.jobs = JobQueue(db, huey, registry, runtime, settings.job_lease_seconds)

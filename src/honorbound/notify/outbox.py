@@ -1,17 +1,25 @@
-"""Put messages in the outbox, read them back for staff, and deliver them."""
+"""Put messages in the outbox, read them back for staff, and deliver them.
+
+Delivery runs in the worker only (the web process has no transports): a slow or broken mail
+server delays mail, never a request."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
 from honorbound.crypto.aead import open_sealed, seal
 from honorbound.db.base import utcnow
+from honorbound.jobs.queue import process_gone, worker_id
 from honorbound.notify.models import Channel, OutboxMessage, OutboxStatus
 
 DELIVER_JOB = "outbox.deliver"
@@ -45,6 +53,7 @@ class Message:
     headers: dict[str, str] = field(default_factory=dict)
     status: str = OutboxStatus.PENDING
     note: str = ""
+    message_id: str | None = None  # the Message-ID header, the same on every attempt
 
 
 def put(
@@ -106,6 +115,7 @@ def unseal(keys: KeyRing, row: OutboxMessage) -> Message:
         headers=content["headers"],
         status=row.status,
         note=row.note,
+        message_id=row.message_id,
     )
 
 
@@ -126,44 +136,163 @@ def list_messages(
 class Transport(Protocol):
     channel: Channel
 
-    def send(self, message: Message) -> None: ...
+    def send(self, message: Message) -> str | None:
+        """Hand the message over; return what the server said when it accepted it. Raise
+        `SendError` when the server refused it, anything else when the outcome is unknown."""
+        ...
+
+
+class SendError(Exception):
+    """The server answered and did not take the message. `permanent` (5xx): trying again
+    cannot help; otherwise (4xx) it is tried again later."""
+
+    def __init__(self, reply: str, permanent: bool) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.permanent = permanent
+
+
+class DeliveryDeferred(Exception):
+    """Not delivered yet; the job runs again later (the queue's back-off)."""
+
+
+Sessions = Callable[[], AbstractContextManager[Session]]
+DEFAULT_LEASE = dt.timedelta(minutes=5)
+
+
+def _abandoned(row: OutboxMessage, now: dt.datetime) -> bool:
+    """An attempt whose worker died or whose lease ran out: its outcome is unknown."""
+    return (row.attempt_until is not None and row.attempt_until < now) or process_gone(
+        row.attempt_by
+    )
+
+
+def _redact(reply: str, recipient: str) -> str:
+    # Servers quote the address in refusals; the outcome column is not sealed.
+    text = reply.replace(recipient, "<recipient>") if recipient else reply
+    return text[:500]
+
+
+def _new_message_id(transport: Transport, row: OutboxMessage) -> str:
+    make = getattr(transport, "message_id", None)
+    if callable(make):
+        return str(make(row.id))
+    return f"<{uuid.uuid4().hex}.outbox{row.id}@honorbound.invalid>"
 
 
 def deliver(
-    session: Session, keys: KeyRing, transports: dict[str, Transport], message_id: int
+    sessions: Sessions,
+    keys: KeyRing,
+    transports: dict[str, Transport],
+    message_id: int,
+    lease: dt.timedelta = DEFAULT_LEASE,
 ) -> str:
-    """Send one message if a transport exists for its channel; returns the new status."""
-    row = session.get(OutboxMessage, message_id, with_for_update=True)
-    if row is None:
-        return "missing"  # erased with its subject before delivery
-    if row.status == OutboxStatus.SENT:
-        return row.status
-    transport = transports.get(row.channel)
-    if transport is None:
-        row.note = f"held: no {row.channel} transport is configured"
-        return row.status
-    row.attempts += 1
-    transport.send(unseal(keys, row))
-    row.status = OutboxStatus.SENT
-    row.sent_at = utcnow()
-    row.note = ""
-    append(
-        session,
-        row.organization_id,
-        Actor.system(),
-        "outbox.sent",
-        "outbox",
-        row.id,
-        {"channel": row.channel, "kind": row.kind},
-    )
-    return row.status
+    """Send one message if a transport exists for its channel; returns its status.
+
+    Three steps, none holding a transaction across the network: (1) claim the message for
+    this worker (status `sending`, a lease) and fix its Message-ID; (2) talk to the server;
+    (3) record what the server answered together with the status it leads to, and the audit
+    entry when it was sent. A worker that dies in (2) leaves the message `sending`; the next
+    attempt (its process gone, or the lease over) sends it again with the same Message-ID,
+    so a copy the server had already taken is recognisable as a duplicate.
+
+    Raises DeliveryDeferred when it should be tried again later (another worker is on it, the
+    server said 4xx or did not answer)."""
+    worker = worker_id()
+    with sessions() as session:
+        row = session.get(OutboxMessage, message_id)
+        if row is None:
+            return "missing"  # erased with its subject before delivery
+        if row.status in (OutboxStatus.SENT, OutboxStatus.FAILED):
+            return row.status
+        transport = transports.get(row.channel)
+        if transport is None:
+            row.note = f"held: no {row.channel} transport is configured"
+            return row.status
+        now = utcnow()
+        if row.status == OutboxStatus.SENDING and not _abandoned(row, now):
+            raise DeliveryDeferred("another worker is sending this message")
+        header = row.message_id or _new_message_id(transport, row)
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row.id,
+                OutboxMessage.status == row.status,
+                OutboxMessage.attempt_by == row.attempt_by,
+            )
+            .values(
+                status=OutboxStatus.SENDING,
+                attempts=OutboxMessage.attempts + 1,
+                attempt_by=worker,
+                attempt_until=now + lease,
+                message_id=header,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            raise DeliveryDeferred("another worker claimed this message first")
+        message = replace(unseal(keys, row), message_id=header)
+
+    status, note, retry = OutboxStatus.SENT, "", False
+    try:
+        outcome = transport.send(message) or "accepted"
+    except SendError as exc:
+        outcome = exc.reply
+        status = OutboxStatus.FAILED if exc.permanent else OutboxStatus.PENDING
+        note = "refused by the server" if exc.permanent else "not sent yet; will be tried again"
+        retry = not exc.permanent
+    except Exception as exc:
+        # No answer (dropped connection, timeout): the server may or may not have taken it.
+        # The resend carries the same Message-ID.
+        outcome = f"no answer from the server ({type(exc).__name__})"
+        status, note, retry = OutboxStatus.PENDING, "outcome unknown; will be sent again", True
+
+    outcome = _redact(outcome, message.recipient)
+    with sessions() as session:
+        recorded = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message.id,
+                OutboxMessage.attempt_by == worker,
+                OutboxMessage.status == OutboxStatus.SENDING,
+            )
+            .values(
+                status=status,
+                outcome=outcome,
+                note=note,
+                attempt_by="",
+                attempt_until=None,
+                sent_at=utcnow() if status == OutboxStatus.SENT else None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if recorded.rowcount == 1 and status == OutboxStatus.SENT:  # type: ignore[attr-defined]
+            append(
+                session,
+                message.organization_id,
+                Actor.system(),
+                "outbox.sent",
+                "outbox",
+                message.id,
+                {"channel": message.channel, "kind": message.kind},
+            )
+    if retry:
+        raise DeliveryDeferred(f"{note} ({outcome})")
+    return status
 
 
 def pending_ids(session: Session, limit: int = 500) -> list[int]:
+    """Messages waiting, and those whose attempt's lease ran out (a worker died sending)."""
     return list(
         session.scalars(
             select(OutboxMessage.id)
-            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            .where(
+                or_(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    (OutboxMessage.status == OutboxStatus.SENDING)
+                    & (OutboxMessage.attempt_until < utcnow()),
+                )
+            )
             .order_by(OutboxMessage.id)
             .limit(limit)
         )

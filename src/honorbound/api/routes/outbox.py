@@ -25,6 +25,12 @@ class MessageSummary(BaseModel):
     created_at: dt.datetime
     sent_at: dt.datetime | None
     note: str
+    attempts: int = 0
+    # The Message-ID header, the same on every attempt: a copy resent after a crash is
+    # recognisable by it.
+    message_id: str | None = None
+    # The mail server's answer to the last attempt (the address replaced by <recipient>).
+    outcome: str = ""
 
 
 class MessageDetail(MessageSummary):
@@ -43,6 +49,9 @@ def _summary(row: OutboxMessage) -> MessageSummary:
         created_at=row.created_at,
         sent_at=row.sent_at,
         note=row.note,
+        attempts=row.attempts,
+        message_id=row.message_id,
+        outcome=row.outcome,
     )
 
 
