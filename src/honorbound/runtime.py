@@ -22,7 +22,7 @@ from honorbound.audit import jobs as audit_jobs
 from honorbound.config import ConfigError, Settings
 from honorbound.crypto.keyring import KeyRing
 from honorbound.crypto.keys import read_key_file
-from honorbound.db.engine import Database
+from honorbound.db.engine import Database, Limits
 from honorbound.jobs import JobQueue, JobRegistry, Periodic
 from honorbound.notify import outbox
 from honorbound.notify.outbox import Transport
@@ -183,6 +183,17 @@ def jurisdiction_rules(settings: Settings) -> JurisdictionRules:
         ) from None
 
 
+def db_limits(settings: Settings) -> Limits:
+    """Pool and lock waits from the settings: a connection for every request slot (see
+    `Settings.http_concurrency`), no overflow beyond it, every wait bounded."""
+    return Limits(
+        pool_size=settings.resolved_db_pool_size,
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout,
+        lock_timeout=settings.db_lock_timeout,
+    )
+
+
 def build_runtime(
     settings: Settings, immediate_jobs: bool = False, transports: bool = True
 ) -> Runtime:
@@ -190,7 +201,8 @@ def build_runtime(
     `transports=False` (the web server) leaves out mail and SMS transports: that process can
     then never talk to a mail server, which only the worker does."""
     rules = jurisdiction_rules(settings)
-    db = Database(settings.resolved_database_url)
+    limits = db_limits(settings)
+    db = Database(settings.resolved_database_url, limits)
     keys = KeyRing(load_master_key(settings))
     registry = build_registry()
     huey = build_huey(settings, immediate_jobs)
@@ -198,7 +210,7 @@ def build_runtime(
     if settings.smtp_url and transports:
         senders["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
     runtime = Runtime(settings, db, keys, registry, huey, None, senders)  # type: ignore[arg-type]
-    runtime.vault_keys = KeyStore(settings.resolved_keystore_url, keys)
+    runtime.vault_keys = KeyStore(settings.resolved_keystore_url, keys, limits=limits)
     runtime.rules = rules
     runtime.jobs = JobQueue(db, huey, registry, runtime, settings.job_lease_seconds)
     event.listen(db.sessions, "after_commit", runtime.jobs.after_commit)

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from honorbound.db.engine import is_contention
+
 log = logging.getLogger("honorbound.api")
 
 PROBLEM_JSON = "application/problem+json"
@@ -142,6 +144,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        if is_contention(exc):
+            # The database was busy (no connection within the pool timeout, a lock not
+            # granted within the lock timeout, a deadlock victim): nothing was written.
+            log.warning(
+                "database busy", extra={"path_template": _template(request), "error": _kind(exc)}
+            )
+            retry_after = str(request.app.state.runtime.settings.retry_after_seconds)
+            return problem_response(
+                503,
+                "Server busy",
+                f"The database was busy and nothing was changed; try again after {retry_after} s.",
+                request.url.path,
+                headers={"Retry-After": retry_after},
+            )
         log.error("unhandled error", exc_info=exc, extra={"path_template": _template(request)})
         return problem_response(
             500,
@@ -149,6 +165,11 @@ def install(app: FastAPI) -> None:
             "Something went wrong on our side; it has been logged.",
             request.url.path,
         )
+
+
+def _kind(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None)
+    return type(original or exc).__name__
 
 
 def _template(request: Request) -> str:

@@ -50,7 +50,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from honorbound.crypto.aead import DecryptionError, open_sealed, seal
 from honorbound.crypto.keyring import KeyRing
 from honorbound.db.base import NAMING_CONVENTION, utcnow
-from honorbound.db.engine import Database
+from honorbound.db.engine import Database, Limits
 
 SCHEMA_VERSION = 1
 _SHRED_GENERATION = "shred_generation"
@@ -116,8 +116,9 @@ class KeyStore:
         keyring: KeyRing,
         cache_size: int = 10_000,
         recheck_seconds: float = 1.0,
+        limits: Limits | None = None,
     ) -> None:
-        self.db = Database(url)
+        self.db = Database(url, limits)
         self._keyring = keyring
         self._cache: OrderedDict[tuple[int, str], bytes] = OrderedDict()
         self._keks: dict[int, tuple[int, bytes]] = {}

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
+from honorbound.api.deps import ReadSessionDep, RowId, RuntimeDep, require
 from honorbound.api.problems import Problem
 from honorbound.notify.models import OutboxMessage
 from honorbound.notify.outbox import list_messages, unseal
@@ -58,7 +58,7 @@ def _summary(row: OutboxMessage) -> MessageSummary:
 @router.get("", response_model=list[MessageSummary])
 def list_outbox(
     principal: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[MessageSummary]:
@@ -67,7 +67,7 @@ def list_outbox(
 
 @router.get("/{message_id}", response_model=MessageDetail)
 def get_message(
-    message_id: RowId, principal: Reader, session: SessionDep, runtime: RuntimeDep
+    message_id: RowId, principal: Reader, session: ReadSessionDep, runtime: RuntimeDep
 ) -> MessageDetail:
     row = session.scalar(
         select(OutboxMessage).where(
