@@ -20,7 +20,8 @@ intake (`POST /v1/public/orgs/<slug>/requests`, which queues a verification emai
 SMS webhook (2%). Mail goes to a loopback SMTP server that takes 0.2 s per message.
 
 After each phase: every acknowledged consent write (201) must be in the database and decide
-the identity as opted out; every acknowledged intake (202) must be a request row; queued mail
+the identity as opted out; every acknowledged intake (202) must be a request row and every
+acknowledged SMS (200) a recorded gateway message; queued mail
 must all be sent, a resend after the crash carrying the same Message-ID. "Lost" counts what
 fails those checks (must be 0). The figures are printed last as key=value pairs.
 """
@@ -32,10 +33,12 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import sqlite3
@@ -49,6 +52,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -64,7 +68,7 @@ from honorbound.accounts.roles import Role  # noqa: E402
 from honorbound.accounts.service import create_organization, create_user, issue_api_key  # noqa: E402
 from honorbound.audit import Actor  # noqa: E402
 from honorbound.config import Settings  # noqa: E402
-from honorbound.consent.models import ConsentEvent  # noqa: E402
+from honorbound.consent.models import ConsentEvent, SmsInbound  # noqa: E402
 from honorbound.db import migrate  # noqa: E402
 from honorbound.notify.models import OutboxMessage, OutboxStatus  # noqa: E402
 from honorbound.policy.store import adopt_text  # noqa: E402
@@ -261,11 +265,102 @@ class Tally:
     consent_acked: list[tuple[str, str]] = field(default_factory=list)  # (identity, receipt)
     event_ids: list[int] = field(default_factory=list)
     intake_acked: int = 0
+    sms_acked: list[str] = field(default_factory=list)  # gateway message ids answered 200
     transport_errors: Counter[str] = field(default_factory=Counter)
+    client_lag: list[float] = field(default_factory=list)
 
     def add(self, kind: str, status: int, seconds: float) -> None:
         self.latencies.setdefault(kind, []).append(seconds)
         self.statuses[(kind, status)] += 1
+
+
+class Answer:
+    def __init__(self, status_code: int, body: bytes) -> None:
+        self.status_code = status_code
+        self.body = body
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Wire:
+    """One keep-alive HTTP/1.1 connection, written by hand: a general-purpose client costs
+    about a millisecond of CPU per request, which on a shared 2-core machine is latency the
+    load generator would add to the figures. Answers must carry Content-Length (ours do)."""
+
+    def __init__(self, host: str, port: int, cookie: str = "") -> None:
+        self.host, self.port, self.cookie = host, port, cookie
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def _send(self, head: bytes, body: bytes) -> Answer:
+        if self.writer is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(head + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        length, close = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        payload = await self.reader.readexactly(length) if length else b""
+        if close:
+            self.writer.close()
+        return Answer(int(status_line.split()[1]), payload)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        json_body: Any = None,
+        form: dict[str, str] | None = None,
+    ) -> Answer:
+        body = b""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            lines.append("Content-Type: application/json")
+        elif form is not None:
+            body = urlencode(form).encode()
+            lines.append("Content-Type: application/x-www-form-urlencoded")
+        if body or method == "POST":
+            lines.append(f"Content-Length: {len(body)}")
+        if self.cookie:
+            lines.append(f"Cookie: {self.cookie}")
+        lines.extend(f"{k}: {v}" for k, v in (headers or {}).items())
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        try:
+            return await self._send(head, body)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            self.writer = None  # a keep-alive connection the server closed: once more, anew
+            return await self._send(head, body)
+
+    async def get(self, path: str, headers: dict[str, str] | None = None) -> Answer:
+        return await self.request("GET", path, headers)
+
+    async def post(
+        self,
+        path: str,
+        json: Any = None,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        return await self.request("POST", path, headers, json_body=json, form=data)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _sms_signature(secret: bytes, url: str, params: dict[str, str]) -> str:
@@ -273,7 +368,7 @@ def _sms_signature(secret: bytes, url: str, params: dict[str, str]) -> str:
     return base64.b64encode(hmac.new(secret, data.encode(), hashlib.sha1).digest()).decode()
 
 
-def staff_cookies(base: str, password: str) -> httpx.Cookies:
+def staff_cookies(base: str, password: str) -> str:
     """Sign in to the console once; every client then uses that staff session."""
     with httpx.Client(base_url=base, timeout=60) as client:
         page = client.get("/login")
@@ -284,37 +379,40 @@ def staff_cookies(base: str, password: str) -> httpx.Cookies:
             data={"username": "loadstaff", "password": password, "csrf_token": token.group(1)},
         )
         assert signed.status_code in (200, 303), signed.status_code
-        return httpx.Cookies(client.cookies)
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
 
 async def client_loop(
-    inst: Install, tally: Tally, stop_at: float, rng: random.Random, cookies: httpx.Cookies
+    inst: Install,
+    tally: Tally,
+    stop_at: float,
+    rng: random.Random,
+    cookie: str,
 ) -> None:
-    base = inst.base
+    where = urlsplit(inst.base)
+    http = Wire(str(where.hostname), int(where.port or 80))
+    console = Wire(str(where.hostname), int(where.port or 80), cookie)
     agent = {"Authorization": f"Bearer {inst.agent_key}"}
     admin = {"Authorization": f"Bearer {inst.admin_key}"}
     kinds = [k for k, _ in MIX]
     weights = [w for _, w in MIX]
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with (
-        httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http,
-        httpx.AsyncClient(base_url=base, timeout=60, limits=limits, cookies=cookies) as console,
-    ):
-        while time.monotonic() < stop_at:
-            kind = rng.choices(kinds, weights)[0]
-            started = time.perf_counter()
-            try:
-                status = await one_request(kind, http, console, agent, admin, inst, tally, rng)
-            except httpx.HTTPError as exc:
-                tally.transport_errors[type(exc).__name__] += 1
-                continue
-            tally.add(kind, status, time.perf_counter() - started)
+    while time.monotonic() < stop_at:
+        kind = rng.choices(kinds, weights)[0]
+        started = time.perf_counter()
+        try:
+            status = await one_request(kind, http, console, agent, admin, inst, tally, rng)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            tally.transport_errors[type(exc).__name__] += 1
+            continue
+        tally.add(kind, status, time.perf_counter() - started)
+    http.close()
+    console.close()
 
 
 async def one_request(
     kind: str,
-    http: httpx.AsyncClient,
-    console: httpx.AsyncClient,
+    http: Wire,
+    console: Wire,
     agent: dict[str, str],
     admin: dict[str, str],
     inst: Install,
@@ -359,7 +457,7 @@ async def one_request(
         page = rng.choice(("/console/outbox", "/console/requests"))
         return (await console.get(page)).status_code
     if kind == "intake":
-        body = {"type": "access", "jurisdiction": "CA", "email": fake.email()}
+        body = {"type": "access_categories", "jurisdiction": "CA", "email": fake.email()}
         r = await http.post(f"/v1/public/orgs/{SLUG}/requests", json=body)
         if r.status_code == 202:
             tally.intake_acked += 1
@@ -369,19 +467,29 @@ async def one_request(
     number = f"+1212555{rng.randrange(10_000):04d}"
     form = {"From": number, "To": "+12125550199", "Body": "STOP", "MessageSid": uuid.uuid4().hex}
     headers = {"X-Twilio-Signature": _sms_signature(inst.webhook_secret, url, form)}
-    return (await http.post(url, data=form, headers=headers)).status_code
+    r = await http.post(f"/v1/public/sms/{SLUG}", data=form, headers=headers)
+    if r.status_code == 200:
+        tally.sms_acked.append(form["MessageSid"])
+    return r.status_code
 
 
-async def drive(
-    inst: Install, clients: int, seconds: float, seed: int, cookies: httpx.Cookies
-) -> Tally:
+async def drive(inst: Install, clients: int, seconds: float, seed: int, cookie: str) -> Tally:
     tally = Tally()
     stop_at = time.monotonic() + seconds
+
+    async def lag_monitor() -> None:
+        # How late this process's own event loop runs: latency the clients add themselves.
+        while time.monotonic() < stop_at:
+            before = time.monotonic()
+            await asyncio.sleep(0.05)
+            tally.client_lag.append(time.monotonic() - before - 0.05)
+
     await asyncio.gather(
+        lag_monitor(),
         *(
-            client_loop(inst, tally, stop_at, random.Random(seed * 1000 + n), cookies)
+            client_loop(inst, tally, stop_at, random.Random(seed * 1000 + n), cookie)
             for n in range(clients)
-        )
+        ),
     )
     return tally
 
@@ -406,6 +514,15 @@ def verify(
             )
         missing = len(receipts - found)
         intake_rows = int(conn.scalar(select(func.count()).select_from(RightsRequest)) or 0)
+        seen_sms: set[str] = set()
+        for start in range(0, len(tally.sms_acked), 500):
+            seen_sms.update(
+                conn.scalars(
+                    select(SmsInbound.message_id).where(
+                        SmsInbound.message_id.in_(tally.sms_acked[start : start + 500])
+                    )
+                )
+            )
     # Every acknowledged opt-out decides its identity (through the API, as a caller would).
     not_honored = 0
     identities = [i for i, _ in tally.consent_acked]
@@ -459,6 +576,8 @@ def verify(
         "consent_not_honored": not_honored,
         "intake_acked": tally.intake_acked,
         "intake_missing": max(0, tally.intake_acked - (intake_rows - intake_rows_before)),
+        "sms_acked": len(tally.sms_acked),
+        "sms_missing": len(set(tally.sms_acked) - seen_sms),
         "mail_waiting": waiting,
         "mail_sent": sent,
         "mail_received": sum(received.values()),
@@ -501,8 +620,19 @@ def report(phase: str, tally: Tally, seconds: float, checks: dict[str, int]) -> 
     if tally.transport_errors:
         print(f"  transport errors: {dict(tally.transport_errors)}", file=sys.stderr)
     print(f"  checks: {checks}", file=sys.stderr)
+    print(
+        f"  client event-loop lag: p99={pct(tally.client_lag, 0.99):.0f} ms "
+        f"max={pct(tally.client_lag, 1.0):.0f} ms",
+        file=sys.stderr,
+    )
     errors = sum(c for s, c in by_status.items() if s >= 400)
-    lost = checks["consent_missing"] + checks["consent_not_honored"] + checks["intake_missing"]
+    lost = (
+        checks["consent_missing"]
+        + checks["consent_not_honored"]
+        + checks["intake_missing"]
+        + checks["sms_missing"]
+    )
+    acked = checks["consent_acked"] + checks["intake_acked"] + checks["sms_acked"]
     return {
         f"{phase}_requests": str(len(every)),
         f"{phase}_rps": f"{len(every) / seconds:.0f}",
@@ -516,6 +646,7 @@ def report(phase: str, tally: Tally, seconds: float, checks: dict[str, int]) -> 
         f"{phase}_read_p50_ms": f"{pct(reads, 0.5):.0f}",
         f"{phase}_read_p99_ms": f"{pct(reads, 0.99):.0f}",
         f"{phase}_write_p99_ms": f"{pct(writes, 0.99):.0f}",
+        f"{phase}_acked_writes": str(acked),
         f"{phase}_acked_writes_lost": str(lost),
         f"{phase}_mail_resent_same_id": str(checks["mail_resent_same_id"]),
         f"{phase}_mail_waiting": str(checks["mail_waiting"]),
@@ -545,6 +676,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--phases", default="load,faults", help="load, faults or both")
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--keep", action="store_true", help="keep the data directory and logs")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting, e.g. --setting http_concurrency=16 (repeatable)",
+    )
     args = parser.parse_args()
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     if not set(phases) <= {"load", "faults"}:
@@ -556,11 +695,15 @@ def main() -> None:
     smtp.start()
     url = database(args.postgres, work)
     inst = install(work, url, smtp.port)
+    for item in args.setting:
+        name, _, value = item.partition("=")
+        inst.env[f"HONORBOUND_{name.strip().upper()}"] = value.strip()
     procs = Processes(inst, work)
     figures: dict[str, str] = {
         "backend": "postgresql" if args.postgres else "sqlite",
         "clients": str(args.clients),
         "seconds": f"{args.seconds:g}",
+        **{f"setting_{k.partition('=')[0]}": k.partition("=")[2] for k in args.setting},
     }
     try:
         procs.start()
@@ -573,8 +716,8 @@ def main() -> None:
                     target=run_faults, args=(procs, url, args.seconds, fault_log), daemon=True
                 )
                 faults.start()
-            cookies = staff_cookies(inst.base, inst.staff_password)
-            tally = asyncio.run(drive(inst, args.clients, args.seconds, args.seed, cookies))
+            cookie = staff_cookies(inst.base, inst.staff_password)
+            tally = asyncio.run(drive(inst, args.clients, args.seconds, args.seed, cookie))
             if faults is not None:
                 faults.join(timeout=30)
                 if procs.worker is None or procs.worker.poll() is not None:
@@ -586,6 +729,10 @@ def main() -> None:
     finally:
         procs.stop()
         smtp.stop()
+        if args.keep:
+            print(f"data and logs kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     figures["loadavg"] = f"{os.getloadavg()[0]:.1f}"
     print(" ".join(f"{k}={v}" for k, v in figures.items()))
 
