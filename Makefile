@@ -1,13 +1,18 @@
 # Honorbound: two commands on a fresh machine.
 #   make run   - install, load the demo data (SQLite), serve on http://127.0.0.1:8000
-#   make test  - install dev dependencies, run the suite (SQLite, then PostgreSQL when available)
+#   make test  - install dev dependencies, run the suite: SQLite, browser (Chromium), then
+#                PostgreSQL when available; each leg in parallel processes (pytest-xdist)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention clean
+# Parallel test processes per leg (pytest-xdist); each has its own databases.
+JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(JOBS)
+
+.PHONY: run test test-sqlite test-browser test-postgres lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,15 +27,16 @@ run: $(STAMP)
 	$(BIN)/honorbound demo
 	$(BIN)/honorbound serve
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
-	./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m "not browser"
+test: test-sqlite test-browser test-postgres
 
 test-sqlite: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST) -m "not browser"
+
+test-browser: $(STAMP)
+	$(PYTEST) -m browser
 
 test-postgres: $(STAMP)
-	./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m "not browser"
+	./scripts/with-postgres.sh $(PYTEST) -m "not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
