@@ -77,7 +77,9 @@ class Runtime:
 # -- job handlers (each a thin call into a domain function) ---------------------------------
 def _deliver(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
     with rt.db.session() as session:
-        status = outbox.deliver(session, rt.keys, rt.transports, int(payload["message_id"]))
+        status = outbox.deliver(
+            session, rt.keys, rt.transports, int(payload["message_id"]), rt.vault_keys
+        )
     return {"status": status}
 
 
@@ -89,7 +91,7 @@ def _flush_outbox(rt: Runtime, _payload: dict[str, Any]) -> dict[str, Any]:
         ids = outbox.pending_ids(session)
     for message_id in ids:
         with rt.db.session() as session:
-            if outbox.deliver(session, rt.keys, rt.transports, message_id) == "sent":
+            if outbox.deliver(session, rt.keys, rt.transports, message_id, rt.vault_keys) == "sent":
                 sent += 1
     return {"sent": sent}
 
