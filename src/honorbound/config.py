@@ -45,6 +45,28 @@ class Settings(BaseSettings):
         description="File holding the master key (created by `honorbound init`, mode 0600). "
         "Default: data_dir/master.key.",
     )
+    key_provider: Literal["file", "pkcs11"] = Field(
+        default="file",
+        description="Where the master key comes from: `file` (master_key_file or master_key) or "
+        "`pkcs11` (wrapped by a key inside an HSM; see docs/vault.md, Key custody).",
+    )
+    pkcs11_module: Path | None = Field(
+        default=None,
+        description="PKCS#11 library of the HSM, e.g. /usr/lib/softhsm/libsofthsm2.so.",
+    )
+    pkcs11_token_label: str = Field(default="", description="Label of the PKCS#11 token.")
+    pkcs11_pin: str = Field(default="", description="User PIN of the token (or pkcs11_pin_file).")
+    pkcs11_pin_file: Path | None = Field(
+        default=None, description="File holding the token's user PIN (mode 0600)."
+    )
+    pkcs11_key_label: str = Field(
+        default="honorbound-master-wrap",
+        description="Label of the AES key inside the token that wraps the master key.",
+    )
+    wrapped_master_key_file: Path | None = Field(
+        default=None,
+        description="The master key wrapped by the token's key. Default: data_dir/master.key.hsm.",
+    )
     secret_key: str = Field(
         default="",
         description="Key that signs session cookies and links (32+ characters). "
@@ -164,6 +186,10 @@ class Settings(BaseSettings):
     @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def resolved_wrapped_master_key_file(self) -> Path:
+        return self.wrapped_master_key_file or self.data_dir / "master.key.hsm"
 
     @property
     def resolved_backup_keys_file(self) -> Path:

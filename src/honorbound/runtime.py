@@ -23,7 +23,12 @@ from honorbound.backup import archive as backup_archive
 from honorbound.backup.epochs import EpochKeys, Policy
 from honorbound.config import ConfigError, Settings
 from honorbound.crypto.keyring import KeyRing
-from honorbound.crypto.keys import read_key_file
+from honorbound.crypto.providers import (
+    FileProvider,
+    MasterKeyProvider,
+    Pkcs11Config,
+    Pkcs11Provider,
+)
 from honorbound.db.engine import Database
 from honorbound.jobs import JobQueue, JobRegistry, Periodic
 from honorbound.notify import outbox
@@ -41,10 +46,37 @@ from honorbound.vault.keystore import KeyStore
 BACKUP_EXPIRE_JOB = "backup.expire_epochs"
 
 
+def master_key_provider(settings: Settings) -> MasterKeyProvider:
+    """The provider the settings name (`HONORBOUND_KEY_PROVIDER`)."""
+    if settings.key_provider == "pkcs11":
+        if settings.pkcs11_module is None or not settings.pkcs11_token_label:
+            raise ConfigError(
+                "HONORBOUND_KEY_PROVIDER=pkcs11 needs HONORBOUND_PKCS11_MODULE and "
+                "HONORBOUND_PKCS11_TOKEN_LABEL."
+            )
+        pin = settings.pkcs11_pin
+        if not pin and settings.pkcs11_pin_file is not None:
+            try:
+                pin = settings.pkcs11_pin_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"HONORBOUND_PKCS11_PIN_FILE: cannot read {settings.pkcs11_pin_file} "
+                    f"({exc.strerror or 'unreadable'})."
+                ) from None
+        return Pkcs11Provider(
+            Pkcs11Config(
+                settings.pkcs11_module,
+                settings.pkcs11_token_label,
+                pin,
+                settings.pkcs11_key_label,
+                settings.resolved_wrapped_master_key_file,
+            )
+        )
+    return FileProvider(settings.resolved_master_key_file, settings.master_key)
+
+
 def load_master_key(settings: Settings) -> bytes:
-    if settings.master_key:
-        return bytes.fromhex(settings.master_key)
-    return read_key_file(settings.resolved_master_key_file)
+    return master_key_provider(settings).load()
 
 
 @dataclass

@@ -38,5 +38,5 @@ def runtime(immediate_jobs: bool = False, loaded: Settings | None = None) -> Run
 
     try:
         return build_runtime(loaded or settings(), immediate_jobs=immediate_jobs)
-    except MasterKeyError as exc:
+    except (MasterKeyError, ConfigError) as exc:
         fail(str(exc))
