@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 
 # Parallel test processes per leg (pytest-xdist); each has its own databases.
 JOBS ?= 2
@@ -19,11 +20,16 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Sources of the compiled engine (setup.py): an edit rebuilds it.
+# `make run` installs the runtime dependencies only; `make test` adds the dev tools.
+$(RUN_STAMP): pyproject.toml setup.py $(wildcard src/honorbound/detect/*.py) | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
 $(STAMP): pyproject.toml setup.py $(wildcard src/honorbound/detect/*.py) | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/honorbound demo
 	$(BIN)/honorbound serve
 
