@@ -29,7 +29,7 @@ CARD = "5555 5555 5555 4444"
 def _subjects(runtime: Runtime, org: int, n: int) -> list[int]:
     out = []
     with runtime.db.session() as s:
-        rules = current_rules(s, org)
+        rules = current_rules(s, org, runtime.rules)
         assert rules is not None
         for _ in range(n):
             up = upsert_subject(
