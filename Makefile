@@ -7,7 +7,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention clean
+# HONORBOUND_CONFORMANCE_EXAMPLES: examples per conformance suite (tests/conformance); `make test`
+# runs a bounded number, `make conformance` many more on both databases.
+CONFORMANCE_EXAMPLES ?= 300
+
+.PHONY: run test test-sqlite test-postgres conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +35,10 @@ test-sqlite: $(STAMP)
 
 test-postgres: $(STAMP)
 	./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m "not browser"
+
+conformance: $(STAMP)
+	HONORBOUND_CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) $(BIN)/python -m pytest -q -m conformance tests/conformance
+	HONORBOUND_CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) ./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m conformance tests/conformance
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
