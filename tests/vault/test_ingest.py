@@ -101,14 +101,24 @@ def test_ingest_is_all_or_nothing(runtime: Runtime, tenant: Tenant, adopted_poli
     call = NewInteraction(Channel.CALL, Direction.INBOUND, AT, text="transcript")
     with pytest.raises(CollectionRefused) as info:
         ingest_interactions(
-            runtime.db, runtime.vault_keys, tenant.id, [(a, chat), (a, call)], ACTOR, laws=runtime.rules
+            runtime.db,
+            runtime.vault_keys,
+            tenant.id,
+            [(a, chat), (a, call)],
+            ACTOR,
+            laws=runtime.rules,
         )
     assert (info.value.rule, info.value.field) == ("category_not_declared", "items[1].text")
     with runtime.db.session() as s:
         erasure.erase_subject(s, runtime.vault_keys, tenant.id, b, Actor.system(), "test")
     with pytest.raises(SubjectNotFound):
         ingest_interactions(
-            runtime.db, runtime.vault_keys, tenant.id, [(a, chat), (b, chat)], ACTOR, laws=runtime.rules
+            runtime.db,
+            runtime.vault_keys,
+            tenant.id,
+            [(a, chat), (b, chat)],
+            ACTOR,
+            laws=runtime.rules,
         )
     assert _count(runtime) == 0
     done = ingest_interactions(
@@ -119,5 +129,7 @@ def test_ingest_is_all_or_nothing(runtime: Runtime, tenant: Tenant, adopted_poli
 
 def test_ingest_without_a_notice_is_refused(runtime: Runtime, tenant: Tenant) -> None:
     with pytest.raises(CollectionRefused) as info:
-        ingest_interactions(runtime.db, runtime.vault_keys, tenant.id, [], ACTOR, laws=runtime.rules)
+        ingest_interactions(
+            runtime.db, runtime.vault_keys, tenant.id, [], ACTOR, laws=runtime.rules
+        )
     assert info.value.rule == "no_policy"
