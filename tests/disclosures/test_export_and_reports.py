@@ -15,8 +15,8 @@ from honorbound.disclosures.export import DisclosureRefused, export
 from honorbound.disclosures.ledger import DisclosureInputError, record_disclosure
 from honorbound.disclosures.models import Basis, Disclosure, DisclosureSubject
 from honorbound.disclosures.reports import legal_process_log, shine_the_light, who_received
-from honorbound.policy.store import current
 from honorbound.policy.schema import Declaration
+from honorbound.policy.store import current
 from honorbound.runtime import Runtime
 from tests.conftest import Tenant
 from tests.retention.factory import ADMIN, add_records, add_subject, adopt, days_ago

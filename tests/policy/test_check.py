@@ -344,5 +344,5 @@ def test_a_per_recipient_opt_out_is_a_yes_or_no_with_its_line() -> None:
     problems = [str(p) for p in check_text(text, F)]
     line = text.splitlines().index("    opt_out: maybe") + 1
     assert any(p.startswith(f"{F}:{line}:") and "opt_out" in p for p in problems), problems
-    assert errors(check_text(variant("    purposes: [support]\n",
-                                     "    purposes: [support]\n    opt_out: true\n"), F)) == []  # fmt: skip
+    offered = variant("    purposes: [support]\n", "    purposes: [support]\n    opt_out: true\n")
+    assert errors(check_text(offered, F)) == []

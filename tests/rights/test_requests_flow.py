@@ -125,8 +125,11 @@ def test_letters_do_not_claim_recipients_were_told_when_none_were(
     companies were told, and no recipient notice goes out (issue 13, defect 8)."""
     s = seed(rt, org.id)
     p = s.person
-    api.post(public(org), json={"type": "correct", "jurisdiction": "CT", "email": p.email,
-             "corrections": [{"category": "user.contact.address", "value": "1 Main St"}]})  # fmt: skip
+    fix = [{"category": "user.contact.address", "value": "1 Main St"}]
+    api.post(
+        public(org),
+        json={"type": "correct", "jurisdiction": "CT", "email": p.email, "corrections": fix},
+    )
     token = link_in(mails_to(smtp, p.email)[0], "verify")
     api.post(
         public(org, "/verify"), json={"token": token, "data_points": {"birth_date": p.birth_date}}
