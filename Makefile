@@ -1,17 +1,21 @@
 # Honorbound: two commands on a fresh machine.
 #   make run   - install, load the demo data (SQLite), serve on http://127.0.0.1:8000
-#   make test  - install dev dependencies, run the suite (SQLite, then PostgreSQL when available)
+#   make test  - install dev dependencies, run the suite: SQLite, browser (Chromium), then
+#                PostgreSQL when available; each leg in parallel processes (pytest-xdist)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# Parallel test processes per leg (pytest-xdist); each has its own databases.
+JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(JOBS)
 # HONORBOUND_CONFORMANCE_EXAMPLES: examples per conformance suite (tests/conformance); `make test`
 # runs a bounded number, `make conformance` many more on both databases.
 CONFORMANCE_EXAMPLES ?= 300
 
-.PHONY: run test test-sqlite test-postgres conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention clean
+.PHONY: run test test-sqlite test-browser test-postgres conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,15 +30,16 @@ run: $(STAMP)
 	$(BIN)/honorbound demo
 	$(BIN)/honorbound serve
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
-	./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m "not browser"
+test: test-sqlite test-browser test-postgres
 
 test-sqlite: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST) -m "not browser"
+
+test-browser: $(STAMP)
+	$(PYTEST) -m browser
 
 test-postgres: $(STAMP)
-	./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m "not browser"
+	./scripts/with-postgres.sh $(PYTEST) -m "not browser"
 
 conformance: $(STAMP)
 	HONORBOUND_CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) $(BIN)/python -m pytest -q -m conformance tests/conformance

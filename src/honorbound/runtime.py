@@ -6,6 +6,7 @@ reads settings itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,6 +19,8 @@ from sqlalchemy import event
 
 from honorbound.audit import Actor
 from honorbound.audit import jobs as audit_jobs
+from honorbound.backup import archive as backup_archive
+from honorbound.backup.epochs import EpochKeys, Policy
 from honorbound.config import ConfigError, Settings
 from honorbound.crypto.keyring import KeyRing
 from honorbound.crypto.keys import read_key_file
@@ -32,7 +35,10 @@ from honorbound.retention import jobs as retention_jobs
 from honorbound.rights import jobs as rights_jobs
 from honorbound.vault import erasure as vault_erasure
 from honorbound.vault import idempotency as vault_idempotency
+from honorbound.vault import keystore
 from honorbound.vault.keystore import KeyStore
+
+BACKUP_EXPIRE_JOB = "backup.expire_epochs"
 
 
 def load_master_key(settings: Settings) -> bytes:
@@ -54,6 +60,15 @@ class Runtime:
     rules: JurisdictionRules
     transports: dict[str, Transport] = field(default_factory=dict)
     vault_keys: KeyStore = field(default=None)  # type: ignore[assignment]  # set by build_runtime
+    epochs: EpochKeys = field(default=None)  # type: ignore[assignment]  # set by build_runtime
+
+    def installation(self) -> backup_archive.Installation:
+        return backup_archive.Installation(
+            self.settings.resolved_database_url,
+            self.settings.resolved_keystore_url,
+            self.settings.data_dir,
+            self.settings.pg_tools_dir,
+        )
 
     def close(self) -> None:
         self.db.dispose()
@@ -64,7 +79,9 @@ class Runtime:
 # -- job handlers (each a thin call into a domain function) ---------------------------------
 def _deliver(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
     with rt.db.session() as session:
-        status = outbox.deliver(session, rt.keys, rt.transports, int(payload["message_id"]))
+        status = outbox.deliver(
+            session, rt.keys, rt.transports, int(payload["message_id"]), rt.vault_keys
+        )
     return {"status": status}
 
 
@@ -76,7 +93,7 @@ def _flush_outbox(rt: Runtime, _payload: dict[str, Any]) -> dict[str, Any]:
         ids = outbox.pending_ids(session)
     for message_id in ids:
         with rt.db.session() as session:
-            if outbox.deliver(session, rt.keys, rt.transports, message_id) == "sent":
+            if outbox.deliver(session, rt.keys, rt.transports, message_id, rt.vault_keys) == "sent":
                 sent += 1
     return {"sent": sent}
 
@@ -121,6 +138,15 @@ def _notify_policy_change(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any
     return {"subjects_notified": result.subjects_notified}
 
 
+def _expire_backups(rt: Runtime, _payload: dict[str, Any]) -> dict[str, Any]:
+    gone, pruned = backup_archive.expire(rt.epochs, rt.vault_keys, dt.datetime.now(dt.UTC))
+    return {"epochs_destroyed": gone, "journal_pruned": pruned}
+
+
+def _scrub_keystore(rt: Runtime, _payload: dict[str, Any]) -> dict[str, Any]:
+    return {"scrubbed": rt.vault_keys.scrub()}
+
+
 def build_registry() -> JobRegistry:
     registry = JobRegistry()
     registry.register(outbox.DELIVER_JOB, _deliver)
@@ -135,10 +161,14 @@ def build_registry() -> JobRegistry:
     registry.register(rights_jobs.PURGE_JOB, rights_jobs.purge_job)
     registry.register(retention_jobs.SWEEP_JOB, retention_jobs.sweep_job)
     registry.register(audit_jobs.VERIFY_JOB, audit_jobs.verify_job)
+    registry.register(BACKUP_EXPIRE_JOB, _expire_backups)
+    registry.register(keystore.SCRUB_JOB, _scrub_keystore)
     registry.schedule(Periodic(rights_jobs.SWEEP_JOB, minute="7"))
     registry.schedule(Periodic(rights_jobs.PURGE_JOB, minute="17", hour="3"))
     registry.schedule(Periodic(retention_jobs.SWEEP_JOB, minute="41", hour="2"))
     registry.schedule(Periodic(audit_jobs.VERIFY_JOB, minute="53", hour="3"))
+    registry.schedule(Periodic(BACKUP_EXPIRE_JOB, minute="29", hour="4"))
+    registry.schedule(Periodic(keystore.SCRUB_JOB, minute="*/5"))
     registry.schedule(Periodic("outbox.flush", minute="*/5"))
     registry.schedule(Periodic("jobs.recover", minute="*"))
     registry.schedule(Periodic(vault_idempotency.EXPIRE_JOB, minute="23", hour="*/6"))
@@ -196,7 +226,14 @@ def build_runtime(settings: Settings, immediate_jobs: bool = False) -> Runtime:
     if settings.smtp_url:
         transports["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
     runtime = Runtime(settings, db, keys, registry, huey, None, rules, transports)  # type: ignore[arg-type]
-    runtime.vault_keys = KeyStore(settings.resolved_keystore_url, keys)
+    runtime.vault_keys = KeyStore(
+        settings.resolved_keystore_url, keys, journal_file=settings.erasure_journal_file
+    )
+    runtime.epochs = EpochKeys(
+        settings.resolved_backup_keys_file,
+        keys,
+        Policy(settings.backup_epoch_days, settings.backup_retention_days),
+    )
     runtime.jobs = JobQueue(db, huey, registry, runtime, settings.job_lease_seconds)
     event.listen(db.sessions, "after_commit", runtime.jobs.after_commit)
     event.listen(db.sessions, "after_soft_rollback", lambda s, _t: runtime.jobs.after_rollback(s))

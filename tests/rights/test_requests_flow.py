@@ -492,7 +492,7 @@ def test_sms_code_verifies_and_locks_after_wrong_codes(
     with rt.db.session() as session:
         row = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "rights.code"))
         assert row is not None and row.channel == "sms"  # no SMS transport here: held in the outbox
-        text = unseal(rt.keys, row).body
+        text = unseal(rt.keys, row, rt.vault_keys).body
     code = text.rsplit(" ", 1)[1].rstrip(".")
     wrong = "000000" if code != "000000" else "111111"
     bad = api.post(public(org, "/verify"), json={"reference": created["reference"], "code": wrong})
@@ -513,7 +513,7 @@ def test_sms_code_verifies_and_locks_after_wrong_codes(
             select(OutboxMessage).where(OutboxMessage.kind == "rights.access_ready")
         )
         assert ready is not None and ready.channel == "sms"
-        assert "/requests/download?token=" in unseal(rt.keys, ready).body
+        assert "/requests/download?token=" in unseal(rt.keys, ready, rt.vault_keys).body
     # The code is spent.
     assert (
         api.post(

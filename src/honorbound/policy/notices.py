@@ -121,7 +121,7 @@ def notify_material_change(
         )
         message = outbox.put(
             session, keyring, None, organization_id, Channel.EMAIL, KIND, address, body,
-            subject=subject, subject_ref=ref,
+            subject=subject, subject_ref=ref, sealed_for=outbox.PersonKey(subj.key_id, dek),
         )  # fmt: skip
         queued.append(message.id)
         sent += 1

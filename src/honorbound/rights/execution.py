@@ -38,6 +38,7 @@ from honorbound.rights.outgoing import (
     link,
     mail_consumer,
     organization,
+    request_key,
     send,
 )
 from honorbound.rights.recipients import RecipientRef, recipients_of_subject
@@ -233,6 +234,8 @@ def notify_recipients(
             subject=f"[Honorbound] notify {len(recipients)} recipient(s): {request.reference}",
             subject_ref=f"rights_request:{request.id}",
             actor=actor,
+            # It names the consumer: sealed like mail to them, so erasure covers it.
+            sealed_for=request_key(session, svc, request),
         )
     log_event(
         session,
