@@ -139,13 +139,14 @@ class GuardConformance(RuleBasedStateMachine):
     def notice(self) -> Notice:
         return self.versions[-1]
 
-    def _adopt(self, doc: dict[str, Any]) -> None:
+    def _adopt(self, doc: dict[str, Any]) -> bool:
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
         status, body = self.app.adopt(text)
         if status == 201:
             self.versions.append(Notice(text))
-        else:
-            assert status in (200, 422), body
+            return True
+        assert status in (200, 422), body
+        return False
 
     @initialize(name=st.sampled_from(EXAMPLE_NAMES))
     def adopt_example(self, name: str) -> None:
@@ -156,7 +157,17 @@ class GuardConformance(RuleBasedStateMachine):
 
     @rule(how=st.sampled_from(MUTATIONS), pick=st.integers(0, 20))
     def new_version(self, how: str, pick: int) -> None:
-        self._adopt(mutate(self.notice.d, how, pick))
+        if not self._adopt(mutate(self.notice.d, how, pick)) or not self.people:
+            return
+        # What a new version changes is where old data is most at risk (rule 9): ask about the
+        # changed recipient for each of its purposes, and about own use of each purpose.
+        recipients = self.notice.d.get("recipients", [])
+        if recipients:
+            changed = recipients[pick % len(recipients)]
+            for purpose in changed.get("purposes", []):
+                self._compare(changed["id"], self.notice.category_keys, purpose)
+        for p in self.notice.d["purposes"][:4]:
+            self._compare(None, self.notice.category_keys, p["id"])
 
     @precondition(lambda self: len(self.people) < 8)
     @rule(kind=st.integers(0, 20), state=st.sampled_from(STATES), age=st.sampled_from(AGES))
