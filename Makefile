@@ -1,36 +1,55 @@
 # Honorbound: two commands on a fresh machine.
 #   make run   - install, load the demo data (SQLite), serve on http://127.0.0.1:8000
-#   make test  - install dev dependencies, run the suite (SQLite, then PostgreSQL when available)
+#   make test  - install dev dependencies, run the suite: SQLite, browser (Chromium), then
+#                PostgreSQL when available; each leg in parallel processes (pytest-xdist)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test test-sqlite test-postgres lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load clean
+# Parallel test processes per leg (pytest-xdist); each has its own databases.
+JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(JOBS)
+# HONORBOUND_CONFORMANCE_EXAMPLES: examples per conformance suite (tests/conformance); `make test`
+# runs a bounded number, `make conformance` many more on both databases.
+CONFORMANCE_EXAMPLES ?= 300
+
+.PHONY: run test test-sqlite test-browser test-postgres conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Sources of the compiled engine (setup.py): an edit rebuilds it.
+# `make run` installs the runtime dependencies only; `make test` adds the dev tools.
+$(RUN_STAMP): pyproject.toml setup.py $(wildcard src/honorbound/detect/*.py) | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
 $(STAMP): pyproject.toml setup.py $(wildcard src/honorbound/detect/*.py) | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/honorbound demo
 	$(BIN)/honorbound serve
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
-	./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m "not browser"
+test: test-sqlite test-browser test-postgres
 
 test-sqlite: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST) -m "not browser"
+
+test-browser: $(STAMP)
+	$(PYTEST) -m browser
 
 test-postgres: $(STAMP)
-	./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m "not browser"
+	./scripts/with-postgres.sh $(PYTEST) -m "not browser"
+
+conformance: $(STAMP)
+	HONORBOUND_CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) $(BIN)/python -m pytest -q -m conformance tests/conformance
+	HONORBOUND_CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) ./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m conformance tests/conformance
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -27,12 +27,16 @@ from honorbound.policy.store import AdoptedPolicy, adopt_text
 from honorbound.runtime import Runtime, build_runtime
 from tests.support.smtp import SmtpSink
 
-LOG_FILE = Path(__file__).resolve().parents[1] / "test-output" / "test-run.log"
+OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
+# Under pytest-xdist each worker process logs to its own file and checks its own values.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+LOG_FILE = OUTPUT / (f"test-run-{WORKER}.log" if WORKER else "test-run.log")
+LEAKS = OUTPUT / "leaks"
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _log_everything() -> Iterator[None]:
-    """Write every log record of the run (DEBUG and up) to test-output/test-run.log, in the
+    """Write every log record of the run (DEBUG and up) to test-output/test-run*.log, in the
     production JSON format, so the session-end check can grep it for personal data."""
     import logging
 
@@ -56,24 +60,41 @@ def _log_everything() -> Iterator[None]:
     handler.close()
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if any personal value issued by tests.support.people reached the log."""
+def _leaked_here() -> int:
+    """How many personal values issued by tests.support.people in this process reached its log."""
     from tests.support.people import ISSUED
 
     if not LOG_FILE.exists() or not ISSUED:
-        return
+        return 0
     text = LOG_FILE.read_text(encoding="utf-8", errors="replace").lower()
-    leaked = sorted(v for v in ISSUED if len(v) >= 6 and v.lower() in text)
+    return sum(1 for v in ISSUED if len(v) >= 6 and v.lower() in text)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not WORKER and LEAKS.exists():
+        shutil.rmtree(LEAKS)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any personal value issued by tests.support.people reached the log. An
+    xdist worker writes its count to test-output/leaks/; the controller adds them up."""
+    if WORKER:
+        LEAKS.mkdir(parents=True, exist_ok=True)
+        (LEAKS / f"{WORKER}.txt").write_text(str(_leaked_here()), encoding="ascii")
+        return
+    leaked = _leaked_here()
+    if LEAKS.exists():
+        leaked += sum(int(f.read_text(encoding="ascii")) for f in LEAKS.glob("*.txt"))
     if leaked:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        message = f"PERSONAL DATA IN LOGS: {len(leaked)} test value(s) found in {LOG_FILE}"
+        message = f"PERSONAL DATA IN LOGS: {leaked} test value(s) found in {OUTPUT}/test-run*.log"
         if reporter is not None:
             reporter.write_line(message, red=True, bold=True)
         session.exitstatus = 1
 
 
 PG_URL = os.environ.get("HONORBOUND_TEST_DATABASE_URL", "")
-TEMPLATE_DB = "honorbound_template"
+TEMPLATE_DB = f"honorbound_template_{WORKER or 'main'}"
 
 
 def _pg_admin_url() -> str:

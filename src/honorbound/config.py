@@ -45,6 +45,28 @@ class Settings(BaseSettings):
         description="File holding the master key (created by `honorbound init`, mode 0600). "
         "Default: data_dir/master.key.",
     )
+    key_provider: Literal["file", "pkcs11"] = Field(
+        default="file",
+        description="Where the master key comes from: `file` (master_key_file or master_key) or "
+        "`pkcs11` (wrapped by a key inside an HSM; see docs/vault.md, Key custody).",
+    )
+    pkcs11_module: Path | None = Field(
+        default=None,
+        description="PKCS#11 library of the HSM, e.g. /usr/lib/softhsm/libsofthsm2.so.",
+    )
+    pkcs11_token_label: str = Field(default="", description="Label of the PKCS#11 token.")
+    pkcs11_pin: str = Field(default="", description="User PIN of the token (or pkcs11_pin_file).")
+    pkcs11_pin_file: Path | None = Field(
+        default=None, description="File holding the token's user PIN (mode 0600)."
+    )
+    pkcs11_key_label: str = Field(
+        default="honorbound-master-wrap",
+        description="Label of the AES key inside the token that wraps the master key.",
+    )
+    wrapped_master_key_file: Path | None = Field(
+        default=None,
+        description="The master key wrapped by the token's key. Default: data_dir/master.key.hsm.",
+    )
     secret_key: str = Field(
         default="",
         description="Key that signs session cookies and links (32+ characters). "
@@ -85,6 +107,36 @@ class Settings(BaseSettings):
     )
     job_lease_seconds: int = Field(
         default=300, ge=5, description="A running job not finished after this is run again."
+    )
+    erasure_journal_file: Path | None = Field(
+        default=None,
+        description="Also append every erasure (organization id and key id only) to this file, "
+        "kept apart from the databases (another disk or host mount): `honorbound restore` "
+        "replays it so an old backup cannot bring an erased person back even when the live "
+        "key store is lost.",
+    )
+    backup_keys_file: Path | None = Field(
+        default=None,
+        description="File holding the backup epoch keys (mode 0600). Keep it with the master "
+        "key, not with the backups. Default: data_dir/backup-keys.json.",
+    )
+    backup_epoch_days: int = Field(
+        default=7,
+        ge=1,
+        le=366,
+        description="Days one backup epoch key encrypts new backups before a new one starts.",
+    )
+    backup_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days backups are kept after their epoch ends; then the epoch key is "
+        "destroyed and those backups can never be decrypted.",
+    )
+    pg_tools_dir: Path | None = Field(
+        default=None,
+        description="Directory of pg_dump/pg_restore for PostgreSQL backups. Empty: the newest "
+        "under /usr/lib/postgresql, else PATH.",
     )
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set true behind HTTPS)."
@@ -193,6 +245,14 @@ class Settings(BaseSettings):
     @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def resolved_wrapped_master_key_file(self) -> Path:
+        return self.wrapped_master_key_file or self.data_dir / "master.key.hsm"
+
+    @property
+    def resolved_backup_keys_file(self) -> Path:
+        return self.backup_keys_file or self.data_dir / "backup-keys.json"
 
     @property
     def job_queue_file(self) -> Path:

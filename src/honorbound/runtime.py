@@ -19,9 +19,16 @@ from sqlalchemy import event
 
 from honorbound.audit import Actor
 from honorbound.audit import jobs as audit_jobs
+from honorbound.backup import archive as backup_archive
+from honorbound.backup.epochs import EpochKeys, Policy
 from honorbound.config import ConfigError, Settings
 from honorbound.crypto.keyring import KeyRing
-from honorbound.crypto.keys import read_key_file
+from honorbound.crypto.providers import (
+    FileProvider,
+    MasterKeyProvider,
+    Pkcs11Config,
+    Pkcs11Provider,
+)
 from honorbound.db.engine import Database, Limits
 from honorbound.jobs import JobQueue, JobRegistry, Periodic
 from honorbound.notify import outbox
@@ -33,13 +40,43 @@ from honorbound.retention import jobs as retention_jobs
 from honorbound.rights import jobs as rights_jobs
 from honorbound.vault import erasure as vault_erasure
 from honorbound.vault import idempotency as vault_idempotency
+from honorbound.vault import keystore
 from honorbound.vault.keystore import KeyStore
+
+BACKUP_EXPIRE_JOB = "backup.expire_epochs"
+
+
+def master_key_provider(settings: Settings) -> MasterKeyProvider:
+    """The provider the settings name (`HONORBOUND_KEY_PROVIDER`)."""
+    if settings.key_provider == "pkcs11":
+        if settings.pkcs11_module is None or not settings.pkcs11_token_label:
+            raise ConfigError(
+                "HONORBOUND_KEY_PROVIDER=pkcs11 needs HONORBOUND_PKCS11_MODULE and "
+                "HONORBOUND_PKCS11_TOKEN_LABEL."
+            )
+        pin = settings.pkcs11_pin
+        if not pin and settings.pkcs11_pin_file is not None:
+            try:
+                pin = settings.pkcs11_pin_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"HONORBOUND_PKCS11_PIN_FILE: cannot read {settings.pkcs11_pin_file} "
+                    f"({exc.strerror or 'unreadable'})."
+                ) from None
+        return Pkcs11Provider(
+            Pkcs11Config(
+                settings.pkcs11_module,
+                settings.pkcs11_token_label,
+                pin,
+                settings.pkcs11_key_label,
+                settings.resolved_wrapped_master_key_file,
+            )
+        )
+    return FileProvider(settings.resolved_master_key_file, settings.master_key)
 
 
 def load_master_key(settings: Settings) -> bytes:
-    if settings.master_key:
-        return bytes.fromhex(settings.master_key)
-    return read_key_file(settings.resolved_master_key_file)
+    return master_key_provider(settings).load()
 
 
 @dataclass
@@ -50,9 +87,20 @@ class Runtime:
     registry: JobRegistry
     huey: Huey
     jobs: JobQueue
+    # The one jurisdiction rules object (shipped rules with HONORBOUND_RULES_FILE merged in),
+    # read once at start-up and handed to every consumer: rights, consent, policy, jobs.
+    rules: JurisdictionRules
     transports: dict[str, Transport] = field(default_factory=dict)
     vault_keys: KeyStore = field(default=None)  # type: ignore[assignment]  # set by build_runtime
-    rules: JurisdictionRules | None = None  # set by build_runtime (checked at start-up)
+    epochs: EpochKeys = field(default=None)  # type: ignore[assignment]  # set by build_runtime
+
+    def installation(self) -> backup_archive.Installation:
+        return backup_archive.Installation(
+            self.settings.resolved_database_url,
+            self.settings.resolved_keystore_url,
+            self.settings.data_dir,
+            self.settings.pg_tools_dir,
+        )
 
     def close(self) -> None:
         self.db.dispose()
@@ -67,7 +115,12 @@ def _lease(rt: Runtime) -> dt.timedelta:
 
 def _deliver(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
     status = outbox.deliver(
-        rt.db.session, rt.keys, rt.transports, int(payload["message_id"]), _lease(rt)
+        rt.db.session,
+        rt.keys,
+        rt.transports,
+        int(payload["message_id"]),
+        _lease(rt),
+        rt.vault_keys,
     )
     return {"status": status}
 
@@ -80,7 +133,9 @@ def _flush_outbox(rt: Runtime, _payload: dict[str, Any]) -> dict[str, Any]:
         ids = outbox.pending_ids(session)
     for message_id in ids:
         try:
-            status = outbox.deliver(rt.db.session, rt.keys, rt.transports, message_id, _lease(rt))
+            status = outbox.deliver(
+                rt.db.session, rt.keys, rt.transports, message_id, _lease(rt), rt.vault_keys
+            )
         except outbox.DeliveryDeferred:
             continue  # tried again by its own job or the next flush
         sent += status == "sent"
@@ -127,6 +182,15 @@ def _notify_policy_change(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any
     return {"subjects_notified": result.subjects_notified}
 
 
+def _expire_backups(rt: Runtime, _payload: dict[str, Any]) -> dict[str, Any]:
+    gone, pruned = backup_archive.expire(rt.epochs, rt.vault_keys, dt.datetime.now(dt.UTC))
+    return {"epochs_destroyed": gone, "journal_pruned": pruned}
+
+
+def _scrub_keystore(rt: Runtime, _payload: dict[str, Any]) -> dict[str, Any]:
+    return {"scrubbed": rt.vault_keys.scrub()}
+
+
 def build_registry() -> JobRegistry:
     registry = JobRegistry()
     registry.register(outbox.DELIVER_JOB, _deliver)
@@ -141,10 +205,14 @@ def build_registry() -> JobRegistry:
     registry.register(rights_jobs.PURGE_JOB, rights_jobs.purge_job)
     registry.register(retention_jobs.SWEEP_JOB, retention_jobs.sweep_job)
     registry.register(audit_jobs.VERIFY_JOB, audit_jobs.verify_job)
+    registry.register(BACKUP_EXPIRE_JOB, _expire_backups)
+    registry.register(keystore.SCRUB_JOB, _scrub_keystore)
     registry.schedule(Periodic(rights_jobs.SWEEP_JOB, minute="7"))
     registry.schedule(Periodic(rights_jobs.PURGE_JOB, minute="17", hour="3"))
     registry.schedule(Periodic(retention_jobs.SWEEP_JOB, minute="41", hour="2"))
     registry.schedule(Periodic(audit_jobs.VERIFY_JOB, minute="53", hour="3"))
+    registry.schedule(Periodic(BACKUP_EXPIRE_JOB, minute="29", hour="4"))
+    registry.schedule(Periodic(keystore.SCRUB_JOB, minute="*/5"))
     registry.schedule(Periodic("outbox.flush", minute="*/5"))
     registry.schedule(Periodic("jobs.recover", minute="*"))
     registry.schedule(Periodic(vault_idempotency.EXPIRE_JOB, minute="23", hour="*/6"))
@@ -165,22 +233,30 @@ def _rules(path: str | None, _mtime_ns: int) -> JurisdictionRules:
     return load_rules(Path(path) if path else None)
 
 
+def read_rules(path: Path | None) -> JurisdictionRules:
+    """The shipped rules with `path` merged over them; `DeclarationError` (every problem) or
+    `OSError`. The only reader of the rules files: everything else gets `Runtime.rules`."""
+    mtime = path.stat().st_mtime_ns if path is not None else 0
+    return _rules(str(path) if path is not None else None, mtime)
+
+
 def jurisdiction_rules(settings: Settings) -> JurisdictionRules:
     """The shipped jurisdiction rules with the configured override merged in. A missing or
     invalid override stops start-up with a sentence naming the setting and the first problem."""
-    path = settings.rules_file
+    return rules_with_override(settings.rules_file, "HONORBOUND_RULES_FILE")
+
+
+def rules_with_override(path: Path | None, setting: str = "--rules") -> JurisdictionRules:
+    """The shipped rules with `path` merged over them (the only place they are loaded)."""
     try:
-        mtime = path.stat().st_mtime_ns if path is not None else 0
-        return _rules(str(path) if path is not None else None, mtime)
+        return read_rules(path)
     except OSError as exc:
         raise ConfigError(
-            f"HONORBOUND_RULES_FILE: cannot read {path} ({exc.strerror or 'unreadable'})."
+            f"{setting}: cannot read {path} ({exc.strerror or 'unreadable'})."
         ) from None
     except DeclarationError as exc:
         first = exc.problems[0]
-        raise ConfigError(
-            f"HONORBOUND_RULES_FILE: {first.file}:{first.line}: {first.message}"
-        ) from None
+        raise ConfigError(f"{setting}: {first.file}:{first.line}: {first.message}") from None
 
 
 def db_limits(settings: Settings) -> Limits:
@@ -209,9 +285,18 @@ def build_runtime(
     senders: dict[str, Transport] = {}
     if settings.smtp_url and transports:
         senders["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
-    runtime = Runtime(settings, db, keys, registry, huey, None, senders)  # type: ignore[arg-type]
-    runtime.vault_keys = KeyStore(settings.resolved_keystore_url, keys, limits=limits)
-    runtime.rules = rules
+    runtime = Runtime(settings, db, keys, registry, huey, None, rules, senders)  # type: ignore[arg-type]
+    runtime.vault_keys = KeyStore(
+        settings.resolved_keystore_url,
+        keys,
+        journal_file=settings.erasure_journal_file,
+        limits=limits,
+    )
+    runtime.epochs = EpochKeys(
+        settings.resolved_backup_keys_file,
+        keys,
+        Policy(settings.backup_epoch_days, settings.backup_retention_days),
+    )
     runtime.jobs = JobQueue(db, huey, registry, runtime, settings.job_lease_seconds)
     event.listen(db.sessions, "after_commit", runtime.jobs.after_commit)
     event.listen(db.sessions, "after_soft_rollback", lambda s, _t: runtime.jobs.after_rollback(s))

@@ -13,6 +13,7 @@ ADAPTERS = ("honorbound.api", "honorbound.web", "honorbound.cli")
 DOMAIN = (
     "accounts",
     "audit",
+    "backup",
     "consent",
     "crypto",
     "db",

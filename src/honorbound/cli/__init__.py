@@ -15,6 +15,7 @@ def build_app() -> typer.Typer:
     """The whole command line. Areas are imported here, not at package import, so commands
     that stream large inputs (`scan`, `redact`) start with only the detection engine loaded."""
     from honorbound.cli import audit as _audit_cli
+    from honorbound.cli import backup as _backup_cli
     from honorbound.cli import consent as _consent_cli
     from honorbound.cli import core as _core_cli
     from honorbound.cli import detect as _detect_cli
@@ -33,6 +34,7 @@ def build_app() -> typer.Typer:
 
     # --- registrations (one line per area; keep sorted) ---------------------------------------
     app.add_typer(_audit_cli.app, name="audit")
+    _backup_cli.register(app)
     _consent_cli.register(app)
     _core_cli.register(app)
     _detect_cli.register(app)

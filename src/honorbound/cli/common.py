@@ -14,8 +14,9 @@ from honorbound.crypto.keys import MasterKeyError
 if TYPE_CHECKING:
     from honorbound.runtime import Runtime
 
-err = Console(stderr=True)
-out = Console()
+# soft_wrap: rich inserts no line breaks (paths and sentences stay whole for grep and copy).
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -41,5 +42,5 @@ def runtime(
         return build_runtime(
             loaded or settings(), immediate_jobs=immediate_jobs, transports=transports
         )
-    except MasterKeyError as exc:
+    except (MasterKeyError, ConfigError) as exc:
         fail(str(exc))

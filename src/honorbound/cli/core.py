@@ -25,11 +25,22 @@ from honorbound.audit import Actor
 from honorbound.cli.common import fail, out, runtime, settings
 from honorbound.config import Settings
 from honorbound.crypto.keys import generate_master_key, write_key_file
+from honorbound.crypto.providers import Pkcs11Provider
 from honorbound.db import migrate
 
 
 def _ensure_master_key(loaded: Settings) -> bool:
-    """Create the master key file if no key is configured. True when one was created."""
+    """Create the master key if none is configured: a 0600 file, or, with the PKCS#11
+    provider, wrapped by the token's key (made in the token if missing). True when created."""
+    if loaded.key_provider == "pkcs11":
+        from honorbound.runtime import master_key_provider
+
+        if loaded.resolved_wrapped_master_key_file.exists():
+            return False
+        provider = master_key_provider(loaded)
+        assert isinstance(provider, Pkcs11Provider)
+        provider.wrap(generate_master_key(), create_key=True)
+        return True
     if loaded.master_key:
         return False
     path = loaded.resolved_master_key_file

@@ -19,6 +19,7 @@ from honorbound.consent import ledger
 from honorbound.consent.identity import IdentityRef
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
 from honorbound.db.base import utcnow
+from honorbound.policy.jurisdictions import JurisdictionRules
 
 GPC_PURPOSES = (Purpose.SALE.value, Purpose.SHARING.value, Purpose.TARGETED_ADVERTISING.value)
 
@@ -28,15 +29,15 @@ def signal_present(headers: Mapping[str, str]) -> bool:
     return headers.get("sec-gpc", "").strip() == "1"
 
 
-def applies(state: str | None, declaration_promises: bool, on: dt.date) -> bool:
+def applies(
+    state: str | None, declaration_promises: bool, on: dt.date, laws: JurisdictionRules
+) -> bool:
     if declaration_promises:
         return True
     if not state:
         return False
-    from honorbound.policy.jurisdictions import load_rules
-
     try:
-        return load_rules().state(state).gpc_required(on)
+        return laws.state(state).gpc_required(on)
     except LookupError:
         return False
 
@@ -48,12 +49,13 @@ def record_signal(
     *,
     state: str | None,
     declaration_promises: bool,
+    laws: JurisdictionRules,
     subject_id: int | None = None,
     evidence: dict[str, str] | None = None,
 ) -> list[ConsentEvent]:
     """Record the opt-outs a GPC signal means for this identity; returns the new events."""
     now = utcnow()
-    if not applies(state, declaration_promises, now.date()):
+    if not applies(state, declaration_promises, now.date(), laws):
         return []
     history = list(
         session.scalars(

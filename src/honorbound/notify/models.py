@@ -1,4 +1,6 @@
-"""The outbox table. Recipient and content are sealed with the organization's outbox key."""
+"""The outbox table. Recipient and content are sealed with the data key of the person the
+message is about (`key_id`), so erasing the person makes the message unreadable too, or, for
+messages about nobody in the vault, with the organization's outbox key."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"  # an attempt is under way (or its worker died: resent after the lease)
     SENT = "sent"
     FAILED = "failed"  # the server refused it for good (5xx)
+    ERASED = "erased"  # its person was erased before it went out: never sent, unreadable
 
 
 class Channel(StrEnum):
@@ -34,6 +37,10 @@ class OutboxMessage(Base):
     subject_ref: Mapped[str] = mapped_column(String(64), default="", index=True)
     channel: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(64))  # e.g. rights.acknowledgement
+    # The data key (in the key store) recipient and content are sealed under: a subject's key,
+    # or a key of this message alone ("msg..."), destroyed once it is sent. Empty: the
+    # organization's outbox key.
+    key_id: Mapped[str] = mapped_column(String(32), default="")
     recipient_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     content_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING, index=True)

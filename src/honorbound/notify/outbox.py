@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -27,6 +28,56 @@ DELIVER_JOB = "outbox.deliver"
 
 class KeyRing(Protocol):
     def outbox_key(self, organization_id: int) -> bytes: ...
+
+
+class DataKeys(Protocol):
+    """The vault's key store, as the outbox uses it (honorbound.vault.keystore.KeyStore)."""
+
+    def data_key(self, organization_id: int, key_id: str) -> bytes: ...
+    def create_data_key(self, organization_id: int, key_id: str) -> bytes: ...
+    def destroy_data_keys(
+        self, organization_id: int, key_ids: list[str], journal: bool = ...
+    ) -> int: ...
+
+
+class MessageErased(LookupError):
+    """The message's key was destroyed with its person: nothing of it can be read."""
+
+
+EPHEMERAL_PREFIX = "msg"
+
+
+@dataclass(frozen=True)
+class PersonKey:
+    """The key a message about one person is sealed under: the person's own data key, or
+    (`ephemeral`) a key made for this message alone and destroyed once it is sent, for the
+    last message to someone already erased (the deletion confirmation)."""
+
+    key_id: str
+    key: bytes
+
+    @property
+    def ephemeral(self) -> bool:
+        return self.key_id.startswith(EPHEMERAL_PREFIX)
+
+
+def person_key(data_keys: DataKeys, organization_id: int, key_id: str | None) -> PersonKey:
+    """The subject's key when it still exists, else a new key for one message."""
+    if key_id:
+        try:
+            return PersonKey(key_id, data_keys.data_key(organization_id, key_id))
+        except LookupError:
+            pass  # erased: the message gets a key of its own
+    own = EPHEMERAL_PREFIX + secrets.token_hex(14)
+    return PersonKey(own, data_keys.create_data_key(organization_id, own))
+
+
+def _aad(organization_id: int, key_id: str) -> bytes:
+    return (
+        f"outbox:{organization_id}:{key_id}".encode()
+        if key_id
+        else f"outbox:{organization_id}".encode()
+    )
 
 
 class Enqueuer(Protocol):
@@ -69,14 +120,19 @@ def put(
     headers: dict[str, str] | None = None,
     subject_ref: str = "",
     actor: Actor | None = None,
+    sealed_for: PersonKey | None = None,
 ) -> OutboxMessage:
-    """Queue one message in the caller's transaction; delivery is a job sent after commit."""
-    key = keys.outbox_key(organization_id)
+    """Queue one message in the caller's transaction; delivery is a job sent after commit.
+    `sealed_for`: seal it under that person's key (see `person_key`), so erasing the person
+    erases the message."""
+    key_id = sealed_for.key_id if sealed_for is not None else ""
+    key = sealed_for.key if sealed_for is not None else keys.outbox_key(organization_id)
     content = json.dumps({"subject": subject, "body": body, "headers": headers or {}}).encode()
-    aad = f"outbox:{organization_id}".encode()
+    aad = _aad(organization_id, key_id)
     message = OutboxMessage(
         organization_id=organization_id,
         subject_ref=subject_ref,
+        key_id=key_id,
         channel=channel.value,
         kind=kind,
         recipient_sealed=seal(key, recipient.encode(), aad),
@@ -100,9 +156,18 @@ def put(
     return message
 
 
-def unseal(keys: KeyRing, row: OutboxMessage) -> Message:
-    key = keys.outbox_key(row.organization_id)
-    aad = f"outbox:{row.organization_id}".encode()
+def unseal(keys: KeyRing, row: OutboxMessage, data_keys: DataKeys | None = None) -> Message:
+    """The message in clear; `MessageErased` when its person's key is gone."""
+    if row.key_id:
+        if data_keys is None:
+            raise MessageErased("this message is sealed under a person's key: pass the key store")
+        try:
+            key = data_keys.data_key(row.organization_id, row.key_id)
+        except LookupError:
+            raise MessageErased("the person this message was for has been erased") from None
+    else:
+        key = keys.outbox_key(row.organization_id)
+    aad = _aad(row.organization_id, row.key_id)
     content = json.loads(open_sealed(key, row.content_sealed, aad))
     return Message(
         id=row.id,
@@ -186,8 +251,11 @@ def deliver(
     transports: dict[str, Transport],
     message_id: int,
     lease: dt.timedelta = DEFAULT_LEASE,
+    data_keys: DataKeys | None = None,
 ) -> str:
-    """Send one message if a transport exists for its channel; returns its status.
+    """Send one message if a transport exists for its channel; returns its status. A message
+    whose person was erased meanwhile is never sent (status `erased`); a message with a key of
+    its own has that key destroyed once it is recorded as sent.
 
     Three steps, none holding a transaction across the network: (1) claim the message for
     this worker (status `sending`, a lease) and fix its Message-ID; (2) talk to the server;
@@ -203,11 +271,17 @@ def deliver(
         row = session.get(OutboxMessage, message_id)
         if row is None:
             return "missing"  # erased with its subject before delivery
-        if row.status in (OutboxStatus.SENT, OutboxStatus.FAILED):
+        if row.status in (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.ERASED):
             return row.status
         transport = transports.get(row.channel)
         if transport is None:
             row.note = f"held: no {row.channel} transport is configured"
+            return row.status
+        try:
+            unsealed = unseal(keys, row, data_keys)
+        except MessageErased:
+            row.status = OutboxStatus.ERASED
+            row.note = "not sent: the person was erased before delivery"
             return row.status
         now = utcnow()
         if row.status == OutboxStatus.SENDING and not _abandoned(row, now):
@@ -231,7 +305,8 @@ def deliver(
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             raise DeliveryDeferred("another worker claimed this message first")
-        message = replace(unseal(keys, row), message_id=header)
+        message = replace(unsealed, message_id=header)
+        key_id = row.key_id
 
     status, note, retry = OutboxStatus.SENT, "", False
     try:
@@ -276,6 +351,9 @@ def deliver(
                 message.id,
                 {"channel": message.channel, "kind": message.kind},
             )
+        sent = recorded.rowcount == 1 and status == OutboxStatus.SENT  # type: ignore[attr-defined]
+    if sent and key_id.startswith(EPHEMERAL_PREFIX) and data_keys is not None:
+        data_keys.destroy_data_keys(message.organization_id, [key_id], journal=False)
     if retry:
         raise DeliveryDeferred(f"{note} ({outcome})")
     return status

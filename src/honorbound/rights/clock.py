@@ -13,6 +13,7 @@ from functools import lru_cache
 import holidays
 
 from honorbound.policy.jurisdictions import DayKind, Days, JurisdictionRules
+from honorbound.policy.schema import Declaration
 from honorbound.rights.rules import RightsRules
 
 
@@ -95,16 +96,45 @@ def period_for(
     return laws.california.respond.within, laws.california.respond.source
 
 
+def notice_promise(
+    declaration: Declaration | None, rights: RightsRules, request_type: str, state: str
+) -> tuple[int | None, int | None]:
+    """(response_days, extension_days) the adopted notice promises for this request type in
+    this state: the shortest of every offer that covers the state and the right (`None` when
+    no offer says). The notice's days are calendar days."""
+    if declaration is None:
+        return None, None
+    wanted = set(rights.type_rule(request_type).notice_rights)
+    offers = [
+        o
+        for o in declaration.rights_for(f"US-{state.upper()}")
+        if wanted & {r.value for r in o.rights}
+    ]
+    respond = [o.response_days for o in offers if o.response_days is not None]
+    extend = [o.extension_days for o in offers if o.extension_days is not None]
+    return min(respond, default=None), min(extend, default=None)
+
+
 def clock_for(
     laws: JurisdictionRules,
     rights: RightsRules,
     request_type: str,
     state: str,
     received_at: dt.datetime,
+    declaration: Declaration | None = None,
 ) -> Clock:
+    """The due date: the stricter (earlier) of the law's period and the notice's own promise."""
     period, source = period_for(laws, rights, request_type, state)
     acknowledge = add(received_at, laws.california.acknowledge_request.within)
-    return Clock(acknowledge, add(received_at, period), period, source)
+    due = add(received_at, period)
+    promised, _ = notice_promise(declaration, rights, request_type, state)
+    if promised is not None:
+        by_notice = received_at + dt.timedelta(days=promised)
+        if by_notice < due:
+            period = Days(days=promised, kind=DayKind.calendar)
+            source = f"the privacy notice (rights[].response_days: {promised}); law: {source}"
+            due = by_notice
+    return Clock(acknowledge, due, period, source)
 
 
 def extension_for(laws: JurisdictionRules, state: str) -> Days:
@@ -112,6 +142,24 @@ def extension_for(laws: JurisdictionRules, state: str) -> Days:
     if state in laws.states:
         return laws.states[state].extension
     return laws.california.extension.within
+
+
+def extended_due(
+    laws: JurisdictionRules,
+    rights: RightsRules,
+    request_type: str,
+    state: str,
+    due_at: dt.datetime,
+    declaration: Declaration | None = None,
+) -> tuple[dt.datetime, Days]:
+    """The due date after the one extension: the law's extension, or the notice's own
+    `extension_days` when that ends earlier."""
+    law = extension_for(laws, state)
+    due = add(due_at, law)
+    _, promised = notice_promise(declaration, rights, request_type, state)
+    if promised is not None and due_at + dt.timedelta(days=promised) < due:
+        return due_at + dt.timedelta(days=promised), Days(days=promised, kind=DayKind.calendar)
+    return due, law
 
 
 def appeal_allowed(laws: JurisdictionRules, state: str) -> bool:

@@ -38,6 +38,7 @@ from honorbound.rights.outgoing import (
     link,
     mail_consumer,
     organization,
+    request_key,
     send,
 )
 from honorbound.rights.recipients import RecipientRef, recipients_of_subject
@@ -233,6 +234,8 @@ def notify_recipients(
             subject=f"[Honorbound] notify {len(recipients)} recipient(s): {request.reference}",
             subject_ref=f"rights_request:{request.id}",
             actor=actor,
+            # It names the consumer: sealed like mail to them, so erasure covers it.
+            sealed_for=request_key(session, svc, request),
         )
     log_event(
         session,
@@ -306,7 +309,7 @@ def _delete(
         svc,
         request,
         "completed",
-        messages.deletion_done(org_name, request.reference, kept),
+        messages.deletion_done(org_name, request.reference, kept, [r.name for r in recipients]),
     )
     # The answer is queued (sealed in the outbox); the request record keeps no way to reach them.
     request.contact_sealed = None
@@ -383,7 +386,9 @@ def _correct(
         svc,
         request,
         "completed",
-        messages.correction_done(org_name, request.reference, corrected, missing),
+        messages.correction_done(
+            org_name, request.reference, corrected, missing, [r.name for r in recipients]
+        ),
     )
     return "corrected"
 
@@ -454,8 +459,15 @@ def extend(
     reason = reason.strip()
     if not reason:
         raise RightsError("body.reason", "say why more time is needed (the consumer is told)")
-    period = clock.extension_for(svc.laws, request.jurisdiction)
-    request.due_at = clock.add(request.due_at, period)
+    adopted = store.current(session, organization_id)
+    request.due_at, period = clock.extended_due(
+        svc.laws,
+        svc.rules,
+        request.type,
+        request.jurisdiction,
+        request.due_at,
+        adopted.declaration if adopted else None,
+    )
     request.extended_at = utcnow()
     request.extension_reason = reason
     request.reminder_level = 0

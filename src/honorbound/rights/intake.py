@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor
 from honorbound.db.base import utcnow
+from honorbound.policy import store as policy_store
 from honorbound.rights import clock, limits, messages
 from honorbound.rights.context import Services
 from honorbound.rights.errors import RightsError
@@ -202,6 +203,7 @@ def send_verification(
         request.type,
         request.due_at,
         verify_link,
+        utcnow(),
         rule.data_points,
         rule.signed_declaration,
         request.manner == Manner.AUTHORIZED_AGENT.value,
@@ -256,7 +258,15 @@ def take_request(
 
     received = new.received_at or utcnow()
     state = new.jurisdiction.upper()
-    timing = clock.clock_for(svc.laws, svc.rules, new.type.value, state, received)
+    adopted = policy_store.current(session, organization_id)
+    timing = clock.clock_for(
+        svc.laws,
+        svc.rules,
+        new.type.value,
+        state,
+        received,
+        adopted.declaration if adopted else None,
+    )
     reference = new_reference()
     request = RightsRequest(
         organization_id=organization_id,

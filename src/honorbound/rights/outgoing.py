@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
 from honorbound.audit import Actor
 from honorbound.notify.models import Channel
-from honorbound.notify.outbox import DELIVER_JOB, put
+from honorbound.notify.outbox import DELIVER_JOB, PersonKey, person_key, put
 from honorbound.rights.context import Services
 from honorbound.rights.messages import Mail
 from honorbound.rights.models import RightsRequest
 from honorbound.rights.sealing import open_value
+from honorbound.vault.models import Subject, SubjectStatus
 
 _DEFERRED = "rights.deferred_jobs"
 
@@ -54,6 +55,7 @@ def send(
     subject: str = "",
     subject_ref: str = "",
     actor: Actor | None = None,
+    sealed_for: PersonKey | None = None,
 ) -> None:
     """Put a message in the outbox; its delivery is queued at commit."""
     message = put(
@@ -68,6 +70,7 @@ def send(
         subject=subject,
         subject_ref=subject_ref,
         actor=actor or Actor.system(),
+        sealed_for=sealed_for,
     )
     if svc.jobs is not None:
         defer_job(session, svc, DELIVER_JOB, {"message_id": message.id}, organization_id)
@@ -104,6 +107,22 @@ def contact_phone(svc: Services, request: RightsRequest) -> str | None:
     return str(value) if value else None
 
 
+def request_key(session: Session, svc: Services, request: RightsRequest) -> PersonKey | None:
+    """The key mail about this request is sealed under: the matched person's own (erasing
+    them erases the mail), or, once they are erased, a key for that one message destroyed when
+    it is sent (the deletion confirmation). None for a request that matched nobody."""
+    if request.subject_id is None:
+        return None
+    key_id = session.scalar(
+        select(Subject.key_id).where(
+            Subject.id == request.subject_id,
+            Subject.organization_id == request.organization_id,
+            Subject.status != SubjectStatus.ERASED.value,
+        )
+    )
+    return person_key(svc.vault_keys, request.organization_id, key_id)
+
+
 def mail_consumer(
     session: Session, svc: Services, request: RightsRequest, kind: str, mail: Mail
 ) -> bool:
@@ -122,6 +141,7 @@ def mail_consumer(
         mail.body,
         subject=mail.subject,
         subject_ref=f"rights_request:{request.id}",
+        sealed_for=request_key(session, svc, request),
     )
     return True
 
@@ -141,5 +161,6 @@ def text_consumer(
         phone,
         body,
         subject_ref=f"rights_request:{request.id}",
+        sealed_for=request_key(session, svc, request),
     )
     return True

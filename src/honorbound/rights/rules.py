@@ -26,6 +26,9 @@ class TypeRule(_Row):
     sensitive_data_points: int | None = None
     sensitive_signed_declaration: bool | None = None
     metrics_type: str | None
+    # The declaration's rights (`rights[].rights`) this request exercises: an offer of one of
+    # them that promises `response_days` / `extension_days` binds the clock when stricter.
+    notice_rights: list[str] = Field(default_factory=list)
     source: str
     confirmed: bool
     unconfirmed: list[str] = Field(default_factory=list)

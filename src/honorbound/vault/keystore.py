@@ -12,6 +12,16 @@ Destroying a subject's DEK row (crypto-shredding) makes every copy of its cipher
 backups of the data database, unreadable. Rotating re-wraps every DEK under a new random KEK and
 then deletes the old KEK; the data ciphertexts are untouched.
 
+A destroyed key must not survive in the key store's own files. On SQLite every connection runs
+with `secure_delete` (deleted content is overwritten with zeros) and each destruction ends with
+a WAL checkpoint that truncates the log, so neither `keys.db` nor `keys.db-wal` keeps the wrapped
+key. On PostgreSQL the row is overwritten with zeros before it is deleted and the table is
+vacuumed (see docs/vault.md for what PostgreSQL's own WAL and archives keep).
+
+Each erasure also writes the destroyed key ids to `erasure_journal` (in the same transaction),
+and, when configured, appends them to a journal file kept apart from the databases: restoring an
+old backup replays the journal, so no backup brings an erased person back (honorbound.backup).
+
 Unwrapped DEKs are cached per process (bounded LRU). Every shredding writes a fresh token to
 `keystore_meta.shred_generation`; a process reads that token at most once per
 `recheck_seconds` (1 s by default) when serving a cached key, and drops its whole cache when the
@@ -25,6 +35,8 @@ with the application's migrations.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import secrets
 import threading
@@ -32,6 +44,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Integer,
@@ -39,9 +53,11 @@ from sqlalchemy import (
     MetaData,
     String,
     delete,
+    event,
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -52,8 +68,12 @@ from honorbound.crypto.keyring import KeyRing
 from honorbound.db.base import NAMING_CONVENTION, utcnow
 from honorbound.db.engine import Database, Limits
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SHRED_GENERATION = "shred_generation"
+_CHECKPOINT_TRIES = 3
+_CHECKPOINT_WAIT_MS = 500
+SCRUB_JOB = "vault.scrub_keystore"
+log = logging.getLogger("honorbound.vault.keystore")
 
 
 class KeystoreBase(DeclarativeBase):
@@ -87,6 +107,37 @@ class DataKey(KeystoreBase):
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class ErasureJournalEntry(KeystoreBase):
+    """A destroyed subject key: the organization and the key id, nothing else. Kept so that a
+    restored backup (which still holds the key) has the erasure applied again."""
+
+    __tablename__ = "erasure_journal"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[int] = mapped_column(Integer, index=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    erased_at: Mapped[str] = mapped_column(String(40), index=True)
+
+    __table_args__ = {"sqlite_autoincrement": True}
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    organization_id: int
+    key_id: str
+    erased_at: str
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {"organization_id": self.organization_id, "key_id": self.key_id, "at": self.erased_at}
+        )
+
+
+def _secure_delete(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
 class KeyDestroyed(LookupError):
     """The subject's data key no longer exists (the subject was erased): nothing can be read."""
 
@@ -116,9 +167,15 @@ class KeyStore:
         keyring: KeyRing,
         cache_size: int = 10_000,
         recheck_seconds: float = 1.0,
+        journal_file: Path | None = None,
         limits: Limits | None = None,
     ) -> None:
         self.db = Database(url, limits)
+        if self.db.dialect == "sqlite":
+            # Before the first connection: every connection of this engine overwrites what it
+            # deletes (the compiled-in default varies between SQLite builds).
+            event.listen(self.db.engine, "connect", _secure_delete)
+        self.journal_file = journal_file
         self._keyring = keyring
         self._cache: OrderedDict[tuple[int, str], bytes] = OrderedDict()
         self._keks: dict[int, tuple[int, bytes]] = {}
@@ -136,6 +193,15 @@ class KeyStore:
                         session.add(KeystoreMeta(name=name, value=value))
             except IntegrityError:
                 pass  # another process created it at the same moment
+        with self.db.session() as session:
+            # Tables are only ever added (create_all above); the row says which set is here.
+            session.execute(
+                update(KeystoreMeta)
+                .where(
+                    KeystoreMeta.name == "schema_version", KeystoreMeta.value != str(SCHEMA_VERSION)
+                )
+                .values(value=str(SCHEMA_VERSION))
+            )
         self._generation = self._read_generation()
         self._checked_at = time.monotonic()
 
@@ -306,13 +372,18 @@ class KeyStore:
                 self._wrapping_key(organization_id), row.wrapped, _kek_aad(organization_id, version)
             )
 
-    def destroy_data_keys(self, organization_id: int, key_ids: Iterable[str]) -> int:
-        """Crypto-shred: delete the DEKs (and forget cached copies). Returns how many existed."""
+    def destroy_data_keys(
+        self, organization_id: int, key_ids: Iterable[str], journal: bool = True
+    ) -> int:
+        """Crypto-shred: delete the DEKs (and forget cached copies), then scrub the key store's
+        files of them. Returns how many existed. `journal` records the erasure so a restored
+        backup applies it again; a merge (the data moved under another key) passes False."""
         ids = list(key_ids)
         if not ids:
             return 0
         removed = 0
         generation = secrets.token_hex(8)
+        now = utcnow().isoformat()
         with self.db.session() as session:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
@@ -322,6 +393,14 @@ class KeyStore:
                     )
                 )
                 removed += int(getattr(result, "rowcount", 0) or 0)
+            if journal:
+                session.execute(
+                    insert(ErasureJournalEntry),
+                    [
+                        {"organization_id": organization_id, "key_id": k, "erased_at": now}
+                        for k in ids
+                    ],
+                )
             # Tell every other process, in the same transaction as the deletion.
             session.execute(
                 update(KeystoreMeta)
@@ -331,7 +410,88 @@ class KeyStore:
         with self._lock:
             for key_id in ids:
                 self._cache.pop((organization_id, key_id), None)
+        if journal and self.journal_file is not None:
+            self._append_journal_file([JournalEntry(organization_id, k, now) for k in ids])
+        self.scrub()
         return removed
+
+    def scrub(self) -> bool:
+        """Leave no deleted key in the store's files: on SQLite checkpoint the WAL into the
+        database (whose deleted cells are zeroed) and truncate the WAL; on PostgreSQL vacuum
+        the table. Returns False when readers kept the checkpoint from finishing; the worker's
+        `vault.scrub_keystore` job runs it again every five minutes."""
+        if self.db.dialect == "sqlite":
+            with self.db.engine.connect() as conn:
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                # A reader's open snapshot holds the checkpoint back: wait for it briefly, not
+                # for the 30 s every other statement may wait.
+                raw.execute(f"PRAGMA busy_timeout={_CHECKPOINT_WAIT_MS}")
+                try:
+                    for _attempt in range(_CHECKPOINT_TRIES):
+                        busy, _frames, _done = raw.execute(
+                            "PRAGMA wal_checkpoint(TRUNCATE)"
+                        ).fetchone()
+                        if not busy:
+                            return True
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout={int(self.db.limits.lock_timeout * 1000)}")
+            log.warning("key store checkpoint kept busy by readers; the scrub job retries it")
+            return False
+        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"VACUUM {DataKey.__tablename__}"))
+            conn.execute(text(f"VACUUM {OrganizationKey.__tablename__}"))
+        return True
+
+    def _append_journal_file(self, entries: list[JournalEntry]) -> None:
+        assert self.journal_file is not None
+        self.journal_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.journal_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="ascii") as handle:
+            handle.write("".join(entry.as_json() + "\n" for entry in entries))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def journal(self, since: str | None = None) -> list[JournalEntry]:
+        """Every recorded erasure (optionally those at or after `since`, an ISO time)."""
+        query = select(
+            ErasureJournalEntry.organization_id,
+            ErasureJournalEntry.key_id,
+            ErasureJournalEntry.erased_at,
+        ).order_by(ErasureJournalEntry.id)
+        if since is not None:
+            query = query.where(ErasureJournalEntry.erased_at >= since)
+        with self.db.session() as session:
+            return [JournalEntry(int(o), str(k), str(a)) for o, k, a in session.execute(query)]
+
+    def record_journal(self, entries: Iterable[JournalEntry]) -> int:
+        """Add erasures learned elsewhere (a journal file, a newer key store) that this store
+        does not hold yet. Returns how many were new."""
+        known = {(e.organization_id, e.key_id) for e in self.journal()}
+        fresh = [e for e in entries if (e.organization_id, e.key_id) not in known]
+        if fresh:
+            with self.db.session() as session:
+                session.execute(
+                    insert(ErasureJournalEntry),
+                    [
+                        {
+                            "organization_id": e.organization_id,
+                            "key_id": e.key_id,
+                            "erased_at": e.erased_at,
+                        }
+                        for e in fresh
+                    ],
+                )
+        return len(fresh)
+
+    def prune_journal(self, before: str) -> int:
+        """Forget erasures older than `before`: no backup that could still be decrypted was
+        taken before them (honorbound.backup calls this when it destroys an epoch key)."""
+        with self.db.session() as session:
+            result = session.execute(
+                delete(ErasureJournalEntry).where(ErasureJournalEntry.erased_at < before)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def data_key_count(self, organization_id: int) -> int:
         with self.db.session() as session:
@@ -405,4 +565,6 @@ class KeyStore:
                     )
                 )
             self._keks[organization_id] = (new_version, new_kek)
-            return RotationResult(organization_id, old_version, new_version, rewrapped)
+        # The old KEK's row is deleted: leave no copy of it in the files either.
+        self.scrub()
+        return RotationResult(organization_id, old_version, new_version, rewrapped)

@@ -301,7 +301,7 @@ def merge_subjects(
     session.flush()
     session.delete(source)
     session.flush()
-    keys.destroy_data_keys(organization_id, [source.key_id])
+    keys.destroy_data_keys(organization_id, [source.key_id], journal=False)
     append(
         session,
         organization_id,

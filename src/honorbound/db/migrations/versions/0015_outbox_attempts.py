@@ -1,7 +1,7 @@
 """outbox: one Message-ID per message, the send attempt's owner and lease, the SMTP outcome
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0017
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import honorbound.db.base
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
