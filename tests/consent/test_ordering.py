@@ -143,6 +143,32 @@ def test_a_newer_opt_in_still_lifts_an_older_opt_out(
     assert reasons(decided) == [()]
 
 
+def test_an_opt_in_dated_ahead_of_the_clock_does_not_outrank_a_later_opt_out(
+    client: TestClient, tenant: Tenant, runtime: Runtime
+) -> None:
+    """A sender whose clock runs 4 minutes fast (accepted: under the 5-minute tolerance) sends
+    an opt-in; a minute later the person opts out. The opt-in cannot have been made after it
+    reached us, so the opt-out, made later, decides."""
+    who = person().email
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=4)
+    body = _payload(who, (0, "opt_in", "marketing", "email", ""), "skewed")
+    body["occurred_at"] = ahead.isoformat()
+    early = _record(client, tenant, body)
+    assert dt.datetime.fromisoformat(str(early["occurred_at"])) < ahead
+    out = _payload(who, (0, "opt_out", "marketing", "email", ""), "now")
+    del out["occurred_at"]  # now
+    _record(client, tenant, out)
+    look = client.post(
+        "/v1/consent/lookup", json={"identity": who}, headers=tenant.headers(Role.AUDITOR)
+    ).json()
+    assert [s["action"] for s in look["state"]] == ["opt_out"]
+    with runtime.db.session() as session:
+        engine = service.engine(runtime.keys, runtime.vault_keys)
+        engine.invalidate(tenant.id)
+        decided = engine.decide(session, tenant.id, Batch([who], "marketing", "email"))
+    assert reasons(decided) == [("opted_out",)]
+
+
 # -- shuffled arrivals against the model -------------------------------------------------------
 EVENT = st.tuples(
     st.integers(0, 3),  # few minutes: many ties

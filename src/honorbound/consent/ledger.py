@@ -109,6 +109,10 @@ def record(
         raise LedgerError("occurred_at", "occurred_at needs a time zone (e.g. 'Z')")
     if occurred > now + dt.timedelta(minutes=5):
         raise LedgerError("occurred_at", "occurred_at is in the future")
+    # Within the 5 minutes allowed for a sender's clock running ahead, the choice is dated
+    # when we learned of it: a choice cannot have been made later than that, and an opt-in
+    # dated ahead would otherwise outrank an opt-out the person makes in the next minutes.
+    occurred = min(occurred, now)
     # The chain lock before anything is read or written: two deliveries of one webhook then
     # find each other's event (no duplicate-key error), and per organization event ids commit
     # in order, which the decision snapshot's "ids above the last one seen" relies on.
