@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +21,12 @@ from sqlalchemy import select
 
 from honorbound.accounts.roles import Role
 from honorbound.config import Settings
+from honorbound.db.engine import is_contention
 from honorbound.notify import outbox
 from honorbound.notify.models import Channel, OutboxMessage, OutboxStatus
 from honorbound.runtime import Runtime, build_runtime
 from tests.conftest import Tenant
+from tests.support.live import lock_held_by_another_process
 from tests.support.people import person, remember
 from tests.support.smtp import SmtpSink, free_port
 
@@ -54,7 +57,7 @@ def _put(rt: Runtime, tenant: Tenant, recipient: str, jobs: bool = False) -> int
 
 
 def _row(rt: Runtime, message_id: int) -> OutboxMessage:
-    with rt.db.session() as session:
+    with rt.db.read_session() as session:
         row = session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id))
         assert row is not None
         return row
@@ -117,6 +120,117 @@ def test_a_temporary_refusal_is_tried_again(
     assert _row(rt, message_id).status == OutboxStatus.PENDING
     assert outbox.deliver(rt.db.session, rt.keys, rt.transports, message_id) == "sent"
     assert smtp.messages[0]["Message-ID"] == smtp.messages[1]["Message-ID"]
+
+
+class _Killed(BaseException):
+    """Stands for the worker process dying at that point (nothing after it runs)."""
+
+
+class _DiesBeforeShredding:
+    """The real key store, except that the worker dies the first time it would destroy a key:
+    after the message was recorded as sent, before its own key is gone."""
+
+    def __init__(self, store: outbox.DataKeys) -> None:
+        self.store = store
+        self.died = False
+
+    def data_key(self, organization_id: int, key_id: str) -> bytes:
+        return self.store.data_key(organization_id, key_id)
+
+    def create_data_key(self, organization_id: int, key_id: str) -> bytes:
+        return self.store.create_data_key(organization_id, key_id)
+
+    def destroy_data_keys(
+        self, organization_id: int, key_ids: list[str], journal: bool = True
+    ) -> int:
+        if not self.died:
+            self.died = True
+            raise _Killed
+        return self.store.destroy_data_keys(organization_id, key_ids, journal)
+
+
+def test_a_message_key_left_by_a_crash_after_sending_is_destroyed_by_the_rerun(
+    mail_runtime: Runtime, smtp: SmtpSink, tenant: Tenant
+) -> None:
+    """The last message to someone already erased has a key of its own, destroyed once it is
+    sent. A worker dying between recording "sent" and destroying the key must not leave the
+    message readable for good: the job's rerun destroys the key and sends nothing again."""
+    rt = mail_runtime
+    with rt.db.session() as session:
+        own = outbox.person_key(rt.vault_keys, tenant.id, None)
+        row = outbox.put(
+            session,
+            rt.keys,
+            None,
+            tenant.id,
+            Channel.EMAIL,
+            "test.goodbye",
+            _recipient(),
+            "We deleted what we held about you.",
+            "Done",
+            sealed_for=own,
+        )
+        message_id = row.id
+    assert own.ephemeral and rt.vault_keys.has_data_key(tenant.id, own.key_id)
+    with pytest.raises(_Killed):
+        outbox.deliver(
+            rt.db.session,
+            rt.keys,
+            rt.transports,
+            message_id,
+            data_keys=_DiesBeforeShredding(rt.vault_keys),
+        )
+    assert _row(rt, message_id).status == OutboxStatus.SENT
+    assert rt.vault_keys.has_data_key(tenant.id, own.key_id)  # what the crash left behind
+    again = outbox.deliver(
+        rt.db.session, rt.keys, rt.transports, message_id, data_keys=rt.vault_keys
+    )
+    assert again == "sent"
+    assert not rt.vault_keys.has_data_key(tenant.id, own.key_id)
+    with pytest.raises(outbox.MessageErased):
+        outbox.unseal(rt.keys, _row(rt, message_id), rt.vault_keys)
+    assert len(smtp.messages) == 1  # sent once
+
+
+@pytest.mark.timeout(120)
+def test_an_answer_that_cannot_be_written_down_is_written_by_the_retry_not_sent_again(
+    settings: Settings, smtp: SmtpSink, tenant: Tenant, database_url: str
+) -> None:
+    """The server took the message, but recording that fails: another process holds the lock
+    the record needs (SQLite's write lock; PostgreSQL's audit-chain lock) past every try. The
+    job's retry in the same worker records the answer it already has: no second copy, and no
+    wait for the lease to run out."""
+    rt = build_runtime(
+        settings.model_copy(update={"smtp_url": smtp.url, "db_lock_timeout": 0.5}),
+        immediate_jobs=True,
+    )
+    try:
+        smtp.script((3.0, "ok"))  # time enough to take the lock before the answer comes
+        message_id = _put(rt, tenant, _recipient())
+        failures: list[BaseException] = []
+
+        def first_attempt() -> None:
+            try:
+                outbox.deliver(rt.db.session, rt.keys, rt.transports, message_id)
+            except BaseException as exc:
+                failures.append(exc)
+
+        worker = threading.Thread(target=first_attempt)
+        worker.start()
+        assert smtp.handler.in_data.wait(30)  # claimed (committed) and in DATA
+        with lock_held_by_another_process(database_url, tenant.id):
+            worker.join(60)
+            assert not worker.is_alive()
+            assert len(failures) == 1 and is_contention(failures[0]), failures
+            assert _row(rt, message_id).status == OutboxStatus.SENDING
+        assert outbox.deliver(rt.db.session, rt.keys, rt.transports, message_id) == "sent"
+        row = _row(rt, message_id)
+        assert row.outcome == "250 Message accepted for delivery" and row.attempts == 1
+        assert row.sent_at is not None and row.attempt_by == ""
+        time.sleep(0.5)
+        assert len(smtp.messages) == 1
+    finally:
+        rt.close()
 
 
 # -- real processes -------------------------------------------------------------------------
