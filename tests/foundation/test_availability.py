@@ -7,6 +7,7 @@ Real uvicorn on loopback (tests.support.live), another real process holding the 
 from __future__ import annotations
 
 import inspect
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -210,8 +211,11 @@ def test_admission_refuses_past_the_limit_after_the_wait() -> None:
 
 @pytest.mark.timeout(60)
 def test_a_lock_not_granted_in_time_is_503_and_writes_nothing(
-    settings: Settings, database_url: str
+    settings: Settings, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """...and it is logged once, as a warning: not as an application error (a busy database
+    is an expected answer, not a fault to page someone about)."""
+    caplog.set_level(logging.INFO)
     rt = _runtime(settings, db_lock_timeout=0.5, retry_after_seconds=2)
     tenant = make_tenant(rt, "org-locked")
     app = create_app(rt)
@@ -228,6 +232,9 @@ def test_a_lock_not_granted_in_time_is_503_and_writes_nothing(
     with rt.db.session() as session:
         assert session.scalar(select(func.count()).select_from(ConsentEvent)) == 0
     rt.close()
+    busy = [r for r in caplog.records if r.getMessage() == "database busy"]
+    assert [r.levelno for r in busy] == [logging.WARNING]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 @pytest.mark.timeout(60)
@@ -318,3 +325,29 @@ def test_a_write_is_committed_before_it_is_acknowledged(settings: Settings) -> N
     sa_event.remove(rt.db.sessions, "before_commit", slow_commit)
     assert seen == answer.json()["id"]
     rt.close()
+
+
+def test_a_database_error_that_is_not_contention_stays_a_500(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only "busy" becomes 503: a constraint violation that escapes a route is a fault (500,
+    logged as an error), not something a client should retry."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import text
+
+    rt = _runtime(settings)
+    app = create_app(rt)
+
+    @app.get("/test-only/duplicate")
+    def duplicate() -> None:
+        with rt.db.session() as session:
+            session.execute(text("CREATE TEMP TABLE t (id INTEGER PRIMARY KEY)"))
+            session.execute(text("INSERT INTO t VALUES (1)"))
+            session.execute(text("INSERT INTO t VALUES (1)"))
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/test-only/duplicate")
+    rt.close()
+    assert answer.status_code == 500 and "retry-after" not in answer.headers
+    assert any(r.levelno == logging.ERROR for r in caplog.records)
+    assert not any(r.getMessage() == "database busy" for r in caplog.records)
