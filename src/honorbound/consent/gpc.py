@@ -1,8 +1,11 @@
 """Global Privacy Control: `Sec-GPC: 1` is an opt-out of sale, sharing and targeted advertising.
 
 It is honored for the identified person (or, without one, the browser's cookie id) when the
-person's state requires it (`policy/data/us-rules.yaml`, universal opt-out) or when the
-organization's notice promises to honor it everywhere. A signal that repeats a choice already
+person's state requires it (`policy/data/us-rules.yaml`, universal opt-out), when the
+organization's notice promises to honor it everywhere, and whenever the person's state is
+unknown or has no law in force: the organization's default for such a person is the strictest
+rule, and California expects the signal processed per browser even when the person is unknown
+(11 CCR 7025; `JurisdictionRules.unknown_state_rule`). A signal that repeats a choice already
 in force records nothing, so a browser sending the header on every request adds one event.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +23,7 @@ from honorbound.consent import ledger
 from honorbound.consent.identity import IdentityRef
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
 from honorbound.db.base import utcnow
+from honorbound.policy.jurisdictions import JurisdictionRules
 
 GPC_PURPOSES = (Purpose.SALE.value, Purpose.SHARING.value, Purpose.TARGETED_ADVERTISING.value)
 
@@ -28,17 +33,26 @@ def signal_present(headers: Mapping[str, str]) -> bool:
     return headers.get("sec-gpc", "").strip() == "1"
 
 
-def applies(state: str | None, declaration_promises: bool, on: dt.date) -> bool:
+def applies(
+    state: str | None,
+    declaration_promises: bool,
+    on: dt.date,
+    laws: JurisdictionRules | None = None,
+    scope: frozenset[str] | None = None,
+) -> bool:
+    """Must the signal be honored for a person of `state` (None: unknown) on `on`?"""
     if declaration_promises:
         return True
-    if not state:
-        return False
+    rules = laws if laws is not None else _shipped_rules()
+    return rules.rule_for(state, on, scope).gpc_required(on)
+
+
+@cache
+def _shipped_rules() -> JurisdictionRules:
+    # Only for callers that do not pass the runtime's rules object yet.
     from honorbound.policy.jurisdictions import load_rules
 
-    try:
-        return load_rules().state(state).gpc_required(on)
-    except LookupError:
-        return False
+    return load_rules()
 
 
 def record_signal(

@@ -381,6 +381,7 @@ _WORDING_FIELDS = (
     "breach",
     "changes",
     "sections",
+    "applicability",
 )
 
 

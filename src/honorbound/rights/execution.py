@@ -446,7 +446,7 @@ def extend(
         raise RightsError(
             "request", "the request was already extended once; only one extension is allowed", 409
         )
-    if request.type in {t.value for t in (RequestType.APPEAL, RequestType.SHINE_THE_LIGHT)} or (
+    if request.type == RequestType.SHINE_THE_LIGHT.value or (
         svc.rules.type_rule(request.type).clock in ("opt_out", "limit")
     ):
         raise RightsError("request", f"a {request.type} request cannot be extended", 409)
@@ -457,7 +457,15 @@ def extend(
     reason = reason.strip()
     if not reason:
         raise RightsError("body.reason", "say why more time is needed (the consumer is told)")
-    period = clock.extension_for(svc.laws, request.jurisdiction)
+    scope = store.unknown_state_scope(session, organization_id)
+    on = request.received_at.date()
+    if request.type == RequestType.APPEAL.value:
+        try:
+            period = clock.appeal_extension_for(svc.laws, request.jurisdiction, on, scope)
+        except clock.NoAppealExtension as exc:
+            raise RightsError("request", f"{exc}; an appeal cannot be extended here", 409) from None
+    else:
+        period = clock.extension_for(svc.laws, request.jurisdiction, on, scope)
     request.due_at = clock.add(request.due_at, period)
     request.extended_at = utcnow()
     request.extension_reason = reason
@@ -543,8 +551,10 @@ def deny(
     close(session, request, Response.DENIED, actor, explanation, basis)
     org = organization(session, organization_id)
     appeal_link = appeal_days = None
+    scope = store.unknown_state_scope(session, organization_id)
+    on = request.received_at.date()
     if request.type != RequestType.APPEAL.value and clock.appeal_allowed(
-        svc.laws, request.jurisdiction
+        svc.laws, request.jurisdiction, on, scope
     ):
         issued = issue(
             session,
@@ -555,7 +565,9 @@ def deny(
             dt.timedelta(days=svc.rules.settings.appeal_filing_days),
         )
         appeal_link = link(svc, org.slug, "appeal", issued.secret)
-        appeal_days = clock.period_for(svc.laws, svc.rules, "appeal", request.jurisdiction)[0].days
+        appeal_days = clock.period_for(
+            svc.laws, svc.rules, "appeal", request.jurisdiction, utcnow().date(), scope
+        )[0].days
     mail_consumer(
         session,
         svc,
@@ -592,7 +604,8 @@ def file_appeal(
     original = get_request(session, organization_id, row.request_id)
     now = utcnow()
     row.used_at = now
-    timing = clock.clock_for(svc.laws, svc.rules, "appeal", original.jurisdiction, now)
+    scope = store.unknown_state_scope(session, organization_id)
+    timing = clock.clock_for(svc.laws, svc.rules, "appeal", original.jurisdiction, now, scope)
     reference = new_reference()
     email = contact_email(svc, original)
     appeal = RightsRequest(

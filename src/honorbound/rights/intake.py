@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor
 from honorbound.db.base import utcnow
+from honorbound.policy import store as policy_store
 from honorbound.rights import clock, limits, messages
 from honorbound.rights.context import Services
 from honorbound.rights.errors import RightsError
@@ -256,7 +257,8 @@ def take_request(
 
     received = new.received_at or utcnow()
     state = new.jurisdiction.upper()
-    timing = clock.clock_for(svc.laws, svc.rules, new.type.value, state, received)
+    scope = policy_store.unknown_state_scope(session, organization_id)
+    timing = clock.clock_for(svc.laws, svc.rules, new.type.value, state, received, scope)
     reference = new_reference()
     request = RightsRequest(
         organization_id=organization_id,
