@@ -140,7 +140,8 @@ def test_adopt_invalid_file_adopts_nothing(
 
 def test_rules_command(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["policy", "rules"])
-    assert result.exit_code == 0 and "19 states" in result.output
+    assert result.exit_code == 0 and "23 states" in result.output
+    assert "OK 2027-01-01" in result.output and "breach rules for 52 jurisdictions" in result.output
     override = tmp_path / "ours.yaml"
     override.write_text("states:\n  VA:\n    confirmed: true\n    unconfirmed: []\n")
     assert (

@@ -138,12 +138,14 @@ class Cure(Sourced):
 
     days: int | None = Field(ge=1)
     until: dt.date | None = None
+    permanent: bool = True  # false: temporary, its end date not known (`until` null)
 
     def describe(self, on: dt.date) -> str:
         if self.days is None:
             return "no cure period"
         if self.until is None:
-            return f"{self.days}-day cure period (permanent)"
+            kind = "permanent" if self.permanent else "temporary; its end date is not known"
+            return f"{self.days}-day cure period ({kind})"
         if on > self.until:
             return f"{self.days}-day cure period ended {self.until.isoformat()}"
         return f"{self.days}-day cure period until {self.until.isoformat()}"
@@ -510,10 +512,11 @@ class JurisdictionRules(_Row):
     def unknown_state_rule(self, on: dt.date, scope: frozenset[str] | None = None) -> StateRule:
         """The rule for a person whose state is unknown or has no comprehensive law in force on
         `on`: the organization's default, at least as strict as the strictest state `scope`
-        covers. Field by field: the shortest answer, extension and appeal periods, an appeal
-        whenever any of them grants one, the most free requests, the strictest sensitive-data
-        rule, every minors rule, and the opt-out preference signal (GPC) always honored (CA
-        expects it processed per browser even when the person is unknown, 11 CCR 7025)."""
+        covers. Field by field: the shortest answer, extension and appeal periods, the most
+        free requests, the strictest sensitive-data rule and every minors rule; an appeal is
+        always allowed (most laws grant one, and the person may live in such a state), and the
+        opt-out preference signal (GPC) always honored (CA expects it processed per browser
+        even when the person is unknown, 11 CCR 7025)."""
         codes = self.strictest_states(on, scope)
         rows = [self.states[c] for c in codes]
         appeals = [r.appeal for r in rows if r.appeal.required]
@@ -529,7 +532,7 @@ class JurisdictionRules(_Row):
             respond=_shortest([r.respond for r in rows]),
             extension=_shortest([r.extension for r in rows]),
             appeal=Appeal(
-                required=bool(appeals),
+                required=True,
                 days=_shortest(appeal_days) if appeal_days else None,
                 extension=(
                     _shortest([e for e in appeal_ext if e is not None])
@@ -631,16 +634,17 @@ class JurisdictionRules(_Row):
         found += [
             f"states.{c}.{part}"
             for c, r in sorted(self.states.items())
-            for part, row in (("cure", r.cure),) + tuple(
-                (f"applicability[{i}]", t) for i, t in enumerate(r.applicability)
-            )
+            for part, row in (("cure", r.cure),)
+            + tuple((f"applicability[{i}]", t) for i, t in enumerate(r.applicability))
             if row is not None and not row.confirmed
         ]
         found += [
             f"consent_revocation.{r.state}" for r in self.consent_revocation if not r.confirmed
         ]
         found += [
-            f"geolocation_sale_bans.{r.state}" for r in self.geolocation_sale_bans if not r.confirmed
+            f"geolocation_sale_bans.{r.state}"
+            for r in self.geolocation_sale_bans
+            if not r.confirmed
         ]
         found += [f"obligations.{o.id}" for o in self.obligations if not o.confirmed]
         found += [f"breach.{c}" for c, r in sorted(self.breach.items()) if not r.confirmed]

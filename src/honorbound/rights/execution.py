@@ -586,6 +586,40 @@ def deny(
     return request
 
 
+def answer(
+    session: Session,
+    svc: Services,
+    organization_id: int,
+    request_id: int,
+    text: str,
+    actor: Actor,
+) -> RightsRequest:
+    """The privacy team's written answer to a verified request Honorbound cannot carry out by
+    itself (`handling: staff_answer` in rights/data/requests.yaml: access to ADMT information);
+    it is mailed to the consumer and closes the request as complied."""
+    request = get_request(session, organization_id, request_id)
+    _require_open(request)
+    if svc.rules.type_rule(request.type).handling != "staff_answer":
+        raise RightsError(
+            "request", f"a {request.type} request is carried out by Honorbound, not answered", 409
+        )
+    if request.verified_at is None:
+        raise RightsError("request", "verify the request before answering it", 409)
+    text = text.strip()
+    if not text or len(text) > 20000:
+        raise RightsError("body.text", "write the answer (1-20000 characters)")
+    close(session, request, Response.COMPLIED, actor, "answered in writing")
+    org = organization(session, organization_id)
+    mail_consumer(
+        session,
+        svc,
+        request,
+        "completed",
+        messages.staff_answer(org.name, request.reference, request.type, text),
+    )
+    return request
+
+
 def file_appeal(
     session: Session, svc: Services, organization_id: int, token: str, reason: str
 ) -> RightsRequest:
