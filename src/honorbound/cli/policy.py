@@ -12,6 +12,7 @@ from sqlalchemy import select
 from honorbound.accounts.models import Organization
 from honorbound.audit import Actor
 from honorbound.cli.common import fail, out, runtime
+from honorbound.consent.rules import load as contact_rules
 from honorbound.policy import store
 from honorbound.policy.applicability import Report, report
 from honorbound.policy.check import check_file, errors
@@ -20,6 +21,7 @@ from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
 from honorbound.policy.loader import parse_declaration
 from honorbound.policy.problems import DeclarationError
 from honorbound.policy.render import FORMATS, render
+from honorbound.policy.rulesdoc import markdown as rules_markdown
 from honorbound.policy.schema import Declaration
 from honorbound.runtime import jurisdiction_rules
 
@@ -242,9 +244,20 @@ def rules_cmd(
     override: Annotated[
         Path | None, typer.Argument(help="Your override file, merged over the shipped rules.")
     ] = None,
+    markdown: Annotated[
+        bool,
+        typer.Option(
+            "--markdown",
+            help="Print every rule as a Markdown table (value, source, confirmed), as in "
+            "docs/jurisdiction-rules.md.",
+        ),
+    ] = False,
 ) -> None:
     """Validate the jurisdiction rules (and an override file); list unconfirmed rows."""
     loaded = _rules(override)
+    if markdown:
+        typer.echo(rules_markdown(loaded, contact_rules()), nl=False)
+        return
     today = dt.date.today()
     doubtful = sorted(code for code, row in loaded.states.items() if not row.confirmed)
     later = [

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from honorbound.policy.loader import translate_errors
 from honorbound.policy.problems import DeclarationError, Problem
@@ -480,6 +480,10 @@ class JurisdictionRules(_Row):
     coppa: Coppa
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # unknown_state_rule results by (date, scope): the rules never change once loaded.
+    _unknown: dict[tuple[dt.date, frozenset[str] | None], StateRule] = PrivateAttr(
+        default_factory=dict
+    )
 
     # --- accessors --------------------------------------------------------------------------
 
@@ -507,7 +511,8 @@ class JurisdictionRules(_Row):
         law is in force on `on`, or every state in force when none of them is."""
         in_force = self.states_in_force(on)
         chosen = [c for c in in_force if scope is None or c in scope]
-        return chosen or in_force
+        # Before any law took effect (a date before 2020), every state's rules stand in.
+        return chosen or in_force or sorted(self.states)
 
     def unknown_state_rule(self, on: dt.date, scope: frozenset[str] | None = None) -> StateRule:
         """The rule for a person whose state is unknown or has no comprehensive law in force on
@@ -517,6 +522,9 @@ class JurisdictionRules(_Row):
         always allowed (most laws grant one, and the person may live in such a state), and the
         opt-out preference signal (GPC) always honored (CA expects it processed per browser
         even when the person is unknown, 11 CCR 7025)."""
+        cached = self._unknown.get((on, scope))
+        if cached is not None:
+            return cached
         codes = self.strictest_states(on, scope)
         rows = [self.states[c] for c in codes]
         appeals = [r.appeal for r in rows if r.appeal.required]
@@ -525,7 +533,7 @@ class JurisdictionRules(_Row):
         appeal_ext = [a.extension for a in appeals]
         free = [r.free_requests for r in rows if r.free_requests is not None]
         doubt = sorted({f"{c}: {f}" for c in codes for f in self.states[c].unconfirmed})
-        return StateRule(
+        rule = StateRule(
             name="Unknown state (organization default)",
             law=f"the strictest of the laws of {', '.join(codes)}",
             effective=on,
@@ -548,6 +556,9 @@ class JurisdictionRules(_Row):
             confirmed=not doubt and all(r.confirmed for r in rows),
             unconfirmed=doubt,
         )
+        if len(self._unknown) < 1024:
+            self._unknown[(on, scope)] = rule
+        return rule
 
     def rule_for(
         self, code: str | None, on: dt.date, scope: frozenset[str] | None = None
