@@ -12,8 +12,11 @@ RUN_STAMP := $(VENV)/.installed-run
 # Parallel test processes per leg (pytest-xdist); each has its own databases.
 JOBS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -n $(JOBS)
+# HONORBOUND_CONFORMANCE_EXAMPLES: examples per conformance suite (tests/conformance); `make test`
+# runs a bounded number, `make conformance` many more on both databases.
+CONFORMANCE_EXAMPLES ?= 300
 
-.PHONY: run test test-sqlite test-browser test-postgres lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention clean
+.PHONY: run test test-sqlite test-browser test-postgres conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +46,10 @@ test-browser: $(STAMP)
 
 test-postgres: $(STAMP)
 	./scripts/with-postgres.sh $(PYTEST) -m "not browser"
+
+conformance: $(STAMP)
+	HONORBOUND_CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) $(BIN)/python -m pytest -q -m conformance tests/conformance
+	HONORBOUND_CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) ./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m conformance tests/conformance
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

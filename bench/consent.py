@@ -207,7 +207,7 @@ def main() -> None:
     load_subjects = time.perf_counter() - t0
     print(f"setup: {created} vault subjects in {load_subjects:.1f}s", flush=True)
 
-    engine = DecisionEngine(rt.keys, vault_keys=rt.vault_keys)
+    engine = DecisionEngine(rt.keys, vault_keys=rt.vault_keys, laws=rt.rules)
     tracemalloc.start()
     t0, c0 = time.perf_counter(), time.process_time()
     with rt.db.session() as session:
@@ -225,6 +225,7 @@ def main() -> None:
             org,
             rules.load(),
             minors.children_policy(session, org),
+            rt.rules,
         )
     subjects_load = time.perf_counter() - t0
     print(f"vault subjects read in {subjects_load:.2f}s ({len(facts)} identity keys)", flush=True)

@@ -184,7 +184,7 @@ def main() -> None:
     )
     migrate.upgrade(settings.database_url)
     rt = build_runtime(settings)
-    svc = Services.build(rt.keys, rt.vault_keys, None, settings.base_url)
+    svc = Services.build(rt.keys, rt.vault_keys, None, settings.base_url, rt.rules)
     with rt.db.session() as session:
         org_id = create_organization(session, "bench", "Bench Inc", ACTOR).id
     started = time.perf_counter()

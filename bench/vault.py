@@ -154,7 +154,7 @@ def ingest(
             )
             for i in range(start, min(count, start + batch))
         ]
-        ingest_interactions(rt.db, rt.vault_keys, org, items, ACTOR, executor)
+        ingest_interactions(rt.db, rt.vault_keys, org, items, ACTOR, executor, laws=rt.rules)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     if executor is not None:
         executor.shutdown()

@@ -55,7 +55,7 @@ def load_demo(rt: Runtime, quiet: bool = False, subjects: int = DEMO_SUBJECTS) -
         )
         lines.append(f"  privacy notice: Contact Center 1 example, version {adopted.number}")
     with rt.db.session() as session:
-        rules = current_rules(session, org_id)
+        rules = current_rules(session, org_id, rt.rules)
         assert rules is not None  # adopted just above
         load_subjects(session, rt.vault_keys, org_id, rules, subjects)
         lines.append(f"  {subjects} synthetic subjects (Faker, fixed seed)")

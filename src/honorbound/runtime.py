@@ -87,9 +87,11 @@ class Runtime:
     registry: JobRegistry
     huey: Huey
     jobs: JobQueue
+    # The one jurisdiction rules object (shipped rules with HONORBOUND_RULES_FILE merged in),
+    # read once at start-up and handed to every consumer: rights, consent, policy, jobs.
+    rules: JurisdictionRules
     transports: dict[str, Transport] = field(default_factory=dict)
     vault_keys: KeyStore = field(default=None)  # type: ignore[assignment]  # set by build_runtime
-    rules: JurisdictionRules | None = None  # set by build_runtime (checked at start-up)
     epochs: EpochKeys = field(default=None)  # type: ignore[assignment]  # set by build_runtime
 
     def installation(self) -> backup_archive.Installation:
@@ -219,22 +221,30 @@ def _rules(path: str | None, _mtime_ns: int) -> JurisdictionRules:
     return load_rules(Path(path) if path else None)
 
 
+def read_rules(path: Path | None) -> JurisdictionRules:
+    """The shipped rules with `path` merged over them; `DeclarationError` (every problem) or
+    `OSError`. The only reader of the rules files: everything else gets `Runtime.rules`."""
+    mtime = path.stat().st_mtime_ns if path is not None else 0
+    return _rules(str(path) if path is not None else None, mtime)
+
+
 def jurisdiction_rules(settings: Settings) -> JurisdictionRules:
     """The shipped jurisdiction rules with the configured override merged in. A missing or
     invalid override stops start-up with a sentence naming the setting and the first problem."""
-    path = settings.rules_file
+    return rules_with_override(settings.rules_file, "HONORBOUND_RULES_FILE")
+
+
+def rules_with_override(path: Path | None, setting: str = "--rules") -> JurisdictionRules:
+    """The shipped rules with `path` merged over them (the only place they are loaded)."""
     try:
-        mtime = path.stat().st_mtime_ns if path is not None else 0
-        return _rules(str(path) if path is not None else None, mtime)
+        return read_rules(path)
     except OSError as exc:
         raise ConfigError(
-            f"HONORBOUND_RULES_FILE: cannot read {path} ({exc.strerror or 'unreadable'})."
+            f"{setting}: cannot read {path} ({exc.strerror or 'unreadable'})."
         ) from None
     except DeclarationError as exc:
         first = exc.problems[0]
-        raise ConfigError(
-            f"HONORBOUND_RULES_FILE: {first.file}:{first.line}: {first.message}"
-        ) from None
+        raise ConfigError(f"{setting}: {first.file}:{first.line}: {first.message}") from None
 
 
 def build_runtime(settings: Settings, immediate_jobs: bool = False) -> Runtime:
@@ -247,7 +257,7 @@ def build_runtime(settings: Settings, immediate_jobs: bool = False) -> Runtime:
     transports: dict[str, Transport] = {}
     if settings.smtp_url:
         transports["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
-    runtime = Runtime(settings, db, keys, registry, huey, None, transports)  # type: ignore[arg-type]
+    runtime = Runtime(settings, db, keys, registry, huey, None, rules, transports)  # type: ignore[arg-type]
     runtime.vault_keys = KeyStore(
         settings.resolved_keystore_url, keys, journal_file=settings.erasure_journal_file
     )
@@ -256,7 +266,6 @@ def build_runtime(settings: Settings, immediate_jobs: bool = False) -> Runtime:
         keys,
         Policy(settings.backup_epoch_days, settings.backup_retention_days),
     )
-    runtime.rules = rules
     runtime.jobs = JobQueue(db, huey, registry, runtime, settings.job_lease_seconds)
     event.listen(db.sessions, "after_commit", runtime.jobs.after_commit)
     event.listen(db.sessions, "after_soft_rollback", lambda s, _t: runtime.jobs.after_rollback(s))

@@ -54,7 +54,7 @@ def decide(
     **kwargs: Any,
 ) -> Decisions:
     with runtime.db.session() as session:
-        return service.engine(runtime.keys, runtime.vault_keys).decide(
+        return service.engine(runtime.keys, runtime.vault_keys, runtime.rules).decide(
             session, org, Batch(identities, purpose, channel, at, **kwargs)
         )
 

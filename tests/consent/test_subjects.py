@@ -37,7 +37,7 @@ def subject(
     birth_date: dt.date | None = None,
 ) -> int:
     with runtime.db.session() as session:
-        rules = current_rules(session, org)
+        rules = current_rules(session, org, runtime.rules)
         assert rules is not None
         done = upsert_subject(
             session,

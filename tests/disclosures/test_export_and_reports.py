@@ -16,6 +16,7 @@ from honorbound.disclosures.ledger import DisclosureInputError, record_disclosur
 from honorbound.disclosures.models import Basis, Disclosure, DisclosureSubject
 from honorbound.disclosures.reports import legal_process_log, shine_the_light, who_received
 from honorbound.policy.schema import Declaration
+from honorbound.policy.store import current
 from honorbound.runtime import Runtime
 from tests.conftest import Tenant
 from tests.retention.factory import ADMIN, add_records, add_subject, adopt, days_ago
@@ -61,8 +62,9 @@ def test_export_writes_only_what_the_guard_allows_and_records_it(
         result = export(
             session,
             runtime.vault_keys,
+            runtime.rules,
             tenant.id,
-            declaration,
+            current(session, tenant.id),  # type: ignore[arg-type]
             recipient="listco",
             categories=["user.contact", "user.biometric.health"],
             purpose="direct-mail",
@@ -113,8 +115,9 @@ def test_a_refused_export_writes_no_file_and_no_entry(
         export(
             session,
             runtime.vault_keys,
+            runtime.rules,
             tenant.id,
-            declaration,
+            current(session, tenant.id),  # type: ignore[arg-type]
             recipient="data-broker-x",
             categories=["user.contact"],
             purpose="direct-mail",
@@ -126,8 +129,9 @@ def test_a_refused_export_writes_no_file_and_no_entry(
         export(
             session,
             runtime.vault_keys,
+            runtime.rules,
             tenant.id,
-            declaration,
+            current(session, tenant.id),  # type: ignore[arg-type]
             recipient="crm",
             categories=["user.contact"],
             purpose="support",

@@ -13,6 +13,7 @@ from honorbound.disclosures.guard import Refusal, check_disclosure
 from honorbound.disclosures.models import Basis
 from honorbound.policy.loader import parse_declaration
 from honorbound.policy.schema import Declaration
+from honorbound.policy.store import AdoptedPolicy, current
 from honorbound.runtime import Runtime
 from tests.conftest import Tenant
 from tests.retention.factory import DECLARATION, add_subject, adopt, fake_email
@@ -38,6 +39,14 @@ def _opt_out(runtime: Runtime, org: int, email: str, purpose: str) -> None:
         )
 
 
+def as_adopted(session: object, org: int, declaration: Declaration) -> AdoptedPolicy:
+    """`declaration` as if it were the version in force (the data was collected under it)."""
+    now = current(session, org)  # type: ignore[arg-type]
+    return AdoptedPolicy(
+        now.version_id if now else 0, now.number if now else 1, "", TODAY, declaration
+    )
+
+
 def _check(
     runtime: Runtime,
     org: int,
@@ -52,8 +61,9 @@ def _check(
         return check_disclosure(
             session,
             runtime.vault_keys,
+            runtime.rules,
             org,
-            declaration,
+            as_adopted(session, org, declaration),
             subjects,
             recipient,
             categories,

@@ -320,3 +320,29 @@ def test_selling_without_honoring_gpc_where_required_warns() -> None:
     assert not any(
         "Global Privacy Control" in p.message for p in check_text(honoring, F, load_rules())
     )
+
+
+def test_a_sale_without_an_opt_out_of_sale_is_an_error() -> None:
+    """Issue 13: a notice that sells must offer the opt-out (CCPA 1798.120/1798.135)."""
+    selling = variant(
+        "    purposes: [support]\n", "    purposes: [support]\n    sale: true\n"
+    ).replace("children:", "commitments:\n  sells_personal_data: true\nchildren:")
+    assert errors(check_text(selling, F)) == []  # minimal.yaml offers opt_out_sale
+    no_opt_out = selling.replace(
+        "rights: [access, delete, correct, opt_out_sale]", "rights: [access, delete, correct]"
+    )
+    problems = [str(p) for p in errors(check_text(no_opt_out, F))]
+    line = no_opt_out.splitlines().index("    sale: true") + 1
+    assert problems == [
+        f"{F}:{line}: the notice sells personal data but offers no way to opt out of it; add "
+        "`opt_out_sale` to a `rights` offer (with its methods)"
+    ]
+
+
+def test_a_per_recipient_opt_out_is_a_yes_or_no_with_its_line() -> None:
+    text = variant("    purposes: [support]\n", "    purposes: [support]\n    opt_out: maybe\n")
+    problems = [str(p) for p in check_text(text, F)]
+    line = text.splitlines().index("    opt_out: maybe") + 1
+    assert any(p.startswith(f"{F}:{line}:") and "opt_out" in p for p in problems), problems
+    offered = variant("    purposes: [support]\n", "    purposes: [support]\n    opt_out: true\n")
+    assert errors(check_text(offered, F)) == []

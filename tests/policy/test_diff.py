@@ -60,6 +60,13 @@ MATERIAL = [
         ["customer"],
     ),
     (
+        # A processor now also used for marketing (issue 13): a new use of what it receives.
+        ChangeKind.recipient_new_purpose,
+        "    categories: [user.contact.email]\n    purposes: [support]\n",
+        "    categories: [user.contact.email]\n    purposes: [support, newsletter]\n",
+        ["customer", "prospect"],
+    ),
+    (
         ChangeKind.new_sale,
         "    purposes: [support]\n",
         "    purposes: [support]\n    sale: true\ncommitments:\n  sells_personal_data: true\n",

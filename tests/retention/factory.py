@@ -10,7 +10,7 @@ from pathlib import Path
 from faker import Faker
 
 from honorbound.audit import Actor
-from honorbound.policy.store import AdoptedPolicy, adopt_text
+from honorbound.policy.store import AdoptedPolicy, adopt_text, current
 from honorbound.runtime import Runtime
 from honorbound.vault.identities import IdentityKind, blind_index, normalize
 from honorbound.vault.models import Identity, Interaction, Record, Subject
@@ -112,6 +112,8 @@ def add_records(
         subject = session.get(Subject, subject_id)
         assert subject is not None
         dek = keys.data_key(organization_id, subject.key_id)
+        # Collected under the notice in force, as the collection gate would record it.
+        adopted = current(session, organization_id)
         rows = [
             Record(
                 organization_id=organization_id,
@@ -119,7 +121,7 @@ def add_records(
                 category=category,
                 purposes=["support"],
                 source="test",
-                policy_version_id=None,
+                policy_version_id=adopted.version_id if adopted else None,
                 collected_at=at,
                 value_sealed=seal_text(
                     dek,

@@ -111,7 +111,7 @@ def seed(rt: Runtime, org_id: int, *, sensitive: bool = False, jurisdiction: str
     ssn = f"9{p.phone[-4:]}{p.phone[-8:-4]}"
     remember(ssn)
     with rt.db.session() as session:
-        rules = current_rules(session, org_id)
+        rules = current_rules(session, org_id, rt.rules)
         assert rules is not None
         subject = upsert_subject(
             session,

@@ -155,7 +155,7 @@ def _age(rt: Runtime, org: Tenant, subject_id: int, category: str, at: dt.dateti
 
 def _call(rt: Runtime, org: Tenant, subject_id: int, at: dt.datetime) -> None:
     with rt.db.session() as session:
-        rules = current_rules(session, org.id)
+        rules = current_rules(session, org.id, rt.rules)
         assert rules is not None
         add_interaction(
             session,

@@ -86,6 +86,8 @@ def test_delete_erases_keeps_a_suppression_entry_and_notifies_recipients(
     text = body(answer)
     assert "We deleted the personal information" in text
     assert "What we kept, and why" in text and "24 months" in text
+    # The letter names the recipients the ledger shows, and only those (issue 13).
+    assert "shared your information with, so they delete it too: Processors." in text
     with rt.db.session() as session:
         subject = session.get(Subject, s.subject_id)
         assert subject is not None and subject.status == "erased"
@@ -114,6 +116,41 @@ def test_delete_erases_keeps_a_suppression_entry_and_notifies_recipients(
     # Recipients on record are notified through the outbox (to the privacy contact to forward).
     notice = mails_to(smtp, "info@contact-center1.com")
     assert notice and "Processors" in body(notice[0]) and p.email in body(notice[0])
+
+
+def test_letters_do_not_claim_recipients_were_told_when_none_were(
+    api: TestClient, rt: Runtime, org: Tenant, smtp: SmtpSink
+) -> None:
+    """No disclosure on record: neither the deletion nor the correction letter may say that
+    companies were told, and no recipient notice goes out (issue 13, defect 8)."""
+    s = seed(rt, org.id)
+    p = s.person
+    fix = [{"category": "user.contact.address", "value": "1 Main St"}]
+    api.post(
+        public(org),
+        json={"type": "correct", "jurisdiction": "CT", "email": p.email, "corrections": fix},
+    )
+    token = link_in(mails_to(smtp, p.email)[0], "verify")
+    api.post(
+        public(org, "/verify"), json={"token": token, "data_points": {"birth_date": p.birth_date}}
+    )
+    corrected = body(mails_to(smtp, p.email, 2)[1])
+    assert "Corrected: user.contact.address" in corrected
+    assert "We told the companies" not in corrected
+    assert "had not shared your information with any other company" in corrected
+    api.post(public(org), json={"type": "delete", "jurisdiction": "CA", "email": p.email})
+    token = link_in(mails_to(smtp, p.email, 3)[2], "verify")
+    api.post(public(org, "/verify"), json={"token": token, "data_points": {"phone": p.phone}})
+    deleted = body(mails_to(smtp, p.email, 4)[3])
+    assert "We deleted the personal information" in deleted
+    assert "We also told the companies" not in deleted
+    assert "had not shared your information with any other company" in deleted
+    with rt.db.session() as session:
+        assert not session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "rights.recipient_notice")
+        )
 
 
 def test_deleting_sensitive_data_needs_three_points_and_a_declaration(
@@ -263,7 +300,9 @@ def test_one_extension_with_notice(
     ).json()
     received = dt.datetime.fromisoformat(created["received_at"])
     due = dt.datetime.fromisoformat(created["due_at"])
-    assert (due - received).days == 90  # Iowa
+    # Iowa's law allows 90 days; the adopted notice (Contact Center 1) promises 45: the
+    # stricter wins (issue 13).
+    assert (due - received).days == 45
     headers = org.headers(Role.PRIVACY_OFFICER)
     extended = api.post(
         f"/v1/requests/{created['id']}/extend",

@@ -29,7 +29,7 @@ CARD = "5555 5555 5555 4444"
 def _subjects(runtime: Runtime, org: int, n: int) -> list[int]:
     out = []
     with runtime.db.session() as s:
-        rules = current_rules(s, org)
+        rules = current_rules(s, org, runtime.rules)
         assert rules is not None
         for _ in range(n):
             up = upsert_subject(
@@ -68,7 +68,9 @@ def test_ingest_in_worker_processes(
         for i in range(30)
     ]
     with ProcessPoolExecutor(2) as pool:
-        result = ingest_interactions(runtime.db, runtime.vault_keys, tenant.id, items, ACTOR, pool)
+        result = ingest_interactions(
+            runtime.db, runtime.vault_keys, tenant.id, items, ACTOR, pool, laws=runtime.rules
+        )
     assert len(result.ids) == 30 and result.findings == {"CREDIT_CARD": 10, "CVV": 10}
     assert result.originals_kept == 0  # card numbers are not in the example notice
     with runtime.db.session() as s:
@@ -99,21 +101,35 @@ def test_ingest_is_all_or_nothing(runtime: Runtime, tenant: Tenant, adopted_poli
     call = NewInteraction(Channel.CALL, Direction.INBOUND, AT, text="transcript")
     with pytest.raises(CollectionRefused) as info:
         ingest_interactions(
-            runtime.db, runtime.vault_keys, tenant.id, [(a, chat), (a, call)], ACTOR
+            runtime.db,
+            runtime.vault_keys,
+            tenant.id,
+            [(a, chat), (a, call)],
+            ACTOR,
+            laws=runtime.rules,
         )
     assert (info.value.rule, info.value.field) == ("category_not_declared", "items[1].text")
     with runtime.db.session() as s:
         erasure.erase_subject(s, runtime.vault_keys, tenant.id, b, Actor.system(), "test")
     with pytest.raises(SubjectNotFound):
         ingest_interactions(
-            runtime.db, runtime.vault_keys, tenant.id, [(a, chat), (b, chat)], ACTOR
+            runtime.db,
+            runtime.vault_keys,
+            tenant.id,
+            [(a, chat), (b, chat)],
+            ACTOR,
+            laws=runtime.rules,
         )
     assert _count(runtime) == 0
-    done = ingest_interactions(runtime.db, runtime.vault_keys, tenant.id, [(a, chat)], ACTOR)
+    done = ingest_interactions(
+        runtime.db, runtime.vault_keys, tenant.id, [(a, chat)], ACTOR, laws=runtime.rules
+    )
     assert len(done.ids) == 1 and _count(runtime) == 1
 
 
 def test_ingest_without_a_notice_is_refused(runtime: Runtime, tenant: Tenant) -> None:
     with pytest.raises(CollectionRefused) as info:
-        ingest_interactions(runtime.db, runtime.vault_keys, tenant.id, [], ACTOR)
+        ingest_interactions(
+            runtime.db, runtime.vault_keys, tenant.id, [], ACTOR, laws=runtime.rules
+        )
     assert info.value.rule == "no_policy"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from honorbound.policy.jurisdictions import load_rules
 from honorbound.policy.loader import parse_declaration
 from honorbound.vault import screening
 from honorbound.vault.rules import (
@@ -26,11 +27,11 @@ EXAMPLE = (
 @pytest.fixture(scope="module")
 def cc1() -> CollectionRules:
     declaration, _ = parse_declaration(EXAMPLE.read_text(encoding="utf-8"), EXAMPLE.name)
-    return from_declaration(41, declaration, opt_in_jurisdictions())
+    return from_declaration(41, declaration, opt_in_jurisdictions(load_rules()))
 
 
 def test_opt_in_states_come_from_the_rules_data() -> None:
-    states = opt_in_jurisdictions()
+    states = opt_in_jurisdictions(load_rules())
     # Virginia, Colorado, Connecticut require opt-in for sensitive data; Maryland is stricter
     # (treated as opt-in at least); California is an opt-out ("right to limit") state.
     assert {"VA", "CO", "CT", "MD"} <= states

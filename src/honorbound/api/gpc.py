@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 from honorbound.consent import gpc
 from honorbound.consent.identity import IdentityRef
 from honorbound.consent.models import ConsentEvent
+from honorbound.policy.jurisdictions import JurisdictionRules
 
 
 class GpcSignal:
-    def __init__(self, present: bool) -> None:
+    def __init__(self, present: bool, laws: JurisdictionRules) -> None:
         self.present = present
+        self.laws = laws
 
     def honor(
         self,
@@ -36,13 +38,14 @@ class GpcSignal:
             identity,
             state=state,
             declaration_promises=gpc.declaration_promises(session, organization_id),
+            laws=self.laws,
             subject_id=subject_id,
             evidence={"text_shown": "Sec-GPC: 1"},
         )
 
 
 def gpc_signal(request: Request) -> GpcSignal:
-    return GpcSignal(gpc.signal_present(request.headers))
+    return GpcSignal(gpc.signal_present(request.headers), request.app.state.runtime.rules)
 
 
 GpcDep = Annotated[GpcSignal, Depends(gpc_signal)]

@@ -52,7 +52,7 @@ def scrub_cmd(
         with rt.db.session() as session:
             result = scrub.scrub(
                 session,
-                service.engine(rt.keys, rt.vault_keys),
+                service.engine(rt.keys, rt.vault_keys, rt.rules),
                 _org_id(session, org),
                 source,
                 purpose,

@@ -54,8 +54,9 @@ def export_cmd(
             result = export(
                 session,
                 rt.vault_keys,
+                rt.rules,
                 org_id,
-                adopted.declaration,
+                adopted,
                 recipient=to,
                 categories=wanted,
                 purpose=purpose,
@@ -64,7 +65,6 @@ def export_cmd(
                 basis=parse_basis(basis, "--basis") if basis else None,
                 legal_reference=legal_reference,
                 subject_ids=subject or None,
-                policy_version_id=adopted.version_id,
             )
     except DisclosureRefused as exc:
         fail(f"refused, nothing written: {exc}")

@@ -11,19 +11,19 @@ from sqlalchemy import select
 
 from honorbound.accounts.models import Organization
 from honorbound.audit import Actor
-from honorbound.cli.common import fail, out, runtime
+from honorbound.cli.common import fail, out, runtime, settings
 from honorbound.consent.rules import load as contact_rules
 from honorbound.policy import store
 from honorbound.policy.applicability import Report, report
 from honorbound.policy.check import check_file, errors
 from honorbound.policy.diff import diff
-from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
+from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.loader import parse_declaration
 from honorbound.policy.problems import DeclarationError
 from honorbound.policy.render import FORMATS, render
 from honorbound.policy.rulesdoc import markdown as rules_markdown
 from honorbound.policy.schema import Declaration
-from honorbound.runtime import jurisdiction_rules
+from honorbound.runtime import read_rules
 
 app = typer.Typer(
     help="The privacy notice as code: check, render, compare and adopt declarations.",
@@ -32,13 +32,20 @@ app = typer.Typer(
 
 RulesOption = Annotated[
     Path | None,
-    typer.Option("--rules", help="Your jurisdiction rules file, merged over the shipped rules."),
+    typer.Option(
+        "--rules",
+        help="Your jurisdiction rules file, merged over the shipped rules "
+        "(default: the HONORBOUND_RULES_FILE setting).",
+    ),
 ]
 
 
 def _rules(path: Path | None) -> JurisdictionRules:
+    """The rules the runtime would use, or those with the named override file."""
+    if path is None:
+        path = settings().rules_file
     try:
-        return load_rules(path)
+        return read_rules(path)
     except DeclarationError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
@@ -147,7 +154,7 @@ def render_cmd(
     """Print (or write) the human-readable notice."""
     if format not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
-    text = render(_load(file), format)
+    text = render(_load(file), format, state_names=_rules(None).state_names)
     if output is None:
         typer.echo(text, nl=False)
     else:
@@ -187,7 +194,7 @@ def adopt_cmd(
     text = _read(file)
     rt = runtime(immediate_jobs=True)
     try:
-        for problem in store.adoption_warnings(text, str(file), jurisdiction_rules(rt.settings)):
+        for problem in store.adoption_warnings(text, str(file), rt.rules):
             typer.echo(str(problem), err=True)
         with rt.db.session() as session:
             org_id = _org(session, org)

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from honorbound.accounts.models import Organization
 from honorbound.cli.common import fail, out, runtime
 from honorbound.rights import metrics
-from honorbound.rights.context import shipped_laws
 from honorbound.rights.rules import load_rights_rules
 
 report = typer.Typer(help="Reports a regulator or the public may ask for.", no_args_is_help=True)
@@ -50,7 +49,7 @@ def rights_metrics(
             if len(orgs) > 1:
                 fail("several organizations exist; name one with --org SLUG")
             chosen = orgs[0]
-            laws = shipped_laws()
+            laws = rt.rules
             rows = metrics.compute(
                 session,
                 chosen.id,

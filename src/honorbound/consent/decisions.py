@@ -55,6 +55,7 @@ from honorbound.consent.models import (
 )
 from honorbound.consent.rules import ContactRules, load
 from honorbound.db.base import utcnow
+from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.vault.identities import IdentityKind, InvalidIdentity, normalize
 
 Int64Array = npt.NDArray[np.int64]
@@ -218,9 +219,15 @@ class DecisionEngine:
     """Answers contact decisions for any organization; one per process is enough."""
 
     def __init__(
-        self, keys: Keys, rules: ContactRules | None = None, vault_keys: Any = None
+        self,
+        keys: Keys,
+        rules: ContactRules | None = None,
+        vault_keys: Any = None,
+        laws: JurisdictionRules | None = None,
     ) -> None:
         self.keys = keys
+        # The runtime's jurisdiction rules (minors' rows per state); needed with `vault_keys`.
+        self.laws = laws
         # The vault's key store, to read subjects' ages and states; None: decide without them.
         self.vault_keys = vault_keys
         self.rules = rules or load()
@@ -382,7 +389,7 @@ class DecisionEngine:
         children: minors.ChildrenPolicy,
         subject_ids: set[int] | None = None,
     ) -> dict[int, subject_facts.SubjectFact | None]:
-        if self.vault_keys is None:
+        if self.vault_keys is None or self.laws is None:
             return {}
         return subject_facts.load(
             session,
@@ -391,6 +398,7 @@ class DecisionEngine:
             organization_id,
             self.rules,
             children,
+            self.laws,
             subject_ids,
         )
 

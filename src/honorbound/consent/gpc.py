@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,22 +36,14 @@ def applies(
     state: str | None,
     declaration_promises: bool,
     on: dt.date,
-    laws: JurisdictionRules | None = None,
+    laws: JurisdictionRules,
     scope: frozenset[str] | None = None,
 ) -> bool:
-    """Must the signal be honored for a person of `state` (None: unknown) on `on`?"""
+    """Must the signal be honored for a person of `state` (None: unknown) on `on`? `laws` is
+    the runtime's one rules object; `scope` the states of the organization's default."""
     if declaration_promises:
         return True
-    rules = laws if laws is not None else _shipped_rules()
-    return rules.rule_for(state, on, scope).gpc_required(on)
-
-
-@cache
-def _shipped_rules() -> JurisdictionRules:
-    # Only for callers that do not pass the runtime's rules object yet.
-    from honorbound.policy.jurisdictions import load_rules
-
-    return load_rules()
+    return laws.rule_for(state, on, scope).gpc_required(on)
 
 
 def record_signal(
@@ -62,12 +53,13 @@ def record_signal(
     *,
     state: str | None,
     declaration_promises: bool,
+    laws: JurisdictionRules,
     subject_id: int | None = None,
     evidence: dict[str, str] | None = None,
 ) -> list[ConsentEvent]:
     """Record the opt-outs a GPC signal means for this identity; returns the new events."""
     now = utcnow()
-    if not applies(state, declaration_promises, now.date()):
+    if not applies(state, declaration_promises, now.date(), laws):
         return []
     history = list(
         session.scalars(

@@ -31,6 +31,13 @@ class Purpose(StrEnum):
     CALL_RECORDING = "call_recording"
     RESEARCH = "research"
     SERVICE_MESSAGES = "service_messages"
+    # Choices about one declared recipient or purpose of the notice; `scope` names its id.
+    # opt_in: consent to disclosures to that recipient (`consent_required`, or data collected
+    # under an earlier notice); opt_out: "do not share with this company" (`opt_out: true`).
+    RECIPIENT = "recipient"
+    # opt_in: consent to use data (also data collected under an earlier notice) for that
+    # declared purpose; opt_out: stop using it for that purpose.
+    DECLARED_PURPOSE = "declared_purpose"
 
 
 class ConsentChannel(StrEnum):

@@ -15,21 +15,28 @@ from honorbound.consent.decisions import DecisionEngine
 from honorbound.consent.identity import IdentityRef, identify
 from honorbound.consent.models import ConsentEvent
 from honorbound.crypto.keyring import KeyRing
+from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.vault.identities import IdentityKind
 
 _engines: dict[int, DecisionEngine] = {}
 _lock = threading.Lock()
 
 
-def engine(keys: KeyRing, vault_keys: Any = None) -> DecisionEngine:
+def engine(
+    keys: KeyRing, vault_keys: Any = None, laws: JurisdictionRules | None = None
+) -> DecisionEngine:
     """The process-wide engine for this key ring (snapshots are per organization inside).
-    With the vault's key store, decisions also use subjects' ages and states."""
+    With the vault's key store and the runtime's jurisdiction rules, decisions also use
+    subjects' ages and states."""
     with _lock:
         found = _engines.get(id(keys))
         if found is None or found.keys is not keys:
-            found = _engines[id(keys)] = DecisionEngine(keys, vault_keys=vault_keys)
-        elif vault_keys is not None and found.vault_keys is not vault_keys:
-            found.vault_keys = vault_keys
+            found = _engines[id(keys)] = DecisionEngine(keys, vault_keys=vault_keys, laws=laws)
+        elif (vault_keys is not None and found.vault_keys is not vault_keys) or (
+            laws is not None and found.laws is not laws
+        ):
+            found.vault_keys = vault_keys if vault_keys is not None else found.vault_keys
+            found.laws = laws if laws is not None else found.laws
             found.invalidate_all()
         return found
 

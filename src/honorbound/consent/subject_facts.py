@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from honorbound.consent import calling_hours, minors
 from honorbound.consent.identity import match_key
 from honorbound.consent.rules import ContactRules
-from honorbound.policy.jurisdictions import load_rules
+from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.vault.keystore import KeyDestroyed
 from honorbound.vault.models import Identity, Subject, SubjectStatus
 from honorbound.vault.sealing import open_text
@@ -106,13 +106,13 @@ def load(
     organization_id: int,
     rules: ContactRules,
     children: minors.ChildrenPolicy,
+    jurisdictions: JurisdictionRules,
     subject_ids: Collection[int] | None = None,
     today: dt.date | None = None,
 ) -> dict[int, SubjectFact | None]:
     """Match key -> fact for the identities of `subject_ids` (None: every subject with a state
     or an age). A subject asked for by id with neither maps its keys to None (clears them)."""
     today = today or dt.datetime.now(dt.UTC).date()
-    jurisdictions = load_rules()
     facts: dict[int, SubjectFact | None] = {}
     pending: dict[int, Subject] = {}
     out: dict[int, SubjectFact | None] = {}

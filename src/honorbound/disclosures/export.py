@@ -21,15 +21,19 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor
-from honorbound.disclosures.guard import DisclosureCheck, check_disclosure
+from honorbound.disclosures.guard import (
+    IDENTITY_CATEGORIES,
+    DisclosureCheck,
+    check_disclosure,
+    covers,
+)
 from honorbound.disclosures.ledger import DisclosureInputError, record_disclosure
 from honorbound.disclosures.models import Basis
-from honorbound.policy.schema import Declaration
+from honorbound.policy.jurisdictions import JurisdictionRules
+from honorbound.policy.store import AdoptedPolicy
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.models import Identity, Record, Subject, SubjectStatus
 from honorbound.vault.sealing import open_text
-
-IDENTITY_CATEGORIES = {"email": "user.contact.email", "phone": "user.contact.phone"}
 
 
 class DisclosureRefused(Exception):
@@ -51,13 +55,6 @@ class ExportResult:
     check: DisclosureCheck
 
 
-def _covered(declaration: Declaration, wanted: str, key: str) -> bool:
-    if key == wanted or key.startswith(wanted + "."):
-        return True
-    cat = declaration.category(key)
-    return cat is not None and cat.key == wanted
-
-
 def _like(keys: Sequence[str]) -> ColumnElement[bool]:
     """Records of these categories or below them."""
     return or_(*(or_(Record.category == k, Record.category.like(k + ".%")) for k in keys))
@@ -66,8 +63,9 @@ def _like(keys: Sequence[str]) -> ColumnElement[bool]:
 def export(
     session: Session,
     keys: KeyStore,
+    rules: JurisdictionRules,
     organization_id: int,
-    declaration: Declaration,
+    policy: AdoptedPolicy,
     *,
     recipient: str,
     categories: Sequence[str],
@@ -77,10 +75,11 @@ def export(
     basis: Basis | None = None,
     legal_reference: str | None = None,
     subject_ids: Sequence[int] | None = None,
-    policy_version_id: int | None = None,
 ) -> ExportResult:
     """Check, write the file, record the disclosure. `subject_ids=None` means every subject
-    holding data of the categories. Raises DisclosureRefused when nothing may go."""
+    holding data of the categories. Raises DisclosureRefused when nothing may go. Values the
+    guard excludes (collected under a notice that did not allow this) are left out."""
+    declaration = policy.declaration
     if not categories:
         raise DisclosureInputError("categories", "name at least one category")
     if out.exists() and out.is_dir():
@@ -99,8 +98,9 @@ def export(
     check = check_disclosure(
         session,
         keys,
+        rules,
         organization_id,
-        declaration,
+        policy,
         subject_ids,
         recipient,
         categories,
@@ -136,7 +136,11 @@ def export(
                     select(Identity).where(Identity.subject_id == subject_id).order_by(Identity.id)
                 ):
                     key = IDENTITY_CATEGORIES.get(identity.kind)
-                    if key and any(_covered(declaration, w, key) for w in allowed):
+                    if (
+                        key
+                        and f"identity:{identity.id}" not in check.excluded
+                        and any(covers(declaration, w, key) for w in allowed)
+                    ):
                         value = open_text(
                             dek,
                             organization_id,
@@ -158,7 +162,9 @@ def export(
                     )
                     .order_by(Record.id)
                 ):
-                    if not any(_covered(declaration, w, record.category) for w in allowed):
+                    if f"record:{record.id}" in check.excluded or not any(
+                        covers(declaration, w, record.category) for w in allowed
+                    ):
                         continue
                     value = open_text(
                         dek,
@@ -196,7 +202,7 @@ def export(
                 subjects=shared,
                 legal_reference=legal_reference,
                 channel="export",
-                policy_version_id=policy_version_id,
+                policy_version_id=policy.version_id,
                 file_sha256=digest.hexdigest(),
             )
             entry_id = entry.id

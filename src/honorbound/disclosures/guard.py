@@ -1,16 +1,23 @@
-"""The guard every export path passes: may these subjects' data of these categories go to this
-recipient for this purpose? It answers per subject and per category, with reasons.
+"""The guard every use and export passes: may these subjects' data of these categories go to
+this recipient (or be used by the organization itself, recipient None) for this purpose? It
+answers per subject, per category and per record, with reasons. docs/guarantees.md states the
+rules in plain words; tests/conformance checks them with an interpreter of its own.
 
-Refusals that concern the whole disclosure (recipient not declared, purpose not declared for
-it, the notice promises no sale or no sharing) stop everything. Refusals that concern one
-category (not declared for that recipient) drop the category. Refusals that concern one subject
-(opted out of sale or sharing, a minor, erased or unknown) drop the subject; a subject who
-limited the use of their sensitive data keeps the other categories.
+Refusals of the whole disclosure (the current notice does not declare the recipient, the
+purpose, the purpose for that recipient, the basis, or promises no sale / no sharing) stop
+everything. Refusals of one category (not declared for the recipient or the purpose) drop the
+category. Refusals of one subject (a type the purpose does not cover, an opt-out of sale,
+sharing, marketing, profiling or this recipient, a minor, no consent where the recipient needs
+it, erased or unknown) drop the subject; a subject who limited the use of their sensitive data
+keeps the other categories. Refusals of one record: data is used only as the notice it was
+collected under allows (the same checks against that version), unless the person consented
+to this recipient (or, for own use, this purpose) since.
 
-Opt-outs are read from the consent ledger (purposes `sale`, `sharing`, `targeted_advertising`,
-`sensitive_data_use` and `all`): the latest event of those purposes, on any channel, decides
-(an opt-out on any channel counts: the conservative reading). Ages come from the vault; minors'
-rules (who counts as a minor for sale and sharing, per state) from the jurisdiction rules data.
+Choices are read from the consent ledger, latest event first. Only choices about use and
+disclosure count: events on channel `all` (a web form, GPC, a rights request, staff). An
+opt-out of one channel or sender (SMS STOP, an email unsubscribe) stops that contact and
+nothing else (CTIA; TCPA revocation scope). Ages come from the vault; who counts as a minor for
+sale and sharing, per state, from the runtime's jurisdiction rules.
 """
 
 from __future__ import annotations
@@ -19,33 +26,47 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from honorbound.consent.models import Action, ConsentEvent
+from honorbound.consent.models import Action, ConsentChannel, ConsentEvent
 from honorbound.consent.models import Purpose as ConsentPurpose
 from honorbound.disclosures.models import Basis
-from honorbound.policy.jurisdictions import Activity, JurisdictionRules, load_rules
+from honorbound.policy.jurisdictions import Activity, JurisdictionRules
+from honorbound.policy.models import PolicyVersion
 from honorbound.policy.schema import Declaration, Recipient, RecipientType
+from honorbound.policy.store import AdoptedPolicy, get_version, purpose_allowed
+from honorbound.policy.taxonomy import is_within
 from honorbound.vault.keystore import KeyDestroyed, KeyStore
-from honorbound.vault.models import Identity, Subject, SubjectStatus
+from honorbound.vault.models import Identity, Record, Subject, SubjectStatus
 from honorbound.vault.subjects import subject_age
+
+# Emails and phone numbers held as identities count as these categories.
+IDENTITY_CATEGORIES = {"email": "user.contact.email", "phone": "user.contact.phone"}
 
 
 class Refusal(StrEnum):
     RECIPIENT_NOT_DECLARED = "recipient_not_declared"
     PURPOSE_NOT_DECLARED = "purpose_not_declared_for_recipient"
     CATEGORY_NOT_DECLARED = "category_not_declared_for_recipient"
+    CATEGORY_NOT_FOR_PURPOSE = "category_not_declared_for_purpose"
     NOTICE_SAYS_NO_SALE = "notice_says_no_sale"
     NOTICE_SAYS_NO_SHARING = "notice_says_no_sharing"
     BASIS_NOT_DECLARED = "basis_not_declared_for_recipient"
+    BASIS_REQUIRED = "basis_required"
+    SUBJECT_TYPE_NOT_COVERED = "subject_type_not_covered_by_purpose"
     OPTED_OUT_OF_SALE = "subject_opted_out_of_sale"
     OPTED_OUT_OF_SHARING = "subject_opted_out_of_sharing"
+    OPTED_OUT_OF_MARKETING = "subject_opted_out_of_marketing"
+    OPTED_OUT_OF_PROFILING = "subject_opted_out_of_profiling"
+    OPTED_OUT_OF_RECIPIENT = "subject_opted_out_of_this_recipient"
+    OPTED_OUT_OF_PURPOSE = "subject_opted_out_of_this_purpose"
+    NO_CONSENT = "recipient_needs_consent_none_recorded"
     MINOR = "subject_is_a_minor"
     LIMITED_SENSITIVE = "subject_limited_sensitive_data"
     SUBJECT_UNKNOWN = "subject_unknown_or_erased"
+    COLLECTED_UNDER_EARLIER_NOTICE = "not_allowed_by_notice_at_collection"
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,7 @@ class Reason:
     message: str
     subject_id: int | None = None
     category: str | None = None
+    record_id: int | None = None
 
 
 @dataclass
@@ -64,6 +86,10 @@ class DisclosureCheck:
     categories: list[str]  # what was asked for
     allowed: dict[int, list[str]] = field(default_factory=dict)  # subject -> categories
     reasons: list[Reason] = field(default_factory=list)
+    # Records (and identities, as `identity:<id>`) of allowed subjects and categories that may
+    # not go all the same: collected under a notice that did not allow this.
+    excluded: set[str] = field(default_factory=set)
+    own_use: bool = False
 
     @property
     def blocked(self) -> bool:
@@ -79,32 +105,42 @@ class DisclosureCheck:
         return [r for r in self.reasons if r.subject_id == subject_id]
 
 
-def default_basis(recipient: Recipient) -> Basis:
-    """The basis a declared recipient implies, when the caller names none."""
+_CONSENT_TYPES = frozenset(
+    {
+        RecipientType.third_party,
+        RecipientType.business_partner,
+        RecipientType.authorized_representative,
+    }
+)
+_ADVERTISING_TYPES = frozenset({RecipientType.advertising_partner, RecipientType.analytics_partner})
+
+
+def default_basis(recipient: Recipient, declaration: Declaration, purpose: str) -> Basis | None:
+    """The basis a declared recipient implies, when the caller names none; None when nothing
+    can be assumed (an advertising or analytics partner not marked as a sale or sharing,
+    outside targeted advertising: the contract decides, so the caller must say)."""
     if recipient.sale:
         return Basis.SALE
     if recipient.sharing:
         return Basis.SHARING
+    if recipient.type in _ADVERTISING_TYPES:
+        declared = declaration.purpose(purpose)
+        if declared is not None and declared.targeted_advertising:
+            return Basis.SHARING
+        return None
+    if recipient.consent_required or recipient.type in _CONSENT_TYPES:
+        return Basis.CONSENT
     return {
         RecipientType.affiliate: Basis.AFFILIATE,
         RecipientType.authority: Basis.LEGAL_PROCESS,
         RecipientType.acquirer: Basis.CORPORATE_TRANSACTION,
-        RecipientType.third_party: Basis.CONSENT,
-        RecipientType.business_partner: Basis.CONSENT,
-        RecipientType.authorized_representative: Basis.CONSENT,
     }.get(recipient.type, Basis.SERVICE_PROVIDER)
 
 
-@cache
-def _rules() -> JurisdictionRules:
-    return load_rules()
-
-
-def minor_age_limit(jurisdiction: str | None, activity: Activity) -> int:
+def minor_age_limit(rules: JurisdictionRules, jurisdiction: str | None, activity: Activity) -> int:
     """Below this age a subject is a minor for `activity` in that state. Unknown or non-US
     states get the strictest limit any state sets (nobody can say the stricter one does not
     apply)."""
-    rules = _rules()
     states = [rules.states[jurisdiction]] if jurisdiction in rules.states else rules.states.values()
     limits = [
         r.under
@@ -116,17 +152,30 @@ def minor_age_limit(jurisdiction: str | None, activity: Activity) -> int:
     return max(limits, default=0)
 
 
-_OPT_OUT_PURPOSES = {
-    "sale": (ConsentPurpose.SALE, ConsentPurpose.ALL),
-    "sharing": (ConsentPurpose.SHARING, ConsentPurpose.TARGETED_ADVERTISING, ConsentPurpose.ALL),
-    "sensitive": (ConsentPurpose.SENSITIVE_DATA_USE, ConsentPurpose.ALL),
+# Ledger purposes read by the guard, and which choice each one expresses. `all` on channel
+# `all` ("revoke everything") is an opt-out of every use below.
+_CHOICES = {
+    "sale": (ConsentPurpose.SALE,),
+    "sharing": (ConsentPurpose.SHARING, ConsentPurpose.TARGETED_ADVERTISING),
+    "sensitive": (ConsentPurpose.SENSITIVE_DATA_USE,),
+    "marketing": (ConsentPurpose.MARKETING,),
+    "profiling": (ConsentPurpose.PROFILING,),
 }
 
 
-def opted_out(
+@dataclass
+class Choices:
+    """One subject's current choices about use and disclosure (channel `all` only)."""
+
+    opted_out: set[str] = field(default_factory=set)  # sale, sharing, sensitive, ...
+    recipients: dict[str, str] = field(default_factory=dict)  # recipient id -> action
+    purposes: dict[str, str] = field(default_factory=dict)  # declared purpose id -> action
+
+
+def choices(
     session: Session, organization_id: int, subject_ids: Sequence[int]
-) -> dict[int, set[str]]:
-    """Per subject, which of `sale`, `sharing`, `sensitive` they currently opt out of."""
+) -> dict[int, Choices]:
+    """Per subject, the latest choice (by recording order) of each kind the guard reads."""
     if not subject_ids:
         return {}
     indexes: dict[str, int] = {
@@ -138,11 +187,16 @@ def opted_out(
             )
         )
     }
-    wanted = {p.value for group in _OPT_OUT_PURPOSES.values() for p in group}
+    wanted = {p.value for group in _CHOICES.values() for p in group} | {
+        ConsentPurpose.ALL.value,
+        ConsentPurpose.RECIPIENT.value,
+        ConsentPurpose.DECLARED_PURPOSE.value,
+    }
     events = session.scalars(
         select(ConsentEvent)
         .where(
             ConsentEvent.organization_id == organization_id,
+            ConsentEvent.channel == ConsentChannel.ALL.value,
             ConsentEvent.purpose.in_(wanted),
             or_(
                 ConsentEvent.subject_id.in_(list(subject_ids)),
@@ -152,87 +206,203 @@ def opted_out(
         .order_by(ConsentEvent.id)
     )
     latest: dict[tuple[int, str], str] = {}
+    out: dict[int, Choices] = {}
+    wanted_ids = set(subject_ids)
     for event in events:
         subject = (
             event.subject_id
-            if event.subject_id in subject_ids
+            if event.subject_id in wanted_ids
             else indexes.get(event.identity_index)
         )
         if subject is None:
             continue
-        for name, purposes in _OPT_OUT_PURPOSES.items():
-            if event.purpose in purposes:
-                latest[(subject, name)] = event.action
-    out: dict[int, set[str]] = {}
+        mine = out.setdefault(subject, Choices())
+        if event.purpose == ConsentPurpose.RECIPIENT.value:
+            mine.recipients[event.scope] = event.action
+        elif event.purpose == ConsentPurpose.DECLARED_PURPOSE.value:
+            mine.purposes[event.scope] = event.action
+        elif event.scope == "":
+            for name, purposes in _CHOICES.items():
+                if event.purpose in purposes or event.purpose == ConsentPurpose.ALL.value:
+                    latest[(subject, name)] = event.action
     for (subject, name), action in latest.items():
-        if action == Action.OPT_OUT:
-            out.setdefault(subject, set()).add(name)
+        if action == Action.OPT_OUT.value:
+            out[subject].opted_out.add(name)
     return out
+
+
+def opted_out(
+    session: Session, organization_id: int, subject_ids: Sequence[int]
+) -> dict[int, set[str]]:
+    """Per subject, which of `sale`, `sharing`, `sensitive`, `marketing`, `profiling` they
+    currently opt out of."""
+    return {s: c.opted_out for s, c in choices(session, organization_id, subject_ids).items()}
+
+
+def _notice_refusal(
+    declaration: Declaration,
+    recipient_id: str | None,
+    purpose_id: str,
+    basis: Basis | None,
+    category: str,
+    subject_type: str,
+) -> tuple[Refusal, str] | None:
+    """Does this notice allow data of `category` about a person of `subject_type` to go to
+    `recipient_id` (None: the organization's own use) for `purpose_id` on `basis`? The
+    notice-level checks, asked of the current notice and of the one the data came under."""
+    purpose = declaration.purpose(purpose_id)
+    if purpose is None:
+        return Refusal.PURPOSE_NOT_DECLARED, f"purpose '{purpose_id}' is not declared"
+    cat = declaration.category(category)
+    if cat is None or cat.key not in declaration.category_keys(purpose.categories):
+        return (
+            Refusal.CATEGORY_NOT_FOR_PURPOSE,
+            f"category '{category}' is not declared for purpose '{purpose_id}'",
+        )
+    if subject_type not in declaration.subject_ids(purpose.subjects):
+        return (
+            Refusal.SUBJECT_TYPE_NOT_COVERED,
+            f"purpose '{purpose_id}' does not cover people of type '{subject_type}'",
+        )
+    if recipient_id is None:
+        return None
+    recipient = declaration.recipient(recipient_id)
+    if recipient is None:
+        return Refusal.RECIPIENT_NOT_DECLARED, f"recipient '{recipient_id}' is not declared"
+    if not _accepts(recipient, purpose_id):
+        return (
+            Refusal.PURPOSE_NOT_DECLARED,
+            f"purpose '{purpose_id}' is not declared for recipient '{recipient_id}'",
+        )
+    if cat.key not in declaration.category_keys(recipient.categories):
+        return (
+            Refusal.CATEGORY_NOT_DECLARED,
+            f"category '{category}' is not declared for recipient '{recipient_id}'",
+        )
+    return _basis_refusal(declaration, recipient, basis)
+
+
+def _accepts(recipient: Recipient, purpose_id: str) -> bool:
+    """A recipient receives data only for the purposes the notice lists for it. One exception:
+    an authority listing none receives what legal process compels, for any declared purpose
+    (the basis is then `legal_process`, which needs a reference)."""
+    if recipient.purposes:
+        return purpose_id in recipient.purposes
+    return recipient.type == RecipientType.authority
+
+
+def _basis_refusal(
+    declaration: Declaration, recipient: Recipient, basis: Basis | None
+) -> tuple[Refusal, str] | None:
+    """Sale and sharing: declared for the recipient, and promised by the notice."""
+    recipient_id = recipient.id
+    if (basis == Basis.SALE or recipient.sale) and not declaration.commitments.sells_personal_data:
+        return Refusal.NOTICE_SAYS_NO_SALE, "the notice says personal data is not sold"
+    if (
+        basis == Basis.SHARING or recipient.sharing
+    ) and not declaration.commitments.shares_for_targeted_advertising:
+        return (
+            Refusal.NOTICE_SAYS_NO_SHARING,
+            "the notice says personal data is not shared for cross-context behavioural advertising",
+        )
+    if (basis == Basis.SALE and not recipient.sale) or (
+        basis == Basis.SHARING and not recipient.sharing
+    ):
+        return (
+            Refusal.BASIS_NOT_DECLARED,
+            f"recipient '{recipient_id}' is not declared as a recipient of a {basis.value}",
+        )
+    return None
+
+
+def _version_at(versions: list[PolicyVersion], at: dt.datetime) -> int | None:
+    """The version in force at `at` (the newest adopted at or before it)."""
+    found = None
+    for row in versions:
+        if row.adopted_at <= at:
+            found = row.id
+    return found
 
 
 def check_disclosure(
     session: Session,
     keys: KeyStore,
+    rules: JurisdictionRules,
     organization_id: int,
-    declaration: Declaration,
+    policy: AdoptedPolicy,
     subjects: Sequence[int],
-    recipient: str,
+    recipient: str | None,
     categories: Sequence[str],
     purpose: str,
     basis: Basis | None = None,
     today: dt.date | None = None,
 ) -> DisclosureCheck:
-    """Allow or refuse, per subject and category, with reasons. Reads only; writes nothing."""
-    declared = declaration.recipient(recipient)
-    check = DisclosureCheck(declared, basis, purpose, list(categories))
+    """Allow or refuse, per subject, category and record, with reasons. `recipient` None asks
+    about the organization's own use for `purpose`. Reads only; writes nothing."""
+    declaration = policy.declaration
+    declared = declaration.recipient(recipient) if recipient is not None else None
+    check = DisclosureCheck(declared, basis, purpose, list(categories), own_use=recipient is None)
 
     def refuse_all(code: Refusal, message: str) -> DisclosureCheck:
         check.reasons.append(Reason(code, message))
         check.allowed = {}
         return check
 
-    if declared is None:
-        known = ", ".join(r.id for r in declaration.recipients) or "none"
-        return refuse_all(
-            Refusal.RECIPIENT_NOT_DECLARED,
-            f"recipient '{recipient}' is not declared in the notice (declared: {known})",
-        )
-    check.basis = basis = basis or default_basis(declared)
-    if declared.purposes and purpose not in declared.purposes:
-        return refuse_all(
-            Refusal.PURPOSE_NOT_DECLARED,
-            f"purpose '{purpose}' is not declared for recipient '{recipient}' "
-            f"(declared: {', '.join(declared.purposes)})",
-        )
-    if declaration.purpose(purpose) is None:
+    declared_purpose = declaration.purpose(purpose)
+    if recipient is not None:
+        if declared is None:
+            known = ", ".join(r.id for r in declaration.recipients) or "none"
+            return refuse_all(
+                Refusal.RECIPIENT_NOT_DECLARED,
+                f"recipient '{recipient}' is not declared in the notice (declared: {known})",
+            )
+        if not _accepts(declared, purpose):
+            listed = ", ".join(declared.purposes) or "none: it may receive nothing"
+            return refuse_all(
+                Refusal.PURPOSE_NOT_DECLARED,
+                f"purpose '{purpose}' is not declared for recipient '{recipient}' "
+                f"(declared: {listed})",
+            )
+    if declared_purpose is None:
         return refuse_all(
             Refusal.PURPOSE_NOT_DECLARED, f"purpose '{purpose}' is not declared in the notice"
         )
-    selling = basis == Basis.SALE or declared.sale
-    sharing = basis == Basis.SHARING or declared.sharing
-    if selling and not declaration.commitments.sells_personal_data:
-        return refuse_all(Refusal.NOTICE_SAYS_NO_SALE, "the notice says personal data is not sold")
-    if sharing and not declaration.commitments.shares_for_targeted_advertising:
-        return refuse_all(
-            Refusal.NOTICE_SAYS_NO_SHARING,
-            "the notice says personal data is not shared for cross-context behavioural advertising",
-        )
-    if (basis == Basis.SALE and not declared.sale) or (
-        basis == Basis.SHARING and not declared.sharing
-    ):
-        return refuse_all(
-            Refusal.BASIS_NOT_DECLARED,
-            f"recipient '{recipient}' is not declared as a recipient of a {basis.value}",
-        )
-    recipient_keys = set(declaration.category_keys(declared.categories))
+    selling = sharing = False
+    if declared is not None:
+        basis = basis or default_basis(declared, declaration, purpose)
+        if basis is None:
+            return refuse_all(
+                Refusal.BASIS_REQUIRED,
+                f"recipient '{recipient}' is a {declared.type.value} not marked as a sale or "
+                "sharing: name the basis of this disclosure (Honorbound does not assume "
+                "service_provider)",
+            )
+        check.basis = basis
+        selling = basis == Basis.SALE or declared.sale
+        sharing = basis == Basis.SHARING or declared.sharing
+        whole = _basis_refusal(declaration, declared, basis)
+        if whole is not None:
+            return refuse_all(*whole)
+    targeted = declared_purpose.targeted_advertising
+    marketing = is_within(declared_purpose.use, "marketing")
+    recipient_keys = set(declaration.category_keys(declared.categories)) if declared else None
+    purpose_keys = set(declaration.category_keys(declared_purpose.categories))
     usable: list[str] = []
     for key in categories:
         cat = declaration.category(key)
-        if cat is None or cat.key not in recipient_keys:
+        if recipient_keys is not None and (cat is None or cat.key not in recipient_keys):
             check.reasons.append(
                 Reason(
                     Refusal.CATEGORY_NOT_DECLARED,
                     f"category '{key}' is not declared for recipient '{recipient}'",
+                    category=key,
+                )
+            )
+        elif cat is None or cat.key not in purpose_keys:
+            check.reasons.append(
+                Reason(
+                    Refusal.CATEGORY_NOT_FOR_PURPOSE,
+                    f"category '{key}' is not declared for purpose '{purpose}'",
                     category=key,
                 )
             )
@@ -248,8 +418,25 @@ def check_disclosure(
             select(Subject).where(Subject.organization_id == organization_id, Subject.id.in_(ids))
         )
     }
-    choices = opted_out(session, organization_id, ids)
+    said_by = choices(session, organization_id, ids)
     today = today or dt.date.today()
+    versions = list(
+        session.scalars(
+            select(PolicyVersion)
+            .where(PolicyVersion.organization_id == organization_id)
+            .order_by(PolicyVersion.number)
+        )
+    )
+    older: dict[int, Declaration | None] = {}
+
+    def notice(version_id: int | None) -> Declaration | None:
+        if version_id not in older:
+            found = (
+                None if version_id is None else get_version(session, organization_id, version_id)
+            )
+            older[version_id] = found.declaration if found else None  # type: ignore[index]
+        return older[version_id]  # type: ignore[index]
+
     for subject_id in ids:
         subject = rows.get(subject_id)
         if subject is None or subject.status == SubjectStatus.ERASED.value:
@@ -261,15 +448,43 @@ def check_disclosure(
                 )
             )
             continue
-        said = choices.get(subject_id, set())
+        said = said_by.get(subject_id, Choices())
         refusals: list[Reason] = []
-        if selling and "sale" in said:
-            refusals.append(
-                Reason(Refusal.OPTED_OUT_OF_SALE, "the subject opted out of sale", subject_id)
+
+        def refuse(
+            code: Refusal, message: str, _to: list[Reason] = refusals, _subject: int = subject_id
+        ) -> None:
+            _to.append(Reason(code, message, _subject))
+
+        if subject.type not in declaration.subject_ids(declared_purpose.subjects):
+            refuse(
+                Refusal.SUBJECT_TYPE_NOT_COVERED,
+                f"purpose '{purpose}' does not cover people of type '{subject.type}'",
             )
-        if sharing and "sharing" in said:
-            refusals.append(
-                Reason(Refusal.OPTED_OUT_OF_SHARING, "the subject opted out of sharing", subject_id)
+        if selling and "sale" in said.opted_out:
+            refuse(Refusal.OPTED_OUT_OF_SALE, "the subject opted out of sale")
+        if (sharing or targeted) and "sharing" in said.opted_out:
+            refuse(Refusal.OPTED_OUT_OF_SHARING, "the subject opted out of sharing")
+        if marketing and "marketing" in said.opted_out:
+            refuse(Refusal.OPTED_OUT_OF_MARKETING, "the subject opted out of marketing")
+        if declared_purpose.profiling and "profiling" in said.opted_out:
+            refuse(Refusal.OPTED_OUT_OF_PROFILING, "the subject opted out of profiling")
+        if said.purposes.get(purpose) == Action.OPT_OUT.value:
+            refuse(Refusal.OPTED_OUT_OF_PURPOSE, f"the subject opted out of '{purpose}'")
+        if recipient is not None and said.recipients.get(recipient) == Action.OPT_OUT.value:
+            refuse(
+                Refusal.OPTED_OUT_OF_RECIPIENT,
+                f"the subject asked us not to share with '{recipient}'",
+            )
+        consented = (
+            said.recipients.get(recipient) == Action.OPT_IN.value
+            if recipient is not None
+            else said.purposes.get(purpose) == Action.OPT_IN.value
+        )
+        if declared is not None and declared.consent_required and not consented:
+            refuse(
+                Refusal.NO_CONSENT,
+                f"recipient '{recipient}' receives data only with consent, and none is recorded",
             )
         if selling or sharing:
             try:
@@ -277,19 +492,13 @@ def check_disclosure(
             except KeyDestroyed:
                 age = None
             activity = Activity.sale if selling else Activity.sharing
-            if age is not None and age < minor_age_limit(subject.jurisdiction, activity):
-                refusals.append(
-                    Reason(
-                        Refusal.MINOR,
-                        f"the subject is a minor for {activity.value} in their state",
-                        subject_id,
-                    )
-                )
+            if age is not None and age < minor_age_limit(rules, subject.jurisdiction, activity):
+                refuse(Refusal.MINOR, f"the subject is a minor for {activity.value} in their state")
         if refusals:
             check.reasons.extend(refusals)
             continue
         allowed = list(usable)
-        if sensitive and "sensitive" in said:
+        if sensitive and "sensitive" in said.opted_out:
             allowed = [k for k in usable if k not in sensitive]
             check.reasons.extend(
                 Reason(
@@ -300,6 +509,74 @@ def check_disclosure(
                 )
                 for key in sorted(sensitive)
             )
-        if allowed:
-            check.allowed[subject_id] = allowed
+        if not allowed:
+            continue
+        # Each value against the notice it was collected under, unless consent since.
+        kept: set[str] = set()
+        items: list[tuple[str, str, int | None, int | None]] = [
+            (f"record:{r.id}", r.category, r.policy_version_id, r.id)
+            for r in session.scalars(
+                select(Record).where(
+                    Record.organization_id == organization_id, Record.subject_id == subject_id
+                )
+            )
+        ] + [
+            (
+                f"identity:{i.id}",
+                IDENTITY_CATEGORIES[i.kind],
+                _version_at(versions, i.created_at),
+                None,
+            )
+            for i in session.scalars(select(Identity).where(Identity.subject_id == subject_id))
+            if i.kind in IDENTITY_CATEGORIES
+        ]
+        for ref, category, version_id, record_id in items:
+            wanted = next((w for w in allowed if covers(declaration, w, category)), None)
+            if wanted is None:
+                continue
+            if version_id == policy.version_id or consented:
+                kept.add(wanted)
+                continue
+            old = notice(version_id)
+            refusal = (
+                (Refusal.COLLECTED_UNDER_EARLIER_NOTICE, "collected under no notice")
+                if old is None
+                else _notice_refusal(old, recipient, purpose, basis, category, subject.type)
+            )
+            if refusal is None and recipient is None and old is not None:
+                # Own use: the same question `policy.store.purpose_allowed` answers.
+                row = session.get(Record, record_id) if record_id is not None else None
+                if row is not None and not purpose_allowed(session, row, purpose):
+                    refusal = (Refusal.COLLECTED_UNDER_EARLIER_NOTICE, "purpose not declared")
+            if refusal is None:
+                kept.add(wanted)
+                continue
+            check.excluded.add(ref)
+            check.reasons.append(
+                Reason(
+                    Refusal.COLLECTED_UNDER_EARLIER_NOTICE,
+                    "collected under a notice version that did not allow this "
+                    f"({refusal[1]}); it needs the person's consent",
+                    subject_id,
+                    category,
+                    record_id,
+                )
+            )
+        final = [k for k in allowed if k in kept or not _held(items, declaration, k)]
+        if final:
+            check.allowed[subject_id] = final
     return check
+
+
+def covers(declaration: Declaration, wanted: str, key: str) -> bool:
+    """Does asking for category `wanted` cover a value stored under `key`?"""
+    if key == wanted or key.startswith(wanted + "."):
+        return True
+    cat = declaration.category(key)
+    return cat is not None and cat.key == wanted
+
+
+def _held(
+    items: list[tuple[str, str, int | None, int | None]], declaration: Declaration, wanted: str
+) -> bool:
+    return any(covers(declaration, wanted, category) for _, category, _, _ in items)

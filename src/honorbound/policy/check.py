@@ -479,6 +479,27 @@ class _Checker:
 
     def _commitments(self) -> Iterator[Problem]:
         c = self.d.commitments
+        offered = {r.value for o in self.d.rights for r in o.rights}
+        # Every state law with a right to opt out of sale or sharing requires offering it
+        # wherever a sale or sharing happens (CCPA 1798.120, 1798.135; the state table).
+        for attr, promise, rights in (
+            ("sale", "sells_personal_data", {"opt_out_sale"}),
+            (
+                "sharing",
+                "shares_for_targeted_advertising",
+                {"opt_out_sharing", "opt_out_targeted_advertising"},
+            ),
+        ):
+            if not (self.d.sells if attr == "sale" else self.d.shares) or offered & rights:
+                continue
+            index = next((i for i, r in enumerate(self.d.recipients) if getattr(r, attr)), None)
+            path: P = ("recipients", index, attr) if index is not None else ("commitments", promise)
+            word = "sells" if attr == "sale" else "shares"
+            yield self.error(
+                path,
+                f"the notice {word} personal data but offers no way to opt out of it; add "
+                f"`{sorted(rights)[0]}` to a `rights` offer (with its methods)",
+            )
         for i, rec in enumerate(self.d.recipients):
             if rec.sale and not c.sells_personal_data:
                 yield self.error(

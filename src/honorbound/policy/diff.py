@@ -30,6 +30,7 @@ class ChangeKind(StrEnum):
     new_profiling = "new_profiling"
     new_recipient = "new_recipient"
     recipient_receives_more = "recipient_receives_more"
+    recipient_new_purpose = "recipient_new_purpose"
     new_sale = "new_sale"
     new_sharing = "new_sharing"
     longer_retention = "longer_retention"
@@ -52,6 +53,7 @@ MATERIAL_KINDS = frozenset(
         ChangeKind.new_profiling,
         ChangeKind.new_recipient,
         ChangeKind.recipient_receives_more,
+        ChangeKind.recipient_new_purpose,
         ChangeKind.new_sale,
         ChangeKind.new_sharing,
         ChangeKind.longer_retention,
@@ -184,6 +186,17 @@ def _recipients(old: Declaration, new: Declaration) -> list[Change]:
                 )
             )
             continue
+        gained = [p for p in rec.purposes if p not in before[rid].purposes]
+        if gained:
+            # A processor now also used for marketing: a new use of the data it receives.
+            names = [(new.purpose(p).name if new.purpose(p) else p) for p in gained]  # type: ignore[union-attr]
+            out.append(
+                Change(
+                    ChangeKind.recipient_new_purpose,
+                    f"recipient '{rec.name}' now also receives data for {', '.join(names)}",
+                    subjects,
+                )
+            )
         more = keys - set(old.category_keys(before[rid].categories))
         if more:
             out.append(

@@ -580,6 +580,11 @@ class JurisdictionRules(_Row):
         strict = self.all_party_recording_states | self.disputed_recording_states
         return any(s.upper() in strict for s in states)
 
+    @property
+    def state_names(self) -> dict[str, str]:
+        """`{"US-CA": "California", ...}` for every state with rules."""
+        return {f"US-{code}": row.name for code, row in self.states.items()}
+
     def breach_rule(self, state: str) -> BreachRule | None:
         return self.breach.get(state.upper())
 

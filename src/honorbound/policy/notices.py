@@ -57,8 +57,10 @@ def notice_text(version: AdoptedPolicy, notice_url: str | None) -> tuple[str, st
     if d.contact.email:
         lines.append(f"Questions: {d.contact.email}")
     lines.append(
-        "Data we collected before this change is still used only as the earlier notice said, "
-        "unless you agree otherwise."
+        "Data we collected before this change is still used and shared only as the notice in "
+        "force when we collected it said: every use and disclosure of it is checked against that "
+        "version. A new use or a new recipient applies to it only if you agree to it, and we "
+        "record that consent."
     )
     return f"Changes to the {d.organization.name} privacy notice", "\n".join(lines)
 

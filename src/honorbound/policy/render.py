@@ -7,6 +7,7 @@ parts do not do. Wording for enumerated values lives in `data/wording.yaml`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -15,7 +16,6 @@ from typing import Any, Literal
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from honorbound.policy.jurisdictions import load_rules
 from honorbound.policy.schema import (
     Category,
     Declaration,
@@ -163,14 +163,10 @@ def category_title(cat: Category) -> str:
     return entry.name if entry else cat.key
 
 
-@cache
-def _state_names() -> dict[str, str]:
-    return {f"US-{code}": row.name for code, row in load_rules().states.items()}
-
-
-def jurisdiction_names(codes: list[str]) -> str:
-    """`["US-CA", "US-CO"]` -> `California and Colorado`; unknown codes stay as written."""
-    names = {"US": "the United States", **_state_names()}
+def jurisdiction_names(codes: list[str], state_names: Mapping[str, str] | None = None) -> str:
+    """`["US-CA", "US-CO"]` -> `California and Colorado` with the runtime's rules' state names
+    (`JurisdictionRules.state_names`); unknown codes stay as written."""
+    names = {"US": "the United States", **(state_names or {})}
     return _list([names.get(code, code) for code in codes])
 
 
@@ -195,7 +191,9 @@ def _rule_scope(d: Declaration, rule: RetentionRule) -> str:
     )
 
 
-def _view(d: Declaration, notice_url: str | None) -> dict[str, Any]:
+def _view(
+    d: Declaration, notice_url: str | None, state_names: Mapping[str, str] | None
+) -> dict[str, Any]:
     rows = category_rows(d)
     by_type: dict[RecipientType, list[Any]] = {}
     for r in d.recipients:
@@ -215,7 +213,7 @@ def _view(d: Declaration, notice_url: str | None) -> dict[str, Any]:
             ]
         ),
         "listing": _list,
-        "jurisdictions": jurisdiction_names,
+        "jurisdictions": lambda codes: jurisdiction_names(codes, state_names),
         "retention": [(rule, _rule_scope(d, rule)) for rule in d.retention],
         "offer_methods": lambda offer: [_method(d, m.value) for m in offer.methods],
         "change_methods": [_word("change_methods", m.value) for m in d.changes.methods],
@@ -245,12 +243,20 @@ def _environment(fmt: Format) -> Environment:
     )
 
 
-def render(declaration: Declaration, fmt: Format = "html", notice_url: str | None = None) -> str:
-    """The notice as a complete HTML page or a Markdown document."""
+def render(
+    declaration: Declaration,
+    fmt: Format = "html",
+    notice_url: str | None = None,
+    state_names: Mapping[str, str] | None = None,
+) -> str:
+    """The notice as a complete HTML page or a Markdown document. `state_names` (the runtime's
+    `rules.state_names`) spells out `US-CA` as California."""
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
     name = "notice.html" if fmt == "html" else "notice.md.txt"
-    text = _environment(fmt).get_template(name).render(**_view(declaration, notice_url))
+    text = (
+        _environment(fmt).get_template(name).render(**_view(declaration, notice_url, state_names))
+    )
     return _tidy_markdown(text) if fmt == "md" else text
 
 

@@ -151,6 +151,11 @@ class Recipient(_Model):
     sale: bool = False
     sharing: bool = False  # for cross-context behavioural (targeted) advertising
     consent_required: bool = False
+    # The notice lets a person tell the organization not to share with this recipient
+    # ("if you do not want us to share your information with these companies, contact us").
+    # The guard honors such an opt-out (ledger purpose `recipient`, scope = this id) always;
+    # this flag says the notice offers it, so `policy check` and the portal can show it.
+    opt_out: bool = False
     examples: list[str] = Field(default_factory=list)
     description: str | None = None
 

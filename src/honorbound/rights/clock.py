@@ -18,6 +18,7 @@ from functools import lru_cache
 import holidays
 
 from honorbound.policy.jurisdictions import DayKind, Days, JurisdictionRules
+from honorbound.policy.schema import Declaration
 from honorbound.rights.rules import RightsRules
 
 
@@ -111,17 +112,48 @@ def period_for(
     return row.respond, row.source
 
 
+def notice_promise(
+    declaration: Declaration | None, rights: RightsRules, request_type: str, state: str
+) -> tuple[int | None, int | None]:
+    """(response_days, extension_days) the adopted notice promises for this request type in
+    this state: the shortest of every offer that covers the state and the right (`None` when
+    no offer says). The notice's days are calendar days."""
+    if declaration is None:
+        return None, None
+    wanted = set(rights.type_rule(request_type).notice_rights)
+    offers = [
+        o
+        for o in declaration.rights_for(f"US-{state.upper()}")
+        if wanted & {r.value for r in o.rights}
+    ]
+    respond = [o.response_days for o in offers if o.response_days is not None]
+    extend = [o.extension_days for o in offers if o.extension_days is not None]
+    return min(respond, default=None), min(extend, default=None)
+
+
 def clock_for(
     laws: JurisdictionRules,
     rights: RightsRules,
     request_type: str,
     state: str,
     received_at: dt.datetime,
-    scope: frozenset[str] | None = None,
+    declaration: Declaration | None = None,
 ) -> Clock:
+    """The due date: the stricter (earlier) of the law's period and the notice's own promise.
+    A state without a law in force on the day of receipt gets the organization's default, the
+    strictest of the states `declaration` covers (`Declaration.unknown_state_scope`)."""
+    scope = declaration.unknown_state_scope() if declaration is not None else None
     period, source = period_for(laws, rights, request_type, state, received_at.date(), scope)
     acknowledge = add(received_at, laws.california.acknowledge_request.within)
-    return Clock(acknowledge, add(received_at, period), period, source)
+    due = add(received_at, period)
+    promised, _ = notice_promise(declaration, rights, request_type, state)
+    if promised is not None:
+        by_notice = received_at + dt.timedelta(days=promised)
+        if by_notice < due:
+            period = Days(days=promised, kind=DayKind.calendar)
+            source = f"the privacy notice (rights[].response_days: {promised}); law: {source}"
+            due = by_notice
+    return Clock(acknowledge, due, period, source)
 
 
 def extension_for(
@@ -131,6 +163,26 @@ def extension_for(
     scope: frozenset[str] | None = None,
 ) -> Days:
     return laws.rule_for(state, on or dt.date.today(), scope).extension
+
+
+def extended_due(
+    laws: JurisdictionRules,
+    rights: RightsRules,
+    request_type: str,
+    state: str,
+    due_at: dt.datetime,
+    declaration: Declaration | None = None,
+    on: dt.date | None = None,
+) -> tuple[dt.datetime, Days]:
+    """The due date after the one extension: the law's extension (the rule in force `on`, the
+    day of receipt), or the notice's own `extension_days` when that ends earlier."""
+    scope = declaration.unknown_state_scope() if declaration is not None else None
+    law = extension_for(laws, state, on, scope)
+    due = add(due_at, law)
+    _, promised = notice_promise(declaration, rights, request_type, state)
+    if promised is not None and due_at + dt.timedelta(days=promised) < due:
+        return due_at + dt.timedelta(days=promised), Days(days=promised, kind=DayKind.calendar)
+    return due, law
 
 
 def appeal_extension_for(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Protocol
 
-from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
+from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.rights.rules import RightsRules, load_rights_rules
 from honorbound.vault.keystore import KeyStore
 
@@ -15,11 +14,6 @@ class KeyRingLike(Protocol):
     def derived(self, label: str) -> bytes: ...
     def outbox_key(self, organization_id: int) -> bytes: ...
     def blind_index_key(self, organization_id: int) -> bytes: ...
-
-
-@lru_cache(maxsize=1)
-def shipped_laws() -> JurisdictionRules:
-    return load_rules()
 
 
 @dataclass(frozen=True)
@@ -38,13 +32,7 @@ class Services:
         vault_keys: KeyStore,
         jobs: Any,
         base_url: str,
-        laws: JurisdictionRules | None = None,
+        laws: JurisdictionRules,
     ) -> Services:
-        return cls(
-            keys,
-            vault_keys,
-            jobs,
-            base_url.rstrip("/"),
-            laws or shipped_laws(),
-            load_rights_rules(),
-        )
+        """`laws` is the runtime's one rules object (`Runtime.rules`), never a fresh load."""
+        return cls(keys, vault_keys, jobs, base_url.rstrip("/"), laws, load_rights_rules())

@@ -309,7 +309,7 @@ def _delete(
         svc,
         request,
         "completed",
-        messages.deletion_done(org_name, request.reference, kept),
+        messages.deletion_done(org_name, request.reference, kept, [r.name for r in recipients]),
     )
     # The answer is queued (sealed in the outbox); the request record keeps no way to reach them.
     request.contact_sealed = None
@@ -386,7 +386,9 @@ def _correct(
         svc,
         request,
         "completed",
-        messages.correction_done(org_name, request.reference, corrected, missing),
+        messages.correction_done(
+            org_name, request.reference, corrected, missing, [r.name for r in recipients]
+        ),
     )
     return "corrected"
 
@@ -457,16 +459,26 @@ def extend(
     reason = reason.strip()
     if not reason:
         raise RightsError("body.reason", "say why more time is needed (the consumer is told)")
-    scope = store.unknown_state_scope(session, organization_id)
+    adopted = store.current(session, organization_id)
+    declaration = adopted.declaration if adopted else None
     on = request.received_at.date()
     if request.type == RequestType.APPEAL.value:
+        scope = declaration.unknown_state_scope() if declaration is not None else None
         try:
             period = clock.appeal_extension_for(svc.laws, request.jurisdiction, on, scope)
         except clock.NoAppealExtension as exc:
             raise RightsError("request", f"{exc}; an appeal cannot be extended here", 409) from None
+        request.due_at = clock.add(request.due_at, period)
     else:
-        period = clock.extension_for(svc.laws, request.jurisdiction, on, scope)
-    request.due_at = clock.add(request.due_at, period)
+        request.due_at, period = clock.extended_due(
+            svc.laws,
+            svc.rules,
+            request.type,
+            request.jurisdiction,
+            request.due_at,
+            declaration,
+            on,
+        )
     request.extended_at = utcnow()
     request.extension_reason = reason
     request.reminder_level = 0
@@ -638,8 +650,15 @@ def file_appeal(
     original = get_request(session, organization_id, row.request_id)
     now = utcnow()
     row.used_at = now
-    scope = store.unknown_state_scope(session, organization_id)
-    timing = clock.clock_for(svc.laws, svc.rules, "appeal", original.jurisdiction, now, scope)
+    adopted = store.current(session, organization_id)
+    timing = clock.clock_for(
+        svc.laws,
+        svc.rules,
+        "appeal",
+        original.jurisdiction,
+        now,
+        adopted.declaration if adopted else None,
+    )
     reference = new_reference()
     email = contact_email(svc, original)
     appeal = RightsRequest(

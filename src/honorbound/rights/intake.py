@@ -204,6 +204,7 @@ def send_verification(
         request.type,
         request.due_at,
         verify_link,
+        utcnow(),
         rule.data_points,
         rule.signed_declaration,
         request.manner == Manner.AUTHORIZED_AGENT.value,
@@ -258,8 +259,15 @@ def take_request(
 
     received = new.received_at or utcnow()
     state = new.jurisdiction.upper()
-    scope = policy_store.unknown_state_scope(session, organization_id)
-    timing = clock.clock_for(svc.laws, svc.rules, new.type.value, state, received, scope)
+    adopted = policy_store.current(session, organization_id)
+    timing = clock.clock_for(
+        svc.laws,
+        svc.rules,
+        new.type.value,
+        state,
+        received,
+        adopted.declaration if adopted else None,
+    )
     reference = new_reference()
     request = RightsRequest(
         organization_id=organization_id,

@@ -1,6 +1,7 @@
 """Job handlers of the rights package, registered by `honorbound.runtime.build_registry`.
 
-Each takes the runtime (duck-typed: keys, vault_keys, jobs, db, settings) and a JSON payload.
+Each takes the job context (`honorbound.jobs.context.JobContext`: the runtime's keys, vault keys,
+jobs, database, settings and its one jurisdiction rules object) and a JSON payload.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from honorbound.audit import Actor
+from honorbound.jobs.context import JobContext
 from honorbound.rights.context import Services
 from honorbound.rights.execution import execute
 from honorbound.rights.sweep import PURGE_JOB, SWEEP_JOB, purge_records, sweep
@@ -24,11 +26,11 @@ __all__ = [
 ]
 
 
-def services(rt: Any) -> Services:
-    return Services.build(rt.keys, rt.vault_keys, rt.jobs, rt.settings.base_url)
+def services(rt: JobContext) -> Services:
+    return Services.build(rt.keys, rt.vault_keys, rt.jobs, rt.settings.base_url, rt.rules)
 
 
-def execute_job(rt: Any, payload: dict[str, Any]) -> dict[str, Any]:
+def execute_job(rt: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     with rt.db.session() as session:
         outcome = execute(
             session,
@@ -40,7 +42,7 @@ def execute_job(rt: Any, payload: dict[str, Any]) -> dict[str, Any]:
     return {"outcome": outcome}
 
 
-def sweep_job(rt: Any, _payload: dict[str, Any]) -> dict[str, Any]:
+def sweep_job(rt: JobContext, _payload: dict[str, Any]) -> dict[str, Any]:
     with rt.db.session() as session:
         result = sweep(session, services(rt))
     return {
@@ -50,6 +52,6 @@ def sweep_job(rt: Any, _payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def purge_job(rt: Any, _payload: dict[str, Any]) -> dict[str, Any]:
+def purge_job(rt: JobContext, _payload: dict[str, Any]) -> dict[str, Any]:
     with rt.db.session() as session:
         return {"purged": purge_records(session)}

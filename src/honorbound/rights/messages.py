@@ -51,6 +51,7 @@ def acknowledgement(
     request_type: str,
     due_at: dt.datetime,
     verify_link: str | None,
+    now: dt.datetime,
     data_points: int,
     declaration: bool,
     agent: bool,
@@ -79,12 +80,22 @@ def acknowledgement(
                 "confirm, under penalty of perjury, that you are the person the request is about."
             )
         lines.append("")
-    lines += [
-        f"When to expect an answer: by {_day(due_at)}. If we need more time we will tell you why "
-        "before then.",
-        "",
-        f"{org}",
-    ]
+    if due_at.date() < now.date():
+        # Entered late (a letter read weeks after it came): never promise a date already past.
+        lines += [
+            f"When to expect an answer: the time to answer ran out on {_day(due_at)}, before "
+            "this request reached us. We are handling it first and will answer as soon as we "
+            "can.",
+            "",
+            f"{org}",
+        ]
+    else:
+        lines += [
+            f"When to expect an answer: by {_day(due_at)}. If we need more time we will tell "
+            "you why before then.",
+            "",
+            f"{org}",
+        ]
     return Mail(f"{org}: we received your privacy request {reference}", "\n".join(lines))
 
 
@@ -111,7 +122,20 @@ def access_ready(org: str, reference: str, link: str, expires_at: dt.datetime) -
     )
 
 
-def deletion_done(org: str, reference: str, kept: list[str]) -> Mail:
+def _told(recipients: list[str], what: str) -> str:
+    """What the letter may say about recipients: only what the disclosure ledger shows."""
+    if not recipients:
+        return (
+            "Our disclosure records show we had not shared your information with any other "
+            "company, so there was no one else to tell."
+        )
+    return (
+        f"We are passing your request on to the companies our records show we shared your "
+        f"information with, so they {what} too: {', '.join(recipients)}."
+    )
+
+
+def deletion_done(org: str, reference: str, kept: list[str], recipients: list[str]) -> Mail:
     kept_text = "\n".join(f"  - {k}" for k in kept)
     return Mail(
         f"{org}: your information was deleted ({reference})",
@@ -119,7 +143,7 @@ def deletion_done(org: str, reference: str, kept: list[str]) -> Mail:
         "every record and every call, chat and message linked to you. The encryption key of "
         "your data was destroyed, so copies in backups can no longer be read.\n\n"
         f"What we kept, and why:\n{kept_text}\n\n"
-        "We also told the companies we had shared your information with to delete it.\n\n" + org,
+        f"{_told(recipients, 'delete it')}\n\n" + org,
     )
 
 
@@ -132,7 +156,9 @@ def nothing_held(org: str, reference: str, request_type: str) -> Mail:
     )
 
 
-def correction_done(org: str, reference: str, corrected: list[str], missing: list[str]) -> Mail:
+def correction_done(
+    org: str, reference: str, corrected: list[str], missing: list[str], recipients: list[str]
+) -> Mail:
     lines = [f"We corrected your information (reference {reference})."]
     if corrected:
         lines.append("Corrected: " + ", ".join(corrected) + ".")
@@ -142,7 +168,9 @@ def correction_done(org: str, reference: str, corrected: list[str], missing: lis
             + ", ".join(missing)
             + "."
         )
-    lines += ["We told the companies we had shared this information with.", "", org]
+    if corrected:
+        lines.append(_told(recipients, "correct it"))
+    lines += ["", org]
     return Mail(f"{org}: your information was corrected ({reference})", "\n".join(lines))
 
 

@@ -32,6 +32,9 @@ class TypeRule(_Row):
     handling: Literal["automatic", "staff_answer"] = "automatic"
     # The date the law requires the request type (the type is accepted before it too).
     required_from: dt.date | None = None
+    # The declaration's rights (`rights[].rights`) this request exercises: an offer of one of
+    # them that promises `response_days` / `extension_days` binds the clock when stricter.
+    notice_rights: list[str] = Field(default_factory=list)
     source: str
     confirmed: bool
     unconfirmed: list[str] = Field(default_factory=list)

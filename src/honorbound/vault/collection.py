@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from honorbound.audit import Actor, append
 from honorbound.db.base import utcnow
 from honorbound.db.engine import Database
+from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.models import Channel, Direction, Interaction, Record, Subject, SubjectStatus
 from honorbound.vault.rules import (
@@ -267,6 +268,8 @@ def ingest_interactions(
     actor: Actor,
     executor: Executor | None = None,
     chunksize: int = 16,
+    *,
+    laws: JurisdictionRules,
 ) -> Ingested:
     """Bulk ingest (imports, back-fills): the same rules, screening and sealing as
     `add_interaction`, but the screening runs before the write transaction opens (in
@@ -274,7 +277,7 @@ def ingest_interactions(
     sealed and inserted. All or nothing: one transaction, one audit entry.
     """
     with db.session() as session:
-        rules = current_rules(session, organization_id)
+        rules = current_rules(session, organization_id, laws)
     if rules is None:
         raise no_policy()
     for index, (_, new) in enumerate(items):

@@ -19,7 +19,7 @@ import yaml
 from sqlalchemy.orm import Session
 
 from honorbound.policy import store
-from honorbound.policy.jurisdictions import load_rules
+from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.schema import Consent as PurposeConsent
 from honorbound.policy.schema import Declaration
 from honorbound.policy.taxonomy import is_within, sensitive_hints
@@ -259,21 +259,21 @@ def from_declaration(
     )
 
 
-@cache
-def opt_in_jurisdictions() -> frozenset[str]:
+def opt_in_jurisdictions(laws: JurisdictionRules) -> frozenset[str]:
     """States whose rules data says sensitive data needs opt-in consent. `strict` states
     (sensitive data only when strictly necessary) are counted too: the vault cannot judge
     necessity, so it asks for consent at least."""
     return frozenset(
-        code
-        for code, state in load_rules().states.items()
-        if state.sensitive in ("opt_in", "strict")
+        code for code, state in laws.states.items() if state.sensitive in ("opt_in", "strict")
     )
 
 
-def current_rules(session: Session, organization_id: int) -> CollectionRules | None:
-    """The rules of the organization's current declaration; None when none is adopted."""
+def current_rules(
+    session: Session, organization_id: int, laws: JurisdictionRules
+) -> CollectionRules | None:
+    """The rules of the organization's current declaration; None when none is adopted.
+    `laws` is the runtime's jurisdiction rules object (`Runtime.rules`)."""
     adopted = store.current(session, organization_id)
     if adopted is None:
         return None
-    return from_declaration(adopted.version_id, adopted.declaration, opt_in_jurisdictions())
+    return from_declaration(adopted.version_id, adopted.declaration, opt_in_jurisdictions(laws))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
+from honorbound.disclosures.export import DisclosureRefused, export
 from honorbound.disclosures.guard import DisclosureCheck, check_disclosure
 from honorbound.disclosures.ledger import DisclosureInputError, list_disclosures, record_disclosure
 from honorbound.disclosures.models import Basis, Disclosure
@@ -39,7 +43,11 @@ def _policy(session: object, organization_id: int) -> AdoptedPolicy:
 
 
 class CheckIn(_Body):
-    recipient: Key
+    recipient: Key | None = Field(
+        default=None,
+        description="A declared recipient id; omit it to ask about the organization's own use "
+        "of the data for `purpose`.",
+    )
     categories: list[Key] = Field(min_length=1, max_length=100)
     purpose: Key
     basis: Basis | None = None
@@ -51,17 +59,18 @@ class ReasonOut(BaseModel):
     message: str
     subject_id: int | None
     category: str | None
+    record_id: int | None = None
 
 
 class CheckOut(BaseModel):
-    recipient: str
+    recipient: str | None
     basis: Basis | None
     blocked: bool
     allowed: dict[int, list[str]]
     reasons: list[ReasonOut]
 
 
-def _check_out(recipient: str, check: DisclosureCheck) -> CheckOut:
+def _check_out(recipient: str | None, check: DisclosureCheck) -> CheckOut:
     return CheckOut(
         recipient=recipient,
         basis=check.basis,
@@ -69,7 +78,11 @@ def _check_out(recipient: str, check: DisclosureCheck) -> CheckOut:
         allowed=check.allowed,
         reasons=[
             ReasonOut(
-                code=r.code.value, message=r.message, subject_id=r.subject_id, category=r.category
+                code=r.code.value,
+                message=r.message,
+                subject_id=r.subject_id,
+                category=r.category,
+                record_id=r.record_id,
             )
             for r in check.reasons
         ],
@@ -78,13 +91,15 @@ def _check_out(recipient: str, check: DisclosureCheck) -> CheckOut:
 
 @router.post("/check", response_model=CheckOut)
 def check(body: CheckIn, principal: Manager, session: SessionDep, runtime: RuntimeDep) -> CheckOut:
-    """Ask the guard without disclosing anything: who and what may go, and why not."""
+    """Ask the guard without disclosing anything: who and what may go (or, without a
+    recipient, be used by the organization itself for the purpose), and why not."""
     adopted = _policy(session, principal.organization_id)
     result = check_disclosure(
         session,
         runtime.vault_keys,
+        runtime.rules,
         principal.organization_id,
-        adopted.declaration,
+        adopted,
         body.subject_ids,
         body.recipient,
         body.categories,
@@ -167,8 +182,9 @@ def record(
     result = check_disclosure(
         session,
         runtime.vault_keys,
+        runtime.rules,
         principal.organization_id,
-        adopted.declaration,
+        adopted,
         body.subject_ids or [],
         body.recipient,
         body.categories,
@@ -311,3 +327,71 @@ def legal_process(
 ) -> list[DisclosureOut]:
     """Disclosures under legal process, with their references, for the privacy officer."""
     return [_out(d) for d in legal_process_log(session, principal.organization_id, since, until)]
+
+
+class ExportIn(_Body):
+    recipient: Key
+    categories: list[Key] = Field(min_length=1, max_length=100)
+    purpose: Key
+    basis: Basis | None = None
+    subject_ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] | None = Field(
+        default=None, max_length=10_000
+    )
+    legal_reference: str | None = Field(default=None, max_length=200)
+
+
+@router.post("/exports", response_class=PlainTextResponse)
+def export_file(
+    body: ExportIn, principal: Manager, session: SessionDep, runtime: RuntimeDep
+) -> PlainTextResponse:
+    """The same export as `honorbound export`, answered as the JSON Lines file itself (one
+    subject a line, only what the guard allows) and recorded in the ledger: the disclosure id
+    is in `X-Disclosure-Id`, the file's SHA-256 in `X-Content-SHA256`. A refusal of everything
+    is a 422 listing the reasons; nothing is recorded then."""
+    adopted = _policy(session, principal.organization_id)
+    with tempfile.TemporaryDirectory(prefix="honorbound-export-") as tmp:
+        target = Path(tmp) / "export.jsonl"
+        try:
+            result = export(
+                session,
+                runtime.vault_keys,
+                runtime.rules,
+                principal.organization_id,
+                adopted,
+                recipient=body.recipient,
+                categories=body.categories,
+                purpose=body.purpose,
+                out=target,
+                actor=principal.actor,
+                basis=body.basis,
+                legal_reference=body.legal_reference,
+                subject_ids=body.subject_ids,
+            )
+        except DisclosureRefused as exc:
+            out = _check_out(body.recipient, exc.check)
+            raise Problem(
+                422,
+                "Disclosure refused",
+                str(exc),
+                errors=[
+                    {"field": "body.recipient", "message": r.message} for r in exc.check.reasons
+                ]
+                or [{"field": "body.categories", "message": str(exc)}],
+                extra={"reasons": [r.model_dump() for r in out.reasons]},
+            ) from None
+        except DisclosureInputError as exc:
+            raise Problem(
+                exc.status,
+                "Invalid request",
+                exc.message,
+                errors=[{"field": f"body.{exc.field}", "message": exc.message}],
+            ) from None
+        text = target.read_text(encoding="utf-8")
+    return PlainTextResponse(
+        text,
+        media_type="application/x-ndjson",
+        headers={
+            "X-Disclosure-Id": str(result.disclosure_id or ""),
+            "X-Content-SHA256": result.sha256,
+        },
+    )

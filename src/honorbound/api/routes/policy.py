@@ -21,7 +21,6 @@ from honorbound.policy.applicability import report as applicability_report
 from honorbound.policy.diff import diff
 from honorbound.policy.models import PolicyVersion
 from honorbound.policy.render import render
-from honorbound.runtime import jurisdiction_rules
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 public = APIRouter(prefix="/v1/public/orgs", tags=["policy (public)"])
@@ -187,9 +186,7 @@ def applicability(
     row = _current_row(session, principal.organization_id)
     adopted = store.get_version(session, principal.organization_id, row.id)
     assert adopted is not None
-    found = applicability_report(
-        jurisdiction_rules(runtime.settings), adopted.declaration, on or dt.date.today()
-    )
+    found = applicability_report(runtime.rules, adopted.declaration, on or dt.date.today())
     return ApplicabilityOut(
         on=found.on,
         version=row.number,
@@ -240,7 +237,7 @@ def adopt(
     already; 422 listing every problem as `line` + `message` when it does not pass the check.
     `warnings` lists, as `line` + `message`, what the check warns about with the jurisdiction
     rules (the same as `honorbound policy check`); they do not block adoption."""
-    rules = jurisdiction_rules(runtime.settings)
+    rules = runtime.rules
     warned = [
         {"line": p.line, "message": p.message}
         for p in store.adoption_warnings(text, "declaration.yaml", rules)
@@ -309,6 +306,7 @@ def public_notice(
     slug: str,
     request: Request,
     session: SessionDep,
+    runtime: RuntimeDep,
     format: Annotated[str, Query(pattern="^(html|md)$")] = "html",
 ) -> Response:
     """The privacy notice in force, rendered from the adopted declaration."""
@@ -316,7 +314,10 @@ def public_notice(
     version = store.get_version(session, row.organization_id, row.id)
     assert version is not None
     text = render(
-        version.declaration, "md" if format == "md" else "html", _notice_url(request, slug)
+        version.declaration,
+        "md" if format == "md" else "html",
+        _notice_url(request, slug),
+        runtime.rules.state_names,
     )
     headers = {"ETag": f'"{row.content_hash}"'}
     if format == "md":
@@ -363,7 +364,9 @@ def public_history(slug: str, session: SessionDep) -> list[PublicVersion]:
 
 
 @public.get("/{slug}/notice/versions/{number}", response_class=HTMLResponse)
-def public_past_notice(slug: str, number: RowId, request: Request, session: SessionDep) -> Response:
+def public_past_notice(
+    slug: str, number: RowId, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     """An earlier version of the notice, as it read then."""
     org_id = _org_id(session, slug)
     row = next((r for r in store.versions(session, org_id) if r.number == number), None)
@@ -371,4 +374,7 @@ def public_past_notice(slug: str, number: RowId, request: Request, session: Sess
         raise Problem(404, "Not found", f"No version {number} of this notice.")
     version = store.get_version(session, org_id, row.id)
     assert version is not None
-    return HTMLResponse(render(version.declaration, "html", _notice_url(request, slug)))
+    html = render(
+        version.declaration, "html", _notice_url(request, slug), runtime.rules.state_names
+    )
+    return HTMLResponse(html)

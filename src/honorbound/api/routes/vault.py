@@ -22,6 +22,7 @@ from honorbound.accounts.service import Principal
 from honorbound.api.deps import PrincipalDep, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.audit import Actor
+from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.runtime import Runtime
 from honorbound.vault import erasure, idempotency
 from honorbound.vault.collection import Consent, NewInteraction, add_interaction, add_record
@@ -224,8 +225,8 @@ def _actor(principal: Principal) -> Actor:
     return principal.actor
 
 
-def _rules(session: Session, organization_id: int) -> CollectionRules:
-    rules = current_rules(session, organization_id)
+def _rules(session: Session, organization_id: int, laws: JurisdictionRules) -> CollectionRules:
+    rules = current_rules(session, organization_id, laws)
     if rules is None:
         raise _refused(no_policy())
     return rules
@@ -344,7 +345,7 @@ def upsert(
             principal.organization_id,
             [IdentityInput(i.kind, i.value) for i in body.identities],
             _actor(principal),
-            _rules(session, principal.organization_id),
+            _rules(session, principal.organization_id, runtime.rules),
             subject_type=body.type,
             jurisdiction=body.jurisdiction,
             birth_date=body.birth_date,
@@ -436,7 +437,7 @@ def create_record(
             body.purposes,
             body.source,
             _actor(principal),
-            _rules(session, principal.organization_id),
+            _rules(session, principal.organization_id, runtime.rules),
             consent=Consent(body.consent.opt_in, body.consent.evidence) if body.consent else None,
             collected_at=body.collected_at,
         )
@@ -496,7 +497,7 @@ def create_interaction(
                 tags=body.tags,
             ),
             _actor(principal),
-            _rules(session, principal.organization_id),
+            _rules(session, principal.organization_id, runtime.rules),
         )
         return 201, InteractionOut(
             id=added.interaction.id,

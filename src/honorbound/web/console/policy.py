@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, Response
 from honorbound.policy import store as policy_store
 from honorbound.policy.applicability import report as applicability_report
 from honorbound.policy.diff import diff as declaration_diff
-from honorbound.runtime import jurisdiction_rules
 from honorbound.web.datamap import matrix
 from honorbound.web.rendering import render
 from honorbound.web.staff import guard
@@ -50,11 +49,7 @@ def obligations(request: Request) -> Response:
     with runtime.db.session() as session:
         policy = policy_store.current(session, staff.organization_id)
     found = (
-        applicability_report(
-            jurisdiction_rules(runtime.settings), policy.declaration, dt.date.today()
-        )
-        if policy
-        else None
+        applicability_report(runtime.rules, policy.declaration, dt.date.today()) if policy else None
     )
     return render(
         request,

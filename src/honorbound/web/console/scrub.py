@@ -72,7 +72,7 @@ async def scrub_list(
             with runtime.db.session() as session:
                 result = scrub(
                     session,
-                    service.engine(runtime.keys, runtime.vault_keys),
+                    service.engine(runtime.keys, runtime.vault_keys, runtime.rules),
                     staff.organization_id,
                     source,
                     purpose,

@@ -23,7 +23,6 @@ from honorbound.consent import ledger
 from honorbound.consent.identity import identify
 from honorbound.consent.models import Purpose, Source
 from honorbound.policy import store as policy_store
-from honorbound.policy.jurisdictions import load_rules
 from honorbound.vault.identities import InvalidIdentity
 from honorbound.web import csrf
 from honorbound.web.portal.common import (
@@ -51,9 +50,11 @@ def gpc(request: Request) -> bool:
     return gpc_rules.signal_present(request.headers)
 
 
-def states() -> list[tuple[str, str]]:
-    """The states with a consumer privacy law in the rules file, as (code, name)."""
-    return sorted((code, rule.name) for code, rule in load_rules().states.items())
+def states(request: Request) -> list[tuple[str, str]]:
+    """The states with a consumer privacy law in the runtime's rules, as (code, name)."""
+    return sorted(
+        (code, rule.name) for code, rule in request.app.state.runtime.rules.states.items()
+    )
 
 
 def _form(request: Request, slug: str, status: int = 200, **context: object) -> Response:
@@ -72,7 +73,7 @@ def _form(request: Request, slug: str, status: int = 200, **context: object) -> 
         slug=slug,
         gpc=gpc(request),
         gpc_promised=promises,
-        states=states(),
+        states=states(request),
         policy=policy,
         **context,
     )
@@ -124,7 +125,7 @@ def submit_choices(
     signal = gpc(request)
     if not ticked and not signal:
         return _form(request, slug, status=422, error="choices: tick at least one choice.")
-    if state and state not in {code for code, _ in states()}:
+    if state and state not in {code for code, _ in states(request)}:
         return _form(request, slug, status=422, error="state: choose a state from the list.")
     value = identity.strip()
     try:
@@ -172,6 +173,7 @@ def submit_choices(
                 ref,
                 state=state or None,
                 declaration_promises=gpc_rules.declaration_promises(session, org_id),
+                laws=runtime.rules,
                 evidence={**evidence, "text_shown": "Sec-GPC: 1"},
             )
     return _form(request, slug, done=True, ticked=sorted(ticked))
