@@ -138,11 +138,14 @@ def clock_for(
     state: str,
     received_at: dt.datetime,
     declaration: Declaration | None = None,
+    scope: frozenset[str] | None = None,
 ) -> Clock:
     """The due date: the stricter (earlier) of the law's period and the notice's own promise.
     A state without a law in force on the day of receipt gets the organization's default, the
-    strictest of the states `declaration` covers (`Declaration.unknown_state_scope`)."""
-    scope = declaration.unknown_state_scope() if declaration is not None else None
+    strictest of the states `declaration` covers (`Declaration.unknown_state_scope`), or of
+    `scope` when the caller gives it without a declaration."""
+    if declaration is not None:
+        scope = declaration.unknown_state_scope()
     period, source = period_for(laws, rights, request_type, state, received_at.date(), scope)
     acknowledge = add(received_at, laws.california.acknowledge_request.within)
     due = add(received_at, period)

@@ -650,15 +650,10 @@ def file_appeal(
     original = get_request(session, organization_id, row.request_id)
     now = utcnow()
     row.used_at = now
-    adopted = store.current(session, organization_id)
-    timing = clock.clock_for(
-        svc.laws,
-        svc.rules,
-        "appeal",
-        original.jurisdiction,
-        now,
-        adopted.declaration if adopted else None,
-    )
+    # The law's appeal period (the notice's response_days is not applied to appeals); a state
+    # without a law in force gets the organization's default.
+    scope = store.unknown_state_scope(session, organization_id)
+    timing = clock.clock_for(svc.laws, svc.rules, "appeal", original.jurisdiction, now, scope=scope)
     reference = new_reference()
     email = contact_email(svc, original)
     appeal = RightsRequest(
