@@ -16,7 +16,7 @@ PYTEST := $(BIN)/python -m pytest -q -n $(JOBS)
 # runs a bounded number, `make conformance` many more on both databases.
 CONFORMANCE_EXAMPLES ?= 300
 
-.PHONY: run test test-sqlite test-browser test-postgres conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention clean
+.PHONY: run test test-sqlite test-browser test-postgres conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src/honorbound
+
+# The real server and worker on loopback: 100 clients for 60 s, then 60 s with a killed worker
+# and a locked database; SQLite, then PostgreSQL (about 6 minutes).
+bench-load: $(STAMP)
+	$(BIN)/python bench/load.py
+	./scripts/with-postgres.sh $(BIN)/python bench/load.py --postgres
 
 bench-retention: $(STAMP)
 	$(BIN)/python bench/retention.py

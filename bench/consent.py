@@ -230,7 +230,7 @@ def main() -> None:
     subjects_load = time.perf_counter() - t0
     print(f"vault subjects read in {subjects_load:.2f}s ({len(facts)} identity keys)", flush=True)
     dnc_mb = snap.national.nbytes / 1e6
-    ledger_mb = (snap.keys.nbytes + snap.event_ids.nbytes + snap.actions.nbytes) / 1e6
+    ledger_mb = (snap.keys.nbytes + snap.ranks.nbytes + snap.actions.nbytes) / 1e6
     print(f"snapshot built in {build:.1f}s; DNC set {dnc_mb:.1f} MB; ledger {ledger_mb:.1f} MB",
           flush=True)  # fmt: skip
 

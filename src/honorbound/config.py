@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "HONORBOUND_"
@@ -141,6 +141,51 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set true behind HTTPS)."
     )
+    # -- capacity: request slots, threads and connections are sized together ----------------
+    http_concurrency: int = Field(
+        default=32,
+        ge=1,
+        le=1000,
+        description="Requests the web server works on at once. Each one holds a worker thread "
+        "and at most one connection of each database; the thread pool is sized from this. "
+        "Further requests wait their turn (up to http_queue_seconds).",
+    )
+    http_queue_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a request waits for a free slot before it is answered 503 with "
+        "Retry-After (rather than hanging). 0: answer 503 at once when every slot is taken.",
+    )
+    db_pool_size: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="Connections each process keeps per database. 0: http_concurrency + 8 "
+        "(a connection for every request slot, the health check and the job threads). "
+        "Must be at least http_concurrency.",
+    )
+    db_pool_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How long a request waits for a free database connection before it is "
+        "answered 503 with Retry-After.",
+    )
+    db_lock_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How long a write waits for a lock (SQLite busy timeout, PostgreSQL "
+        "lock_timeout) before it gives up: a request is answered 503 with Retry-After and "
+        "nothing is written; a job is retried.",
+    )
+    retry_after_seconds: int = Field(
+        default=2,
+        ge=1,
+        le=3600,
+        description="The Retry-After value (seconds) sent with a 503 when the server is busy.",
+    )
 
     @field_validator("database_url", "keystore_url")
     @classmethod
@@ -175,6 +220,20 @@ class Settings(BaseSettings):
             raise ValueError("must start with smtp:// or smtps://")
         return value
 
+    @model_validator(mode="after")
+    def _check_capacity(self) -> Settings:
+        if self.db_pool_size and self.db_pool_size < self.http_concurrency:
+            raise ValueError(
+                f"{ENV_PREFIX}DB_POOL_SIZE ({self.db_pool_size}) must be at least "
+                f"{ENV_PREFIX}HTTP_CONCURRENCY ({self.http_concurrency}): every request being "
+                "served may hold a connection, and a smaller pool makes requests wait on each other"
+            )
+        return self
+
+    @property
+    def resolved_db_pool_size(self) -> int:
+        return self.db_pool_size or self.http_concurrency + 8
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'honorbound.db'}"
@@ -205,6 +264,8 @@ def _describe(error: dict[str, Any]) -> str:
     variable = ENV_PREFIX + loc.upper() if loc else "configuration"
     message = str(error.get("msg", "is invalid"))
     message = message.removeprefix("Value error, ")
+    if not loc:  # a check across settings names its variables itself
+        return f"{message}."
     if error.get("type") == "extra_forbidden":
         return f"{variable} is not a known setting; see docs/configuration.md for the list."
     return f"{variable} {message[0].lower() + message[1:] if message else 'is invalid'}."

@@ -29,7 +29,7 @@ from honorbound.crypto.providers import (
     Pkcs11Config,
     Pkcs11Provider,
 )
-from honorbound.db.engine import Database
+from honorbound.db.engine import Database, Limits
 from honorbound.jobs import JobQueue, JobRegistry, Periodic
 from honorbound.notify import outbox
 from honorbound.notify.outbox import Transport
@@ -109,11 +109,19 @@ class Runtime:
 
 
 # -- job handlers (each a thin call into a domain function) ---------------------------------
+def _lease(rt: Runtime) -> dt.timedelta:
+    return dt.timedelta(seconds=rt.settings.job_lease_seconds)
+
+
 def _deliver(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
-    with rt.db.session() as session:
-        status = outbox.deliver(
-            session, rt.keys, rt.transports, int(payload["message_id"]), rt.vault_keys
-        )
+    status = outbox.deliver(
+        rt.db.session,
+        rt.keys,
+        rt.transports,
+        int(payload["message_id"]),
+        _lease(rt),
+        rt.vault_keys,
+    )
     return {"status": status}
 
 
@@ -124,9 +132,13 @@ def _flush_outbox(rt: Runtime, _payload: dict[str, Any]) -> dict[str, Any]:
     with rt.db.session() as session:
         ids = outbox.pending_ids(session)
     for message_id in ids:
-        with rt.db.session() as session:
-            if outbox.deliver(session, rt.keys, rt.transports, message_id, rt.vault_keys) == "sent":
-                sent += 1
+        try:
+            status = outbox.deliver(
+                rt.db.session, rt.keys, rt.transports, message_id, _lease(rt), rt.vault_keys
+            )
+        except outbox.DeliveryDeferred:
+            continue  # tried again by its own job or the next flush
+        sent += status == "sent"
     return {"sent": sent}
 
 
@@ -247,19 +259,38 @@ def rules_with_override(path: Path | None, setting: str = "--rules") -> Jurisdic
         raise ConfigError(f"{setting}: {first.file}:{first.line}: {first.message}") from None
 
 
-def build_runtime(settings: Settings, immediate_jobs: bool = False) -> Runtime:
-    """Wire everything. `immediate_jobs` runs jobs in-process as they are queued (tests, CLI)."""
+def db_limits(settings: Settings) -> Limits:
+    """Pool and lock waits from the settings: a connection for every request slot (see
+    `Settings.http_concurrency`), no overflow beyond it, every wait bounded."""
+    return Limits(
+        pool_size=settings.resolved_db_pool_size,
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout,
+        lock_timeout=settings.db_lock_timeout,
+    )
+
+
+def build_runtime(
+    settings: Settings, immediate_jobs: bool = False, transports: bool = True
+) -> Runtime:
+    """Wire everything. `immediate_jobs` runs jobs in-process as they are queued (tests, CLI).
+    `transports=False` (the web server) leaves out mail and SMS transports: that process can
+    then never talk to a mail server, which only the worker does."""
     rules = jurisdiction_rules(settings)
-    db = Database(settings.resolved_database_url)
+    limits = db_limits(settings)
+    db = Database(settings.resolved_database_url, limits)
     keys = KeyRing(load_master_key(settings))
     registry = build_registry()
     huey = build_huey(settings, immediate_jobs)
-    transports: dict[str, Transport] = {}
-    if settings.smtp_url:
-        transports["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
-    runtime = Runtime(settings, db, keys, registry, huey, None, rules, transports)  # type: ignore[arg-type]
+    senders: dict[str, Transport] = {}
+    if settings.smtp_url and transports:
+        senders["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
+    runtime = Runtime(settings, db, keys, registry, huey, None, rules, senders)  # type: ignore[arg-type]
     runtime.vault_keys = KeyStore(
-        settings.resolved_keystore_url, keys, journal_file=settings.erasure_journal_file
+        settings.resolved_keystore_url,
+        keys,
+        journal_file=settings.erasure_journal_file,
+        limits=limits,
     )
     runtime.epochs = EpochKeys(
         settings.resolved_backup_keys_file,

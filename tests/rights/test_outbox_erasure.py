@@ -87,6 +87,7 @@ def test_a_message_pending_when_its_person_is_erased_is_never_sent(
             session, rt.vault_keys, org.id, someone.subject_id, Actor.system(), "test"
         )
     rt.transports = transports
-    with rt.db.session() as session:
-        assert deliver(session, rt.keys, rt.transports, row_id, rt.vault_keys) == "erased"
+    assert deliver(rt.db.session, rt.keys, rt.transports, row_id, data_keys=rt.vault_keys) == (
+        "erased"
+    )
     assert mails_to(smtp, p.email) == []

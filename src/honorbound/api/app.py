@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.middleware.sessions import SessionMiddleware
 
 from honorbound import __version__
 from honorbound.api import problems
-from honorbound.api.middleware import BodyGuard, Observability
+from honorbound.api.middleware import Admission, BodyGuard, Observability
 from honorbound.api.routes import (
     apikeys,
     audit,
@@ -30,10 +34,28 @@ from honorbound.web import routes as web_routes
 
 # Endpoints whose bodies are lists of many items get the larger bulk limit.
 BULK_PATHS = ("/v1/contact-decisions",)
+# POST endpoints that only read (a read-only transaction): admitted as reads (see Admission).
+READ_POSTS = ("/v1/contact-decisions", "/v1/consent/lookup")
+
+
+# Worker threads beyond the request slots: static files, template rendering and the exempt
+# health/metrics routes also run in the pool.
+THREAD_HEADROOM = 8
 
 
 def create_app(runtime: Runtime) -> FastAPI:
+    settings = runtime.settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Every admitted request finds a worker thread (the default pool is 40, whatever the
+        # connection pool): see Settings.http_concurrency.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = settings.http_concurrency + THREAD_HEADROOM
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Honorbound",
         version=__version__,
         description="Your privacy notice, enforced. JSON API; errors are RFC 9457 problem details.",
@@ -72,6 +94,13 @@ def create_app(runtime: Runtime) -> FastAPI:
         max_age=8 * 3600,
         same_site="lax",
         https_only=runtime.settings.secure_cookies,
+    )
+    app.add_middleware(
+        Admission,
+        limit=settings.http_concurrency,
+        wait=settings.http_queue_seconds,
+        retry_after=settings.retry_after_seconds,
+        read_paths=READ_POSTS,
     )
     app.add_middleware(
         BodyGuard,

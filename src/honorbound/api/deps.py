@@ -24,11 +24,35 @@ def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[S
         yield session
 
 
+def get_read_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
+    """For routes that only read: never waits for a writer (see `Database.read_session`)."""
+    with runtime.db.read_session() as session:
+        yield session
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The form body as text fields, read on the event loop (reading is not blocking work),
+    so the route itself can be a plain `def` that runs in a worker thread."""
+    form = await request.form()
+    return {key: str(value) for key, value in form.items()}
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body as bytes, read on the event loop (see `form_fields`)."""
+    return await request.body()
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
+RawBody = Annotated[bytes, Depends(raw_body)]
 # Row ids are 32-bit integers on every database we support; a larger number in a path is bad
 # input (422 naming the parameter), never a database error.
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the unit of work commits before the response is sent. FastAPI's default
+# ends a yield dependency after the response, so a client could be told 201 for a write whose
+# commit then failed (a lock timeout, a crash): an acknowledged write lost.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _token(request: Request) -> str | None:
@@ -38,7 +62,9 @@ def _token(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
+def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """Who is calling, read in a short read-only unit of work of its own: authentication never
+    waits for a writer, and holds no connection while the route waits for its turn."""
     token = _token(request)
     if not token:
         raise Problem(
@@ -47,7 +73,8 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
             "Send an API key as 'Authorization: Bearer hb_...'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = authenticate_api_key(session, token)
+    with runtime.db.read_session() as session:
+        principal = authenticate_api_key(session, token)
     if principal is None:
         raise Problem(
             401,

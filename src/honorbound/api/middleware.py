@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: body limits and encoding checks, request logs and metrics."""
+"""Pure ASGI middleware: body limits and encoding checks, admission (a bounded number of
+requests in the app, the rest wait a bounded time, then 503), request logs and metrics."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ import logging
 import time
 from typing import Any
 
+import anyio
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("honorbound.http")
 
 
-async def _send_problem(send: Send, status: int, title: str, detail: str) -> None:
+async def _send_problem(
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     body = json.dumps(
         {"type": "about:blank", "title": title, "status": status, "detail": detail}
     ).encode()
@@ -24,6 +32,7 @@ async def _send_problem(send: Send, status: int, title: str, detail: str) -> Non
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(body)).encode()),
+                *(headers or []),
             ],
         }
     )
@@ -109,6 +118,75 @@ class BodyGuard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class Admission:
+    """At most `limit` requests inside the application at once; each of them then always finds
+    a worker thread and a database connection (the thread pool and the pools are sized from
+    the same number, see Settings.http_concurrency). A request that finds every slot taken
+    waits, in arrival order, up to `wait` seconds, then is answered 503 with Retry-After: an
+    overloaded server says so at once instead of stalling everyone.
+
+    Writes may take at most half the slots (`write_limit`): when the database is locked,
+    waiting writes cannot crowd out the reads, which do not need the lock. A request is a read
+    when its method is safe or its path is in `read_paths` (POSTs that only read).
+
+    Health and metrics are not counted (they must answer when the server is full). Bodies
+    are read before admission (BodyGuard sits outside), so a slow upload holds no slot."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        wait: float,
+        retry_after: int,
+        read_paths: tuple[str, ...] = (),
+        exempt: tuple[str, ...] = ("/healthz", "/metrics"),
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.write_limit = max(1, limit // 2)
+        self.wait = wait
+        self.retry_after = retry_after
+        self.read_paths = frozenset(read_paths)
+        self.exempt = exempt
+        self._slots: anyio.Semaphore | None = None
+        self._write_slots: anyio.Semaphore | None = None
+
+    def _is_read(self, scope: Scope) -> bool:
+        return scope["method"] in ("GET", "HEAD", "OPTIONS") or scope["path"] in self.read_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None or self._write_slots is None:
+            self._slots = anyio.Semaphore(self.limit)
+            self._write_slots = anyio.Semaphore(self.write_limit)
+        needed = [self._slots] if self._is_read(scope) else [self._write_slots, self._slots]
+        taken: list[anyio.Semaphore] = []
+        try:
+            with anyio.move_on_after(self.wait):
+                for slots in needed:
+                    try:
+                        slots.acquire_nowait()
+                    except anyio.WouldBlock:
+                        await slots.acquire()
+                    taken.append(slots)
+            if len(taken) < len(needed):
+                await _send_problem(
+                    send,
+                    503,
+                    "Server busy",
+                    f"No request slot came free within {self.wait:g} s; try again after "
+                    f"{self.retry_after} s.",
+                    [(b"retry-after", str(self.retry_after).encode())],
+                )
+                return
+            await self.app(scope, receive, send)
+        finally:
+            for slots in taken:
+                slots.release()
 
 
 class Observability:

@@ -8,7 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from honorbound.db.engine import is_contention
 
 log = logging.getLogger("honorbound.api")
 
@@ -140,6 +143,27 @@ def install(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    # A handler for the database's errors, not only the catch-all below: Starlette re-raises
+    # what the catch-all handled (the server then logs it as an application error), and a busy
+    # database is an expected answer, logged once as a warning.
+    @app.exception_handler(SQLAlchemyError)
+    async def _busy(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if not is_contention(exc):
+            raise exc  # a real failure: the catch-all answers 500 and logs it
+        # The database was busy (no connection within the pool timeout, a lock not granted
+        # within the lock timeout, a deadlock victim): nothing was written.
+        log.warning(
+            "database busy", extra={"path_template": _template(request), "error": _kind(exc)}
+        )
+        retry_after = str(request.app.state.runtime.settings.retry_after_seconds)
+        return problem_response(
+            503,
+            "Server busy",
+            f"The database was busy and nothing was changed; try again after {retry_after} s.",
+            request.url.path,
+            headers={"Retry-After": retry_after},
+        )
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=exc, extra={"path_template": _template(request)})
@@ -149,6 +173,11 @@ def install(app: FastAPI) -> None:
             "Something went wrong on our side; it has been logged.",
             request.url.path,
         )
+
+
+def _kind(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None)
+    return type(original or exc).__name__
 
 
 def _template(request: Request) -> str:

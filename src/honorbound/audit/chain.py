@@ -84,6 +84,23 @@ def _last(session: Session, organization_id: int) -> AuditEntry | None:
     ).first()
 
 
+# Class id of the PostgreSQL advisory lock that serializes one organization's chain ("HB" 1);
+# the second key is the organization id.
+CHAIN_LOCK = 0x48420001
+
+
+def lock_chain(session: Session, organization_id: int) -> None:
+    """Hold the organization's chain lock until the caller's transaction ends.
+
+    Two transactions that read the same head would both append `seq` n+1 and one would fail on
+    the (organization_id, seq) constraint; under load on PostgreSQL that was a fifth of all
+    writes. Taking the lock before reading the head serializes appends per organization (other
+    organizations do not wait). On SQLite the database write lock (BEGIN IMMEDIATE) already
+    does this. Re-taking it in the same transaction is free (the lock is re-entrant)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK, organization_id)))
+
+
 def append(
     session: Session,
     organization_id: int,
@@ -100,6 +117,9 @@ def append(
     details = json.loads(json.dumps(details, sort_keys=True, default=str))
     when = (at or utcnow()).astimezone(dt.UTC)
     # Timestamps are hashed at microsecond precision; every database here keeps that.
+    lock_chain(session, organization_id)
+    # With the lock no other transaction can take the same seq; the retry stays for a writer
+    # that bypasses it (a manual insert, an old process during an upgrade).
     for attempt in range(5):
         last = _last(session, organization_id)
         entry = AuditEntry(

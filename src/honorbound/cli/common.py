@@ -33,10 +33,14 @@ def settings() -> Settings:
     return loaded
 
 
-def runtime(immediate_jobs: bool = False, loaded: Settings | None = None) -> Runtime:
+def runtime(
+    immediate_jobs: bool = False, loaded: Settings | None = None, transports: bool = True
+) -> Runtime:
     from honorbound.runtime import build_runtime  # loads every area: only when a command needs it
 
     try:
-        return build_runtime(loaded or settings(), immediate_jobs=immediate_jobs)
+        return build_runtime(
+            loaded or settings(), immediate_jobs=immediate_jobs, transports=transports
+        )
     except (MasterKeyError, ConfigError) as exc:
         fail(str(exc))

@@ -145,7 +145,9 @@ def serve(
     from honorbound.api.app import create_app
 
     loaded = settings()
-    rt = runtime(loaded=loaded)
+    # No transports in the web process: mail is sent by the worker only, so a slow mail
+    # server cannot hold a request (or a database lock a request waits for).
+    rt = runtime(loaded=loaded, transports=False)
     app = create_app(rt)
     child: subprocess.Popen[bytes] | None = None
     if worker:

@@ -2,9 +2,10 @@
 
 The engine keeps one compact in-memory snapshot per organization:
 
-* consent events collapsed to the latest per (identity, purpose, channel, scope), as one sorted
-  int64 array of composite keys (48 bits of the identity's match key, 5 bits purpose, 3 bits
-  channel, 8 bits scope) with the winning event id and action;
+* consent events collapsed to the latest choice per (identity, purpose, channel, scope), by when
+  the person made it (`ledger.precedence`, not recording order), as one sorted int64 array of
+  composite keys (48 bits of the identity's match key, 5 bits purpose, 3 bits channel, 8 bits
+  scope) with the winning choice's rank (`precedence_rank`) and action;
 * the national do-not-call registry as a sorted int64 array of 10-digit numbers;
 * company do-not-call match keys with their expiry;
 * recent call attempts, for the call caps;
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from honorbound.consent import calling_hours, ledger, minors, subject_facts
@@ -121,7 +122,7 @@ class Snapshot:
     max_attempt_id: int
     national_import_id: int
     keys: Int64Array  # composite, sorted, unique
-    event_ids: Int64Array
+    ranks: Int64Array  # the deciding event's `precedence_rank`
     actions: npt.NDArray[np.int8]
     identities: Int64Array  # keys >> 16, sorted unique: "has any event" test
     scopes: dict[str, int]
@@ -183,6 +184,33 @@ def sender_scope(sender: str | None, channel: str | None) -> str | None:
         return sender
     digits = nanp_digits(sender)
     return f"+1{digits}" if digits is not None else sender
+
+
+NO_RANK = np.iinfo(np.int64).min
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def precedence_rank(dialect: str) -> ColumnElement[int]:
+    """`ledger.precedence` as one int64 per event, computed by the database so a snapshot of
+    millions of events parses no timestamps in Python: microseconds of `occurred_at` since
+    1970, times two, plus one for an opt-out (at the same instant the opt-out wins). Exact
+    (integer arithmetic); ties between identical choices do not change the action."""
+    opt_out = case((ConsentEvent.action == Action.OPT_OUT.value, 1), else_=0)
+    at = ConsentEvent.occurred_at
+    if dialect == "sqlite":
+        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): whole seconds, then the fraction.
+        micros = cast(func.strftime("%s", func.substr(at, 1, 19)), BigInteger) * 1_000_000 + cast(
+            func.substr(at, 21, 6), BigInteger
+        )
+    else:
+        micros = cast(func.extract("epoch", at) * 1_000_000, BigInteger)
+    return (micros * 2 + opt_out).label("rank")
+
+
+def rank_of(event: ConsentEvent) -> int:
+    """The same rank in Python (events answered from the database, tests)."""
+    micros = (event.occurred_at - _EPOCH) // dt.timedelta(microseconds=1)
+    return micros * 2 + (1 if event.action == Action.OPT_OUT.value else 0)
 
 
 def _epoch(value: dt.datetime) -> int:
@@ -265,6 +293,7 @@ class DecisionEngine:
         result = session.execute(
             select(
                 ConsentEvent.id,
+                precedence_rank(session.get_bind().dialect.name),
                 ConsentEvent.match_key,
                 ConsentEvent.purpose,
                 ConsentEvent.channel,
@@ -294,46 +323,43 @@ class DecisionEngine:
                 (
                     np.fromiter((r[0] for r in chunk), dtype=np.int64, count=m),
                     np.fromiter((r[1] for r in chunk), dtype=np.int64, count=m),
-                    np.fromiter((PURPOSE_CODE[r[2]] for r in chunk), dtype=np.int64, count=m),
-                    np.fromiter((CHANNEL_CODE[r[3]] for r in chunk), dtype=np.int64, count=m),
-                    np.fromiter((scope_code(r[4]) for r in chunk), dtype=np.int64, count=m),
-                    np.fromiter((_ACTION_CODE[r[5]] for r in chunk), dtype=np.int64, count=m),
+                    np.fromiter((r[2] for r in chunk), dtype=np.int64, count=m),
+                    np.fromiter((PURPOSE_CODE[r[3]] for r in chunk), dtype=np.int64, count=m),
+                    np.fromiter((CHANNEL_CODE[r[4]] for r in chunk), dtype=np.int64, count=m),
+                    np.fromiter((scope_code(r[5]) for r in chunk), dtype=np.int64, count=m),
+                    np.fromiter((_ACTION_CODE[r[6]] for r in chunk), dtype=np.int64, count=m),
                 )
             )
         if parts:
-            ids, mks, pc, cc, sc, ac = (
+            ids, ranks, mks, pc, cc, sc, ac = (
                 np.concatenate(column) for column in zip(*parts, strict=True)
             )
         else:
-            ids, mks, pc, cc, sc, ac = (np.empty(0, dtype=np.int64) for _ in range(6))
+            ids, ranks, mks, pc, cc, sc, ac = (np.empty(0, dtype=np.int64) for _ in range(7))
         del parts
-        n = len(ids)
+        # The snapshot covers exactly the events this statement read: later ones (by id, which
+        # per organization is commit order: ledger.record holds the chain lock) are the delta.
+        max_event = int(ids.max()) if len(ids) else 0
+        del ids
+        n = len(ranks)
         keys = composite(mks, pc, cc, sc)
-        order = np.lexsort((ids, keys))
-        keys, ids, ac, sc = keys[order], ids[order], ac[order], sc[order]
+        order = np.lexsort((ranks, keys))
+        keys, ranks, ac, sc = keys[order], ranks[order], ac[order], sc[order]
         last = np.ones(n, dtype=bool)
         last[:-1] = keys[1:] != keys[:-1]
-        keys, ids, ac, sc = keys[last], ids[last], ac[last], sc[last]
+        keys, ranks, ac, sc = keys[last], ranks[last], ac[last], sc[last]
         # Synthetic "any scope" rows: the latest scoped opt-out per (identity, purpose,
         # channel), for decisions that do not name a sender or list.
         scoped_out = (sc > 0) & (ac == OPT_OUT)
-        any_keys, any_ids = _sorted_unique_max(
-            (keys[scoped_out] & np.int64(~0xFF)) | np.int64(ANY_SCOPE), ids[scoped_out]
+        any_keys, any_ranks = _sorted_unique_max(
+            (keys[scoped_out] & np.int64(~0xFF)) | np.int64(ANY_SCOPE), ranks[scoped_out]
         )
         keys = np.concatenate([keys, any_keys])
-        ids = np.concatenate([ids, any_ids])
+        ranks = np.concatenate([ranks, any_ranks])
         ac = np.concatenate([ac, np.full(len(any_keys), OPT_OUT, dtype=np.int64)])
         order = np.argsort(keys, kind="stable")
-        keys, ids, actions = keys[order], ids[order], ac[order].astype(np.int8)
+        keys, ranks, actions = keys[order], ranks[order], ac[order].astype(np.int8)
 
-        max_event = int(
-            session.scalar(
-                select(func.coalesce(func.max(ConsentEvent.id), 0)).where(
-                    ConsentEvent.organization_id == organization_id
-                )
-            )
-            or 0
-        )
         latest = self._latest_import(session, organization_id)
         national: Int64Array
         import_id: int
@@ -361,12 +387,12 @@ class DecisionEngine:
         return Snapshot(
             organization_id=organization_id,
             built_at=built_at,
-            max_event_id=max(max_event, int(ids.max()) if len(ids) else 0),
+            max_event_id=max_event,
             max_dnc_id=max_dnc,
             max_attempt_id=max_attempt,
             national_import_id=import_id,
             keys=keys,
-            event_ids=ids,
+            ranks=ranks,
             actions=actions,
             identities=np.unique(keys >> 16),
             scopes=scopes,
@@ -722,7 +748,7 @@ class DecisionEngine:
         senders = None
         if batch.senders is not None:
             senders = [sender_scope(sender, channels[i]) for i, sender in enumerate(batch.senders)]
-        latest_id, latest_act = self._ledger_lookup(snap, mk, p_code, c_code, senders, n)
+        _, latest_act = self._ledger_lookup(snap, mk, p_code, c_code, senders, n)
         if snap.delta_identities:
             delta = list(snap.delta_identities)  # a copy: another batch may be refreshing it
             touched = np.flatnonzero(np.isin(mk, np.array(delta, dtype=np.int64)))
@@ -809,12 +835,12 @@ class DecisionEngine:
         senders: Sequence[str | None] | None,
         n: int,
     ) -> tuple[Int64Array, npt.NDArray[np.int8]]:
-        latest_id = np.zeros(n, dtype=np.int64)
+        latest_rank = np.full(n, NO_RANK, dtype=np.int64)
         latest_act = np.zeros(n, dtype=np.int8)
         has, _ = _lookup(snap.identities, mk >> 16)
         idx = np.flatnonzero(has & (p_code > 0) & (c_code > 0))
         if len(idx) == 0:
-            return latest_id, latest_act
+            return latest_rank, latest_act
         keys, pcs, ccs = mk[idx], p_code[idx], c_code[idx]
         if senders is None:
             scoped = np.full(len(idx), ANY_SCOPE, dtype=np.int64)
@@ -824,19 +850,19 @@ class DecisionEngine:
                 for i in idx.tolist()
             ]
             scoped = np.asarray(codes, dtype=np.int64)
-        best_id = np.zeros(len(idx), dtype=np.int64)
+        best_rank = np.full(len(idx), NO_RANK, dtype=np.int64)
         best_act = np.zeros(len(idx), dtype=np.int8)
         for purpose in (pcs, np.int64(0)):
             for channel in (ccs, np.int64(0)):
                 for scope in (np.int64(0), scoped):
                     found, pos = _lookup(snap.keys, composite(keys, purpose, channel, scope))
-                    ids = np.where(found, snap.event_ids[pos], 0)
-                    newer = ids > best_id
-                    best_id = np.where(newer, ids, best_id)
+                    ranks = np.where(found, snap.ranks[pos], NO_RANK)
+                    newer = found & (ranks > best_rank)
+                    best_rank = np.where(newer, ranks, best_rank)
                     best_act = np.where(newer, snap.actions[pos], best_act)
-        latest_id[idx] = best_id
+        latest_rank[idx] = best_rank
         latest_act[idx] = best_act
-        return latest_id, latest_act
+        return latest_rank, latest_act
 
     def _ledger_from_db(
         self,

@@ -1,8 +1,13 @@
 """The append-only consent ledger: record a choice, read the history and the current state.
 
-Current state is derived, never stored: for each (purpose, channel, scope) the latest event
+Current state is derived, never stored: for each (purpose, channel, scope) the latest choice
 wins. Wildcards (`purpose=all`, `channel=all`, `scope=""`) cover every value; a decision looks at
 all the events that cover it and takes the latest.
+
+"Latest" means the choice the person made last (`occurred_at`), not the one recorded last: a CRM
+import or a late webhook carrying an opt-in dated before an opt-out is kept in the history but
+never lifts the newer opt-out. At the same instant the opt-out wins (the more protective choice);
+`precedence` is the one definition of that order, and the decision snapshot mirrors it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
+from honorbound.audit.chain import lock_chain
 from honorbound.consent.identity import IdentityRef, Keys, nanp_digits
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
 from honorbound.db.base import utcnow
@@ -103,6 +109,14 @@ def record(
         raise LedgerError("occurred_at", "occurred_at needs a time zone (e.g. 'Z')")
     if occurred > now + dt.timedelta(minutes=5):
         raise LedgerError("occurred_at", "occurred_at is in the future")
+    # Within the 5 minutes allowed for a sender's clock running ahead, the choice is dated
+    # when we learned of it: a choice cannot have been made later than that, and an opt-in
+    # dated ahead would otherwise outrank an opt-out the person makes in the next minutes.
+    occurred = min(occurred, now)
+    # The chain lock before anything is read or written: two deliveries of one webhook then
+    # find each other's event (no duplicate-key error), and per organization event ids commit
+    # in order, which the decision snapshot's "ids above the last one seen" relies on.
+    lock_chain(session, organization_id)
     if external_ref is not None:
         existing = session.scalar(
             select(ConsentEvent).where(
@@ -144,6 +158,13 @@ def record(
     return event, True
 
 
+def precedence(event: ConsentEvent) -> tuple[dt.datetime, int, int]:
+    """Sort key of the order in which choices override each other: when the person made the
+    choice; at the same instant an opt-out after an opt-in (the more protective choice wins);
+    then recording order, which only breaks ties between identical choices."""
+    return (event.occurred_at, 1 if event.action == Action.OPT_OUT.value else 0, event.id)
+
+
 def history(session: Session, organization_id: int, identity_index: str) -> list[ConsentEvent]:
     return list(
         session.scalars(
@@ -168,12 +189,13 @@ class StateEntry:
 
 
 def current_state(events: list[ConsentEvent]) -> list[StateEntry]:
-    """Latest event per (purpose, channel, scope), from a history in recording order."""
+    """The deciding event per (purpose, channel, scope), in `precedence` order (the history may
+    come in any order). `since` is when the person made that choice."""
     latest: dict[tuple[str, str, str], ConsentEvent] = {}
-    for event in events:
+    for event in sorted(events, key=precedence):
         latest[(event.purpose, event.channel, event.scope)] = event
     return [
-        StateEntry(e.purpose, e.channel, e.scope, e.action, e.recorded_at, e.id)
+        StateEntry(e.purpose, e.channel, e.scope, e.action, e.occurred_at, e.id)
         for e in sorted(latest.values(), key=lambda e: (e.purpose, e.channel, e.scope))
     ]
 
@@ -186,16 +208,17 @@ def effective_action(
     events: list[ConsentEvent], purpose: str, channel: str, scope: str | None
 ) -> ConsentEvent | None:
     """The event that decides (purpose, channel, scope): among the latest event per covering
-    (purpose, channel, scope) combination, the newest. Covering: purpose or `all`, channel or
-    `all`, scope "" or the given sender/list. With scope None (no sender named) the latest
-    state of every sender/list counts when it is an opt-out: the conservative reading."""
+    (purpose, channel, scope) combination, the newest, both in `precedence` order. Covering:
+    purpose or `all`, channel or `all`, scope "" or the given sender/list. With scope None (no
+    sender named) the latest state of every sender/list counts when it is an opt-out: the
+    conservative reading."""
     latest: dict[tuple[str, str, str], ConsentEvent] = {}
     for event in events:
         if covers(event.purpose, Purpose.ALL, purpose) and covers(
             event.channel, ConsentChannel.ALL, channel
         ):
             key = (event.purpose, event.channel, event.scope)
-            if key not in latest or event.id > latest[key].id:
+            if key not in latest or precedence(event) > precedence(latest[key]):
                 latest[key] = event
     found: ConsentEvent | None = None
     for (_, _, event_scope), event in latest.items():
@@ -203,6 +226,6 @@ def effective_action(
             continue
         if event_scope and scope is not None and event_scope != scope:
             continue
-        if found is None or event.id > found.id:
+        if found is None or precedence(event) > precedence(found):
             found = event
     return found

@@ -69,7 +69,8 @@ class Source(StrEnum):
 
 
 class ConsentEvent(Base):
-    """One expressed choice. Never updated or deleted; current state is the latest event."""
+    """One expressed choice. Never updated or deleted; current state is the latest choice by
+    `occurred_at` (see `consent.ledger.precedence`), whatever order the events arrived in."""
 
     __tablename__ = "consent_events"
     __table_args__ = (
@@ -93,8 +94,9 @@ class ConsentEvent(Base):
     action: Mapped[str] = mapped_column(String(8))
     source: Mapped[str] = mapped_column(String(32))
     evidence: Mapped[str] = mapped_column(Text, default="{}")  # JSON, no raw personal data
-    occurred_at: Mapped[dt.datetime] = mapped_column()  # when the person expressed it
-    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # effective from here
+    # When the person expressed it: this orders choices (a late arrival keeps its place).
+    occurred_at: Mapped[dt.datetime] = mapped_column()
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when we learned of it
     receipt_id: Mapped[str] = mapped_column(String(36), unique=True)
     # Idempotency key from the channel (e.g. "sms:<message id>"); NULL when there is none.
     external_ref: Mapped[str | None] = mapped_column(String(200), default=None)

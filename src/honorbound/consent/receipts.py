@@ -87,8 +87,12 @@ def build(
     controller_url: str,
     contact_email: str,
     jurisdiction: str = "US",
+    current: ConsentEvent | None = None,
 ) -> dict[str, Any]:
-    """The receipt claims for one event, in the Kantara v1.1 field names."""
+    """The receipt claims for one event, in the Kantara v1.1 field names. `current` is the
+    event that decides the same purpose, channel and scope now (`ledger.effective_action`):
+    the receipt says whether its own choice is the one in effect. A late opt-in dated before a
+    newer opt-out gets a receipt that says it is not."""
     evidence = json.loads(event.evidence or "{}")
     opt_in = event.action == Action.OPT_IN.value
     return {
@@ -130,8 +134,9 @@ def build(
         ],
         "sensitive": event.purpose == Purpose.SENSITIVE_DATA_USE.value,
         "spiCat": ["sensitive data"] if event.purpose == Purpose.SENSITIVE_DATA_USE.value else [],
-        # Extensions (ignored by plain v1.1 readers): what exactly was chosen, and when it
-        # took effect.
+        # Extensions (ignored by plain v1.1 readers): what exactly was chosen, when we learned
+        # of it, and whether it is the choice in effect now (choices are ordered by when the
+        # person made them: consentTimestamp).
         "hb": {
             "action": event.action,
             "channel": event.channel,
@@ -139,6 +144,8 @@ def build(
             "source": event.source,
             "recordedAt": int(event.recorded_at.timestamp()),
             "policyVersion": evidence.get("policy_version"),
+            "inEffect": current is None or current.action == event.action,
+            "currentAction": (current or event).action,
         },
     }
 

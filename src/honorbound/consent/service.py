@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
-from honorbound.consent import receipts
+from honorbound.consent import ledger, receipts
 from honorbound.consent.decisions import DecisionEngine
 from honorbound.consent.identity import IdentityRef, identify
 from honorbound.consent.models import ConsentEvent
@@ -71,7 +71,11 @@ def receipt_for(
     session: Session, keys: KeyRing, event: ConsentEvent, base_url: str, contact_email: str
 ) -> tuple[dict[str, Any], str]:
     org = session.get(Organization, event.organization_id)
-    claims = receipts.build(event, org.name if org else "", base_url, contact_email)
+    history = ledger.history(session, event.organization_id, event.identity_index)
+    current = ledger.effective_action(history, event.purpose, event.channel, event.scope)
+    claims = receipts.build(
+        event, org.name if org else "", base_url, contact_email, current=current
+    )
     return claims, receipts.sign(keys, claims)
 
 

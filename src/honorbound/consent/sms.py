@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor
+from honorbound.audit.chain import lock_chain
 from honorbound.consent import ledger
 from honorbound.consent.identity import Keys, identify
 from honorbound.consent.keywords import Keyword, classify
@@ -128,6 +129,9 @@ def handle(
     subject_id: int | None = None,
 ) -> Outcome:
     """Apply one inbound message. Raises SmsError for a number that is not a number."""
+    # Serialize with the organization's other consent writes before looking for the message
+    # id: a gateway's retry arriving at the same moment then finds the first copy.
+    lock_chain(session, organization_id)
     seen = session.scalar(
         select(SmsInbound).where(
             SmsInbound.organization_id == organization_id,

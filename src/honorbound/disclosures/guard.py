@@ -30,6 +30,7 @@ from enum import StrEnum
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from honorbound.consent import ledger
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent
 from honorbound.consent.models import Purpose as ConsentPurpose
 from honorbound.disclosures.models import Basis
@@ -175,7 +176,8 @@ class Choices:
 def choices(
     session: Session, organization_id: int, subject_ids: Sequence[int]
 ) -> dict[int, Choices]:
-    """Per subject, the latest choice (by recording order) of each kind the guard reads."""
+    """Per subject, the latest choice (by when it was made: `ledger.precedence`) of each kind
+    the guard reads."""
     if not subject_ids:
         return {}
     indexes: dict[str, int] = {
@@ -208,7 +210,9 @@ def choices(
     latest: dict[tuple[int, str], str] = {}
     out: dict[int, Choices] = {}
     wanted_ids = set(subject_ids)
-    for event in events:
+    # Choices override each other in the order they were made, not recorded (a late import
+    # of an old opt-in never lifts a newer opt-out): ledger.precedence.
+    for event in sorted(events, key=ledger.precedence):
         subject = (
             event.subject_id
             if event.subject_id in wanted_ids

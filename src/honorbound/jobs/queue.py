@@ -33,6 +33,13 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def process_gone(worker: str) -> bool:
+    """True when `worker` (a `worker_id()`) names a process on this host that no longer runs.
+    A process on another host is never known to be gone (its lease decides)."""
+    owner_host, _, pid = worker.rpartition(":")
+    return owner_host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -185,13 +192,11 @@ class JobQueue:
     def recover(self, stale_after: dt.timedelta = dt.timedelta(seconds=30)) -> int:
         """Send again what a crash left behind. Returns how many jobs were re-sent."""
         now = utcnow()
-        host = socket.gethostname()
         resend: list[tuple[int, dt.datetime]] = []
         with self.db.session() as session:
             running = session.scalars(select(Job).where(Job.status == JobStatus.RUNNING)).all()
             for job in running:
-                owner_host, _, pid = job.worker.rpartition(":")
-                dead = owner_host == host and pid.isdigit() and not _pid_alive(int(pid))
+                dead = process_gone(job.worker)
                 expired = job.lease_until is not None and job.lease_until < now
                 if dead or expired:
                     job.status = JobStatus.QUEUED

@@ -15,8 +15,9 @@ from honorbound.db.base import Base, utcnow
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"  # waiting for delivery (or for a transport to be configured)
+    SENDING = "sending"  # an attempt is under way (or its worker died: resent after the lease)
     SENT = "sent"
-    FAILED = "failed"
+    FAILED = "failed"  # the server refused it for good (5xx)
     ERASED = "erased"  # its person was erased before it went out: never sent, unreadable
 
 
@@ -47,3 +48,13 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The Message-ID header, fixed before the first attempt and reused by every resend, so a
+    # copy sent again after a crash is recognisable as the same message.
+    message_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The worker running the current attempt (host:pid) and until when it may; past that, or
+    # once that process is gone, another worker sends it again.
+    attempt_by: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    attempt_until: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # What the server answered to the last attempt (e.g. "250 2.0.0 Ok: queued as 4B7F"), with
+    # the recipient's address replaced: recorded together with the status it led to.
+    outcome: Mapped[str] = mapped_column(Text, default="", server_default="")

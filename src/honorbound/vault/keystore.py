@@ -66,7 +66,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from honorbound.crypto.aead import DecryptionError, open_sealed, seal
 from honorbound.crypto.keyring import KeyRing
 from honorbound.db.base import NAMING_CONVENTION, utcnow
-from honorbound.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
+from honorbound.db.engine import Database, Limits
 
 SCHEMA_VERSION = 2
 _SHRED_GENERATION = "shred_generation"
@@ -168,8 +168,9 @@ class KeyStore:
         cache_size: int = 10_000,
         recheck_seconds: float = 1.0,
         journal_file: Path | None = None,
+        limits: Limits | None = None,
     ) -> None:
-        self.db = Database(url)
+        self.db = Database(url, limits)
         if self.db.dialect == "sqlite":
             # Before the first connection: every connection of this engine overwrites what it
             # deletes (the compiled-in default varies between SQLite builds).
@@ -434,7 +435,7 @@ class KeyStore:
                         if not busy:
                             return True
                 finally:
-                    raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                    raw.execute(f"PRAGMA busy_timeout={int(self.db.limits.lock_timeout * 1000)}")
             log.warning("key store checkpoint kept busy by readers; the scrub job retries it")
             return False
         with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

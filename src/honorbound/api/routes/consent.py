@@ -7,13 +7,13 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
+from honorbound.api.deps import RawBody, ReadSessionDep, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.consent import calls, dnc, ledger, links, report, rules, service
 from honorbound.consent.decisions import MAX_ITEMS, batch_from_items
@@ -166,7 +166,7 @@ def record_event(
 
 @router.post("/v1/consent/lookup", response_model=HistoryOut)
 def lookup(
-    body: IdentityIn, principal: Reader, session: SessionDep, runtime: RuntimeDep
+    body: IdentityIn, principal: Reader, session: ReadSessionDep, runtime: RuntimeDep
 ) -> HistoryOut:
     """One identity's history and current state (POST so the identity stays out of URLs)."""
     ref = _identity(runtime, principal, body)
@@ -184,7 +184,7 @@ def lookup(
 
 @router.get("/v1/consent/events/{event_id}", response_model=RecordedOut)
 def get_event(
-    event_id: RowId, principal: Reader, session: SessionDep, runtime: RuntimeDep
+    event_id: RowId, principal: Reader, session: ReadSessionDep, runtime: RuntimeDep
 ) -> RecordedOut:
     event = session.scalar(
         select(ConsentEvent).where(
@@ -201,7 +201,7 @@ def get_event(
 
 @router.post("/v1/contact-decisions")
 def contact_decisions(
-    body: DecisionsIn, principal: Reader, session: SessionDep, runtime: RuntimeDep
+    body: DecisionsIn, principal: Reader, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Response:
     """Up to 100,000 items `{identity, purpose, channel, at?}`; each gets `{allowed, reasons}`.
     A malformed item gets `allowed: false`, reason `invalid_item` and its `errors`, alone."""
@@ -274,8 +274,8 @@ def add_company_dnc(
         }
     },
 )
-async def import_national_dnc(
-    request: Request,
+def import_national_dnc(
+    body: RawBody,
     principal: Annotated[Principal, Depends(require("consent.write"))],
     session: SessionDep,
     registry_date: Annotated[dt.date, Query(description="The date the registry file is as of.")],
@@ -283,7 +283,7 @@ async def import_national_dnc(
 ) -> dict[str, Any]:
     """The body is the registry file (text/plain), one number per line. Any bad line rejects
     the whole file (422 listing line numbers); nothing is written."""
-    text = (await request.body()).decode("utf-8", errors="replace")
+    text = body.decode("utf-8", errors="replace")
     try:
         numbers = dnc.parse(text.splitlines())
     except dnc.DncFileError as exc:
@@ -319,7 +319,7 @@ async def import_national_dnc(
 
 
 @router.get("/v1/dnc/national")
-def national_dnc_status(principal: Reader, session: SessionDep) -> dict[str, Any]:
+def national_dnc_status(principal: Reader, session: ReadSessionDep) -> dict[str, Any]:
     latest, warnings = dnc.registry_status(session, principal.organization_id, rules.load())
     return {
         "registry_date": latest.registry_date.isoformat() if latest else None,

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from honorbound.accounts.models import Organization
-from honorbound.api.deps import RuntimeDep, SessionDep
+from honorbound.api.deps import FormFields, ReadSessionDep, RuntimeDep, SessionDep
 from honorbound.api.gpc import GpcDep
 from honorbound.api.problems import Problem
 from honorbound.consent import ledger, links, rules, service, sms
@@ -41,17 +41,16 @@ def signature_check(runtime: Any, organization_id: int) -> sms.SignatureCheck:
 
 
 @router.post("/v1/public/sms/{org_slug}")
-async def sms_webhook(
+def sms_webhook(
     org_slug: Annotated[str, Path(max_length=64)],
     request: Request,
+    params: FormFields,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> dict[str, Any]:
     """Inbound SMS (form-encoded `From`, `To`, `Body`, `MessageSid`). Answers `kind` and
     whether the message id was already seen."""
     org = _organization(session, org_slug)
-    form = await request.form()
-    params = {k: str(v) for k, v in form.items()}
     headers = {k.lower(): v for k, v in request.headers.items()}
     if not signature_check(runtime, org.id).valid(str(request.url), params, headers):
         raise Problem(403, "Bad signature", "The request signature does not match.")
@@ -77,7 +76,7 @@ async def sms_webhook(
 @router.get("/v1/public/consent/receipts/{receipt_id}")
 def get_receipt(
     receipt_id: Annotated[str, Path(pattern=UUID_PATTERN)],
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
 ) -> dict[str, Any]:
     """A consent receipt by its id (the id is the secret the person keeps)."""

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from honorbound.accounts.models import Organization
 from honorbound.accounts.roles import PERMISSIONS
-from honorbound.api.deps import PrincipalDep, SessionDep
+from honorbound.api.deps import PrincipalDep, ReadSessionDep
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -20,7 +20,7 @@ class Me(BaseModel):
 
 
 @router.get("/me", response_model=Me)
-def me(principal: PrincipalDep, session: SessionDep) -> Me:
+def me(principal: PrincipalDep, session: ReadSessionDep) -> Me:
     slug = (
         session.scalar(
             select(Organization.slug).where(Organization.id == principal.organization_id)

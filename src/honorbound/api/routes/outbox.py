@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
+from honorbound.api.deps import ReadSessionDep, RowId, RuntimeDep, require
 from honorbound.api.problems import Problem
 from honorbound.notify.models import OutboxMessage
 from honorbound.notify.outbox import MessageErased, list_messages, unseal
@@ -25,6 +25,12 @@ class MessageSummary(BaseModel):
     created_at: dt.datetime
     sent_at: dt.datetime | None
     note: str
+    attempts: int = 0
+    # The Message-ID header, the same on every attempt: a copy resent after a crash is
+    # recognisable by it.
+    message_id: str | None = None
+    # The mail server's answer to the last attempt (the address replaced by <recipient>).
+    outcome: str = ""
 
 
 class MessageDetail(MessageSummary):
@@ -43,13 +49,16 @@ def _summary(row: OutboxMessage) -> MessageSummary:
         created_at=row.created_at,
         sent_at=row.sent_at,
         note=row.note,
+        attempts=row.attempts,
+        message_id=row.message_id,
+        outcome=row.outcome,
     )
 
 
 @router.get("", response_model=list[MessageSummary])
 def list_outbox(
     principal: Reader,
-    session: SessionDep,
+    session: ReadSessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[MessageSummary]:
@@ -58,7 +67,7 @@ def list_outbox(
 
 @router.get("/{message_id}", response_model=MessageDetail)
 def get_message(
-    message_id: RowId, principal: Reader, session: SessionDep, runtime: RuntimeDep
+    message_id: RowId, principal: Reader, session: ReadSessionDep, runtime: RuntimeDep
 ) -> MessageDetail:
     row = session.scalar(
         select(OutboxMessage).where(

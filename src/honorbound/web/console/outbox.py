@@ -22,7 +22,7 @@ def outbox(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 1) 
     if isinstance(staff, Response):
         return staff
     runtime = request.app.state.runtime
-    with runtime.db.session() as session:
+    with runtime.db.read_session() as session:
         messages = list_messages(session, staff.organization_id, PAGE, (page - 1) * PAGE)
     return render(
         request,

@@ -62,7 +62,7 @@ def queue(
             error="type: not a request type.",
         )
     now = utcnow()
-    with request.app.state.runtime.db.session() as session:
+    with request.app.state.runtime.db.read_session() as session:
         found = queries.list_requests(
             session, staff.organization_id, show == "open", type or None, limit=500
         )

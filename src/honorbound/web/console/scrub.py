@@ -47,7 +47,7 @@ def scrub_page(request: Request) -> Response:
 
 
 @router.post("/console/scrub")
-async def scrub_list(
+def scrub_list(
     request: Request,
     purpose: Annotated[str, Form(max_length=40)] = "",
     channel: Annotated[str, Form(max_length=10)] = "",
@@ -63,7 +63,7 @@ async def scrub_list(
         return _page(request, staff, 422, "channel: choose how the campaign reaches people.")
     if campaign is None or not campaign.filename:
         return _page(request, staff, 422, "campaign: choose the CSV file to scrub.")
-    content = await campaign.read()
+    content = campaign.file.read()  # a spooled file: this runs in a worker thread
     runtime = request.app.state.runtime
     with tempfile.TemporaryDirectory(prefix="scrub-") as work:
         source = Path(work) / "list.csv"

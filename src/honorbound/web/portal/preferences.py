@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from honorbound.api.deps import FormFields
 from honorbound.audit import Actor
 from honorbound.consent import ledger, links, rules
 from honorbound.consent.identity import IdentityRef, Keys
@@ -117,13 +118,12 @@ def preferences_page(request: Request, slug: str, token: str) -> Response:
 
 
 @router.post("/p/{slug}/preferences/{token}", response_class=HTMLResponse)
-async def save_preferences(request: Request, slug: str, token: str) -> Response:
+def save_preferences(request: Request, slug: str, token: str, form: FormFields) -> Response:
     found = _read(request, slug, token)
     if isinstance(found, Response):
         return found
     org_id, link = found
-    form = await request.form()
-    if not csrf.valid(request, str(form.get("csrf_token", ""))):
+    if not csrf.valid(request, form.get("csrf_token", "")):
         return _page(
             request,
             slug,
@@ -133,7 +133,7 @@ async def save_preferences(request: Request, slug: str, token: str) -> Response:
             status=403,
             error="This form expired or was not sent by this site. Please try again.",
         )
-    wanted = {key for key in form if isinstance(key, str) and ":" in key}
+    wanted = {key for key in form if ":" in key}
     unknown = wanted - {f"{p}:{c}" for p in PURPOSES for c in CHANNELS}
     if unknown:
         return _page(

@@ -113,7 +113,7 @@ def new_request_page(request: Request, slug: str) -> Response:
 
 
 @router.post("/p/{slug}/requests", response_class=HTMLResponse)
-async def submit_request(
+def submit_request(
     request: Request,
     slug: str,
     type: Annotated[str, Form(max_length=40)] = "",
@@ -150,7 +150,7 @@ async def submit_request(
     document: bytes | None = None
     if agent and permission is not None and permission.filename:
         # The body limit (Settings.max_body_bytes) already bounds the file's size.
-        document = await permission.read() or None
+        document = permission.file.read() or None  # a spooled file: this runs in a thread
     new = NewRequest(
         type=request_type,
         jurisdiction=jurisdiction,
