@@ -399,16 +399,13 @@ def _system_out(
         for field_name in sorted({k for r in rows for k in r}):
             keys = cats.get(field_name, ())
             personal = [c for c in keys if c.startswith("user.")]
-            label = ", ".join(
-                (declaration.category(c).title if declaration and declaration.category(c) else c)
-                for c in personal
-            )
+            label = ", ".join(_category_title(declaration, c) for c in personal)
             held = next((w for c in personal if (w := withheld_label(forbidden, c))), None)
             fields.append(
                 {"field": field_name, "categories": list(keys), "label": label, "withheld": held}
             )
-        withheld.update(f["withheld"] for f in fields if f["withheld"])
-        hidden = {f["field"] for f in fields if f["withheld"]}
+        withheld.update(str(f["withheld"]) for f in fields if f["withheld"])
+        hidden = {str(f["field"]) for f in fields if f["withheld"]}
         out: dict[str, Any] = {"collection": name, "count": len(rows), "fields": fields}
         if not categories_only:
             out["records"] = [
@@ -422,6 +419,11 @@ def _system_out(
         "evidence": [n for n, _ in part.evidence],
         "_withheld": withheld,
     }
+
+
+def _category_title(declaration: Declaration | None, key: str) -> str:
+    declared = declaration.category(key) if declaration else None
+    return declared.title if declared else key
 
 
 def _write_systems(

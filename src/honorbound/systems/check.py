@@ -283,7 +283,7 @@ def _live(
         try:
             connector = open_connector(s, ConnectorSettings(), environ)
             try:
-                found = connector.check_live(mine)  # type: ignore[call-arg]
+                found = connector.check_live(mine)
             finally:
                 connector.close()
         except SystemsError as exc:

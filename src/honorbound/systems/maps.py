@@ -287,7 +287,7 @@ def _build(dataset: Dataset, meta: HonorboundMeta, index: int) -> SystemMap:
         key=dataset.fides_key,
         name=dataset.name or dataset.fides_key,
         connection=meta.connection,
-        subject_type=meta.subject_type or (dataset.data_subjects or [None])[0],
+        subject_type=meta.subject_type or next(iter(dataset.data_subjects or []), None),
         collections=tuple(collections),
         dataset=dataset,
         index=index,

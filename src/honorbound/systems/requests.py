@@ -613,3 +613,86 @@ def package_parts(session: Session, keys: Any, request: RightsRequest) -> list[S
             )
         )
     return parts
+
+
+# -- webhook callbacks ------------------------------------------------------------------------
+class CallbackError(SystemsError):
+    pass
+
+
+def receive_callback(
+    session: Session,
+    svc: Any,
+    token: str,
+    timestamp: str | None,
+    signature_header: str | None,
+    body: bytes,
+) -> SystemExecution:
+    """A webhook system reports a long job's result. Checked: the token names an execution
+    waiting for it, the signature (the system's secret) and freshness, the body's protocol."""
+    from honorbound.systems import protocol
+    from honorbound.systems.connectors.webhook import WebhookAnswer, parse_result
+    from honorbound.systems.secrets import signing_secret
+
+    if not token or len(token) > 128:
+        raise CallbackError("callback", "unknown callback", "token", 404)
+    execution = session.scalar(
+        select(SystemExecution).where(SystemExecution.callback_hash == token_hash(token))
+    )
+    if execution is None:
+        raise CallbackError("callback", "unknown callback", "token", 404)
+    request = session.get(RightsRequest, execution.request_id)
+    assert request is not None
+    system = next(
+        (
+            s
+            for s in registry.connected(session, request.organization_id)
+            if s.key == execution.system_key
+        ),
+        None,
+    )
+    if system is None:
+        raise CallbackError(
+            execution.system_key, "the system is no longer connected", "system", 409
+        )
+    problem = protocol.verify(
+        signing_secret(system, svc.systems.environ), timestamp, signature_header, body
+    )
+    if problem is not None:
+        raise CallbackError(system.key, problem, "signature", 401)
+    if execution.status == "done":
+        return execution  # a repeated callback changes nothing
+    answer: WebhookAnswer = parse_result(system, execution.action, execution.idempotency_key, body)
+    if answer.status != "done":
+        return execution
+    details = webhook_details(svc.keys, request, system, execution, execution.action, answer)
+    from honorbound.audit import Actor as _Actor
+
+    _done(
+        session,
+        request,
+        execution,
+        details,
+        _Actor(f"system:{system.key}", "system"),
+        execution.action,
+    )
+    if request.closed_at is None:
+        from honorbound.rights.verification import queue_execution
+
+        queue_execution(session, svc, request)
+    return execution
+
+
+def retry(session: Session, svc: Any, organization_id: int, request_id: int) -> RightsRequest:
+    """Staff retry a partly done request now (the automatic retries wait between attempts)."""
+    from honorbound.rights.execution import get_request
+    from honorbound.rights.models import Status
+    from honorbound.rights.verification import queue_execution
+
+    request = get_request(session, organization_id, request_id)
+    if request.status != Status.PARTLY_DONE.value:
+        raise SystemsError(
+            "request", f"the request is {request.status}, not partly done", "request", 409
+        )
+    queue_execution(session, svc, request)
+    return request

@@ -84,7 +84,9 @@ class SweepOutcome:
     not_enforced: list[NotEnforced] = field(default_factory=list)
 
 
-def plan(declaration: Declaration, systems: list[SystemMap]) -> tuple[list[SysStep], list[NotEnforced]]:
+def plan(
+    declaration: Declaration, systems: list[SystemMap]
+) -> tuple[list[SysStep], list[NotEnforced]]:
     steps: list[SysStep] = []
     skipped: list[NotEnforced] = []
     for s in systems:
@@ -98,7 +100,12 @@ def plan(declaration: Declaration, systems: list[SystemMap]) -> tuple[list[SysSt
             )
             if subject_type is None:
                 skipped.append(
-                    NotEnforced(s.key, c.name, "", "the map names no subject_type and the notice has several")
+                    NotEnforced(
+                        s.key,
+                        c.name,
+                        "",
+                        "the map names no subject_type and the notice has several",
+                    )
                 )
                 continue
             per_field: dict[str, tuple[str, str]] = {}  # field -> (rule, period)
@@ -109,7 +116,12 @@ def plan(declaration: Declaration, systems: list[SystemMap]) -> tuple[list[SysSt
                     rules = declaration.retention_rules_for(cat, subject_type)
                     if not rules:
                         skipped.append(
-                            NotEnforced(s.key, c.name, f.name, f"no retention rule covers '{cat}' for {subject_type}")
+                            NotEnforced(
+                                s.key,
+                                c.name,
+                                f.name,
+                                f"no retention rule covers '{cat}' for {subject_type}",
+                            )
                         )
                         continue
                     for rule in rules:
@@ -121,18 +133,40 @@ def plan(declaration: Declaration, systems: list[SystemMap]) -> tuple[list[SysSt
                                 per_field[f.name] = (rule.id, trig.period)
             if not per_field:
                 continue
-            cats = tuple(sorted({cat for f in c.fields if f.name in per_field for cat in f.categories}))
+            cats = tuple(
+                sorted({cat for f in c.fields if f.name in per_field for cat in f.categories})
+            )
             if c.delete_rows or c.format == "recording":
                 rule_id, period = min(per_field.values(), key=lambda rp: _days(rp[1]))
-                steps.append(SysStep(f"{s.key}:{c.name}:{rule_id}:{period}:rows", s.key, c.name, rule_id, period, (), cats))
+                steps.append(
+                    SysStep(
+                        f"{s.key}:{c.name}:{rule_id}:{period}:rows",
+                        s.key,
+                        c.name,
+                        rule_id,
+                        period,
+                        (),
+                        cats,
+                    )
+                )
                 continue
             groups: dict[tuple[str, str], list[str]] = {}
             for name, rp in sorted(per_field.items()):
                 groups.setdefault(rp, []).append(name)
             for (rule_id, period), names in sorted(groups.items()):
-                gcats = tuple(sorted({cat for f in c.fields if f.name in names for cat in f.categories}))
+                gcats = tuple(
+                    sorted({cat for f in c.fields if f.name in names for cat in f.categories})
+                )
                 steps.append(
-                    SysStep(f"{s.key}:{c.name}:{rule_id}:{period}:fields", s.key, c.name, rule_id, period, tuple(names), gcats)
+                    SysStep(
+                        f"{s.key}:{c.name}:{rule_id}:{period}:fields",
+                        s.key,
+                        c.name,
+                        rule_id,
+                        period,
+                        tuple(names),
+                        gcats,
+                    )
                 )
     return steps, skipped
 
@@ -157,7 +191,9 @@ def _keys_digest(keys: list[Any]) -> str:
     return hashlib.sha256("\n".join(sorted(str(k) for k in keys)).encode()).hexdigest()
 
 
-def _start(db: Database, organization_id: int, actor: Actor, as_of: dt.datetime | None) -> tuple[int, bool]:
+def _start(
+    db: Database, organization_id: int, actor: Actor, as_of: dt.datetime | None
+) -> tuple[int, bool]:
     with db.session() as session:
         run = session.scalar(
             select(SystemSweep)
@@ -167,11 +203,24 @@ def _start(db: Database, organization_id: int, actor: Actor, as_of: dt.datetime 
         )
         if run is not None:
             run.resumed += 1
-            append(session, organization_id, actor, "systems.sweep_resumed", "system_sweep", run.id, {"resumed": run.resumed})
+            append(
+                session,
+                organization_id,
+                actor,
+                "systems.sweep_resumed",
+                "system_sweep",
+                run.id,
+                {"resumed": run.resumed},
+            )
             return run.id, True
         adopted = store.current(session, organization_id)
         if adopted is None:
-            raise SystemsError("sweep", "this organization has adopted no declaration; adopt one first", "policy", 409)
+            raise SystemsError(
+                "sweep",
+                "this organization has adopted no declaration; adopt one first",
+                "policy",
+                409,
+            )
         run = SystemSweep(
             organization_id=organization_id,
             policy_version_id=adopted.version_id,
@@ -182,7 +231,15 @@ def _start(db: Database, organization_id: int, actor: Actor, as_of: dt.datetime 
         )
         session.add(run)
         session.flush()
-        append(session, organization_id, actor, "systems.sweep_started", "system_sweep", run.id, {"policy_version_id": adopted.version_id})
+        append(
+            session,
+            organization_id,
+            actor,
+            "systems.sweep_started",
+            "system_sweep",
+            run.id,
+            {"policy_version_id": adopted.version_id},
+        )
         return run.id, False
 
 
@@ -214,7 +271,11 @@ def sweep(
         for h in holds:
             if h.subject_id is not None:
                 subject = session.get(Subject, h.subject_id)
-                held_ids[h.id] = identities_of(session, vault_keys, subject) if subject and subject.status != "erased" else {}
+                held_ids[h.id] = (
+                    identities_of(session, vault_keys, subject)
+                    if subject and subject.status != "erased"
+                    else {}
+                )
         run_as_of = run.as_of
     steps, outcome.not_enforced = plan(adopted.declaration, systems)
     by_key = {s.key: s for s in systems}
@@ -228,12 +289,17 @@ def sweep(
             collection = system.collection(step.collection)
             assert collection is not None
             applicable = [h for h in holds if _covers(h, step.categories)]
-            if any(h.subject_id is None and h.collected_from is None and h.collected_to is None for h in applicable):
+            if any(
+                h.subject_id is None and h.collected_from is None and h.collected_to is None
+                for h in applicable
+            ):
                 outcome.held_back[step.key] = "a legal hold covers these categories"
                 continue
             identity_fields = [f.name for f in collection.fields if f.identity]
             if any(h.subject_id is not None for h in applicable) and not identity_fields:
-                outcome.held_back[step.key] = "a hold on a person: this collection has no identity field to tell rows apart"
+                outcome.held_back[step.key] = (
+                    "a hold on a person: this collection has no identity field to tell rows apart"
+                )
                 continue
             try:
                 if system.key not in connectors:
@@ -241,15 +307,48 @@ def sweep(
                 connector = connectors[system.key]
                 limit = cutoff(run_as_of, step.period)
                 if system.type == "sql":
-                    n, rows = _sql_step(db, keys, connector, sweep_id, step, collection, limit, applicable, held_ids, batch, actor, on_stage)
+                    n, rows = _sql_step(
+                        db,
+                        keys,
+                        connector,
+                        sweep_id,
+                        step,
+                        collection,
+                        limit,
+                        applicable,
+                        held_ids,
+                        batch,
+                        actor,
+                        on_stage,
+                    )
                 else:
-                    n, rows = _files_step(db, keys, connector, sweep_id, step, collection, limit, applicable, held_ids, actor, on_stage)
+                    n, rows = _files_step(
+                        db,
+                        keys,
+                        connector,
+                        sweep_id,
+                        step,
+                        collection,
+                        limit,
+                        applicable,
+                        held_ids,
+                        actor,
+                        on_stage,
+                    )
                 outcome.batches += n
                 outcome.rows += rows
             except SystemsError as exc:
                 outcome.failed[system.key] = str(exc)
                 with db.session() as session:
-                    append(session, organization_id, actor, "systems.sweep_failed", "system_sweep", sweep_id, {"system": system.key, "error": str(exc)[:500]})
+                    append(
+                        session,
+                        organization_id,
+                        actor,
+                        "systems.sweep_failed",
+                        "system_sweep",
+                        sweep_id,
+                        {"system": system.key, "error": str(exc)[:500]},
+                    )
     finally:
         for c in connectors.values():
             c.close()
@@ -265,11 +364,24 @@ def sweep(
         if not outcome.failed:
             run.status = "finished"
             run.finished_at = utcnow()
-            append(session, organization_id, actor, "systems.sweep_finished", "system_sweep", run.id, {"batches": run.batches, "rows": run.rows})
+            append(
+                session,
+                organization_id,
+                actor,
+                "systems.sweep_finished",
+                "system_sweep",
+                run.id,
+                {"batches": run.batches, "rows": run.rows},
+            )
     return outcome
 
 
-def _sql_keep(collection: CollectionMap, table: Any, holds: list[LegalHold], held_ids: dict[int, dict[str, set[str]]]) -> ColumnElement[bool] | None:
+def _sql_keep(
+    collection: CollectionMap,
+    table: Any,
+    holds: list[LegalHold],
+    held_ids: dict[int, dict[str, set[str]]],
+) -> ColumnElement[bool] | None:
     parts: list[ColumnElement[bool]] = []
     assert collection.retention_field is not None
     ts = table.c[collection.retention_field]
@@ -312,10 +424,18 @@ def _open_pending(db: Database, keys: Any, organization_id: int, entry_id: int) 
         entry = session.get(SystemDisposal, entry_id)
         assert entry is not None
         sealed = bytes.fromhex(entry.scope["sealed"])
-        return list(json.loads(open_sealed(_seal_key(keys, organization_id), sealed, f"journal:{entry_id}".encode())))
+        return list(
+            json.loads(
+                open_sealed(
+                    _seal_key(keys, organization_id), sealed, f"journal:{entry_id}".encode()
+                )
+            )
+        )
 
 
-def _journal(db: Database, keys: Any, sweep_id: int, step: SysStep, action: str, batch_keys: list[Any]) -> int:
+def _journal(
+    db: Database, keys: Any, sweep_id: int, step: SysStep, action: str, batch_keys: list[Any]
+) -> int:
     with db.session() as session:
         run = session.get(SystemSweep, sweep_id)
         assert run is not None
@@ -333,7 +453,11 @@ def _journal(db: Database, keys: Any, sweep_id: int, step: SysStep, action: str,
         )
         session.add(entry)
         session.flush()
-        sealed = seal(_seal_key(keys, run.organization_id), json.dumps(batch_keys, default=str).encode(), f"journal:{entry.id}".encode())
+        sealed = seal(
+            _seal_key(keys, run.organization_id),
+            json.dumps(batch_keys, default=str).encode(),
+            f"journal:{entry.id}".encode(),
+        )
         entry.scope = {**entry.scope, "sealed": sealed.hex()}
         return entry.id
 
@@ -363,7 +487,9 @@ def _certify(
         scope = {k: v for k, v in entry.scope.items() if k != "sealed"}
         entry.scope = scope
         run.batches += 1
-        run.rows += erased.rows_deleted + max(erased.fields.values(), default=0) + erased.objects_deleted
+        run.rows += (
+            erased.rows_deleted + max(erased.fields.values(), default=0) + erased.objects_deleted
+        )
         run.progress = {**run.progress, step.key: cursor}
         entry.certificate, entry.signature = sign(
             keys,
@@ -410,7 +536,7 @@ def _certify(
 def _strategies(collection: CollectionMap, step: SysStep) -> dict[str, str]:
     from honorbound.systems.maps import effective_strategy
 
-    out = {}
+    out: dict[str, str] = {}
     for name in step.fields:
         f = collection.field(name)
         if f is not None:
@@ -433,7 +559,9 @@ def _sql_step(
     on_stage: OnStage | None,
 ) -> tuple[int, int]:
     if collection.primary_key is None:
-        raise SystemsError(step.system, "retention needs a primary key field", f"collection '{collection.name}'")
+        raise SystemsError(
+            step.system, "retention needs a primary key field", f"collection '{collection.name}'"
+        )
     table = connector.table(collection)
     keep = _sql_keep(collection, table, holds, held_ids)
     fields = list(step.fields) or None
@@ -457,13 +585,25 @@ def _sql_step(
             if not found:
                 return batches, rows
             batch_keys = [k for k, _ in found]
-            stamps = [_aware(t) for _, t in found if t is not None]
+            stamps = [a for _, t in found if (a := _aware(t)) is not None]
             span = (min(stamps) if stamps else None, max(stamps) if stamps else None)
             entry_id = _journal(db, keys, sweep_id, step, action, batch_keys)
         erased = connector.erase_keys(collection, batch_keys, limit, fields)
         if on_stage is not None:
             on_stage("changed", batches + 1)
-        _certify(db, keys, entry_id, step, erased, span, max(batch_keys), resumed, holds, actor, strategies)
+        _certify(
+            db,
+            keys,
+            entry_id,
+            step,
+            erased,
+            span,
+            max(batch_keys),
+            resumed,
+            holds,
+            actor,
+            strategies,
+        )
         if on_stage is not None:
             on_stage("certified", batches + 1)
         batches += 1
@@ -487,7 +627,11 @@ def _files_step(
         # Rows in held time ranges or of held people stay: checked row by row below.
         pass
     fields = list(step.fields) or None
-    action = "delete_objects" if collection.format == "recording" else ("delete_rows" if fields is None else "erase_fields")
+    action = (
+        "delete_objects"
+        if collection.format == "recording"
+        else ("delete_rows" if fields is None else "erase_fields")
+    )
     strategies = _strategies(collection, step)
     batches = rows = 0
     pending = _pending(db, sweep_id, step)
@@ -501,18 +645,28 @@ def _files_step(
         paths = [pending_path] + [p for p in paths if p != pending_path]
     for path in paths:
         resumed = pending is not None and batches == 0
-        entry_id = pending[0] if resumed and pending is not None else _journal(db, keys, sweep_id, step, action, [path])
+        entry_id = (
+            pending[0]
+            if resumed and pending is not None
+            else _journal(db, keys, sweep_id, step, action, [path])
+        )
         if held_ids or any(h.collected_from or h.collected_to for h in holds):
-            erased, first, last = _files_held(connector, collection, path, limit, fields, holds, held_ids)
+            erased, first, last = _files_held(
+                connector, collection, path, limit, fields, holds, held_ids
+            )
         else:
             erased, first, last = connector.erase_due_in(collection, path, limit, fields)
         if on_stage is not None:
             on_stage("changed", batches + 1)
-        _certify(db, keys, entry_id, step, erased, (first, last), path, resumed, holds, actor, strategies)
+        _certify(
+            db, keys, entry_id, step, erased, (first, last), path, resumed, holds, actor, strategies
+        )
         if on_stage is not None:
             on_stage("certified", batches + 1)
         batches += 1
-        rows += erased.rows_deleted + max(erased.fields.values(), default=0) + erased.objects_deleted
+        rows += (
+            erased.rows_deleted + max(erased.fields.values(), default=0) + erased.objects_deleted
+        )
     return batches, rows
 
 

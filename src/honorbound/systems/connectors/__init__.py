@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from honorbound.systems.connectors.base import Connector, ConnectorSettings
 from honorbound.systems.maps import SystemMap
@@ -10,8 +11,9 @@ from honorbound.systems.maps import SystemMap
 
 def open_connector(
     system: SystemMap, settings: ConnectorSettings, environ: Mapping[str, str] | None = None
-) -> Connector:
-    """The connector for `system`; secrets are read now (raises `ConnectionFailed`)."""
+) -> Any:
+    """The connector for `system` (sql, files: `Connector`; webhook: `call`; manual: tasks);
+    secrets are read now (raises `ConnectionFailed`)."""
     if system.type == "sql":
         from honorbound.systems.connectors.sql import SqlConnector
 

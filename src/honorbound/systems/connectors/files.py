@@ -22,6 +22,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 import fsspec
@@ -161,7 +162,7 @@ class FilesConnector:
         where = f"collection '{collection.name}'"
         found: set[str] = set()
         for g in globs:
-            paths = self._call(lambda g=g: self.fs.glob(f"{self.root}/{g}"), where) or []
+            paths = self._call(partial(self.fs.glob, f"{self.root}/{g}"), where) or []
             found.update(p for p in paths if not p.endswith(".hb-tmp"))
         regex = _pattern_regex(pattern)
         return sorted(p for p in found if regex.match(self._relative(p)))
@@ -207,6 +208,9 @@ class FilesConnector:
                     )
                 yield dict(extra, **row)
 
+    def _list_rows(self, collection: CollectionMap, path: str) -> list[Row]:
+        return list(self._rows(collection, path))
+
     def _parquet_rows(self, path: str, filters: Any = None) -> list[Row]:
         import pyarrow.parquet as pq
 
@@ -251,22 +255,22 @@ class FilesConnector:
                 values = self._path_values(collection, path)
                 if lookup and not self._matches(values, lookup):
                     continue
-                info = self._call(lambda p=path: self.fs.info(p), where) or {}
+                info = self._call(partial(self.fs.info, path), where) or {}
                 audio = next((f.name for f in collection.fields if f.name not in values), "object")
                 found.append({**values, audio: self._relative(path), "size": info.get("size")})
                 continue
             if collection.format == "parquet":
                 values = self._path_values(collection, path)
                 if values and lookup and self._matches(values, lookup):
-                    rows = self._call(lambda p=path: self._parquet_rows(p), where) or []
+                    rows = self._call(partial(self._parquet_rows, path), where) or []
                 else:
-                    filters = self._call(lambda p=path: self._parquet_filter(p, lookup), where)
+                    filters = self._call(partial(self._parquet_filter, path, lookup), where)
                     if filters is None:
                         continue
-                    rows = self._call(lambda p=path, f=filters: self._parquet_rows(p, f), where)
+                    rows = self._call(partial(self._parquet_rows, path, filters), where)
                 found.extend(dict(values, **r) for r in rows or [])
             else:
-                rows = self._call(lambda p=path: list(self._rows(collection, p)), where) or []
+                rows = self._call(partial(self._list_rows, collection, path), where) or []
                 found.extend(r for r in rows if self._matches(r, lookup))
             if len(found) > self.settings.max_rows:
                 raise ExecutionError(
@@ -301,7 +305,7 @@ class FilesConnector:
                     result.versions_deleted += versions
                 continue
             changed = self._call(
-                lambda p=path: self._rewrite_file(collection, p, selected, fields), where
+                partial(self._rewrite_file, collection, path, selected, fields), where
             )
             if changed is not None and changed.total:
                 result.add(changed)
