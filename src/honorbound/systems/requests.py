@@ -43,7 +43,7 @@ from honorbound.vault.sealing import open_text
 ACCESS = "access"
 ERASURE = "erasure"
 MAX_ROUNDS = 20
-CALLBACK_PATH = "/v1/systems/callbacks/"
+CALLBACK_PATH = "/v1/public/systems/callbacks/"
 
 
 @dataclass
