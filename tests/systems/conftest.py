@@ -20,10 +20,6 @@ from typing import Any
 import pytest
 from faker import Faker
 from sqlalchemy import create_engine, text
-
-from honorbound.audit import Actor
-from honorbound.runtime import Runtime
-from honorbound.systems import registry
 from tests.conftest import Tenant
 from tests.rights.conftest import (  # noqa: F401 (fixtures)
     _quiet_smtp_sink,
@@ -33,6 +29,10 @@ from tests.rights.conftest import (  # noqa: F401 (fixtures)
     svc,
 )
 from tests.support.people import ISSUED, remember
+
+from honorbound.audit import Actor
+from honorbound.runtime import Runtime
+from honorbound.systems import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTOR = Actor("test", "system")
@@ -103,7 +103,14 @@ def fill_crm(url: str, people: list[Customer], old: set[int] = frozenset()) -> N
                     "INSERT INTO customers (id, email, phone, full_name, note, last_activity) "
                     "VALUES (:id, :email, :phone, :name, :note, :at)"
                 ),
-                {"id": c.id, "email": c.email, "phone": c.phone, "name": c.name, "note": f"called about {c.street}", "at": when},
+                {
+                    "id": c.id,
+                    "email": c.email,
+                    "phone": c.phone,
+                    "name": c.name,
+                    "note": f"called about {c.street}",
+                    "at": when,
+                },
             )
             for k in range(2):
                 conn.execute(
@@ -111,7 +118,13 @@ def fill_crm(url: str, people: list[Customer], old: set[int] = frozenset()) -> N
                         "INSERT INTO orders (id, customer_id, item, ship_to, created_at) "
                         "VALUES (:id, :cid, :item, :ship, :at)"
                     ),
-                    {"id": c.id * 10 + k, "cid": c.id, "item": f"item-{k}", "ship": c.street, "at": when},
+                    {
+                        "id": c.id * 10 + k,
+                        "cid": c.id,
+                        "item": f"item-{k}",
+                        "ship": c.street,
+                        "at": when,
+                    },
                 )
     engine.dispose()
 
@@ -261,7 +274,17 @@ def fill_files(root: Path, people: list[Customer], old: set[int] = frozenset()) 
     with open(root / "tickets" / "2026.jsonl", "w", encoding="utf-8") as f:
         for c in people:
             when = OLD if c.id in old else NOW
-            f.write(json.dumps({"ticket": f"T{c.id}", "email": c.email, "text": f"ship to {c.street}", "opened_at": when.isoformat()}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "ticket": f"T{c.id}",
+                        "email": c.email,
+                        "text": f"ship to {c.street}",
+                        "opened_at": when.isoformat(),
+                    }
+                )
+                + "\n"
+            )
     with open(root / "survey.csv", "w", encoding="utf-8", newline="") as f:
         f.write("email,score\n")
         for c in people:
@@ -320,13 +343,17 @@ class Hook:
 
 def start_receiver(db: Path, people: list[Customer], async_erasure: bool = False) -> Hook:
     with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, email TEXT, body TEXT)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, email TEXT, body TEXT)"
+        )
         conn.execute("CREATE INDEX IF NOT EXISTS ix_tickets_email ON tickets (email)")
         conn.executemany(
             "INSERT INTO tickets (email, body) VALUES (?, ?)",
             [(c.email, f"please call {c.phone}") for c in people],
         )
-    receiver = receiver_module.Receiver(receiver_module.Store(str(db)), SECRET.encode(), async_erasure)
+    receiver = receiver_module.Receiver(
+        receiver_module.Store(str(db)), SECRET.encode(), async_erasure
+    )
     server = receiver.server("127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return Hook(f"http://127.0.0.1:{server.server_address[1]}/honorbound", receiver, db, server)

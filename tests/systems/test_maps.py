@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 from fideslang.models import Dataset
+from tests.systems.conftest import CRM_MAP, FILES_MAP, HOOK_MAP, MANUAL_MAP, ROOT, Crm
 
 from honorbound.systems.check import check_text, errors
 from honorbound.systems.maps import dump_maps, effective_strategy, load_text
-from tests.systems.conftest import CRM_MAP, FILES_MAP, HOOK_MAP, MANUAL_MAP, ROOT, Crm
 
 EXAMPLE = ROOT / "examples" / "systems" / "contact-center.yaml"
 

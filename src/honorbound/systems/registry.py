@@ -49,13 +49,15 @@ def connect(
 ) -> list[ConnectedSystem]:
     """Check a map file and store each of its datasets (replacing a system of the same key).
     Raises `MapError` with every problem when the map has errors (nothing is stored)."""
-    others = [s for s in connected(session, organization_id)]
-    systems = load_text(text, file) if not errors(check_text(text, file)) else []
-    problems = errors(
-        check_text(text, file, known=[o for o in others if o.key not in {s.key for s in systems}])
-    )
+    try:
+        incoming = {s.key for s in load_text(text, file)}
+    except DeclarationError as exc:
+        raise MapError(file, f"the map has {len(exc.problems)} error(s)", exc.problems) from None
+    others = [o for o in connected(session, organization_id) if o.key not in incoming]
+    problems = errors(check_text(text, file, known=others))
     if problems:
         raise MapError(file, f"the map has {len(problems)} error(s)", problems)
+    systems = load_text(text, file)
     stored = []
     for s in systems:
         doc = yaml.safe_dump({"dataset": [_raw_dataset(text, s.index)]}, sort_keys=False)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
@@ -172,30 +173,30 @@ def list_tasks(
 
 
 @router.post("/tasks/{task_id}/evidence", response_model=TaskOut)
-async def task_evidence(
+def task_evidence(
     task_id: RowId,
     principal: RightsManager,
+    session: SessionDep,
     runtime: RuntimeDep,
     evidence: Annotated[UploadFile, File(description="What shows the work was done.")],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> TaskOut:
     """Upload the evidence that a manual task is done; the request goes on."""
-    data = await evidence.read(tasks.MAX_EVIDENCE_BYTES + 1)
+    data = evidence.file.read(tasks.MAX_EVIDENCE_BYTES + 1)
     try:
-        with runtime.db.session() as session:
-            task = tasks.complete_task(
-                session,
-                services(runtime),
-                principal.organization_id,
-                task_id,
-                principal.actor,
-                evidence.filename or "evidence",
-                data,
-                note,
-            )
-            return _task_out(task)
+        task = tasks.complete_task(
+            session,
+            services(runtime),
+            principal.organization_id,
+            task_id,
+            principal.actor,
+            evidence.filename or "evidence",
+            data,
+            note,
+        )
     except SystemsError as exc:
         raise _problem(exc) from None
+    return _task_out(task)
 
 
 @public.post("/callbacks/{token}")
@@ -204,7 +205,8 @@ async def callback(token: str, request: Request, runtime: RuntimeDep) -> dict[st
     body = await request.body()
     if len(body) > MAX_CALLBACK_BYTES:
         raise Problem(413, "Too large", "The callback body is larger than 20 MB.")
-    try:
+
+    def receive() -> str:
         with runtime.db.session() as session:
             execution = receive_callback(
                 session,
@@ -214,9 +216,13 @@ async def callback(token: str, request: Request, runtime: RuntimeDep) -> dict[st
                 request.headers.get(SIGNATURE),
                 body,
             )
-            return {"status": execution.status}
+            return execution.status
+
+    try:
+        status = await run_in_threadpool(receive)
     except SystemsError as exc:
         raise _problem(exc) from None
+    return {"status": status}
 
 
 class ExecutionOut(BaseModel):
