@@ -114,15 +114,20 @@ class Store:
                 for field, strategy in what.get("fields", {}).items():
                     if field not in columns:
                         continue
+                    col = f'"{field}"'
                     if strategy == "null_rewrite":
-                        sql = f'UPDATE "{table}" SET "{field}" = NULL WHERE ({where}) AND "{field}" IS NOT NULL'
+                        new, skip = "NULL", ""
                     elif strategy == "string_rewrite":
-                        sql = f'UPDATE "{table}" SET "{field}" = \'***\' WHERE ({where}) AND "{field}" IS NOT NULL AND "{field}" <> \'***\''
+                        new, skip = "'***'", f" AND {col} <> '***'"
                     else:  # hmac: a receiver without Honorbound's key uses its own one-way code
-                        sql = (
-                            f'UPDATE "{table}" SET "{field}" = \'hb:\' || lower(hex(randomblob(16))) '
-                            f'WHERE ({where}) AND "{field}" IS NOT NULL AND "{field}" NOT LIKE \'hb:%\''
+                        new, skip = (
+                            "'hb:' || lower(hex(randomblob(16)))",
+                            f" AND {col} NOT LIKE 'hb:%'",
                         )
+                    sql = (
+                        f'UPDATE "{table}" SET {col} = {new} '
+                        f"WHERE ({where}) AND {col} IS NOT NULL{skip}"
+                    )
                     counts[field] = db.execute(sql, args).rowcount
                 affected[table] = {"rows": 0, "fields": counts}
         return affected

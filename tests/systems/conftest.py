@@ -384,10 +384,10 @@ dataset:
 """
 
 
-def connect(rt: Runtime, org: Tenant, *maps: str) -> None:
-    with rt.db.session() as session:
+def connect(runtime: Runtime, tenant: Tenant, *maps: str) -> None:
+    with runtime.db.session() as session:
         for i, text_ in enumerate(maps):
-            registry.connect(session, org.id, text_, f"map{i}.yaml", ACTOR)
+            registry.connect(session, tenant.id, text_, f"map{i}.yaml", ACTOR)
 
 
 def issued(value: str) -> bool:
