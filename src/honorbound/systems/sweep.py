@@ -17,6 +17,7 @@ marked `resumed`. Nothing is certified that was not done, nothing done goes unce
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -176,6 +177,11 @@ def _days(period: str) -> float:
     return (ref - cutoff(ref, period)).total_seconds()
 
 
+def _field_held(collection: CollectionMap, name: str, holds: list[LegalHold]) -> bool:
+    f = collection.field(name)
+    return f is not None and any(_covers(h, f.categories) for h in holds)
+
+
 def _covers(hold: LegalHold, categories: tuple[str, ...]) -> bool:
     if hold.category is None:
         return True
@@ -289,10 +295,22 @@ def sweep(
             collection = system.collection(step.collection)
             assert collection is not None
             applicable = [h for h in holds if _covers(h, step.categories)]
-            if any(
-                h.subject_id is None and h.collected_from is None and h.collected_to is None
+            whole = [
+                h
                 for h in applicable
-            ):
+                if h.subject_id is None and h.collected_from is None and h.collected_to is None
+            ]
+            if whole and step.fields and all(h.category is not None for h in whole):
+                # A hold on some categories keeps those fields; the step erases the others.
+                kept = [n for n in step.fields if not _field_held(collection, n, whole)]
+                outcome.held_back[step.key] = "a legal hold keeps " + ", ".join(
+                    n for n in step.fields if n not in kept
+                )
+                step = dataclasses.replace(step, fields=tuple(kept))
+                applicable = [h for h in applicable if h not in whole]
+                if not kept:
+                    continue
+            elif whole:
                 outcome.held_back[step.key] = "a legal hold covers these categories"
                 continue
             identity_fields = [f.name for f in collection.fields if f.identity]
@@ -656,6 +674,9 @@ def _files_step(
             )
         else:
             erased, first, last = connector.erase_due_in(collection, path, limit, fields)
+        if not erased.total and not erased.versions_deleted and not resumed:
+            _drop(db, entry_id)  # nothing in this file was due: nothing to certify
+            continue
         if on_stage is not None:
             on_stage("changed", batches + 1)
         _certify(
@@ -711,6 +732,13 @@ def _files_held(
 
     result = connector._erase_where(collection, [path], due, fields)
     return result, (min(span) if span else None), (max(span) if span else None)
+
+
+def _drop(db: Database, entry_id: int) -> None:
+    with db.session() as session:
+        entry = session.get(SystemDisposal, entry_id)
+        if entry is not None:
+            session.delete(entry)
 
 
 def _org(db: Database, sweep_id: int) -> int:
