@@ -76,7 +76,10 @@ def _check_signature(rt: Runtime, org: Tenant, entry: SystemDisposal) -> dict[st
     assert entry.certificate and entry.signature
     key.verify(base64.b64decode(entry.signature), entry.certificate.encode())  # type: ignore[union-attr,call-arg]
     doc = json.loads(entry.certificate)
-    assert json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False) == entry.certificate
+    assert (
+        json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        == entry.certificate
+    )
     return doc  # type: ignore[no-any-return]
 
 
@@ -89,7 +92,9 @@ def test_sweep_applies_the_notice_in_every_system_and_certifies_each_batch(
     assert result.failed == {}
     old, young = crm.people[3:], crm.people[:3]
     for c in old:
-        (row,) = crm.rows("SELECT email, phone, full_name, note FROM customers WHERE id = :id", id=c.id)
+        (row,) = crm.rows(
+            "SELECT email, phone, full_name, note FROM customers WHERE id = :id", id=c.id
+        )
         assert row == (None, pseudonym(rt, org, c.phone), "REDACTED", None)
         assert crm.rows("SELECT count(*) FROM orders WHERE customer_id = :id", id=c.id) == [(0,)]
         assert not (root / "recordings" / str(c.id) / "call-1.wav").exists()
@@ -124,9 +129,15 @@ def test_holds_keep_what_they_cover(rt: Runtime, org: Tenant, aged: tuple[Crm, P
     subject_id = vault_person(rt, org, held_person)
     connect(rt, org, CRM_MAP)
     with rt.db.session() as session:
-        place_hold(session, org.id, ADMIN, reason="case 26-014", owner="legal", subject_id=subject_id)
         place_hold(
-            session, org.id, ADMIN, reason="complaint review", owner="qa",
+            session, org.id, ADMIN, reason="case 26-014", owner="legal", subject_id=subject_id
+        )
+        place_hold(
+            session,
+            org.id,
+            ADMIN,
+            reason="complaint review",
+            owner="qa",
             category="user.contact_center.chat_log",
         )
     result = sweep(rt.db, rt.keys, rt.vault_keys, context(rt), org.id, ADMIN)

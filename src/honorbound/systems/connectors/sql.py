@@ -141,7 +141,14 @@ class SqlConnector:
         seconds = self.system.connection.timeout_seconds
         if "timeout" in lowered or "timed out" in lowered or "canceling statement" in lowered:
             return ConnectionFailed(self.system.key, f"did not answer within {seconds:g} s", where)
-        if exc.connection_invalidated or "connect" in lowered or "authentication" in lowered:
+        connecting = (
+            "connect",
+            "authentication",
+            "unable to open",
+            "access denied",
+            "unknown database",
+        )
+        if exc.connection_invalidated or any(w in lowered for w in connecting):
             return ConnectionFailed(
                 self.system.key, f"cannot connect to {self.where}: {reason}", "connection"
             )
@@ -465,7 +472,7 @@ class SqlConnector:
                     samples.append(
                         Sample(
                             mapped.get(name, name),
-                            [c.name for c in table.columns],
+                            [str(c.name) for c in table.columns],
                             [dict(r) for r in rows],
                             name in mapped,
                         )
