@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import Tenant
+from tests.support.people import remember
+from tests.systems.conftest import CRM_MAP, FILES_MAP, Crm, connect
 
 from honorbound.runtime import Runtime
 from honorbound.systems import registry
 from honorbound.systems.check import check_text, errors
 from honorbound.systems.jobs import context
 from honorbound.systems.scan import propose, public_report, scan
-from tests.conftest import Tenant
-from tests.support.people import remember
-from tests.systems.conftest import CRM_MAP, FILES_MAP, Crm, connect
 
 CARDS = ["4111 1111 1111 1111", "5500 0000 0000 0004", "3400 0000 0000 009"]
 

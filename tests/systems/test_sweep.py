@@ -14,15 +14,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import select
-
-from honorbound.audit import Actor
-from honorbound.config import Settings
-from honorbound.retention.certificates import public_key_pem
-from honorbound.retention.holds import place_hold
-from honorbound.runtime import Runtime
-from honorbound.systems.jobs import context
-from honorbound.systems.models import SystemDisposal
-from honorbound.systems.sweep import sweep
 from tests.conftest import Tenant
 from tests.systems.conftest import (
     CRM_MAP,
@@ -36,6 +27,15 @@ from tests.systems.conftest import (
     fill_files,
 )
 from tests.systems.test_requests import pseudonym, vault_person
+
+from honorbound.audit import Actor
+from honorbound.config import Settings
+from honorbound.retention.certificates import public_key_pem
+from honorbound.retention.holds import place_hold
+from honorbound.runtime import Runtime
+from honorbound.systems.jobs import context
+from honorbound.systems.models import SystemDisposal
+from honorbound.systems.sweep import sweep
 
 ADMIN = Actor("user:1", "admin")
 

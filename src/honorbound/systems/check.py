@@ -254,9 +254,8 @@ def _connection(s: SystemMap, at: _Locator) -> list[Problem]:
     if s.type == "manual" and not spec.owner:
         out.append(at.problem(where, "a manual system needs `owner`: who does the work"))
     for name, value in spec.options.items():
-        if any(w in name.lower() for w in ("secret", "password", "token", "key")) and name not in (
-            "key_filename",
-        ):
+        secretish = any(w in name.lower() for w in ("secret", "password", "token", "key"))
+        if secretish and isinstance(value, str) and name != "key_filename":
             out.append(
                 at.problem(
                     (*where, "options", name),
@@ -264,7 +263,6 @@ def _connection(s: SystemMap, at: _Locator) -> list[Problem]:
                     "(env or file)",
                 )
             )
-        del value
     return out
 
 
