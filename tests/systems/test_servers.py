@@ -128,9 +128,12 @@ def test_a_statement_that_runs_too_long_is_stopped(
     connector = open_connector(system, ConnectorSettings())
     backend = connector.backend
     sleep = "SELECT pg_sleep(5)" if backend == "postgresql" else "SELECT SLEEP(5)"
-    with pytest.raises(ConnectionFailed) as caught, connector._guard("collection 'customers'"):
-        with connector.engine.connect() as conn:
-            conn.execute(text(sleep))
+    with (
+        pytest.raises(ConnectionFailed) as caught,
+        connector._guard("collection 'customers'"),
+        connector.engine.connect() as conn,
+    ):
+        conn.execute(text(sleep))
     assert str(caught.value) == "system 'crm', collection 'customers': did not answer within 1 s"
 
 
