@@ -37,7 +37,6 @@ from sqlalchemy.exc import (
     OperationalError,
     SQLAlchemyError,
 )
-from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import ColumnElement
 
 from honorbound.systems.connectors.base import (
@@ -100,7 +99,9 @@ class SqlConnector:
             backend = make_url(url).get_backend_name()
             self.engine: Engine = create_engine(
                 url,
-                poolclass=NullPool,
+                # One connector serves one request or sweep: a small pool, closed with it.
+                pool_size=2,
+                max_overflow=2,
                 connect_args=_connect_args(backend, system.connection.timeout_seconds),
             )
         except (NoSuchModuleError, ArgumentError, ImportError) as exc:
