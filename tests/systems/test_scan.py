@@ -111,3 +111,46 @@ def test_a_system_that_cannot_be_reached_is_reported_not_fatal(
         "system 'crm'" in report["errors"][0]["error"]
         and "cannot connect" in report["errors"][0]["error"]
     )
+
+
+def test_the_console_page_shows_the_findings(
+    rt: Runtime, org: Tenant, api: TestClient, crm: Crm
+) -> None:
+    import re
+
+    from tests.web.conftest import add_staff
+
+    from honorbound.accounts.roles import Role
+
+    _drift(crm)
+    connect(rt, org, CRM_MAP)
+    with rt.db.session() as session:
+        scan(session, context(rt), org.id, sample_rows=50)
+    login = add_staff(rt, org, "auditor-1", Role.AUDITOR)
+    page = api.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    api.post(
+        "/login",
+        data={"username": login.username, "password": login.password, "csrf_token": token.group(1)},
+    )
+    html = api.get("/console/systems").text
+    assert "Connected systems" in html and "<code>crm</code>" in html
+    assert "callbacks (not in the map)" in html and "user.financial.credit_card" in html
+    assert 'aria-current="page">Systems' in html
+    for c in crm.people:
+        assert c.email not in html and c.phone not in html
+    login_agent = add_staff(rt, org, "agent-1", Role.AGENT)
+    with TestClient(api.app) as other:
+        page = other.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token
+        other.post(
+            "/login",
+            data={
+                "username": login_agent.username,
+                "password": login_agent.password,
+                "csrf_token": token.group(1),
+            },
+        )
+        assert other.get("/console/systems").status_code == 403
