@@ -306,5 +306,7 @@ def test_access_package_holds_every_system_per_field_with_the_category_name(
     names = archive.namelist()
     assert "systems/crm/customers.csv" in names and "systems/ticketing/tickets.csv" in names
     assert c.email in archive.read("systems/crm/customers.csv").decode()
+    summary = archive.read("summary.html").decode()
+    assert "In our other systems" in summary and "CRM" in summary and "Identifiers" in summary
     # Nothing was changed by an access request.
     assert crm.rows("SELECT email FROM customers WHERE id = :id", id=c.id) == [(c.email,)]

@@ -378,6 +378,7 @@ def build_package(
                 identities=identities,
                 interactions=interactions,
                 disclosures=disclosures,
+                systems=systems_out,
             ),
         )
     return Package(buffer.getvalue(), count, len(withheld), len(categories))
