@@ -46,6 +46,7 @@ from honorbound.rights.sealing import open_value, seal_value
 from honorbound.rights.timeline import events, log_event
 from honorbound.rights.tokens import check_link, issue
 from honorbound.rights.verification import CONSUMER, EXECUTE_JOB, live_subject, queue_execution
+from honorbound.systems import recordings
 from honorbound.systems import requests as systems
 from honorbound.vault.erasure import erase_subject
 from honorbound.vault.identities import IdentityKind
@@ -391,6 +392,10 @@ def _erase_vault(
             evidence={"request_ref": request.reference},
             external_ref=f"rights:{request.reference}:suppress:{ref.kind.value}",
         )
+    # The audio behind the vault's recording pointers goes too (before the key that opens them).
+    audio = recordings.delete_for_subject(
+        session, svc.systems, svc.vault_keys, request.organization_id, subject.id
+    )
     erased = erase_subject(
         session, svc.vault_keys, request.organization_id, subject.id, actor, "rights.deletion"
     )
@@ -409,6 +414,7 @@ def _erase_vault(
             "keys_destroyed": erased.keys_destroyed,
             "recipients": notified,
             "suppression_entries": len(refs),
+            **audio.as_dict(),
         },
     )
 
