@@ -66,9 +66,10 @@ def test_texas_sunday_starts_at_noon_and_covers_texts(runtime: Runtime, tenant: 
     assert blocked_by_hours(runtime, tenant, phone, at(CENTRAL, sunday, "11:30"))
     assert not blocked_by_hours(runtime, tenant, phone, at(CENTRAL, sunday, "12:30"))
     assert blocked_by_hours(runtime, tenant, phone, at(CENTRAL, sunday, "11:30"), "sms")
-    # New York texts are outside the federal (voice) rule.
+    # The federal quiet hours (8-21) cover marketing texts too: a New York text at 22:30 waits.
+    assert blocked_by_hours(runtime, tenant, number("212", 11), at(EASTERN, sunday, "22:30"), "sms")
     assert not blocked_by_hours(
-        runtime, tenant, number("212", 11), at(EASTERN, sunday, "22:30"), "sms"
+        runtime, tenant, number("212", 11), at(EASTERN, sunday, "20:30"), "sms"
     )
 
 

@@ -171,11 +171,19 @@ def test_gpc_header_records_the_opt_outs(
         runtime, tenant.id, ["c0ffee-cookie-123"] * 3, "sale", "email", kinds=["cookie_id"] * 3
     )
     assert not result.allowed.any()
-    # A state without the requirement and a notice without the promise: not recorded.
+    # A state whose law is in force and does not require it, and a notice without the promise:
+    # not recorded.
     other = client.post(
-        url, json={"cookie_id": "another-cookie-1", "state": "FL"}, headers={"Sec-GPC": "1"}
+        url, json={"cookie_id": "another-cookie-1", "state": "VA"}, headers={"Sec-GPC": "1"}
     )
     assert other.json()["recorded"] == []
+    # A state without a comprehensive law (FL), or one whose law is not in force yet (VT until
+    # 2028): the organization's default is the strictest rule, so the signal is honored.
+    for cookie_id, state in (("florida-cookie-1", "FL"), ("vermont-cookie-1", "VT")):
+        honored = client.post(
+            url, json={"cookie_id": cookie_id, "state": state}, headers={"Sec-GPC": "1"}
+        )
+        assert sorted(honored.json()["recorded"]) == ["sale", "sharing", "targeted_advertising"]
     assert client.post(url, json={"cookie_id": "x"}, headers={"Sec-GPC": "1"}).status_code == 422
 
 
@@ -184,9 +192,16 @@ def test_gpc_on_the_unsubscribe_page_covers_the_identified_person(
 ) -> None:
     who = person().email
     path = _link(client, tenant, who)["url"].replace("http://testserver", "")
-    # No state known and no promise in an adopted notice: GPC alone is not applied.
+    # No state known and no promise in an adopted notice: the unknown-state default is the
+    # strictest rule, and California expects the signal processed per browser and person
+    # (11 CCR 7025), so it is applied to the identified person.
     client.get(path, headers={"Sec-GPC": "1"})
-    assert _events(runtime) == []
+    assert sorted(e.purpose for e in _events(runtime)) == [
+        "sale",
+        "sharing",
+        "targeted_advertising",
+    ]
+    assert {e.source for e in _events(runtime)} == {"gpc_signal"}
 
 
 def test_gpc_declaration(client: TestClient) -> None:

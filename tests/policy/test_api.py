@@ -150,3 +150,40 @@ def test_adopting_shows_the_state_rule_warnings(client: TestClient, tenant: Tena
     assert all(isinstance(w["line"], int) and w["line"] > 0 for w in warnings)
     plain = _adopt(client, tenant, CC1)
     assert not any("allows 45" in w["message"] for w in plain.json()["warnings"])
+
+
+def test_applicability_lists_laws_and_obligations_from_the_declared_facts(
+    client: TestClient, tenant: Tenant
+) -> None:
+    facts = (
+        "applicability:\n"
+        "  consumers_by_state: {CA: 300000, CT: 40000, TX: 500}\n"
+        "  annual_revenue_usd: 120000000\n"
+        "  small_business: false\n"
+        "  automated_decisions: false\n"
+        "  employees: 900\n"
+        "  nonprofit: false\n"
+    )
+    assert client.get("/v1/policy/applicability", headers=tenant.headers()).status_code == 404
+    text = CC1.replace("\nchildren:", "\n" + facts + "children:", 1)
+    assert _adopt(client, tenant, text).status_code == 201
+    answer = client.get(
+        "/v1/policy/applicability", params={"on": "2026-12-02"}, headers=tenant.headers(Role.AGENT)
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    laws = {law["state"]: law for law in body["laws"]}
+    assert laws["CA"]["status"] == "applies" and laws["CA"]["cure"] == "no cure period"
+    assert laws["CT"]["status"] == "applies"  # 35,000 from 2026-07-01
+    assert laws["TX"]["status"] == "applies"  # not a small business
+    assert laws["VA"]["status"] == "does_not_apply"  # no VA consumers declared
+    assert laws["OK"]["in_force"] is False and laws["OK"]["effective"] == "2027-01-01"
+    assert all(law["reasons"] for law in body["laws"])
+    obligations = {o["id"]: o for o in body["obligations"]}
+    assert obligations["ca_admt"]["status"] == "does_not_apply"
+    assert obligations["ca_risk_assessment"]["status"] == "applies"  # sensitive data
+    audit = obligations["ca_cyber_audit"]
+    assert audit["status"] == "applies" and [d["due"] for d in audit["deadlines"]] == ["2028-04-01"]
+    assert any(u.startswith("TX:") for u in body["unconfirmed"])
+    bad = client.get("/v1/policy/applicability", params={"on": "soon"}, headers=tenant.headers())
+    assert bad.status_code == 422

@@ -140,7 +140,8 @@ def test_adopt_invalid_file_adopts_nothing(
 
 def test_rules_command(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["policy", "rules"])
-    assert result.exit_code == 0 and "19 states" in result.output
+    assert result.exit_code == 0 and "23 states" in result.output
+    assert "OK 2027-01-01" in result.output and "breach rules for 52 jurisdictions" in result.output
     override = tmp_path / "ours.yaml"
     override.write_text("states:\n  VA:\n    confirmed: true\n    unconfirmed: []\n")
     assert (
@@ -163,3 +164,34 @@ def test_adopt_prints_the_state_rule_warnings(
     assert "adopted version 1" in result.output
     assert f"{slower}:" in result.output and "warning: " in result.output
     assert "allows 45" in result.output
+
+
+def test_check_lists_the_applicable_laws_and_unconfirmed_rules(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    notice = tmp_path / "notice.yaml"
+    notice.write_text(
+        CC1.read_text(encoding="utf-8").replace(
+            "\nchildren:",
+            "\napplicability:\n  consumers_by_state: {CO: 150000}\n  annual_revenue_usd: 1000\n"
+            "  small_business: true\n  employees: 40\n  nonprofit: false\nchildren:",
+            1,
+        )
+    )
+    result = runner.invoke(cli, ["policy", "check", "--on", "2026-12-02", str(notice)])
+    assert result.exit_code == 0, result.output
+    assert "laws on 2026-12-02, from the declared facts" in result.output
+    assert "applies: CO Colorado Privacy Act: meets the threshold" in result.output
+    assert (
+        "does not apply: " in result.output and "CA" in result.output.split("does not apply: ")[1]
+    )
+    assert "not confirmed (verify before relying on them): CO: appeal.days" in result.output
+    assert "obligations:" in result.output
+
+
+def test_rules_markdown_is_the_docs_table(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["policy", "rules", "--markdown"])
+    assert result.exit_code == 0
+    assert result.output.startswith("<!-- rules-table:start")
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "jurisdiction-rules.md").read_text()
+    assert result.output in docs

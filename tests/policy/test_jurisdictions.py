@@ -17,7 +17,7 @@ def test_shipped_rules_load_and_cover_the_reference_states() -> None:
     rules = load_rules()
     assert set(rules.states) == {
         "CA", "CO", "CT", "DE", "IA", "MT", "NE", "NH", "NJ", "OR", "TX", "UT", "VA", "TN",
-        "MN", "MD", "IN", "KY", "RI",
+        "MN", "MD", "IN", "KY", "RI", "OK", "LA", "AL", "VT",
     }  # fmt: skip
 
 

@@ -75,5 +75,6 @@ def test_every_request_type_has_a_sourced_rule() -> None:
         "opt_out_sharing",
         "opt_out_targeted_advertising",
         "opt_out_profiling",
+        "opt_out_admt",
         "limit_sensitive",
     }

@@ -354,7 +354,8 @@ def test_colorado_portability_is_free_twice_per_calendar_year(
     (event,) = [e for e in detail["events"] if e["kind"] == "excess_request"]
     assert event["details"]["window"] == "calendar year" and event["details"]["free"] == 2
     assert "CO" in event["details"]["source"] and "6-1-1306" in event["details"]["source"]
-    # Access requests in CO are not limited by this rule (and CO has no general count).
+    # Access requests in CO are not limited by this rule, and the portability requests do not
+    # count toward CO's general free request (once per 12 months): this is the first access.
     _ask(api, org, "access_specific", "CO", p.email)
     assert _staff_list(api, org)[-1]["excess_request"] is None
 

@@ -158,17 +158,23 @@ def _purposes(runtime: Runtime, tenant: Tenant, value: str) -> list[tuple[str, s
 def test_gpc_where_no_law_requires_it_records_only_what_was_ticked(
     client: TestClient, runtime: Runtime, tenant: Tenant
 ) -> None:
-    someone, other = person(), person()
+    someone, other, unknown = person(), person(), person()
     headers = {"Sec-GPC": "1"}
     url = f"/p/{tenant.slug}/choices"
     token = _token(client.get(url, headers=headers).text)
     form = {"csrf_token": token, "limit_sensitive": "yes"}
-    # No state given and no promise in the notice: the signal has no legal effect to record.
+    # Virginia's law is in force and does not require honoring the signal, and the notice does
+    # not promise it: the signal has no legal effect to record.
     assert (
-        client.post(url, data={**form, "identity": someone.email}, headers=headers).status_code
+        client.post(
+            url, data={**form, "identity": someone.email, "state": "VA"}, headers=headers
+        ).status_code
         == 200
     )
     assert _purposes(runtime, tenant, someone.email) == [("sensitive_data_use", "web_form")]
+    # No state given: the organization's default for an unknown state honors it (issue 19).
+    client.post(url, data={**form, "identity": unknown.email}, headers=headers)
+    assert ("sale", "gpc_signal") in _purposes(runtime, tenant, unknown.email)
     # Colorado's law makes it binding.
     client.post(url, data={**form, "identity": other.email, "state": "CO"}, headers=headers)
     assert _purposes(runtime, tenant, other.email) == [

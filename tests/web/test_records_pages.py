@@ -146,3 +146,15 @@ def test_disclosure_ledger_and_metrics_report(
     subject_page = client.get(f"/console/subjects/{subject.id}")
     received = subject_page.text.split('id="received"')[1].split("</table>")[0]
     assert received.count("Our CRM provider") == 1  # the aggregate one names nobody
+
+
+def test_laws_and_obligations_page(client: TestClient, runtime: Runtime, tenant: Tenant) -> None:
+    _sign_in(client, runtime, tenant, Role.AUDITOR)
+    empty = client.get("/console/obligations")
+    assert empty.status_code == 200 and "No declaration adopted yet" in empty.text
+    adopt(runtime, tenant.id)
+    page = client.get("/console/obligations")
+    assert page.status_code == 200
+    assert "Laws and obligations" in page.text and "Risk assessments" in page.text
+    assert "Oklahoma" in page.text and "(from 2027-01-01)" in page.text
+    assert 'href="/console/obligations" aria-current="page"' in page.text

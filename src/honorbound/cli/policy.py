@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,13 +12,16 @@ from sqlalchemy import select
 from honorbound.accounts.models import Organization
 from honorbound.audit import Actor
 from honorbound.cli.common import fail, out, runtime, settings
+from honorbound.consent.rules import load as contact_rules
 from honorbound.policy import store
+from honorbound.policy.applicability import Report, report
 from honorbound.policy.check import check_file, errors
 from honorbound.policy.diff import diff
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.loader import parse_declaration
 from honorbound.policy.problems import DeclarationError
 from honorbound.policy.render import FORMATS, render
+from honorbound.policy.rulesdoc import markdown as rules_markdown
 from honorbound.policy.schema import Declaration
 from honorbound.runtime import read_rules
 
@@ -78,13 +82,24 @@ def check_cmd(
     files: Annotated[list[Path], typer.Argument(help="Declaration files (YAML).")],
     rules: RulesOption = None,
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+    on: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--on",
+            formats=["%Y-%m-%d"],
+            help="Check against the laws in force on this date (default: today).",
+        ),
+    ] = None,
 ) -> None:
-    """Exit 0 when every file is valid; otherwise print `FILE:LINE: message` lines, exit 1."""
+    """Exit 0 when every file is valid; otherwise print `FILE:LINE: message` lines, exit 1.
+    For a valid file, also list the state laws and dated obligations that apply to the
+    organization from its declared facts, and the rules it relies on that are unconfirmed."""
     loaded = _rules(rules)
+    today = on.date() if on else dt.date.today()
     failed = False
     for path in files:
         _read(path)
-        problems = check_file(path, loaded)
+        problems = check_file(path, loaded, today)
         for problem in problems:
             typer.echo(str(problem), err=True)
         if errors(problems) or (strict and problems):
@@ -92,8 +107,42 @@ def check_cmd(
         else:
             warned = f" ({len(problems)} warning(s))" if problems else ""
             typer.echo(f"{path}: ok{warned}")
+            declaration = parse_declaration(_read(path), str(path))[0]
+            for line in applicability_lines(report(loaded, declaration, today)):
+                typer.echo(f"  {line}")
     if failed:
         raise typer.Exit(1)
+
+
+def applicability_lines(found: Report) -> list[str]:
+    """The applicability report as lines for the terminal."""
+    lines = [f"laws on {found.on.isoformat()}, from the declared facts (applicability):"]
+    for law in found.applicable():
+        when = "" if law.in_force else f" from {law.effective.isoformat()}"
+        cure = f"; {law.cure}" if law.cure else ""
+        lines.append(
+            f"  {law.status.replace('_', ' ')}{when}: {law.state} {law.law}: "
+            f"{'; '.join(law.reasons)}{cure}"
+        )
+    others = [law.state for law in found.laws if law.status == "does_not_apply"]
+    if others:
+        lines.append(f"  does not apply: {', '.join(others)}")
+    lines.append("obligations:")
+    for ob in found.obligations:
+        due = "; ".join(
+            f"{d.what} due {d.due.isoformat()}" + (f" ({d.note})" if d.note else "")
+            for d in ob.deadlines
+        )
+        lines.append(
+            f"  {ob.status.replace('_', ' ')}: {ob.state} {ob.title} (from "
+            f"{ob.starts.isoformat()}){': ' + due if due else ''}"
+            f"{' - ' + '; '.join(ob.reasons) if ob.reasons else ''}"
+        )
+    if found.unconfirmed:
+        lines.append(
+            "not confirmed (verify before relying on them): " + "; ".join(found.unconfirmed)
+        )
+    return lines
 
 
 @app.command("render")
@@ -202,12 +251,35 @@ def rules_cmd(
     override: Annotated[
         Path | None, typer.Argument(help="Your override file, merged over the shipped rules.")
     ] = None,
+    markdown: Annotated[
+        bool,
+        typer.Option(
+            "--markdown",
+            help="Print every rule as a Markdown table (value, source, confirmed), as in "
+            "docs/jurisdiction-rules.md.",
+        ),
+    ] = False,
 ) -> None:
     """Validate the jurisdiction rules (and an override file); list unconfirmed rows."""
     loaded = _rules(override)
+    if markdown:
+        typer.echo(rules_markdown(loaded, contact_rules()), nl=False)
+        return
+    today = dt.date.today()
     doubtful = sorted(code for code, row in loaded.states.items() if not row.confirmed)
+    later = [
+        f"{code} {row.effective.isoformat()}"
+        for code, row in sorted(loaded.states.items())
+        if not row.in_force(today)
+    ]
+    rows = loaded.unconfirmed_rows()
     out.print(
-        f"rules valid as of {loaded.as_of}: {len(loaded.states)} states; "
-        f"unconfirmed: {', '.join(doubtful) or 'none'}",
+        f"rules valid as of {loaded.as_of}: {len(loaded.states)} states"
+        + (f" ({len(later)} not yet in force: {', '.join(later)})" if later else "")
+        + f"; breach rules for {len(loaded.breach)} jurisdictions; "
+        f"unconfirmed: {', '.join(doubtful) or 'none'}"
+        + (f" ({len(rows)} unconfirmed rows in all; docs/jurisdiction-rules.md lists them)")
+        if rows
+        else "",
         highlight=False,
     )

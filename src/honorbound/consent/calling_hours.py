@@ -126,8 +126,8 @@ def allowed_at(
                 w for w in rules.windows_for(state, channel, local.date()) if w.state != "*"
             ]
         for window in windows:
-            start, end = window.window_for(local.date())
-            if not (start <= local.time() < end):
+            allowed = window.window_for(local.date())
+            if allowed is None or not (allowed[0] <= local.time() < allowed[1]):
                 return False
         for state in states:
             if rules.holiday_ban(state, channel) and is_holiday(state, local.date()):

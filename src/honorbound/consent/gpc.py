@@ -1,8 +1,11 @@
 """Global Privacy Control: `Sec-GPC: 1` is an opt-out of sale, sharing and targeted advertising.
 
 It is honored for the identified person (or, without one, the browser's cookie id) when the
-person's state requires it (`policy/data/us-rules.yaml`, universal opt-out) or when the
-organization's notice promises to honor it everywhere. A signal that repeats a choice already
+person's state requires it (`policy/data/us-rules.yaml`, universal opt-out), when the
+organization's notice promises to honor it everywhere, and whenever the person's state is
+unknown or has no law in force: the organization's default for such a person is the strictest
+rule, and California expects the signal processed per browser even when the person is unknown
+(11 CCR 7025; `JurisdictionRules.unknown_state_rule`). A signal that repeats a choice already
 in force records nothing, so a browser sending the header on every request adds one event.
 """
 
@@ -30,16 +33,17 @@ def signal_present(headers: Mapping[str, str]) -> bool:
 
 
 def applies(
-    state: str | None, declaration_promises: bool, on: dt.date, laws: JurisdictionRules
+    state: str | None,
+    declaration_promises: bool,
+    on: dt.date,
+    laws: JurisdictionRules,
+    scope: frozenset[str] | None = None,
 ) -> bool:
+    """Must the signal be honored for a person of `state` (None: unknown) on `on`? `laws` is
+    the runtime's one rules object; `scope` the states of the organization's default."""
     if declaration_promises:
         return True
-    if not state:
-        return False
-    try:
-        return laws.state(state).gpc_required(on)
-    except LookupError:
-        return False
+    return laws.rule_for(state, on, scope).gpc_required(on)
 
 
 def record_signal(

@@ -66,7 +66,8 @@ def requirements(
     if children.minimum_age is not None and age < children.minimum_age:
         # Only a declaration that asks for parental consent lets a recorded opt-in count.
         need(purposes.restricted, OPT_IN_NEEDED if children.parental_consent else REFUSED)
-    rule = jurisdictions.states.get(state) if state else None
+    # A state's minors rows apply once its law is in force (and each row from its own date).
+    rule = jurisdictions.in_force(state, on) if state else None
     if rule is not None:
         for row in rule.minor_rules(age, on):
             if row.requirement == "sensitive_data":

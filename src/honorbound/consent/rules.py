@@ -17,20 +17,25 @@ import yaml
 DATA = Path(__file__).with_name("data") / "contact-rules.yaml"
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 @dataclass(frozen=True)
 class CallingWindow:
     state: str  # USPS code, or "*" for the federal default
     channels: frozenset[str]
     start: dt.time
     end: dt.time
-    sunday_start: dt.time | None
-    sunday_end: dt.time | None
+    # Weekday (0 = Monday) -> its own window, or None: no calls that day (RI, AL on Sundays).
+    by_weekday: dict[int, tuple[dt.time, dt.time] | None]
     effective_from: dt.date | None
     source: str
+    confirmed: bool = True
 
-    def window_for(self, day: dt.date) -> tuple[dt.time, dt.time]:
-        if day.weekday() == 6 and self.sunday_start and self.sunday_end:
-            return self.sunday_start, self.sunday_end
+    def window_for(self, day: dt.date) -> tuple[dt.time, dt.time] | None:
+        """The allowed (start, end) on `day` in the callee's local time; None: no calls."""
+        if day.weekday() in self.by_weekday:
+            return self.by_weekday[day.weekday()]
         return self.start, self.end
 
 
@@ -47,6 +52,7 @@ class HolidayBan:
     state: str
     channels: frozenset[str]
     source: str
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ class MinorPurposes:
 @dataclass(frozen=True)
 class ContactRules:
     revocation_business_days: int
+    revocation_in_force: dt.date
+    revoke_all_delayed_until: dt.date
     email_business_days: int
     email_mechanism_days: int
     unsubscribe_link_valid_days: int
@@ -117,10 +125,36 @@ def _words(values: list[Any]) -> tuple[str, ...]:
     return tuple(str(v).upper() for v in values)
 
 
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _weekdays(raw: dict[str, Any] | None, state: str) -> dict[int, tuple[dt.time, dt.time] | None]:
+    found: dict[int, tuple[dt.time, dt.time] | None] = {}
+    for name, value in (raw or {}).items():
+        if name not in WEEKDAYS:
+            raise ValueError(
+                f"contact-rules.yaml: calling_hours {state}: days.{name} is not a weekday; "
+                f"use one of {', '.join(WEEKDAYS)}"
+            )
+        if value == "closed":
+            found[WEEKDAYS.index(name)] = None
+        else:
+            start, end = _time(value["start"]), _time(value["end"])
+            if end <= start:
+                raise ValueError(
+                    f"contact-rules.yaml: calling_hours {state}: days.{name} ends before it starts"
+                )
+            found[WEEKDAYS.index(name)] = (start, end)
+    return found
+
+
 def parse(raw: dict[str, Any]) -> ContactRules:
     sms = raw["sms"]
     return ContactRules(
         revocation_business_days=int(raw["revocation"]["honor_within_business_days"]),
+        revocation_in_force=_date(raw["revocation"]["in_force"]),
+        revoke_all_delayed_until=_date(raw["revocation"]["revoke_all_delayed_until"]),
         email_business_days=int(raw["email"]["honor_within_business_days"]),
         email_mechanism_days=int(raw["email"]["opt_out_mechanism_valid_days"]),
         unsubscribe_link_valid_days=int(raw["email"]["unsubscribe_link_valid_days"]),
@@ -136,14 +170,12 @@ def parse(raw: dict[str, Any]) -> ContactRules:
                 channels=frozenset(w["channels"]),
                 start=_time(w["start"]),
                 end=_time(w["end"]),
-                sunday_start=_time(w["sunday_start"]) if "sunday_start" in w else None,
-                sunday_end=_time(w["sunday_end"]) if "sunday_end" in w else None,
+                by_weekday=_weekdays(w.get("days"), str(w["state"])),
                 effective_from=(
-                    dt.date.fromisoformat(str(w["effective_from"]))
-                    if "effective_from" in w
-                    else None
+                    _date(w["effective_from"]) if w.get("effective_from") is not None else None
                 ),
                 source=str(w["source"]),
+                confirmed=bool(w.get("confirmed", False)),
             )
             for w in raw["calling_hours"]
         ),
@@ -157,7 +189,12 @@ def parse(raw: dict[str, Any]) -> ContactRules:
             for c in raw["call_caps"]
         ),
         holiday_bans=tuple(
-            HolidayBan(str(b["state"]), frozenset(b["channels"]), str(b["source"]))
+            HolidayBan(
+                str(b["state"]),
+                frozenset(b["channels"]),
+                str(b["source"]),
+                bool(b.get("confirmed", False)),
+            )
             for b in raw.get("holiday_no_calls", [])
         ),
         sms=SmsRules(

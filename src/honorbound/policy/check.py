@@ -6,7 +6,9 @@ Warnings are things a privacy officer should look at but may keep.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from honorbound.policy.jurisdictions import JurisdictionRules
@@ -18,6 +20,7 @@ from honorbound.policy.schema import (
     Declaration,
     RecipientType,
     Right,
+    RightsOffer,
     Selection,
     Trigger,
 )
@@ -25,39 +28,109 @@ from honorbound.policy.taxonomy import (
     data_categories,
     data_uses,
     is_third_party_targeted,
+    is_within,
     sensitive_hint,
 )
 from honorbound.policy.yamlsource import LineMap, did_you_mean
 
 P = tuple[str | int, ...]
 
+# Rights a consumer asks for (their state's answer and appeal rules apply); an offer of only
+# marketing opt-outs to `all` does not make every state law's request rules apply.
+REQUEST_RIGHTS = frozenset(
+    {
+        Right.access,
+        Right.know,
+        Right.correct,
+        Right.delete,
+        Right.portability,
+        Right.opt_out_sale,
+        Right.opt_out_sharing,
+        Right.opt_out_targeted_advertising,
+        Right.opt_out_profiling,
+        Right.limit_sensitive,
+    }
+)
+PRECISE_GEOLOCATION = "user.location.precise"
+
 
 def check_text(
-    text: str, file: str = "<declaration>", rules: JurisdictionRules | None = None
+    text: str,
+    file: str = "<declaration>",
+    rules: JurisdictionRules | None = None,
+    today: dt.date | None = None,
 ) -> list[Problem]:
-    """Every problem in a declaration, errors and warnings, sorted by line."""
+    """Every problem in a declaration, errors and warnings, sorted by line. With `rules`, the
+    notice is held against the state laws in force `today` (default: the real date) or on its
+    effective date when later, and against every rule that starts to apply after that."""
     try:
         decl, lines = parse_declaration(text, file)
     except DeclarationError as exc:
         return sorted(exc.problems, key=lambda p: p.line)
-    problems = list(_Checker(decl, lines, rules).run())
+    problems = list(_Checker(decl, lines, rules, today).run())
     return sorted(problems, key=lambda p: (p.line, p.message))
 
 
-def check_file(path: str | Path, rules: JurisdictionRules | None = None) -> list[Problem]:
+def check_file(
+    path: str | Path, rules: JurisdictionRules | None = None, today: dt.date | None = None
+) -> list[Problem]:
     path = Path(path)
-    return check_text(path.read_text(encoding="utf-8"), str(path), rules)
+    return check_text(path.read_text(encoding="utf-8"), str(path), rules, today)
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 
 
+@dataclass(frozen=True)
+class _Finding:
+    """One state-law shortfall of the notice for one state. Findings of one kind at one path
+    are reported together (`{states}` names them; `{respond}`, `{extension}`, `{sources}` and
+    `{doubt}` are filled from their rows)."""
+
+    path: P
+    kind: str
+    state: str
+    grouped: bool
+    template: str
+    rules: JurisdictionRules
+
+    def render(self, states: list[str]) -> str:
+        rows = [self.rules.states[s] for s in states]
+        pairs = list(zip(states, rows, strict=True))
+        one = len(states) == 1
+        field = {"respond": "respond", "extension": "extension", "gpc": "universal_opt_out"}
+        doubtful = [
+            s
+            for s, r in pairs
+            if self.kind in field and any(u.startswith(field[self.kind]) for u in r.unconfirmed)
+        ]
+        return self.template.format(
+            law=f"{states[0]} law" if one else f"the law of {', '.join(states)}",
+            states=", ".join(states),
+            respond=str(rows[0].respond.days)
+            if one
+            else ", ".join(f"{r.respond.days} ({s})" for s, r in pairs),
+            extension=str(rows[0].extension.days)
+            if one
+            else ", ".join(f"{r.extension.days} ({s})" for s, r in pairs),
+            source=f" ({rows[0].law})" if one else "",
+            doubt=(f" (not confirmed for {', '.join(doubtful)}: verify it)" if doubtful else ""),
+        )
+
+
 class _Checker:
-    def __init__(self, decl: Declaration, lines: LineMap, rules: JurisdictionRules | None) -> None:
+    def __init__(
+        self,
+        decl: Declaration,
+        lines: LineMap,
+        rules: JurisdictionRules | None,
+        today: dt.date | None = None,
+    ) -> None:
         self.d = decl
         self.lines = lines
         self.rules = rules
+        self.today = today or dt.date.today()
 
     def error(self, path: P, message: str) -> Problem:
         return self.lines.problem(path, message)
@@ -257,62 +330,152 @@ class _Checker:
                         f"rights '{offer.id}' can be exercised by {method.value}, but "
                         f"`contact.{needed}` is not given; add it",
                     )
-            if self.rules is None:
-                continue
-            for j, juris in enumerate(offer.jurisdictions):
-                state = juris.removeprefix("US-")
-                row = self.rules.states.get(state)
-                if row is None:
-                    continue
-                path = ("rights", i, "jurisdictions", j)
-                if offer.response_days is not None and offer.response_days > row.respond.days:
-                    yield self.warning(
-                        path,
-                        f"rights '{offer.id}' promise an answer in {offer.response_days} days, "
-                        f"but {state} law allows {row.respond.days}; shorten `response_days`",
-                    )
-                if offer.extension_days is not None and offer.extension_days > row.extension.days:
-                    yield self.warning(
-                        path,
-                        f"rights '{offer.id}' allow a {offer.extension_days}-day extension, but "
-                        f"{state} law allows {row.extension.days}; shorten `extension_days`",
-                    )
-                offered = {r for o in self.d.rights_for(juris) for r in o.rights}
-                if row.appeal.required and Right.appeal not in offered:
-                    yield self.warning(
-                        path,
-                        f"{state} law requires an appeal of a refused request ({row.source}); "
-                        "add `appeal` to the rights offered there",
-                    )
-        yield from self._universal_opt_out()
-
-    def _universal_opt_out(self) -> Iterator[Problem]:
-        """States that require honoring opt-out preference signals (GPC) when a business sells,
-        shares or targets ads."""
         if self.rules is None:
             return
+        yield from self._against_the_law()
+
+    # --- the notice against the state laws, on its date and on every later change ----------
+
+    def _against_the_law(self) -> Iterator[Problem]:
+        """The state-law findings today (or on the notice's effective date, when later), then
+        each finding that first appears on a later date a rule starts to apply (a law taking
+        effect, a signal or geolocation rule starting), prefixed `from DATE:` so it is fixed
+        before the day."""
+        assert self.rules is not None
+        start = max(self.d.effective_date, self.today)
+        seen: set[tuple[P, str, str]] = set()
+        for k, on in enumerate([start, *self.rules.change_dates(start)]):
+            fresh = [f for f in self._law_findings(on) if (f.path, f.kind, f.state) not in seen]
+            seen.update((f.path, f.kind, f.state) for f in fresh)
+            groups: dict[tuple[P, str], list[_Finding]] = {}
+            for f in fresh:
+                groups.setdefault((f.path, f.kind if f.grouped else f"{f.kind}:{f.state}"), [])
+                groups[(f.path, f.kind if f.grouped else f"{f.kind}:{f.state}")].append(f)
+            for (path, _), items in groups.items():
+                message = items[0].render([f.state for f in items])
+                yield self.warning(path, message if k == 0 else f"from {on.isoformat()}: {message}")
+
+    def _offer_states(self, offer: RightsOffer, on: dt.date) -> list[tuple[int | None, str]]:
+        """(index in `jurisdictions` or None for a nation-wide offer, state) of the states with a
+        law in force that an offer of request rights covers."""
+        assert self.rules is not None
+        found: list[tuple[int | None, str]] = []
+        for j, juris in enumerate(offer.jurisdictions):
+            if juris in ("all", "US"):
+                if set(offer.rights) & REQUEST_RIGHTS:
+                    found += [(None, code) for code in self.rules.states_in_force(on)]
+            elif self.rules.in_force(juris.removeprefix("US-"), on) is not None:
+                found.append((j, juris.removeprefix("US-")))
+        return found
+
+    def _law_findings(self, on: dt.date) -> list[_Finding]:
+        assert self.rules is not None
+        rules = self.rules
+        findings: list[_Finding] = []
+        for i, offer in enumerate(self.d.rights):
+            for j, state in self._offer_states(offer, on):
+                row = rules.states[state]
+                nationwide = j is None
+                path: P = ("rights", i, "jurisdictions") + ((j,) if j is not None else ())
+                offered = {r for o in self.d.rights_for(f"US-{state}") for r in o.rights}
+                if offer.response_days is not None and offer.response_days > row.respond.days:
+                    findings.append(_Finding(path, "respond", state, nationwide, (
+                        f"rights '{offer.id}' promise an answer in {offer.response_days} days"
+                        f"{' everywhere' if nationwide else ''}, but {{law}} allows "
+                        "{respond}; shorten `response_days`{doubt}"
+                    ), rules))  # fmt: skip
+                if offer.extension_days is not None and offer.extension_days > row.extension.days:
+                    findings.append(_Finding(path, "extension", state, nationwide, (
+                        f"rights '{offer.id}' allow a {offer.extension_days}-day extension"
+                        f"{' everywhere' if nationwide else ''}, but {{law}} allows "
+                        "{extension}; shorten `extension_days`{doubt}"
+                    ), rules))  # fmt: skip
+                if row.appeal.required and Right.appeal not in offered:
+                    findings.append(_Finding(path, "appeal", state, nationwide, (
+                        "{law} requires an appeal of a refused request{source}; add `appeal` "
+                        f"to the rights offered {'everywhere' if nationwide else 'there'}"
+                    ), rules))  # fmt: skip
+        findings += self._universal_opt_out(on)
+        findings += self._geolocation_sales(on)
+        return findings
+
+    def _covered_in_force(self, on: dt.date) -> list[str]:
+        assert self.rules is not None
+        covered = self.d.covered_states()
+        return [c for c in self.rules.states_in_force(on) if covered is None or c in covered]
+
+    def _universal_opt_out(self, on: dt.date) -> list[_Finding]:
+        """States that require honoring opt-out preference signals (GPC) when a business sells,
+        shares or targets ads."""
+        assert self.rules is not None
         targets = any(p.targeted_advertising for p in self.d.purposes)
         if not (self.d.sells or self.d.shares or targets):
-            return
+            return []
         if self.d.cookies is not None and self.d.cookies.honors_opt_out_preference_signal:
-            return
-        on = self.d.effective_date
+            return []
+        path: P = ("cookies",) if self.d.cookies is not None else ("rights",)
         states = sorted(
             {
                 j.removeprefix("US-")
                 for o in self.d.rights
                 for j in o.jurisdictions
-                if (row := self.rules.states.get(j.removeprefix("US-"))) is not None
+                if (row := self.rules.in_force(j.removeprefix("US-"), on)) is not None
                 and row.gpc_required(on)
             }
         )
-        if states:
-            yield self.warning(
-                ("cookies",) if self.d.cookies is not None else ("rights",),
-                f"the law of {', '.join(states)} requires honoring opt-out preference signals "
-                "such as Global Privacy Control when personal data is sold, shared or used for "
-                "targeted ads; set `cookies.honors_opt_out_preference_signal: true`",
-            )
+        return [
+            _Finding(
+                path,
+                "gpc",
+                state,
+                True,
+                (
+                    "the law of {states} requires honoring opt-out preference signals such as "
+                    "Global Privacy Control when personal data is sold, shared or used for "
+                    "targeted ads; set `cookies.honors_opt_out_preference_signal: true`{doubt}"
+                ),
+                self.rules,
+            )  # fmt: skip
+            for state in states
+        ]
+
+    def _geolocation_sales(self, on: dt.date) -> list[_Finding]:
+        """A recipient marked as a sale that receives precise geolocation, where a state the
+        notice covers bans selling it (consent does not cure it)."""
+        assert self.rules is not None
+        covered = self.d.covered_states()
+        banned = [
+            code
+            for code in self.rules.states_in_force(on)
+            if (covered is None or code in covered)
+            and self.rules.geolocation_sale_banned(code, on) is not None
+        ]
+        found: list[_Finding] = []
+        for i, rec in enumerate(self.d.recipients):
+            if not rec.sale or not banned:
+                continue
+            keys = [
+                k
+                for k in self.d.category_keys(rec.categories)
+                if is_within(k, PRECISE_GEOLOCATION) or is_within(PRECISE_GEOLOCATION, k)
+            ]
+            if keys:
+                found += [
+                    _Finding(
+                        ("recipients", i, "sale"),
+                        "geolocation",
+                        state,
+                        True,
+                        (
+                            f"recipient '{rec.id}' is sold '{keys[0]}', and the law of {{states}} "
+                            "forbids selling precise geolocation whatever the consent; stop the "
+                            "sale of that category or leave those states out"
+                        ),
+                        self.rules,
+                    )  # fmt: skip
+                    for state in banned
+                ]
+        return found
 
     def _commitments(self) -> Iterator[Problem]:
         c = self.d.commitments

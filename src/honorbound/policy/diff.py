@@ -394,6 +394,7 @@ _WORDING_FIELDS = (
     "breach",
     "changes",
     "sections",
+    "applicability",
 )
 
 

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from honorbound.policy.loader import translate_errors
 from honorbound.policy.problems import DeclarationError, Problem
@@ -25,7 +25,7 @@ SHIPPED_RULES = "data/us-rules.yaml"
 
 
 class _Row(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class DayKind(StrEnum):
@@ -70,6 +70,8 @@ class TypeLimit(_Row):
 class Appeal(_Row):
     required: bool
     days: Days | None = None
+    # One extension of the appeal decision some laws allow (CO, MN: 60 more days).
+    extension: Days | None = None
 
 
 class UniversalOptOut(_Row):
@@ -98,9 +100,61 @@ class MinorRule(_Row):
         return self.min_age <= age < self.under
 
 
+class Condition(_Row):
+    """One way a threshold is met: every fact named here must hold (numbers are minimums,
+    compared as "at least", so an organization on the line counts as covered). Consumer counts
+    are of the law's state, in a calendar year. A percent of 0 means "any"."""
+
+    consumers: int | None = Field(default=None, ge=0)
+    annual_revenue_usd: int | None = Field(default=None, ge=0)
+    annual_revenue_under_usd: int | None = Field(default=None, ge=1)  # revenue below this
+    sale_revenue_percent: float | None = Field(default=None, ge=0, le=100)
+    sensitive_consumers: int | None = Field(default=None, ge=0)  # 0: any sensitive data
+    sale_consumers: int | None = Field(default=None, ge=0)  # 0: any sale
+    sells_or_shares: bool | None = None
+    automated_decisions: bool | None = None  # ADMT used for significant decisions
+    small_business: bool | None = None  # a small business as the U.S. SBA defines it
+    employees_under: int | None = Field(default=None, ge=1)
+    nonprofit: bool | None = None
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Condition:
+        if not self.model_dump(exclude_none=True):
+            raise ValueError("a condition names at least one fact (e.g. `consumers: 100000`)")
+        return self
+
+
+class Threshold(Sourced):
+    """Who a law applies to from a date: any one of `any_of`, unless one of `exempt_if` holds."""
+
+    from_: dt.date | None = Field(default=None, alias="from")
+    any_of: list[Condition] = Field(min_length=1)
+    exempt_if: list[Condition] = Field(default_factory=list)
+
+
+class Cure(Sourced):
+    """The right to cure before an enforcement action. `days` null: none. `until`: the last
+    day it is available (null: permanent)."""
+
+    days: int | None = Field(ge=1)
+    until: dt.date | None = None
+    permanent: bool = True  # false: temporary, its end date not known (`until` null)
+
+    def describe(self, on: dt.date) -> str:
+        if self.days is None:
+            return "no cure period"
+        if self.until is None:
+            kind = "permanent" if self.permanent else "temporary; its end date is not known"
+            return f"{self.days}-day cure period ({kind})"
+        if on > self.until:
+            return f"{self.days}-day cure period ended {self.until.isoformat()}"
+        return f"{self.days}-day cure period until {self.until.isoformat()}"
+
+
 class StateRule(Sourced):
     name: str
     law: str
+    # The law applies from this date: before it the state is a state without a law.
     effective: dt.date
     effective_note: str | None = None
     respond: Days
@@ -116,6 +170,8 @@ class StateRule(Sourced):
     sensitive_note: str | None = None
     minors: list[MinorRule] = Field(default_factory=list)
     minors_note: str | None = None
+    applicability: list[Threshold] = Field(default_factory=list)
+    cure: Cure | None = None
 
     @property
     def respond_days(self) -> int:
@@ -129,6 +185,9 @@ class StateRule(Sourced):
     def appeal_days(self) -> int | None:
         return self.appeal.days.days if self.appeal.days else None
 
+    def in_force(self, on: dt.date) -> bool:
+        return on >= self.effective
+
     def gpc_required(self, on: dt.date) -> bool:
         opt_out = self.universal_opt_out
         return opt_out.required and (opt_out.required_from is None or on >= opt_out.required_from)
@@ -140,11 +199,17 @@ class StateRule(Sourced):
             if r.covers(age) and (on is None or r.from_ is None or on >= r.from_)
         ]
 
+    def threshold_on(self, on: dt.date) -> Threshold | None:
+        """The applicability threshold in force on `on` (the latest that started by then)."""
+        started = [t for t in self.applicability if t.from_ is None or t.from_ <= on]
+        return max(started, key=lambda t: t.from_ or dt.date.min, default=None)
+
 
 class StateDeadline(Sourced):
     state: str
     stop_within: Days | None = None
     honor_within: Days | None = None
+    from_: dt.date | None = Field(default=None, alias="from")
 
 
 class Deadline(Sourced):
@@ -169,10 +234,18 @@ class NeverDiscloseItem(_Row):
     category: str
 
 
+class StateSince(Sourced):
+    state: str
+    from_: dt.date | None = Field(default=None, alias="from")
+
+
 class AccessRules(Sourced):
     items: list[NeverDiscloseItem]
     lookback_months: int
     lookback_floor: dt.date
+    # States whose law has the same "say you hold it, never disclose it" rule, and since when.
+    # Honorbound applies the list to every access answer (the simplest safe reading).
+    states: list[StateSince] = Field(default_factory=list)
 
 
 class Verification(Sourced):
@@ -222,75 +295,43 @@ class California(_Row):
     metrics: Metrics
 
 
+class ObligationDeadline(_Row):
+    what: str
+    due: dt.date
+    # Only for organizations meeting this condition (e.g. revenue brackets); null: all.
+    when: Condition | None = None
+    when_note: str | None = None
+
+
+class Obligation(Sourced):
+    """A dated duty of a law beyond answering requests (CA risk assessments, cybersecurity
+    audits, ADMT notices), listed per organization from its declared facts."""
+
+    id: str
+    state: str
+    title: str
+    from_: dt.date = Field(alias="from")
+    duties: list[str] = Field(min_length=1)
+    # The duty applies when any one holds; empty: to every organization the law covers.
+    applies_if: list[Condition] = Field(default_factory=list)
+    deadlines: list[ObligationDeadline] = Field(default_factory=list)
+    request_types: list[str] = Field(default_factory=list)
+
+
+class GeolocationSaleBan(Sourced):
+    """No sale of precise geolocation data from `from` (consent does not cure it)."""
+
+    state: str
+    from_: dt.date = Field(alias="from")
+    radius_feet: int | None = Field(default=None, ge=1)
+
+
 class ShineTheLight(Sourced):
     minimum_employees: int
     requests_per_year: int
     covers: str
     respond_designated: Days
     respond_other: Days
-
-
-class TcpaRevocation(Sourced):
-    in_force: dt.date
-    keywords: list[str]
-    honor_within: Days
-    confirmation_within_minutes: int
-    revoke_all_delayed_until: dt.date
-
-
-class DoNotCall(Sourced):
-    national_scrub_every: Days
-    national_registration_expires: bool
-    company_request_lasts_years: int
-    company_request_honor_within: Days
-    telemarketing_records_years: int
-
-
-class Window(_Row):
-    start: dt.time
-    end: dt.time
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Window:
-        if self.end <= self.start:
-            raise ValueError("a calling window must end after it starts")
-        return self
-
-
-class StateHours(Sourced):
-    start: dt.time | None = None
-    end: dt.time | None = None
-    sunday: Window | None = None
-    max_calls_per_24h: int | None = None
-    from_: dt.date | None = Field(default=None, alias="from")
-    includes_texts: bool = False
-
-
-class CallingHours(_Row):
-    default: Window
-    default_source: str
-    states: dict[str, StateHours]
-
-
-class SmsKeywords(Sourced):
-    help: list[str]
-    stop: list[str]
-    start: list[str]
-    help_reply_contains: list[str]
-
-
-class CanSpam(Sourced):
-    honor_within: Days
-    mechanism_works_for: Days
-    postal_address_required: bool
-
-
-class Calling(_Row):
-    tcpa_revocation: TcpaRevocation
-    do_not_call: DoNotCall
-    hours: CallingHours
-    sms_keywords: SmsKeywords
-    can_spam: CanSpam
 
 
 class StateRow(Sourced):
@@ -302,14 +343,35 @@ class Recording(Sourced):
     disputed_states: list[StateRow]
     rule: str
     notice_counts_as_consent: str
-    pci_3_3_1: str
+
+
+class PciRequirement(_Row):
+    id: str
+    rule: str
+    required_from: dt.date | None = None
+
+
+class PciDss(Sourced):
+    """PCI DSS requirements that touch call recordings and transcripts (the standard is a
+    contract term of the card brands, not a law)."""
+
+    version: str
+    in_force: dt.date
+    requirements: list[PciRequirement] = Field(min_length=1)
+
+    def requirement(self, requirement_id: str) -> PciRequirement:
+        found = next((r for r in self.requirements if r.id == requirement_id), None)
+        if found is None:
+            raise LookupError(f"PCI DSS {self.version} has no requirement {requirement_id!r} here")
+        return found
 
 
 class NoticeDeadline(_Row):
-    days: int | None = None
+    days: int | None = Field(default=None, ge=0)
     kind: DayKind | None = None
     from_: dt.date | None = Field(default=None, alias="from")
     without_unreasonable_delay: bool = False
+    note: str | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> NoticeDeadline:
@@ -319,18 +381,61 @@ class NoticeDeadline(_Row):
             raise ValueError("say whether the days are `calendar` or `business` in `kind`")
         return self
 
+    def due_days(self, on: dt.date) -> Days | None:
+        """The fixed deadline in force on `on`; None: "without unreasonable delay"."""
+        if self.days is None or self.kind is None:
+            return None
+        if self.from_ is not None and on < self.from_:
+            return None
+        return Days(days=self.days, kind=self.kind)
+
+
+RegulatorTiming = Literal[
+    "before_individuals", "same_time", "no_later_than_individuals", "after_individuals", "within"
+]
+
 
 class RegulatorNotice(_Row):
+    """Who else must be told. `min_residents`: only when at least this many residents of the
+    state are affected ("more than 500" is 501); null: whatever the number."""
+
     who: str
-    when: str | None = None
-    threshold: str | None = None
+    timing: RegulatorTiming | None = None
+    within: Days | None = None
+    within_hours: int | None = Field(default=None, ge=1)
+    min_residents: int | None = Field(default=None, ge=1)
+    note: str | None = None
+
+    def required_for(self, residents: int) -> bool:
+        return self.min_residents is None or residents >= self.min_residents
+
+
+class ProcessorNotice(_Row):
+    """The duty of whoever maintains data for its owner (a BPO for its client): tell the owner."""
+
+    within: Days | None = None
+    within_hours: int | None = Field(default=None, ge=1)
+    immediately: bool = False
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ProcessorNotice:
+        given = [self.within is not None, self.within_hours is not None, self.immediately]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of `within`, `within_hours` or `immediately: true`")
+        return self
 
 
 class BreachRule(Sourced):
+    statute: str | None = None
     individuals: NoticeDeadline
-    regulator: RegulatorNotice | None = None
+    regulators: list[RegulatorNotice] = Field(default_factory=list)
+    processor_to_owner: ProcessorNotice | None = None
     identity_protection_months: int | None = None
     identity_protection_when: str | None = None
+
+    def regulators_for(self, residents: int) -> list[RegulatorNotice]:
+        return [r for r in self.regulators if r.required_for(residents)]
 
 
 class BreachNoticeFormat(Sourced):
@@ -350,21 +455,35 @@ class Coppa(Sourced):
     amendments: list[str]
 
 
+_SENSITIVE_ORDER = {"opt_out": 0, "opt_in": 1, "strict": 2}
+
+
+def _shortest(values: list[Days]) -> Days:
+    # Calendar and business days are compared as written; the rows of one field use one kind.
+    return min(values, key=lambda d: (d.days, d.kind is DayKind.calendar))
+
+
 class JurisdictionRules(_Row):
     schema_id: str = Field(alias="schema")
     as_of: dt.date
     states: dict[str, StateRule]
     consent_revocation: list[StateDeadline]
     opt_out_deadlines: list[StateDeadline]
+    geolocation_sale_bans: list[GeolocationSaleBan] = Field(default_factory=list)
     california: California
+    obligations: list[Obligation] = Field(default_factory=list)
     shine_the_light: ShineTheLight
-    calling: Calling
     recording: Recording
+    pci_dss: PciDss
     breach: dict[str, BreachRule]
     breach_notice_format: dict[str, BreachNoticeFormat]
     coppa: Coppa
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # unknown_state_rule results by (date, scope): the rules never change once loaded.
+    _unknown: dict[tuple[dt.date, frozenset[str] | None], StateRule] = PrivateAttr(
+        default_factory=dict
+    )
 
     # --- accessors --------------------------------------------------------------------------
 
@@ -377,19 +496,76 @@ class JurisdictionRules(_Row):
                 f"known states: {', '.join(sorted(self.states))}"
             ) from None
 
-    def calling_hours(self, state: str, weekday: int, on: dt.date | None = None) -> Window:
-        """Allowed calling window in the called party's local time; weekday 0 = Monday."""
-        hours = self.calling.hours
-        row = hours.states.get(state.upper())
-        if row is None or (on is not None and row.from_ is not None and on < row.from_):
-            return hours.default
-        if weekday == 6 and row.sunday is not None:
-            return row.sunday
-        return Window(start=row.start or hours.default.start, end=row.end or hours.default.end)
+    def in_force(self, code: str | None, on: dt.date) -> StateRule | None:
+        """The state's row when its law applies on `on`; None for a state without a law (or
+        before its law's effective date) and for an unknown state."""
+        row = self.states.get((code or "").upper())
+        return row if row is not None and row.in_force(on) else None
 
-    def max_calls_per_24h(self, state: str) -> int | None:
-        row = self.calling.hours.states.get(state.upper())
-        return row.max_calls_per_24h if row else None
+    def states_in_force(self, on: dt.date) -> list[str]:
+        return sorted(code for code, row in self.states.items() if row.in_force(on))
+
+    def strictest_states(self, on: dt.date, scope: frozenset[str] | None = None) -> list[str]:
+        """The states whose rules make up the rule for an unknown state: those of `scope` (the
+        states the organization's notice covers plus any it chose; None: every state) whose
+        law is in force on `on`, or every state in force when none of them is."""
+        in_force = self.states_in_force(on)
+        chosen = [c for c in in_force if scope is None or c in scope]
+        # Before any law took effect (a date before 2020), every state's rules stand in.
+        return chosen or in_force or sorted(self.states)
+
+    def unknown_state_rule(self, on: dt.date, scope: frozenset[str] | None = None) -> StateRule:
+        """The rule for a person whose state is unknown or has no comprehensive law in force on
+        `on`: the organization's default, at least as strict as the strictest state `scope`
+        covers. Field by field: the shortest answer, extension and appeal periods, the most
+        free requests, the strictest sensitive-data rule and every minors rule; an appeal is
+        always allowed (most laws grant one, and the person may live in such a state), and the
+        opt-out preference signal (GPC) always honored (CA expects it processed per browser
+        even when the person is unknown, 11 CCR 7025)."""
+        cached = self._unknown.get((on, scope))
+        if cached is not None:
+            return cached
+        codes = self.strictest_states(on, scope)
+        rows = [self.states[c] for c in codes]
+        appeals = [r.appeal for r in rows if r.appeal.required]
+        appeal_days = [a.days for a in appeals if a.days is not None]
+        # The strictest extension of an appeal is none, unless every appeal state allows one.
+        appeal_ext = [a.extension for a in appeals]
+        free = [r.free_requests for r in rows if r.free_requests is not None]
+        doubt = sorted({f"{c}: {f}" for c in codes for f in self.states[c].unconfirmed})
+        rule = StateRule(
+            name="Unknown state (organization default)",
+            law=f"the strictest of the laws of {', '.join(codes)}",
+            effective=on,
+            respond=_shortest([r.respond for r in rows]),
+            extension=_shortest([r.extension for r in rows]),
+            appeal=Appeal(
+                required=True,
+                days=_shortest(appeal_days) if appeal_days else None,
+                extension=(
+                    _shortest([e for e in appeal_ext if e is not None])
+                    if appeal_ext and all(e is not None for e in appeal_ext)
+                    else None
+                ),
+            ),
+            free_requests=max(free) if free else None,
+            universal_opt_out=UniversalOptOut(required=True, required_from=None),
+            sensitive=max((r.sensitive for r in rows), key=_SENSITIVE_ORDER.__getitem__),
+            minors=[m for r in rows for m in r.minors if m.from_ is None or m.from_ <= on],
+            source=f"derived from the rules of {', '.join(codes)}",
+            confirmed=not doubt and all(r.confirmed for r in rows),
+            unconfirmed=doubt,
+        )
+        if len(self._unknown) < 1024:
+            self._unknown[(on, scope)] = rule
+        return rule
+
+    def rule_for(
+        self, code: str | None, on: dt.date, scope: frozenset[str] | None = None
+    ) -> StateRule:
+        """The rule that applies to a person of `code` on `on`: their state's when its law is in
+        force, otherwise the unknown-state rule (`unknown_state_rule`)."""
+        return self.in_force(code, on) or self.unknown_state_rule(on, scope)
 
     @property
     def all_party_recording_states(self) -> frozenset[str]:
@@ -412,13 +588,83 @@ class JurisdictionRules(_Row):
     def breach_rule(self, state: str) -> BreachRule | None:
         return self.breach.get(state.upper())
 
-    def consent_revocation_deadline(self, state: str) -> Days | None:
-        row = next((r for r in self.consent_revocation if r.state == state.upper()), None)
+    def consent_revocation_deadline(
+        self, state: str | None, on: dt.date | None = None, scope: frozenset[str] | None = None
+    ) -> Days | None:
+        """How soon processing must stop after consent is revoked. A state without a law in force
+        (or unknown) gets the shortest deadline of the states making up the unknown-state rule."""
+        if on is not None and self.in_force(state, on) is None:
+            codes = set(self.strictest_states(on, scope))
+            found = [
+                r.stop_within
+                for r in self.consent_revocation
+                if r.state in codes and r.stop_within and (r.from_ is None or r.from_ <= on)
+            ]
+            return _shortest(found) if found else None
+        row = next(
+            (
+                r
+                for r in self.consent_revocation
+                if r.state == (state or "").upper()
+                and (on is None or r.from_ is None or r.from_ <= on)
+            ),
+            None,
+        )
         return row.stop_within if row else None
 
     def opt_out_deadline(self, state: str) -> Days | None:
         row = next((r for r in self.opt_out_deadlines if r.state == state.upper()), None)
         return row.honor_within if row else None
+
+    def geolocation_sale_banned(self, state: str, on: dt.date) -> GeolocationSaleBan | None:
+        return next(
+            (b for b in self.geolocation_sale_bans if b.state == state.upper() and on >= b.from_),
+            None,
+        )
+
+    def obligation(self, obligation_id: str) -> Obligation:
+        found = next((o for o in self.obligations if o.id == obligation_id), None)
+        if found is None:
+            raise LookupError(f"no obligation {obligation_id!r} in the rules")
+        return found
+
+    def change_dates(self, after: dt.date) -> list[dt.date]:
+        """Every date after `after` on which a rule starts to apply: laws taking effect, signal
+        and minors rules, thresholds, geolocation bans, obligations. `policy check` looks at
+        each of them so a notice that will fall short is warned before the day."""
+        dates: set[dt.date] = set()
+        for row in self.states.values():
+            dates.add(row.effective)
+            if row.universal_opt_out.required_from:
+                dates.add(row.universal_opt_out.required_from)
+            dates.update(m.from_ for m in row.minors if m.from_)
+            dates.update(t.from_ for t in row.applicability if t.from_)
+        dates.update(b.from_ for b in self.geolocation_sale_bans)
+        dates.update(o.from_ for o in self.obligations)
+        return sorted(d for d in dates if d > after)
+
+    def unconfirmed_rows(self) -> list[str]:
+        """Where every row not confirmed from a primary or reliable secondary source is, as
+        `section.key` (for `policy rules`, the docs table and the check's notes)."""
+        found = [f"states.{c}" for c, r in sorted(self.states.items()) if not r.confirmed]
+        found += [
+            f"states.{c}.{part}"
+            for c, r in sorted(self.states.items())
+            for part, row in (("cure", r.cure),)
+            + tuple((f"applicability[{i}]", t) for i, t in enumerate(r.applicability))
+            if row is not None and not row.confirmed
+        ]
+        found += [
+            f"consent_revocation.{r.state}" for r in self.consent_revocation if not r.confirmed
+        ]
+        found += [
+            f"geolocation_sale_bans.{r.state}"
+            for r in self.geolocation_sale_bans
+            if not r.confirmed
+        ]
+        found += [f"obligations.{o.id}" for o in self.obligations if not o.confirmed]
+        found += [f"breach.{c}" for c, r in sorted(self.breach.items()) if not r.confirmed]
+        return found
 
 
 def _merge(base: Any, override: Any) -> Any:

@@ -293,6 +293,50 @@ class Changes(_Model):
     statement: str | None = None
 
 
+_STATE_CODE = re.compile(r"^[A-Z]{2}$")
+
+
+def _check_state_counts(value: dict[str, int]) -> dict[str, int]:
+    for code, count in value.items():
+        if not _STATE_CODE.match(code):
+            raise ValueError(f"{code!r} is not a state code; write two capital letters like 'CA'")
+        if count < 0:
+            raise ValueError(f"the number for {code} is negative; give a count of people")
+    return value
+
+
+def _check_states(value: list[str]) -> list[str]:
+    for code in value:
+        if not _STATE_CODE.match(code):
+            raise ValueError(f"{code!r} is not a state code; write two capital letters like 'CA'")
+    return value
+
+
+StateCounts = Annotated[dict[str, int], AfterValidator(_check_state_counts)]
+StateCodes = Annotated[list[str], AfterValidator(_check_states)]
+
+
+class Applicability(_Model):
+    """Facts about the organization that decide which laws apply to it, and its choice for
+    people whose state is unknown. Not shown in the rendered notice. Consumer counts are per
+    state and calendar year; a missing count is "not declared" (a law then "may apply")."""
+
+    consumers_by_state: StateCounts = Field(default_factory=dict)
+    sensitive_consumers_by_state: StateCounts = Field(default_factory=dict)
+    sale_consumers_by_state: StateCounts = Field(default_factory=dict)
+    annual_revenue_usd: int | None = Field(default=None, ge=0)
+    sale_revenue_percent: float | None = Field(default=None, ge=0, le=100)
+    employees: int | None = Field(default=None, ge=0)
+    small_business: bool | None = None  # as the U.S. Small Business Administration defines it
+    nonprofit: bool | None = None
+    automated_decisions: bool | None = None  # ADMT used for significant decisions
+    # Whose rules apply to a person whose state is unknown (or has no law in force): the
+    # strictest of the states the notice covers (`covered`), of every state (`all`), or of the
+    # covered states plus these.
+    unknown_state: Literal["covered", "all"] | StateCodes = "covered"
+    note: str | None = None
+
+
 class Section(_Model):
     title: str
     text: str
@@ -320,6 +364,7 @@ class Declaration(_Model):
     breach: Breach | None = None
     changes: Changes
     sections: list[Section] = Field(default_factory=list)
+    applicability: Applicability | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -406,6 +451,31 @@ class Declaration(_Model):
                 for j in o.jurisdictions
             )
         ]
+
+    def covered_states(self) -> frozenset[str] | None:
+        """The US states the rights offers name (`US-CA` -> `CA`); None when the notice covers
+        every state (`all`, `US`, or no offer at all). A person whose state is unknown is held
+        to the strictest rule among these."""
+        states: set[str] = set()
+        for offer in self.rights:
+            for where in offer.jurisdictions:
+                if where in ("all", "US"):
+                    return None
+                if where.startswith("US-") and len(where) == 5:
+                    states.add(where[3:].upper())
+        return frozenset(states) if states else None
+
+    def unknown_state_scope(self) -> frozenset[str] | None:
+        """The states whose strictest rules apply to a person whose state is unknown or has no
+        law in force: the covered states, plus those `applicability.unknown_state` adds; None:
+        every state."""
+        choice = self.applicability.unknown_state if self.applicability else "covered"
+        covered = self.covered_states()
+        if choice == "all" or covered is None:
+            return None
+        if choice == "covered":
+            return covered
+        return covered | frozenset(choice)
 
     @property
     def minimum_age(self) -> int:

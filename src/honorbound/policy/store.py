@@ -109,6 +109,14 @@ def current(session: Session, organization_id: int) -> AdoptedPolicy | None:
     return _adopted(row) if row else None
 
 
+def unknown_state_scope(session: Session, organization_id: int) -> frozenset[str] | None:
+    """The states whose strictest rules apply to the organization's people whose state is
+    unknown or has no law in force (`Declaration.unknown_state_scope`); None: every state,
+    also when no notice is adopted yet."""
+    adopted = current(session, organization_id)
+    return adopted.declaration.unknown_state_scope() if adopted else None
+
+
 def get_version(session: Session, organization_id: int, version_id: int) -> AdoptedPolicy | None:
     row = session.scalar(
         select(PolicyVersion).where(

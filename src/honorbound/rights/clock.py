@@ -2,6 +2,11 @@
 
 Every clock starts at receipt, not at verification (11 CCR 7021(b)). Business days skip
 weekends and US federal holidays (the `holidays` package); state holidays are not counted.
+
+A state's rules apply from its law's effective date. A person of a state without a law in
+force (not yet in force, or none, or a code not in the rules) gets the organization's default:
+`JurisdictionRules.rule_for`, the strictest of the states its notice covers (`scope`), with an
+appeal allowed. Only a law in force that gives no appeal (CA, UT) refuses one.
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ from honorbound.rights.rules import RightsRules
 
 class NoAppealRight(LookupError):
     """The state's law gives no right to appeal (CA, UT)."""
+
+
+class NoAppealExtension(LookupError):
+    """The state's law allows no extension of an appeal decision (only CO and MN do)."""
 
 
 @lru_cache(maxsize=64)
@@ -67,11 +76,20 @@ class Clock:
 
 
 def period_for(
-    laws: JurisdictionRules, rights: RightsRules, request_type: str, state: str
+    laws: JurisdictionRules,
+    rights: RightsRules,
+    request_type: str,
+    state: str,
+    on: dt.date | None = None,
+    scope: frozenset[str] | None = None,
 ) -> tuple[Days, str]:
-    """The response period of a request type in a state, and where the rule comes from."""
+    """The response period of a request type in a state on a date (default today), and where the
+    rule comes from. `scope`: the states whose rules make up the organization's default for a
+    state without a law in force (`Declaration.unknown_state_scope`; None: every state)."""
     clock = rights.type_rule(request_type).clock
     state = state.upper()
+    on = on or dt.date.today()
+    row = laws.rule_for(state, on, scope)
     if clock == "opt_out":
         own = laws.opt_out_deadline(state)
         if own is not None:
@@ -83,17 +101,15 @@ def period_for(
     if clock == "shine_the_light":
         return laws.shine_the_light.respond_designated, laws.shine_the_light.source
     if clock == "appeal":
-        if state not in laws.states or not laws.states[state].appeal.required:
+        if not row.appeal.required:
             raise NoAppealRight(f"the law of {state} gives no right to appeal")
-        days = laws.states[state].appeal.days
+        days = row.appeal.days
         if days is None:
             return Days(days=rights.appeal_unknown_days, kind=DayKind.calendar), (
                 rights.appeal_unknown_source
             )
-        return days, laws.states[state].source
-    if state in laws.states:
-        return laws.states[state].respond, laws.states[state].source
-    return laws.california.respond.within, laws.california.respond.source
+        return days, row.source
+    return row.respond, row.source
 
 
 def notice_promise(
@@ -122,9 +138,15 @@ def clock_for(
     state: str,
     received_at: dt.datetime,
     declaration: Declaration | None = None,
+    scope: frozenset[str] | None = None,
 ) -> Clock:
-    """The due date: the stricter (earlier) of the law's period and the notice's own promise."""
-    period, source = period_for(laws, rights, request_type, state)
+    """The due date: the stricter (earlier) of the law's period and the notice's own promise.
+    A state without a law in force on the day of receipt gets the organization's default, the
+    strictest of the states `declaration` covers (`Declaration.unknown_state_scope`), or of
+    `scope` when the caller gives it without a declaration."""
+    if declaration is not None:
+        scope = declaration.unknown_state_scope()
+    period, source = period_for(laws, rights, request_type, state, received_at.date(), scope)
     acknowledge = add(received_at, laws.california.acknowledge_request.within)
     due = add(received_at, period)
     promised, _ = notice_promise(declaration, rights, request_type, state)
@@ -137,11 +159,13 @@ def clock_for(
     return Clock(acknowledge, due, period, source)
 
 
-def extension_for(laws: JurisdictionRules, state: str) -> Days:
-    state = state.upper()
-    if state in laws.states:
-        return laws.states[state].extension
-    return laws.california.extension.within
+def extension_for(
+    laws: JurisdictionRules,
+    state: str,
+    on: dt.date | None = None,
+    scope: frozenset[str] | None = None,
+) -> Days:
+    return laws.rule_for(state, on or dt.date.today(), scope).extension
 
 
 def extended_due(
@@ -151,10 +175,12 @@ def extended_due(
     state: str,
     due_at: dt.datetime,
     declaration: Declaration | None = None,
+    on: dt.date | None = None,
 ) -> tuple[dt.datetime, Days]:
-    """The due date after the one extension: the law's extension, or the notice's own
-    `extension_days` when that ends earlier."""
-    law = extension_for(laws, state)
+    """The due date after the one extension: the law's extension (the rule in force `on`, the
+    day of receipt), or the notice's own `extension_days` when that ends earlier."""
+    scope = declaration.unknown_state_scope() if declaration is not None else None
+    law = extension_for(laws, state, on, scope)
     due = add(due_at, law)
     _, promised = notice_promise(declaration, rights, request_type, state)
     if promised is not None and due_at + dt.timedelta(days=promised) < due:
@@ -162,9 +188,26 @@ def extended_due(
     return due, law
 
 
-def appeal_allowed(laws: JurisdictionRules, state: str) -> bool:
-    row = laws.states.get(state.upper())
-    return row is not None and row.appeal.required
+def appeal_extension_for(
+    laws: JurisdictionRules,
+    state: str,
+    on: dt.date | None = None,
+    scope: frozenset[str] | None = None,
+) -> Days:
+    """The one extension of an appeal decision (CO, MN: 60 days); NoAppealExtension otherwise."""
+    extension = laws.rule_for(state, on or dt.date.today(), scope).appeal.extension
+    if extension is None:
+        raise NoAppealExtension(f"the law of {state.upper()} allows no extension of an appeal")
+    return extension
+
+
+def appeal_allowed(
+    laws: JurisdictionRules,
+    state: str,
+    on: dt.date | None = None,
+    scope: frozenset[str] | None = None,
+) -> bool:
+    return laws.rule_for(state, on or dt.date.today(), scope).appeal.required
 
 
 def elapsed_percent(received_at: dt.datetime, due_at: dt.datetime, now: dt.datetime) -> float:

@@ -550,7 +550,7 @@ def extend(
         raise RightsError(
             "request", "the request was already extended once; only one extension is allowed", 409
         )
-    if request.type in {t.value for t in (RequestType.APPEAL, RequestType.SHINE_THE_LIGHT)} or (
+    if request.type == RequestType.SHINE_THE_LIGHT.value or (
         svc.rules.type_rule(request.type).clock in ("opt_out", "limit")
     ):
         raise RightsError("request", f"a {request.type} request cannot be extended", 409)
@@ -562,14 +562,25 @@ def extend(
     if not reason:
         raise RightsError("body.reason", "say why more time is needed (the consumer is told)")
     adopted = store.current(session, organization_id)
-    request.due_at, period = clock.extended_due(
-        svc.laws,
-        svc.rules,
-        request.type,
-        request.jurisdiction,
-        request.due_at,
-        adopted.declaration if adopted else None,
-    )
+    declaration = adopted.declaration if adopted else None
+    on = request.received_at.date()
+    if request.type == RequestType.APPEAL.value:
+        scope = declaration.unknown_state_scope() if declaration is not None else None
+        try:
+            period = clock.appeal_extension_for(svc.laws, request.jurisdiction, on, scope)
+        except clock.NoAppealExtension as exc:
+            raise RightsError("request", f"{exc}; an appeal cannot be extended here", 409) from None
+        request.due_at = clock.add(request.due_at, period)
+    else:
+        request.due_at, period = clock.extended_due(
+            svc.laws,
+            svc.rules,
+            request.type,
+            request.jurisdiction,
+            request.due_at,
+            declaration,
+            on,
+        )
     request.extended_at = utcnow()
     request.extension_reason = reason
     request.reminder_level = 0
@@ -654,8 +665,10 @@ def deny(
     close(session, request, Response.DENIED, actor, explanation, basis)
     org = organization(session, organization_id)
     appeal_link = appeal_days = None
+    scope = store.unknown_state_scope(session, organization_id)
+    on = request.received_at.date()
     if request.type != RequestType.APPEAL.value and clock.appeal_allowed(
-        svc.laws, request.jurisdiction
+        svc.laws, request.jurisdiction, on, scope
     ):
         issued = issue(
             session,
@@ -666,7 +679,9 @@ def deny(
             dt.timedelta(days=svc.rules.settings.appeal_filing_days),
         )
         appeal_link = link(svc, org.slug, "appeal", issued.secret)
-        appeal_days = clock.period_for(svc.laws, svc.rules, "appeal", request.jurisdiction)[0].days
+        appeal_days = clock.period_for(
+            svc.laws, svc.rules, "appeal", request.jurisdiction, utcnow().date(), scope
+        )[0].days
     mail_consumer(
         session,
         svc,
@@ -681,6 +696,40 @@ def deny(
             appeal_link,
             appeal_days,
         ),
+    )
+    return request
+
+
+def answer(
+    session: Session,
+    svc: Services,
+    organization_id: int,
+    request_id: int,
+    text: str,
+    actor: Actor,
+) -> RightsRequest:
+    """The privacy team's written answer to a verified request Honorbound cannot carry out by
+    itself (`handling: staff_answer` in rights/data/requests.yaml: access to ADMT information);
+    it is mailed to the consumer and closes the request as complied."""
+    request = get_request(session, organization_id, request_id)
+    _require_open(request)
+    if svc.rules.type_rule(request.type).handling != "staff_answer":
+        raise RightsError(
+            "request", f"a {request.type} request is carried out by Honorbound, not answered", 409
+        )
+    if request.verified_at is None:
+        raise RightsError("request", "verify the request before answering it", 409)
+    text = text.strip()
+    if not text or len(text) > 20000:
+        raise RightsError("body.text", "write the answer (1-20000 characters)")
+    close(session, request, Response.COMPLIED, actor, "answered in writing")
+    org = organization(session, organization_id)
+    mail_consumer(
+        session,
+        svc,
+        request,
+        "completed",
+        messages.staff_answer(org.name, request.reference, request.type, text),
     )
     return request
 
@@ -703,7 +752,10 @@ def file_appeal(
     original = get_request(session, organization_id, row.request_id)
     now = utcnow()
     row.used_at = now
-    timing = clock.clock_for(svc.laws, svc.rules, "appeal", original.jurisdiction, now)
+    # The law's appeal period (the notice's response_days is not applied to appeals); a state
+    # without a law in force gets the organization's default.
+    scope = store.unknown_state_scope(session, organization_id)
+    timing = clock.clock_for(svc.laws, svc.rules, "appeal", original.jurisdiction, now, scope=scope)
     reference = new_reference()
     email = contact_email(svc, original)
     appeal = RightsRequest(

@@ -53,6 +53,7 @@ OPT_OUT_TYPES = frozenset(
         RequestType.OPT_OUT_SHARING,
         RequestType.OPT_OUT_TARGETED_ADVERTISING,
         RequestType.OPT_OUT_PROFILING,
+        RequestType.OPT_OUT_ADMT,
         RequestType.LIMIT_SENSITIVE,
     }
 )

@@ -87,12 +87,13 @@ def check_excess(
 
     Two rules, both data: the state's own per-type limits (`free_requests_by_type` in
     us-rules.yaml: CO portability twice per calendar year) and the general count
-    (`free_requests` there) over the counted types and rolling window of requests.yaml. The
-    first one exceeded is reported."""
+    (`free_requests` there) over the counted types and rolling window of requests.yaml. A
+    type a per-type limit names is judged by that limit only (the state's specific rule for
+    it). Only a law in force on the day the request was received counts; a state without one
+    has no free-request limit (nothing is flagged). The first one exceeded is reported."""
     state = request.jurisdiction
-    try:
-        row = laws.state(state)
-    except LookupError:
+    row = laws.in_force(state, request.received_at.date())
+    if row is None:
         return None
     for own in row.free_requests_by_type:
         if request.type not in own.types:
@@ -104,12 +105,14 @@ def check_excess(
         count = _place(session, request, own.types, since)
         if count > own.count:
             return Excess(count, own.count, months, f"{state}: {own.source}")
+        return None
     limit = rules.free_requests
     free = row.free_requests
     if free is None or request.type not in limit.types:
         return None
     since = months_before(request.received_at, limit.window_months)
-    count = _place(session, request, limit.types, since)
+    own_types = {t for own in row.free_requests_by_type for t in own.types}
+    count = _place(session, request, [t for t in limit.types if t not in own_types], since)
     if count <= free:
         return None
     return Excess(count, free, limit.window_months, f"{state}: {limit.source}")

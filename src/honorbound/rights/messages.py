@@ -17,6 +17,8 @@ TYPE_NAMES = {
     "opt_out_profiling": "opt out of profiling",
     "limit_sensitive": "limit the use of your sensitive personal information",
     "shine_the_light": "know which third parties received your information for direct marketing",
+    "opt_out_admt": "opt out of automated decision-making about you for significant decisions",
+    "access_admt": "know how we used automated decision-making about you",
     "appeal": "appeal our decision on your request",
 }
 
@@ -220,6 +222,14 @@ def appeal_received(org: str, reference: str, due_at: dt.datetime) -> Mail:
         f"{org}: we received your appeal {reference}",
         f"We received your appeal (reference {reference}) and will decide by {_day(due_at)}.\n\n"
         + org,
+    )
+
+
+def staff_answer(org: str, reference: str, request_type: str, answer: str) -> Mail:
+    return Mail(
+        f"{org}: our answer to your request {reference}",
+        f"You asked us to {TYPE_NAMES[request_type]} (reference {reference}). Our answer:\n\n"
+        f"{answer}\n\n" + org,
     )
 
 

@@ -26,6 +26,8 @@ class RequestType(StrEnum):
     OPT_OUT_PROFILING = "opt_out_profiling"
     LIMIT_SENSITIVE = "limit_sensitive"
     SHINE_THE_LIGHT = "shine_the_light"
+    OPT_OUT_ADMT = "opt_out_admt"  # CA ADMT regulations, from 2027-01-01
+    ACCESS_ADMT = "access_admt"
     APPEAL = "appeal"
 
 

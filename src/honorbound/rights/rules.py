@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from importlib import resources
 from typing import Literal
@@ -26,6 +27,11 @@ class TypeRule(_Row):
     sensitive_data_points: int | None = None
     sensitive_signed_declaration: bool | None = None
     metrics_type: str | None
+    # `automatic`: Honorbound carries the request out (package, deletion, ledger entry);
+    # `staff_answer`: the privacy team writes the answer (POST /v1/requests/{id}/answer).
+    handling: Literal["automatic", "staff_answer"] = "automatic"
+    # The date the law requires the request type (the type is accepted before it too).
+    required_from: dt.date | None = None
     # The declaration's rights (`rights[].rights`) this request exercises: an offer of one of
     # them that promises `response_days` / `extension_days` binds the clock when stricter.
     notice_rights: list[str] = Field(default_factory=list)

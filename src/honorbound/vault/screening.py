@@ -4,8 +4,8 @@ One function, `screen`, is the only call site. It uses the detection engine
 (`honorbound.detect.scan`: cards, security codes, SSNs, phones, emails, names, addresses, ...,
 spoken forms included) when that package is installed, and otherwise a small built-in scanner
 that covers what must never be stored in clear whatever else happens: payment card numbers
-(Luhn-checked) and card security codes (PCI DSS v4.0 requirement 3.3.1: sensitive
-authentication data is not retained after authorization, in any form). Both report the same
+(Luhn-checked) and card security codes (PCI DSS v4.0.1 requirement 3.3.1.2: the card
+verification code is not retained after authorization, in any form). Both report the same
 names for those two: `CREDIT_CARD` and `CVV`.
 
 What is kept:
@@ -31,7 +31,7 @@ from honorbound.vault.rules import collection_data
 
 CARD = "CREDIT_CARD"
 SECURITY_CODE = "CVV"  # the detection engine's name
-# Entity names (from either engine) that are never kept in any form (data file, PCI DSS 3.3.1).
+# Entity names (from either engine) never kept in any form (data file; PCI DSS 3.3.1.2).
 NEVER_KEPT = collection_data().never_kept | {SECURITY_CODE}
 # Findings counted but left in the text (intents such as an opt-out request, plain dates).
 NOT_REDACTED = collection_data().not_redacted

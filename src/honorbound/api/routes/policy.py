@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
@@ -17,6 +17,7 @@ from honorbound.accounts.service import Principal
 from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem, field_path
 from honorbound.policy import store
+from honorbound.policy.applicability import report as applicability_report
 from honorbound.policy.diff import diff
 from honorbound.policy.models import PolicyVersion
 from honorbound.policy.render import render
@@ -129,6 +130,76 @@ async def _declaration_text(request: Request) -> str:
 def current_policy(principal: Reader, session: SessionDep) -> VersionDetail:
     """The version in force: its metadata, changes from the previous one, and the declaration."""
     return _detail(_current_row(session, principal.organization_id))
+
+
+class LawOut(BaseModel):
+    state: str
+    law: str
+    status: Literal["applies", "may_apply", "does_not_apply"]
+    effective: dt.date
+    in_force: bool
+    reasons: list[str]
+    cure: str | None
+    confirmed: bool
+    unconfirmed: list[str]
+
+
+class DueOut(BaseModel):
+    what: str
+    due: dt.date
+    note: str | None
+
+
+class ObligationOut(BaseModel):
+    id: str
+    state: str
+    title: str
+    status: Literal["applies", "may_apply", "does_not_apply"]
+    starts: dt.date
+    duties: list[str]
+    deadlines: list[DueOut]
+    reasons: list[str]
+    request_types: list[str]
+    confirmed: bool
+
+
+class ApplicabilityOut(BaseModel):
+    on: dt.date
+    version: int
+    laws: list[LawOut]
+    obligations: list[ObligationOut]
+    unconfirmed: list[str]
+
+
+@router.get("/applicability", response_model=ApplicabilityOut)
+def applicability(
+    principal: Reader,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    on: Annotated[dt.date | None, Query(description="Date to judge on (default: today).")] = None,
+) -> ApplicabilityOut:
+    """Which state laws apply to the organization, and which dated obligations (CA risk
+    assessments, cybersecurity audits, ADMT) it has, from the facts its notice in force declares
+    (`applicability`). Each law says `applies`, `may_apply` (a fact is not declared: the reason
+    names it) or `does_not_apply`, with its cure period; `unconfirmed` lists rules relied on
+    that are not confirmed."""
+    row = _current_row(session, principal.organization_id)
+    adopted = store.get_version(session, principal.organization_id, row.id)
+    assert adopted is not None
+    found = applicability_report(runtime.rules, adopted.declaration, on or dt.date.today())
+    return ApplicabilityOut(
+        on=found.on,
+        version=row.number,
+        laws=[LawOut.model_validate(law, from_attributes=True) for law in found.laws],
+        obligations=[
+            ObligationOut(
+                **{k: getattr(o, k) for k in ObligationOut.model_fields if k != "deadlines"},
+                deadlines=[DueOut.model_validate(d, from_attributes=True) for d in o.deadlines],
+            )
+            for o in found.obligations
+        ],
+        unconfirmed=found.unconfirmed,
+    )
 
 
 @router.get("/versions", response_model=list[VersionOut])

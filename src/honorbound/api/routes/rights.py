@@ -476,6 +476,29 @@ def deny_request(
     return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
+class AnswerIn(_In):
+    # Checked by the domain (after the request is found): "" gets a 422 naming body.text.
+    text: str = Field(default="", max_length=20000)
+
+
+@router.post("/v1/requests/{request_id}/answer", response_model=RequestOut)
+def answer_request(
+    request_id: RowId,
+    body: AnswerIn,
+    principal: Manager,
+    session: SessionDep,
+    svc: SvcDep,
+) -> RequestOut:
+    """The written answer to a verified request the privacy team answers itself (request types
+    with `handling: staff_answer`, such as `access_admt`); mailed to the consumer. 409 for other
+    types or an unverified request."""
+    with _errors():
+        request = execution.answer(
+            session, svc, principal.organization_id, request_id, body.text, principal.actor
+        )
+    return RequestOut(**_out(request, session))  # type: ignore[arg-type]
+
+
 @router.post("/v1/requests/{request_id}/appeal-decision", response_model=RequestOut)
 def decide_appeal(
     request_id: RowId,

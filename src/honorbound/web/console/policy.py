@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.policy import store as policy_store
+from honorbound.policy.applicability import report as applicability_report
 from honorbound.policy.diff import diff as declaration_diff
 from honorbound.web.datamap import matrix
 from honorbound.web.rendering import render
@@ -33,6 +35,29 @@ def data_map(request: Request) -> Response:
         section="data-map",
         policy=policy,
         rows=matrix(policy.declaration) if policy else [],
+    )
+
+
+@router.get("/console/obligations", response_class=HTMLResponse)
+def obligations(request: Request) -> Response:
+    """Which state laws apply to the organization and its dated obligations (the same report
+    as `GET /v1/policy/applicability` and `honorbound policy check`)."""
+    staff = guard(request, "policy.read")
+    if isinstance(staff, Response):
+        return staff
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
+        policy = policy_store.current(session, staff.organization_id)
+    found = (
+        applicability_report(runtime.rules, policy.declaration, dt.date.today()) if policy else None
+    )
+    return render(
+        request,
+        "console/obligations.html",
+        staff=staff,
+        section="obligations",
+        policy=policy,
+        found=found,
     )
 
 
