@@ -1,7 +1,8 @@
 # Honorbound: two commands on a fresh machine.
 #   make run   - install, load the demo data (SQLite), serve on http://127.0.0.1:8000
 #   make test  - install dev dependencies, run the suite: SQLite, browser (Chromium), then
-#                PostgreSQL when available; each leg in parallel processes (pytest-xdist)
+#                PostgreSQL when available, then the connected-systems leg (PostgreSQL,
+#                MariaDB, S3 stand-in, SFTP); each leg in parallel processes (pytest-xdist)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -16,7 +17,7 @@ PYTEST := $(BIN)/python -m pytest -q -n $(JOBS)
 # runs a bounded number, `make conformance` many more on both databases.
 CONFORMANCE_EXAMPLES ?= 300
 
-.PHONY: run test test-sqlite test-browser test-postgres conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load clean
+.PHONY: run test test-sqlite test-browser test-postgres test-systems conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load bench-systems clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,16 +37,21 @@ run: $(RUN_STAMP)
 	$(BIN)/honorbound demo
 	$(BIN)/honorbound serve
 
-test: test-sqlite test-browser test-postgres
+test: test-sqlite test-browser test-postgres test-systems
 
 test-sqlite: $(STAMP)
-	$(PYTEST) -m "not browser"
+	$(PYTEST) -m "not browser and not systems"
 
 test-browser: $(STAMP)
 	$(PYTEST) -m browser
 
 test-postgres: $(STAMP)
-	./scripts/with-postgres.sh $(PYTEST) -m "not browser"
+	./scripts/with-postgres.sh $(PYTEST) -m "not browser and not systems"
+
+# Connected systems against real servers: MariaDB and PostgreSQL (Debian packages, started by
+# the scripts), an S3 API on loopback (moto's server mode) and an SFTP server (asyncssh).
+test-systems: $(STAMP)
+	./scripts/with-mariadb.sh ./scripts/with-postgres.sh $(PYTEST) -m systems tests/systems
 
 conformance: $(STAMP)
 	HONORBOUND_CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) $(BIN)/python -m pytest -q -m conformance tests/conformance
@@ -66,6 +72,9 @@ bench-load: $(STAMP)
 
 bench-retention: $(STAMP)
 	$(BIN)/python bench/retention.py
+
+bench-systems: $(STAMP)
+	./scripts/with-mariadb.sh ./scripts/with-postgres.sh $(BIN)/python bench/systems.py
 
 bench-rights: $(STAMP)
 	$(BIN)/python bench/rights.py

@@ -25,6 +25,15 @@ from honorbound.retention.models import (
     RetentionWithdrawal,
 )
 from honorbound.rights.models import RequestEvent, RequestToken, RightsRequest
+from honorbound.systems.models import (
+    ConnectedSystem,
+    DriftScan,
+    ManualTask,
+    RequestIdentities,
+    SystemDisposal,
+    SystemExecution,
+    SystemSweep,
+)
 from honorbound.vault.models import (
     AccessLogEntry,
     IdempotencyKey,
@@ -39,6 +48,13 @@ metadata = Base.metadata
 
 __all__ = [
     "AuditCheckpoint",
+    "ConnectedSystem",
+    "DriftScan",
+    "ManualTask",
+    "RequestIdentities",
+    "SystemDisposal",
+    "SystemExecution",
+    "SystemSweep",
     "RateLimitHit",
     "RequestEvent",
     "RequestToken",

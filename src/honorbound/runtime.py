@@ -38,6 +38,7 @@ from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
 from honorbound.policy.problems import DeclarationError
 from honorbound.retention import jobs as retention_jobs
 from honorbound.rights import jobs as rights_jobs
+from honorbound.systems import jobs as systems_jobs
 from honorbound.vault import erasure as vault_erasure
 from honorbound.vault import idempotency as vault_idempotency
 from honorbound.vault import keystore
@@ -205,12 +206,15 @@ def build_registry() -> JobRegistry:
     registry.register(rights_jobs.PURGE_JOB, rights_jobs.purge_job)
     registry.register(retention_jobs.SWEEP_JOB, retention_jobs.sweep_job)
     registry.register(audit_jobs.VERIFY_JOB, audit_jobs.verify_job)
+    registry.register(systems_jobs.SWEEP_JOB, systems_jobs.sweep_job)
+    registry.register(systems_jobs.SCAN_JOB, systems_jobs.scan_job)
     registry.register(BACKUP_EXPIRE_JOB, _expire_backups)
     registry.register(keystore.SCRUB_JOB, _scrub_keystore)
     registry.schedule(Periodic(rights_jobs.SWEEP_JOB, minute="7"))
     registry.schedule(Periodic(rights_jobs.PURGE_JOB, minute="17", hour="3"))
     registry.schedule(Periodic(retention_jobs.SWEEP_JOB, minute="41", hour="2"))
     registry.schedule(Periodic(audit_jobs.VERIFY_JOB, minute="53", hour="3"))
+    registry.schedule(Periodic(systems_jobs.SWEEP_JOB, minute="11", hour="2"))
     registry.schedule(Periodic(BACKUP_EXPIRE_JOB, minute="29", hour="4"))
     registry.schedule(Periodic(keystore.SCRUB_JOB, minute="*/5"))
     registry.schedule(Periodic("outbox.flush", minute="*/5"))

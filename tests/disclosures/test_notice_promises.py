@@ -5,6 +5,7 @@ SMS STOP, recipients without purposes, and no default `service_provider` for ad 
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from pathlib import Path
@@ -39,11 +40,16 @@ def _adopt(client: TestClient, tenant: Tenant, text: str) -> dict[str, Any]:
     return out
 
 
+_PHONE_SUFFIXES = itertools.count()
+
+
 def _person(
     client: TestClient, tenant: Tenant, subject_type: str, **extra: Any
 ) -> tuple[int, str, str]:
     email = f"p.{uuid.uuid4().hex[:10]}@example.com"
-    phone = f"+1202555{uuid.uuid4().int % 100 + 100:04d}"
+    # 555-0100..0199 are the fictional numbers; a counter keeps two people of one test apart
+    # (random picks from 100 values collided and merged them into one subject).
+    phone = f"+1202555{next(_PHONE_SUFFIXES) % 100 + 100:04d}"
     remember(email, phone, phone[2:])
     r = client.post(
         "/v1/subjects",

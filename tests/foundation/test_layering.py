@@ -24,6 +24,7 @@ DOMAIN = (
     "policy",
     "retention",
     "rights",
+    "systems",
     "vault",
 )
 

@@ -70,6 +70,38 @@ def _subject_of(runtime: Runtime, tenant: Tenant) -> int:
         return up.subject.id
 
 
+def _task_of(runtime: Runtime, tenant: Tenant, request_id: int) -> int:
+    """A manual-system task of organization A (honorbound.systems)."""
+    from honorbound.db.base import utcnow
+    from honorbound.systems.models import ManualTask, SystemExecution
+
+    with runtime.db.session() as session:
+        execution = SystemExecution(
+            organization_id=tenant.id,
+            request_id=request_id,
+            system_key="paper",
+            action="erasure",
+            status="waiting",
+            details={},
+            idempotency_key="k",
+        )
+        session.add(execution)
+        session.flush()
+        task = ManualTask(
+            organization_id=tenant.id,
+            request_id=request_id,
+            execution_id=execution.id,
+            system_key="paper",
+            action="erasure",
+            owner="desk",
+            due_at=utcnow(),
+            instructions_sealed=b"x",
+        )
+        session.add(task)
+        session.flush()
+        return task.id
+
+
 def test_every_route_needs_a_key(client: TestClient) -> None:
     routes = _v1_routes(client)
     assert routes
@@ -117,6 +149,7 @@ def test_ids_of_another_organization_are_not_found(
         },
         headers=tenant.headers(),
     ).json()["id"]
+    ids["task_id"] = _task_of(runtime, tenant, ids["request_id"])
     checked = 0
     for route in _v1_routes(client):
         params = re.findall(r"\{([^}]+)\}", route.path)

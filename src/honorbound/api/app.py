@@ -28,6 +28,7 @@ from honorbound.api.routes import disclosures as disclosure_routes
 from honorbound.api.routes import policy as policy_routes
 from honorbound.api.routes import retention as retention_routes
 from honorbound.api.routes import rights as rights_routes
+from honorbound.api.routes import systems as systems_routes
 from honorbound.api.routes import vault as vault_routes
 from honorbound.runtime import Runtime
 from honorbound.web import routes as web_routes
@@ -81,6 +82,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(wellknown.router)
     app.include_router(rights_routes.router)
     app.include_router(retention_routes.router)
+    app.include_router(systems_routes.router)
+    app.include_router(systems_routes.public)
     app.include_router(disclosure_routes.router)
     app.include_router(policy_routes.router)
     app.include_router(policy_routes.public)

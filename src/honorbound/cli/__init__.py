@@ -23,6 +23,7 @@ def build_app() -> typer.Typer:
     from honorbound.cli import policy as _policy_cli
     from honorbound.cli import retention as _retention_cli
     from honorbound.cli import rights as _rights_cli
+    from honorbound.cli import systems as _systems_cli
     from honorbound.cli import vault as _vault_cli
 
     app = typer.Typer(
@@ -41,6 +42,7 @@ def build_app() -> typer.Typer:
     app.add_typer(_policy_cli.app, name="policy")
     app.add_typer(_rights_cli.report, name="report")
     app.add_typer(_retention_cli.app, name="retention")
+    app.add_typer(_systems_cli.app, name="systems")
     _disclosures_cli.register(app, _rights_cli.report)
     app.add_typer(_vault_cli.app, name="keys")
     # --- end registrations ---------------------------------------------------------------------

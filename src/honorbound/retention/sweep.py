@@ -50,6 +50,8 @@ from honorbound.retention.models import (
     RetentionRun,
 )
 from honorbound.retention.rules import Action, NotEnforced, Step
+from honorbound.systems.context import SystemsContext
+from honorbound.systems.recordings import delete_for_interactions
 from honorbound.vault.erasure import delete_records, erase_subjects
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.models import Interaction, Record, Subject
@@ -160,6 +162,7 @@ def _log(
     end: dt.datetime | None,
     holds: dict[str, Any],
     ids_sha256: str,
+    extra: dict[str, Any] | None = None,
 ) -> DisposalEntry:
     now = utcnow()
     entry = DisposalEntry(
@@ -203,6 +206,7 @@ def _log(
             "collected_to": _iso(end),
             "hold_exclusions": holds,
             _ID_FIELD[step.action]: ids_sha256,
+            **(extra or {}),
         },
     )
     run.batches += 1
@@ -234,6 +238,7 @@ def _delete(
 def _interaction_batch(
     session: Session,
     keys: KeyRing,
+    vault_keys: KeyStore,
     run: RetentionRun,
     step: Step,
     actor: Actor,
@@ -258,6 +263,12 @@ def _interaction_batch(
     if not rows:
         return False
     ids = [r[0] for r in rows]
+    audio: dict[str, Any] = {}
+    if part.endswith("call_recording") or step.action == Action.DELETE_INTERACTIONS:
+        # The audio object goes with its pointer (honorbound.systems.recordings).
+        audio = delete_for_interactions(
+            session, SystemsContext(keys.derived, ""), vault_keys, org, ids
+        ).as_dict()
     count = 0
     for i in range(0, len(ids), CHUNK):
         where = (Interaction.organization_id == org, Interaction.id.in_(ids[i : i + CHUNK]))
@@ -290,6 +301,7 @@ def _interaction_batch(
         end=_aware(rows[-1][2]),
         holds=held_info,
         ids_sha256=ids_digest(ids),
+        extra=audio,
     )
     run.progress = {**run.progress, step.key: _iso(_aware(rows[-1][2]))}
     return True
@@ -396,7 +408,9 @@ def _batch(
     org = run.organization_id
     cursor = run.progress.get(step.key)
     if step.table == "interactions":
-        return _interaction_batch(session, keys, run, step, actor, holds, held_info, batch_size)
+        return _interaction_batch(
+            session, keys, vault_keys, run, step, actor, holds, held_info, batch_size
+        )
     if step.trigger == Trigger.after_collection:
         return _record_batch(session, keys, run, step, actor, holds, held_info, batch_size)
     sconds = subject_due(step, org, run.as_of)
@@ -420,6 +434,22 @@ def _batch(
             .where(Record.organization_id == org, Record.subject_id.in_(subject_ids))
             .group_by(Record.category)
         ).all()
+        recorded = list(
+            session.scalars(
+                select(Interaction.id).where(
+                    Interaction.organization_id == org,
+                    Interaction.subject_id.in_(subject_ids),
+                    Interaction.recording_uri_sealed.is_not(None),
+                )
+            )
+        )
+        audio = (
+            delete_for_interactions(
+                session, SystemsContext(keys.derived, ""), vault_keys, org, recorded
+            ).as_dict()
+            if recorded
+            else {}
+        )
         erased = erase_subjects(session, vault_keys, org, subject_ids, actor, step.reason)
         starts = [_aware(r[2]) for r in per_category if r[2] is not None]
         ends = [_aware(r[3]) for r in per_category if r[3] is not None]
@@ -435,6 +465,7 @@ def _batch(
             end=max(e for e in ends if e) if ends else None,
             holds=held_info,
             ids_sha256=ids_digest(erased.subject_ids),
+            extra=audio,
         )
     else:
         rconds = [

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.rights.rules import RightsRules, load_rights_rules
+from honorbound.systems.context import SystemsContext
 from honorbound.vault.keystore import KeyStore
 
 
@@ -24,6 +25,8 @@ class Services:
     base_url: str
     laws: JurisdictionRules
     rules: RightsRules
+    # Connected systems (CRM, files, webhooks, manual): where requests are carried out too.
+    systems: SystemsContext
 
     @classmethod
     def build(
@@ -35,4 +38,13 @@ class Services:
         laws: JurisdictionRules,
     ) -> Services:
         """`laws` is the runtime's one rules object (`Runtime.rules`), never a fresh load."""
-        return cls(keys, vault_keys, jobs, base_url.rstrip("/"), laws, load_rights_rules())
+        base = base_url.rstrip("/")
+        return cls(
+            keys,
+            vault_keys,
+            jobs,
+            base,
+            laws,
+            load_rights_rules(),
+            SystemsContext(keys.derived, base),
+        )

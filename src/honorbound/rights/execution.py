@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
 from honorbound.consent import ledger
-from honorbound.consent.identity import identify
+from honorbound.consent.identity import IdentityRef, identify
 from honorbound.db.base import utcnow
 from honorbound.notify.models import Channel
 from honorbound.policy import store
@@ -43,12 +43,14 @@ from honorbound.rights.outgoing import (
 )
 from honorbound.rights.recipients import RecipientRef, recipients_of_subject
 from honorbound.rights.sealing import open_value, seal_value
-from honorbound.rights.timeline import log_event
+from honorbound.rights.timeline import events, log_event
 from honorbound.rights.tokens import check_link, issue
-from honorbound.rights.verification import CONSUMER, live_subject, queue_execution
+from honorbound.rights.verification import CONSUMER, EXECUTE_JOB, live_subject, queue_execution
+from honorbound.systems import recordings
+from honorbound.systems import requests as systems
 from honorbound.vault.erasure import erase_subject
 from honorbound.vault.identities import IdentityKind
-from honorbound.vault.models import Record
+from honorbound.vault.models import Record, Subject
 from honorbound.vault.sealing import seal_text
 
 ACCESS_TYPES = frozenset(
@@ -138,7 +140,8 @@ def execute(
 ) -> str:
     """Carry out a verified request. Returns what happened (for the job log)."""
     request = get_request(session, organization_id, request_id)
-    if request.status != Status.IN_PROGRESS.value or request.verified_at is None:
+    runnable = (Status.IN_PROGRESS.value, Status.PARTLY_DONE.value)
+    if request.status not in runnable or request.verified_at is None:
         return "skipped"
     org = organization(session, organization_id)
     if request.type in ACCESS_TYPES:
@@ -166,10 +169,77 @@ def _nothing_held(
     return "nothing_held"
 
 
+# -- connected systems (honorbound.systems): the request is carried out there too -----------
+# Delays before automatic retries of a partly done request; after the last, staff retry it.
+RETRY_DELAYS = (
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+    dt.timedelta(hours=12),
+    dt.timedelta(days=1),
+)
+
+
+def _in_systems(
+    session: Session,
+    svc: Services,
+    request: RightsRequest,
+    subject: Subject | None,
+    actor: Actor,
+    action: str,
+) -> systems.Outcome | None:
+    """Carry the request out in every connected system (None when none is connected)."""
+    if not systems.has_systems(session, request.organization_id):
+        return None
+    found = systems.identities_of(session, svc.vault_keys, subject)
+    for kind, value in (
+        ("email", contact_email(svc, request)),
+        ("phone", contact_phone(svc, request)),
+    ):
+        if value:
+            found.setdefault(kind, set()).add(value)
+    run = systems.gather if action == systems.ACCESS else systems.erase
+    return run(session, svc.systems, svc.keys, request, found, actor)
+
+
+def _partly_done(
+    session: Session, svc: Services, request: RightsRequest, outcome: systems.Outcome, actor: Actor
+) -> str:
+    """Some systems are not done: the request says so and is retried, never closed."""
+    request.status = Status.PARTLY_DONE.value
+    retries = sum(1 for e in events(session, request) if e.kind == "partly_done")
+    delay = RETRY_DELAYS[retries] if retries < len(RETRY_DELAYS) and outcome.failed else None
+    log_event(
+        session,
+        request,
+        "partly_done",
+        actor,
+        {
+            "done": outcome.done,
+            "failed": sorted(outcome.failed),
+            "waiting": outcome.waiting,
+            "retry_in_seconds": int(delay.total_seconds()) if delay else None,
+        },
+    )
+    if delay is not None and svc.jobs is not None:
+        svc.jobs.enqueue(
+            session,
+            EXECUTE_JOB,
+            {"organization_id": request.organization_id, "request_id": request.id},
+            request.organization_id,
+            run_after=utcnow() + delay,
+        )
+    return "partly_done"
+
+
 def _send_access(
     session: Session, svc: Services, request: RightsRequest, slug: str, org_name: str, actor: Actor
 ) -> str:
-    if live_subject(session, request) is None:
+    subject = live_subject(session, request)
+    outcome = _in_systems(session, svc, request, subject, actor, systems.ACCESS)
+    if outcome is not None and not outcome.complete:
+        return _partly_done(session, svc, request, outcome, actor)
+    if subject is None and not (outcome is not None and outcome.found):
         return _nothing_held(session, svc, request, org_name, actor)
     lifetime = dt.timedelta(days=svc.rules.settings.download_link_days)
     issued = issue(
@@ -190,6 +260,8 @@ def _send_access(
         {"expires_at": issued.token.expires_at.isoformat()},
     )
     close(session, request, Response.COMPLIED, actor)
+    if outcome is not None:
+        systems.forget(session, request)
     return "link_sent"
 
 
@@ -251,9 +323,16 @@ def _delete(
     session: Session, svc: Services, request: RightsRequest, org_name: str, actor: Actor
 ) -> str:
     subject = live_subject(session, request)
-    if subject is None:
+    # Systems first: the vault's identities lead to the person there, and the vault erasure
+    # destroys them. A retry (partly done) finds the vault already erased.
+    outcome = _in_systems(session, svc, request, subject, actor, systems.ERASURE)
+    retrying = request.status == Status.PARTLY_DONE.value
+    found_elsewhere = outcome is not None and (outcome.found or not outcome.complete)
+    if subject is None and not retrying and not found_elsewhere:
         return _nothing_held(session, svc, request, org_name, actor)
-    recipients = recipients_of_subject(session, request.organization_id, subject.id)
+    recipients = (
+        recipients_of_subject(session, request.organization_id, subject.id) if subject else []
+    )
     email = contact_email(svc, request)
     # A hashed suppression entry (blind index only) keeps the person out of marketing after
     # their data is gone; earlier opt-outs in the ledger survive the erasure as they are.
@@ -261,6 +340,44 @@ def _delete(
     phone = contact_phone(svc, request)
     if phone:
         refs.append(identify(svc.keys, request.organization_id, phone, IdentityKind.PHONE))
+    if subject is not None:
+        _erase_vault(session, svc, request, subject, recipients, refs, actor, email)
+    if outcome is not None and not outcome.complete:
+        return _partly_done(session, svc, request, outcome, actor)
+    kept = [
+        f"this request's record (date, type, how it was made, our response) for "
+        f"{svc.laws.california.request_records.keep_months} months, as the law requires "
+        f"({svc.laws.california.request_records.source}); it holds none of your data",
+        "a one-way code of your email address or phone number (not the address itself) so we "
+        "keep honoring your opt-outs and do not contact you for marketing",
+        "our security log entries that say a deletion happened, without any of your data",
+    ]
+    close(session, request, Response.COMPLIED, actor, "; ".join(kept))
+    mail_consumer(
+        session,
+        svc,
+        request,
+        "completed",
+        messages.deletion_done(org_name, request.reference, kept, [r.name for r in recipients]),
+    )
+    # The answer is queued (sealed in the outbox); the request record keeps no way to reach them.
+    request.contact_sealed = None
+    request.phone_sealed = None
+    if outcome is not None:
+        systems.forget(session, request)
+    return "erased"
+
+
+def _erase_vault(
+    session: Session,
+    svc: Services,
+    request: RightsRequest,
+    subject: Subject,
+    recipients: list[RecipientRef],
+    refs: list[IdentityRef],
+    actor: Actor,
+    email: str | None,
+) -> None:
     for ref in refs:
         ledger.record(
             session,
@@ -275,20 +392,16 @@ def _delete(
             evidence={"request_ref": request.reference},
             external_ref=f"rights:{request.reference}:suppress:{ref.kind.value}",
         )
+    # The audio behind the vault's recording pointers goes too (before the key that opens them).
+    audio = recordings.delete_for_subject(
+        session, svc.systems, svc.vault_keys, request.organization_id, subject.id
+    )
     erased = erase_subject(
         session, svc.vault_keys, request.organization_id, subject.id, actor, "rights.deletion"
     )
     notified = notify_recipients(
         session, svc, request, recipients, "personal information deleted", actor, email
     )
-    kept = [
-        f"this request's record (date, type, how it was made, our response) for "
-        f"{svc.laws.california.request_records.keep_months} months, as the law requires "
-        f"({svc.laws.california.request_records.source}); it holds none of your data",
-        "a one-way code of your email address or phone number (not the address itself) so we "
-        "keep honoring your opt-outs and do not contact you for marketing",
-        "our security log entries that say a deletion happened, without any of your data",
-    ]
     log_event(
         session,
         request,
@@ -301,20 +414,9 @@ def _delete(
             "keys_destroyed": erased.keys_destroyed,
             "recipients": notified,
             "suppression_entries": len(refs),
+            **audio.as_dict(),
         },
     )
-    close(session, request, Response.COMPLIED, actor, "; ".join(kept))
-    mail_consumer(
-        session,
-        svc,
-        request,
-        "completed",
-        messages.deletion_done(org_name, request.reference, kept, [r.name for r in recipients]),
-    )
-    # The answer is queued (sealed in the outbox); the request record keeps no way to reach them.
-    request.contact_sealed = None
-    request.phone_sealed = None
-    return "erased"
 
 
 def _correct(

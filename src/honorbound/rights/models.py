@@ -36,11 +36,20 @@ class Status(StrEnum):
     VERIFYING = "verifying"  # waiting for the consumer (link, code, data points)
     HELD = "held"  # fraud suspicion: nothing happens until staff release or deny
     IN_PROGRESS = "in_progress"  # verified; being executed or waiting for staff
+    # Carried out in some connected systems, not all (one failed, or waits for a task or a
+    # long job): retried, never reported complete until every system is done.
+    PARTLY_DONE = "partly_done"
     COMPLETED = "completed"
     DENIED = "denied"
 
 
-OPEN_STATUSES = (Status.RECEIVED, Status.VERIFYING, Status.HELD, Status.IN_PROGRESS)
+OPEN_STATUSES = (
+    Status.RECEIVED,
+    Status.VERIFYING,
+    Status.HELD,
+    Status.IN_PROGRESS,
+    Status.PARTLY_DONE,
+)
 
 
 class Manner(StrEnum):

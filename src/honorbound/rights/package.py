@@ -36,6 +36,7 @@ from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.schema import Declaration
 from honorbound.rights.limits import months_before, period_of
 from honorbound.rights.models import RequestType, RightsRequest
+from honorbound.systems.requests import SystemPart, package_parts
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.models import Identity, Interaction, Record, Subject, SubjectStatus
 from honorbound.vault.sealing import open_text
@@ -258,6 +259,14 @@ def build_package(
         if live and subject is not None
         else []
     )
+    # What the connected systems (CRM, files, webhooks, manual tasks) held, gathered when the
+    # request was carried out (honorbound.systems); values withheld as in the vault.
+    parts = package_parts(session, keys, request)
+    systems_out = [
+        _system_out(p, current.declaration if current else None, forbidden, categories_only)
+        for p in parts
+    ]
+    withheld.update(w for out in systems_out for w in out.pop("_withheld"))
     generated = utcnow()
     categories = sorted(by_category.values(), key=lambda c: c.category)
     if since is None:
@@ -299,6 +308,7 @@ def build_package(
         "withheld": sorted(withheld),
         "disclosures": disclosures,
         **({} if categories_only else {"identities": identities, "interactions": interactions}),
+        **({"systems": systems_out} if systems_out else {}),
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -353,6 +363,7 @@ def build_package(
                 _csv(interactions, ["channel", "direction", "started_at", "ended_at", "text"]),
             )
         archive.writestr("disclosures.csv", _csv(disclosures, DISCLOSURE_COLUMNS))
+        _write_systems(archive, parts, systems_out, categories_only)
         archive.writestr(
             "summary.html",
             _TEMPLATE.render(
@@ -367,6 +378,69 @@ def build_package(
                 identities=identities,
                 interactions=interactions,
                 disclosures=disclosures,
+                systems=systems_out,
             ),
         )
     return Package(buffer.getvalue(), count, len(withheld), len(categories))
+
+
+def _system_out(
+    part: SystemPart,
+    declaration: Declaration | None,
+    forbidden: list[tuple[str, str]],
+    categories_only: bool,
+) -> dict[str, Any]:
+    """One connected system in data.json: per collection, per field, its category and the
+    category's plain-language name; values (unless only categories were asked for)."""
+    withheld: set[str] = set()
+    collections = []
+    for name, rows in sorted(part.collections.items()):
+        cats = part.categories.get(name, {})
+        fields = []
+        for field_name in sorted({k for r in rows for k in r}):
+            keys = cats.get(field_name, ())
+            personal = [c for c in keys if c.startswith("user.")]
+            label = ", ".join(_category_title(declaration, c) for c in personal)
+            held = next((w for c in personal if (w := withheld_label(forbidden, c))), None)
+            fields.append(
+                {"field": field_name, "categories": list(keys), "label": label, "withheld": held}
+            )
+        withheld.update(str(f["withheld"]) for f in fields if f["withheld"])
+        hidden = {str(f["field"]) for f in fields if f["withheld"]}
+        out: dict[str, Any] = {"collection": name, "count": len(rows), "fields": fields}
+        if not categories_only:
+            out["records"] = [
+                {k: ("held" if k in hidden else v) for k, v in r.items()} for r in rows
+            ]
+        collections.append(out)
+    return {
+        "system": part.key,
+        "name": part.name,
+        "collections": collections,
+        "evidence": [n for n, _ in part.evidence],
+        "_withheld": withheld,
+    }
+
+
+def _category_title(declaration: Declaration | None, key: str) -> str:
+    declared = declaration.category(key) if declaration else None
+    return declared.title if declared else key
+
+
+def _write_systems(
+    archive: zipfile.ZipFile,
+    parts: list[SystemPart],
+    systems_out: list[dict[str, Any]],
+    categories_only: bool,
+) -> None:
+    if categories_only:
+        return
+    for part, out in zip(parts, systems_out, strict=True):
+        base = f"systems/{_safe_name(part.key)}"
+        for coll in out["collections"]:
+            columns = [f["field"] for f in coll["fields"]]
+            archive.writestr(
+                f"{base}/{_safe_name(coll['collection'])}.csv", _csv(coll["records"], columns)
+            )
+        for name, data in part.evidence:
+            archive.writestr(f"{base}/evidence/{_safe_name(name)}", data)

@@ -21,6 +21,7 @@ from honorbound.web.console import (
     retention,
     scrub,
     subjects,
+    systems,
 )
 from honorbound.web.portal import choices, notice, preferences
 from honorbound.web.portal import requests as portal_requests
@@ -36,6 +37,7 @@ for module in (
     scrub,
     policy,
     retention,
+    systems,
     disclosures,
     reports,
     audit,
