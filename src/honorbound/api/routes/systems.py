@@ -7,10 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
+from honorbound.api.deps import RawBody, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.rights.jobs import services
 from honorbound.systems import registry, tasks
@@ -203,13 +202,11 @@ def task_evidence(
 
 
 @public.post("/callbacks/{token}")
-async def callback(token: str, request: Request, runtime: RuntimeDep) -> dict[str, str]:
+def callback(token: str, request: Request, body: RawBody, runtime: RuntimeDep) -> dict[str, str]:
     """A webhook system reports a long job's result (signed; see docs/systems.md)."""
-    body = await request.body()
     if len(body) > MAX_CALLBACK_BYTES:
         raise Problem(413, "Too large", "The callback body is larger than 20 MB.")
-
-    def receive() -> str:
+    try:
         with runtime.db.session() as session:
             execution = receive_callback(
                 session,
@@ -219,10 +216,7 @@ async def callback(token: str, request: Request, runtime: RuntimeDep) -> dict[st
                 request.headers.get(SIGNATURE),
                 body,
             )
-            return execution.status
-
-    try:
-        status = await run_in_threadpool(receive)
+            status = execution.status
     except SystemsError as exc:
         raise _problem(exc) from None
     return {"status": status}
