@@ -107,8 +107,14 @@ def gpc_ping(
     recorded for that cookie id."""
     org = _organization(session, org_slug)
     ref = identify(runtime.keys, org.id, body.cookie_id, IdentityKind.COOKIE_ID)
-    created = signal.honor(session, org.id, ref, state=body.state)
-    return {"gpc": signal.present, "recorded": [e.purpose for e in created]}
+    outcome = signal.honor(session, org.id, ref, state=body.state)
+    # `status` is the text the site shows (11 CCR 7025(c)(6)), also when already in force.
+    return {
+        "gpc": signal.present,
+        "recorded": [e.purpose for e in outcome.recorded],
+        "honored": outcome.honored,
+        "status": outcome.display,
+    }
 
 
 # -- email one-click unsubscribe (outside /v1: mail clients and people open these) ----------
@@ -136,8 +142,16 @@ def unsubscribe_page(
     except links.LinkError as exc:
         return _page(request, 400, error=str(exc), organization="")
     org = session.get(Organization, link.organization_id)
-    signal.honor(session, link.organization_id, link.identity, subject_id=link.subject_id)
-    return _page(request, organization=org.name if org else "", list_id=link.list_id, token=token)
+    gpc_status = signal.honor(
+        session, link.organization_id, link.identity, subject_id=link.subject_id
+    ).display
+    return _page(
+        request,
+        organization=org.name if org else "",
+        list_id=link.list_id,
+        token=token,
+        gpc_status=gpc_status,
+    )
 
 
 @pages.post("/u/{token}", response_class=HTMLResponse)
@@ -174,7 +188,9 @@ def unsubscribe(
         evidence={"list_id": link.list_id},
         external_ref=f"unsub:{link.fingerprint}:{int(link.issued_at.timestamp())}",
     )
-    signal.honor(session, link.organization_id, link.identity, subject_id=link.subject_id)
+    gpc_status = signal.honor(
+        session, link.organization_id, link.identity, subject_id=link.subject_id
+    ).display
     org = session.get(Organization, link.organization_id)
     return _page(
         request,
@@ -182,4 +198,5 @@ def unsubscribe(
         list_id=link.list_id,
         done=True,
         receipt_id=event.receipt_id,
+        gpc_status=gpc_status,
     )

@@ -166,8 +166,9 @@ def submit_choices(
                     actor,
                     evidence=evidence,
                 )
+        gpc_status: str | None = None
         if signal:
-            gpc_rules.record_signal(
+            gpc_status = gpc_rules.honor_signal(
                 session,
                 org_id,
                 ref,
@@ -175,5 +176,5 @@ def submit_choices(
                 declaration_promises=gpc_rules.declaration_promises(session, org_id),
                 laws=runtime.rules,
                 evidence={**evidence, "text_shown": "Sec-GPC: 1"},
-            )
-    return _form(request, slug, done=True, ticked=sorted(ticked))
+            ).display
+    return _form(request, slug, done=True, ticked=sorted(ticked), gpc_status=gpc_status)
