@@ -159,7 +159,7 @@ def test_gpc_header_records_the_opt_outs(
     url = f"/v1/public/consent/{tenant.slug}/gpc"
     cookie = {"cookie_id": "c0ffee-cookie-123", "state": "CA"}
     without = client.post(url, json=cookie)
-    assert without.json() == {"gpc": False, "recorded": []}
+    assert without.json() == {"gpc": False, "recorded": [], "honored": False, "status": None}
     first = client.post(url, json=cookie, headers={"Sec-GPC": "1"})
     assert first.status_code == 200
     assert sorted(first.json()["recorded"]) == ["sale", "sharing", "targeted_advertising"]
