@@ -16,9 +16,10 @@ from honorbound.accounts.models import Organization
 from honorbound.api.deps import FormFields, ReadSessionDep, RuntimeDep, SessionDep
 from honorbound.api.gpc import GpcDep
 from honorbound.api.problems import Problem
-from honorbound.consent import ledger, links, rules, service, sms
+from honorbound.consent import links, rules, service, sms
+from honorbound.consent import unsubscribe as unsubscribe_
 from honorbound.consent.identity import identify
-from honorbound.consent.models import Action, ConsentChannel, Purpose, Source
+from honorbound.consent.models import Source
 from honorbound.vault.identities import IdentityKind
 
 router = APIRouter(tags=["consent (public)"])
@@ -174,20 +175,7 @@ def unsubscribe(
             request, 400, error="Use the button on the page to unsubscribe.", organization=""
         )
     source = Source.EMAIL_ONE_CLICK if one_click == "One-Click" else Source.EMAIL_LINK
-    event, _ = ledger.record(
-        session,
-        link.organization_id,
-        link.identity,
-        Purpose.MARKETING.value,
-        ConsentChannel.EMAIL.value,
-        Action.OPT_OUT.value,
-        source.value,
-        sms.CONSUMER,
-        scope=link.list_id,
-        subject_id=link.subject_id,
-        evidence={"list_id": link.list_id},
-        external_ref=f"unsub:{link.fingerprint}:{int(link.issued_at.timestamp())}",
-    )
+    event, every_list = unsubscribe_.unsubscribe(session, link, source.value, sms.CONSUMER)
     gpc_status = signal.honor(
         session, link.organization_id, link.identity, subject_id=link.subject_id
     ).display
@@ -197,6 +185,7 @@ def unsubscribe(
         organization=org.name if org else "",
         list_id=link.list_id,
         done=True,
+        every_list=every_list,
         receipt_id=event.receipt_id,
         gpc_status=gpc_status,
     )
