@@ -8,13 +8,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from honorbound.accounts.roles import Role
 from honorbound.consent.models import ConsentEvent
 from honorbound.runtime import Runtime
-from tests.conftest import Tenant
+from tests.conftest import EXAMPLE_POLICIES, adopt_example, make_tenant
 from tests.rights.conftest import link_in, mails_to, public, somebody
 from tests.support.people import remember
 from tests.support.smtp import SmtpSink
@@ -34,9 +36,18 @@ def _match_key(rt: Runtime, org: int, kind: str, normalized: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+NOTICES = sorted(path.stem for path in EXAMPLE_POLICIES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("notice", NOTICES)
 def test_every_identity_of_an_erased_person_is_suppressed(
-    api: TestClient, rt: Runtime, org: Tenant, smtp: SmtpSink
+    api: TestClient, rt: Runtime, smtp: SmtpSink, notice: str
 ) -> None:
+    """Under each of the five example notices (one installation, one organization each)."""
+    org = make_tenant(rt, notice.split("-")[0])
+    adopt_example(rt, org.id, notice)
+    declared = yaml.safe_load((EXAMPLE_POLICIES / f"{notice}.yaml").read_text(encoding="utf-8"))
+    subject_type = declared["subjects"][-1]["id"]
     p = somebody()
     other = somebody()  # only for a second address and number of the same person
     second_email, second_phone = f"alt.{other.email}", other.phone
@@ -45,7 +56,7 @@ def test_every_identity_of_an_erased_person_is_suppressed(
     created = api.post(
         "/v1/subjects",
         json={
-            "type": "user",
+            "type": subject_type,
             "jurisdiction": "CA",
             "identities": [
                 {"kind": "email", "value": p.email},
