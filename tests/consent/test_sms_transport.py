@@ -27,7 +27,7 @@ from honorbound.consent import sms
 from honorbound.notify.models import OutboxMessage, OutboxStatus
 from honorbound.runtime import Runtime, build_runtime
 from tests.conftest import Tenant, make_tenant
-from tests.consent.conftest import number
+from tests.consent.conftest import number, record
 
 SECRET = "gateway-signing-secret-3f9a1c2e"
 OUR_NUMBER = "+12125550197"
@@ -297,3 +297,17 @@ def test_gateway_settings_are_checked_at_start(settings: Settings) -> None:
         assert "sms" not in plain.transports
     finally:
         plain.close()
+
+
+def test_an_opt_out_not_confirmed_by_text_gets_its_one_confirmation(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    """A STOP from a number staff already opted out (a letter) is confirmed once: the person
+    never had a text saying so. Without a gateway the reply waits in the outbox."""
+    phone = number("512", 64)
+    record(runtime, tenant.id, phone, "all", "sms", source="letter")
+    _inbound(client, runtime, tenant, "STOP", phone, "SM-l-1")
+    _inbound(client, runtime, tenant, "STOP", phone, "SM-l-2")
+    rows = _outbox(runtime)
+    assert [(r.kind, r.status) for r in rows] == [("consent.sms.stop", OutboxStatus.PENDING)]
+    assert rows[0].note == "held: no sms transport is configured"

@@ -160,16 +160,22 @@ def handle(
     if kind in (Keyword.STOP.value, Keyword.STOP_ALL.value, "revocation", Keyword.START.value):
         action = Action.OPT_IN if kind == Keyword.START.value else Action.OPT_OUT
         scope = "" if kind == Keyword.STOP_ALL.value else our_number
-        # CTIA allows one confirmation of an opt-out and nothing after it: a number that is
-        # already opted out of this sender and texts STOP again gets no second reply (the
-        # event is still recorded). The same for START when already subscribed.
+        # CTIA allows one confirmation of an opt-out and nothing after it: a number already
+        # opted out of this sender by text (and so confirmed) that texts STOP again gets no
+        # second reply; the event is still recorded. The same for START when already
+        # subscribed by text. An opt-out recorded another way (a call, a letter) was never
+        # confirmed by text: the first STOP is.
         before = ledger.effective_action(
             ledger.history(session, organization_id, person.index),
             Purpose.ALL.value,
             ConsentChannel.SMS.value,
             scope,
         )
-        already = before is not None and before.action == action.value
+        already = (
+            before is not None
+            and before.action == action.value
+            and before.source == Source.SMS_KEYWORD.value
+        )
         event, _ = ledger.record(
             session,
             organization_id,

@@ -185,7 +185,7 @@ class HttpSmsTransport:
         try:
             try:
                 response = client.post(request.url, content=request.body, headers=request.headers)
-            except httpx.ConnectError as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # Nothing reached the gateway: a plain "try later".
                 raise SendError(f"no connection ({type(exc).__name__})", permanent=False) from exc
             # Any other transport error (a timeout, a dropped answer) goes up as it is: the
