@@ -657,7 +657,7 @@ class DecisionEngine:
         return secret
 
     def decide(self, session: Session, organization_id: int, batch: Batch) -> Decisions:
-        """Decide every item. An item with channel `all` ("on any channel": an advertising
+        """Decide every item. An item with channel `all` ("on every channel": an advertising
         platform's sale or targeting check, a campaign across channels) is decided once per
         channel and allowed only when every channel allows it, its reasons the union."""
         channels = batch.channel
