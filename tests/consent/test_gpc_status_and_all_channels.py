@@ -4,6 +4,8 @@ contact-decision channel ("on every channel": allowed only when each channel all
 
 from __future__ import annotations
 
+import re
+
 import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -115,3 +117,20 @@ def test_channel_all_is_every_channel(client: TestClient, runtime: Runtime, tena
         [{"identity": v, "purpose": "marketing", "channel": "all"} for v in (clean, texted_stop)],
     )
     assert "opted_out" not in bulk[0]["reasons"] and "opted_out" in bulk[1]["reasons"]
+
+
+def test_the_portal_choices_page_says_the_signal_was_honored(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    url = f"/p/{tenant.slug}/choices"
+    gpc = {"Sec-GPC": "1"}
+    page = client.get(url, headers=gpc).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    done = client.post(
+        url, data={"csrf_token": token.group(1), "identity": person().email}, headers=gpc
+    )
+    assert done.status_code == 200 and HONORED in done.text
+    with runtime.db.session() as session:
+        sources = set(session.scalars(select(ConsentEvent.source)))
+    assert sources == {"gpc_signal"}
