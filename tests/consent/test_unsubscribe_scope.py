@@ -11,6 +11,7 @@ from honorbound.accounts.roles import Role
 from honorbound.audit import Actor
 from honorbound.policy.loader import parse_declaration
 from honorbound.policy.problems import DeclarationError
+from honorbound.policy.render import render
 from honorbound.policy.store import adopt_text
 from honorbound.runtime import Runtime
 from tests.conftest import EXAMPLE_POLICIES, Tenant, adopt_example
@@ -73,6 +74,16 @@ def test_a_declaration_may_keep_lists_independent(
     other = person().email
     _one_click(client, tenant, other, "events")
     assert _blocked(runtime, tenant, other) == [True, True, True]
+
+
+def test_the_notice_says_what_an_unsubscribe_covers() -> None:
+    text = (EXAMPLE_POLICIES / "contact-center-1-2024.yaml").read_text(encoding="utf-8")
+    plain, _ = parse_declaration(text)
+    assert "Email lists" not in render(plain, "md")  # left out: nothing new in the notice
+    for scope, words in (("sender", "from all of our lists"), ("list", "stops that list only")):
+        declared, _ = parse_declaration(text + f"\nemail_lists:\n  unsubscribe_scope: {scope}\n")
+        for fmt in ("md", "html"):
+            assert words in render(declared, fmt)  # type: ignore[arg-type]
 
 
 def test_an_unknown_scope_is_refused_naming_the_field() -> None:
