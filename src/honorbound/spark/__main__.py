@@ -232,6 +232,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             _drift(args)
     except JobError as exc:
         _fail(str(exc))
+    except Exception as exc:
+        # A task that failed on the cluster: Spark's message may quote the row it was reading,
+        # so only its kind is printed here; the executor logs hold the rest.
+        if type(exc).__module__.split(".")[0] not in ("pyspark", "py4j"):
+            raise
+        print(
+            f"error: the Spark job failed ({type(exc).__name__}); see the driver and executor "
+            "logs (the Spark UI) for the task that failed",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

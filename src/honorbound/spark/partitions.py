@@ -1,8 +1,8 @@
 """What runs on the executors: Arrow record batches in, Arrow record batches out.
 
-Imports no Spark: Spark hands `mapInArrow` an iterator over one partition's batches, and these
-functions are called once per partition, so the compiled engine (and its pattern tables) is
-loaded once per executor process, never per row. Each row is one document: the `synthetic`
+Uses no Spark API (plain pyarrow): Spark hands `mapInArrow` an iterator over one partition's
+batches, and these functions are called once per partition, so the compiled engine (and its
+pattern tables) is loaded once per executor process, never per row. Each row is one document: the `synthetic`
 operator gives one value the same surrogate in all of a row's text columns.
 
 A row counts as corrupt when the reader marked it (JSON or CSV that does not parse: Spark puts
