@@ -3,8 +3,9 @@ to each input text, so that the command line and a Spark job give the same outpu
 input. Also the two inputs both take from their users: the entity types to act on, and the key.
 
     >>> from honorbound.detect.records import redact_record, select_entities
-    >>> redact_record(7, "call 212 555 0100", "replace", None, select_entities("PHONE_NUMBER"))
-    {'id': 7, 'text': 'call <PHONE_NUMBER>', 'findings': [{'type': 'PHONE_NUMBER', ...}]}
+    >>> record = redact_record(7, "call 212 555 0147", "mask", None, select_entities("PHONE_NUMBER"))
+    >>> record["text"], [f["type"] for f in record["findings"]]
+    ('call *** *** 0147', ['PHONE_NUMBER'])
 
 Errors are `ValueError`s whose message is a sentence naming what was wrong, never the value.
 """
