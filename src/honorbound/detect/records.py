@@ -3,7 +3,8 @@ to each input text, so that the command line and a Spark job give the same outpu
 input. Also the two inputs both take from their users: the entity types to act on, and the key.
 
     >>> from honorbound.detect.records import redact_record, select_entities
-    >>> record = redact_record(7, "call 212 555 0147", "mask", None, select_entities("PHONE_NUMBER"))
+    >>> phones = select_entities("PHONE_NUMBER")
+    >>> record = redact_record(7, "call 212 555 0147", "mask", None, phones)
     >>> record["text"], [f["type"] for f in record["findings"]]
     ('call *** *** 0147', ['PHONE_NUMBER'])
 

@@ -2,8 +2,9 @@
 
 Uses no Spark API (plain pyarrow): Spark hands `mapInArrow` an iterator over one partition's
 batches, and these functions are called once per partition, so the compiled engine (and its
-pattern tables) is loaded once per executor process, never per row. Each row is one document: the `synthetic`
-operator gives one value the same surrogate in all of a row's text columns.
+pattern tables) is loaded once per Python worker (Spark reuses them between tasks), never per
+row. Each row is one document: the `synthetic` operator gives one value the same surrogate in
+all of a row's text columns.
 
 A row counts as corrupt when the reader marked it (JSON or CSV that does not parse: Spark puts
 the raw line in the corrupt-record column) or when the engine raised on it; a corrupt row is
