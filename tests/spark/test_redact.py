@@ -147,3 +147,26 @@ def test_synthetic_surrogates_are_consistent_within_a_row(
         assert f"{first} {last}" not in r["caller"] + r["agent"]
         made = r["caller"].removeprefix("Caller: hi, my name is ")
         assert made and r["agent"] == f"Agent: thank you {made}"
+
+
+def test_scan_columns_match_honorbound_scan_and_encrypt_reveals(
+    spark: SparkSession, fakes: Fakes, tmp_path: Path
+) -> None:
+    from honorbound.detect import reveal
+    from honorbound.spark import scan_columns
+
+    records = transcripts(fakes, 150)
+    source = write_jsonl(tmp_path / "calls.jsonl", records)
+    done = honorbound("scan", str(source))
+    assert done.returncode == 0, done.stderr.decode()
+    expected = {r["id"]: r["findings"] for r in map(json.loads, done.stdout.decode().splitlines())}
+    df = read(spark, str(source), "jsonl").repartition(2)
+    scanned = {r["id"]: r for r in scan_columns(df, ["text"]).collect()}
+    originals = {r["id"]: r["text"] for r in records}
+    for ident, findings in expected.items():
+        row = scanned[ident].asDict(recursive=True)
+        assert row["findings"] == findings and row["text"] == originals[ident]
+    key = bytes.fromhex(KEY_HEX)
+    sealed = redact_columns(df, ["text"], "encrypt", key=key).collect()
+    assert any("<enc:" in r["text"] for r in sealed)
+    assert {r["id"]: reveal(r["text"], key) for r in sealed} == originals
