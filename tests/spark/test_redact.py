@@ -92,6 +92,8 @@ def test_job_output_equals_cli_output_with_a_corrupt_row(fakes: Fakes, tmp_path:
     assert re.search(r"corrupt rows \(left out\)\s+1\b", done.stdout)
     assert card not in done.stdout + done.stderr
     assert summary.stat().st_mode & 0o777 == 0o600
+    parts = list(out.glob("part-*"))
+    assert parts and all(p.stat().st_mode & 0o777 == 0o600 for p in parts)
 
 
 def _by_type(records: object) -> dict[str, int]:

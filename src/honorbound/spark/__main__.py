@@ -93,6 +93,8 @@ def session(master: str | None, app: str, delta: bool) -> SparkSession:
     ):
         builder = builder.master("local[*]")
     builder = builder.config("spark.ui.showConsoleProgress", "false")
+    # Files the job writes (on local and HDFS-like stores) are readable by their owner only.
+    builder = builder.config("spark.hadoop.fs.permissions.umask-mode", "077")
     if delta:
         from delta import configure_spark_with_delta_pip
 
