@@ -247,7 +247,10 @@ def plan(
             )
         )  # fmt: skip
         if total >= h.secretary_min_people:
-            due, words = add(discovered, h.secretary_within), f"{h.secretary_within} after discovery"
+            due, words = (
+                add(discovered, h.secretary_within),
+                f"{h.secretary_within} after discovery",
+            )
             reason = f"{total:,} people affected, at or above {h.secretary_min_people}"
         else:
             year_end = dt.datetime(on.year, 12, 31, tzinfo=dt.UTC)

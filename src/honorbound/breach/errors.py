@@ -1,9 +1,9 @@
 """What can go wrong in breach response, as sentences a privacy officer can act on.
 
-    BreachError
-     +-- BreachInputError   a field of the incident or the selection is wrong (422)
-     +-- SelectionEmpty     the selection matches nobody in the vault (422)
-     +-- IncidentNotFound   no such incident in this organization (404)
+BreachError
+ +-- BreachInputError   a field of the incident or the selection is wrong (422)
+ +-- SelectionEmpty     the selection matches nobody in the vault (422)
+ +-- IncidentNotFound   no such incident in this organization (404)
 """
 
 from __future__ import annotations

@@ -73,7 +73,9 @@ def letter_pdf(
         or notice.audience != Audience.INDIVIDUAL.value
         or notice.subject_id is None
     ):
-        raise BreachInputError("notice", f"{notice_id} is not a notice to a person of this incident")
+        raise BreachInputError(
+            "notice", f"{notice_id} is not a notice to a person of this incident"
+        )
     subject = session.get(Subject, notice.subject_id)
     address = session.scalars(
         select(Record)

@@ -82,7 +82,9 @@ class Notice(Base):
     audience: Mapped[str] = mapped_column(String(20))
     subject_id: Mapped[int | None] = mapped_column(default=None)
     state: Mapped[str] = mapped_column(String(2), default="")
-    recipient: Mapped[str] = mapped_column(String(300), default="")  # a regulator or client, never a person
+    recipient: Mapped[str] = mapped_column(
+        String(300), default=""
+    )  # a regulator or client, never a person
     channel: Mapped[str] = mapped_column(String(20))  # email | letter | document
     language: Mapped[str] = mapped_column(String(5), default="en")
     outbox_message_id: Mapped[int | None] = mapped_column(default=None)

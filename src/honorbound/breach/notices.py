@@ -180,9 +180,7 @@ def send_individual_notices(
         after = page[-1][0]
         ids = [s for s, _ in page]
         cats = categories_of(session, organization_id, ids, prefixes)
-        subjects = {
-            s.id: s for s in session.scalars(select(Subject).where(Subject.id.in_(ids)))
-        }
+        subjects = {s.id: s for s in session.scalars(select(Subject).where(Subject.id.in_(ids)))}
         first_email: dict[int, Identity] = {}
         for identity in session.scalars(
             select(Identity)
@@ -204,7 +202,7 @@ def send_individual_notices(
                 rules, incident, organization_name, state, cats.get(subject_id, set()),
                 p.identity_protection_months.get(state), language,
             )  # fmt: skip
-            identity = first_email.get(subject_id)
+            email = first_email.get(subject_id)
             notice = Notice(
                 organization_id=organization_id,
                 incident_id=incident.id,
@@ -215,14 +213,14 @@ def send_individual_notices(
                 channel="letter",
                 status="prepared",
             )
-            if identity is not None:
+            if email is not None:
                 try:
                     dek = vault_keys.data_key(organization_id, subject.key_id)
                 except KeyDestroyed:
                     continue  # erased since the selection: nobody left to tell
                 address = open_text(
-                    dek, organization_id, subject.key_id, f"identity:{identity.kind}",
-                    identity.value_sealed,
+                    dek, organization_id, subject.key_id, f"identity:{email.kind}",
+                    email.value_sealed,
                 )  # fmt: skip
                 message = outbox.put(
                     session, keys, None, organization_id, Channel.EMAIL, KIND, address,
@@ -395,9 +393,16 @@ def list_notices(
     ).all()
     return [
         NoticeView(
-            n.id, n.audience, n.subject_id, n.state, n.recipient, n.channel, n.language,
+            n.id,
+            n.audience,
+            n.subject_id,
+            n.state,
+            n.recipient,
+            n.channel,
+            n.language,
             status if n.outbox_message_id is not None and status else n.status,
-            n.created_at, sent_at,
+            n.created_at,
+            sent_at,
         )  # fmt: skip
         for n, status, sent_at in rows
     ]

@@ -68,7 +68,9 @@ def _sent_per_state(session: Session, incident_id: int) -> dict[str, dt.datetime
     """When each state's first individual notice left (email sent, or a letter submitted)."""
     out: dict[str, dt.datetime] = {}
     rows = session.execute(
-        select(Notice.state, Notice.channel, Notice.status, Notice.created_at, OutboxMessage.sent_at)
+        select(
+            Notice.state, Notice.channel, Notice.status, Notice.created_at, OutboxMessage.sent_at
+        )
         .outerjoin(OutboxMessage, OutboxMessage.id == Notice.outbox_message_id)
         .where(Notice.incident_id == incident_id, Notice.audience == Audience.INDIVIDUAL.value)
     ).all()
@@ -134,7 +136,9 @@ def as_text(s: Summary) -> str:
         )
     lines += ["", "Notices to people (per state, channel:status):"]
     for state, counts in s.delivery.items():
-        lines.append(f"  {state or '(unknown)'}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        lines.append(
+            f"  {state or '(unknown)'}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+        )
     lines += ["", "Documents to regulators and clients:"]
     lines += [f"  {d.recipient} ({d.state}): {d.status}" for d in s.documents] or ["  none"]
     lines += ["", "Timeline:"]

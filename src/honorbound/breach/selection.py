@@ -80,7 +80,10 @@ def criteria(values: dict[str, Any]) -> Criteria:
     start, end = times["window_from"], times["window_to"]
     if start is not None and end is not None and end < start:
         raise BreachInputError("window_to", "is before window_from")
-    found = Criteria(**lists, **times)
+    found = Criteria(
+        lists["categories"], lists["systems"], lists["channels"], lists["recipients"],
+        times["window_from"], times["window_to"],
+    )  # fmt: skip
     if not (found.categories or found.systems or found.channels or found.recipients):
         raise BreachInputError(
             "selection", "names none of categories, systems, channels or recipients"
@@ -119,7 +122,10 @@ def matching_subjects(organization_id: int, c: Criteria) -> Any:
             held.append(Record.collected_at <= c.window_to)
         where.append(Subject.id.in_(select(Record.subject_id).where(*held)))
     if c.channels:
-        talked = [Interaction.organization_id == organization_id, Interaction.channel.in_(c.channels)]
+        talked = [
+            Interaction.organization_id == organization_id,
+            Interaction.channel.in_(c.channels),
+        ]
         talked += _within(Interaction.started_at, c.window_from, c.window_to)
         where.append(Subject.id.in_(select(Interaction.subject_id).where(*talked)))
     if c.recipients:
@@ -194,7 +200,9 @@ def select_affected(
     return Selection(incident.id, total, by_state)
 
 
-def affected_ids(session: Session, incident_id: int, after: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+def affected_ids(
+    session: Session, incident_id: int, after: int = 0, limit: int = 1000
+) -> list[tuple[int, str]]:
     """A page of (subject id, state) of an incident's affected people, in id order."""
     rows = session.execute(
         select(AffectedPerson.subject_id, AffectedPerson.state)
