@@ -59,7 +59,7 @@ class Plan:
         return min(dated, key=lambda o: o.due_at or self.discovered_at) if dated else None
 
 
-def _covers(categories: set[str], prefixes: list[str]) -> bool:
+def covers(categories: set[str], prefixes: list[str]) -> bool:
     return any(c == p or c.startswith(p + ".") for c in categories for p in prefixes)
 
 
@@ -150,7 +150,7 @@ def plan(
     categories = incident_categories(incident)
     response = rules.breach_response
     harbor = response.safe_harbor
-    id_theft = _covers(categories, response.identity_protection_categories)
+    id_theft = covers(categories, response.identity_protection_categories)
     out: list[Obligation] = []
     protection: dict[str, int] = {}
     for state, n in sorted(by_state.items()):
@@ -233,7 +233,7 @@ def plan(
         if id_theft and f is not None and state not in protection:
             protection[state] = f.identity_protection_months
     hipaa_rule = response.hipaa
-    hipaa = incident.health_data_covered and _covers(categories, hipaa_rule.categories)
+    hipaa = incident.health_data_covered and covers(categories, hipaa_rule.categories)
     if hipaa:
         total = sum(by_state.values())
         h = hipaa_rule

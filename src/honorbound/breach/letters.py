@@ -17,7 +17,7 @@ from honorbound.breach.deadlines import plan
 from honorbound.breach.errors import BreachError, BreachInputError
 from honorbound.breach.incidents import OBJECT, get_incident
 from honorbound.breach.models import Audience, Notice
-from honorbound.breach.notices import render
+from honorbound.breach.notices import protection_for, render
 from honorbound.breach.selection import categories_of, counts_by_state
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.vault.keystore import KeyDestroyed, KeyStore
@@ -96,7 +96,7 @@ def letter_pdf(
     cats = categories_of(session, organization_id, [subject.id], prefixes).get(subject.id, set())
     letter = render(
         rules, incident, organization_name, notice.state, cats,
-        p.identity_protection_months.get(notice.state), notice.language,
+        protection_for(rules, p, notice.state, cats), notice.language,
     )  # fmt: skip
     fmt = rules.breach_notice_format.get(notice.state)
     points = max(11, fmt.minimum_font_points if fmt else 11)

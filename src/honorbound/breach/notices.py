@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
-from honorbound.breach.deadlines import Plan, plan
+from honorbound.breach.deadlines import Plan, covers, plan
 from honorbound.breach.errors import BreachInputError
 from honorbound.breach.incidents import OBJECT, get_incident
 from honorbound.breach.models import Audience, Incident, IncidentStatus, Notice
@@ -133,6 +133,16 @@ class SendResult:
     by_state: dict[str, int]
 
 
+def protection_for(
+    rules: JurisdictionRules, p: Plan, state: str, categories: set[str]
+) -> int | None:
+    """Months of identity protection to offer this person: only when their own exposed data
+    includes what the state ties the offer to (a government id)."""
+    if not covers(categories, rules.breach_response.identity_protection_categories):
+        return None
+    return p.identity_protection_months.get(state)
+
+
 def _required_states(p: Plan) -> set[str]:
     return {o.state for o in p.obligations if o.audience == "individuals" and o.required}
 
@@ -200,7 +210,7 @@ def send_individual_notices(
                 continue
             letter = render(
                 rules, incident, organization_name, state, cats.get(subject_id, set()),
-                p.identity_protection_months.get(state), language,
+                protection_for(rules, p, state, cats.get(subject_id, set())), language,
             )  # fmt: skip
             email = first_email.get(subject_id)
             notice = Notice(
