@@ -91,7 +91,8 @@ def resident(
     """A fictional person of `state` with an address record (from `source`), an email
     identity (unless `email=False`, then a phone), optionally an SSN and a chat."""
     while True:
-        phone = f"+1{_fake.random_element(('212', '503', '512', '860', '415'))}55501{_fake.random_int(10, 99)}"
+        area = _fake.random_element(("212", "503", "512", "860", "415"))
+        phone = f"+1{area}55501{_fake.random_int(10, 99)}"
         if phone not in ISSUED:
             break
     first, last = _fake.first_name(), _fake.last_name()
