@@ -144,3 +144,58 @@ def as_text(s: Summary) -> str:
     lines += ["", "Timeline:"]
     lines += [f"  {_when(e.at)} {e.action} by {e.actor}" for e in s.timeline]
     return "\n".join(lines) + "\n"
+
+
+def pending(s: Summary) -> list[Obligation]:
+    """Required, dated duties not done yet, soonest first: individual notices of a state with
+    none sent, documents not yet submitted."""
+    submitted = {(d.state, d.recipient) for d in s.documents if d.status == "submitted"}
+    out = []
+    for o in s.plan.required():
+        if o.due_at is None:
+            continue
+        if o.audience == "individuals" and (o.state in s.first_notice or o.state == "US"):
+            continue
+        if o.audience != "individuals" and (o.state, o.who) in submitted:
+            continue
+        out.append(o)
+    return sorted(out, key=lambda o: o.due_at or s.incident.discovered_at)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One open incident's next duty, for the console's dashboard."""
+
+    incident_id: int
+    title: str
+    status: str
+    affected: int
+    next: Obligation | None
+    due_soon: int  # duties due within `soon`, the reminder
+
+
+def open_clocks(
+    session: Session,
+    rules: JurisdictionRules,
+    organization_id: int,
+    now: dt.datetime,
+    soon: dt.timedelta = dt.timedelta(hours=72),
+) -> list[Clock]:
+    rows = session.scalars(
+        select(Incident)
+        .where(Incident.organization_id == organization_id, Incident.status != "closed")
+        .order_by(Incident.discovered_at)
+        .limit(50)
+    )
+    out = []
+    for incident in rows:
+        s = summary(session, rules, organization_id, incident.id)
+        todo = pending(s)
+        out.append(
+            Clock(
+                incident.id, incident.title, incident.status, s.total,
+                todo[0] if todo else None,
+                sum(1 for o in todo if o.due_at is not None and o.due_at <= now + soon),
+            )
+        )  # fmt: skip
+    return out
