@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from honorbound.audit import Actor
+from honorbound.breach.errors import SelectionEmpty
 from honorbound.breach.incidents import create_incident
-from honorbound.breach.selection import criteria, select_affected
+from honorbound.breach.selection import counts_by_state, criteria, select_affected
 from honorbound.disclosures.models import Disclosure, DisclosureSubject
 from honorbound.runtime import Runtime
 from honorbound.vault.models import Subject, SubjectStatus
@@ -76,6 +79,11 @@ def test_dimensions_narrow_the_selection(rt: Runtime, org: Tenant) -> None:
             "": 1, "CA": 1, "NY": 1, "OR": 1, "TX": 1,
         }  # fmt: skip
         assert _select(rt, org.id, iid, systems=["billing"]) == {"OR": 1}
+        # A selection matching nobody changes nothing: the last one stands.
+        with pytest.raises(SelectionEmpty), rt.db.session() as session:
+            select_affected(session, org.id, iid, criteria({"systems": ["erp"]}), ACTOR)
+        with rt.db.session() as session:
+            assert counts_by_state(session, iid) == {"OR": 1}
         assert _select(rt, org.id, iid, recipients=["mailhouse"], **window) == {"OR": 1}
         # Two dimensions: both must hold.
         assert _select(rt, org.id, iid, systems=["crm"], channels=["chat"]) == {"NY": 1, "TX": 1}

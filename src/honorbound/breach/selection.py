@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
@@ -169,21 +169,25 @@ def select_affected(
     """Replace the incident's affected people with those `c` matches; `SelectionEmpty` when
     nobody matches (nothing is changed then)."""
     incident = get_incident(session, organization_id, incident_id)
-    query = matching_subjects(organization_id, c)
-    if session.scalar(select(literal(1)).where(query.exists())) is None:
-        raise SelectionEmpty(
-            "the selection matches nobody in the vault: check the categories, systems, channels, "
-            "recipients and the time window (records count when collected before the window "
-            "ends; interactions and disclosures when inside it)"
+    inner = matching_subjects(organization_id, c).subquery()
+    # One pass: replace the rows inside a savepoint and undo it when nothing matched (a
+    # separate "does anything match?" query would run the whole selection twice).
+    with session.begin_nested() as savepoint:
+        session.execute(delete(AffectedPerson).where(AffectedPerson.incident_id == incident.id))
+        done = session.execute(
+            insert(AffectedPerson).from_select(
+                ["incident_id", "subject_id", "state"],
+                select(literal(incident.id), *inner.c),
+            )
         )
-    session.execute(delete(AffectedPerson).where(AffectedPerson.incident_id == incident.id))
-    inner = query.subquery()
-    session.execute(
-        insert(AffectedPerson).from_select(
-            ["incident_id", "subject_id", "state"],
-            select(literal(incident.id), *inner.c),
-        )
-    )
+        inserted = cast(CursorResult[Any], done).rowcount
+        if not inserted:
+            savepoint.rollback()
+            raise SelectionEmpty(
+                "the selection matches nobody in the vault: check the categories, systems, "
+                "channels, recipients and the time window (records count when collected before "
+                "the window ends; interactions and disclosures when inside it)"
+            )
     incident.selection = c.as_json()
     incident.selected_at = utcnow()
     by_state = counts_by_state(session, incident.id)
