@@ -61,7 +61,12 @@ class Incident(Base):
 
 class AffectedPerson(Base):
     __tablename__ = "breach_affected"
-    __table_args__ = (Index("ix_breach_affected_incident_state", "incident_id", "state"),)
+    # Without a rowid on SQLite the primary key is the table itself: one b-tree fewer to write
+    # for a selection of a million people.
+    __table_args__ = (
+        Index("ix_breach_affected_incident_state", "incident_id", "state"),
+        {"sqlite_with_rowid": False},
+    )
 
     incident_id: Mapped[int] = mapped_column(
         ForeignKey("breach_incidents.id", ondelete="CASCADE"), primary_key=True

@@ -107,11 +107,35 @@ def _within(column: Any, start: dt.datetime | None, end: dt.datetime | None) -> 
 
 
 def matching_subjects(organization_id: int, c: Criteria) -> Any:
-    """The SELECT of (subject id, state) the criteria match, not yet run."""
-    where: list[Any] = [
-        Subject.organization_id == organization_id,
-        Subject.status != SubjectStatus.ERASED.value,
-    ]
+    """The SELECT of (subject id, state) the criteria match, not yet run.
+
+    One dimension drives (`id IN (...)`, a list the database builds once); the others are
+    checked per candidate through the subject-id indexes (`EXISTS`). Events (disclosures,
+    interactions in a window) usually name far fewer people than held records, so they drive
+    when given: a million-row list of record holders is then never built."""
+    dims: list[tuple[Any, Any, list[Any]]] = []  # (table's subject column, select, conditions)
+    if c.recipients:
+        shared = [
+            Disclosure.organization_id == organization_id,
+            Disclosure.recipient_id.in_(c.recipients),
+            *_within(Disclosure.disclosed_at, c.window_from, c.window_to),
+        ]
+        dims.append(
+            (
+                DisclosureSubject.subject_id,
+                select(DisclosureSubject.subject_id).join(
+                    Disclosure, Disclosure.id == DisclosureSubject.disclosure_id
+                ),
+                shared,
+            )
+        )
+    if c.channels:
+        talked = [
+            Interaction.organization_id == organization_id,
+            Interaction.channel.in_(c.channels),
+            *_within(Interaction.started_at, c.window_from, c.window_to),
+        ]
+        dims.append((Interaction.subject_id, select(Interaction.subject_id), talked))
     if c.categories or c.systems:
         held = [Record.organization_id == organization_id]
         if c.categories:
@@ -120,27 +144,16 @@ def matching_subjects(organization_id: int, c: Criteria) -> Any:
             held.append(Record.source.in_(c.systems))
         if c.window_to is not None:
             held.append(Record.collected_at <= c.window_to)
-        where.append(Subject.id.in_(select(Record.subject_id).where(*held)))
-    if c.channels:
-        talked = [
-            Interaction.organization_id == organization_id,
-            Interaction.channel.in_(c.channels),
-        ]
-        talked += _within(Interaction.started_at, c.window_from, c.window_to)
-        where.append(Subject.id.in_(select(Interaction.subject_id).where(*talked)))
-    if c.recipients:
-        shared = [
-            Disclosure.organization_id == organization_id,
-            Disclosure.recipient_id.in_(c.recipients),
-            *_within(Disclosure.disclosed_at, c.window_from, c.window_to),
-        ]
-        where.append(
-            Subject.id.in_(
-                select(DisclosureSubject.subject_id)
-                .join(Disclosure, Disclosure.id == DisclosureSubject.disclosure_id)
-                .where(*shared)
-            )
-        )
+        dims.append((Record.subject_id, select(Record.subject_id), held))
+    where: list[Any] = [
+        Subject.organization_id == organization_id,
+        Subject.status != SubjectStatus.ERASED.value,
+    ]
+    for i, (column, query, conditions) in enumerate(dims):
+        if i == 0:
+            where.append(Subject.id.in_(query.where(*conditions)))
+        else:
+            where.append(query.where(column == Subject.id, *conditions).exists())
     return select(Subject.id, func.coalesce(func.upper(Subject.jurisdiction), UNKNOWN_STATE)).where(
         *where
     )

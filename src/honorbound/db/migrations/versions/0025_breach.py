@@ -67,6 +67,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("incident_id", "subject_id", name=op.f("pk_breach_affected")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("breach_affected", schema=None) as batch_op:
         batch_op.create_index(
