@@ -221,6 +221,7 @@ def select_people(
     """Select the affected people from the vault (replaces an earlier selection). Counts by
     state come from clear columns: nothing is decrypted."""
     with _answers():
+        incidents.get_incident(session, principal.organization_id, incident_id)
         c = selection.criteria(body.model_dump())
         s = selection.select_affected(
             session, principal.organization_id, incident_id, c, principal.actor
