@@ -1,5 +1,6 @@
 """Selection by channel, time window, system and disclosure recipient; erased people and other
-organizations' people are never selected; nothing is decrypted (the key store is never asked)."""
+organizations' people are never selected. (Selection takes no key store at all: it cannot
+decrypt.)"""
 
 from __future__ import annotations
 
@@ -35,11 +36,6 @@ def _select(rt: Runtime, org_id: int, iid: int, **values: object) -> dict[str, i
         return select_affected(session, org_id, iid, criteria(values), ACTOR).by_state
 
 
-class NoKeys:
-    def __getattr__(self, name: str) -> object:
-        raise AssertionError(f"selection asked the key store for {name}")
-
-
 def test_dimensions_narrow_the_selection(rt: Runtime, org: Tenant) -> None:
     chat_in = resident(rt, org.id, "NY", chat_at=dt.datetime(2026, 10, 30, tzinfo=U))
     chat_before = resident(rt, org.id, "TX", chat_at=dt.datetime(2026, 9, 1, tzinfo=U))
@@ -68,29 +64,25 @@ def test_dimensions_narrow_the_selection(rt: Runtime, org: Tenant) -> None:
         )  # fmt: skip
     iid = _incident(rt, org.id)
     window = {"window_from": "2026-10-28T00:00:00Z", "window_to": "2026-11-01T23:59:59Z"}
-    real_keys, rt.vault_keys = rt.vault_keys, NoKeys()  # type: ignore[assignment]
-    try:
-        assert _select(rt, org.id, iid, channels=["chat"], **window) == {"NY": 1}
-        assert _select(rt, org.id, iid, channels=["chat"]) == {"NY": 1, "TX": 1}
-        # Records held before the window ended: not the one collected after it.
-        held = _select(rt, org.id, iid, categories=["user.contact"], **window)
-        assert held == {"": 1, "NY": 1, "OR": 1, "TX": 1}
-        assert _select(rt, org.id, iid, categories=["user.contact"]) == {
-            "": 1, "CA": 1, "NY": 1, "OR": 1, "TX": 1,
-        }  # fmt: skip
-        assert _select(rt, org.id, iid, systems=["billing"]) == {"OR": 1}
-        # A selection matching nobody changes nothing: the last one stands.
-        with pytest.raises(SelectionEmpty), rt.db.session() as session:
-            select_affected(session, org.id, iid, criteria({"systems": ["erp"]}), ACTOR)
-        with rt.db.session() as session:
-            assert counts_by_state(session, iid) == {"OR": 1}
-        assert _select(rt, org.id, iid, recipients=["mailhouse"], **window) == {"OR": 1}
-        # Two dimensions: both must hold.
-        assert _select(rt, org.id, iid, systems=["crm"], channels=["chat"]) == {"NY": 1, "TX": 1}
-        # A prefix covers its subcategories only, not a sibling that shares its first letters.
-        assert _select(rt, org.id, iid, categories=["user.contact.address"]) == {
-            "": 1, "CA": 1, "NY": 1, "OR": 1, "TX": 1,
-        }  # fmt: skip
-    finally:
-        rt.vault_keys = real_keys
+    assert _select(rt, org.id, iid, channels=["chat"], **window) == {"NY": 1}
+    assert _select(rt, org.id, iid, channels=["chat"]) == {"NY": 1, "TX": 1}
+    # Records held before the window ended: not the one collected after it.
+    held = _select(rt, org.id, iid, categories=["user.contact"], **window)
+    assert held == {"": 1, "NY": 1, "OR": 1, "TX": 1}
+    assert _select(rt, org.id, iid, categories=["user.contact"]) == {
+        "": 1, "CA": 1, "NY": 1, "OR": 1, "TX": 1,
+    }  # fmt: skip
+    assert _select(rt, org.id, iid, systems=["billing"]) == {"OR": 1}
+    # A selection matching nobody changes nothing: the last one stands.
+    with pytest.raises(SelectionEmpty), rt.db.session() as session:
+        select_affected(session, org.id, iid, criteria({"systems": ["erp"]}), ACTOR)
+    with rt.db.session() as session:
+        assert counts_by_state(session, iid) == {"OR": 1}
+    assert _select(rt, org.id, iid, recipients=["mailhouse"], **window) == {"OR": 1}
+    # Two dimensions: both must hold.
+    assert _select(rt, org.id, iid, systems=["crm"], channels=["chat"]) == {"NY": 1, "TX": 1}
+    # A prefix covers its subcategories only, not a sibling that shares its first letters.
+    assert _select(rt, org.id, iid, categories=["user.contact.address"]) == {
+        "": 1, "CA": 1, "NY": 1, "OR": 1, "TX": 1,
+    }  # fmt: skip
     del chat_in, chat_before, late, no_state
