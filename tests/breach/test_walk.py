@@ -206,3 +206,23 @@ def test_incident_from_discovery_to_every_notice(
         )
     for p in people:
         assert p.street not in details and (p.email or "@@") not in details
+
+
+def test_spanish_notice(rt: Runtime, org: Tenant, api: TestClient, smtp: SmtpSink) -> None:
+    h = org.headers(Role.PRIVACY_OFFICER)
+    person = resident(rt, org.id, "CA", ssn=True)
+    iid = api.post(
+        "/v1/breach/incidents",
+        headers=h,
+        json={"title": "Robo de laptop", "discovered_at": DISCOVERED, "owner": "Privacidad",
+              "categories": ["user.government_id"]},
+    ).json()["id"]  # fmt: skip
+    r = api.post(f"/v1/breach/incidents/{iid}/selection", headers=h, json={"systems": ["crm"]})
+    assert r.status_code == 200
+    r = api.post(f"/v1/breach/incidents/{iid}/notices", headers=h, json={"language": "es"})
+    assert r.json()["emails"] == 1
+    mail = smtp.wait_for(1)[0]
+    assert str(mail["To"]).lower() == person.email
+    assert "Aviso de violación de datos" in str(mail["Subject"])
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Qué sucedió" in text and "12 meses de protección" in text
