@@ -86,3 +86,32 @@ def test_dimensions_narrow_the_selection(rt: Runtime, org: Tenant) -> None:
         "": 1, "CA": 1, "NY": 1, "OR": 1, "TX": 1,
     }  # fmt: skip
     del chat_in, chat_before, late, no_state
+
+
+def test_a_prefix_covers_subcategories_not_siblings(rt: Runtime, org: Tenant) -> None:
+    """`user.contact` covers `user.contact.email`, never `user.contact_center...`; rows written
+    directly (clear columns and random bytes: selection reads nothing sealed)."""
+    import os
+
+    from honorbound.vault.models import Record
+
+    with rt.db.session() as session:
+        ids = []
+        for state, category in (
+            ("NY", "user.contact_center.call_recording"),
+            ("TX", "user.contact.email"),
+            ("CA", "user.contact"),
+        ):
+            subject = Subject(organization_id=org.id, key_id=os.urandom(8).hex(), type="user",
+                              jurisdiction=state)  # fmt: skip
+            session.add(subject)
+            session.flush()
+            session.add(
+                Record(organization_id=org.id, subject_id=subject.id, category=category,
+                       purposes=["support"], source="crm", value_sealed=os.urandom(40))
+            )  # fmt: skip
+            ids.append(subject.id)
+    iid = _incident(rt, org.id)
+    assert _select(rt, org.id, iid, categories=["user.contact"]) == {"CA": 1, "TX": 1}
+    assert _select(rt, org.id, iid, categories=["user.contact_center"]) == {"NY": 1}
+    assert _select(rt, org.id, iid, categories=["user.contact.email"]) == {"TX": 1}

@@ -91,10 +91,14 @@ def criteria(values: dict[str, Any]) -> Criteria:
     return found
 
 
-def _category_match(column: Any, prefixes: list[str]) -> ColumnElement[bool]:
-    # A prefix covers itself and its subcategories; a range keeps the (org, category) index
-    # usable ("/" is the character after ".").
-    return or_(*(or_(column == p, and_(column > p + ".", column < p + "/")) for p in prefixes))
+def _category_match(column: Any, prefixes: list[str], dialect: str) -> ColumnElement[bool]:
+    """A prefix covers itself and its subcategories (`user.contact` covers `user.contact.email`,
+    not `user.contactless`). SQLite compares text byte by byte, so a range keeps the
+    (org, category) index usable ("/" is the character after "."); elsewhere a collation may
+    ignore punctuation, so the test is a LIKE with `_` and `%` escaped."""
+    if dialect == "sqlite":
+        return or_(*(or_(column == p, and_(column > p + ".", column < p + "/")) for p in prefixes))
+    return or_(*(or_(column == p, column.startswith(p + ".", autoescape=True)) for p in prefixes))
 
 
 def _within(column: Any, start: dt.datetime | None, end: dt.datetime | None) -> list[Any]:
@@ -106,7 +110,7 @@ def _within(column: Any, start: dt.datetime | None, end: dt.datetime | None) -> 
     return out
 
 
-def matching_subjects(organization_id: int, c: Criteria) -> Any:
+def matching_subjects(organization_id: int, c: Criteria, dialect: str = "sqlite") -> Any:
     """The SELECT of (subject id, state) the criteria match, not yet run.
 
     One dimension drives (`id IN (...)`, a list the database builds once); the others are
@@ -139,7 +143,7 @@ def matching_subjects(organization_id: int, c: Criteria) -> Any:
     if c.categories or c.systems:
         held = [Record.organization_id == organization_id]
         if c.categories:
-            held.append(_category_match(Record.category, c.categories))
+            held.append(_category_match(Record.category, c.categories, dialect))
         if c.systems:
             held.append(Record.source.in_(c.systems))
         if c.window_to is not None:
@@ -182,7 +186,8 @@ def select_affected(
     """Replace the incident's affected people with those `c` matches; `SelectionEmpty` when
     nobody matches (nothing is changed then)."""
     incident = get_incident(session, organization_id, incident_id)
-    inner = matching_subjects(organization_id, c).subquery()
+    dialect = session.get_bind().dialect.name
+    inner = matching_subjects(organization_id, c, dialect).subquery()
     # One pass: replace the rows inside a savepoint and undo it when nothing matched (a
     # separate "does anything match?" query would run the whole selection twice).
     with session.begin_nested() as savepoint:
@@ -238,7 +243,7 @@ def categories_of(
         return {}
     where = [Record.organization_id == organization_id, Record.subject_id.in_(subject_ids)]
     if prefixes:
-        where.append(_category_match(Record.category, prefixes))
+        where.append(_category_match(Record.category, prefixes, session.get_bind().dialect.name))
     out: dict[int, set[str]] = {s: set() for s in subject_ids}
     for subject_id, category in session.execute(
         select(Record.subject_id, Record.category).where(*where).distinct()
