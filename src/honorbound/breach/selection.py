@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
@@ -192,14 +192,19 @@ def select_affected(
     # separate "does anything match?" query would run the whole selection twice).
     with session.begin_nested() as savepoint:
         session.execute(delete(AffectedPerson).where(AffectedPerson.incident_id == incident.id))
-        done = session.execute(
+        session.execute(
             insert(AffectedPerson).from_select(
                 ["incident_id", "subject_id", "state"],
                 select(literal(incident.id), *inner.c),
             )
         )
-        inserted = cast(CursorResult[Any], done).rowcount
-        if not inserted:
+        # Read back, not the driver's rowcount (psycopg reports -1 for INSERT ... SELECT here).
+        anyone = session.scalar(
+            select(AffectedPerson.subject_id)
+            .where(AffectedPerson.incident_id == incident.id)
+            .limit(1)
+        )
+        if anyone is None:
             savepoint.rollback()
             raise SelectionEmpty(
                 "the selection matches nobody in the vault: check the categories, systems, "
