@@ -59,7 +59,7 @@ def remind(
                 OutboxMessage.organization_id == organization_id,
                 OutboxMessage.subject_ref == ref,
             )
-        ) and False:
+        ):
             continue
         todo = [
             o
