@@ -101,3 +101,23 @@ def test_other_organizations_and_roles(rt: Runtime, api: TestClient, org: Tenant
     assert r.status_code == 403
     r = api.get(f"/v1/breach/incidents/{iid}", headers=org.headers(Role.AUDITOR))
     assert r.status_code == 200
+
+
+def test_letters_without_reportlab_say_how_to_get_them(
+    rt: Runtime, api: TestClient, org: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    h = org.headers(Role.PRIVACY_OFFICER)
+    resident(rt, org.id, "NY", email=False)
+    iid = api.post("/v1/breach/incidents", headers=h, json=GOOD).json()["id"]
+    api.post(f"/v1/breach/incidents/{iid}/selection", headers=h, json={"systems": ["crm"]})
+    assert api.post(f"/v1/breach/incidents/{iid}/notices", headers=h, json={}).json()["letters"]
+    letter = next(
+        n
+        for n in api.get(f"/v1/breach/incidents/{iid}/notices", headers=h).json()
+        if n["channel"] == "letter"
+    )
+    monkeypatch.setitem(sys.modules, "reportlab.lib.pagesizes", None)  # import fails
+    r = api.get(f"/v1/breach/incidents/{iid}/notices/{letter['id']}/letter.pdf", headers=h)
+    _problem(r, 501, "honorbound[breach]")
