@@ -5,6 +5,7 @@ Each domain package owns its tables; this list is the one place that names them 
 
 from honorbound.accounts.models import ApiKey, Membership, Organization, User
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
+from honorbound.breach.models import AffectedPerson, Incident, Notice
 from honorbound.consent.models import (
     CallAttempt,
     CompanyDnc,
@@ -47,6 +48,9 @@ from honorbound.web.ratelimit import RateLimitHit
 metadata = Base.metadata
 
 __all__ = [
+    "AffectedPerson",
+    "Incident",
+    "Notice",
     "AuditCheckpoint",
     "ConnectedSystem",
     "DriftScan",

@@ -21,6 +21,7 @@ from honorbound.audit import Actor
 from honorbound.audit import jobs as audit_jobs
 from honorbound.backup import archive as backup_archive
 from honorbound.backup.epochs import EpochKeys, Policy
+from honorbound.breach import reminders as breach_reminders
 from honorbound.config import ConfigError, Settings
 from honorbound.crypto.keyring import KeyRing
 from honorbound.crypto.providers import (
@@ -209,6 +210,7 @@ def build_registry() -> JobRegistry:
     registry.register(systems_jobs.SWEEP_JOB, systems_jobs.sweep_job)
     registry.register(systems_jobs.SCAN_JOB, systems_jobs.scan_job)
     registry.register(BACKUP_EXPIRE_JOB, _expire_backups)
+    registry.register(breach_reminders.REMIND_JOB, breach_reminders.remind_job)
     registry.register(keystore.SCRUB_JOB, _scrub_keystore)
     registry.schedule(Periodic(rights_jobs.SWEEP_JOB, minute="7"))
     registry.schedule(Periodic(rights_jobs.PURGE_JOB, minute="17", hour="3"))
@@ -216,6 +218,7 @@ def build_registry() -> JobRegistry:
     registry.schedule(Periodic(audit_jobs.VERIFY_JOB, minute="53", hour="3"))
     registry.schedule(Periodic(systems_jobs.SWEEP_JOB, minute="11", hour="2"))
     registry.schedule(Periodic(BACKUP_EXPIRE_JOB, minute="29", hour="4"))
+    registry.schedule(Periodic(breach_reminders.REMIND_JOB, minute="37"))
     registry.schedule(Periodic(keystore.SCRUB_JOB, minute="*/5"))
     registry.schedule(Periodic("outbox.flush", minute="*/5"))
     registry.schedule(Periodic("jobs.recover", minute="*"))
