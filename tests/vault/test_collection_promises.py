@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -375,12 +376,8 @@ def test_a_sensitive_child_of_a_declared_parent_needs_its_own_consent(
 
 
 def test_the_sensitive_list_names_what_the_state_laws_name() -> None:
-    data = yaml.safe_load(
-        (
-            Path(__file__).resolve().parents[2]
-            / "src/honorbound/policy/data/sensitive-categories.yaml"
-        ).read_text(encoding="utf-8")
-    )
+    text = resources.files("honorbound.policy").joinpath("data/sensitive-categories.yaml")
+    data = yaml.safe_load(text.read_text(encoding="utf-8"))
     rows = {row["prefix"]: row["source"] for row in data["sensitive"]}
     for prefix in (
         "user.demographic.political_opinion",
