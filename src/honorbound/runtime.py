@@ -31,6 +31,7 @@ from honorbound.crypto.providers import (
     Pkcs11Provider,
 )
 from honorbound.db.engine import Database, Limits
+from honorbound.db.files import private_dir, private_sqlite_file
 from honorbound.jobs import JobQueue, JobRegistry, Periodic
 from honorbound.notify import outbox
 from honorbound.notify.outbox import Transport
@@ -231,7 +232,8 @@ def build_huey(settings: Settings, immediate: bool = False) -> Huey:
         return MemoryHuey("honorbound", immediate=True)
     if settings.redis_url:
         return RedisHuey("honorbound", url=settings.redis_url)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
+    private_sqlite_file(settings.job_queue_file)
     return SqliteHuey("honorbound", filename=str(settings.job_queue_file))
 
 
@@ -285,6 +287,7 @@ def build_runtime(
     then never talk to a mail server, which only the worker does."""
     rules = jurisdiction_rules(settings)
     limits = db_limits(settings)
+    private_dir(settings.data_dir)
     db = Database(settings.resolved_database_url, limits)
     keys = KeyRing(load_master_key(settings))
     registry = build_registry()
