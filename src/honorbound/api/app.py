@@ -26,6 +26,7 @@ from honorbound.api.routes import (
 from honorbound.api.routes import consent as consent_routes
 from honorbound.api.routes import disclosures as disclosure_routes
 from honorbound.api.routes import policy as policy_routes
+from honorbound.api.routes import recordings as recording_routes
 from honorbound.api.routes import retention as retention_routes
 from honorbound.api.routes import rights as rights_routes
 from honorbound.api.routes import systems as systems_routes
@@ -87,6 +88,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(disclosure_routes.router)
     app.include_router(policy_routes.router)
     app.include_router(policy_routes.public)
+    app.include_router(recording_routes.router)
     app.include_router(web_routes.router)
     web_routes.mount_static(app)
     secret = runtime.settings.secret_key or runtime.keys.session_secret

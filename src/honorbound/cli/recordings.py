@@ -1,0 +1,164 @@
+"""`honorbound recordings ingest|decide`: call recordings redacted into the recording store, and
+the recording-consent decision for a call (docs/recordings.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from honorbound.cli.common import fail, out, settings
+from honorbound.cli.retention import Org
+
+app = typer.Typer(
+    help="Call recordings: redacted audio and transcripts, consent to record.",
+    no_args_is_help=True,
+)
+
+MAX_TRANSCRIPT_BYTES = 200 * 1024 * 1024
+MAX_MARKERS_BYTES = 5 * 1024 * 1024
+
+
+def _read(path: Path, limit: int, what: str) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            fail(f"{path}: the {what} is larger than {limit // (1024 * 1024)} MB")
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+
+
+@app.command("ingest")
+def ingest_command(
+    audio: Annotated[Path, typer.Argument(help="The call audio: WAV, FLAC, MP3 or Opus.")],
+    transcript: Annotated[
+        Path | None,
+        typer.Option(help="Transcript with word timings: AWS, Google, Deepgram, Whisper JSON."),
+    ] = None,
+    shape: Annotated[
+        str | None, typer.Option(help="aws, google, deepgram, whisper or plain (default: guess).")
+    ] = None,
+    markers: Annotated[
+        Path | None,
+        typer.Option(help='Dialer pause/resume markers: JSON list of {"type", "at"}.'),
+    ] = None,
+    speaker_channel: Annotated[
+        list[str] | None,
+        typer.Option(help="SPEAKER=CHANNEL (0-based), for transcripts without channels."),
+    ] = None,
+    subject: Annotated[
+        int | None, typer.Option(help="Vault subject id: whose key seals a kept original.")
+    ] = None,
+    org: Org = None,
+) -> None:
+    """Redact one call (transcript findings, keypad tones, paused stretches) and store the
+    redacted audio and transcript. Prints the stored recording's manifest as JSON."""
+    from honorbound.recordings import redact
+    from honorbound.recordings.errors import RecordingError
+    from honorbound.recordings.ingest import OriginalKey, ingest
+    from honorbound.recordings.store import RecordingStore
+
+    loaded = settings()
+    channels: dict[str, int] = {}
+    for item in speaker_channel or []:
+        name, sep, number = item.rpartition("=")
+        if not sep or not name or not number.isdigit():
+            fail(f"--speaker-channel {item!r}: expected SPEAKER=CHANNEL, e.g. spk_0=0")
+        channels[name] = int(number)
+    marker_list: list[dict[str, Any]] = []
+    if markers is not None:
+        try:
+            raw = json.loads(_read(markers, MAX_MARKERS_BYTES, "markers file"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            fail(f"{markers}: the markers are not valid JSON")
+        if not isinstance(raw, list):
+            fail(f"{markers}: the markers must be a JSON list")
+        marker_list = raw
+    original: OriginalKey | None = None
+    if loaded.recordings_keep_original:
+        if subject is None:
+            fail(
+                "HONORBOUND_RECORDINGS_KEEP_ORIGINAL is on: name the person with --subject ID "
+                "so the original is sealed with their key"
+            )
+        original = _original_key(subject, org)
+    try:
+        options = redact.Options(
+            pad_before=loaded.recordings_pad_before,
+            pad_after=loaded.recordings_pad_after,
+            sound=loaded.recordings_sound,
+            speaker_channels=channels,
+        )
+        done = ingest(
+            RecordingStore(loaded.resolved_recordings_dir),
+            audio,
+            _read(transcript, MAX_TRANSCRIPT_BYTES, "transcript") if transcript else None,
+            options,
+            shape=shape,
+            markers=marker_list,
+            original_key=original,
+        )
+    except RecordingError as exc:
+        fail(f"{audio.name}: {exc}")
+    out.print_json(json.dumps({"uri": done.uri, **done.manifest}))
+
+
+def _original_key(subject_id: int, org: str | None) -> Any:
+    from sqlalchemy import select
+
+    from honorbound.cli.common import runtime
+    from honorbound.cli.retention import organization_id
+    from honorbound.recordings.ingest import OriginalKey
+    from honorbound.vault.models import Subject
+    from honorbound.vault.sealing import associated_data
+
+    rt = runtime()
+    try:
+        with rt.db.session() as session:
+            org_id = organization_id(session, org)
+            key_id = session.scalar(
+                select(Subject.key_id).where(
+                    Subject.id == subject_id, Subject.organization_id == org_id
+                )
+            )
+        if key_id is None:
+            fail(f"no vault subject {subject_id} in this organization")
+        key = rt.vault_keys.data_key(org_id, key_id)
+        return OriginalKey(key, associated_data(org_id, key_id, "recording:original"))
+    finally:
+        rt.close()
+
+
+@app.command("decide")
+def decide_command(
+    state: Annotated[
+        list[str],
+        typer.Option(help="Each party's US state (repeat; `unknown` when not known)."),
+    ],
+    announced: Annotated[
+        bool, typer.Option("--announced/--not-announced", help="Announcement played.")
+    ] = False,
+    refused: Annotated[bool, typer.Option(help="A party declined to be recorded.")] = False,
+) -> None:
+    """May a call between parties in these states be recorded (no audit entry: the API's
+    `POST /v1/recordings/decision` records the evidence)."""
+    from honorbound.recordings.consent import Party, decide
+    from honorbound.recordings.errors import RecordingError
+    from honorbound.runtime import jurisdiction_rules
+
+    rules = jurisdiction_rules(settings())
+    parties = [
+        Party(f"party{i}", None if s.lower() == "unknown" else s) for i, s in enumerate(state)
+    ]
+    try:
+        decision = decide(rules, parties, announcement_played=announced, refused=refused)
+    except RecordingError as exc:
+        fail(str(exc))
+    out.print_json(json.dumps(decision.as_dict()))
+
+
+def register(app_: typer.Typer) -> None:
+    app_.add_typer(app, name="recordings")
