@@ -122,13 +122,26 @@ class Call:
         sf.write(str(path), self.samples, SR, subtype=subtype)
         return path
 
-    def aws_json(self) -> str:
+    def aws_json(self, speakers: bool = False) -> str:
+        """AWS Transcribe output: channel identification, or (`speakers`) speaker labels."""
+        if speakers:
+            items = [
+                {
+                    "start_time": str(w.start),
+                    "end_time": str(w.end),
+                    "alternatives": [{"confidence": "0.99", "content": w.text}],
+                    "type": "pronunciation",
+                    "speaker_label": f"spk_{w.channel}",
+                }
+                for w in self.words
+            ]
+            return json.dumps({"results": {"transcripts": [], "items": items}})
         channels = []
         for ch in (0, 1):
             items = [
                 {
-                    "start_time": f"{w.start:.3f}",
-                    "end_time": f"{w.end:.3f}",
+                    "start_time": str(w.start),
+                    "end_time": str(w.end),
                     "alternatives": [{"confidence": "0.99", "content": w.text}],
                     "type": "pronunciation",
                 }
@@ -185,7 +198,7 @@ class Builder:
         self.pos += int(0.5 * SR)
 
     def digits(self, channel: int, digits: str, tag: str) -> None:
-        self.say(channel, " ".join(DIGIT_WORDS[int(d)] for d in digits), tag)
+        self.say(channel, " ".join(DIGIT_WORDS[int(d)] for d in digits if d.isdigit()), tag)
 
     def keypad(self, keys: str, channel: int = 1, seconds: float = 0.1, gap: float = 0.1) -> None:
         for key in keys:

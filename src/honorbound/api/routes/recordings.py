@@ -27,7 +27,7 @@ class PartyIn(BaseModel):
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    call_id: str = Field(min_length=1, max_length=120, description="The dialer's call id.")
+    call_id: str = Field(min_length=1, max_length=64, description="The dialer's call id.")
     parties: list[PartyIn] = Field(min_length=2, max_length=20)
     announcement_played: bool = Field(
         description="The dialer or IVR played the recording announcement before recording."
