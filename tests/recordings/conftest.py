@@ -33,3 +33,19 @@ def call() -> synth.Call:
     b.keypad(fake.credit_card_number(card_type="visa16"))
     b.say(0, "thank you goodbye")
     return b.build()
+
+
+@pytest.fixture(scope="session")
+def card_call() -> synth.Call:
+    """A short call with a card number read aloud and nothing else sensitive: no card code,
+    no keypad entry (a call whose original may be kept)."""
+    if (reason := synth.tools_missing()) is not None:
+        pytest.skip(reason)
+    fake = Faker()
+    fake.seed_instance(5)
+    b = synth.Builder(seed=5)
+    b.say(0, "please read me your card number")
+    b.say(1, "it is")
+    b.digits(1, fake.credit_card_number(card_type="visa16"), "card")
+    b.say(0, "thank you")
+    return b.build()

@@ -69,11 +69,11 @@ def test_keeping_the_original_needs_the_person_and_seals_it_with_their_key(
     runtime: Runtime,
     tenant: Tenant,
     tmp_path: Path,
-    call: synth.Call,
+    card_call: synth.Call,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HONORBOUND_RECORDINGS_KEEP_ORIGINAL", "true")
-    wav = call.write(tmp_path / "call.wav")
+    wav = card_call.write(tmp_path / "call.wav")
     r = cli.invoke(build_app(), ["recordings", "ingest", str(wav)])
     assert r.exit_code == 2 and "--subject" in r.output
     rules = CollectionRules(None, {}, frozenset({"customer"}), None)

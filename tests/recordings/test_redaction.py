@@ -219,7 +219,7 @@ def test_mp3_and_opus_are_decoded_by_ffmpeg(
     assert np.array_equal(out[:k], dec[:k])
 
 
-def test_keeping_the_original_seals_it(tmp_path: Path, call: synth.Call) -> None:
+def test_keeping_the_original_seals_it(tmp_path: Path, card_call: synth.Call) -> None:
     import io
     import os
 
@@ -228,7 +228,10 @@ def test_keeping_the_original_seals_it(tmp_path: Path, call: synth.Call) -> None
     from honorbound.recordings.store import open_sealed_file
 
     key = os.urandom(32)
-    done, src = stored(tmp_path, call, call.aws_json(), original_key=OriginalKey(key, b"org1:k1"))
+    done, src = stored(
+        tmp_path, card_call, card_call.aws_json(), original_key=OriginalKey(key, b"org1:k1")
+    )
+    assert done.manifest["original_kept"] is True
     sealed = done.path / "original.sealed"
     raw = sealed.read_bytes()
     assert stat.S_IMODE(sealed.stat().st_mode) == 0o600
@@ -253,3 +256,17 @@ def test_a_transcript_without_timings_cannot_redact_audio(tmp_path: Path, call: 
     with pytest.raises(RecordingError, match="no word timings"):
         stored(tmp_path, call, plain)
     assert not [p for p in (tmp_path / "store").iterdir() if p.name != ".staging"]
+
+
+def test_no_original_is_kept_of_a_call_with_a_card_code_or_keypad_entry(
+    tmp_path: Path, call: synth.Call
+) -> None:
+    """PCI DSS 3.3.1.2: no card verification code after authorization, even encrypted."""
+    import os
+
+    from honorbound.recordings.ingest import OriginalKey
+
+    done, _ = stored(tmp_path, call, call.aws_json(), original_key=OriginalKey(os.urandom(32), b""))
+    assert done.manifest["original_kept"] is False
+    assert "3.3.1.2" in done.manifest["original_not_kept"]
+    assert not (done.path / "original.sealed").exists()

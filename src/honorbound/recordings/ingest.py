@@ -21,6 +21,9 @@ from honorbound.recordings import audio, redact, timings
 from honorbound.recordings.errors import RecordingError
 from honorbound.recordings.store import RecordingStore, seal_file
 
+# Sensitive authentication data a transcript finding can reveal (PCI DSS 3.3.1).
+SAD_TYPES = frozenset({"CVV"})
+
 
 @dataclass(frozen=True)
 class OriginalKey:
@@ -88,7 +91,12 @@ def ingest(
         if parsed is not None:
             _write_json(work / "transcript.json", redact.redacted_transcript(parsed, plan))
             keep.add("transcript.json")
-        if original_key is not None:
+        # PCI DSS 3.3.1.2: a card verification code is not kept after authorization in any
+        # form, encrypted included. A call where one was said, or keyed (a keypad entry may be
+        # the code), keeps no original whatever the setting.
+        holds_sad = bool(SAD_TYPES & set(plan.findings)) or bool(dtmf_spans)
+        kept = original_key is not None and not holds_sad
+        if original_key is not None and kept:
             seal_file(
                 audio_path, work / "original.sealed", original_key.key, original_key.associated
             )
@@ -115,8 +123,12 @@ def ingest(
             "pad_before_s": options.pad_before,
             "pad_after_s": options.pad_after,
             "sound": options.sound,
-            "original_kept": original_key is not None,
+            "original_kept": kept,
         }
+        if original_key is not None and not kept:
+            manifest["original_not_kept"] = (
+                "PCI DSS 3.3.1.2: the call holds a card code or keypad entry"
+            )
         _write_json(work / "manifest.json", manifest)
         final = store.commit(work, rid, keep)
     return Ingested(rid, final, store.uri(rid), manifest)

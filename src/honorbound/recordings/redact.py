@@ -137,7 +137,8 @@ def check_transcript(transcript: Transcript, info: AudioInfo, audio_sha256: str)
             )
         if w.channel is not None and w.channel >= info.channels:
             raise TranscriptMismatch(
-                f"word {i} is on channel {w.channel}, the audio has {info.channels} (channels count from 0)"
+                f"word {i} is on channel {w.channel}, the audio has {info.channels} "
+                "(channels count from 0)"
             )
 
 
