@@ -160,5 +160,29 @@ def decide_command(
     out.print_json(json.dumps(decision.as_dict()))
 
 
+@app.command("report")
+def report_command(
+    audio: Annotated[
+        bool, typer.Option("--audio/--no-audio", help="Also search stored audio for keypad tones.")
+    ] = False,
+) -> None:
+    """PCI DSS report of the recording store: recordings scanned, spans redacted, DTMF tones
+    removed, and incidents (card data found in stored recordings: 12.10.7; a kept original
+    with a card code: 3.3.1.2). Exits 1 when there is an incident to handle."""
+    from honorbound.recordings import report
+    from honorbound.recordings.store import RecordingStore
+    from honorbound.runtime import jurisdiction_rules
+
+    loaded = settings()
+    result = report.build(
+        RecordingStore(loaded.resolved_recordings_dir),
+        jurisdiction_rules(loaded),
+        audio_check=audio,
+    )
+    out.print_json(json.dumps(result.as_dict()))
+    if result.incidents:
+        raise typer.Exit(1)
+
+
 def register(app_: typer.Typer) -> None:
     app_.add_typer(app, name="recordings")
