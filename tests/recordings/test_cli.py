@@ -37,7 +37,7 @@ def _json(output: str) -> dict:
 
 
 def test_ingest_stores_under_data_dir(
-    cli: CliRunner, settings: Settings, tmp_path: Path, call: synth.Call
+    cli: CliRunner, settings: Settings, tenant: Tenant, tmp_path: Path, call: synth.Call
 ) -> None:
     wav = call.write(tmp_path / "call.wav")
     tr = tmp_path / "call.json"
@@ -45,14 +45,16 @@ def test_ingest_stores_under_data_dir(
     r = cli.invoke(build_app(), ["recordings", "ingest", str(wav), "--transcript", str(tr)])
     assert r.exit_code == 0, r.output
     manifest = _json(r.output)
-    where = settings.data_dir / "recordings" / manifest["recording_id"]
+    where = settings.data_dir / "recordings" / f"org-{tenant.id}" / manifest["recording_id"]
     assert (where / "redacted.wav").exists() and manifest["dtmf_tones_removed"] == 16
     assert json.loads((where / "manifest.json").read_text()) == {
         k: v for k, v in manifest.items() if k != "uri"
     }
 
 
-def test_bad_input_exits_2_with_a_sentence(cli: CliRunner, tmp_path: Path, call) -> None:
+def test_bad_input_exits_2_with_a_sentence(
+    cli: CliRunner, tenant: Tenant, tmp_path: Path, call
+) -> None:
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk" + bytes(64))
     r = cli.invoke(build_app(), ["recordings", "ingest", str(bad)])
@@ -91,7 +93,8 @@ def test_keeping_the_original_needs_the_person_and_seals_it_with_their_key(
     assert r.exit_code == 0, r.output
     manifest = _json(r.output)
     assert manifest["original_kept"] is True
-    sealed = runtime.settings.data_dir / "recordings" / manifest["recording_id"] / "original.sealed"
+    folder = runtime.settings.data_dir / "recordings" / f"org-{tenant.id}"
+    sealed = folder / manifest["recording_id"] / "original.sealed"
     key = runtime.vault_keys.data_key(tenant.id, key_id)
     out = io.BytesIO()
     open_sealed_file(sealed, out, key, associated_data(tenant.id, key_id, "recording:original"))

@@ -11,10 +11,12 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from honorbound.cli import build_app
+from honorbound.config import Settings
 from honorbound.policy.jurisdictions import load_rules
 from honorbound.recordings import report
 from honorbound.recordings.ingest import OriginalKey, ingest
 from honorbound.recordings.store import RecordingStore
+from tests.conftest import Tenant
 from tests.recordings import synth
 
 RULES = load_rules(None)
@@ -56,12 +58,15 @@ def test_card_data_left_in_the_store_is_an_incident(tmp_path: Path, call) -> Non
     assert not any(d in json.dumps(r.as_dict()) for d in card_digits if len(d) > 4)
 
 
-def test_cli_report_exits_1_on_an_incident(tmp_path: Path, call, monkeypatch) -> None:
-    monkeypatch.setenv("HONORBOUND_DATA_DIR", str(tmp_path / "data"))
+def test_cli_report_exits_1_on_an_incident(
+    tmp_path: Path, call, settings: Settings, tenant: Tenant, monkeypatch
+) -> None:
+    for name in ("database_url", "keystore_url", "master_key", "data_dir"):
+        monkeypatch.setenv(f"HONORBOUND_{name.upper()}", str(getattr(settings, name)))
     runner = CliRunner()
     r = runner.invoke(build_app(), ["recordings", "report"])
     assert r.exit_code == 0 and '"recordings_scanned": 0' in r.output
-    store = RecordingStore(tmp_path / "data" / "recordings")
+    store = RecordingStore.for_organization(settings.data_dir / "recordings", tenant.id)
     done = ingest(store, call.write(tmp_path / "a.wav"), call.aws_json().encode())
     r = runner.invoke(build_app(), ["recordings", "report", "--audio"])
     assert r.exit_code == 0, r.output

@@ -35,7 +35,7 @@ from honorbound.runtime import Runtime
 from honorbound.web import routes as web_routes
 
 # Endpoints whose bodies are lists of many items get the larger bulk limit.
-BULK_PATHS = ("/v1/contact-decisions",)
+BULK_PATHS = ("/v1/contact-decisions", "/v1/recordings")
 # POST endpoints that only read (a read-only transaction): admitted as reads (see Admission).
 READ_POSTS = ("/v1/contact-decisions", "/v1/consent/lookup")
 

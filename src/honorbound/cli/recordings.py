@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from honorbound.cli.common import fail, out, settings
-from honorbound.cli.retention import Org
+from honorbound.cli.common import fail, out, runtime, settings
+from honorbound.cli.retention import Org, organization_id
 
 app = typer.Typer(
     help="Call recordings: redacted audio and transcripts, consent to record.",
@@ -58,7 +58,7 @@ def ingest_command(
     redacted audio and transcript. Prints the stored recording's manifest as JSON."""
     from honorbound.recordings import redact
     from honorbound.recordings.errors import RecordingError
-    from honorbound.recordings.ingest import OriginalKey, ingest
+    from honorbound.recordings.ingest import ingest, original_key_for
     from honorbound.recordings.store import RecordingStore
 
     loaded = settings()
@@ -77,15 +77,20 @@ def ingest_command(
         if not isinstance(raw, list):
             fail(f"{markers}: the markers must be a JSON list")
         marker_list = raw
-    original: OriginalKey | None = None
-    if loaded.recordings_keep_original:
-        if subject is None:
-            fail(
-                "HONORBOUND_RECORDINGS_KEEP_ORIGINAL is on: name the person with --subject ID "
-                "so the original is sealed with their key"
-            )
-        original = _original_key(subject, org)
+    if loaded.recordings_keep_original and subject is None:
+        fail(
+            "HONORBOUND_RECORDINGS_KEEP_ORIGINAL is on: name the person with --subject ID "
+            "so the original is sealed with their key"
+        )
+    rt = runtime(loaded=loaded)
     try:
+        with rt.db.session() as session:
+            org_id = organization_id(session, org)
+            original = (
+                original_key_for(session, rt.vault_keys, org_id, subject)
+                if loaded.recordings_keep_original and subject is not None
+                else None
+            )
         options = redact.Options(
             pad_before=loaded.recordings_pad_before,
             pad_after=loaded.recordings_pad_after,
@@ -93,7 +98,7 @@ def ingest_command(
             speaker_channels=channels,
         )
         done = ingest(
-            RecordingStore(loaded.resolved_recordings_dir),
+            RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
             audio,
             _read(transcript, MAX_TRANSCRIPT_BYTES, "transcript") if transcript else None,
             options,
@@ -103,33 +108,9 @@ def ingest_command(
         )
     except RecordingError as exc:
         fail(f"{audio.name}: {exc}")
-    out.print_json(json.dumps({"uri": done.uri, **done.manifest}))
-
-
-def _original_key(subject_id: int, org: str | None) -> Any:
-    from sqlalchemy import select
-
-    from honorbound.cli.common import runtime
-    from honorbound.cli.retention import organization_id
-    from honorbound.recordings.ingest import OriginalKey
-    from honorbound.vault.models import Subject
-    from honorbound.vault.sealing import associated_data
-
-    rt = runtime()
-    try:
-        with rt.db.session() as session:
-            org_id = organization_id(session, org)
-            key_id = session.scalar(
-                select(Subject.key_id).where(
-                    Subject.id == subject_id, Subject.organization_id == org_id
-                )
-            )
-        if key_id is None:
-            fail(f"no vault subject {subject_id} in this organization")
-        key = rt.vault_keys.data_key(org_id, key_id)
-        return OriginalKey(key, associated_data(org_id, key_id, "recording:original"))
     finally:
         rt.close()
+    out.print_json(json.dumps({"uri": done.uri, **done.manifest}))
 
 
 @app.command("decide")
@@ -165,18 +146,25 @@ def report_command(
     audio: Annotated[
         bool, typer.Option("--audio/--no-audio", help="Also search stored audio for keypad tones.")
     ] = False,
+    org: Org = None,
 ) -> None:
     """PCI DSS report of the recording store: recordings scanned, spans redacted, DTMF tones
     removed, and incidents (card data found in stored recordings: 12.10.7; a kept original
     with a card code: 3.3.1.2). Exits 1 when there is an incident to handle."""
     from honorbound.recordings import report
     from honorbound.recordings.store import RecordingStore
-    from honorbound.runtime import jurisdiction_rules
 
     loaded = settings()
+    rt = runtime(loaded=loaded)
+    try:
+        with rt.db.session() as session:
+            org_id = organization_id(session, org)
+        rules = rt.rules
+    finally:
+        rt.close()
     result = report.build(
-        RecordingStore(loaded.resolved_recordings_dir),
-        jurisdiction_rules(loaded),
+        RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
+        rules,
         audio_check=audio,
     )
     out.print_json(json.dumps(result.as_dict()))

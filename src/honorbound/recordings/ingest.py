@@ -41,6 +41,29 @@ class Ingested:
     manifest: dict[str, Any]
 
 
+def original_key_for(
+    session: Any, vault_keys: Any, organization_id: int, subject_id: int
+) -> OriginalKey:
+    """The key that seals a kept original: the person's own data key, bound to them."""
+    from sqlalchemy import select
+
+    from honorbound.vault.models import Subject
+    from honorbound.vault.sealing import associated_data
+
+    key_id = session.scalar(
+        select(Subject.key_id).where(
+            Subject.id == subject_id, Subject.organization_id == organization_id
+        )
+    )
+    if key_id is None:
+        raise RecordingError(f"no vault subject {subject_id} in this organization")
+    try:
+        key = vault_keys.data_key(organization_id, key_id)
+    except LookupError:
+        raise RecordingError(f"vault subject {subject_id} has been erased") from None
+    return OriginalKey(key, associated_data(organization_id, key_id, "recording:original"))
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:

@@ -92,7 +92,9 @@ def build(
     )
     if not store.root.exists():
         return report
-    for folder in sorted(p for p in store.root.iterdir() if not p.name.startswith(".")):
+    for folder in sorted(
+        p for p in store.root.iterdir() if not p.name.startswith(".") and p.name != "inbox"
+    ):
         rid = folder.name
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))

@@ -1,11 +1,13 @@
 """The recording store: a local folder by default, one directory per recording.
 
+    <root>/inbox/                              audio dropped by the dialer for the API to ingest
     <root>/<recording id>/manifest.json        counts and hashes, no personal data
     <root>/<recording id>/redacted.wav|.flac   the redacted audio
     <root>/<recording id>/transcript.json      the redacted transcript with word timings
     <root>/<recording id>/original.sealed      only when keeping the original is allowed
 
-Directories are 0700, files 0600. A recording is written into `<root>/.staging/` and renamed
+The store of an organization is `<recordings_dir>/org-<id>/` (`for_organization`): one client's
+calls never sit in another's folder. Directories are 0700, files 0600. A recording is written into `<root>/.staging/` and renamed
 into place in one step once complete, so a failure part-way stores nothing (the staging
 directory is removed; one left by a crash is swept on the next ingest).
 
@@ -38,6 +40,23 @@ STALE_STAGING_S = 24 * 3600
 class RecordingStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    @classmethod
+    def for_organization(cls, base: Path, organization_id: int) -> RecordingStore:
+        return cls(base / f"org-{int(organization_id)}")
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    def inbox_file(self, name: str) -> Path:
+        """A regular file dropped in the inbox, by its bare name (no paths, no links)."""
+        if not name or name.startswith(".") or "/" in name or "\\" in name or len(name) > 200:
+            raise RecordingError("`audio` must be the bare name of a file in the inbox")
+        path = self.inbox / name
+        if path.is_symlink() or not path.is_file():
+            raise RecordingError("no such file in the recordings inbox")
+        return path
 
     def _ensure(self) -> None:
         for d in (self.root, self.root / ".staging"):
@@ -78,7 +97,12 @@ class RecordingStore:
         return final
 
     def path(self, recording_id: str) -> Path:
-        if not recording_id or "/" in recording_id or recording_id.startswith("."):
+        if (
+            not recording_id
+            or "/" in recording_id
+            or recording_id.startswith(".")
+            or recording_id == "inbox"
+        ):
             raise RecordingError("not a recording id")
         return self.root / recording_id
 

@@ -1,8 +1,9 @@
-"""Call recordings (JSON API): may this call be recorded. Thin: parse, call
-`honorbound.recordings`, render."""
+"""Call recordings (JSON API): may this call be recorded, and ingest of a call the dialer
+dropped in the inbox. Thin: parse, call `honorbound.recordings`, render."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -14,6 +15,9 @@ from honorbound.api.problems import Problem
 from honorbound.audit import append
 from honorbound.recordings import consent
 from honorbound.recordings.errors import RecordingError
+from honorbound.recordings.ingest import ingest, original_key_for
+from honorbound.recordings.redact import Options
+from honorbound.recordings.store import RecordingStore
 
 router = APIRouter(tags=["recordings"])
 Writer = Annotated[Principal, Depends(require("consent.write"))]
@@ -65,3 +69,77 @@ def recording_decision(
         },
     )
     return {"call_id": body.call_id, **decision.as_dict(), "evidence": {"audit_entry": entry.id}}
+
+
+Collector = Annotated[Principal, Depends(require("data.collect"))]
+
+
+class IngestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    audio: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Name of the audio file the dialer dropped in the organization's "
+        "recordings inbox (`<recordings_dir>/org-<id>/inbox/`).",
+    )
+    transcript: dict[str, Any] | None = Field(
+        default=None, description="The transcript as the ASR vendor gave it (JSON)."
+    )
+    shape: str | None = Field(default=None, max_length=16)
+    markers: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
+    speaker_channels: dict[str, int] = Field(default_factory=dict, max_length=32)
+    subject_id: int | None = Field(
+        default=None, description="Vault subject whose key seals a kept original."
+    )
+
+
+@router.post("/v1/recordings", status_code=201)
+def ingest_recording(
+    body: IngestIn, principal: Collector, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Redact and store one call from the inbox; the inbox file is removed once stored."""
+    settings = runtime.settings
+    store = RecordingStore.for_organization(
+        settings.resolved_recordings_dir, principal.organization_id
+    )
+    try:
+        original = None
+        if settings.recordings_keep_original:
+            if body.subject_id is None:
+                raise RecordingError(
+                    "keeping originals is on: give `subject_id`, whose key seals the original"
+                )
+            original = original_key_for(
+                session, runtime.vault_keys, principal.organization_id, body.subject_id
+            )
+        options = Options(
+            pad_before=settings.recordings_pad_before,
+            pad_after=settings.recordings_pad_after,
+            sound=settings.recordings_sound,
+            speaker_channels=body.speaker_channels,
+        )
+        source = store.inbox_file(body.audio)
+        transcript = json.dumps(body.transcript).encode() if body.transcript is not None else None
+        done = ingest(
+            store,
+            source,
+            transcript,
+            options,
+            shape=body.shape,
+            markers=body.markers,
+            original_key=original,
+        )
+    except RecordingError as exc:
+        raise Problem(422, exc.title, str(exc)) from None
+    source.unlink()  # the unredacted audio does not linger in the inbox
+    m = done.manifest
+    append(
+        session,
+        principal.organization_id,
+        principal.actor,
+        "recordings.ingested",
+        "recording",
+        done.recording_id,
+        {k: m[k] for k in ("findings", "spans_redacted", "dtmf_tones_removed", "original_kept")},
+    )
+    return {"uri": done.uri, **m}
