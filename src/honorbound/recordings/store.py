@@ -6,10 +6,11 @@
     <root>/<recording id>/transcript.json      the redacted transcript with word timings
     <root>/<recording id>/original.sealed      only when keeping the original is allowed
 
-The store of an organization is `<recordings_dir>/org-<id>/` (`for_organization`): one client's
-calls never sit in another's folder. Directories are 0700, files 0600. A recording is written into `<root>/.staging/` and renamed
-into place in one step once complete, so a failure part-way stores nothing (the staging
-directory is removed; one left by a crash is swept on the next ingest).
+The store of an organization is `<recordings_dir>/org-<id>/` (`for_organization`): one
+client's calls never sit in another's folder. Directories are 0700, files 0600. A recording
+is written into `<root>/.staging/` and renamed into place in one step once complete, so a
+failure part-way stores nothing (the staging directory is removed; one left by a crash is
+swept on the next ingest).
 
 The original, when kept, is sealed with the person's own data key (AES-GCM in 1 MiB chunks,
 each chunk's number and a last-chunk flag bound into its associated data so chunks cannot be
