@@ -9,8 +9,10 @@ something), DTMF tones made by sox (`synth 0.1 sine 697 sine 1209`).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -55,12 +57,15 @@ def word_audio(word: str, voice: str) -> npt.NDArray[np.float64]:
     safe = "".join(c if c.isalnum() else "_" for c in f"{voice}-{word}")
     out = CACHE / f"{safe}.wav"
     if not out.exists():
-        raw = CACHE / f"{safe}.raw.wav"
+        # Parallel test processes share the cache: each writes its own files, then renames.
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        raw, tmp = CACHE / f"{safe}.{tag}.raw.wav", CACHE / f"{safe}.{tag}.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", "190", "-w", str(raw), word], check=True)
         subprocess.run(
-            ["sox", str(raw), "-r", str(SR), "-c", "1", "-b", "16", str(out)], check=True
+            ["sox", str(raw), "-r", str(SR), "-c", "1", "-b", "16", str(tmp)], check=True
         )
         raw.unlink()
+        os.replace(tmp, out)
     data, sr = sf.read(str(out), dtype="float64")
     assert sr == SR
     loud = np.flatnonzero(np.abs(data) > 0.01)
@@ -73,6 +78,7 @@ def sox_dtmf(key: str, seconds: float = 0.1) -> npt.NDArray[np.float64]:
     CACHE.mkdir(parents=True, exist_ok=True)
     out = CACHE / f"dtmf-{ord(key)}-{seconds}.wav"
     if not out.exists():
+        tmp = CACHE / f"dtmf-{ord(key)}-{seconds}.{os.getpid()}-{uuid.uuid4().hex[:8]}.wav"
         subprocess.run(
             [
                 "sox",
@@ -83,7 +89,7 @@ def sox_dtmf(key: str, seconds: float = 0.1) -> npt.NDArray[np.float64]:
                 "16",
                 "-c",
                 "1",
-                str(out),
+                str(tmp),
                 "synth",
                 str(seconds),
                 "sine",
@@ -95,6 +101,7 @@ def sox_dtmf(key: str, seconds: float = 0.1) -> npt.NDArray[np.float64]:
             ],
             check=True,
         )
+        os.replace(tmp, out)
     data, _ = sf.read(str(out), dtype="float64")
     return data
 
