@@ -16,6 +16,7 @@ from honorbound.config import Settings
 from honorbound.crypto.aead import DecryptionError
 from honorbound.recordings.store import open_sealed_file
 from honorbound.runtime import Runtime
+from honorbound.vault.erasure import erase_subject
 from honorbound.vault.identities import IdentityKind
 from honorbound.vault.rules import CollectionRules
 from honorbound.vault.sealing import associated_data
@@ -103,6 +104,14 @@ def test_keeping_the_original_needs_the_person_and_seals_it_with_their_key(
         open_sealed_file(sealed, io.BytesIO(), key, associated_data(tenant.id, "other", "x"))
     r = cli.invoke(build_app(), ["recordings", "ingest", str(wav), "--subject", "999999"])
     assert r.exit_code == 2 and "no vault subject" in r.output
+    # Erasing the person shreds their key: the sealed original can no longer be opened by
+    # anyone (read back from the bytes on disk with the only key there ever was).
+    sealed_bytes = sealed.read_bytes()
+    with runtime.db.session() as session:
+        erase_subject(session, runtime.vault_keys, tenant.id, subject_id, Actor("t", "s"), "t")
+    with pytest.raises(LookupError):
+        runtime.vault_keys.data_key(tenant.id, key_id)
+    assert sealed.read_bytes() == sealed_bytes  # still there, unreadable without the key
 
 
 def test_decide(cli: CliRunner) -> None:
