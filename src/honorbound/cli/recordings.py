@@ -172,5 +172,49 @@ def report_command(
         raise typer.Exit(1)
 
 
+@app.command("sweep")
+def sweep_command(
+    dry_run: Annotated[bool, typer.Option(help="List what is due; delete nothing.")] = False,
+    org: Org = None,
+) -> None:
+    """Delete stored recordings older than the adopted notice's retention rule for call
+    recordings (`after_collection`); each run is an audit entry."""
+    import datetime as dt
+
+    from honorbound.audit import append
+    from honorbound.cli.retention import CLI_ACTOR
+    from honorbound.policy import store as policy_store
+    from honorbound.recordings import retention
+    from honorbound.recordings.store import RecordingStore
+
+    loaded = settings()
+    rt = runtime(loaded=loaded)
+    try:
+        with rt.db.session() as session:
+            org_id = organization_id(session, org)
+            adopted = policy_store.current(session, org_id)
+            if adopted is None:
+                fail("the organization has adopted no notice: there is no retention rule")
+            result = retention.sweep(
+                RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
+                adopted.declaration,
+                dt.datetime.now(dt.UTC),
+                dry_run=dry_run,
+            )
+            if not dry_run:
+                append(
+                    session,
+                    org_id,
+                    CLI_ACTOR,
+                    "recordings.swept",
+                    "recordings",
+                    "",
+                    result.as_dict(),
+                )
+    finally:
+        rt.close()
+    out.print_json(json.dumps(result.as_dict()))
+
+
 def register(app_: typer.Typer) -> None:
     app_.add_typer(app, name="recordings")

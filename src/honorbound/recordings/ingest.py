@@ -88,6 +88,7 @@ def ingest(
     markers: Sequence[dict[str, Any]] = (),
     original_key: OriginalKey | None = None,
     recording_id: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Ingested:
     """Redact and store one recording. `original_key` given: the original is kept too, sealed
     with it (the caller has checked that keeping it is allowed)."""
@@ -126,7 +127,7 @@ def ingest(
             keep.add("original.sealed")
         manifest: dict[str, Any] = {
             "recording_id": rid,
-            "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "ingested_at": (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
             "input_format": info.format,
             "samplerate": info.samplerate,
             "channels": info.channels,
