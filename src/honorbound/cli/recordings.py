@@ -50,7 +50,8 @@ def ingest_command(
         typer.Option(help="SPEAKER=CHANNEL (0-based), for transcripts without channels."),
     ] = None,
     subject: Annotated[
-        int | None, typer.Option(help="Vault subject id: whose key seals a kept original.")
+        int | None,
+        typer.Option(help="Vault subject id: whose call it is (erasing them deletes it)."),
     ] = None,
     org: Org = None,
 ) -> None:
@@ -105,6 +106,7 @@ def ingest_command(
             shape=shape,
             markers=marker_list,
             original_key=original,
+            subject_id=subject,
         )
     except RecordingError as exc:
         fail(f"{audio.name}: {exc}")

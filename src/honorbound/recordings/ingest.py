@@ -89,6 +89,7 @@ def ingest(
     original_key: OriginalKey | None = None,
     recording_id: str | None = None,
     now: dt.datetime | None = None,
+    subject_id: int | None = None,
 ) -> Ingested:
     """Redact and store one recording. `original_key` given: the original is kept too, sealed
     with it (the caller has checked that keeping it is allowed)."""
@@ -127,6 +128,8 @@ def ingest(
             keep.add("original.sealed")
         manifest: dict[str, Any] = {
             "recording_id": rid,
+            # The vault subject (an id, no personal data): erasing them deletes the recording.
+            "subject_id": subject_id,
             "ingested_at": (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
             "input_format": info.format,
             "samplerate": info.samplerate,

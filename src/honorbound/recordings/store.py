@@ -117,6 +117,25 @@ class RecordingStore:
         shutil.rmtree(p)
         return True
 
+    def delete_for_subject(self, subject_id: int) -> int:
+        """Delete every recording ingested under this vault subject; how many were."""
+        import json
+
+        if not self.root.exists():
+            return 0
+        deleted = 0
+        for folder in self.root.iterdir():
+            if folder.name.startswith(".") or folder.name == "inbox":
+                continue
+            try:
+                manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if manifest.get("subject_id") == subject_id:
+                shutil.rmtree(folder)
+                deleted += 1
+        return deleted
+
 
 def _ad(associated: bytes, index: int, last: bool) -> bytes:
     return associated + struct.pack(">QB", index, 1 if last else 0)

@@ -89,7 +89,9 @@ class IngestIn(BaseModel):
     markers: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
     speaker_channels: dict[str, int] = Field(default_factory=dict, max_length=32)
     subject_id: int | None = Field(
-        default=None, description="Vault subject whose key seals a kept original."
+        default=None,
+        description="The vault subject whose call it is: their key seals a kept original, "
+        "and erasing them deletes the recording.",
     )
 
 
@@ -128,6 +130,7 @@ def ingest_recording(
             shape=body.shape,
             markers=body.markers,
             original_key=original,
+            subject_id=body.subject_id,
         )
     except RecordingError as exc:
         raise Problem(422, exc.title, str(exc)) from None
