@@ -21,6 +21,7 @@ of their vault data.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import struct
@@ -28,7 +29,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from honorbound.crypto.aead import open_sealed, seal
 from honorbound.recordings.errors import RecordingError
@@ -117,24 +118,28 @@ class RecordingStore:
         shutil.rmtree(p)
         return True
 
-    def delete_for_subject(self, subject_id: int) -> int:
-        """Delete every recording ingested under this vault subject; how many were."""
-        import json
-
+    def of_subject(self, subject_id: int) -> list[tuple[Path, dict[str, Any]]]:
+        """(folder, manifest) of every recording ingested under this vault subject."""
         if not self.root.exists():
-            return 0
-        deleted = 0
-        for folder in self.root.iterdir():
+            return []
+        found = []
+        for folder in sorted(self.root.iterdir()):
             if folder.name.startswith(".") or folder.name == "inbox":
                 continue
             try:
                 manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            if manifest.get("subject_id") == subject_id:
-                shutil.rmtree(folder)
-                deleted += 1
-        return deleted
+            if isinstance(manifest, dict) and manifest.get("subject_id") == subject_id:
+                found.append((folder, manifest))
+        return found
+
+    def delete_for_subject(self, subject_id: int) -> int:
+        """Delete every recording ingested under this vault subject; how many were."""
+        found = self.of_subject(subject_id)
+        for folder, _manifest in found:
+            shutil.rmtree(folder)
+        return len(found)
 
 
 def _ad(associated: bytes, index: int, last: bool) -> bytes:
