@@ -174,3 +174,44 @@ def test_a_named_shape_that_does_not_fit() -> None:
         parse('{"words": []}', "google")
     with pytest.raises(TranscriptError, match="unknown transcript shape"):
         parse("{}", "vosk")
+
+
+def test_a_short_interjection_does_not_split_a_number() -> None:
+    from honorbound import detect
+
+    digits = ["four"] + ["one"] * 15
+    items = [
+        {
+            "start_time": str(1 + i * 0.4),
+            "end_time": str(1.3 + i * 0.4),
+            "type": "pronunciation",
+            "alternatives": [{"content": d}],
+        }
+        for i, d in enumerate(digits)
+    ]
+    agent = [
+        {
+            "start_time": "4.05",
+            "end_time": "4.3",
+            "type": "pronunciation",
+            "alternatives": [{"content": "okay"}],
+        }
+    ]
+    doc = {
+        "results": {
+            "channel_labels": {
+                "channels": [
+                    {"channel_label": "ch_0", "items": agent},
+                    {"channel_label": "ch_1", "items": items},
+                ]
+            },
+            "items": [],
+        }
+    }
+    t = parse(json.dumps(doc))
+    assert [f.type for f in detect.scan(t.text)] == ["CREDIT_CARD"]
+    assert t.text.endswith("\nokay")
+    # A longer reply starts a turn of its own.
+    agent3 = [dict(agent[0], alternatives=[{"content": w}]) for w in ("sorry", "say", "again")]
+    doc["results"]["channel_labels"]["channels"][0]["items"] = agent3
+    assert "sorry say again" in parse(json.dumps(doc)).text.split("\n")[1]

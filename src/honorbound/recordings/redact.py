@@ -267,4 +267,5 @@ def redacted_transcript(transcript: Transcript, p: Plan) -> dict[str, Any]:
             }
         )
         prev_type = kind
+    words.sort(key=lambda w: (w["start"] is None, w["start"] or 0.0))  # time order again
     return {"shape": transcript.shape, "words": words}

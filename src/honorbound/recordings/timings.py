@@ -54,18 +54,21 @@ class Transcript:
     text: str = ""
 
     def __post_init__(self) -> None:
+        self.words = _keep_turns_whole(self.words)
         parts: list[str] = []
         pos = 0
         offsets = []
-        previous_speaker: str | None = None
+        previous: tuple[str | None, int | None] = (None, None)
         for i, w in enumerate(self.words):
-            # A change of speaker starts a new line, so a number is not read across two turns.
-            sep = "" if i == 0 else ("\n" if w.speaker != previous_speaker else " ")
+            # A change of speaker (or channel) starts a new line: a turn of its own, so one
+            # party's "uh huh" is not read into the other's card number.
+            turn = (w.speaker, w.channel)
+            sep = "" if i == 0 else ("\n" if turn != previous else " ")
             pos += len(sep)
             parts.append(sep + w.text)
             offsets.append((pos, pos + len(w.text)))
             pos += len(w.text)
-            previous_speaker = w.speaker
+            previous = turn
         self.offsets = offsets
         self.text = "".join(parts)
 
@@ -80,6 +83,40 @@ class Transcript:
         while hi < len(self.offsets) and self.offsets[hi][0] < end:
             hi += 1
         return range(lo, hi)
+
+
+INTERJECTION_WORDS = 2
+
+
+def _keep_turns_whole(words: list[Word]) -> list[Word]:
+    """Words in time order, except that a short interjection of another party ("okay", "uh
+    huh", up to INTERJECTION_WORDS words) inside a turn is moved after that turn: a card
+    number read with the agent's "okay" in the middle is then still one number to the
+    detector. Longer replies start a turn of their own."""
+    if len({(w.speaker, w.channel) for w in words}) < 2:
+        return words
+    out: list[Word] = []
+    i, n = 0, len(words)
+    while i < n:
+        party = (words[i].speaker, words[i].channel)
+        run, pending = [words[i]], []
+        j = i + 1
+        while j < n:
+            if (words[j].speaker, words[j].channel) == party:
+                run.append(words[j])
+                j += 1
+                continue
+            k = j
+            while k < n and (words[k].speaker, words[k].channel) != party:
+                k += 1
+            if k - j > INTERJECTION_WORDS or k == n:
+                break
+            pending.extend(words[j:k])
+            j = k
+        out.extend(run)
+        out.extend(pending)
+        i = j
+    return out
 
 
 def _seconds(value: Any, where: str) -> float:
