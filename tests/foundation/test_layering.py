@@ -26,6 +26,7 @@ DOMAIN = (
     "retention",
     "rights",
     "systems",
+    "breach",
     "vault",
 )
 
