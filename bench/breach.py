@@ -110,7 +110,7 @@ def setup(path: Path, subjects: int) -> tuple[int, list[int]]:
         SELECT :org, (x + 1) / 2,
                CASE WHEN x % 2 = 0 THEN 'user.contact.address' ELSE 'user.contact.email' END,
                '["support"]',
-               CASE WHEN x % 2 = 1 OR x % 4 = 0 THEN 'crm' ELSE 'billing' END, 1,
+               CASE WHEN x % 2 = 1 OR x % 4 = 0 THEN 'web_form' ELSE 'call' END, 1,
                printf('%s.000000', datetime('2025-01-01', '+' || (x * 13 % 700) || ' days')),
                randomblob(44)
         FROM c
@@ -165,14 +165,14 @@ def main() -> None:
 
     db = Database(f"sqlite:///{path}")
     wanted = criteria(
-        {"categories": ["user.contact"], "systems": ["crm"], "channels": ["chat"],
+        {"categories": ["user.contact"], "systems": ["web_form"], "channels": ["chat"],
          "window_from": "2026-10-15T00:00:00Z", "window_to": "2026-11-01T23:59:59Z"}
     )  # fmt: skip
     started = time.perf_counter()
     with db.session() as session:
         chats = select_affected(session, org_id, first, wanted, Actor("bench", "system"))
     chat_seconds = time.perf_counter() - started
-    wide = criteria({"categories": ["user.contact"], "systems": ["crm"],
+    wide = criteria({"categories": ["user.contact"], "systems": ["web_form"],
                      "window_to": "2026-11-01T23:59:59Z"})  # fmt: skip
     started = time.perf_counter()
     with db.session() as session:

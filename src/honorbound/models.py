@@ -73,6 +73,8 @@ NEVER_REUSED_IDS = (
     "systems",
     "system_sweeps",
     "system_disposals",
+    "breach_incidents",
+    "breach_notices",
 )
 for _name in NEVER_REUSED_IDS:
     metadata.tables[_name].dialect_kwargs["sqlite_autoincrement"] = True

@@ -84,7 +84,7 @@ def resident(
     *,
     email: bool = True,
     ssn: bool = False,
-    source: str = "crm",
+    source: str = "web_form",
     collected_at: dt.datetime | None = dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
     chat_at: dt.datetime | None = None,
 ) -> Resident:

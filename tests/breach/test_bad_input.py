@@ -111,7 +111,7 @@ def test_letters_without_reportlab_say_how_to_get_them(
     h = org.headers(Role.PRIVACY_OFFICER)
     resident(rt, org.id, "NY", email=False)
     iid = api.post("/v1/breach/incidents", headers=h, json=GOOD).json()["id"]
-    api.post(f"/v1/breach/incidents/{iid}/selection", headers=h, json={"systems": ["crm"]})
+    api.post(f"/v1/breach/incidents/{iid}/selection", headers=h, json={"systems": ["web_form"]})
     assert api.post(f"/v1/breach/incidents/{iid}/notices", headers=h, json={}).json()["letters"]
     letter = next(
         n

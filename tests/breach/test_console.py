@@ -41,7 +41,7 @@ def test_console_shows_the_clock(rt: Runtime, org: Tenant, api: TestClient) -> N
         json={"title": "Ransomware on file server", "discovered_at": "2026-11-02T15:00:00Z",
               "owner": "Privacy Office", "clients": ["client-a"]},
     ).json()["id"]  # fmt: skip
-    api.post(f"/v1/breach/incidents/{iid}/selection", headers=h, json={"systems": ["crm"]})
+    api.post(f"/v1/breach/incidents/{iid}/selection", headers=h, json={"systems": ["web_form"]})
     _sign_in(rt, org, api, Role.PRIVACY_OFFICER)
     page = api.get("/console/breach")
     assert page.status_code == 200

@@ -26,7 +26,7 @@ def test_reminder_once_a_day(rt: Runtime, org: Tenant, api: TestClient, smtp: Sm
               "owner": "Privacy Office", "clients": ["client-a"]},
     ).json()["id"]  # fmt: skip
     assert api.post(f"/v1/breach/incidents/{iid}/selection", headers=h,
-                    json={"systems": ["crm"]}).status_code == 200  # fmt: skip
+                    json={"systems": ["web_form"]}).status_code == 200  # fmt: skip
     for _ in range(2):
         with rt.db.session() as session:
             rt.jobs.enqueue(session, REMIND_JOB)

@@ -40,7 +40,7 @@ def test_dimensions_narrow_the_selection(rt: Runtime, org: Tenant) -> None:
     chat_in = resident(rt, org.id, "NY", chat_at=dt.datetime(2026, 10, 30, tzinfo=U))
     chat_before = resident(rt, org.id, "TX", chat_at=dt.datetime(2026, 9, 1, tzinfo=U))
     late = resident(rt, org.id, "CA", collected_at=dt.datetime(2026, 11, 5, tzinfo=U))
-    billing = resident(rt, org.id, "OR", source="billing")
+    billing = resident(rt, org.id, "OR", source="call")
     erased = resident(rt, org.id, "WA")
     no_state = resident(rt, org.id, None)
     other = make_tenant(rt, "other-co")
@@ -72,7 +72,7 @@ def test_dimensions_narrow_the_selection(rt: Runtime, org: Tenant) -> None:
     assert _select(rt, org.id, iid, categories=["user.contact"]) == {
         "": 1, "CA": 1, "NY": 1, "OR": 1, "TX": 1,
     }  # fmt: skip
-    assert _select(rt, org.id, iid, systems=["billing"]) == {"OR": 1}
+    assert _select(rt, org.id, iid, systems=["call"]) == {"OR": 1}
     # A selection matching nobody changes nothing: the last one stands.
     with pytest.raises(SelectionEmpty), rt.db.session() as session:
         select_affected(session, org.id, iid, criteria({"systems": ["erp"]}), ACTOR)
@@ -80,7 +80,7 @@ def test_dimensions_narrow_the_selection(rt: Runtime, org: Tenant) -> None:
         assert counts_by_state(session, iid) == {"OR": 1}
     assert _select(rt, org.id, iid, recipients=["mailhouse"], **window) == {"OR": 1}
     # Two dimensions: both must hold.
-    assert _select(rt, org.id, iid, systems=["crm"], channels=["chat"]) == {"NY": 1, "TX": 1}
+    assert _select(rt, org.id, iid, systems=["web_form"], channels=["chat"]) == {"NY": 1, "TX": 1}
     # A prefix covers its subcategories only, not a sibling that shares its first letters.
     assert _select(rt, org.id, iid, categories=["user.contact.address"]) == {
         "": 1, "CA": 1, "NY": 1, "OR": 1, "TX": 1,
@@ -108,7 +108,7 @@ def test_a_prefix_covers_subcategories_not_siblings(rt: Runtime, org: Tenant) ->
             session.flush()
             session.add(
                 Record(organization_id=org.id, subject_id=subject.id, category=category,
-                       purposes=["support"], source="crm", value_sealed=os.urandom(40))
+                       purposes=["support"], source="web_form", value_sealed=os.urandom(40))
             )  # fmt: skip
             ids.append(subject.id)
     iid = _incident(rt, org.id)

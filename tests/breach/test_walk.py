@@ -55,7 +55,7 @@ def test_incident_from_discovery_to_every_notice(
         resident(rt, org.id, "OR"),
         resident(rt, org.id, "CT", ssn=True),
     ]
-    outside = resident(rt, org.id, "NY", source="billing")  # a system not breached
+    outside = resident(rt, org.id, "NY", source="call")  # a system not breached
     other = make_tenant(rt, "elsewhere")
     adopt_example(rt, other.id)
     resident(rt, other.id, "CA")  # another organization's person: never selected
@@ -69,7 +69,7 @@ def test_incident_from_discovery_to_every_notice(
             "discovered_at": DISCOVERED,
             "occurred_from": "2026-10-28T00:00:00Z",
             "occurred_to": "2026-11-01T23:00:00Z",
-            "systems": ["crm"],
+            "systems": ["web_form"],
             "categories": ["user.contact", "user.government_id"],
             "clients": ["client-a"],
             "owner": "Privacy Office",
@@ -92,7 +92,7 @@ def test_incident_from_discovery_to_every_notice(
         headers=h,
         json={
             "categories": ["user.contact"],
-            "systems": ["crm"],
+            "systems": ["web_form"],
             "window_to": "2026-11-01T23:00:00Z",
         },
     )
@@ -217,7 +217,7 @@ def test_spanish_notice(rt: Runtime, org: Tenant, api: TestClient, smtp: SmtpSin
         json={"title": "Robo de laptop", "discovered_at": DISCOVERED, "owner": "Privacidad",
               "categories": ["user.government_id"]},
     ).json()["id"]  # fmt: skip
-    r = api.post(f"/v1/breach/incidents/{iid}/selection", headers=h, json={"systems": ["crm"]})
+    r = api.post(f"/v1/breach/incidents/{iid}/selection", headers=h, json={"systems": ["web_form"]})
     assert r.status_code == 200
     r = api.post(f"/v1/breach/incidents/{iid}/notices", headers=h, json={"language": "es"})
     assert r.json()["emails"] == 1

@@ -22,6 +22,7 @@ DOMAIN = (
     "jobs",
     "notify",
     "policy",
+    "recordings",
     "retention",
     "rights",
     "systems",

@@ -22,6 +22,7 @@ def build_app() -> typer.Typer:
     from honorbound.cli import detect as _detect_cli
     from honorbound.cli import disclosures as _disclosures_cli
     from honorbound.cli import policy as _policy_cli
+    from honorbound.cli import recordings as _recordings_cli
     from honorbound.cli import retention as _retention_cli
     from honorbound.cli import rights as _rights_cli
     from honorbound.cli import systems as _systems_cli
@@ -42,6 +43,7 @@ def build_app() -> typer.Typer:
     _core_cli.register(app)
     _detect_cli.register(app)
     app.add_typer(_policy_cli.app, name="policy")
+    _recordings_cli.register(app)
     app.add_typer(_rights_cli.report, name="report")
     app.add_typer(_retention_cli.app, name="retention")
     app.add_typer(_systems_cli.app, name="systems")

@@ -50,6 +50,8 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_breach_incidents")),
+        # Audit entries name incidents and notices by id: never given out twice (see 0022).
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("breach_incidents", schema=None) as batch_op:
         batch_op.create_index(
@@ -100,6 +102,8 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_breach_notices")),
+        # Audit entries name incidents and notices by id: never given out twice (see 0022).
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("breach_notices", schema=None) as batch_op:
         batch_op.create_index(
