@@ -207,3 +207,79 @@ def test_request_verified_directly_on_the_portal_is_carried_out(
     assert consumer.locator("#status-value").inner_text() == "completed"
     outcome = server.smtp.wait_for(2)[1]
     assert someone.email in str(outcome["To"])
+
+
+def test_correction_request_says_what_to_correct_and_is_carried_out(
+    new_page: Any, mailed_server: MailedServer
+) -> None:
+    """Defect: the form offered 'correct' but had no field for what to correct, so every
+    correction was refused. The person picks the item by its plain name and types the value."""
+    from sqlalchemy import select
+
+    from honorbound.vault.collection import add_record
+    from honorbound.vault.models import Record, Subject
+    from honorbound.vault.rules import current_rules
+    from honorbound.vault.sealing import open_text
+    from tests.web.conftest import adopt
+
+    server, base = mailed_server, mailed_server.url
+    tenant = make_tenant(server.runtime, "acme")
+    adopt(server.runtime, tenant.id)
+    someone, new_phone = person(), person().phone
+    subject_id = _known_subject(server, tenant.id, someone)
+    with server.runtime.db.session() as session:
+        rules = current_rules(session, tenant.id, server.runtime.rules)
+        assert rules is not None
+        add_record(
+            session,
+            server.runtime.vault_keys,
+            tenant.id,
+            subject_id,
+            "user.contact.phone_number",
+            someone.phone,
+            ["customer_service"],
+            "directly",
+            Actor("test", "system"),
+            rules,
+        )
+    consumer = new_page()
+    consumer.goto(f"{base}/p/{tenant.slug}/requests/new")
+    consumer.get_by_label("I want to").select_option("correct")
+    consumer.get_by_label("State where you live").select_option("CA")
+    consumer.get_by_label("Email address").fill(someone.email)
+    # Without saying what to correct: a plain sentence, and what was typed stays.
+    consumer.get_by_role("button", name="Send request").click()
+    assert "Say what to correct" in consumer.locator("#form-error").inner_text()
+    assert consumer.get_by_label("Email address").input_value() == someone.email
+    assert consumer.get_by_label("I want to").input_value() == "correct"
+    assert consumer.get_by_label("State where you live").input_value() == "CA"
+    consumer.get_by_label("What to correct").select_option(label="Phone number")
+    consumer.get_by_label("The correct information").fill(new_phone)
+    consumer.get_by_role("button", name="Send request").click()
+    assert "we handle every request the same way" in consumer.locator("#accepted").inner_text()
+
+    [ack] = server.smtp.wait_for(1)
+    consumer.goto(f"{base}/p/{tenant.slug}/requests/verify?token={link_token(ack, 'verify')}")
+    consumer.get_by_label("Phone number we have for you").fill(someone.phone)
+    consumer.get_by_label("Date of birth (YYYY-MM-DD)").fill(someone.birth_date)
+    if consumer.get_by_label("Your full name").count():
+        consumer.get_by_label("Your full name").fill(f"{someone.first_name} {someone.last_name}")
+        consumer.get_by_label("I sign this declaration").check()
+    consumer.get_by_role("button", name="Confirm my request").click()
+    consumer.goto(f"{base}{consumer.locator('#status-link').get_attribute('href')}")
+    assert consumer.locator("#status-value").inner_text() == "completed"
+
+    # The bytes in the vault, opened with the subject's own data key, hold the new value.
+    with server.runtime.db.session() as session:
+        subject = session.get(Subject, subject_id)
+        assert subject is not None
+        record = session.scalars(
+            select(Record).where(
+                Record.subject_id == subject_id, Record.category == "user.contact.phone_number"
+            )
+        ).one()
+        dek = server.runtime.vault_keys.data_key(tenant.id, subject.key_id)
+        value = open_text(
+            dek, tenant.id, subject.key_id, "record:user.contact.phone_number", record.value_sealed
+        )
+    assert value == new_phone

@@ -47,6 +47,14 @@ US_STATES = frozenset(holidays.country_holidays("US").subdivisions) - {
     "UM",
     "VI",
 }
+# The names people choose from on forms (same source as the codes; a code without a name
+# keeps its code).
+_STATE_ALIASES: dict[str, str] = getattr(
+    holidays.country_holidays("US"), "subdivisions_aliases", {}
+)
+US_STATE_NAMES: dict[str, str] = {code: code for code in US_STATES} | {
+    code: name for name, code in _STATE_ALIASES.items() if code in US_STATES
+}
 OPT_OUT_TYPES = frozenset(
     {
         RequestType.OPT_OUT_SALE,
