@@ -173,9 +173,42 @@ def test_denied_request_then_appeal(new_page: Any, mailed_server: MailedServer) 
     staff.get_by_role("link", name="Requests", exact=True).click()
     appeal_row = staff.locator("#queue tbody tr", has_text="appeal")
     appeal_row.get_by_role("link").click()
-    staff.get_by_label("Uphold the decision: explanation").fill("No matching record; upheld.")
-    staff.get_by_role("button", name="Uphold the decision").click()
-    assert staff.locator("#response").inner_text().startswith("denied")
+    appeal_url = staff.url
+    # The officer who denied the request may not decide its appeal: no buttons, and a
+    # hand-made POST (with a valid CSRF token) is refused with the reason in the page.
+    assert "a colleague must decide" in staff.locator("#own-decision").inner_text()
+    assert staff.get_by_role("button", name="Uphold the decision").count() == 0
+    token = staff.locator("input[name=csrf_token]").first.get_attribute("value")
+    refused = staff.request.post(
+        appeal_url + "/uphold", form={"csrf_token": token, "reason": "upheld by myself"}
+    )
+    assert refused.status == 403 and "a colleague must decide" in refused.text()
+
+    # A colleague reads the consumer's reason (a logged reveal) and decides.
+    colleague = new_page()
+    sign_in(colleague, base, add_staff(server.runtime, tenant, "second", Role.PRIVACY_OFFICER))
+    colleague.goto(appeal_url)
+    reason_box = colleague.locator("#appeal-reason")
+    assert "please look again" not in reason_box.inner_text()
+    colleague.get_by_label("Why you need to read it").fill("deciding the appeal")
+    colleague.get_by_role("button", name="Show the reason").click()
+    assert colleague.locator("#appeal-reason-text").inner_text() == (
+        "I did get your email; please look again."
+    )
+    assert "appeal reason viewed" in colleague.locator("#timeline").inner_text()
+    colleague.get_by_label("Uphold the decision: explanation").fill("No matching record; upheld.")
+    colleague.get_by_role("button", name="Uphold the decision").click()
+    assert colleague.locator("#response").inner_text().startswith("denied")
+    # The reveal is in the audit log, without the text.
+    from sqlalchemy import select
+
+    from honorbound.audit.models import AuditEntry
+
+    with server.runtime.db.session() as session:
+        actions = list(session.scalars(select(AuditEntry.action)))
+        details = " ".join(str(d) for d in session.scalars(select(AuditEntry.details)))
+    assert "rights.appeal_reason_viewed" in actions
+    assert "please look again" not in details
     assert any("appeal" in mail_text(m).lower() for m in server.smtp.wait_for(4)[2:])
 
 

@@ -50,7 +50,7 @@ from honorbound.systems import recordings
 from honorbound.systems import requests as systems
 from honorbound.vault.erasure import erase_subject
 from honorbound.vault.identities import IdentityKind
-from honorbound.vault.models import Record, Subject
+from honorbound.vault.models import AccessLogEntry, Record, Subject
 from honorbound.vault.sealing import seal_text
 
 ACCESS_TYPES = frozenset(
@@ -802,6 +802,52 @@ def file_appeal(
     return appeal
 
 
+def deciders_of(session: Session, appeal: RightsRequest) -> set[str]:
+    """Who closed the request an appeal is about (the actors of its denials)."""
+    if appeal.appeal_of_id is None:
+        return set()
+    original = session.get(RightsRequest, appeal.appeal_of_id)
+    if original is None:
+        return set()
+    return {e.actor for e in events(session, original) if e.kind == "denied"}
+
+
+def reveal_appeal_reason(
+    session: Session,
+    svc: Services,
+    organization_id: int,
+    appeal_id: int,
+    actor: Actor,
+    why: str,
+) -> str:
+    """The consumer's reason for an appeal, in clear, logged like every reveal: a timeline and
+    audit entry on the appeal, and (when the person is known) the vault's access log with the
+    staff member's reason."""
+    appeal = get_request(session, organization_id, appeal_id)
+    if appeal.type != RequestType.APPEAL.value or appeal.details_sealed is None:
+        raise RightsError("request", "that request is not an appeal", 409)
+    why = why.strip()
+    if not why:
+        raise RightsError("body.reason", "say why you need to read the consumer's reason")
+    details = open_value(
+        svc.keys, organization_id, appeal.reference, "details", appeal.details_sealed
+    )
+    log_event(session, appeal, "appeal_reason_viewed", actor)
+    if appeal.subject_id is not None:
+        session.add(
+            AccessLogEntry(
+                organization_id=organization_id,
+                subject_id=appeal.subject_id,
+                object_type="appeal_reason",
+                object_id=appeal.id,
+                actor=actor.id,
+                role=actor.role,
+                reason=why[:500],
+            )
+        )
+    return str(details.get("reason", ""))
+
+
 def decide_appeal(
     session: Session,
     svc: Services,
@@ -815,6 +861,13 @@ def decide_appeal(
     if appeal.type != RequestType.APPEAL.value:
         raise RightsError("request", "that request is not an appeal", 409)
     _require_open(appeal)
+    if actor.id in deciders_of(session, appeal):
+        # The portal and the denial letter promise a different person reviews the appeal.
+        raise RightsError(
+            "request",
+            "you decided the request this appeal is about; a colleague must decide the appeal",
+            403,
+        )
     if granted is None:
         raise RightsError("body.outcome", "the outcome is 'granted' or 'denied'")
     explanation = explanation.strip()

@@ -81,7 +81,13 @@ def queue(
 
 
 def _detail(
-    request: Request, staff: Staff, request_id: int, *, error: str = "", status: int = 200
+    request: Request,
+    staff: Staff,
+    request_id: int,
+    *,
+    error: str = "",
+    status: int = 200,
+    appeal_reason: str | None = None,
 ) -> Response:
     if not 1 <= request_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
@@ -93,6 +99,7 @@ def _detail(
                 request, "console/not_found.html", status=404, staff=staff, what="request"
             )
         timeline = events(session, row)
+        deciders = execution.deciders_of(session, row) if row.appeal_of_id else set()
         notes: dict[int, str] = {}
         if staff.may("rights.manage"):
             svc = services(request.app.state.runtime)
@@ -119,6 +126,8 @@ def _detail(
         can_manage=staff.may("rights.manage"),
         bases=DENIAL_REASONS,
         notes=notes,
+        appeal_reason=appeal_reason,
+        decided_original=staff.actor.id in deciders,
         can_verify=row.verified_at is None and row.status in AWAITING_VERIFICATION,
         error=error,
     )
@@ -130,6 +139,37 @@ def detail(request: Request, request_id: int) -> Response:
     if isinstance(staff, Response):
         return staff
     return _detail(request, staff, request_id)
+
+
+@router.post("/console/requests/{request_id}/appeal-reason", response_class=HTMLResponse)
+def appeal_reason(
+    request: Request,
+    request_id: int,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """The consumer's reason for an appeal, shown once on this answer; the reveal is logged."""
+    staff = guard_post(request, "rights.manage", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    if not 1 <= request_id <= MAX_ID:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    svc = services(request.app.state.runtime)
+    try:
+        with request.app.state.runtime.db.session() as session:
+            text = execution.reveal_appeal_reason(
+                session, svc, staff.organization_id, request_id, staff.actor, reason
+            )
+    except RequestNotFound:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    except RightsError as exc:
+        message = (
+            "Say why you need to read the consumer's reason (it is kept in the access log)."
+            if exc.field == "body.reason"
+            else exc.message
+        )
+        return _detail(request, staff, request_id, error=message, status=exc.status)
+    return _detail(request, staff, request_id, appeal_reason=text)
 
 
 @router.post("/console/requests/{request_id}/{action}", response_class=HTMLResponse)
