@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from honorbound.demo import DEMO_SUBJECTS
-from honorbound.demo_subjects import people
+from honorbound.demo_subjects import TRY_IT, people
 from tests.support.smtp import free_port
 
 
@@ -38,6 +38,8 @@ def test_demo_then_serve(tmp_path: Path) -> None:
     )
     assert demo.returncode == 0, demo.stderr
     assert "username: admin" in demo.stdout and "password:" in demo.stdout
+    # One demo consumer to try the portal with (synthetic, a reserved domain).
+    assert f"email: {TRY_IT.email}" in demo.stdout and TRY_IT.email.endswith("@example.com")
     key_file = tmp_path / "var" / "master.key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "var" / "demo-login.txt").stat().st_mode & 0o777 == 0o600
@@ -80,6 +82,8 @@ def test_demo_then_serve(tmp_path: Path) -> None:
     # The demo's people went through the vault; none of their values may reach a log.
     logged = log_file.read_text(encoding="utf-8") + demo.stdout + demo.stderr
     assert log_file.stat().st_size > 0  # the grep below reads a real log
+    for value in (TRY_IT.email, TRY_IT.phone, TRY_IT.phone[2:]):
+        assert value not in log_file.read_text(encoding="utf-8")
     for person in people(DEMO_SUBJECTS):
         for value in (person.email, person.phone, person.phone[2:], person.name):
             assert value not in logged, "a demo person's value reached the log"

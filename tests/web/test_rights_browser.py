@@ -316,3 +316,40 @@ def test_correction_request_says_what_to_correct_and_is_carried_out(
             dek, tenant.id, subject.key_id, "record:user.contact.phone_number", record.value_sealed
         )
     assert value == new_phone
+
+
+def test_demo_consumer_printed_by_the_demo_gets_a_copy_of_their_data(
+    new_page: Any, mailed_server: MailedServer
+) -> None:
+    """Defect: demo people held two details and a copy needs three plus a declaration, so the
+    demo's headline journey could not be finished. The demo prints one consumer to try."""
+    from sqlalchemy import func, select
+
+    from honorbound.demo import load_demo
+    from honorbound.vault.models import Subject
+
+    server, base = mailed_server, mailed_server.url
+    printed = load_demo(server.runtime, quiet=True, subjects=3)
+    line = next(x for x in printed.splitlines() if "email:" in x and "date of birth:" in x)
+    fields = dict(
+        part.split(": ", 1) for part in (p.strip() for p in line.split("  ")) if ": " in part
+    )
+    with server.runtime.db.session() as session:
+        missing = session.scalar(
+            select(func.count()).select_from(Subject).where(Subject.birth_date_sealed.is_(None))
+        )
+    assert missing == 0  # every demo person has a third detail to verify with
+
+    consumer = new_page()
+    _submit(consumer, base, "demo", "access_specific", fields["state"], fields["email"])
+    [ack] = server.smtp.wait_for(1)
+    consumer.goto(f"{base}/p/demo/requests/verify?token={link_token(ack, 'verify')}")
+    consumer.get_by_label("Phone number we have for you").fill(fields["phone"])
+    consumer.get_by_label("Date of birth (YYYY-MM-DD)").fill(fields["date of birth"])
+    consumer.get_by_label("Your full name").fill(fields["name"])
+    consumer.get_by_label("I sign this declaration").check()
+    consumer.get_by_role("button", name="Confirm my request").click()
+    assert consumer.locator("#verified").is_visible()
+    consumer.goto(f"{base}{consumer.locator('#status-link').get_attribute('href')}")
+    assert consumer.locator("#status-value").inner_text() == "completed"
+    assert any("is ready" in str(m["Subject"]) for m in server.smtp.wait_for(2))
