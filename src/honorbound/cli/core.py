@@ -156,6 +156,13 @@ def serve(
         f"Honorbound on http://{host or loaded.host}:{port or loaded.port} "
         f"(health: /healthz, console: /console)"
     )
+    if not loaded.smtp_url:
+        # Development and the demo: no mail leaves, so say where the emailed links are.
+        out.print(
+            "No mail server configured (HONORBOUND_SMTP_URL): mail stays in the outbox. Read a "
+            f"message and follow its link at {loaded.base_url.rstrip('/')}/console/outbox "
+            "(signed in as a privacy officer or administrator; each reading is logged)."
+        )
     try:
         uvicorn.run(
             app,
