@@ -141,6 +141,10 @@ def test_rate_limit_per_address(
     refused = _submit(client, tenant, identity=person().email)
     assert refused.status_code == 429
     assert "try again" in refused.text
+    # In the portal's frame (it was a bare page): the organization's navigation is there.
+    assert (
+        'aria-label="Privacy portal"' in refused.text and "Make a privacy request" in refused.text
+    )
     assert _events(runtime, tenant) == 2 * allowed
 
 

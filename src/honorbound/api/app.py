@@ -31,6 +31,7 @@ from honorbound.api.routes import rights as rights_routes
 from honorbound.api.routes import systems as systems_routes
 from honorbound.api.routes import vault as vault_routes
 from honorbound.runtime import Runtime
+from honorbound.web import errors as web_errors
 from honorbound.web import routes as web_routes
 
 # Endpoints whose bodies are lists of many items get the larger bulk limit.
@@ -66,7 +67,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.metrics = CollectorRegistry()
-    problems.install(app)
+    problems.install(app, pages=web_errors.page)
     for router in (
         health.router,
         me.router,

@@ -58,7 +58,13 @@ def identity_key(organization_id: int, identity_index: str) -> str:
 
 
 def too_many(request: Request, retry_after: int) -> Response:
-    response = render(request, "portal/too_many.html", status=429, retry_after=retry_after)
+    """The 429 page, in the frame of the organization's portal."""
+    slug = str(request.path_params.get("slug", ""))
+    with request.app.state.runtime.db.read_session() as session:
+        org = organization(session, slug) if slug else None
+    response = render(
+        request, "portal/too_many.html", status=429, retry_after=retry_after, org=org, slug=slug
+    )
     response.headers["Retry-After"] = str(retry_after)
     return response
 
