@@ -26,6 +26,7 @@ from honorbound.policy import store as policy_store
 from honorbound.vault.identities import InvalidIdentity
 from honorbound.web import csrf
 from honorbound.web.portal.common import (
+    PLAIN_ERRORS,
     client_key,
     identity_key,
     limiter,
@@ -65,6 +66,7 @@ def _form(request: Request, slug: str, status: int = 200, **context: object) -> 
             return not_found(request)
         policy = policy_store.current(session, org.id)
         promises = gpc_rules.declaration_promises(session, org.id)
+    context.setdefault("form", {})
     return render(
         request,
         "portal/choices.html",
@@ -123,17 +125,40 @@ def submit_choices(
         if value
     }
     signal = gpc(request)
+    # What was typed comes back with an error; errors say what to do in plain words.
+    typed = {"identity": identity, "state": state, "ticked": sorted(ticked)}
     if not ticked and not signal:
-        return _form(request, slug, status=422, error="choices: tick at least one choice.")
+        return _form(
+            request,
+            slug,
+            status=422,
+            form=typed,
+            error_field="sale_sharing",
+            error="Tick at least one of the choices below.",
+        )
     if state and state not in {code for code, _ in states(request)}:
-        return _form(request, slug, status=422, error="state: choose a state from the list.")
+        return _form(
+            request,
+            slug,
+            status=422,
+            form=typed,
+            error_field="state",
+            error=PLAIN_ERRORS["jurisdiction"],
+        )
     value = identity.strip()
     try:
         if not value:
             raise InvalidIdentity("enter the email address or phone number we know you by")
         ref = identify(runtime.keys, org_id, value)
-    except InvalidIdentity as exc:
-        return _form(request, slug, status=422, error=f"identity: {exc}")
+    except InvalidIdentity:
+        return _form(
+            request,
+            slug,
+            status=422,
+            form=typed,
+            error_field="identity",
+            error=PLAIN_ERRORS["identity"],
+        )
     by_identity = limiter(request, "identity")
     person_key = identity_key(org_id, ref.index)
     if not by_identity.hit(person_key):
