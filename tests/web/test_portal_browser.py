@@ -178,22 +178,28 @@ def test_preference_center_through_a_signed_link(
     consumer.goto(url)
     box = consumer.get_by_label("Offers and news by email")
     assert box.is_checked()
+    # The ledger's truth: marketing texts need an opt-in this person never gave.
+    assert not consumer.get_by_label("Offers and news by text messages").is_checked()
     box.uncheck()
     consumer.get_by_label("Surveys and research by phone calls").uncheck()
     consumer.get_by_role("button", name="Save my preferences").click()
     assert "2 changes recorded" in consumer.locator("#saved").inner_text()
     assert not consumer.get_by_label("Offers and news by email").is_checked()
-    assert consumer.get_by_label("Offers and news by text messages").is_checked()
+    assert not consumer.get_by_label("Offers and news by text messages").is_checked()
     consumer.get_by_role("button", name="Save my preferences").click()
     assert "0 changes recorded" in consumer.locator("#saved").inner_text()
     assert sorted(_events(runtime, tenant, someone.email)) == [
         ("marketing", "opt_out", "email_link"),
         ("research", "opt_out", "email_link"),
     ]
-    # Opting back in is recorded as an opt-in.
+    # Opting back in is recorded as an opt-in; a text opt-in too, and the box then shows it.
     consumer.get_by_label("Offers and news by email").check()
     consumer.get_by_role("button", name="Save my preferences").click()
     assert _events(runtime, tenant, someone.email)[-1] == ("marketing", "opt_in", "email_link")
+    consumer.get_by_label("Offers and news by text messages").check()
+    consumer.get_by_role("button", name="Save my preferences").click()
+    assert "1 change recorded" in consumer.locator("#saved").inner_text()
+    assert consumer.get_by_label("Offers and news by text messages").is_checked()
 
     # A mailing list's unsubscribe link does not open someone's preference center.
     other = links.issue(
