@@ -207,3 +207,41 @@ def test_preference_center_through_a_signed_link(
     )
     refused = consumer.goto(f"{live_server.url}/p/{tenant.slug}/preferences/{other}")
     assert refused.status == 400
+
+
+def test_browser_only_visitor_opts_out_by_cookie_and_is_counted(
+    new_page: Any, live_server: LiveServer, runtime: Runtime, tenant: Tenant
+) -> None:
+    """No email or phone: the opt-out of sale and sharing holds for this browser (a cookie,
+    in the ledger as a `cookie_id` identity) and counts in the CCPA 7102 opt-out figures."""
+    import datetime as dt
+
+    adopt(runtime, tenant.id)
+    url = f"{live_server.url}/p/{tenant.slug}/choices"
+    visitor = new_page()
+    visitor.goto(url)
+    visitor.get_by_label("Do not sell or share my personal information").check()
+    visitor.get_by_role("button", name="Save my choices").click()
+    assert "for this browser" in visitor.locator("#choices-done").inner_text()
+    [cookie] = [c for c in visitor.context.cookies() if c["name"] == "honorbound_optout"]
+    assert cookie["httpOnly"] and cookie["path"] == f"/p/{tenant.slug}"
+    visitor.goto(url)
+    assert "This browser has opted out" in visitor.locator("#browser-status").inner_text()
+    other = new_page()
+    other.goto(url)
+    assert other.locator("#browser-status").count() == 0
+
+    with runtime.db.session() as session:
+        events = list(session.scalars(select(ConsentEvent).order_by(ConsentEvent.id)))
+    assert [(e.identity_kind, e.purpose, e.action) for e in events] == [
+        ("cookie_id", "sale", "opt_out"),
+        ("cookie_id", "sharing", "opt_out"),
+    ]
+    assert cookie["value"] not in " ".join(e.identity_index for e in events)
+    metrics = visitor.request.get(
+        f"{live_server.url}/v1/requests/metrics",
+        params={"year": dt.datetime.now(dt.UTC).year},
+        headers=tenant.headers(Role.PRIVACY_OFFICER),
+    ).json()
+    [opt_out] = [row for row in metrics if row["request_type"] == "opt_out"]
+    assert opt_out["received"] == 1 and opt_out["complied_in_whole_or_part"] == 1
