@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.consent.models import Action, ConsentEvent, Purpose, Source
-
 from honorbound.rights.models import Response, RightsRequest
 from honorbound.rights.rules import RightsRules
 
