@@ -134,6 +134,10 @@ def demo(
     out.print(credentials.read_text(), highlight=False)
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
@@ -152,6 +156,10 @@ def serve(
     child: subprocess.Popen[bytes] | None = None
     if worker:
         child = subprocess.Popen([sys.executable, "-m", "honorbound", "worker"])
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default
+    # handler that kills this process before `finally` could stop the worker. Turned into an
+    # exception instead, `finally` runs (SIGINT already arrives as KeyboardInterrupt).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     out.print(
         f"Honorbound on http://{host or loaded.host}:{port or loaded.port} "
         f"(health: /healthz, console: /console)"
