@@ -353,3 +353,44 @@ def test_demo_consumer_printed_by_the_demo_gets_a_copy_of_their_data(
     consumer.goto(f"{base}{consumer.locator('#status-link').get_attribute('href')}")
     assert consumer.locator("#status-value").inner_text() == "completed"
     assert any("is ready" in str(m["Subject"]) for m in server.smtp.wait_for(2))
+
+
+def test_agents_signed_permission_is_kept_and_staff_can_open_it(
+    new_page: Any, mailed_server: MailedServer, tmp_path: Path
+) -> None:
+    """Defect: the permission file was discarded (only its hash kept). It is kept sealed with
+    the request; staff download exactly the bytes the agent uploaded, and that is logged."""
+    server, base = mailed_server, mailed_server.url
+    tenant = make_tenant(server.runtime, "acme")
+    someone = person()
+    document = b"%PDF-1.4\n% signed permission of a fictional consumer\n" + someone.email.encode()
+    upload = tmp_path / "permission.pdf"
+    upload.write_bytes(document)
+    agent = new_page()
+    agent.goto(f"{base}/p/{tenant.slug}/requests/new")
+    agent.get_by_label("I want to").select_option("delete")
+    agent.get_by_label("State where you live").select_option("CA")
+    agent.get_by_label("Email address").fill(someone.email)
+    agent.get_by_label("I am an authorized agent").check()
+    agent.get_by_label("Agent's name").fill("Fictional Agent LLC")
+    agent.get_by_label("The consumer's signed permission").set_input_files(str(upload))
+    agent.get_by_role("button", name="Send request").click()
+    assert agent.locator("#accepted").is_visible()
+
+    staff = new_page()
+    sign_in(staff, base, add_staff(server.runtime, tenant, "officer", Role.PRIVACY_OFFICER))
+    staff.get_by_role("link", name="Requests", exact=True).click()
+    staff.locator("#queue tbody tr").first.get_by_role("link").click()
+    with staff.expect_download() as download:
+        staff.locator("#agent-permission").click()
+    saved = tmp_path / "downloaded"
+    download.value.save_as(saved)
+    assert saved.read_bytes() == document
+    staff.reload()
+    assert "agent permission viewed" in staff.locator("#timeline").inner_text()
+    # At rest it is sealed: the bytes are not in the database file in clear.
+    from honorbound.rights.models import RightsRequest
+
+    with server.runtime.db.session() as session:
+        sealed = session.query(RightsRequest.details_sealed).scalar()
+    assert sealed is not None and b"signed permission" not in sealed

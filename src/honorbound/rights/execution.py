@@ -7,7 +7,9 @@ commits on its own on purpose (see vault/erasure.py).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -800,6 +802,28 @@ def file_appeal(
     ):
         appeal.acknowledged_at = now
     return appeal
+
+
+def agent_permission(
+    session: Session, svc: Services, organization_id: int, request_id: int, actor: Actor
+) -> bytes:
+    """The authorized agent's signed permission file, kept sealed with the request; each
+    opening is on the request's timeline and in the audit log. `RightsError` when the request
+    holds none (made before files were kept, or not by an agent)."""
+    request = get_request(session, organization_id, request_id)
+    details = (
+        open_value(svc.keys, organization_id, request.reference, "details", request.details_sealed)
+        if request.details_sealed
+        else {}
+    )
+    encoded = details.get("agent_permission")
+    if not encoded:
+        raise RightsError("request", "this request holds no signed permission file", 404)
+    content = base64.b64decode(encoded)
+    if hashlib.sha256(content).hexdigest() != request.agent_permission_sha256:
+        raise RightsError("request", "the permission file does not match its recorded hash", 409)
+    log_event(session, request, "agent_permission_viewed", actor)
+    return content
 
 
 def deciders_of(session: Session, appeal: RightsRequest) -> set[str]:

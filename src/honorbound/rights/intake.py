@@ -9,6 +9,7 @@ given, which only its owner reads.
 from __future__ import annotations
 
 import datetime as dt
+import base64
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -302,6 +303,11 @@ def take_request(
                     {"category": c.category, "value": c.value} for c in new.corrections
                 ],
                 "agent_name": new.agent_name,
+                # The signed permission itself, kept sealed with the request for staff to
+                # check (the hash below tells them it is the file received).
+                "agent_permission": base64.b64encode(new.agent_permission).decode()
+                if new.agent_permission
+                else None,
             },
         )
         if new.corrections or new.agent_name

@@ -226,6 +226,36 @@ def act(
     return RedirectResponse(f"/console/requests/{target}", status_code=303)
 
 
+@router.get("/console/requests/{request_id}/agent-permission")
+def agent_permission_file(request: Request, request_id: int) -> Response:
+    """The authorized agent's signed permission, as received (sealed at rest); logged."""
+    staff = guard(request, "rights.manage")
+    if isinstance(staff, Response):
+        return staff
+    if not 1 <= request_id <= MAX_ID:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    svc = services(request.app.state.runtime)
+    try:
+        with request.app.state.runtime.db.session() as session:
+            content = execution.agent_permission(
+                session, svc, staff.organization_id, request_id, staff.actor
+            )
+            reference = execution.get_request(session, staff.organization_id, request_id).reference
+    except RequestNotFound:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    except RightsError as exc:
+        return _detail(request, staff, request_id, error=exc.message, status=exc.status)
+    return Response(
+        content,
+        media_type="application/octet-stream",  # never rendered by the browser as received
+        headers={
+            "Content-Disposition": f'attachment; filename="{reference}-agent-permission"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @router.get("/console/requests/{request_id}/package.zip")
 def staff_package(request: Request, request_id: int) -> Response:
     """The access package of a verified access request, for staff who send it another way
