@@ -8,8 +8,8 @@ given, which only its owner reads.
 
 from __future__ import annotations
 
-import datetime as dt
 import base64
+import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Sequence
