@@ -394,3 +394,51 @@ def test_agents_signed_permission_is_kept_and_staff_can_open_it(
     with server.runtime.db.session() as session:
         sealed = session.query(RightsRequest.details_sealed).scalar()
     assert sealed is not None and b"signed permission" not in sealed
+
+
+def test_staff_filter_the_queue_by_type_status_state_due_and_reference(
+    new_page: Any, mailed_server: MailedServer
+) -> None:
+    server, base = mailed_server, mailed_server.url
+    tenant = make_tenant(server.runtime, "acme")
+    consumer = new_page()
+    _submit(consumer, base, tenant.slug, "delete", "CO", person().email)
+    _submit(consumer, base, tenant.slug, "access_categories", "CA", person().email)
+    _submit(consumer, base, tenant.slug, "delete", "CA", person().email)
+    staff = new_page()
+    sign_in(staff, base, add_staff(server.runtime, tenant, "officer", Role.PRIVACY_OFFICER))
+    staff.get_by_role("link", name="Requests", exact=True).click()
+    assert staff.locator("#queue tbody tr").count() == 3
+
+    def shown() -> list[str]:
+        return [
+            row.inner_text()
+            for row in staff.locator("#queue tbody tr").all()
+            if "R-" in row.inner_text()
+        ]
+
+    staff.get_by_label("Type").select_option("delete")
+    staff.get_by_label("State").select_option("CA")
+    staff.get_by_role("button", name="Filter").click()
+    [only] = shown()
+    assert "delete" in only and "CA" in only
+    reference = only.split()[0]
+    # The filters stay chosen on the answer; by reference alone finds it too.
+    assert staff.get_by_label("State").input_value() == "CA"
+    staff.get_by_label("Type").select_option("")
+    staff.get_by_label("State").select_option("")
+    staff.get_by_label("Reference").fill(reference.lower())
+    staff.get_by_role("button", name="Filter").click()
+    assert [r.split()[0] for r in shown()] == [reference]
+    staff.get_by_label("Reference").fill("")
+    staff.get_by_label("Due").select_option("overdue")
+    staff.get_by_role("button", name="Filter").click()
+    assert shown() == []  # nothing received today is overdue
+    staff.get_by_label("Due").select_option("")
+    staff.get_by_label("Status").select_option("completed")
+    staff.get_by_role("button", name="Filter").click()
+    assert shown() == []
+    # A hand-made address with a status that does not exist: a page saying what to do.
+    response = staff.goto(f"{base}/console/requests?status=lost")
+    assert response.status == 422
+    assert "Choose a status from the list" in staff.locator("#form-error").inner_text()

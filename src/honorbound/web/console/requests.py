@@ -5,7 +5,7 @@ consumer by hand."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,7 +15,8 @@ from honorbound.rights import execution, queries, verification
 from honorbound.rights.errors import RequestNotFound, RightsError
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import DENIAL_REASONS, TYPE_NAMES
-from honorbound.rights.models import DenialBasis, RequestType, RightsRequest
+from honorbound.rights.intake import US_STATES
+from honorbound.rights.models import DenialBasis, RequestType, RightsRequest, Status
 from honorbound.rights.outgoing import organization
 from honorbound.rights.package import build_package
 from honorbound.rights.timeline import events, log_event
@@ -39,44 +40,74 @@ def time_left(due_at: dt.datetime, now: dt.datetime) -> tuple[str, bool]:
     return f"{days} day{'s' if days != 1 else ''} left", False
 
 
+DUE_WINDOWS = {"overdue": 0, "7": 7, "30": 30}  # "due within N days" (0: already overdue)
+
+
 @router.get("/console/requests", response_class=HTMLResponse)
 def queue(
     request: Request,
     show: Annotated[str, Query(pattern="^(open|all)$")] = "open",
     type: Annotated[str, Query(max_length=40)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    state: Annotated[str, Query(max_length=2)] = "",
+    due: Annotated[str, Query(max_length=10)] = "",
+    reference: Annotated[str, Query(max_length=24)] = "",
 ) -> Response:
     staff = guard(request, "rights.read")
     if isinstance(staff, Response):
         return staff
+    filters = {
+        "show": show,
+        "type": type,
+        "status": status,
+        "state": state.upper(),
+        "due": due,
+        "reference": reference.strip(),
+    }
+    problem = ""
     if type and type not in {t.value for t in RequestType}:
+        problem = "Choose a request type from the list."
+    elif status and status not in {s.value for s in Status}:
+        problem = "Choose a status from the list."
+    elif state and state.upper() not in US_STATES:
+        problem = "Choose a state from the list."
+    elif due and due not in DUE_WINDOWS:
+        problem = "Choose a due date window from the list."
+    context: dict[str, Any] = {
+        "staff": staff,
+        "section": "requests",
+        "types": TYPE_NAMES,
+        "statuses": [s.value for s in Status],
+        "states": sorted(US_STATES),
+        "filters": filters,
+        "show": show,
+        "type": type,
+    }
+    if problem:
         return render(
-            request,
-            "console/requests.html",
-            status=422,
-            staff=staff,
-            section="requests",
-            rows=[],
-            show=show,
-            type=type,
-            types=TYPE_NAMES,
-            error="type: not a request type.",
+            request, "console/requests.html", status=422, rows=[], error=problem, **context
         )
     now = utcnow()
+    due_before = now + dt.timedelta(days=DUE_WINDOWS[due]) if due else None
     with request.app.state.runtime.db.read_session() as session:
         found = queries.list_requests(
-            session, staff.organization_id, show == "open", type or None, limit=500
+            session,
+            staff.organization_id,
+            show == "open" and not status,
+            type or None,
+            limit=500,
+            status=status or None,
+            jurisdiction=state or None,
+            due_before=due_before,
+            reference=reference.strip() or None,
         )
     rows = [(r, *time_left(r.due_at, now)) for r in found]
     return render(
         request,
         "console/requests.html",
-        staff=staff,
-        section="requests",
         rows=rows,
-        show=show,
-        type=type,
-        types=TYPE_NAMES,
         overdue=sum(1 for _, _, late in rows if late and show == "open"),
+        **context,
     )
 
 
