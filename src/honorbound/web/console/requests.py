@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from honorbound.db.base import utcnow
 from honorbound.rights import execution, queries, verification
 from honorbound.rights.errors import RequestNotFound, RightsError
+from honorbound.rights.intake import US_STATES
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import DENIAL_REASONS, TYPE_NAMES
-from honorbound.rights.intake import US_STATES
 from honorbound.rights.models import DenialBasis, RequestType, RightsRequest, Status
 from honorbound.rights.outgoing import organization
 from honorbound.rights.package import build_package
