@@ -25,6 +25,7 @@ DOMAIN = (
     "retention",
     "rights",
     "systems",
+    "breach",
     "vault",
 )
 
