@@ -11,7 +11,7 @@ from honorbound.accounts.passwords import generate_password
 from honorbound.accounts.roles import Role
 from honorbound.accounts.service import create_organization, create_user, issue_api_key
 from honorbound.audit import Actor
-from honorbound.demo_subjects import load_subjects
+from honorbound.demo_subjects import TRY_IT, load_subjects
 from honorbound.policy.store import adopt_text
 from honorbound.runtime import Runtime
 from honorbound.vault.rules import current_rules
@@ -58,5 +58,14 @@ def load_demo(rt: Runtime, quiet: bool = False, subjects: int = DEMO_SUBJECTS) -
         rules = current_rules(session, org_id, rt.rules)
         assert rules is not None  # adopted just above
         load_subjects(session, rt.vault_keys, org_id, rules, subjects)
-        lines.append(f"  {subjects} synthetic subjects (Faker, fixed seed)")
+        lines.append(f"  {subjects + 1} synthetic subjects (Faker, fixed seed)")
+    lines.append(
+        "Try the privacy portal (http://127.0.0.1:8000/p/demo) as a demo consumer "
+        "(synthetic, like every demo person):"
+    )
+    lines.append(
+        f"  email: {TRY_IT.email}  phone: {TRY_IT.phone}  "
+        f"date of birth: {TRY_IT.birth_date.isoformat()}  state: {TRY_IT.jurisdiction}  "
+        f"name: {TRY_IT.name}"
+    )
     return "\n".join(lines) + "\n"

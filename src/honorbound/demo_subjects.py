@@ -47,6 +47,17 @@ class DemoPerson:
     email: str
     phone: str
     name: str
+    birth_date: dt.date
+    jurisdiction: str = "CA"
+
+
+# The one demo consumer `honorbound demo` prints, to walk the portal's journeys with: a
+# reserved domain (RFC 2606) and a fictional 555-01xx number, so nobody real is reached. Like
+# every demo person they hold three matching details (email, phone, birth date): enough for a
+# copy of their data, with the signed declaration.
+TRY_IT = DemoPerson(
+    "jordan.demo@example.com", "+14155550143", "Jordan Demo", dt.date(1984, 5, 17), "CA"
+)
 
 
 def _spoken(number: str) -> str:
@@ -68,7 +79,9 @@ def people(count: int, seed: int = 2024) -> list[DemoPerson]:
     for index in range(count):
         name = fake.name()
         email = f"{fake.user_name()}.{index}@{fake.free_email_domain()}"
-        out.append(DemoPerson(email, _phone(fake), name))
+        phone = _phone(fake)
+        born = fake.date_of_birth(minimum_age=21, maximum_age=85)
+        out.append(DemoPerson(email, phone, name, born))
     return out
 
 
@@ -87,7 +100,8 @@ def load_subjects(
     count: int,
     seed: int = 2024,
 ) -> int:
-    """Create `count` synthetic subjects with a contact record and one chat each."""
+    """Create `count` synthetic subjects (and TRY_IT first) with a birth date, a contact record
+    and one chat each."""
     actor = Actor("cli:demo", "system")
     fake = Faker("en_US")
     fake.seed_instance(seed + 1)
@@ -97,7 +111,7 @@ def load_subjects(
         subject_type = "user"
     contact_purpose = _first_purpose(rules, "user.contact.email")
     now = dt.datetime.now(dt.UTC)
-    for person in people(count, seed):
+    for index, person in enumerate([TRY_IT, *people(count, seed)]):
         upserted = upsert_subject(
             session,
             keys,
@@ -109,7 +123,8 @@ def load_subjects(
             actor,
             rules,
             subject_type=subject_type,
-            jurisdiction=rng.choice(STATES),
+            jurisdiction=person.jurisdiction if index == 0 else rng.choice(STATES),
+            birth_date=person.birth_date,
         )
         subject_id = upserted.subject.id
         if contact_purpose is not None:
@@ -151,4 +166,4 @@ def load_subjects(
             actor,
             rules,
         )
-    return count
+    return count + 1

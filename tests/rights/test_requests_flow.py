@@ -369,10 +369,18 @@ def test_denial_appeal_and_upheld_decision_names_the_attorney_general(
     ).days == 60
     assert "will decide by" in body(mails_to(smtp, p.email, 3)[2])
 
+    # Whoever denied the request may not decide its appeal (a different person reviews it).
+    own = api.post(
+        f"/v1/requests/{appeals[0]['id']}/appeal-decision",
+        json={"outcome": "denied", "explanation": "I stand by my own decision."},
+        headers=headers,
+    )
+    assert own.status_code == 403 and "colleague" in own.json()["detail"]
+    colleague = org.headers(Role.ADMIN)
     upheld = api.post(
         f"/v1/requests/{appeals[0]['id']}/appeal-decision",
         json={"outcome": "denied", "explanation": "The source is on our fraud list."},
-        headers=headers,
+        headers=colleague,
     )
     assert upheld.status_code == 200, upheld.text
     decision = body(mails_to(smtp, p.email, 4)[3])
@@ -380,7 +388,7 @@ def test_denial_appeal_and_upheld_decision_names_the_attorney_general(
     again = api.post(
         f"/v1/requests/{appeals[0]['id']}/appeal-decision",
         json={"outcome": "granted"},
-        headers=headers,
+        headers=colleague,
     )
     assert again.status_code == 409
 
@@ -399,7 +407,9 @@ def test_granted_appeal_reopens_the_request(
     api.post(public(org, "/appeal"), json={"token": appeal_token, "reason": "Please look again."})
     appeal_id = api.get("/v1/requests", params={"type": "appeal"}, headers=headers).json()[0]["id"]
     granted = api.post(
-        f"/v1/requests/{appeal_id}/appeal-decision", json={"outcome": "granted"}, headers=headers
+        f"/v1/requests/{appeal_id}/appeal-decision",
+        json={"outcome": "granted"},
+        headers=org.headers(Role.ADMIN),
     )
     assert granted.status_code == 200
     original = api.get(f"/v1/requests/{request.id}", headers=headers).json()

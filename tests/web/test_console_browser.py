@@ -146,6 +146,11 @@ def test_data_map_and_policy_diff(
     assert "Material" not in page.locator("#changes").inner_text()  # shorter retention
     assert page.locator("pre.diff .del").filter(has_text="P3Y").count() == 1
     assert page.locator("pre.diff .add").filter(has_text="P2Y").count() == 1
+    # One line per line: changed lines are not followed by an empty one (double spacing).
+    heights = page.locator("pre.diff span").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().height)"
+    )
+    assert max(heights) - min(heights) < 1 and "\n\n" not in page.locator("pre.diff").inner_text()
     missing = page.goto(f"{live_server.url}/console/policy/diff?old=1&new=9")
     assert missing.status == 404
 

@@ -85,3 +85,11 @@ def test_database_limiter_is_shared_by_processes_and_stores_no_key(runtime: Runt
         stored = list(session.scalars(select(RateLimitHit.key_hash)))
     assert stored and all(len(h) == 64 and "203.0.113" not in h for h in stored)
     assert not any(address in h for h in stored)
+
+
+def test_all_zero_chart_says_there_is_nothing_instead_of_an_axis_from_0_to_0() -> None:
+    svg = str(bar_chart("Median days", ["W1", "W2"], [Series("Median days", [0.0, 0.0])]))
+    assert "Nothing to show for these weeks" in svg
+    assert svg.count(">0</text>") == 1  # one axis end, not "0" at both ends
+    drawn = str(bar_chart("Median days", ["W1", "W2"], [Series("Median days", [0.0, 4.5])]))
+    assert "Nothing to show" not in drawn and ">4.5</text>" in drawn

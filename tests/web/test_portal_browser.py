@@ -178,22 +178,28 @@ def test_preference_center_through_a_signed_link(
     consumer.goto(url)
     box = consumer.get_by_label("Offers and news by email")
     assert box.is_checked()
+    # The ledger's truth: marketing texts need an opt-in this person never gave.
+    assert not consumer.get_by_label("Offers and news by text messages").is_checked()
     box.uncheck()
     consumer.get_by_label("Surveys and research by phone calls").uncheck()
     consumer.get_by_role("button", name="Save my preferences").click()
     assert "2 changes recorded" in consumer.locator("#saved").inner_text()
     assert not consumer.get_by_label("Offers and news by email").is_checked()
-    assert consumer.get_by_label("Offers and news by text messages").is_checked()
+    assert not consumer.get_by_label("Offers and news by text messages").is_checked()
     consumer.get_by_role("button", name="Save my preferences").click()
     assert "0 changes recorded" in consumer.locator("#saved").inner_text()
     assert sorted(_events(runtime, tenant, someone.email)) == [
         ("marketing", "opt_out", "email_link"),
         ("research", "opt_out", "email_link"),
     ]
-    # Opting back in is recorded as an opt-in.
+    # Opting back in is recorded as an opt-in; a text opt-in too, and the box then shows it.
     consumer.get_by_label("Offers and news by email").check()
     consumer.get_by_role("button", name="Save my preferences").click()
     assert _events(runtime, tenant, someone.email)[-1] == ("marketing", "opt_in", "email_link")
+    consumer.get_by_label("Offers and news by text messages").check()
+    consumer.get_by_role("button", name="Save my preferences").click()
+    assert "1 change recorded" in consumer.locator("#saved").inner_text()
+    assert consumer.get_by_label("Offers and news by text messages").is_checked()
 
     # A mailing list's unsubscribe link does not open someone's preference center.
     other = links.issue(
@@ -201,3 +207,41 @@ def test_preference_center_through_a_signed_link(
     )
     refused = consumer.goto(f"{live_server.url}/p/{tenant.slug}/preferences/{other}")
     assert refused.status == 400
+
+
+def test_browser_only_visitor_opts_out_by_cookie_and_is_counted(
+    new_page: Any, live_server: LiveServer, runtime: Runtime, tenant: Tenant
+) -> None:
+    """No email or phone: the opt-out of sale and sharing holds for this browser (a cookie,
+    in the ledger as a `cookie_id` identity) and counts in the CCPA 7102 opt-out figures."""
+    import datetime as dt
+
+    adopt(runtime, tenant.id)
+    url = f"{live_server.url}/p/{tenant.slug}/choices"
+    visitor = new_page()
+    visitor.goto(url)
+    visitor.get_by_label("Do not sell or share my personal information").check()
+    visitor.get_by_role("button", name="Save my choices").click()
+    assert "for this browser" in visitor.locator("#choices-done").inner_text()
+    [cookie] = [c for c in visitor.context.cookies() if c["name"] == "honorbound_optout"]
+    assert cookie["httpOnly"] and cookie["path"] == f"/p/{tenant.slug}"
+    visitor.goto(url)
+    assert "This browser has opted out" in visitor.locator("#browser-status").inner_text()
+    other = new_page()
+    other.goto(url)
+    assert other.locator("#browser-status").count() == 0
+
+    with runtime.db.session() as session:
+        events = list(session.scalars(select(ConsentEvent).order_by(ConsentEvent.id)))
+    assert [(e.identity_kind, e.purpose, e.action) for e in events] == [
+        ("cookie_id", "sale", "opt_out"),
+        ("cookie_id", "sharing", "opt_out"),
+    ]
+    assert cookie["value"] not in " ".join(e.identity_index for e in events)
+    metrics = visitor.request.get(
+        f"{live_server.url}/v1/requests/metrics",
+        params={"year": dt.datetime.now(dt.UTC).year},
+        headers=tenant.headers(Role.PRIVACY_OFFICER),
+    ).json()
+    [opt_out] = [row for row in metrics if row["request_type"] == "opt_out"]
+    assert opt_out["received"] == 1 and opt_out["complied_in_whole_or_part"] == 1

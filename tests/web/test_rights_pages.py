@@ -44,17 +44,27 @@ def test_bad_requests_name_the_field_and_write_nothing(
     client: TestClient, runtime: Runtime, tenant: Tenant
 ) -> None:
     someone = person()
+    # Plain sentences saying what to do, the refused field marked, what was typed kept.
     cases = {
-        "type:": {"type": "appeal", "email": someone.email},
-        "jurisdiction:": {"jurisdiction": "XX", "email": someone.email},
-        "email:": {"email": "", "phone": ""},
+        "Choose what you are asking for": ("type", {"type": "appeal", "email": someone.email}),
+        "Choose the state where you live": (
+            "jurisdiction",
+            {"jurisdiction": "XX", "email": someone.email},
+        ),
+        "Check your email address": ("email", {"email": "", "phone": ""}),
+        "Check the phone number": ("phone", {"email": someone.email, "phone": "12"}),
     }
-    for expected, fields in cases.items():
+    for expected, (field, fields) in cases.items():
         response = _post(client, tenant, **fields)
         assert response.status_code == 422, expected
         assert expected in response.text
+        assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', response.text), field
+        assert f"{field}:" not in response.text
+        if fields.get("email"):
+            assert f'value="{someone.email}"' in response.text
     agent = _post(client, tenant, email=someone.email, agent="yes", agent_name="Agent Co")
-    assert agent.status_code == 422 and "agent:" in agent.text and "upload" in agent.text
+    assert agent.status_code == 422 and "signed permission" in agent.text
+    assert 'value="Agent Co"' in agent.text and 'name="agent" value="yes" checked' in agent.text
     assert _requests(runtime) == []
 
 

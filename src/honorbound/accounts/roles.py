@@ -19,6 +19,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "apikeys.manage": frozenset({Role.ADMIN}),
     "audit.read": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AUDITOR}),
     "outbox.read": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AUDITOR}),
+    # Reading one message in clear (recipient and body) in the console, logged.
+    "outbox.reveal": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
     "policy.read": frozenset(Role),
     "policy.manage": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
     "data.collect": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT}),

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -33,6 +37,7 @@ from honorbound.api.routes import rights as rights_routes
 from honorbound.api.routes import systems as systems_routes
 from honorbound.api.routes import vault as vault_routes
 from honorbound.runtime import Runtime
+from honorbound.web import errors as web_errors
 from honorbound.web import routes as web_routes
 
 # Endpoints whose bodies are lists of many items get the larger bulk limit.
@@ -44,6 +49,24 @@ READ_POSTS = ("/v1/contact-decisions", "/v1/consent/lookup")
 # Worker threads beyond the request slots: static files, template rendering and the exempt
 # health/metrics routes also run in the pool.
 THREAD_HEADROOM = 8
+
+
+def _api_reference(app: FastAPI) -> None:
+    """/docs with Swagger UI's script and styles from the swagger-ui-py package (Swagger UI
+    5, which reads OpenAPI 3.1), not a CDN: the page works offline and loads nothing from
+    another server."""
+    assets = str(resources.files("swagger_ui") / "static")
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Honorbound API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -63,12 +86,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         version=__version__,
         description="Your privacy notice, enforced. JSON API; errors are RFC 9457 problem details.",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below, with Swagger UI's files from this server
         redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.metrics = CollectorRegistry()
-    problems.install(app)
+    problems.install(app, pages=web_errors.page)
     for router in (
         health.router,
         me.router,
@@ -93,6 +116,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(recording_routes.router)
     app.include_router(web_routes.router)
     web_routes.mount_static(app)
+    _api_reference(app)
     secret = runtime.settings.secret_key or runtime.keys.session_secret
     app.add_middleware(
         SessionMiddleware,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -88,7 +90,25 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-def install(app: FastAPI) -> None:
+# Given by the app: the HTML page for an error on a browser path, or None for the API's paths
+# (`honorbound.web.errors.page`). Called in a worker thread.
+Pages = Callable[..., Response | None]
+
+
+def install(app: FastAPI, pages: Pages | None = None) -> None:
+    async def _page(
+        request: Request,
+        status: int,
+        field: str = "",
+        kind: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> Response | None:
+        if pages is None:
+            return None
+        return await anyio.to_thread.run_sync(
+            lambda: pages(request, status, field=field, kind=kind, headers=headers)
+        )
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
@@ -103,7 +123,13 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        raw = exc.errors()
+        if raw:
+            loc = [str(part) for part in raw[0].get("loc", ()) if not isinstance(part, int)]
+            html = await _page(request, 422, loc[-1] if loc else "", str(raw[0].get("type", "")))
+            if html is not None:
+                return html
         errors = [
             {"field": field_path(error.get("loc", ())), "message": _message(dict(error))}
             for error in exc.errors()
@@ -127,7 +153,10 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        html = await _page(request, exc.status_code, headers=getattr(exc, "headers", None))
+        if html is not None:
+            return html
         titles = {
             401: "Not authenticated",
             403: "Forbidden",
@@ -165,8 +194,14 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+    async def _crash(request: Request, exc: Exception) -> Response:
         log.error("unhandled error", exc_info=exc, extra={"path_template": _template(request)})
+        try:
+            html = await _page(request, 500)
+        except Exception:  # the page itself failed: the plain problem document below
+            html = None
+        if html is not None:
+            return html
         return problem_response(
             500,
             "Internal error",

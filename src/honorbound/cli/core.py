@@ -135,6 +135,10 @@ def demo(
     out.print(credentials.read_text(), highlight=False)
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
@@ -153,10 +157,21 @@ def serve(
     child: subprocess.Popen[bytes] | None = None
     if worker:
         child = subprocess.Popen([sys.executable, "-m", "honorbound", "worker"])
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default
+    # handler that kills this process before `finally` could stop the worker. Turned into an
+    # exception instead, `finally` runs (SIGINT already arrives as KeyboardInterrupt).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     out.print(
         f"Honorbound on http://{host or loaded.host}:{port or loaded.port} "
         f"(health: /healthz, console: /console)"
     )
+    if not loaded.smtp_url:
+        # Development and the demo: no mail leaves, so say where the emailed links are.
+        out.print(
+            "No mail server configured (HONORBOUND_SMTP_URL): mail stays in the outbox. Read a "
+            f"message and follow its link at {loaded.base_url.rstrip('/')}/console/outbox "
+            "(signed in as a privacy officer or administrator; each reading is logged)."
+        )
     try:
         uvicorn.run(
             app,

@@ -526,12 +526,21 @@ class _Checker:
                         )
         for i, rec in enumerate(self.d.recipients):
             if rec.type == RecipientType.advertising_partner and not (rec.sale or rec.sharing):
+                # The notice page would say "we do not share" next to this partner: the two
+                # statements read as a contradiction to a consumer.
+                contradiction = (
+                    "; the notice also says it does not share for targeted advertising "
+                    "(`commitments.shares_for_targeted_advertising: false`), which reads as a "
+                    "contradiction next to an advertising partner"
+                    if not c.shares_for_targeted_advertising
+                    else ""
+                )
                 yield self.warning(
                     ("recipients", i, "type"),
                     f"recipient '{rec.id}' is an advertising partner but is not marked as "
                     "`sharing`; if its ads are chosen from what people do on other sites, that "
                     "is sharing for targeted advertising: mark it, or say why not in "
-                    "`description`",
+                    f"`description`{contradiction}",
                 )
         for i, purpose in enumerate(self.d.purposes):
             if is_third_party_targeted(purpose.use) and not c.shares_for_targeted_advertising:

@@ -7,7 +7,9 @@ commits on its own on purpose (see vault/erasure.py).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,7 +53,7 @@ from honorbound.systems import recordings
 from honorbound.systems import requests as systems
 from honorbound.vault.erasure import erase_subject
 from honorbound.vault.identities import IdentityKind
-from honorbound.vault.models import Record, Subject
+from honorbound.vault.models import AccessLogEntry, Record, Subject
 from honorbound.vault.sealing import seal_text
 
 ACCESS_TYPES = frozenset(
@@ -817,6 +819,74 @@ def file_appeal(
     return appeal
 
 
+def agent_permission(
+    session: Session, svc: Services, organization_id: int, request_id: int, actor: Actor
+) -> bytes:
+    """The authorized agent's signed permission file, kept sealed with the request; each
+    opening is on the request's timeline and in the audit log. `RightsError` when the request
+    holds none (made before files were kept, or not by an agent)."""
+    request = get_request(session, organization_id, request_id)
+    details = (
+        open_value(svc.keys, organization_id, request.reference, "details", request.details_sealed)
+        if request.details_sealed
+        else {}
+    )
+    encoded = details.get("agent_permission")
+    if not encoded:
+        raise RightsError("request", "this request holds no signed permission file", 404)
+    content = base64.b64decode(encoded)
+    if hashlib.sha256(content).hexdigest() != request.agent_permission_sha256:
+        raise RightsError("request", "the permission file does not match its recorded hash", 409)
+    log_event(session, request, "agent_permission_viewed", actor)
+    return content
+
+
+def deciders_of(session: Session, appeal: RightsRequest) -> set[str]:
+    """Who closed the request an appeal is about (the actors of its denials)."""
+    if appeal.appeal_of_id is None:
+        return set()
+    original = session.get(RightsRequest, appeal.appeal_of_id)
+    if original is None:
+        return set()
+    return {e.actor for e in events(session, original) if e.kind == "denied"}
+
+
+def reveal_appeal_reason(
+    session: Session,
+    svc: Services,
+    organization_id: int,
+    appeal_id: int,
+    actor: Actor,
+    why: str,
+) -> str:
+    """The consumer's reason for an appeal, in clear, logged like every reveal: a timeline and
+    audit entry on the appeal, and (when the person is known) the vault's access log with the
+    staff member's reason."""
+    appeal = get_request(session, organization_id, appeal_id)
+    if appeal.type != RequestType.APPEAL.value or appeal.details_sealed is None:
+        raise RightsError("request", "that request is not an appeal", 409)
+    why = why.strip()
+    if not why:
+        raise RightsError("body.reason", "say why you need to read the consumer's reason")
+    details = open_value(
+        svc.keys, organization_id, appeal.reference, "details", appeal.details_sealed
+    )
+    log_event(session, appeal, "appeal_reason_viewed", actor)
+    if appeal.subject_id is not None:
+        session.add(
+            AccessLogEntry(
+                organization_id=organization_id,
+                subject_id=appeal.subject_id,
+                object_type="appeal_reason",
+                object_id=appeal.id,
+                actor=actor.id,
+                role=actor.role,
+                reason=why[:500],
+            )
+        )
+    return str(details.get("reason", ""))
+
+
 def decide_appeal(
     session: Session,
     svc: Services,
@@ -830,6 +900,13 @@ def decide_appeal(
     if appeal.type != RequestType.APPEAL.value:
         raise RightsError("request", "that request is not an appeal", 409)
     _require_open(appeal)
+    if actor.id in deciders_of(session, appeal):
+        # The portal and the denial letter promise a different person reviews the appeal.
+        raise RightsError(
+            "request",
+            "you decided the request this appeal is about; a colleague must decide the appeal",
+            403,
+        )
     if granted is None:
         raise RightsError("body.outcome", "the outcome is 'granted' or 'denied'")
     explanation = explanation.strip()

@@ -8,6 +8,7 @@ given, which only its owner reads.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import secrets
@@ -46,6 +47,14 @@ US_STATES = frozenset(holidays.country_holidays("US").subdivisions) - {
     "PR",
     "UM",
     "VI",
+}
+# The names people choose from on forms (same source as the codes; a code without a name
+# keeps its code).
+_STATE_ALIASES: dict[str, str] = getattr(
+    holidays.country_holidays("US"), "subdivisions_aliases", {}
+)
+US_STATE_NAMES: dict[str, str] = {code: code for code in US_STATES} | {
+    code: name for name, code in _STATE_ALIASES.items() if code in US_STATES
 }
 OPT_OUT_TYPES = frozenset(
     {
@@ -294,6 +303,11 @@ def take_request(
                     {"category": c.category, "value": c.value} for c in new.corrections
                 ],
                 "agent_name": new.agent_name,
+                # The signed permission itself, kept sealed with the request for staff to
+                # check (the hash below tells them it is the file received).
+                "agent_permission": base64.b64encode(new.agent_permission).decode()
+                if new.agent_permission
+                else None,
             },
         )
         if new.corrections or new.agent_name

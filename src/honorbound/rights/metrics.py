@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from honorbound.consent.models import Action, ConsentEvent, Purpose, Source
 from honorbound.rights.models import Response, RightsRequest
 from honorbound.rights.rules import RightsRules
 
@@ -94,7 +95,34 @@ def compute(
             row.denied_by[key] = row.denied_by.get(key, 0) + 1
         if response is not None and closed_at is not None:
             row.days.append((closed_at - received_at).total_seconds() / 86400)
+    if OPT_OUT_METRIC in rows:
+        _count_direct_opt_outs(session, organization_id, start, end, rows[OPT_OUT_METRIC])
     return [rows[t] for t in metric_types]
+
+
+OPT_OUT_METRIC = "opt_out"
+# Opt-outs of sale/sharing a person sent without a rights request: the choices form (with an
+# email or phone, or for this browser only, by cookie) and opt-out preference signals. Each is
+# a request to opt out (11 CCR 7102 counts them), honored as it is recorded. One form sends a
+# `sale` and a `sharing` event: the `sale` events are counted, once per submission.
+DIRECT_OPT_OUT_SOURCES = (Source.WEB_FORM.value, Source.GPC_SIGNAL.value)
+
+
+def _count_direct_opt_outs(
+    session: Session, organization_id: int, start: dt.datetime, end: dt.datetime, row: Row
+) -> None:
+    query = select(ConsentEvent.occurred_at, ConsentEvent.recorded_at).where(
+        ConsentEvent.organization_id == organization_id,
+        ConsentEvent.purpose == Purpose.SALE.value,
+        ConsentEvent.action == Action.OPT_OUT.value,
+        ConsentEvent.source.in_(DIRECT_OPT_OUT_SOURCES),
+        ConsentEvent.occurred_at >= start,
+        ConsentEvent.occurred_at < end,
+    )
+    for occurred_at, recorded_at in session.execute(query):
+        row.received += 1
+        row.complied += 1
+        row.days.append(max(0.0, (recorded_at - occurred_at).total_seconds() / 86400))
 
 
 def to_csv(rows: list[Row]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,13 +17,27 @@ def list_requests(
     request_type: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    *,
+    status: str | None = None,
+    jurisdiction: str | None = None,
+    due_before: dt.datetime | None = None,
+    reference: str | None = None,
 ) -> list[RightsRequest]:
-    """Requests by due date (soonest first)."""
+    """Requests by due date (soonest first), narrowed by type, status, state, due date (due
+    before a moment) and reference."""
     query = select(RightsRequest).where(RightsRequest.organization_id == organization_id)
     if open_only:
         query = query.where(RightsRequest.status.in_([s.value for s in OPEN_STATUSES]))
     if request_type is not None:
         query = query.where(RightsRequest.type == request_type)
+    if status is not None:
+        query = query.where(RightsRequest.status == status)
+    if jurisdiction is not None:
+        query = query.where(RightsRequest.jurisdiction == jurisdiction.upper())
+    if due_before is not None:
+        query = query.where(RightsRequest.due_at < due_before)
+    if reference is not None:
+        query = query.where(RightsRequest.reference == reference.strip().upper())
     return list(
         session.scalars(
             query.order_by(RightsRequest.due_at, RightsRequest.id).limit(limit).offset(offset)

@@ -58,11 +58,20 @@ def bar_chart(
         f'<desc id="{_id(title)}-d">{escape(description)}</desc>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
         f'stroke="#1b1f24"/>',
-        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" font-size="11" '
-        f'fill="#1b1f24">{escape(_number(peak))}</text>',
         f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="11" '
         f'fill="#1b1f24">0</text>',
     ]
+    if peak > 0:
+        parts.append(
+            f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" font-size="11" '
+            f'fill="#1b1f24">{escape(_number(peak))}{escape(unit)}</text>'
+        )
+    else:
+        # An axis from 0 to 0 with no bars reads as a broken chart: say there is nothing.
+        parts.append(
+            f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
+            f'font-size="13" fill="#4a5560">Nothing to show for these weeks</text>'
+        )
     for i, label in enumerate(labels):
         x0 = left + i * group_w + group_w * 0.1
         for j, s in enumerate(series):

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
+from honorbound.accounts.models import Organization
 from honorbound.accounts.service import authenticate_user, memberships
 from honorbound.audit import Actor, append
 from honorbound.web import csrf
@@ -19,7 +21,14 @@ router = APIRouter(include_in_schema=False)
 def index(request: Request) -> Response:
     if request.session.get("user_id"):
         return RedirectResponse("/console", status_code=303)
-    return render(request, "index.html")
+    # The landing page: each organization's public privacy portal, and the ways in for staff
+    # and developers. Portals are public pages, so listing them discloses nothing.
+    with request.app.state.runtime.db.read_session() as session:
+        portals = [
+            (org.name, org.slug)
+            for org in session.scalars(select(Organization).order_by(Organization.name).limit(50))
+        ]
+    return render(request, "index.html", portals=portals)
 
 
 @router.get("/login", response_class=HTMLResponse)

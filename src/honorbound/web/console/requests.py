@@ -5,7 +5,7 @@ consumer by hand."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from honorbound.db.base import utcnow
 from honorbound.rights import execution, queries, verification
 from honorbound.rights.errors import RequestNotFound, RightsError
+from honorbound.rights.intake import US_STATES
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import DENIAL_REASONS, TYPE_NAMES
-from honorbound.rights.models import DenialBasis, RequestType, RightsRequest
+from honorbound.rights.models import DenialBasis, RequestType, RightsRequest, Status
 from honorbound.rights.outgoing import organization
 from honorbound.rights.package import build_package
 from honorbound.rights.timeline import events, log_event
@@ -39,49 +40,85 @@ def time_left(due_at: dt.datetime, now: dt.datetime) -> tuple[str, bool]:
     return f"{days} day{'s' if days != 1 else ''} left", False
 
 
+DUE_WINDOWS = {"overdue": 0, "7": 7, "30": 30}  # "due within N days" (0: already overdue)
+
+
 @router.get("/console/requests", response_class=HTMLResponse)
 def queue(
     request: Request,
     show: Annotated[str, Query(pattern="^(open|all)$")] = "open",
     type: Annotated[str, Query(max_length=40)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    state: Annotated[str, Query(max_length=2)] = "",
+    due: Annotated[str, Query(max_length=10)] = "",
+    reference: Annotated[str, Query(max_length=24)] = "",
 ) -> Response:
     staff = guard(request, "rights.read")
     if isinstance(staff, Response):
         return staff
+    filters = {
+        "show": show,
+        "type": type,
+        "status": status,
+        "state": state.upper(),
+        "due": due,
+        "reference": reference.strip(),
+    }
+    problem = ""
     if type and type not in {t.value for t in RequestType}:
+        problem = "Choose a request type from the list."
+    elif status and status not in {s.value for s in Status}:
+        problem = "Choose a status from the list."
+    elif state and state.upper() not in US_STATES:
+        problem = "Choose a state from the list."
+    elif due and due not in DUE_WINDOWS:
+        problem = "Choose a due date window from the list."
+    context: dict[str, Any] = {
+        "staff": staff,
+        "section": "requests",
+        "types": TYPE_NAMES,
+        "statuses": [s.value for s in Status],
+        "states": sorted(US_STATES),
+        "filters": filters,
+        "show": show,
+        "type": type,
+    }
+    if problem:
         return render(
-            request,
-            "console/requests.html",
-            status=422,
-            staff=staff,
-            section="requests",
-            rows=[],
-            show=show,
-            type=type,
-            types=TYPE_NAMES,
-            error="type: not a request type.",
+            request, "console/requests.html", status=422, rows=[], error=problem, **context
         )
     now = utcnow()
+    due_before = now + dt.timedelta(days=DUE_WINDOWS[due]) if due else None
     with request.app.state.runtime.db.read_session() as session:
         found = queries.list_requests(
-            session, staff.organization_id, show == "open", type or None, limit=500
+            session,
+            staff.organization_id,
+            show == "open" and not status,
+            type or None,
+            limit=500,
+            status=status or None,
+            jurisdiction=state or None,
+            due_before=due_before,
+            reference=reference.strip() or None,
         )
     rows = [(r, *time_left(r.due_at, now)) for r in found]
     return render(
         request,
         "console/requests.html",
-        staff=staff,
-        section="requests",
         rows=rows,
-        show=show,
-        type=type,
-        types=TYPE_NAMES,
         overdue=sum(1 for _, _, late in rows if late and show == "open"),
+        **context,
     )
 
 
 def _detail(
-    request: Request, staff: Staff, request_id: int, *, error: str = "", status: int = 200
+    request: Request,
+    staff: Staff,
+    request_id: int,
+    *,
+    error: str = "",
+    status: int = 200,
+    appeal_reason: str | None = None,
 ) -> Response:
     if not 1 <= request_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
@@ -93,6 +130,7 @@ def _detail(
                 request, "console/not_found.html", status=404, staff=staff, what="request"
             )
         timeline = events(session, row)
+        deciders = execution.deciders_of(session, row) if row.appeal_of_id else set()
         notes: dict[int, str] = {}
         if staff.may("rights.manage"):
             svc = services(request.app.state.runtime)
@@ -119,6 +157,8 @@ def _detail(
         can_manage=staff.may("rights.manage"),
         bases=DENIAL_REASONS,
         notes=notes,
+        appeal_reason=appeal_reason,
+        decided_original=staff.actor.id in deciders,
         can_verify=row.verified_at is None and row.status in AWAITING_VERIFICATION,
         error=error,
     )
@@ -130,6 +170,37 @@ def detail(request: Request, request_id: int) -> Response:
     if isinstance(staff, Response):
         return staff
     return _detail(request, staff, request_id)
+
+
+@router.post("/console/requests/{request_id}/appeal-reason", response_class=HTMLResponse)
+def appeal_reason(
+    request: Request,
+    request_id: int,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """The consumer's reason for an appeal, shown once on this answer; the reveal is logged."""
+    staff = guard_post(request, "rights.manage", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    if not 1 <= request_id <= MAX_ID:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    svc = services(request.app.state.runtime)
+    try:
+        with request.app.state.runtime.db.session() as session:
+            text = execution.reveal_appeal_reason(
+                session, svc, staff.organization_id, request_id, staff.actor, reason
+            )
+    except RequestNotFound:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    except RightsError as exc:
+        message = (
+            "Say why you need to read the consumer's reason (it is kept in the access log)."
+            if exc.field == "body.reason"
+            else exc.message
+        )
+        return _detail(request, staff, request_id, error=message, status=exc.status)
+    return _detail(request, staff, request_id, appeal_reason=text)
 
 
 @router.post("/console/requests/{request_id}/{action}", response_class=HTMLResponse)
@@ -184,6 +255,36 @@ def act(
             request, staff, request_id, error=f"{field}: {exc.message}", status=exc.status
         )
     return RedirectResponse(f"/console/requests/{target}", status_code=303)
+
+
+@router.get("/console/requests/{request_id}/agent-permission")
+def agent_permission_file(request: Request, request_id: int) -> Response:
+    """The authorized agent's signed permission, as received (sealed at rest); logged."""
+    staff = guard(request, "rights.manage")
+    if isinstance(staff, Response):
+        return staff
+    if not 1 <= request_id <= MAX_ID:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    svc = services(request.app.state.runtime)
+    try:
+        with request.app.state.runtime.db.session() as session:
+            content = execution.agent_permission(
+                session, svc, staff.organization_id, request_id, staff.actor
+            )
+            reference = execution.get_request(session, staff.organization_id, request_id).reference
+    except RequestNotFound:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    except RightsError as exc:
+        return _detail(request, staff, request_id, error=exc.message, status=exc.status)
+    return Response(
+        content,
+        media_type="application/octet-stream",  # never rendered by the browser as received
+        headers={
+            "Content-Disposition": f'attachment; filename="{reference}-agent-permission"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.get("/console/requests/{request_id}/package.zip")

@@ -12,6 +12,7 @@ filled honeypot field gets that same answer with nothing recorded.
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -23,9 +24,10 @@ from honorbound.consent import ledger
 from honorbound.consent.identity import identify
 from honorbound.consent.models import Purpose, Source
 from honorbound.policy import store as policy_store
-from honorbound.vault.identities import InvalidIdentity
+from honorbound.vault.identities import IdentityKind, InvalidIdentity
 from honorbound.web import csrf
 from honorbound.web.portal.common import (
+    PLAIN_ERRORS,
     client_key,
     identity_key,
     limiter,
@@ -44,6 +46,16 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "limit_sensitive": (Purpose.SENSITIVE_DATA_USE.value,),
 }
 FORM_ID = "portal.choices"
+# A browser-only opt-out (no email or phone given): a random id in this cookie names the
+# browser in the ledger (identity kind `cookie_id`, stored as a blind index like any identity).
+OPT_OUT_COOKIE = "honorbound_optout"
+OPT_OUT_COOKIE_DAYS = 400  # the longest lifetime browsers keep a cookie
+
+
+def browser_id(request: Request) -> str | None:
+    value = request.cookies.get(OPT_OUT_COOKIE, "")
+    ok = 16 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum()
+    return value if ok else None
 
 
 def gpc(request: Request) -> bool:
@@ -65,6 +77,16 @@ def _form(request: Request, slug: str, status: int = 200, **context: object) -> 
             return not_found(request)
         policy = policy_store.current(session, org.id)
         promises = gpc_rules.declaration_promises(session, org.id)
+        known_browser = browser_id(request)
+        browser_opted_out = False
+        if known_browser is not None:
+            ref = identify(runtime.keys, org.id, known_browser, IdentityKind.COOKIE_ID)
+            latest = ledger.effective_action(
+                ledger.history(session, org.id, ref.index), Purpose.SALE.value, "all", None
+            )
+            browser_opted_out = latest is not None and latest.action == "opt_out"
+    context.setdefault("form", {})
+    context.setdefault("browser_opted_out", browser_opted_out)
     return render(
         request,
         "portal/choices.html",
@@ -123,24 +145,50 @@ def submit_choices(
         if value
     }
     signal = gpc(request)
+    # What was typed comes back with an error; errors say what to do in plain words.
+    typed = {"identity": identity, "state": state, "ticked": sorted(ticked)}
     if not ticked and not signal:
-        return _form(request, slug, status=422, error="choices: tick at least one choice.")
+        return _form(
+            request,
+            slug,
+            status=422,
+            form=typed,
+            error_field="sale_sharing",
+            error="Tick at least one of the choices below.",
+        )
     if state and state not in {code for code, _ in states(request)}:
-        return _form(request, slug, status=422, error="state: choose a state from the list.")
+        return _form(
+            request,
+            slug,
+            status=422,
+            form=typed,
+            error_field="state",
+            error=PLAIN_ERRORS["jurisdiction"],
+        )
     value = identity.strip()
+    # No email or phone: the choices hold for this browser, by cookie (like GPC).
+    cookie = (browser_id(request) or secrets.token_urlsafe(24)) if not value else None
     try:
-        if not value:
-            raise InvalidIdentity("enter the email address or phone number we know you by")
-        ref = identify(runtime.keys, org_id, value)
-    except InvalidIdentity as exc:
-        return _form(request, slug, status=422, error=f"identity: {exc}")
+        if cookie is not None:
+            ref = identify(runtime.keys, org_id, cookie, IdentityKind.COOKIE_ID)
+        else:
+            ref = identify(runtime.keys, org_id, value)
+    except InvalidIdentity:
+        return _form(
+            request,
+            slug,
+            status=422,
+            form=typed,
+            error_field="identity",
+            error=PLAIN_ERRORS["identity"],
+        )
     by_identity = limiter(request, "identity")
     person_key = identity_key(org_id, ref.index)
     if not by_identity.hit(person_key):
         return too_many(request, by_identity.retry_after(person_key))
     if website:
         # A person cannot see the honeypot field; a form filler does. Same answer, no write.
-        return _form(request, slug, done=True, ticked=sorted(ticked))
+        return _form(request, slug, done=True, ticked=sorted(ticked), browser_only=bool(cookie))
     user_agent = request.headers.get("user-agent", "")
     host = request.client.host if request.client else ""
     with runtime.db.session() as session:
@@ -177,4 +225,22 @@ def submit_choices(
                 laws=runtime.rules,
                 evidence={**evidence, "text_shown": "Sec-GPC: 1"},
             ).display
-    return _form(request, slug, done=True, ticked=sorted(ticked), gpc_status=gpc_status)
+    response = _form(
+        request,
+        slug,
+        done=True,
+        ticked=sorted(ticked),
+        browser_only=bool(cookie),
+        gpc_status=gpc_status,
+    )
+    if cookie is not None:
+        response.set_cookie(
+            OPT_OUT_COOKIE,
+            cookie,
+            max_age=OPT_OUT_COOKIE_DAYS * 86400,
+            path=f"/p/{slug}",
+            httponly=True,
+            samesite="lax",
+            secure=runtime.settings.secure_cookies,
+        )
+    return response

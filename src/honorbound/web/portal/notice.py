@@ -2,17 +2,80 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.policy import store as policy_store
-from honorbound.policy.schema import Declaration
-from honorbound.web.datamap import matrix
+from honorbound.policy.render import category_rows, jurisdiction_names, wording
+from honorbound.policy.schema import Declaration, RecipientType
+from honorbound.web.datamap import Row, matrix
 from honorbound.web.portal.common import not_found, organization
 from honorbound.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
 MAX_VERSION = 2_147_483_647
+
+
+@dataclass(frozen=True)
+class PlainRow:
+    """One row of the notice's table in plain words (the codes stay in the JSON notice)."""
+
+    row: Row
+    retention: list[str]
+    sources: str
+    recipients: list[str]
+
+
+@dataclass(frozen=True)
+class PlainOffer:
+    where: str
+    rights: list[str]
+    methods: list[str]
+
+
+def _word(group: str, key: str) -> str:
+    return wording()[group].get(key, key.replace("_", " "))
+
+
+def plain_notice(declaration: Declaration, state_names: dict[str, str]) -> dict[str, Any]:
+    """What the notice page says, worded for a consumer: category names, retention as "3 years
+    after your last activity with us", states by name, rights and methods in words; and the
+    truth about advertising partners next to the sharing statement."""
+    rows = []
+    for row, worded in zip(matrix(declaration), category_rows(declaration), strict=True):
+        recipients = [
+            r.name
+            + f" ({_word('recipient_types', r.type.value).lower()}"
+            + (", a sale" if r.sale else "")
+            + (", sharing for targeted advertising" if r.sharing else "")
+            + ")"
+            for r in row.recipients
+        ]
+        rows.append(
+            PlainRow(row, list(dict.fromkeys(worded.retention)), worded.sources, recipients)
+        )
+    offers = [
+        PlainOffer(
+            jurisdiction_names(list(o.jurisdictions), {"all": "any place", **state_names}),
+            [_word("rights", r.value) for r in o.rights],
+            [_word("methods", m.value) for m in o.methods],
+        )
+        for o in declaration.rights
+    ]
+    partners = [
+        r
+        for r in declaration.recipients
+        if r.type is RecipientType.advertising_partner and not (r.sale or r.sharing)
+    ]
+    return {
+        "plain_rows": rows,
+        "offers": offers,
+        "ad_partners": partners,
+        "recipient_types": {k: v.lower() for k, v in wording()["recipient_types"].items()},
+    }
 
 
 def _page(request: Request, slug: str, number: int | None) -> Response:
@@ -43,6 +106,7 @@ def _page(request: Request, slug: str, number: int | None) -> Response:
         latest_number=latest.number,
         history=list(reversed(history)),
         rows=matrix(declaration),
+        **plain_notice(declaration, runtime.rules.state_names),
     )
 
 

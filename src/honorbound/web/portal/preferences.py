@@ -47,8 +47,13 @@ def issue_link(keys: Keys, base_url: str, slug: str, organization_id: int, ref: 
 
 
 def _allowed(history: list[ConsentEvent], purpose: str, channel: str) -> bool:
-    """Shown as 'yes' unless the person's latest covering choice is an opt-out."""
+    """What the ledger says: where the contact rules need an opt-in (`consent_required` in
+    consent/data/contact-rules.yaml, e.g. marketing texts), 'yes' only after one; elsewhere
+    'yes' unless the person's latest covering choice is an opt-out."""
     latest = ledger.effective_action(history, purpose, channel, None)
+    required = rules.load().consent_required
+    if (purpose, channel) in required or (purpose, "all") in required:
+        return latest is not None and latest.action == Action.OPT_IN.value
     return latest is None or latest.action != Action.OPT_OUT.value
 
 

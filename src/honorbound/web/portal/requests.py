@@ -20,11 +20,13 @@ from sqlalchemy import select
 
 from honorbound.accounts.models import Organization
 from honorbound.consent.identity import identify
+from honorbound.policy import store as policy_store
+from honorbound.policy.render import category_title
 from honorbound.rights import execution, verification
 from honorbound.rights.context import Services
 from honorbound.rights.downloads import download
 from honorbound.rights.errors import RightsError
-from honorbound.rights.intake import US_STATES, NewRequest, take_request
+from honorbound.rights.intake import US_STATE_NAMES, Correction, NewRequest, take_request
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import TYPE_NAMES
 from honorbound.rights.models import Manner, RequestType, RightsRequest
@@ -32,11 +34,13 @@ from honorbound.rights.tokens import TokenRejected
 from honorbound.vault.identities import InvalidIdentity
 from honorbound.web import csrf
 from honorbound.web.portal.common import (
+    PLAIN_ERRORS,
     client_key,
     identity_key,
     limiter,
     not_found,
     organization,
+    plain_error,
     too_many,
 )
 from honorbound.web.rendering import render
@@ -48,6 +52,7 @@ ACCEPTED = (
     "same way: check your email (or phone) for the next step and the date to expect an answer."
 )
 PUBLIC_TYPES = [t for t in RequestType if t is not RequestType.APPEAL]
+MAX_CORRECTION = 5000
 TOKEN_STATUS = {"invalid": 400, "expired": 410, "used": 410, "locked": 429}
 
 
@@ -77,8 +82,22 @@ def _org(request: Request, slug: str) -> Organization | None:
         return organization(session, slug)
 
 
+def _correctable(request: Request, organization_id: int) -> list[tuple[str, str]]:
+    """The declared categories a person may ask to correct, by their plain names."""
+    with request.app.state.runtime.db.session() as session:
+        adopted = policy_store.current(session, organization_id)
+    if adopted is None:
+        return []
+    return [(cat.key, category_title(cat)) for cat in adopted.declaration.categories]
+
+
 def _form(
-    request: Request, org: Organization, slug: str, status: int = 200, **context: object
+    request: Request,
+    org: Organization,
+    slug: str,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+    **context: object,
 ) -> Response:
     return render(
         request,
@@ -87,8 +106,11 @@ def _form(
         org=org,
         slug=slug,
         types=[(t.value, TYPE_NAMES[t.value]) for t in PUBLIC_TYPES],
-        states=sorted(US_STATES),
+        states=sorted(US_STATE_NAMES.items(), key=lambda item: item[1]),
+        correctable=_correctable(request, org.id),
+        max_correction=MAX_CORRECTION,
         max_kb=request.app.state.runtime.settings.max_body_bytes // 1024,
+        form=form or {},
         **context,
     )
 
@@ -122,6 +144,8 @@ def submit_request(
     phone: Annotated[str, Form(max_length=40)] = "",
     agent: Annotated[str, Form(max_length=10)] = "",
     agent_name: Annotated[str, Form(max_length=200)] = "",
+    correct_category: Annotated[str, Form(max_length=200)] = "",
+    correct_value: Annotated[str, Form(max_length=MAX_CORRECTION)] = "",
     permission: Annotated[UploadFile | None, File()] = None,
     website: Annotated[str, Form(max_length=500)] = "",
     csrf_token: Annotated[str, Form()] = "",
@@ -129,6 +153,16 @@ def submit_request(
     org = _org(request, slug)
     if org is None:
         return not_found(request)
+    typed = {
+        "type": type,
+        "jurisdiction": jurisdiction,
+        "email": email,
+        "phone": phone,
+        "agent": agent,
+        "agent_name": agent_name,
+        "correct_category": correct_category,
+        "correct_value": correct_value,
+    }
     by_ip = limiter(request, "ip")
     ip_key = client_key(request, org.id)
     if not by_ip.hit(ip_key):
@@ -139,6 +173,7 @@ def submit_request(
             org,
             slug,
             status=403,
+            form=typed,
             error="This form expired or was not sent by this site. Please submit it again.",
         )
     try:
@@ -146,7 +181,29 @@ def submit_request(
         if request_type is RequestType.APPEAL:
             raise ValueError
     except ValueError:
-        return _form(request, org, slug, status=422, error="type: choose what you are asking for.")
+        return _form(
+            request,
+            org,
+            slug,
+            status=422,
+            form=typed,
+            error=PLAIN_ERRORS["type"],
+            error_field="type",
+        )
+    corrections: tuple[Correction, ...] = ()
+    if request_type is RequestType.CORRECT:
+        known = {key for key, _title in _correctable(request, org.id)}
+        if correct_category not in known or not correct_value.strip():
+            return _form(
+                request,
+                org,
+                slug,
+                status=422,
+                form=typed,
+                error=PLAIN_ERRORS["corrections"],
+                error_field="correct_value" if correct_category in known else "correct_category",
+            )
+        corrections = (Correction(correct_category, correct_value.strip()),)
     document: bytes | None = None
     if agent and permission is not None and permission.filename:
         # The body limit (Settings.max_body_bytes) already bounds the file's size.
@@ -159,6 +216,7 @@ def submit_request(
         phone=phone.strip() or None,
         agent_name=(agent_name.strip() or None) if agent else None,
         agent_permission=document,
+        corrections=corrections,
     )
     runtime = request.app.state.runtime
     contact = new.email or new.phone
@@ -179,7 +237,15 @@ def submit_request(
             take_request(session, _svc(request), org.id, new, verification.CONSUMER)
     except RightsError as exc:
         field = exc.field.removeprefix("body.")
-        return _form(request, org, slug, status=422, error=f"{field}: {exc.message}")
+        return _form(
+            request,
+            org,
+            slug,
+            status=422,
+            form=typed,
+            error=plain_error(field, exc.message),
+            error_field=field,
+        )
     return render(request, "portal/request_accepted.html", org=org, slug=slug, message=ACCEPTED)
 
 
@@ -205,6 +271,8 @@ def _verify_form(
     outcome: verification.Outcome,
     status: int = 200,
     error: str = "",
+    form: dict[str, str] | None = None,
+    error_field: str = "",
 ) -> Response:
     return render(
         request,
@@ -221,6 +289,8 @@ def _verify_form(
         verified=outcome.verified,
         matched=outcome.matched,
         error=error,
+        error_field=error_field,
+        form=form or {},
     )
 
 
@@ -239,6 +309,13 @@ def verify(
     org = _org(request, slug)
     if org is None:
         return not_found(request)
+    # Typed values come back on an error page; the signature box is ticked again by hand.
+    typed = {
+        "phone": phone,
+        "birth_date": birth_date,
+        "account_id": account_id,
+        "typed_name": typed_name,
+    }
     runtime = request.app.state.runtime
     svc = _svc(request)
     try:
@@ -254,6 +331,7 @@ def verify(
             token,
             preview,
             status=403,
+            form=typed,
             error="This form expired or was not sent by this site. Please try again.",
         )
     born: dt.date | None = None
@@ -268,7 +346,9 @@ def verify(
                 token,
                 preview,
                 status=422,
-                error="birth_date: write the date as YYYY-MM-DD.",
+                form=typed,
+                error=PLAIN_ERRORS["birth_date"],
+                error_field="birth_date",
             )
     points = verification.DataPoints(
         phone=phone.strip() or None, account_id=account_id.strip() or None, birth_date=born
@@ -285,8 +365,17 @@ def verify(
         return _token_problem(request, org, slug, exc)
     except RightsError as exc:
         field = exc.field.removeprefix("body.").removeprefix("data_points.")
+        field = field.removeprefix("declaration.")
         return _verify_form(
-            request, org, slug, token, preview, status=422, error=f"{field}: {exc.message}"
+            request,
+            org,
+            slug,
+            token,
+            preview,
+            status=422,
+            form=typed,
+            error=plain_error(field, exc.message),
+            error_field=field,
         )
     if not outcome.verified:
         return _verify_form(
@@ -296,6 +385,7 @@ def verify(
             token,
             outcome,
             status=422,
+            form=typed,
             error="We could not confirm enough of these details. Check them and try again; "
             "after a few attempts the link locks.",
         )
@@ -445,7 +535,7 @@ def appeal(
             org=org,
             slug=slug,
             token=token,
-            error="reason: say why you disagree with our decision.",
+            error=PLAIN_ERRORS["reason"],
         )
     try:
         with request.app.state.runtime.db.session() as session:
@@ -461,7 +551,8 @@ def appeal(
             org=org,
             slug=slug,
             token=token,
-            error=f"{exc.field.removeprefix('body.')}: {exc.message}",
+            reason=reason,
+            error=plain_error(exc.field, exc.message),
         )
     return render(
         request,
