@@ -55,6 +55,31 @@ TEENS: Final = {
     "seventeen": "17",
     "eighteen": "18",
     "nineteen": "19",
+    # Spanish teens and twenties ("veintiuno"); ASR writes them with or without accents.
+    "diez": "10",
+    "once": "11",
+    "doce": "12",
+    "trece": "13",
+    "catorce": "14",
+    "quince": "15",
+    "dieciseis": "16",
+    "dieciséis": "16",
+    "diecisiete": "17",
+    "dieciocho": "18",
+    "diecinueve": "19",
+    "veintiuno": "21",
+    "veintiun": "21",
+    "veintidos": "22",
+    "veintidós": "22",
+    "veintitres": "23",
+    "veintitrés": "23",
+    "veinticuatro": "24",
+    "veinticinco": "25",
+    "veintiseis": "26",
+    "veintiséis": "26",
+    "veintisiete": "27",
+    "veintiocho": "28",
+    "veintinueve": "29",
 }
 TENS: Final = {
     "twenty": "2",
@@ -65,17 +90,35 @@ TENS: Final = {
     "seventy": "7",
     "eighty": "8",
     "ninety": "9",
+    "veinte": "2",
+    "treinta": "3",
+    "cuarenta": "4",
+    "cincuenta": "5",
+    "sesenta": "6",
+    "setenta": "7",
+    "ochenta": "8",
+    "noventa": "9",
 }
+# "cuarenta y uno": the Spanish tens take their unit after "y".
+_AND: Final = frozenset({"y"})
 REPEAT: Final = {"double": 2, "triple": 3}
-WORDS: Final = {**UNITS, **TEENS, **TENS, "hundred": "00", "double": "", "triple": ""}
+WORDS: Final = {
+    **UNITS,
+    **TEENS,
+    **TENS,
+    "hundred": "00",
+    "double": "",
+    "triple": "",
+    "y": "",
+}
 
-_PIECE: Final = re.compile(r"\d+|[A-Za-z]+")
+_PIECE: Final = re.compile(r"\d+|[^\W\d_]+")
 _SEPARATORS: Final = " \t,.-()#*"  # "*" and "#" from keypad notation
 _MAX_GAP: Final = 6
 _DIGITS: Final = re.compile(r"\d+")
 _ASCII_DIGITS: Final = re.compile(r"[0-9]+")
 _LETTERS: Final = re.compile(r"[a-z]+")
-_GATE_WORDS: Final = frozenset(w for w in WORDS if len(w) > 1)
+_GATE_WORDS: Final = frozenset(w for w in WORDS if len(w) > 1 and w.isascii())
 
 # A run is found whole by one pattern, in C: tokens joined by 1-6 separators. Tokens (digits,
 # or a whole number word between non-letters) and separators are disjoint, and the repetition
@@ -226,6 +269,14 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
         if word in TENS:
             out = TENS[word] + "0"
             nxt = pieces[k] if k < len(pieces) else None
+            if (
+                nxt is not None
+                and nxt.group().lower() in _AND
+                and k + 1 < len(pieces)
+                and pieces[k + 1].group().lower() in UNITS
+            ):
+                k += 1
+                nxt = pieces[k]
             if nxt is not None:
                 following = nxt.group().lower()
                 unit = UNITS.get(following)
