@@ -179,7 +179,7 @@ class Generator:
         number = (
             str(rng.choice(AREA_CODES))
             + str(rng.randint(2, 9))
-            + f"{rng.randint(0, 99):02d}"
+            + rng.choice([f"{n:02d}" for n in range(100) if n != 11])
             + f"{rng.randint(0, 9999):04d}"
         )
         return number, [3, 3, 4]
@@ -403,7 +403,10 @@ class Generator:
         year_words = (
             f"nineteen {number_words(year % 100) if year % 100 >= 10 else 'oh ' + WORDS[year % 100]}"
             if year < 2000
-            else f"two thousand {WORDS[year % 100] if year % 100 < 10 else number_words(year % 100)}"
+            else (
+                "two thousand "
+                + (WORDS[year % 100] if year % 100 < 10 else number_words(year % 100))
+            ).replace(" zero", "")
         )
         if form < 0.35:
             value = f"{MONTHS[month - 1]} {number_words(day)} {year_words}"

@@ -64,7 +64,8 @@ def words_of(kind: str) -> frozenset[str]:
 # "Security Corp."; "insurance id", not "Progressive Insurance Group").
 _ID_WORDS: Final = ("id", "number", "no", "num", "#")
 _NEEDS_NEXT: dict[str, tuple[str, ...]] = {
-    "security": ("code", "number"),
+    # "security number" is what people call a social security number, not a card code.
+    "security": ("code",),
     "verification": ("code", "number", "value"),
     "seguridad": ("code",),
     "medical": ("record", "records"),
@@ -74,6 +75,10 @@ _NEEDS_NEXT: dict[str, tuple[str, ...]] = {
     "subscriber": _ID_WORDS,
     "patient": _ID_WORDS,
     "tax": ("id", "identification", "number"),
+    # "update my account" says nothing about the number next to it; "account number" does.
+    "account": ("number", "no", "num", "#", "numbers"),
+    "acct": ("number", "no", "num", "#"),
+    "cuenta": ("número", "numero", "de"),
 }
 _NEXT_WORD: Final = re.compile(r"[\s'’]*(#|[^\W\d_]+)")
 _MONEY: Final = frozenset("$€£¥")

@@ -56,7 +56,8 @@ _ACKS: Final = frozenset(
 _PROMPTS: Final = frozenset(
     "and then next the rest after go on ahead keep going continue ready i'm im i got have so "
     "far what's whats what comes more set group part please you can now last digits numbers "
-    "number followed by with of me write down moment hold second sec "
+    "number followed by with of me write down moment hold second sec read back repeat "
+    "confirm confirming verify heard said saying let's lets one's "
     "y luego después despues siguiente sigue adelante los las el la que más mas".split()
 )
 _CORRECTIONS: Final = frozenset(
@@ -101,15 +102,20 @@ class Segment:
         self.end = end
 
 
-def _gap(text: str, lowered: str, start: int, end: int) -> tuple[bool, bool, str] | None:
+def _gap(text: str, lowered: str, start: int, end: int) -> tuple[bool, bool, str, str] | None:
     """Whether the text between two runs lets them be one number: None when it does not,
-    else (a self-correction was said, the gap crosses a line, the homophone digit or "")."""
+    else (a self-correction was said, the gap crosses a line, the homophone digit or "", the
+    last word)."""
     if end - start > _MAX_GAP_CHARS:
         return None
+    gap = text[start:end]
+    if "/" in gap or ":" in gap.split("\n", 1)[0] or "$" in gap or "%" in gap:
+        return None  # "04/29", "10:30", "$12": one value of another kind
     correction = False
     lines = 0
     words = 0
     homophone = ""
+    last = ""
     cursor = start
     for match in _GAP_WORD.finditer(lowered, start, end):
         token = match.group()
@@ -124,6 +130,7 @@ def _gap(text: str, lowered: str, start: int, end: int) -> tuple[bool, bool, str
         if match.start() < cursor:
             continue
         words += 1
+        last = token
         if words > _MAX_GAP_WORDS or token[0].isdigit():
             return None
         if token in HOMOPHONES:
@@ -136,7 +143,11 @@ def _gap(text: str, lowered: str, start: int, end: int) -> tuple[bool, bool, str
     if homophone and (words != 1 or lines):
         # A homophone counts only alone between two runs of one line: "one one for two".
         return None
-    return correction, lines > 0, homophone
+    return correction, lines > 0, homophone, last
+
+
+# After these a lone number word is a word, not a digit: "that's the one", "the next four".
+_NOT_BEFORE_DIGIT: Final = frozenset("the a that this next last first".split())
 
 
 def chains(text: str, lowered: str, runs: list[Run]) -> list[list[Segment]]:
@@ -152,8 +163,11 @@ def chains(text: str, lowered: str, runs: list[Run]) -> list[list[Segment]]:
             continue  # a digit of a speaker label ("speaker 2:")
         gap = _gap(text, lowered, last_end, run.start) if current else None
         if current and gap is not None:
-            correction, _crossed, homophone = gap
+            correction, _crossed, homophone, last = gap
             same = who == speaker or speaker is None or who is None
+            if last in _NOT_BEFORE_DIGIT and len(run.bounds) == 2 and len(run.digits) == 1:
+                last_end = run.end  # "that's the one": a word, not a piece
+                continue
             if not same:
                 if run.digits in given:
                     current.append(Segment(ECHO, run, run.digits, run.start, run.end))
@@ -284,7 +298,10 @@ def findings(
         run = built.run(chain, plus)
         hits = numbers.classify_run(text, run, index)
         crossing = any(
-            built.corrected or any(i < b < j for b in built.breaks) for i, j, _, _ in hits
+            built.corrected
+            or any(i < b < j for b in built.breaks)
+            or any(_echoes(segment, built, i, j) for segment in chain)
+            for i, j, _, _ in hits
         )
         if not crossing:
             continue
@@ -294,6 +311,15 @@ def findings(
     if best is None:
         return [False] * len(chain)
     return _emit(out, text, chain, best[1], best[2])
+
+
+def _echoes(segment: Segment, built: _Assembly, i: int, j: int) -> bool:
+    """A read-back of (part of) the value found at digits i..j."""
+    return (
+        segment.role == ECHO
+        and len(segment.digits) >= 3
+        and segment.digits in "".join(built.digits[i:j])
+    )
 
 
 def _emit(

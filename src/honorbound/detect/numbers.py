@@ -91,7 +91,7 @@ def _classify(
         if written and layout in _PHONE_LAYOUTS:
             # Well-formatted but outside the numbering plan (fiction, tests, typos).
             return PHONE, 0.6
-    if "account" in ctx and 6 <= n <= 17 and "card" not in ctx:
+    if "account" in ctx and 6 <= n <= 17 and "card" not in ctx and not negative:
         return BANK, 0.75
     if "license" in ctx and 5 <= n <= 13:
         return LICENSE, 0.75

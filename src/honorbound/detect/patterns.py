@@ -39,9 +39,14 @@ _TLD_GATE: Final = word_gate(_TLD.split("|"))
 _DOT_GATE: Final = word_gate(["dot", "period", "punto"])
 _AT_GATE: Final = word_gate(["at", "arroba"])
 _SPOKEN_SEP: Final = r"\s(?:dot|period|punto)\s|\."
+# Spelled letters, phonetic spelling included: "j o h n", "m as in mary", "s like sam".
+_LETTER: Final = r"[a-z](?:\s(?:as\s+in|like|for|de|como)\s[a-z]{2,20})?(?![a-z'’])"
+SPELLED: Final = rf"{_LETTER}(?:[\s,]{{1,2}}{_LETTER}){{1,40}}"
+_LOCAL: Final = rf"(?:{SPELLED}|[A-Za-z0-9]{{1,40}})"
 _SPOKEN_EMAIL: Final = Caseless(
-    r"(?<![A-Za-z0-9])[A-Za-z0-9]{1,40}"
-    r"(?:(?:\s(?:dot|period|punto|underscore|dash|hyphen|guion)\s|[._\-])[A-Za-z0-9]{1,40}){0,4}"
+    rf"(?<![A-Za-z0-9'’]){_LOCAL}"
+    r"(?:(?:\s(?:dot|period|punto|underscore|dash|hyphen|guion|guion\s+bajo)\s|[._\-])"
+    rf"{_LOCAL}){{0,4}}"
     r"\s(?:at|arroba)\s"
     rf"[A-Za-z0-9]{{1,40}}(?:(?:{_SPOKEN_SEP})[A-Za-z0-9]{{1,40}}){{0,3}}"
     rf"(?:{_SPOKEN_SEP})(?:{_TLD})(?![A-Za-z0-9])",
@@ -72,7 +77,15 @@ _YEAR_WORDS: Final = (
     r"nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|one|two|three|four|five|"
     r"six|seven|eight|nine)){1,2}"
 )
+# Days said as cardinals ("october fifteen", "march twenty one"), as speech-to-text writes them.
+_CARDINAL_DAYS: Final = (
+    r"(?:twenty|thirty)[- ](?:one|two|three|four|five|six|seven|eight|nine)|"
+    r"ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
+    r"twenty|thirty|one|two|three|four|five|six|seven|eight|nine"
+)
 _DAY: Final = rf"(?:(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?|{_ORDINAL_WORDS})"
+# Only after the month: "october fifteen" is a date, "one may" is not.
+_DAY_AFTER_MONTH: Final = rf"(?:{_DAY}|{_CARDINAL_DAYS})"
 _YEAR: Final = rf"(?:(?:19|20)\d{{2}}|'\d{{2}}|{_YEAR_WORDS})"
 _NUMERIC_DATES: Final = Twin(
     r"\d(?<![\w/.-]\d)(?:\d?([/.-])\d{1,2}\1(?:\d{4}|\d{2})|\d{3}([/.-])\d{1,2}\2\d{1,2})"
@@ -81,14 +94,14 @@ _NUMERIC_DATES: Final = Twin(
 )
 _MONTH_DATES: Final = Caseless(
     r"(?<![\w/.-])(?:"
-    rf"(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?"
+    rf"(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY_AFTER_MONTH}(?:,?\s+{_YEAR})?"
     rf"|{_DAY}\s+(?:of\s+|de\s+)?(?:{_MONTHS})\.?(?:,?\s+(?:de\s+|del\s+)?{_YEAR})?"
     rf"|(?:{_MONTHS})\.?,?\s+(?:19|20)\d{{2}}"
     r")(?![\w/])",
 )
 # Plain lower-case literals: the regex engine skips in C to candidate first letters.
 _MONTH_GATE_WORDS: Final = word_gate(_MONTHS.split("|"))
-_ORDINAL_GATE: Final = word_gate(re.findall(r"[a-z]+", _ORDINAL_WORDS))
+_ORDINAL_GATE: Final = word_gate(re.findall(r"[a-z]+", _ORDINAL_WORDS + "|" + _CARDINAL_DAYS))
 _MONTH_GATE: Final = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|ene|abr|ago|dic")
 # A written expiry counts after an expiry word (context.py's "expiry" class).
 _EXPIRY_WORDS: Final = word_gate(context.words_of("expiry"))
@@ -289,7 +302,12 @@ def dates(out: list[Finding], prepared: Prepared, index: context.Index) -> None:
         value = text[m.start() : m.end()]
         if value[0].isdigit() and not _plausible_numeric_date(value):
             continue
-        birth = "dob" in index.left(m.start())
+        left = index.left(m.start())
+        birth = "dob" in left
+        if "expiry" in left and not birth and not value[0].isdigit():
+            # "expires november twenty eight": a card's expiry said with the month's name.
+            out.append(Finding(EXPIRY, m.start(), m.end(), 0.85, value))
+            continue
         # A written date outranks a phone-number reading of the same digits.
         out.append(
             Finding(DOB if birth else DATE, m.start(), m.end(), 0.85 if birth else 0.8, value)

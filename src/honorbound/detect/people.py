@@ -44,6 +44,22 @@ _SPELL_CUE: Final = Caseless(
 )
 _SPELLED: Final = re.compile(r"[A-Za-z](?:(?:\s|\s?-\s?|\.\s?|,\s)[A-Za-z](?![A-Za-z])){2,24}")
 
+# Phonetic spelling: "m as in mary", "s like sam", "b de burro", or the NATO alphabet.
+_NATO: Final = (
+    "alpha|alfa|bravo|charlie|delta|echo|foxtrot|golf|hotel|india|juliett|juliet|kilo|lima|"
+    "mike|november|oscar|papa|quebec|romeo|sierra|tango|uniform|victor|whiskey|whisky|x-ray|"
+    "xray|yankee|zulu"
+)
+_PHONETIC_LETTER: Final = r"[a-z]\s(?:as\s+in|like|for|de|como)\s[a-z]{2,20}(?![a-z])"
+_SPELL_UNIT: Final = rf"(?:{_PHONETIC_LETTER}|(?:{_NATO})(?![a-z])|[a-z](?![a-z'’]))"
+_PHONETIC: Final = Caseless(
+    rf"(?<![A-Za-z'’]){_SPELL_UNIT}(?:(?:[\s,]{{1,2}}|\s(?:then|and|y)\s){_SPELL_UNIT}){{1,40}}"
+)
+_PHONETIC_CUE: Final = re.compile(r" (?:as in|like|for|de|como) ")
+_PHONETIC_WORDS: Final = word_gate("as like for de como")
+_NATO_WORDS: Final = word_gate(_NATO.split("|"))
+_NATO_SET: Final = frozenset(_NATO.split("|"))
+
 _STOP: Final = words("name_stopwords.txt")
 
 
@@ -148,6 +164,8 @@ def people(out: list[Finding], prepared: Prepared) -> None:
                 out.append(Finding(PERSON, cue.start(), span[1], 0.85, text[cue.start() : span[1]]))
     if gates & _FIRST_WORDS:
         _pairs(out, text)
+    if gates & (_PHONETIC_WORDS | _NATO_WORDS) and gates & _LETTERS:
+        _phonetic(out, prepared)
     # A spelled name is single letters ("j o h n"), each a word of its own.
     if gates & _SPELL_WORDS and gates & _LETTERS and _SPELL_GATE.search(lowered):
         for cue in _SPELL_CUE.finditer(prepared):
@@ -176,3 +194,19 @@ def _pairs(out: list[Finding], text: str) -> None:
             continue
         known_last = last in lasts or last.split("-")[0] in lasts
         out.append(Finding(PERSON, pair.start(), pair.end(), 0.8 if known_last else 0.65, value))
+
+
+def _phonetic(out: list[Finding], prepared: Prepared) -> None:
+    """Names spelled with words for the letters: at least one "x as in word", or two NATO
+    words among the letters."""
+    lowered = prepared.lowered
+    cue = _PHONETIC_CUE.search(lowered) is not None
+    if not cue and _NATO_SET.isdisjoint(lowered.split()):
+        return
+    text = prepared.text
+    for m in _PHONETIC.finditer(prepared):
+        value = lowered[m.start() : m.end()]
+        spelled = _PHONETIC_CUE.search(value) is not None
+        nato = sum(1 for word in re.findall(r"[a-z\-]+", value) if word in _NATO_SET)
+        if spelled or nato >= 2:
+            out.append(Finding(PERSON, m.start(), m.end(), 0.75, text[m.start() : m.end()]))
