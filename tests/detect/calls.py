@@ -72,12 +72,34 @@ CHAT = (
         "Great, thanks for your help.",
     ),
 )
-MONTHS = (
-    "january february march april may june july august september october november december"
-).split()
-ONES = "one two three four five six seven eight nine".split()
-TEENS = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+ONES = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+TEENS = [
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 
 def number_words(n: int) -> str:
@@ -357,7 +379,13 @@ class Generator:
         correction_done = False
         for k, chunk in enumerate(chunks):
             words = self.say(chunk, written).split(" ") if not written else [chunk]
-            if not written and not correction_done and rng.random() < 0.4 and len(words) > 1:
+            if (
+                not written
+                and not correction_done
+                and rng.random() < 0.4
+                and len(words) > 1
+                and words[-2] != "double"
+            ):
                 # "five five five no sorry six": a wrong digit, then the right one.
                 wrong = WORDS[(WORDS.index(words[-1]) + 1) % 10] if words[-1] in WORDS else "two"
                 current.extend(words[:-1] + [wrong])
@@ -387,7 +415,8 @@ class Generator:
         number = rng.choice(["", "", str(rng.randint(1, 99))])
         form = rng.random()
         if form < 0.2:
-            value = f"{first}{sep.strip().replace('dot', '.').replace('underscore', '_')}{last}{number}@{domain}.{tld}"
+            joint = sep.strip().replace("dot", ".").replace("underscore", "_")
+            value = f"{first}{joint}{last}{number}@{domain}.{tld}"
         else:
             local_first = " ".join(first) if form < 0.4 else first
             value = f"{local_first}{sep or ' dot '}{last}{number} at {domain} dot {tld}"
@@ -401,7 +430,8 @@ class Generator:
         month, day, year = born.month, born.day, born.year
         form = rng.random()
         year_words = (
-            f"nineteen {number_words(year % 100) if year % 100 >= 10 else 'oh ' + WORDS[year % 100]}"
+            "nineteen "
+            + (number_words(year % 100) if year % 100 >= 10 else "oh " + WORDS[year % 100])
             if year < 2000
             else (
                 "two thousand "
@@ -490,7 +520,9 @@ class Generator:
             script.turn(
                 0,
                 (
-                    f"I'll call you back at {rng.randint(1, 12)}:{rng.randint(0, 59):02d} pm, or around {number_words(rng.randint(1, 12))} {rng.choice(['thirty', 'fifteen', 'forty five'])}.",
+                    f"I'll call you back at {rng.randint(1, 12)}:{rng.randint(0, 59):02d} pm, "
+                    f"or around {number_words(rng.randint(1, 12))} "
+                    f"{rng.choice(['thirty', 'fifteen', 'forty five'])}.",
                     None,
                 ),
             )
@@ -498,7 +530,8 @@ class Generator:
             script.turn(
                 0,
                 (
-                    f"Your appointment is on {rng.choice(MONTHS)} {number_words(rng.randint(1, 28))} at {rng.randint(1, 12)} pm.",
+                    f"Your appointment is on {rng.choice(MONTHS)} "
+                    f"{number_words(rng.randint(1, 28))} at {rng.randint(1, 12)} pm.",
                     None,
                 ),
             )

@@ -82,6 +82,7 @@ _NEEDS_NEXT: dict[str, tuple[str, ...]] = {
 }
 _NEXT_WORD: Final = re.compile(r"[\s'’]*(#|[^\W\d_]+)")
 _MONEY: Final = frozenset("$€£¥")
+_SENTENCE_END: Final = re.compile(r"[.!?;](?:\s|$)|\n")
 
 
 class Index:
@@ -137,7 +138,10 @@ class Index:
         if positions:
             kinds = self._kinds
             lo = bisect.bisect_left(positions, start - left)
-            hi = bisect.bisect_left(positions, end + right)
+            # After the candidate, only its own sentence counts: "$1,611.44. License ..." and
+            # "... 1234. Card ending ..." name what comes next, not what came before.
+            stop = _SENTENCE_END.search(self._text, end, end + right)
+            hi = bisect.bisect_left(positions, stop.start() if stop else end + right)
             found = {kinds[k] for k in range(lo, hi) if not (start <= positions[k] < end)}
         if not _MONEY.isdisjoint(self._text[max(0, start - 2) : start]):
             found.add("negative")

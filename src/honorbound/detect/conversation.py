@@ -29,6 +29,7 @@ from typing import Final
 from honorbound.detect import context, numbers
 from honorbound.detect.digits import MAX_RUN_DIGITS, Run
 from honorbound.detect.findings import Finding
+from honorbound.detect.resources import word_classes
 
 # A speaker label at the start of a line: "Agent:", "Customer 2:", "speaker 1:", "spk_0:",
 # "[Agent]", "AGENT -". Up to 30 characters, so "my card number is: ..." is not read as one.
@@ -40,34 +41,12 @@ _MAX_GAP_CHARS: Final = 240
 _MAX_GAP_WORDS: Final = 16
 _MAX_GAP_LINES: Final = 6
 
-# Words that may stand between two pieces of one number. Classes: fillers, acknowledgements,
-# the agent's prompts for the next piece, and self-corrections (which also mark the next run
-# as a replacement).
-_FILLERS: Final = frozenset(
-    "uh um umm uhm uhh er erm ah ahh eh hmm hm mm mmm like so well let me see just yeah "
-    "este pues eh".split()
-)
-_ACKS: Final = frozenset(
-    "okay ok okey k mhm mhmm mmhmm mm-hmm uh-huh uh-hum uhhuh yes yeah yep yup ya yea right "
-    "alright all sure got it gotcha perfect great good thanks thank you correct that's that "
-    "is it's its exactly mm-hm uh-hm "
-    "sí si vale ajá aja bueno claro listo perfecto correcto exacto eso".split()
-)
-_PROMPTS: Final = frozenset(
-    "and then next the rest after go on ahead keep going continue ready i'm im i got have so "
-    "far what's whats what comes more set group part please you can now last digits numbers "
-    "number followed by with of me write down moment hold second sec read back repeat "
-    "confirm confirming verify heard said saying let's lets one's "
-    "y luego después despues siguiente sigue adelante los las el la que más mas".split()
-)
-_CORRECTIONS: Final = frozenset(
-    "no sorry wait actually mean scratch oops correction correct not "
-    "perdón perdon digo mejor dicho disculpe".split()
-)
-_CORRECTION_MARKS: Final = frozenset(
-    "sorry wait actually mean scratch oops correction perdón perdon digo dicho disculpe".split()
-)
-_LIGHT: Final = _FILLERS | _ACKS | _PROMPTS | _CORRECTIONS
+# Words that may stand between two pieces of one number (data/conversation_words.txt):
+# fillers, acknowledgements, the agent's prompts, self-corrections; "marks" make the next run
+# a replacement of the last one.
+_CLASSES: Final = word_classes("conversation_words.txt")
+_CORRECTION_MARKS: Final = _CLASSES["mark"]
+_LIGHT: Final = _CLASSES["filler"] | _CLASSES["ack"] | _CLASSES["prompt"] | _CLASSES["correction"]
 # Said between two digit runs, these are digits ("four one one for two").
 HOMOPHONES: Final = {"to": "2", "too": "2", "for": "4", "fore": "4", "won": "1", "ate": "8"}
 
@@ -147,7 +126,7 @@ def _gap(text: str, lowered: str, start: int, end: int) -> tuple[bool, bool, str
 
 
 # After these a lone number word is a word, not a digit: "that's the one", "the next four".
-_NOT_BEFORE_DIGIT: Final = frozenset("the a that this next last first".split())
+_NOT_BEFORE_DIGIT: Final = frozenset(["the", "a", "that", "this", "next", "last", "first"])
 
 
 def chains(text: str, lowered: str, runs: list[Run]) -> list[list[Segment]]:

@@ -56,9 +56,14 @@ _SPOKEN_EMAIL: Final = Caseless(
 # that start with a digit are Twins (prepared.py): on ASCII text \d is checked inline.
 _IPV4: Final = Twin(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\d|\.\d)")
 _IPV6: Final = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}(?![0-9A-Za-z:])")
+# Groups of four after the country code and check digits, joined by nothing, a space or a
+# dash ("DE89-3704-...", "DE 89 3704 ..."). The match may run into a following word
+# ("... 00 Thanks"): shorter readings, a group at a time, are checked too.
 _IBAN: Final = re.compile(
-    r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
+    r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][ \-]?\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}"
+    r"(?:[ \-]?[A-Za-z0-9]{1,4})?"
 )
+_IBAN_PIECE: Final = re.compile(r"[A-Za-z0-9]+")
 
 _MONTHS: Final = (
     r"january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -71,11 +76,13 @@ _ORDINAL_WORDS: Final = (
     r"twenty[- ](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|thirtieth|"
     r"thirty[- ]first"
 )
-_YEAR_WORDS: Final = (
-    r"(?:nineteen|twenty|two\s+thousand(?:\s+and)?)"
+_YEAR_TAIL: Final = (
     r"(?:[\s-]+(?:oh|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|"
     r"nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|one|two|three|four|five|"
     r"six|seven|eight|nine)){1,2}"
+)
+_YEAR_WORDS: Final = (
+    rf"(?:(?:nineteen|twenty){_YEAR_TAIL}|two\s+thousand(?:(?:\s+and)?{_YEAR_TAIL})?)"
 )
 # Days said as cardinals ("october fifteen", "march twenty one"), as speech-to-text writes them.
 _CARDINAL_DAYS: Final = (
@@ -214,6 +221,12 @@ _ID_ANCHOR: Final = Caseless(
 )
 # An identifier: letters and digits with at least four digits, optionally split by - or space.
 _ID_TOKEN: Final = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9\-]{3,19}(?![A-Za-z0-9])")
+# A licence-style identifier in groups: a letter prefix kept ("D 123 456 789", "F255-921-50-094"),
+# later groups starting with a digit so the next word is not taken.
+_ID_GROUPED: Final = re.compile(
+    r"(?<![A-Za-z0-9])(?:[A-Za-z]{1,3}[ \-]?)?\d[A-Za-z0-9]*(?:[ \-]\d[A-Za-z0-9]*){0,6}"
+    r"(?![A-Za-z0-9])"
+)
 _ID_TYPES: Final = {"license": LICENSE, "passport": PASSPORT, "medical": MEDICAL, "account": BANK}
 _ID_WINDOW: Final = 40
 _ID_STEMS: Final = (
@@ -269,8 +282,18 @@ def ips(out: list[Finding], prepared: Prepared) -> None:
 def ibans(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     for m in _IBAN.finditer(text):
-        if validators.is_iban(m.group().replace(" ", "")):
-            out.append(Finding(IBAN, m.start(), m.end(), 0.95, m.group()))
+        pieces = list(_IBAN_PIECE.finditer(text, m.start(), m.end()))
+        # Longest reading first; each shorter one drops the last piece, or its last letters.
+        ends = sorted({p.end() for p in pieces} | {m.end() - k for k in range(4)}, reverse=True)
+        for end in ends:
+            if end <= m.start() + 12:
+                break
+            if end < len(text) and text[end].isalnum():
+                continue
+            value = text[m.start() : end]
+            if validators.is_iban(value.replace(" ", "").replace("-", "").upper()):
+                out.append(Finding(IBAN, m.start(), end, 0.95, value))
+                break
 
 
 def _plausible_numeric_date(value: str) -> bool:
@@ -328,6 +351,8 @@ def addresses(out: list[Finding], prepared: Prepared) -> None:
     # A street address holds a street suffix word ("St", "Avenue"): see _street_end.
     matches = _ADDRESS.pick(prepared).finditer(text) if prepared.gates & _SUFFIX_GATE else ()
     for m in matches:
+        if _LABEL_BEFORE.search(text, max(0, m.start() - 12), m.start()):
+            continue  # "speaker 2": the digit of a speaker label is no house number
         end = _street_end(text, m.start(), m.end())
         if end is None:
             continue
@@ -343,6 +368,9 @@ def addresses(out: list[Finding], prepared: Prepared) -> None:
     for pattern in extra:
         for m in pattern.finditer(text):
             out.append(Finding(ADDRESS, m.start(), m.end(), 0.8, m.group()))
+
+
+_LABEL_BEFORE: Final = re.compile(r"(?i:speaker|spk|channel|ch|caller|agent|customer)[ _]?$")
 
 
 def _street_end(text: str, start: int, end: int) -> int | None:
@@ -379,10 +407,22 @@ def named_ids(out: list[Finding], prepared: Prepared) -> None:
         if kind is None:
             continue
         end = min(len(text), anchor.end() + _ID_WINDOW)
+        need = 6 if kind == "account" else 4
+        spans = [
+            m.span()
+            for m in _ID_GROUPED.finditer(text, anchor.end(), end)
+            if sum(ch.isdigit() for ch in m.group()) >= need
+        ][:1]
         for token in _ID_TOKEN.finditer(text, anchor.end(), end):
-            value = token.group()
-            digits = sum(ch.isdigit() for ch in value)
-            if digits < 4 or (kind == "account" and digits < 6):
-                continue
-            out.append(Finding(_ID_TYPES[kind], token.start(), token.end(), 0.8, value))
-            break
+            if sum(ch.isdigit() for ch in token.group()) >= need:
+                spans.append(token.span())
+                break
+        if not spans:
+            continue
+        # The earliest; grouped and plain readings of the same identifier merge.
+        spans.sort()
+        start, stop = spans[0]
+        for other in spans[1:]:
+            if other[0] < stop:
+                stop = max(stop, other[1])
+        out.append(Finding(_ID_TYPES[kind], start, stop, 0.8, text[start:stop]))

@@ -164,7 +164,8 @@ def people(out: list[Finding], prepared: Prepared) -> None:
                 out.append(Finding(PERSON, cue.start(), span[1], 0.85, text[cue.start() : span[1]]))
     if gates & _FIRST_WORDS:
         _pairs(out, text)
-    if gates & (_PHONETIC_WORDS | _NATO_WORDS) and gates & _LETTERS:
+    # "x as in word" holds a single letter and a cue word; NATO spelling holds NATO words.
+    if (gates & _PHONETIC_WORDS and gates & _LETTERS) or gates & _NATO_WORDS:
         _phonetic(out, prepared)
     # A spelled name is single letters ("j o h n"), each a word of its own.
     if gates & _SPELL_WORDS and gates & _LETTERS and _SPELL_GATE.search(lowered):
