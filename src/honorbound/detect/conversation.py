@@ -61,9 +61,14 @@ ECHO: Final = 4
 def speaker_at(text: str, position: int) -> tuple[str | None, int]:
     """The speaker label of the line holding `position`, and where the line's content starts."""
     line_start = text.rfind("\n", 0, position) + 1
-    label = LABEL.match(text, line_start, position)
+    # Matched past `position`: a position inside the label ("SPEAKER_01:") gets a content
+    # start after it, so the label's digits are never taken for a value.
+    label = LABEL.match(text, line_start)
     if label:
         name = label.group(1) if label.group(1) is not None else label.group(2)
+        if label.end() > position and sum(ch.isdigit() for ch in name) > 3:
+            # "my card is 4111 1111 1111 1111: thanks" is no speaker label.
+            return None, line_start
         return name.strip().lower(), label.end()
     return None, line_start
 
