@@ -237,3 +237,22 @@ def test_speaker_label_digit_is_not_part_of_a_value() -> None:
     ]
     labelled = "speaker 1: card number\nspeaker 2: 4111 1111 1111 1111"
     assert [labelled[f.start : f.end] for f in scan(labelled)] == ["4111 1111 1111 1111"]
+
+
+def test_city_state_and_zip_belong_to_the_address() -> None:
+    for text, value in [
+        (
+            "customer: it's 742 evergreen terrace springfield illinois 62704 thanks",
+            "742 evergreen terrace springfield illinois 62704",
+        ),
+        (
+            "customer: 742 evergreen terrace springfield il six two seven oh four",
+            "742 evergreen terrace springfield il six two seven oh four",
+        ),
+        (
+            "it's 12 main street apt 4 new york new york 10001",
+            "12 main street apt 4 new york new york 10001",
+        ),
+    ]:
+        assert [(f.type, text[f.start : f.end]) for f in scan(text)] == [("STREET_ADDRESS", value)]
+    assert [f.type for f in scan("it's 12 main street and then i went home")] == ["STREET_ADDRESS"]

@@ -200,6 +200,18 @@ _ADDRESS_TAIL: Final = re.compile(
     r"(?:,?\s+[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2},?[ \t]+"
     rf"(?:{_STATES})(?:[ \t]+\d{{5}}(?:-\d{{4}})?)?(?![A-Za-z0-9]))?"
 )
+# The same end as speech-to-text writes it: lower case, the state's name or its abbreviation,
+# the zip written or said digit by digit ("springfield illinois six two seven oh four").
+_STATE_NAMES: Final = "|".join(
+    sorted((re.escape(name) for name in words("us_states.txt")), key=len, reverse=True)
+)
+_ZIP_WORD: Final = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+_ZIP: Final = rf"(?:\d{{5}}(?:-\d{{4}})?|{_ZIP_WORD}(?:[ \t]{_ZIP_WORD}){{4}})"
+_ADDRESS_TAIL_SPOKEN: Final = re.compile(
+    r",?[ \t]+[a-z]{2,20}(?:[ \t][a-z]{2,20}){0,2},?[ \t]+"
+    rf"(?:(?:{_STATE_NAMES})(?:[ \t]+{_ZIP})?|(?:{_STATES.lower()})[ \t]+{_ZIP})"
+    r"(?![a-z0-9])"
+)
 _MILITARY: Final = re.compile(
     r"(?<![\w])(?:(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][a-z]+|(?:PSC|Unit)[ \t]+\d{4},?[ \t]+Box"
     r"[ \t]+\d{4})\s+[AFD]PO[ \t]+A[AEP][ \t]+\d{5}(?!\d)"
@@ -359,6 +371,10 @@ def addresses(out: list[Finding], prepared: Prepared) -> None:
         tail = _ADDRESS_TAIL.match(text, end)
         if tail:
             end = tail.end()
+        if len(prepared.lowered) == len(text):
+            spoken = _ADDRESS_TAIL_SPOKEN.match(prepared.lowered, end)
+            if spoken:
+                end = spoken.end()
         out.append(Finding(ADDRESS, m.start(), end, 0.8, text[m.start() : end]))
     extra = []
     if "PO " in text:
