@@ -256,3 +256,16 @@ def test_city_state_and_zip_belong_to_the_address() -> None:
     ]:
         assert [(f.type, text[f.start : f.end]) for f in scan(text)] == [("STREET_ADDRESS", value)]
     assert [f.type for f in scan("it's 12 main street and then i went home")] == ["STREET_ADDRESS"]
+
+
+def test_mask_keeps_the_last_four_of_the_last_piece_only(fakes: Fakes) -> None:
+    card = fakes.card("visa16")
+    groups = [card[i : i + 4] for i in range(0, 16, 4)]
+    text = "Agent: card number?\n" + "\nAgent: okay\n".join(f"Customer: {g}" for g in groups)
+    masked = redact(text, operator="mask").text
+    # Each piece masked whole: a piece keeping "its" last four would show twelve digits.
+    assert masked.count("Customer: ****") == 4
+    assert not any(ch.isdigit() for ch in masked)
+    spoken = text.replace(groups[0], speak(groups[0]))
+    masked = redact(spoken, operator="mask").text
+    assert "Customer: ****\n" in masked and speak(groups[0]) not in masked
