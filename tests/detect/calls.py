@@ -266,7 +266,7 @@ class Generator:
 
     def _opening(self, script: _Script) -> None:
         rng = self.rng
-        self._chat(script, rng.randint(150, 450))
+        self._chat(script, rng.randint(100, 350))
         script.turn(
             0,
             (
@@ -286,7 +286,8 @@ class Generator:
             )
 
     def _closing(self, script: _Script) -> None:
-        self._chat(script, script.size + self.rng.randint(60, 300))
+        # Calls of 500-1,000 characters: the length the throughput target is set on.
+        self._chat(script, max(script.size + self.rng.randint(40, 200), self.rng.randint(520, 900)))
         if self.rng.random() < 0.6:
             script.turn(
                 0,

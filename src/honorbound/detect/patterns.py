@@ -59,6 +59,7 @@ _IPV6: Final = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44
 # Groups of four after the country code and check digits, joined by nothing, a space or a
 # dash ("DE89-3704-...", "DE 89 3704 ..."). The match may run into a following word
 # ("... 00 Thanks"): shorter readings, a group at a time, are checked too.
+_IPV6_GATE: Final = re.compile(r":[0-9A-Fa-f]{1,4}:")
 _IBAN: Final = re.compile(
     r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][ \-]?\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}"
     r"(?:[ \-]?[A-Za-z0-9]{1,4})?"
@@ -86,7 +87,7 @@ _YEAR_WORDS: Final = (
 )
 # Days said as cardinals ("october fifteen", "march twenty one"), as speech-to-text writes them.
 _CARDINAL_DAYS: Final = (
-    r"(?:twenty|thirty)[- ](?:one|two|three|four|five|six|seven|eight|nine)|"
+    r"twenty[- ](?:one|two|three|four|five|six|seven|eight|nine)|thirty[- ]one|"
     r"ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
     r"twenty|thirty|one|two|three|four|five|six|seven|eight|nine"
 )
@@ -249,11 +250,14 @@ _ID_GATE: Final = re.compile("|".join(map(re.escape, _ID_STEMS)))
 # One of these is a whole word of every text _ID_ANCHOR matches ("dl#", "acctno" included).
 # Every anchor holds the words of one of these alternatives ("dl#" gives "dl", "acctno" is one
 # word); each alternative is a mask of gates that must all be open.
+_ACCOUNT_WORD: Final = word_gate(["account"])
 _ID_MASKS: Final = (
     word_gate(
         "license licence licencia dl dlno dlnumber passport pasaporte mrn medicaid medicare "
-        "account acct acctno acctnumber"
+        "acct acctno acctnumber"
     ),
+    # "account number", "account no" ("account #" is checked apart: "#" is not a word).
+    _ACCOUNT_WORD | word_gate(["number", "no"]),
     word_gate("member insurance policy subscriber patient") | word_gate(["id", "number"]),
     word_gate(["health"]) | word_gate(["plan"]),
     word_gate(["medical"]) | word_gate(["record"]),
@@ -279,7 +283,9 @@ def ips(out: list[Finding], prepared: Prepared) -> None:
         for m in _IPV4.pick(prepared).finditer(text):
             if all(int(part) < 256 for part in m.group().split(".")):
                 out.append(Finding(IP, m.start(), m.end(), 0.9, m.group()))
-    if "::" in text or text.count(":") >= 5:
+    # An IPv6 address holds "::" or a hex group between two colons; speaker labels
+    # ("Agent:") give a transcript many colons but no such group.
+    if "::" in text or (text.count(":") >= 5 and _IPV6_GATE.search(text)):
         for m in _IPV6.finditer(text):
             value = m.group().rstrip(".")
             if value.count(":") < 2:
@@ -414,7 +420,9 @@ def named_ids(out: list[Finding], prepared: Prepared) -> None:
     if not prepared.has_digit:
         return
     gates = prepared.gates
-    if not any(gates & mask == mask for mask in _ID_MASKS):
+    if not any(gates & mask == mask for mask in _ID_MASKS) and not (
+        gates & _ACCOUNT_WORD and "#" in text
+    ):
         return
     if not _ID_GATE.search(prepared.lowered):
         return

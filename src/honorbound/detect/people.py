@@ -56,6 +56,8 @@ _PHONETIC: Final = Caseless(
     rf"(?<![A-Za-z'’]){_SPELL_UNIT}(?:(?:[\s,]{{1,2}}|\s(?:then|and|y)\s){_SPELL_UNIT}){{1,40}}"
 )
 _PHONETIC_CUE: Final = re.compile(r" (?:as in|like|for|de|como) ")
+_CUE_SCAN: Final = re.compile(r"\s(?:as\s+in|like|for|de|como)\s[a-z]")
+_NATO_PAIR: Final = re.compile(rf"(?<![a-z])(?:{_NATO})[\s,]{{1,2}}(?:{_NATO})(?![a-z])")
 _PHONETIC_WORDS: Final = word_gate("as like for de como")
 _NATO_WORDS: Final = word_gate(_NATO.split("|"))
 _NATO_SET: Final = frozenset(_NATO.split("|"))
@@ -200,9 +202,18 @@ def _pairs(out: list[Finding], text: str) -> None:
 def _phonetic(out: list[Finding], prepared: Prepared) -> None:
     """Names spelled with words for the letters: at least one "x as in word", or two NATO
     words among the letters."""
-    lowered = prepared.lowered
-    cue = _PHONETIC_CUE.search(lowered) is not None
-    if not cue and _NATO_SET.isdisjoint(lowered.split()):
+    lowered = prepared.lowered if prepared.folded else prepared.text.lower()
+    # Every spelling this finds holds a lone letter before a cue ("m as in"), or two NATO
+    # words in a row. The cue search starts with a plain space, so the regex engine skips in C.
+    found = False
+    if prepared.gates & _PHONETIC_WORDS:
+        for cue in _CUE_SCAN.finditer(lowered):
+            at = cue.start()
+            if at >= 1 and lowered[at - 1].isalpha() and (at < 2 or not lowered[at - 2].isalnum()):
+                found = lowered[at - 2 : at - 1] not in ("'", "’")
+                if found:
+                    break
+    if not found and not (prepared.gates & _NATO_WORDS and _NATO_PAIR.search(lowered)):
         return
     text = prepared.text
     for m in _PHONETIC.finditer(prepared):
