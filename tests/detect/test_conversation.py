@@ -284,3 +284,26 @@ def test_mask_keeps_the_last_four_of_the_last_piece_only(fakes: Fakes) -> None:
     masked = redact(spoken, operator="mask").text
     # A spoken group alone would be masked as its digits, all four of them shown.
     assert masked.startswith("Agent: card number?\nCustomer: ****\n"), masked
+
+
+def test_phrasings_the_generator_does_not_write() -> None:
+    # Written by hand, in styles tests/detect/calls.py does not produce: labels without a
+    # colon, "the first four are", "uh huh", digits said after an email's name part.
+    text = (
+        "agent can i have the card number please\n"
+        "customer yeah the first four are four one one one\nagent uh huh\n"
+        "customer then one one one one\nagent alright and the next four digits\n"
+        "customer one one one one and the last four are one one one one"
+    )
+    found = scan(text)
+    assert {f.type for f in found} == {"CREDIT_CARD"}
+    assert "".join(text[f.start : f.end] for f in found).count("one") == 15
+    email = "Customer: it's john underscore doe seventy seven at gmail dot com"
+    assert [(f.type, email[f.start : f.end]) for f in scan(email)] == [
+        ("EMAIL_ADDRESS", "john underscore doe seventy seven at gmail dot com")
+    ]
+    tens = (
+        "Agent: What's the card number?\n"
+        "Customer: forty one eleven, eleven eleven, eleven eleven, eleven eleven"
+    )
+    assert [f.type for f in scan(tens)] == ["CREDIT_CARD"]

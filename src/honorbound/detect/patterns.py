@@ -43,10 +43,16 @@ _SPOKEN_SEP: Final = r"\s(?:dot|period|punto)\s|\."
 _LETTER: Final = r"[a-z](?:\s(?:as\s+in|like|for|de|como)\s[a-z]{2,20})?(?![a-z'’])"
 SPELLED: Final = rf"{_LETTER}(?:[\s,]{{1,2}}{_LETTER}){{1,40}}"
 _LOCAL: Final = rf"(?:{SPELLED}|[A-Za-z0-9]{{1,40}})"
+# Digits said after the name part: "john underscore doe seventy seven at gmail dot com".
+_LOCAL_DIGITS: Final = (
+    r"(?:\s(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+    r"fifty|sixty|seventy|eighty|ninety|double)){0,4}"
+)
 _SPOKEN_EMAIL: Final = Caseless(
     rf"(?<![A-Za-z0-9'’]){_LOCAL}"
     r"(?:(?:\s(?:dot|period|punto|underscore|dash|hyphen|guion|guion\s+bajo)\s|[._\-])"
-    rf"{_LOCAL}){{0,4}}"
+    rf"{_LOCAL}){{0,4}}{_LOCAL_DIGITS}"
     r"\s(?:at|arroba)\s"
     rf"[A-Za-z0-9]{{1,40}}(?:(?:{_SPOKEN_SEP})[A-Za-z0-9]{{1,40}}){{0,3}}"
     rf"(?:{_SPOKEN_SEP})(?:{_TLD})(?![A-Za-z0-9])",
@@ -102,7 +108,9 @@ _NUMERIC_DATES: Final = Twin(
 )
 _MONTH_DATES: Final = Caseless(
     r"(?<![\w/.-])(?:"
-    rf"(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY_AFTER_MONTH}(?:,?\s+{_YEAR})?"
+    # With the year first: "october twenty two thousand eight" is the 20th, not the 22nd.
+    rf"(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY_AFTER_MONTH},?\s+{_YEAR}"
+    rf"|(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY_AFTER_MONTH}"
     rf"|{_DAY}\s+(?:of\s+|de\s+)?(?:{_MONTHS})\.?(?:,?\s+(?:de\s+|del\s+)?{_YEAR})?"
     rf"|(?:{_MONTHS})\.?,?\s+(?:19|20)\d{{2}}"
     r")(?![\w/])",
