@@ -119,3 +119,8 @@ def test_not_a_transcript_is_a_clear_error() -> None:
         parse({"hello": 1})
     with pytest.raises(TranscriptError, match="turn 0: no text"):
         parse([{"speaker": "a"}])
+
+    with pytest.raises(TranscriptError, match="documented structure"):
+        parse({"results": {"transcripts": [], "items": [1, 2]}})
+    with pytest.raises(TranscriptError, match="documented structure"):
+        parse({"results": [{"alternatives": "nope"}]})

@@ -208,6 +208,19 @@ def _plain(turns: Sequence[Any]) -> list[Turn]:
 
 def parse(document: str | bytes | dict[str, Any] | list[Any]) -> list[Turn]:
     """The speaker turns of a transcript document (see the module docstring)."""
+    try:
+        return _parse(document)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        if isinstance(exc, TranscriptError):
+            raise
+        # A known shape with a field of the wrong kind ("items": [1, 2]).
+        raise TranscriptError(
+            "a field of the transcript does not have the documented structure "
+            f"({type(exc).__name__})"
+        ) from None
+
+
+def _parse(document: str | bytes | dict[str, Any] | list[Any]) -> list[Turn]:
     data: Any = document
     if isinstance(document, (str, bytes)):
         try:
