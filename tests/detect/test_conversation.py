@@ -307,3 +307,12 @@ def test_phrasings_the_generator_does_not_write() -> None:
         "Customer: forty one eleven, eleven eleven, eleven eleven, eleven eleven"
     )
     assert [f.type for f in scan(tens)] == ["CREDIT_CARD"]
+
+
+def test_a_stretch_longer_than_any_identifier_is_no_value() -> None:
+    # "four uh four uh ..." for pages: joined it would be read window by window as phones.
+    text = "four uh " * 5000 + "\nAgent: thanks\nCustomer: card 4111 1111 1111 1111"
+    found = scan(text)
+    assert [(f.type, text[f.start : f.end]) for f in found] == [
+        ("CREDIT_CARD", "4111 1111 1111 1111")
+    ]

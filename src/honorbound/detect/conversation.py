@@ -40,6 +40,7 @@ _GAP_WORD: Final = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*|\d+|\n")
 _MAX_GAP_CHARS: Final = 240
 _MAX_GAP_WORDS: Final = 16
 _MAX_GAP_LINES: Final = 6
+_MAX_SEGMENTS: Final = 4 * MAX_RUN_DIGITS  # echoes add pieces but no digits
 
 # Words that may stand between two pieces of one number (data/conversation_words.txt):
 # fillers, acknowledgements, the agent's prompts, self-corrections; "marks" make the next run
@@ -141,11 +142,22 @@ def chains(text: str, lowered: str, runs: list[Run]) -> list[list[Segment]]:
     speaker: str | None = None
     given = ""  # the digits of the chain so far
     last_end = 0
+    # A stretch longer than any identifier ("four uh four uh ..." for pages) is no value: like
+    # a run of more than MAX_RUN_DIGITS, it is dropped whole, up to the next break.
+    overflow = False
     for run in runs:
         who, content = speaker_at(text, run.start)
         if run.start < content:
             continue  # a digit of a speaker label ("speaker 2:")
-        gap = _gap(text, lowered, last_end, run.start) if current else None
+        gap = _gap(text, lowered, last_end, run.start) if current or overflow else None
+        if overflow:
+            if gap is not None:
+                last_end = run.end
+                continue
+            overflow = False
+        if current and gap is not None and len(current) > _MAX_SEGMENTS:
+            current, given, overflow, last_end = [], "", True, run.end
+            continue
         if current and gap is not None:
             correction, _crossed, homophone, last = gap
             same = who == speaker or speaker is None or who is None
@@ -161,7 +173,10 @@ def chains(text: str, lowered: str, runs: list[Run]) -> list[list[Segment]]:
                     # "okay, next four?": a number word in the agent's prompt, not a piece.
                     last_end = run.end
                     continue
-            elif len(given) + len(run.digits) <= MAX_RUN_DIGITS:
+            elif len(given) + len(run.digits) > MAX_RUN_DIGITS:
+                current, given, overflow, last_end = [], "", True, run.end
+                continue
+            else:
                 if homophone:
                     at = _homophone_span(lowered, last_end, run.start)
                     current.append(Segment(HOMOPHONE, None, homophone, at[0], at[1]))
