@@ -61,14 +61,36 @@ ECHO: Final = 4
 
 def speaker_at(text: str, position: int) -> tuple[str | None, int]:
     """The speaker label of the line holding `position`, and where the line's content starts."""
-    line_start = text.rfind("\n", 0, position) + 1
     # Matched past `position`: a position inside the label ("SPEAKER_01:") gets a content
-    # start after it, so the label's digits are never taken for a value.
+    # start after it, so the label's digits are never taken for a value; "my card is 4111
+    # 1111 1111 1111: thanks" (more than three digits) is no label.
+    return _label_at(text, text.rfind("\n", 0, position) + 1, position)
+
+
+def speakers(text: str, runs: list[Run]) -> list[tuple[str | None, int]]:
+    """`speaker_at` for each run, in one pass: each line start is looked for once (a long
+    line with many runs must not be searched back to its start for every one)."""
+    out: list[tuple[str | None, int]] = []
+    line_start = 0
+    scanned = 0
+    last: tuple[str | None, int] = (None, 0)
+    for run in runs:
+        newline = text.rfind("\n", scanned, run.start)
+        scanned = run.start
+        if newline != -1 or not out:
+            line_start = newline + 1 if newline != -1 else line_start
+            last = _label_at(text, line_start, run.start)
+        elif last[1] > run.start:
+            last = _label_at(text, line_start, run.start)
+        out.append(last)
+    return out
+
+
+def _label_at(text: str, line_start: int, position: int) -> tuple[str | None, int]:
     label = LABEL.match(text, line_start)
     if label:
         name = label.group(1) if label.group(1) is not None else label.group(2)
         if label.end() > position and sum(ch.isdigit() for ch in name) > 3:
-            # "my card is 4111 1111 1111 1111: thanks" is no speaker label.
             return None, line_start
         return name.strip().lower(), label.end()
     return None, line_start
@@ -135,8 +157,11 @@ def _gap(text: str, lowered: str, start: int, end: int) -> tuple[bool, bool, str
 _NOT_BEFORE_DIGIT: Final = frozenset(["the", "a", "that", "this", "next", "last", "first"])
 
 
-def chains(text: str, lowered: str, runs: list[Run]) -> list[list[Segment]]:
-    """The runs of `text` grouped into chains (see the module docstring), in order."""
+def chains(
+    text: str, lowered: str, runs: list[Run], who_said: list[tuple[str | None, int]]
+) -> list[list[Segment]]:
+    """The runs of `text` grouped into chains (see the module docstring), in order;
+    `who_said` is `speakers(text, runs)`."""
     out: list[list[Segment]] = []
     current: list[Segment] = []
     speaker: str | None = None
@@ -145,8 +170,7 @@ def chains(text: str, lowered: str, runs: list[Run]) -> list[list[Segment]]:
     # A stretch longer than any identifier ("four uh four uh ..." for pages) is no value: like
     # a run of more than MAX_RUN_DIGITS, it is dropped whole, up to the next break.
     overflow = False
-    for run in runs:
-        who, content = speaker_at(text, run.start)
+    for run, (who, content) in zip(runs, who_said, strict=True):
         if run.start < content:
             continue  # a digit of a speaker label ("speaker 2:")
         gap = _gap(text, lowered, last_end, run.start) if current or overflow else None

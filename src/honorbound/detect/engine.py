@@ -25,22 +25,23 @@ def _number_findings(prepared: Prepared, index: context.Index) -> list[Finding]:
     text = prepared.text
     found = digits.runs(prepared)
     out: list[Finding] = []
+    who_said = conversation.speakers(text, found)
     if len(found) < 2:
-        for run in found:
-            if run.start >= conversation.speaker_at(text, run.start)[1]:
+        for run, (_who, content) in zip(found, who_said, strict=True):
+            if run.start >= content:
                 numbers.add_findings(out, text, run, index)
         return out
     covered: set[int] = set()
-    for chain in conversation.chains(text, prepared.lowered, found):
+    for chain in conversation.chains(text, prepared.lowered, found, who_said):
         for segment, done in zip(
             chain, conversation.findings(out, text, chain, index), strict=True
         ):
             if done and segment.run is not None:
                 covered.add(segment.run.start)
-    for run in found:
+    for run, (_who, content) in zip(found, who_said, strict=True):
         if run.start in covered:
             continue
-        if run.start < conversation.speaker_at(text, run.start)[1]:
+        if run.start < content:
             continue  # a digit of a speaker label
         numbers.add_findings(out, text, run, index)
     return out
