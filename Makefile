@@ -18,7 +18,7 @@ PYTEST := $(BIN)/python -m pytest -q -n $(JOBS)
 # runs a bounded number, `make conformance` many more on both databases.
 CONFORMANCE_EXAMPLES ?= 300
 
-.PHONY: run test test-sqlite test-browser test-postgres test-systems test-spark conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load bench-systems bench-spark clean
+.PHONY: run test test-sqlite test-browser test-postgres test-systems test-spark conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load bench-systems bench-spark bench-recordings clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,10 @@ bench-systems: $(STAMP)
 
 bench-rights: $(STAMP)
 	$(BIN)/python bench/rights.py
+
+# One hour of 8 kHz stereo call audio with its transcript, redacted on one core (< 10 s).
+bench-recordings: $(STAMP)
+	$(BIN)/python bench/recordings.py
 
 bench-vault: $(STAMP)
 	$(BIN)/python bench/vault.py

@@ -187,6 +187,35 @@ class Settings(BaseSettings):
         description="The Retry-After value (seconds) sent with a 503 when the server is busy.",
     )
 
+    recordings_dir: Path | None = Field(
+        default=None,
+        description="Folder of the recording store (redacted call audio and transcripts, "
+        "files 0600). Default: data_dir/recordings.",
+    )
+    recordings_keep_original: bool = Field(
+        default=False,
+        description="Keep the original, unredacted audio of ingested calls, sealed with the "
+        "person's own key (needs the person named at ingest). Off: only the redacted copy is "
+        "kept. Turn on only when your notice says originals are kept.",
+    )
+    recordings_pad_before: float = Field(
+        default=0.5,
+        ge=0,
+        le=10,
+        description="Seconds of audio redacted before each finding's first word.",
+    )
+    recordings_pad_after: float = Field(
+        default=0.2,
+        ge=0,
+        le=10,
+        description="Seconds of audio redacted after each finding's last word.",
+    )
+    recordings_sound: Literal["tone", "silence"] = Field(
+        default="tone",
+        description="What replaces a redacted span: a 1 kHz `tone` or `silence`. Keypad tones "
+        "and paused stretches are always silence.",
+    )
+
     @field_validator("database_url", "keystore_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -253,6 +282,10 @@ class Settings(BaseSettings):
     @property
     def resolved_backup_keys_file(self) -> Path:
         return self.backup_keys_file or self.data_dir / "backup-keys.json"
+
+    @property
+    def resolved_recordings_dir(self) -> Path:
+        return self.recordings_dir or self.data_dir / "recordings"
 
     @property
     def job_queue_file(self) -> Path:

@@ -22,9 +22,11 @@ DOMAIN = (
     "jobs",
     "notify",
     "policy",
+    "recordings",
     "retention",
     "rights",
     "systems",
+    "breach",
     "vault",
 )
 

@@ -23,9 +23,11 @@ from honorbound.api.routes import (
     outbox,
     wellknown,
 )
+from honorbound.api.routes import breach as breach_routes
 from honorbound.api.routes import consent as consent_routes
 from honorbound.api.routes import disclosures as disclosure_routes
 from honorbound.api.routes import policy as policy_routes
+from honorbound.api.routes import recordings as recording_routes
 from honorbound.api.routes import retention as retention_routes
 from honorbound.api.routes import rights as rights_routes
 from honorbound.api.routes import systems as systems_routes
@@ -34,7 +36,7 @@ from honorbound.runtime import Runtime
 from honorbound.web import routes as web_routes
 
 # Endpoints whose bodies are lists of many items get the larger bulk limit.
-BULK_PATHS = ("/v1/contact-decisions",)
+BULK_PATHS = ("/v1/contact-decisions", "/v1/recordings")
 # POST endpoints that only read (a read-only transaction): admitted as reads (see Admission).
 READ_POSTS = ("/v1/contact-decisions", "/v1/consent/lookup")
 
@@ -85,8 +87,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(systems_routes.router)
     app.include_router(systems_routes.public)
     app.include_router(disclosure_routes.router)
+    app.include_router(breach_routes.router)
     app.include_router(policy_routes.router)
     app.include_router(policy_routes.public)
+    app.include_router(recording_routes.router)
     app.include_router(web_routes.router)
     web_routes.mount_static(app)
     secret = runtime.settings.secret_key or runtime.keys.session_secret

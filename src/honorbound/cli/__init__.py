@@ -16,11 +16,13 @@ def build_app() -> typer.Typer:
     that stream large inputs (`scan`, `redact`) start with only the detection engine loaded."""
     from honorbound.cli import audit as _audit_cli
     from honorbound.cli import backup as _backup_cli
+    from honorbound.cli import breach as _breach_cli
     from honorbound.cli import consent as _consent_cli
     from honorbound.cli import core as _core_cli
     from honorbound.cli import detect as _detect_cli
     from honorbound.cli import disclosures as _disclosures_cli
     from honorbound.cli import policy as _policy_cli
+    from honorbound.cli import recordings as _recordings_cli
     from honorbound.cli import retention as _retention_cli
     from honorbound.cli import rights as _rights_cli
     from honorbound.cli import systems as _systems_cli
@@ -36,10 +38,12 @@ def build_app() -> typer.Typer:
     # --- registrations (one line per area; keep sorted) ---------------------------------------
     app.add_typer(_audit_cli.app, name="audit")
     _backup_cli.register(app)
+    app.add_typer(_breach_cli.app, name="breach")
     _consent_cli.register(app)
     _core_cli.register(app)
     _detect_cli.register(app)
     app.add_typer(_policy_cli.app, name="policy")
+    _recordings_cli.register(app)
     app.add_typer(_rights_cli.report, name="report")
     app.add_typer(_retention_cli.app, name="retention")
     app.add_typer(_systems_cli.app, name="systems")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from honorbound.policy.jurisdictions import JurisdictionRules
@@ -27,6 +28,8 @@ class Services:
     rules: RightsRules
     # Connected systems (CRM, files, webhooks, manual): where requests are carried out too.
     systems: SystemsContext
+    # The recording store (honorbound.recordings): a person's stored calls go with them.
+    recordings_dir: Path | None = None
 
     @classmethod
     def build(
@@ -36,6 +39,7 @@ class Services:
         jobs: Any,
         base_url: str,
         laws: JurisdictionRules,
+        recordings_dir: Path | None = None,
     ) -> Services:
         """`laws` is the runtime's one rules object (`Runtime.rules`), never a fresh load."""
         base = base_url.rstrip("/")
@@ -47,4 +51,5 @@ class Services:
             laws,
             load_rights_rules(),
             SystemsContext(keys.derived, base),
+            recordings_dir,
         )

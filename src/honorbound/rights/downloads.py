@@ -28,7 +28,9 @@ def download(
     request = session.get(RightsRequest, row.request_id)
     assert request is not None
     org = organization(session, organization_id)
-    package = build_package(session, svc.vault_keys, svc.laws, request, org.name)
+    package = build_package(
+        session, svc.vault_keys, svc.laws, request, org.name, svc.recordings_dir
+    )
     row.uses += 1
     log_event(
         session,

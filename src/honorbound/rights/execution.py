@@ -18,6 +18,7 @@ from honorbound.consent.identity import IdentityRef, identify
 from honorbound.db.base import utcnow
 from honorbound.notify.models import Channel
 from honorbound.policy import store
+from honorbound.recordings.store import RecordingStore
 from honorbound.rights import clock, limits, messages
 from honorbound.rights.context import Services
 from honorbound.rights.errors import RequestNotFound, RightsError
@@ -396,6 +397,14 @@ def _erase_vault(
     audio = recordings.delete_for_subject(
         session, svc.systems, svc.vault_keys, request.organization_id, subject.id
     )
+    # So do the calls stored in the recording store under their name (honorbound.recordings).
+    stored_calls = (
+        RecordingStore.for_organization(
+            svc.recordings_dir, request.organization_id
+        ).delete_for_subject(subject.id)
+        if svc.recordings_dir is not None
+        else 0
+    )
     erased = erase_subject(
         session, svc.vault_keys, request.organization_id, subject.id, actor, "rights.deletion"
     )
@@ -414,6 +423,7 @@ def _erase_vault(
             "keys_destroyed": erased.keys_destroyed,
             "recipients": notified,
             "suppression_entries": len(refs),
+            "stored_recordings_deleted": stored_calls,
             **audio.as_dict(),
         },
     )

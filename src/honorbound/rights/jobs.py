@@ -27,7 +27,14 @@ __all__ = [
 
 
 def services(rt: JobContext) -> Services:
-    return Services.build(rt.keys, rt.vault_keys, rt.jobs, rt.settings.base_url, rt.rules)
+    return Services.build(
+        rt.keys,
+        rt.vault_keys,
+        rt.jobs,
+        rt.settings.base_url,
+        rt.rules,
+        rt.settings.resolved_recordings_dir,
+    )
 
 
 def execute_job(rt: JobContext, payload: dict[str, Any]) -> dict[str, Any]:

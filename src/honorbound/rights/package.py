@@ -16,13 +16,16 @@ is stated in data.json ("period") and in summary.html.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime as dt
 import io
 import json
 import re
 import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -34,6 +37,7 @@ from honorbound.disclosures.reports import who_received
 from honorbound.policy import store
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.schema import Declaration
+from honorbound.recordings.store import RecordingStore
 from honorbound.rights.limits import months_before, period_of
 from honorbound.rights.models import RequestType, RightsRequest
 from honorbound.systems.requests import SystemPart, package_parts
@@ -122,6 +126,7 @@ def build_package(
     laws: JurisdictionRules,
     request: RightsRequest,
     organization_name: str,
+    recordings_dir: Path | None = None,
 ) -> Package:
     categories_only = request.type == RequestType.ACCESS_CATEGORIES.value
     org_id = request.organization_id
@@ -283,6 +288,13 @@ def build_package(
         "to": request.received_at.isoformat() if since is not None else None,
         "covers": covers,
     }
+    # The person's calls in the recording store, as their redacted transcripts (the store
+    # keeps no unredacted text; the audio itself stays out of the package).
+    calls = (
+        _stored_calls(recordings_dir, org_id, subject.id, since)
+        if recordings_dir is not None and live and subject is not None and not categories_only
+        else []
+    )
     data = {
         "organization": organization_name,
         "request": {
@@ -309,6 +321,7 @@ def build_package(
         "disclosures": disclosures,
         **({} if categories_only else {"identities": identities, "interactions": interactions}),
         **({"systems": systems_out} if systems_out else {}),
+        **({"recordings": calls} if calls else {}),
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -382,6 +395,40 @@ def build_package(
             ),
         )
     return Package(buffer.getvalue(), count, len(withheld), len(categories))
+
+
+def _stored_calls(
+    recordings_dir: Path, org_id: int, subject_id: int, since: dt.datetime | None
+) -> list[dict[str, Any]]:
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    out = []
+    for folder, manifest in RecordingStore.for_organization(recordings_dir, org_id).of_subject(
+        subject_id
+    ):
+        try:
+            at = dt.datetime.fromisoformat(str(manifest.get("ingested_at")))
+        except ValueError:
+            continue
+        if since is not None and at < since:
+            continue
+        words: list[Any] = []
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            words = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))["words"]
+        out.append(
+            {
+                "recording_id": folder.name,
+                "ingested_at": at.isoformat(),
+                "duration_s": manifest.get("duration_s"),
+                "redacted": manifest.get("findings", {}),
+                "transcript": [
+                    {"speaker": w.get("speaker"), "start": w.get("start"), "text": w.get("text")}
+                    for w in words
+                    if isinstance(w, dict)
+                ],
+            }
+        )
+    return out
 
 
 def _system_out(

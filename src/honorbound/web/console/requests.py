@@ -208,7 +208,9 @@ def staff_package(request: Request, request_id: int) -> Response:
                     error="request: only a verified access request has a package.",
                 )
             org = organization(session, staff.organization_id)
-            package = build_package(session, svc.vault_keys, svc.laws, row, org.name)
+            package = build_package(
+                session, svc.vault_keys, svc.laws, row, org.name, svc.recordings_dir
+            )
             log_event(
                 session,
                 row,

@@ -1,0 +1,128 @@
+"""Call-recording redaction speed: one hour of 8 kHz stereo audio with its transcript.
+
+    .venv/bin/python bench/recordings.py              # 1 hour
+    .venv/bin/python bench/recordings.py --hours 4    # the memory check: 4 hours, streamed
+
+Target (issue 23): redaction of one hour of 8 kHz stereo with its transcript in < 10 s on one
+core, excluding transcription; memory bounded for a 4-hour recording.
+
+A one-minute call is synthesized with espeak-ng and sox (tests/recordings/synth.py: agent and
+customer voices on two channels, a card number read aloud, a phone number, a keypad entry of
+16 DTMF tones), then laid end to end with fresh line noise into a WAV file of the chosen
+length, with a Deepgram-shaped transcript of every word. The timed part runs in a child
+process pinned to one core: `honorbound.recordings.ingest.ingest` (parse the transcript, scan
+it with honorbound.detect, find DTMF, write the redacted copy and transcript, hash both, store
+atomically). Its peak resident memory is read from the kernel. Figures print last as
+key=value pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+
+def build(hours: float, work: Path) -> tuple[Path, Path, int, int]:
+    import numpy as np
+    import soundfile as sf
+    from tests.recordings import synth
+
+    b = synth.Builder(seed=1)
+    b.say(0, "thank you for calling how can I help you today")
+    b.say(1, "I would like to pay my bill")
+    b.say(0, "please read me the card number")
+    b.say(1, "it is")
+    b.digits(1, "4111111111111111", "card")
+    b.say(0, "and a phone number to reach you")
+    b.digits(1, "2125550147", "phone")
+    b.say(0, "please key your card number now")
+    b.keypad("4111111111111111")
+    while b.pos < 60 * synth.SR:
+        b.say(0 if len(b.call.words) % 2 else 1, "we are reviewing your account one moment please")
+    segment = b.build()
+    seg = segment.samples[: 60 * synth.SR]
+    minutes = int(round(hours * 60))
+    rng = np.random.default_rng(2)
+    wav = work / "call.wav"
+    words: list[list[dict[str, float | str]]] = [[], []]
+    with sf.SoundFile(str(wav), "w", synth.SR, 2, subtype="PCM_16") as fh:
+        for m in range(minutes):
+            fh.write(np.clip(seg + rng.normal(0, 0.002, seg.shape), -1, 1))
+            for w in segment.words:
+                if w.end <= 60:
+                    words[w.channel].append(
+                        {"word": w.text, "start": w.start + 60 * m, "end": w.end + 60 * m}
+                    )
+    doc = {
+        "metadata": {"duration": minutes * 60.0, "channels": 2},
+        "results": {"channels": [{"alternatives": [{"words": ws}]} for ws in words]},
+    }
+    transcript = work / "call.json"
+    transcript.write_text(json.dumps(doc))
+    return wav, transcript, minutes, len(words[0]) + len(words[1])
+
+
+def child(wav: str, transcript: str, store: str) -> None:
+    with __import__("contextlib").suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    from honorbound.recordings.ingest import ingest
+    from honorbound.recordings.store import RecordingStore
+
+    data = Path(transcript).read_bytes()
+    t0 = time.perf_counter()
+    done = ingest(RecordingStore(Path(store)), Path(wav), data)
+    seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "manifest": done.manifest}))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--hours", type=float, default=1.0)
+    p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        t0 = time.perf_counter()
+        wav, transcript, minutes, n_words = build(args.hours, work)
+        print(
+            f"built {minutes} min of 8 kHz stereo ({wav.stat().st_size / 1e6:.0f} MB), "
+            f"{n_words} words, in {time.perf_counter() - t0:.1f} s"
+        )
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(wav), str(transcript), str(work / "store")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            sys.exit(out.stderr[-2000:])
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        m = r["manifest"]
+        audio_hours = m["duration_s"] / 3600
+        print(f"findings={m['findings']} dtmf={m['dtmf_tones_removed']}")
+        print(
+            f"audio_hours={audio_hours:.2f} words={n_words} seconds={r['seconds']:.2f} "
+            f"seconds_per_audio_hour={r['seconds'] / audio_hours:.2f} "
+            f"spans={m['spans_redacted']} dtmf_tones={m['dtmf_tones_removed']} "
+            f"peak_rss_mb={r['peak_mb']:.0f} target_s_per_hour=10 "
+            f"meets_target={r['seconds'] / audio_hours < 10}"
+        )
+
+
+if __name__ == "__main__":
+    main()

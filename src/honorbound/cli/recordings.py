@@ -1,0 +1,222 @@
+"""`honorbound recordings ingest|decide`: call recordings redacted into the recording store, and
+the recording-consent decision for a call (docs/recordings.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from honorbound.cli.common import fail, out, runtime, settings
+from honorbound.cli.retention import Org, organization_id
+
+app = typer.Typer(
+    help="Call recordings: redacted audio and transcripts, consent to record.",
+    no_args_is_help=True,
+)
+
+MAX_TRANSCRIPT_BYTES = 200 * 1024 * 1024
+MAX_MARKERS_BYTES = 5 * 1024 * 1024
+
+
+def _read(path: Path, limit: int, what: str) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            fail(f"{path}: the {what} is larger than {limit // (1024 * 1024)} MB")
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+
+
+@app.command("ingest")
+def ingest_command(
+    audio: Annotated[Path, typer.Argument(help="The call audio: WAV, FLAC, MP3 or Opus.")],
+    transcript: Annotated[
+        Path | None,
+        typer.Option(help="Transcript with word timings: AWS, Google, Deepgram, Whisper JSON."),
+    ] = None,
+    shape: Annotated[
+        str | None, typer.Option(help="aws, google, deepgram, whisper or plain (default: guess).")
+    ] = None,
+    markers: Annotated[
+        Path | None,
+        typer.Option(help='Dialer pause/resume markers: JSON list of {"type", "at"}.'),
+    ] = None,
+    speaker_channel: Annotated[
+        list[str] | None,
+        typer.Option(help="SPEAKER=CHANNEL (0-based), for transcripts without channels."),
+    ] = None,
+    subject: Annotated[
+        int | None,
+        typer.Option(help="Vault subject id: whose call it is (erasing them deletes it)."),
+    ] = None,
+    org: Org = None,
+) -> None:
+    """Redact one call (transcript findings, keypad tones, paused stretches) and store the
+    redacted audio and transcript. Prints the stored recording's manifest as JSON."""
+    from honorbound.recordings import redact
+    from honorbound.recordings.errors import RecordingError
+    from honorbound.recordings.ingest import ingest, original_key_for
+    from honorbound.recordings.store import RecordingStore
+
+    loaded = settings()
+    channels: dict[str, int] = {}
+    for item in speaker_channel or []:
+        name, sep, number = item.rpartition("=")
+        if not sep or not name or not number.isdigit():
+            fail(f"--speaker-channel {item!r}: expected SPEAKER=CHANNEL, e.g. spk_0=0")
+        channels[name] = int(number)
+    marker_list: list[dict[str, Any]] = []
+    if markers is not None:
+        try:
+            raw = json.loads(_read(markers, MAX_MARKERS_BYTES, "markers file"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            fail(f"{markers}: the markers are not valid JSON")
+        if not isinstance(raw, list):
+            fail(f"{markers}: the markers must be a JSON list")
+        marker_list = raw
+    if loaded.recordings_keep_original and subject is None:
+        fail(
+            "HONORBOUND_RECORDINGS_KEEP_ORIGINAL is on: name the person with --subject ID "
+            "so the original is sealed with their key"
+        )
+    rt = runtime(loaded=loaded)
+    try:
+        with rt.db.session() as session:
+            org_id = organization_id(session, org)
+            original = (
+                original_key_for(session, rt.vault_keys, org_id, subject)
+                if loaded.recordings_keep_original and subject is not None
+                else None
+            )
+        options = redact.Options(
+            pad_before=loaded.recordings_pad_before,
+            pad_after=loaded.recordings_pad_after,
+            sound=loaded.recordings_sound,
+            speaker_channels=channels,
+        )
+        done = ingest(
+            RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
+            audio,
+            _read(transcript, MAX_TRANSCRIPT_BYTES, "transcript") if transcript else None,
+            options,
+            shape=shape,
+            markers=marker_list,
+            original_key=original,
+            subject_id=subject,
+        )
+    except RecordingError as exc:
+        fail(f"{audio.name}: {exc}")
+    finally:
+        rt.close()
+    out.print_json(json.dumps({"uri": done.uri, **done.manifest}))
+
+
+@app.command("decide")
+def decide_command(
+    state: Annotated[
+        list[str],
+        typer.Option(help="Each party's US state (repeat; `unknown` when not known)."),
+    ],
+    announced: Annotated[
+        bool, typer.Option("--announced/--not-announced", help="Announcement played.")
+    ] = False,
+    refused: Annotated[bool, typer.Option(help="A party declined to be recorded.")] = False,
+) -> None:
+    """May a call between parties in these states be recorded (no audit entry: the API's
+    `POST /v1/recordings/decision` records the evidence)."""
+    from honorbound.recordings.consent import Party, decide
+    from honorbound.recordings.errors import RecordingError
+    from honorbound.runtime import jurisdiction_rules
+
+    rules = jurisdiction_rules(settings())
+    parties = [
+        Party(f"party{i}", None if s.lower() == "unknown" else s) for i, s in enumerate(state)
+    ]
+    try:
+        decision = decide(rules, parties, announcement_played=announced, refused=refused)
+    except RecordingError as exc:
+        fail(str(exc))
+    out.print_json(json.dumps(decision.as_dict()))
+
+
+@app.command("report")
+def report_command(
+    audio: Annotated[
+        bool, typer.Option("--audio/--no-audio", help="Also search stored audio for keypad tones.")
+    ] = False,
+    org: Org = None,
+) -> None:
+    """PCI DSS report of the recording store: recordings scanned, spans redacted, DTMF tones
+    removed, and incidents (card data found in stored recordings: 12.10.7; a kept original
+    with a card code: 3.3.1.2). Exits 1 when there is an incident to handle."""
+    from honorbound.recordings import report
+    from honorbound.recordings.store import RecordingStore
+
+    loaded = settings()
+    rt = runtime(loaded=loaded)
+    try:
+        with rt.db.session() as session:
+            org_id = organization_id(session, org)
+        rules = rt.rules
+    finally:
+        rt.close()
+    result = report.build(
+        RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
+        rules,
+        audio_check=audio,
+    )
+    out.print_json(json.dumps(result.as_dict()))
+    if result.incidents:
+        raise typer.Exit(1)
+
+
+@app.command("sweep")
+def sweep_command(
+    dry_run: Annotated[bool, typer.Option(help="List what is due; delete nothing.")] = False,
+    org: Org = None,
+) -> None:
+    """Delete stored recordings older than the adopted notice's retention rule for call
+    recordings (`after_collection`); each run is an audit entry."""
+    import datetime as dt
+
+    from honorbound.audit import append
+    from honorbound.cli.retention import CLI_ACTOR
+    from honorbound.policy import store as policy_store
+    from honorbound.recordings import retention
+    from honorbound.recordings.store import RecordingStore
+
+    loaded = settings()
+    rt = runtime(loaded=loaded)
+    try:
+        with rt.db.session() as session:
+            org_id = organization_id(session, org)
+            adopted = policy_store.current(session, org_id)
+            if adopted is None:
+                fail("the organization has adopted no notice: there is no retention rule")
+            result = retention.sweep(
+                RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
+                adopted.declaration,
+                dt.datetime.now(dt.UTC),
+                dry_run=dry_run,
+            )
+            if not dry_run:
+                append(
+                    session,
+                    org_id,
+                    CLI_ACTOR,
+                    "recordings.swept",
+                    "recordings",
+                    "",
+                    result.as_dict(),
+                )
+    finally:
+        rt.close()
+    out.print_json(json.dumps(result.as_dict()))
+
+
+def register(app_: typer.Typer) -> None:
+    app_.add_typer(app, name="recordings")
