@@ -31,8 +31,11 @@ def mount_static(app: FastAPI) -> None:
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    context.setdefault("user", request.session.get("username"))
-    context.setdefault("role", request.session.get("role"))
+    # Who is signed in, as checked against the server's session table by `staff.signed_in`
+    # (never read from the cookie alone: an ended session shows nobody).
+    staff = getattr(request.state, "staff", None)
+    context.setdefault("user", staff.username if staff else None)
+    context.setdefault("role", staff.role.value if staff else None)
     context["csrf_token"] = csrf.token(request)
     response = templates.TemplateResponse(request, name, context, status_code=status)
     response.headers.update(SECURITY_HEADERS)

@@ -228,7 +228,6 @@ def get_version(version_id: RowId, principal: Reader, session: SessionDep) -> Ve
 )
 def adopt(
     principal: Manager,
-    session: SessionDep,
     runtime: RuntimeDep,
     response: Response,
     text: Annotated[str, Depends(_declaration_text)],
@@ -237,16 +236,9 @@ def adopt(
     already; 422 listing every problem as `line` + `message` when it does not pass the check.
     `warnings` lists, as `line` + `message`, what the check warns about with the jurisdiction
     rules (the same as `honorbound policy check`); they do not block adoption."""
-    rules = runtime.rules
-    warned = [
-        {"line": p.line, "message": p.message}
-        for p in store.adoption_warnings(text, "declaration.yaml", rules)
-    ]
     try:
-        adopted, created = store.adopt_text(
-            session, principal.organization_id, text, principal.actor, "declaration.yaml",
-            jobs=runtime.jobs,
-        )  # fmt: skip
+        # Parsed and checked before the unit of work opens: no parse holds the database.
+        prepared = store.prepare(text, "declaration.yaml", runtime.rules)
     except store.AdoptionError as exc:
         errors = [{"field": f"line {p.line}", "message": p.message} for p in exc.problems]
         raise Problem(
@@ -255,9 +247,14 @@ def adopt(
             f"{len(errors)} problem(s); the first: {exc.problems[0]}. Nothing was adopted.",
             errors=errors,
         ) from None
+    warned = [{"line": p.line, "message": p.message} for p in prepared.warnings]
+    with runtime.db.session() as session:
+        adopted, created = store.adopt(
+            session, principal.organization_id, prepared, principal.actor, jobs=runtime.jobs
+        )
+        detail = _detail(_row(session, principal.organization_id, adopted.version_id))
     if not created:
         response.status_code = 200
-    detail = _detail(_row(session, principal.organization_id, adopted.version_id))
     return AdoptedOut(**detail.model_dump(), warnings=warned)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from honorbound.accounts.models import Organization
 from honorbound.consent.identity import identify
+from honorbound.ratelimit import identity_key
 from honorbound.rights import execution, verification
 from honorbound.rights.context import Services
 from honorbound.rights.downloads import download
@@ -33,7 +34,6 @@ from honorbound.vault.identities import InvalidIdentity
 from honorbound.web import csrf
 from honorbound.web.portal.common import (
     client_key,
-    identity_key,
     limiter,
     not_found,
     organization,
