@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -161,3 +161,19 @@ def limit_identity(runtime: Runtime, organization_id: int, contact: str | None) 
     except InvalidIdentity:
         return
     rate_limit(runtime, "identity", identity_key(organization_id, ref.index))
+
+
+# Paging: a number past what the database holds is bad input (422 naming the parameter), never
+# an out-of-range parameter reaching the database (a 500).
+Offset = Annotated[int, Query(ge=0, le=2_147_483_647, description="Rows to skip.")]
+AfterSeq = Annotated[
+    int, Query(ge=0, le=9_223_372_036_854_775_807, description="Entries after this sequence.")
+]
+
+
+def public_read(request: Request, runtime: RuntimeDep) -> None:
+    """Count a public read (a notice, a receipt, a GPC ping) against the per-address limit."""
+    rate_limit(runtime, "read", address_key(None, client_address(request)))
+
+
+PublicRead = Depends(public_read)

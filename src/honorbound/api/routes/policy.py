@@ -14,16 +14,17 @@ from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
+from honorbound.api.deps import PublicRead, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem, field_path
 from honorbound.policy import store
 from honorbound.policy.applicability import report as applicability_report
 from honorbound.policy.diff import diff
 from honorbound.policy.models import PolicyVersion
 from honorbound.policy.render import render
+from honorbound.web.rendering import standalone_headers
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
-public = APIRouter(prefix="/v1/public/orgs", tags=["policy (public)"])
+public = APIRouter(prefix="/v1/public/orgs", tags=["policy (public)"], dependencies=[PublicRead])
 Reader = Annotated[Principal, Depends(require("policy.read"))]
 Manager = Annotated[Principal, Depends(require("policy.manage"))]
 
@@ -316,7 +317,7 @@ def public_notice(
         _notice_url(request, slug),
         runtime.rules.state_names,
     )
-    headers = {"ETag": f'"{row.content_hash}"'}
+    headers = {"ETag": f'"{row.content_hash}"', **standalone_headers(text)}
     if format == "md":
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=headers)
     return HTMLResponse(text, headers=headers)
@@ -374,4 +375,4 @@ def public_past_notice(
     html = render(
         version.declaration, "html", _notice_url(request, slug), runtime.rules.state_names
     )
-    return HTMLResponse(html)
+    return HTMLResponse(html, headers=standalone_headers(html))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from honorbound.accounts.roles import Role
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import (
+    Offset,
     PublicOrg,
     PublicReadOrg,
     RowId,
@@ -362,7 +363,7 @@ def list_requests(
     state: Annotated[Literal["open", "all"], Query(alias="status")] = "open",
     type_: Annotated[RequestType | None, Query(alias="type")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[RequestOut]:
     """Requests by due date, soonest first (open ones unless `status=all`)."""
     rows = queries.list_requests(
