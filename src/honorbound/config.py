@@ -134,6 +134,12 @@ class Settings(BaseSettings):
         description="Days backups are kept after their epoch ends; then the epoch key is "
         "destroyed and those backups can never be decrypted.",
     )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key that signs audit chain heads (`honorbound audit anchor`), "
+        "kept outside the database (mode 0600; created on first use). Keep it apart from the "
+        "database and its backups. Default: data_dir/audit-signing.key.",
+    )
     pg_tools_dir: Path | None = Field(
         default=None,
         description="Directory of pg_dump/pg_restore for PostgreSQL backups. Empty: the newest "
@@ -268,6 +274,10 @@ class Settings(BaseSettings):
     @property
     def resolved_backup_keys_file(self) -> Path:
         return self.backup_keys_file or self.data_dir / "backup-keys.json"
+
+    @property
+    def resolved_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / "audit-signing.key"
 
     @property
     def job_queue_file(self) -> Path:
