@@ -172,3 +172,29 @@ def test_insecure_cookies_only_on_plain_http_loopback(overrides: dict[str, str])
     with pytest.raises(ConfigError, match="SECURE_COOKIES may be false only"):
         load_settings(secure_cookies=False, **overrides)
     assert load_settings(**overrides).secure_cookies is True
+
+
+def test_idle_and_absolute_timeouts(client: TestClient, runtime: Runtime, tenant: Tenant) -> None:
+    import datetime as dt
+
+    _user(runtime, tenant)
+    assert _sign_in(client) == 303
+    with runtime.db.engine.connect() as conn:
+        created = conn.execute(text("SELECT created_at FROM staff_sessions")).scalar_one()
+    cookie_token = _cookie_token(client)
+    start = dt.datetime.fromisoformat(str(created)).replace(tzinfo=dt.UTC)
+    with runtime.db.read_session() as session:
+        assert sessions.resolve(session, cookie_token, start + dt.timedelta(minutes=30))
+        late = start + sessions.IDLE + dt.timedelta(seconds=1)
+        assert sessions.resolve(session, cookie_token, late) is None
+        assert sessions.resolve(session, cookie_token, start + sessions.LIFETIME) is None
+
+
+def _cookie_token(client: TestClient) -> str:
+    """The session token inside the signed cookie (itsdangerous-signed base64 JSON)."""
+    import base64
+    import json
+
+    payload = client.cookies[COOKIE].split(".", 1)[0]
+    data = json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(data["sid"])

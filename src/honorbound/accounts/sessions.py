@@ -57,6 +57,8 @@ class SignedIn:
     username: str
     organization_id: int
     role: Role
+    # Whether last_seen_at is old enough to be written again (`touch`).
+    touch_due: bool = False
 
 
 def _hash(token: str) -> str:
@@ -75,7 +77,7 @@ def start(session: Session, user: User, organization_id: int) -> str:
 
 def resolve(session: Session, token: str, now: dt.datetime | None = None) -> SignedIn | None:
     """Who this session token belongs to now, or None when it is unknown, ended, too old or
-    its user may no longer sign in."""
+    its user may no longer sign in. Only reads (a read-only unit of work will do)."""
     if not token or len(token) > 100:
         return None
     now = now or utcnow()
@@ -99,9 +101,17 @@ def resolve(session: Session, token: str, now: dt.datetime | None = None) -> Sig
         or staff_session.last_seen_at + IDLE <= now
     ):
         return None
-    if now - staff_session.last_seen_at >= TOUCH_EVERY:
-        staff_session.last_seen_at = now
-    return SignedIn(user.id, user.username, staff_session.organization_id, Role(role))
+    due = now - staff_session.last_seen_at >= TOUCH_EVERY
+    return SignedIn(user.id, user.username, staff_session.organization_id, Role(role), due)
+
+
+def touch(session: Session, token: str) -> None:
+    """Record that the session was used now (its idle timeout starts again)."""
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.token_hash == _hash(token), StaffSession.ended_at.is_(None))
+        .values(last_seen_at=utcnow())
+    )
 
 
 def end(session: Session, token: str, reason: str = "signed_out") -> None:

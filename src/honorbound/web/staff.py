@@ -42,11 +42,15 @@ def signed_in(request: Request) -> Staff | None:
     token = request.session.get(SESSION_TOKEN)
     if not isinstance(token, str):
         return None
-    with request.app.state.runtime.db.session() as session:
+    db = request.app.state.runtime.db
+    with db.read_session() as session:  # a page view takes no write lock ...
         found = sessions.resolve(session, token)
     if found is None:
         request.session.pop(SESSION_TOKEN, None)
         return None
+    if found.touch_due:  # ... except once a minute, to move the idle timeout on
+        with db.session() as session:
+            sessions.touch(session, token)
     staff = Staff(found.user_id, found.username, found.organization_id, found.role)
     request.state.staff = staff
     return staff
