@@ -148,3 +148,10 @@ def test_no_parse_holds_the_write_lock(
     )
     assert response.status_code == 201, response.text
     assert seen and all(seen), seen
+
+
+def test_a_parse_past_the_time_cap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlsource, "MAX_SECONDS", 0.0)
+    with pytest.raises(DeclarationError) as caught:
+        yamlsource.load_yaml("a: [1, 2, 3]\nb: {c: 4}\n", "f.yaml")
+    assert "took longer than" in caught.value.problems[0].message
