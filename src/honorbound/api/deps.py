@@ -166,8 +166,9 @@ def limit_identity(runtime: Runtime, organization_id: int, contact: str | None) 
 # Paging: a number past what the database holds is bad input (422 naming the parameter), never
 # an out-of-range parameter reaching the database (a 500).
 Offset = Annotated[int, Query(ge=0, le=2_147_483_647, description="Rows to skip.")]
+# seq is a 32-bit column on PostgreSQL (the parameter is sent as INTEGER there).
 AfterSeq = Annotated[
-    int, Query(ge=0, le=9_223_372_036_854_775_807, description="Entries after this sequence.")
+    int, Query(ge=0, le=2_147_483_647, description="Entries after this sequence number.")
 ]
 
 
