@@ -44,7 +44,7 @@ def test_alias_bomb_declaration_is_refused_at_once(client: TestClient, tenant: T
     elapsed = time.monotonic() - started
     assert response.status_code == 422, response.text
     assert "aliases" in response.text
-    assert elapsed < 3.0
+    assert elapsed < 30.0  # main took minutes; a loaded machine may take a few seconds
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
@@ -59,7 +59,7 @@ def test_alias_bomb_map_is_refused_at_once(client: TestClient, tenant: Tenant) -
         )
         assert response.status_code in (200, 422), response.text
         assert "aliases" in response.text
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 30.0
 
 
 def test_a_single_alias_is_refused_with_its_line() -> None:
