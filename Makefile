@@ -2,7 +2,8 @@
 #   make run   - install, load the demo data (SQLite), serve on http://127.0.0.1:8000
 #   make test  - install dev dependencies, run the suite: SQLite, browser (Chromium), then
 #                PostgreSQL when available, then the connected-systems leg (PostgreSQL,
-#                MariaDB, S3 stand-in, SFTP); each leg in parallel processes (pytest-xdist)
+#                MariaDB, S3 stand-in, SFTP), then the Spark leg (local mode, needs Java); each
+#                leg but Spark in parallel processes (pytest-xdist)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -17,7 +18,7 @@ PYTEST := $(BIN)/python -m pytest -q -n $(JOBS)
 # runs a bounded number, `make conformance` many more on both databases.
 CONFORMANCE_EXAMPLES ?= 300
 
-.PHONY: run test test-sqlite test-browser test-postgres test-systems conformance fuzz-api lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load bench-systems clean
+.PHONY: run test test-sqlite test-browser test-postgres test-systems test-spark conformance fuzz-api lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load bench-systems bench-spark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,21 +38,26 @@ run: $(RUN_STAMP)
 	$(BIN)/honorbound demo
 	$(BIN)/honorbound serve
 
-test: test-sqlite test-browser test-postgres test-systems
+test: test-sqlite test-browser test-postgres test-systems test-spark
 
 test-sqlite: $(STAMP)
-	$(PYTEST) -m "not browser and not systems"
+	$(PYTEST) -m "not browser and not systems and not spark"
 
 test-browser: $(STAMP)
 	$(PYTEST) -m browser
 
 test-postgres: $(STAMP)
-	./scripts/with-postgres.sh $(PYTEST) -m "not browser and not systems"
+	./scripts/with-postgres.sh $(PYTEST) -m "not browser and not systems and not spark"
 
 # Connected systems against real servers: MariaDB and PostgreSQL (Debian packages, started by
 # the scripts), an S3 API on loopback (moto's server mode) and an SFTP server (asyncssh).
 test-systems: $(STAMP)
 	./scripts/with-mariadb.sh ./scripts/with-postgres.sh $(PYTEST) -m systems tests/systems
+
+# honorbound.spark on a local Spark (local[2]); one process: Spark itself runs the partitions in
+# parallel, and each Spark session starts a JVM (Java 17, see .ci/run).
+test-spark: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:xdist -m spark tests/spark
 
 conformance: $(STAMP)
 	HONORBOUND_CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) $(BIN)/python -m pytest -q -m conformance tests/conformance
@@ -77,6 +83,10 @@ typecheck: $(STAMP)
 bench-load: $(STAMP)
 	$(BIN)/python bench/load.py
 	./scripts/with-postgres.sh $(BIN)/python bench/load.py --postgres
+
+# rows/s of `honorbound redact` against the Spark job in local[1] and local[2] (1M transcripts).
+bench-spark: $(STAMP)
+	$(BIN)/python bench/spark.py
 
 bench-retention: $(STAMP)
 	$(BIN)/python bench/retention.py

@@ -6,6 +6,7 @@ Each domain package owns its tables; this list is the one place that names them 
 from honorbound.accounts.models import ApiKey, Membership, Organization, User
 from honorbound.accounts.sessions import StaffSession
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
+from honorbound.breach.models import AffectedPerson, Incident, Notice
 from honorbound.consent.models import (
     CallAttempt,
     CompanyDnc,
@@ -47,7 +48,40 @@ from honorbound.vault.models import (
 
 metadata = Base.metadata
 
+# Tables whose rows an audit entry names: their ids are never handed out twice, also after the
+# rows are deleted (SQLite AUTOINCREMENT; PostgreSQL identity columns never reuse). Migration
+# 0022 rebuilt the existing SQLite tables this way.
+NEVER_REUSED_IDS = (
+    "organizations",
+    "users",
+    "api_keys",
+    "policy_versions",
+    "vault_subjects",
+    "vault_identities",
+    "vault_records",
+    "vault_interactions",
+    "vault_access_log",
+    "consent_events",
+    "consent_company_dnc",
+    "consent_national_dnc_imports",
+    "consent_call_attempts",
+    "disclosures",
+    "retention_holds",
+    "retention_runs",
+    "rights_requests",
+    "outbox",
+    "jobs",
+    "systems",
+    "system_sweeps",
+    "system_disposals",
+)
+for _name in NEVER_REUSED_IDS:
+    metadata.tables[_name].dialect_kwargs["sqlite_autoincrement"] = True
+
 __all__ = [
+    "AffectedPerson",
+    "Incident",
+    "Notice",
     "AuditCheckpoint",
     "ConnectedSystem",
     "DriftScan",
@@ -89,5 +123,6 @@ __all__ = [
     "OutboxMessage",
     "PolicyVersion",
     "User",
+    "NEVER_REUSED_IDS",
     "metadata",
 ]

@@ -21,6 +21,7 @@ from honorbound.audit import Actor
 from honorbound.audit import jobs as audit_jobs
 from honorbound.backup import archive as backup_archive
 from honorbound.backup.epochs import EpochKeys, Policy
+from honorbound.breach import reminders as breach_reminders
 from honorbound.config import ConfigError, Settings
 from honorbound.crypto.keyring import KeyRing
 from honorbound.crypto.providers import (
@@ -30,6 +31,7 @@ from honorbound.crypto.providers import (
     Pkcs11Provider,
 )
 from honorbound.db.engine import Database, Limits
+from honorbound.db.files import private_dir, private_sqlite_file
 from honorbound.jobs import JobQueue, JobRegistry, Periodic
 from honorbound.notify import outbox
 from honorbound.notify.outbox import Transport
@@ -212,6 +214,7 @@ def build_registry() -> JobRegistry:
     registry.register(systems_jobs.SWEEP_JOB, systems_jobs.sweep_job)
     registry.register(systems_jobs.SCAN_JOB, systems_jobs.scan_job)
     registry.register(BACKUP_EXPIRE_JOB, _expire_backups)
+    registry.register(breach_reminders.REMIND_JOB, breach_reminders.remind_job)
     registry.register(keystore.SCRUB_JOB, _scrub_keystore)
     registry.schedule(Periodic(rights_jobs.SWEEP_JOB, minute="7"))
     registry.schedule(Periodic(rights_jobs.PURGE_JOB, minute="17", hour="3"))
@@ -219,6 +222,7 @@ def build_registry() -> JobRegistry:
     registry.schedule(Periodic(audit_jobs.VERIFY_JOB, minute="53", hour="3"))
     registry.schedule(Periodic(systems_jobs.SWEEP_JOB, minute="11", hour="2"))
     registry.schedule(Periodic(BACKUP_EXPIRE_JOB, minute="29", hour="4"))
+    registry.schedule(Periodic(breach_reminders.REMIND_JOB, minute="37"))
     registry.schedule(Periodic(keystore.SCRUB_JOB, minute="*/5"))
     registry.schedule(Periodic("outbox.flush", minute="*/5"))
     registry.schedule(Periodic("jobs.recover", minute="*"))
@@ -231,7 +235,8 @@ def build_huey(settings: Settings, immediate: bool = False) -> Huey:
         return MemoryHuey("honorbound", immediate=True)
     if settings.redis_url:
         return RedisHuey("honorbound", url=settings.redis_url)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
+    private_sqlite_file(settings.job_queue_file)
     return SqliteHuey("honorbound", filename=str(settings.job_queue_file))
 
 
@@ -285,6 +290,7 @@ def build_runtime(
     then never talk to a mail server, which only the worker does."""
     rules = jurisdiction_rules(settings)
     limits = db_limits(settings)
+    private_dir(settings.data_dir)
     db = Database(settings.resolved_database_url, limits)
     keys = KeyRing(load_master_key(settings))
     registry = build_registry()

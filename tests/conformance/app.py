@@ -132,7 +132,7 @@ class ConformanceApp:
             "category": category,
             "value": value,
             "purposes": purposes,
-            "source": "conformance",
+            "source": "web_form",
         }
         if collected_at is not None:
             body["collected_at"] = collected_at.isoformat()
@@ -169,6 +169,17 @@ class ConformanceApp:
             headers=self.headers,
         )
         return r.status_code
+
+    def events(self, identity: str) -> list[tuple[int, tuple[str, str, str, str]]]:
+        """The ledger's events for an identity: (id, (purpose, channel, scope, action))."""
+        r = self.client.post(
+            "/v1/consent/lookup", json={"identity": identity}, headers=self.headers
+        )
+        assert r.status_code == 200, r.text
+        return [
+            (e["id"], (e["purpose"], e["channel"], e["scope"], e["action"]))
+            for e in r.json()["events"]
+        ]
 
     def sms(self, sender: str, our_number: str, body: str) -> dict[str, Any]:
         """An inbound text through the public webhook, signed as the gateway signs."""

@@ -231,9 +231,16 @@ class GuardConformance(RuleBasedStateMachine):
             return
         value = f"v-{uuid.uuid4().hex[:12]}"
         at = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+        email = self.contacts[person.id][0]
+        known = {event_id for event_id, _ in self.app.events(email)}
         status, body = self.app.record(person.id, key, value, purposes[:1], at, opt_in=True)
         if status != 201:
             return
+        # Where the ledger had nothing, the vault recorded the claim (opt_in=True) as the
+        # person's opt-in event: a choice from now on, like one made through the consent API.
+        person.choices.extend(
+            choice for event_id, choice in self.app.events(email) if event_id not in known
+        )
         version = next(
             i for i, v in enumerate(self.versions) if i == len(self.versions) - 1
         )  # the version in force now

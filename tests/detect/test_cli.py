@@ -106,3 +106,47 @@ def test_bad_lines_are_reported_by_number_and_skipped_or_fatal(fakes: Fakes) -> 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = run("scan", str(tmp_path / "nope.jsonl"))
     assert result.returncode == 2 and "no such file" in said(result.stderr)
+
+
+def test_entities_limit_what_is_reported_and_redacted(fakes: Fakes) -> None:
+    card, email = fakes.card(), fakes.email()
+    data = (json.dumps({"id": 1, "text": f"card {card} mail {email}"}) + "\n").encode()
+    only = lines(run("redact", "--entities", "EMAIL_ADDRESS", stdin=data).stdout)[0]
+    assert only["text"] == f"card {card} mail <EMAIL_ADDRESS>"
+    assert [f["type"] for f in only["findings"]] == ["EMAIL_ADDRESS"]
+    scanned = lines(run("scan", "--entities", "CREDIT_CARD", stdin=data).stdout)[0]
+    assert [f["type"] for f in scanned["findings"]] == ["CREDIT_CARD"]
+    both = lines(run("redact", "--entities", "CREDIT_CARD, EMAIL_ADDRESS", stdin=data).stdout)
+    assert both[0]["text"] == "card <CREDIT_CARD> mail <EMAIL_ADDRESS>"
+    unknown = run("redact", "--entities", "CREDIT_CARDS", stdin=data)
+    assert unknown.returncode == 2 and "unknown type 'CREDIT_CARDS'" in said(unknown.stderr)
+    empty = run("redact", "--entities", " , ", stdin=data)
+    assert empty.returncode == 2 and "no entity type given" in said(empty.stderr)
+
+
+def test_key_from_an_environment_variable(tmp_path: Path, fakes: Fakes) -> None:
+    import hashlib
+    import hmac
+    import os
+
+    card = fakes.card()
+    data = (json.dumps({"id": 1, "text": f"card {card}"}) + "\n").encode()
+    env = {**os.environ, "ORG_KEY": "cd" * 32}
+    done = subprocess.run(
+        [sys.executable, "-m", "honorbound", "redact", "--operator", "pseudonym", "--key-env",
+         "ORG_KEY"],
+        input=data, capture_output=True, timeout=120, check=False, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    digest = hmac.new(bytes.fromhex("cd" * 32), f"CREDIT_CARD\x00{card}".encode(), hashlib.sha256)
+    assert lines(done.stdout)[0]["text"] == f"card <CREDIT_CARD_{digest.hexdigest()[:16]}>"
+    unset = run(
+        "redact", "--operator", "pseudonym", "--key-env", "HONORBOUND_NO_SUCH_VAR", stdin=data
+    )
+    assert unset.returncode == 2 and "HONORBOUND_NO_SUCH_VAR is not set" in said(unset.stderr)
+    key = tmp_path / "k"
+    key.write_text("ab" * 32)
+    twice = run(
+        "redact", "--operator", "pseudonym", "--key-env", "X", "--key-file", str(key), stdin=data
+    )
+    assert twice.returncode == 2 and "not both" in said(twice.stderr)

@@ -68,7 +68,7 @@ def _record(client: TestClient, tenant: Tenant, sid: int, category: str, purpose
     r = client.post(
         f"/v1/subjects/{sid}/records",
         json={"category": category, "value": f"v-{uuid.uuid4().hex[:8]}", "purposes": [purpose],
-              "source": "test", "consent": {"opt_in": True, "evidence": {"form": "t"}}},
+              "source": "web_form", "consent": {"opt_in": True, "evidence": {"form": "t"}}},
         headers=tenant.headers(),
     )  # fmt: skip
     assert r.status_code == 201, r.text

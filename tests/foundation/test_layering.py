@@ -25,6 +25,7 @@ DOMAIN = (
     "retention",
     "rights",
     "systems",
+    "breach",
     "vault",
 )
 
@@ -72,3 +73,21 @@ def test_the_check_sees_an_offending_import(tmp_path: Path) -> None:
     bad.write_text("from honorbound.api.deps import SessionDep\nimport honorbound.web\n")
     names = [name for _, name in imports_of(bad)]
     assert [n for n in names if n.startswith(ADAPTERS)] == ["honorbound.api.deps", "honorbound.web"]
+
+
+def test_spark_stays_out_of_the_engine_and_off_the_adapters() -> None:
+    """`honorbound.detect` never imports Spark (it is an optional extra), and the Spark job
+    reuses domain code, not the command line or the API."""
+    offences = [
+        f"{path.relative_to(SRC)}:{line}: imports {name}"
+        for path in modules("detect")
+        for line, name in imports_of(path)
+        if name.split(".")[0] in ("pyspark", "py4j", "delta")
+    ]
+    offences += [
+        f"{path.relative_to(SRC)}:{line}: imports {name}"
+        for path in modules("spark")
+        for line, name in imports_of(path)
+        if name.startswith(ADAPTERS)
+    ]
+    assert not offences, "\n".join(offences)

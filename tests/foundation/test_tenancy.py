@@ -102,6 +102,25 @@ def _task_of(runtime: Runtime, tenant: Tenant, request_id: int) -> int:
         return task.id
 
 
+def _incident_of(client: TestClient, runtime: Runtime, tenant: Tenant) -> tuple[int, int]:
+    """A breach incident of organization A and a notice of it (honorbound.breach)."""
+    from honorbound.breach.models import Notice
+
+    incident = client.post(
+        "/v1/breach/incidents",
+        json={"title": "t", "owner": "o", "discovered_at": "2026-11-02T15:00:00Z"},
+        headers=tenant.headers(),
+    ).json()["id"]
+    with runtime.db.session() as session:
+        notice = Notice(
+            organization_id=tenant.id, incident_id=incident, audience="regulator",
+            state="NY", recipient="Attorney General", channel="document", status="prepared",
+        )  # fmt: skip
+        session.add(notice)
+        session.flush()
+        return incident, notice.id
+
+
 def test_every_route_needs_a_key(client: TestClient) -> None:
     routes = _v1_routes(client)
     assert routes
@@ -150,6 +169,7 @@ def test_ids_of_another_organization_are_not_found(
         headers=tenant.headers(),
     ).json()["id"]
     ids["task_id"] = _task_of(runtime, tenant, ids["request_id"])
+    ids["incident_id"], ids["notice_id"] = _incident_of(client, runtime, tenant)
     checked = 0
     for route in _v1_routes(client):
         params = re.findall(r"\{([^}]+)\}", route.path)

@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "rights.read": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.AUDITOR}),
     "retention.manage": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
     "disclosures.manage": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    "breach.manage": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
     "reports.read": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AUDITOR}),
 }
 

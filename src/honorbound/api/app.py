@@ -25,6 +25,7 @@ from honorbound.api.routes import (
     outbox,
     wellknown,
 )
+from honorbound.api.routes import breach as breach_routes
 from honorbound.api.routes import consent as consent_routes
 from honorbound.api.routes import disclosures as disclosure_routes
 from honorbound.api.routes import policy as policy_routes
@@ -97,6 +98,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(systems_routes.router)
     app.include_router(systems_routes.public)
     app.include_router(disclosure_routes.router)
+    app.include_router(breach_routes.router)
     app.include_router(policy_routes.router)
     app.include_router(policy_routes.public)
     app.include_router(web_routes.router)

@@ -16,6 +16,7 @@ def build_app() -> typer.Typer:
     that stream large inputs (`scan`, `redact`) start with only the detection engine loaded."""
     from honorbound.cli import audit as _audit_cli
     from honorbound.cli import backup as _backup_cli
+    from honorbound.cli import breach as _breach_cli
     from honorbound.cli import consent as _consent_cli
     from honorbound.cli import core as _core_cli
     from honorbound.cli import detect as _detect_cli
@@ -36,6 +37,7 @@ def build_app() -> typer.Typer:
     # --- registrations (one line per area; keep sorted) ---------------------------------------
     app.add_typer(_audit_cli.app, name="audit")
     _backup_cli.register(app)
+    app.add_typer(_breach_cli.app, name="breach")
     _consent_cli.register(app)
     _core_cli.register(app)
     _detect_cli.register(app)

@@ -27,6 +27,7 @@ from honorbound.config import Settings
 from honorbound.crypto.keys import generate_master_key, write_key_file
 from honorbound.crypto.providers import Pkcs11Provider
 from honorbound.db import migrate
+from honorbound.db.files import private_dir
 
 
 def _ensure_master_key(loaded: Settings) -> bool:
@@ -61,7 +62,7 @@ def _organization_count(loaded: Settings) -> int:
 
 def prepare(loaded: Settings) -> bool:
     """Key file and schema; returns True when the key was created now."""
-    loaded.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(loaded.data_dir)
     created = _ensure_master_key(loaded)
     migrate.upgrade(loaded.resolved_database_url)
     return created

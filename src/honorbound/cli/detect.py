@@ -21,8 +21,8 @@ from typing import IO, Annotated
 
 import typer
 
-from honorbound import detect
 from honorbound.cli.common import err, fail
+from honorbound.detect import records
 
 BATCH_LINES = 256
 BATCH_BYTES = 4 * 1024 * 1024
@@ -46,48 +46,24 @@ class OperatorName(StrEnum):
 Outcome = tuple[int, str | None, str | None]
 
 
-def _parse(number: int, raw: bytes) -> tuple[object, str] | str:
-    try:
-        line = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"line {number}: not valid UTF-8 (byte {exc.start + 1})"
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})"
-    if not isinstance(record, dict):
-        return f"line {number}: expected a JSON object with 'id' and 'text'"
-    if "text" not in record or not isinstance(record["text"], str):
-        return f"line {number}: field 'text' is missing or not a string"
-    if "id" not in record:
-        return f"line {number}: field 'id' is missing"
-    ident = record["id"]
-    if ident is not None and not isinstance(ident, str | int | float):
-        return f"line {number}: field 'id' must be a string, a number or null"
-    return ident, record["text"]
-
-
 def process(
-    batch: list[tuple[int, bytes]], operator: str | None, key: bytes | None
+    batch: list[tuple[int, bytes]],
+    operator: str | None,
+    key: bytes | None,
+    entities: frozenset[str] | None = None,
 ) -> list[Outcome]:
     """Scan (operator None) or redact each line of a batch. Runs in worker processes."""
     done: list[Outcome] = []
     for number, raw in batch:
-        parsed = _parse(number, raw)
+        parsed = records.parse_line(raw)
         if isinstance(parsed, str):
-            done.append((number, None, parsed))
+            done.append((number, None, f"line {number}: {parsed}"))
             continue
         ident, text = parsed
         if operator is None:
-            findings = detect.scan(text)
-            record: dict[str, object] = {"id": ident, "findings": [f.to_dict() for f in findings]}
+            record = records.scan_record(ident, text, entities)
         else:
-            redacted = detect.redact(text, operator, key=key)
-            record = {
-                "id": ident,
-                "text": redacted.text,
-                "findings": [f.to_dict() for f in redacted.findings],
-            }
+            record = records.redact_record(ident, text, operator, key, entities)
         done.append((number, json.dumps(record, ensure_ascii=False), None))
     return done
 
@@ -153,23 +129,18 @@ def _open(source: str) -> tuple[IO[bytes], int | None]:
     return path.open("rb"), path.stat().st_size
 
 
-def _read_key(path: Path | None, operator: str) -> bytes | None:
-    if operator not in ("pseudonym", "encrypt"):
-        return None
-    if path is None:
-        fail(f"the '{operator}' operator needs --key-file (32 bytes, raw or as 64 hex digits)")
+def read_key(path: Path | None, env: str | None, operator: str) -> bytes | None:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        fail(f"{path}: cannot read the key file ({exc.strerror})")
-    text = raw.strip()
+        return records.read_key(operator, None if path is None else str(path), env, os.environ)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def read_entities(spec: str | None) -> frozenset[str] | None:
     try:
-        key = bytes.fromhex(text.decode("ascii"))
-    except (UnicodeDecodeError, ValueError):
-        key = raw
-    if len(key) not in (16, 24, 32):
-        fail(f"{path}: a key is 16, 24 or 32 bytes (or twice as many hex digits)")
-    return key
+        return records.select_entities(spec)
+    except ValueError as exc:
+        fail(f"--entities: {exc}")
 
 
 def run(
@@ -179,6 +150,7 @@ def run(
     workers: int,
     on_error: OnError,
     output: IO[str],
+    entities: frozenset[str] | None = None,
 ) -> int:
     """Process `source` into `output`; returns the number of bad lines."""
     if workers == 0:
@@ -203,12 +175,12 @@ def run(
     try:
         if workers <= 1:
             for batch in _batches(stream, progress):
-                emit(process(batch, operator, key))
+                emit(process(batch, operator, key, entities))
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 pending: deque[Future[list[Outcome]]] = deque()
                 for batch in _batches(stream, progress):
-                    pending.append(pool.submit(process, batch, operator, key))
+                    pending.append(pool.submit(process, batch, operator, key, entities))
                     # Bounded memory: at most two batches per worker in flight.
                     while len(pending) >= 2 * workers:
                         emit(pending.popleft().result())
@@ -230,15 +202,23 @@ Workers = Annotated[
 OnErrorOpt = Annotated[
     OnError, typer.Option("--on-error", help="What to do with a line that is not valid input.")
 ]
+Entities = Annotated[
+    str | None,
+    typer.Option(
+        "--entities",
+        help="Only these types, comma-separated (CREDIT_CARD,US_SSN); default: every type.",
+    ),
+]
 
 
 def scan_command(
     source: Source = "-",
     workers: Workers = 1,
     on_error: OnErrorOpt = OnError.fail,
+    entities: Entities = None,
 ) -> None:
     """Find PII and intents: writes {"id", "findings": [{"type", "start", "end", "score"}]}."""
-    run(source, None, None, workers, on_error, sys.stdout)
+    run(source, None, None, workers, on_error, sys.stdout, read_entities(entities))
 
 
 def redact_command(
@@ -250,12 +230,18 @@ def redact_command(
         Path | None,
         typer.Option("--key-file", help="Key for pseudonym/encrypt: 32 bytes, raw or hex."),
     ] = None,
+    key_env: Annotated[
+        str | None,
+        typer.Option("--key-env", help="Environment variable holding the key (hex)."),
+    ] = None,
     workers: Workers = 1,
     on_error: OnErrorOpt = OnError.fail,
+    entities: Entities = None,
 ) -> None:
     """Redact PII: writes {"id", "text", "findings"} with the redacted text."""
-    key = _read_key(key_file, operator.value)
-    run(source, operator.value, key, workers, on_error, sys.stdout)
+    key = read_key(key_file, key_env, operator.value)
+    chosen = read_entities(entities)
+    run(source, operator.value, key, workers, on_error, sys.stdout, chosen)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,14 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from honorbound.db.files import private_sqlite_file
+
 READ_ONLY = "honorbound_read_only"
+
+
+def _uri_file(database: str) -> bool:
+    """`file:...` URI names (shared in-memory databases in tests) are not paths."""
+    return database.startswith("file:")
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,8 @@ def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine
         kwargs.setdefault("max_overflow", limits.max_overflow)
         kwargs.setdefault("pool_timeout", limits.pool_timeout)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not _uri_file(parsed.database):
+            private_sqlite_file(Path(parsed.database))
         else:
             for name in ("pool_size", "max_overflow", "pool_timeout"):
                 kwargs.pop(name, None)  # an in-memory database has a single-connection pool

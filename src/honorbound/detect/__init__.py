@@ -73,15 +73,20 @@ def redact(
     key: bytes | None = None,
     findings: list[Finding] | None = None,
     entities: Iterable[str] | None = None,
+    context: Context | None = None,
 ) -> Redacted:
     """`text` with every PII finding replaced by `operator` (intents are reported, not cut).
 
     `key` is required by `pseudonym` (HMAC key) and `encrypt` (16/24/32-byte AES key).
+    `context` is the document's state when a document is several texts (a row's columns): the
+    `synthetic` operator then gives one value the same surrogate in all of them.
     """
     apply = get(operator)
     found = scan(text) if findings is None else findings
     wanted = None if entities is None else frozenset(entities)
-    ctx = Context(key=key)
+    ctx = Context(key=key) if context is None else context
+    if key is not None:
+        ctx.key = key
     if operator in ("pseudonym", "encrypt"):
         ctx.need_key(operator)
     parts: list[str] = []

@@ -446,6 +446,39 @@ class BreachNoticeFormat(Sourced):
     identity_protection_when: str
 
 
+class SafeHarbor(Sourced):
+    """The encryption safe harbor: encrypted data is not a breach unless the key went too."""
+
+    encrypted_exempt: bool
+    unless_key_compromised: bool
+    states_without: list[str] = Field(default_factory=list)
+
+    def applies(self, state: str, encrypted: bool, key_compromised: bool) -> bool:
+        if not (self.encrypted_exempt and encrypted) or state.upper() in self.states_without:
+            return False
+        return not (self.unless_key_compromised and key_compromised)
+
+
+class HipaaBreach(Sourced):
+    """The HIPAA breach notification rule, for health data of a covered entity or its BA."""
+
+    categories: list[str] = Field(min_length=1)  # category prefixes that make it health data
+    individuals: Days
+    secretary_min_people: int = Field(ge=1)
+    secretary_within: Days
+    secretary_after_year_end: Days
+    media_min_residents: int = Field(ge=1)
+    media_within: Days
+    business_associate_within: Days
+
+
+class BreachResponse(_Row):
+    safe_harbor: SafeHarbor
+    identity_protection_categories: list[str] = Field(min_length=1)
+    identity_protection_note: str
+    hipaa: HipaaBreach
+
+
 class Coppa(Sourced):
     under_age: int
     verifiable_parental_consent: bool
@@ -477,6 +510,7 @@ class JurisdictionRules(_Row):
     pci_dss: PciDss
     breach: dict[str, BreachRule]
     breach_notice_format: dict[str, BreachNoticeFormat]
+    breach_response: BreachResponse
     coppa: Coppa
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -664,6 +698,14 @@ class JurisdictionRules(_Row):
         ]
         found += [f"obligations.{o.id}" for o in self.obligations if not o.confirmed]
         found += [f"breach.{c}" for c, r in sorted(self.breach.items()) if not r.confirmed]
+        found += [
+            f"breach_response.{name}"
+            for name, row in (
+                ("safe_harbor", self.breach_response.safe_harbor),
+                ("hipaa", self.breach_response.hipaa),
+            )
+            if not row.confirmed
+        ]
         return found
 
 

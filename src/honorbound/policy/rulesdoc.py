@@ -191,6 +191,18 @@ def rows(rules: JurisdictionRules, contact: ContactRules) -> list[Row]:
     for code, f in rules.breach_notice_format.items():
         out.append((f"breach notice format {code}", f"{f.title}; {f.minimum_font_points} pt; "
                     + ", ".join(f.headings), f.source, _flag(f)))  # fmt: skip
+    br = rules.breach_response
+    sh = br.safe_harbor
+    out.append(("encryption safe harbor (breach)", "encrypted data exempt"
+                + (" unless the key was compromised" if sh.unless_key_compromised else "")
+                + (f"; not in {', '.join(sh.states_without)}" if sh.states_without else ""),
+                sh.source, _flag(sh)))  # fmt: skip
+    h = br.hipaa
+    out.append(("HIPAA breach notification", f"individuals {h.individuals}; HHS with them if "
+                f"{h.secretary_min_people:,}+ people, else {h.secretary_after_year_end} after the "
+                f"year ends; media if {h.media_min_residents:,}+ residents of a state; business "
+                f"associate to covered entity {h.business_associate_within}", h.source,
+                _flag(h)))  # fmt: skip
     c = rules.coppa
     since = _date(c.amendments_compliance_from)
     out.append(("COPPA", f"under {c.under_age}; amendments from {since}", c.source, _flag(c)))

@@ -107,6 +107,9 @@ def interaction_due(
 # withdrawal request instead).
 SUBJECT_DATE: dict[Trigger, Any] = {
     Trigger.after_last_activity: Subject.last_activity_at,
+    # A subject step of an after_collection rule: every collection (upsert, record,
+    # interaction) moves last_activity_at, so it is the time of the last one.
+    Trigger.after_collection: Subject.last_activity_at,
     Trigger.after_account_closure: Subject.account_closed_at,
     Trigger.after_engagement_end: Subject.engagement_ended_at,
 }
@@ -124,6 +127,14 @@ def subject_due(step: Step, organization_id: int, as_of: dt.datetime) -> list[Co
     if step.subject_types is not None:
         conds.append(Subject.type.in_(step.subject_types))
     column = SUBJECT_DATE.get(step.trigger)
+    if step.trigger == Trigger.after_collection:
+        # The rule's record steps ran first; a subject still holding a record (collected
+        # later, or held) is not due: only what is left of nobody but identities goes.
+        conds.append(
+            ~select(Record.id)
+            .where(Record.organization_id == organization_id, Record.subject_id == Subject.id)
+            .exists()
+        )
     if column is not None:
         conds += [column.is_not(None), column <= when]
     elif step.trigger == Trigger.until_consent_withdrawn:  # the request plus its period
@@ -186,7 +197,7 @@ def held_back(
         conds = interaction_due(step, organization_id, as_of)
         held = interactions_held(holds, step.categories[0])
         return int(session.scalar(select(func.count()).where(*conds, held)) or 0)
-    if step.trigger == Trigger.after_collection:
+    if step.per_record:
         conds = record_due(step, organization_id, as_of)
         return int(session.scalar(select(func.count()).where(*conds, records_held(holds))) or 0)
     sconds = subject_due(step, organization_id, as_of)
@@ -227,7 +238,7 @@ def forecast(session: Session, organization_id: int, as_of: dt.datetime | None =
                     func.min(Interaction.started_at),
                 ).where(*iconds)
             ).one()
-        elif step.trigger == Trigger.after_collection:
+        elif step.per_record:
             conds = record_due(step, organization_id, as_of)
             if holds:
                 conds.append(not_(records_held(holds)))

@@ -7,7 +7,10 @@ query that finds what is due and a way to dispose of it:
 - `after_collection` is per record: records of the category collected before `as_of - period`
   are deleted (the subject's key stays: their other data still needs it). Interactions started
   before then lose the part the category names (recording pointer, transcript, chat text), or
-  the whole row for `user.contact_center.interaction_metadata`.
+  the whole row for `user.contact_center.interaction_metadata`. When the rule governs every
+  category a subject type can hold, subjects of that type whose last collection (their last
+  activity) is before `as_of - period` are erased too, identities and all: with `P0D`, a
+  "not stored" invited friend does not stay behind as an email address.
 - `after_last_activity` is per subject: when the rule covers every category the subject type
   can hold, the subject is erased (its data key is destroyed, then its rows deleted); when it
   covers only some, those records are deleted.
@@ -80,8 +83,14 @@ class Step:
     subject_types: tuple[str, ...] | None
     # Only subjects who asked not to be kept (rules with `until_consent_withdrawn`).
     needs_withdrawal: bool
-    # "records" or "interactions": which vault table an `after_collection` step works on.
+    # "records", "interactions" or "subjects": which vault table an `after_collection` step
+    # works on (per subject steps of other triggers leave it "records").
     table: str = "records"
+
+    @property
+    def per_record(self) -> bool:
+        """An `after_collection` step on records: each record's own collection time counts."""
+        return self.trigger == Trigger.after_collection and self.table == "records"
 
     @property
     def reason(self) -> str:
@@ -200,6 +209,36 @@ def plan(declaration: Declaration, record_categories: list[str]) -> Plan:
                             needs_withdrawal=withdrawal,
                         )
                     )
+                # A rule that governs every category a subject type can hold leaves nothing of
+                # such a subject once its period has run since the last collection: their
+                # identities (contact data too) and the subject go as well ("not stored": an
+                # invited friend kept for no other purpose).
+                for subject_type in types:
+                    wanted = _declared_for_type(declaration, subject_type)
+                    if (
+                        wanted
+                        and wanted <= rule_cats
+                        and all(
+                            any(
+                                r.id == rule.id
+                                for r in declaration.retention_rules_for(key, subject_type)
+                            )
+                            for key in wanted
+                        )
+                    ):
+                        steps.append(
+                            Step(
+                                key=f"{rule.id}:{trig.trigger.value}:subjects:{subject_type}",
+                                rule_id=rule.id,
+                                trigger=trig.trigger,
+                                period=period,
+                                action=Action.ERASE_SUBJECTS,
+                                categories=(),
+                                subject_types=(subject_type,),
+                                needs_withdrawal=withdrawal,
+                                table="subjects",
+                            )
+                        )
                 continue
             for subject_type in types:
                 wanted = _declared_for_type(declaration, subject_type)

@@ -27,7 +27,6 @@ from honorbound.crypto.keyring import KeyRing
 from honorbound.db.base import utcnow
 from honorbound.db.engine import Database
 from honorbound.policy.models import PolicyVersion
-from honorbound.policy.schema import Trigger
 from honorbound.retention.certificates import ids_digest, sign
 from honorbound.retention.due import (
     forecast,
@@ -411,7 +410,7 @@ def _batch(
         return _interaction_batch(
             session, keys, vault_keys, run, step, actor, holds, held_info, batch_size
         )
-    if step.trigger == Trigger.after_collection:
+    if step.per_record:
         return _record_batch(session, keys, run, step, actor, holds, held_info, batch_size)
     sconds = subject_due(step, org, run.as_of)
     if cursor is not None:
@@ -539,7 +538,7 @@ def sweep(
             held = held_back(session, step, organization_id, run_as_of, holds)
         held_info = {"holds": [h.id for h in holds], "held_back": held}
         result.held_back[step.key] = held
-        size = record_batch if step.trigger == Trigger.after_collection else subject_batch
+        size = record_batch if step.per_record else subject_batch
         while True:
             with db.session() as session:
                 _sqlite_cache(session)

@@ -10,6 +10,7 @@ reach), declared as Fides dataset maps, reached through connectors, and kept to 
     connectors/    sql (SQLAlchemy URLs), files (fsspec), webhook (signed HTTP), manual (tasks)
     requests.py    access and deletion of one person in every system (the rights hook)
     sweep.py       retention in connected systems: batched, resumable, certified
+    classify.py    what a field holds, from sampled values and its name (pure, Spark uses it)
     scan.py        notice drift: what the systems hold against what the map and notice say
     registry.py    the maps an organization has connected (stored without secrets)
 """

@@ -18,10 +18,6 @@ sample into a dataset map for review (Fides YAML), with what was found as its ca
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import yaml
@@ -32,6 +28,7 @@ from honorbound.policy import store
 from honorbound.policy.schema import Declaration
 from honorbound.retention.rules import cutoff
 from honorbound.systems import graph, registry
+from honorbound.systems.classify import FieldScan, classifier, classify_rows, covers
 from honorbound.systems.connectors import open_connector
 from honorbound.systems.connectors.base import Sample
 from honorbound.systems.context import SystemsContext
@@ -40,89 +37,11 @@ from honorbound.systems.maps import SystemMap
 from honorbound.systems.models import DriftScan
 from honorbound.systems.sweep import plan as retention_plan
 
-MAX_VALUE_CHARS = 2_000
 REQUEST_IDENTITIES = ("email", "phone")
 
 
-@dataclass(frozen=True)
-class NameRule:
-    pattern: re.Pattern[str]
-    category: str
-    identity: str | None
-
-
-@dataclass(frozen=True)
-class Classifier:
-    min_share: float
-    entities: dict[str, str]
-    names: tuple[NameRule, ...]
-
-
-@cache
-def classifier() -> Classifier:
-    data = yaml.safe_load(
-        resources.files("honorbound.systems").joinpath("data/classify.yaml").read_text("utf-8")
-    )
-    return Classifier(
-        float(data["min_share"]),
-        dict(data["entities"]),
-        tuple(
-            NameRule(re.compile(r["pattern"]), r["category"], r.get("identity"))
-            for r in data["names"]
-        ),
-    )
-
-
-@dataclass
-class FieldScan:
-    name: str
-    declared: list[str]
-    found: dict[str, int]  # category -> sampled values that showed it
-    by_name: str | None
-    identity_hint: str | None
-    non_empty: int
-
-    @property
-    def categories(self) -> list[str]:
-        cats = set(self.found)
-        if self.by_name:
-            cats.add(self.by_name)
-        return sorted(cats)
-
-
 def classify(sample: Sample) -> list[FieldScan]:
-    from honorbound.detect import scan_many
-
-    rules = classifier()
-    out = []
-    for column in sample.columns:
-        values = [r.get(column) for r in sample.rows]
-        texts = [str(v)[:MAX_VALUE_CHARS] for v in values if v is not None and str(v).strip()]
-        found: dict[str, int] = {}
-        for findings in scan_many(texts) if texts else []:
-            seen = {rules.entities[f.type] for f in findings if f.type in rules.entities}
-            for cat in seen:
-                found[cat] = found.get(cat, 0) + 1
-        found = {c: n for c, n in found.items() if texts and n / len(texts) >= rules.min_share}
-        lowered = column.lower()
-        hint = next((r for r in rules.names if r.pattern.search(lowered)), None)
-        out.append(
-            FieldScan(
-                column,
-                [],
-                found,
-                hint.category if hint else None,
-                hint.identity if hint else None,
-                len(texts),
-            )
-        )
-    return out
-
-
-def _covers(declared: list[str], found: str) -> bool:
-    return any(
-        found == d or found.startswith(d + ".") or d.startswith(found + ".") for d in declared
-    )
+    return classify_rows(sample.columns, sample.rows)
 
 
 def scan(
@@ -192,7 +111,7 @@ def scan(
                 mapped_field = collection.field(fs.name) if collection else None
                 fs.declared = list(mapped_field.categories) if mapped_field else []
                 personal = [c for c in fs.categories if c.startswith("user.")]
-                undeclared = [c for c in personal if not _covers(fs.declared, c)]
+                undeclared = [c for c in personal if not covers(fs.declared, c)]
                 if undeclared:
                     report["undeclared_fields"].append(
                         {

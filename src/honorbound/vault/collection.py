@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import insert
@@ -21,28 +21,39 @@ from honorbound.audit import Actor, append
 from honorbound.db.base import utcnow
 from honorbound.db.engine import Database
 from honorbound.policy.jurisdictions import JurisdictionRules
+from honorbound.vault.consents import Consent, meet
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.models import Channel, Direction, Interaction, Record, Subject, SubjectStatus
 from honorbound.vault.rules import (
+    CollectionRefused,
     CollectionRules,
-    check_record,
+    check_collection,
+    check_recording,
     check_text,
+    check_time,
     current_rules,
     is_below_minimum_age,
     no_policy,
 )
-from honorbound.vault.screening import Screened, screen
+from honorbound.vault.screening import Screened, parse_birth_date, screen
 from honorbound.vault.sealing import seal_text
-from honorbound.vault.subjects import BelowMinimumAge, SubjectNotFound, get_subject, subject_age
+from honorbound.vault.subjects import (
+    BelowMinimumAge,
+    SubjectNotFound,
+    get_subject,
+    learn_birth_dates,
+    subject_age,
+)
 
-
-@dataclass(frozen=True)
-class Consent:
-    """Consent evidence sent with a record (stored sealed with it). The consent ledger will
-    supply this later; for now the caller states it."""
-
-    opt_in: bool
-    evidence: dict[str, Any] = field(default_factory=dict)
+__all__ = [
+    "AddedInteraction",
+    "Consent",
+    "Ingested",
+    "NewInteraction",
+    "add_interaction",
+    "add_record",
+    "ingest_interactions",
+]
 
 
 @dataclass(frozen=True)
@@ -89,18 +100,38 @@ def add_record(
     consent: Consent | None = None,
     collected_at: dt.datetime | None = None,
 ) -> Record:
-    """Store one value of a declared category. Raises `CollectionRefused` naming the rule."""
+    """Store one value of a declared category. Raises `CollectionRefused` naming the rule.
+
+    Consent comes from the consent ledger (`vault.consents`): a recorded opt-out refuses the
+    record whatever `consent` says; with nothing on file, `consent.opt_in` is recorded in the
+    ledger as a claim with its source. A birth date (a record of the date-of-birth category)
+    counts for the minimum age like one sent with the subject."""
+    now = utcnow()
+    at = check_time(rules, collected_at, "body.collected_at", now) if collected_at else now
     subject = _live_subject(session, keys, organization_id, subject_id, rules)
-    check_record(
-        rules,
-        category,
-        purposes,
-        subject.jurisdiction,
-        consent.opt_in if consent else None,
-        subject.type,
+    checked = check_collection(
+        rules, category, purposes, subject.jurisdiction, subject.type, source
     )
+    if rules.is_birth_date(category):
+        born = parse_birth_date(value)
+        if born is None:
+            raise CollectionRefused(
+                "birth_date_unreadable",
+                "body.value",
+                f"a value of category '{category}' must be a date (YYYY-MM-DD) so the minimum "
+                "age can be checked",
+            )
+        learn_birth_dates(keys, subject, [born], rules, "body.value")
+    evidence = meet(session, keys, subject, checked.needs, consent, actor)
+    opt_in = True if checked.needs else (consent.opt_in if consent else None)
     dek = keys.data_key(organization_id, subject.key_id)
-    at = collected_at or utcnow()
+    kept_consent: dict[str, Any] | None = None
+    if consent is not None or checked.needs:
+        kept_consent = {
+            "opt_in": bool(opt_in),
+            "evidence": consent.evidence if consent else {},
+            "ledger_event_ids": list(evidence.event_ids),
+        }
     record = Record(
         organization_id=organization_id,
         subject_id=subject.id,
@@ -110,18 +141,16 @@ def add_record(
         policy_version_id=rules.policy_version_id,
         collected_at=at,
         value_sealed=seal_text(dek, organization_id, subject.key_id, f"record:{category}", value),
-        consent_opt_in=consent.opt_in if consent else None,
+        consent_opt_in=opt_in,
         consent_sealed=(
             seal_text(
                 dek,
                 organization_id,
                 subject.key_id,
                 "consent",
-                json.dumps(
-                    {"opt_in": consent.opt_in, "evidence": consent.evidence}, sort_keys=True
-                ),
+                json.dumps(kept_consent, sort_keys=True, default=str),
             )
-            if consent
+            if kept_consent is not None
             else None
         ),
     )
@@ -140,6 +169,7 @@ def add_record(
             "category": category,
             "purposes": list(purposes),
             "policy_version_id": rules.policy_version_id,
+            **({"consent_event_ids": list(evidence.event_ids)} if evidence.event_ids else {}),
         },
     )
     return record
@@ -163,10 +193,34 @@ def add_interaction(
 ) -> AddedInteraction:
     """Screen the free text (card numbers and security codes never kept in clear), seal what is
     kept, store the interaction."""
+    new = _checked_times(rules, new, "body", utcnow())
     subject = _live_subject(session, keys, organization_id, subject_id, rules)
-    if new.text is not None:
-        check_text(rules, new.channel.value)
+    _check_parts(rules, new, "body", subject.type)
     return _store_interaction(session, keys, subject, new, actor, rules, audit=True)
+
+
+def _checked_times(
+    rules: CollectionRules, new: NewInteraction, prefix: str, now: dt.datetime
+) -> NewInteraction:
+    started = check_time(rules, new.started_at, f"{prefix}.started_at", now)
+    ended = (
+        check_time(rules, new.ended_at, f"{prefix}.ended_at", now)
+        if new.ended_at is not None
+        else None
+    )
+    if started == new.started_at and ended == new.ended_at:
+        return new
+    return replace(new, started_at=started, ended_at=ended)
+
+
+def _check_parts(
+    rules: CollectionRules, new: NewInteraction, prefix: str, subject_type: str | None
+) -> None:
+    """Every part of an interaction passes the same gate: its text, its recording."""
+    if new.text is not None:
+        check_text(rules, new.channel.value, f"{prefix}.text", subject_type)
+    if new.recording_uri is not None or new.recording_sha256 is not None:
+        check_recording(rules, f"{prefix}.recording", subject_type)
 
 
 def _interaction_row(
@@ -228,6 +282,8 @@ def _store_interaction(
     audit: bool,
 ) -> AddedInteraction:
     screened = screen_for_storage(new.text) if new.text is not None else None
+    if screened is not None and screened.birth_dates:
+        learn_birth_dates(keys, subject, screened.birth_dates, rules, "body.text")
     dek = keys.data_key(subject.organization_id, subject.key_id)
     interaction = Interaction(**_interaction_row(subject, dek, new, screened, rules))
     findings = dict(interaction.findings)
@@ -280,9 +336,13 @@ def ingest_interactions(
         rules = current_rules(session, organization_id, laws)
     if rules is None:
         raise no_policy()
+    now = utcnow()
+    items = [
+        (subject_id, _checked_times(rules, new, f"items[{index}]", now))
+        for index, (subject_id, new) in enumerate(items)
+    ]
     for index, (_, new) in enumerate(items):
-        if new.text is not None:
-            check_text(rules, new.channel.value, f"items[{index}].text")
+        _check_parts(rules, new, f"items[{index}]", None)
     texts = [new.text for _, new in items if new.text is not None]
     if executor is not None:
         screened = list(executor.map(screen_for_storage, texts, chunksize=chunksize))
@@ -293,14 +353,18 @@ def ingest_interactions(
         subjects: dict[int, tuple[Subject, bytes]] = {}
         rows = []
         totals: Counter[str] = Counter()
-        for subject_id, new in items:
+        for index, (subject_id, new) in enumerate(items):
             if subject_id not in subjects:
                 found = _live_subject(session, keys, organization_id, subject_id, rules)
                 subjects[subject_id] = (found, keys.data_key(organization_id, found.key_id))
             subject, dek = subjects[subject_id]
-            row = _interaction_row(
-                subject, dek, new, next(results) if new.text is not None else None, rules
-            )
+            _check_parts(rules, new, f"items[{index}]", subject.type)
+            screened_text = next(results) if new.text is not None else None
+            if screened_text is not None and screened_text.birth_dates:
+                learn_birth_dates(
+                    keys, subject, screened_text.birth_dates, rules, f"items[{index}].text"
+                )
+            row = _interaction_row(subject, dek, new, screened_text, rules)
             totals.update(row["findings"])
             rows.append(row)
             _touch(subject, new.ended_at or new.started_at)

@@ -24,26 +24,54 @@ from honorbound.policy.schema import Consent as PurposeConsent
 from honorbound.policy.schema import Declaration
 from honorbound.policy.taxonomy import is_within, sensitive_hints
 
+SOURCE_KINDS = ("directly", "third_parties", "automatically")
+
 
 @dataclass(frozen=True)
 class CollectionData:
-    """The vault's data file: channel -> text category, finding kind -> category."""
+    """The vault's data file: channel -> text category, finding kind -> category, the recording
+    category, record source words -> the kind of source a declaration names, clock skew."""
 
     text_categories: Mapping[str, str]
     finding_categories: Mapping[str, str]
     never_kept: frozenset[str]
     not_redacted: frozenset[str] = frozenset()
+    recording_category: str = "user.contact_center.call_recording"
+    # Source word -> "directly" / "third_parties" / "automatically". Empty: any source.
+    record_sources: Mapping[str, str] = field(default_factory=dict)
+    interaction_source: str = "directly"
+    clock_skew: dt.timedelta = dt.timedelta(minutes=5)
+    birth_date_category: str = "user.demographic.date_of_birth"
+
+    @property
+    def birth_date_kinds(self) -> frozenset[str]:
+        """Finding kinds that are a date of birth (DATE_OF_BIRTH, DOB)."""
+        return frozenset(
+            kind
+            for kind, key in self.finding_categories.items()
+            if is_within(key, self.birth_date_category)
+        )
 
 
 @cache
 def collection_data() -> CollectionData:
     text = resources.files("honorbound.vault").joinpath("data/collection.yaml")
     raw = yaml.safe_load(text.read_text(encoding="utf-8"))
+    sources: dict[str, str] = {kind: kind for kind in SOURCE_KINDS}
+    for kind, words in (raw.get("record_sources") or {}).items():
+        if kind not in SOURCE_KINDS:
+            raise ValueError(f"collection.yaml: record_sources: unknown kind {kind!r}")
+        sources.update({str(word): str(kind) for word in words})
     return CollectionData(
         {str(k): str(v) for k, v in raw["text_categories"].items()},
         {str(k).upper(): str(v) for k, v in raw["finding_categories"].items()},
         frozenset(str(k).upper() for k in raw["never_kept"]),
         frozenset(str(k).upper() for k in raw.get("not_redacted") or ()),
+        str(raw["recording_category"]),
+        sources,
+        str(raw.get("interaction_source") or "directly"),
+        dt.timedelta(seconds=int(raw["clock_skew_seconds"])),
+        str(raw["birth_date_category"]),
     )
 
 
@@ -54,6 +82,8 @@ class CategoryRule:
     purposes: frozenset[str]
     includes: tuple[str, ...] = ()
     subjects: frozenset[str] | None = None  # None: every declared subject type
+    # The kinds of source the notice names for the category (`sources`); None: any.
+    sources: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +101,13 @@ class CollectionRules:
     # Category prefixes the law treats as sensitive whatever the declaration says.
     sensitive_prefixes: tuple[str, ...] = ()
     data: CollectionData = field(default_factory=collection_data)
+    # States with a row in the jurisdiction rules data; a subject in another state, or in none
+    # (unknown), is held to the unknown-state rule below. None: every code given is known.
+    known_states: frozenset[str] | None = None
+    # Whether the unknown-state rule (the strictest of the states the notice covers,
+    # `Declaration.unknown_state_scope`) asks opt-in consent for sensitive data. Unknown is
+    # never the most lenient state.
+    unknown_state_opt_in: bool = True
 
     def category(self, key: str) -> CategoryRule | None:
         """The declared category covering `key`: exact, then `includes`, then nearest ancestor
@@ -88,7 +125,23 @@ class CollectionRules:
         return best
 
     def is_sensitive(self, key: str, declared: CategoryRule) -> bool:
-        return declared.sensitive or any(is_within(key, p) for p in self.sensitive_prefixes)
+        return declared.sensitive or self.law_sensitive(key) is not None
+
+    def law_sensitive(self, key: str) -> str | None:
+        """The most specific category prefix the law treats as sensitive that holds `key`."""
+        found = [p for p in self.sensitive_prefixes if is_within(key, p)]
+        return max(found, key=len) if found else None
+
+    def sensitive_needs_opt_in(self, jurisdiction: str | None) -> bool:
+        """Sensitive data of a subject in `jurisdiction` needs opt-in consent first: their
+        state's rule when it is known, else the unknown-state rule (the strictest the notice
+        covers)."""
+        code = (jurisdiction or "").upper()
+        known = bool(code) and (self.known_states is None or code in self.known_states)
+        return code in self.opt_in_jurisdictions if known else self.unknown_state_opt_in
+
+    def is_birth_date(self, key: str) -> bool:
+        return is_within(key, self.data.birth_date_category)
 
     def text_category(self, channel: str) -> str:
         return self.data.text_categories.get(channel, "user.contact_center.chat_log")
@@ -150,14 +203,65 @@ def is_below_minimum_age(rules: CollectionRules, age: int | None) -> bool:
     return rules.minimum_age is not None and age is not None and age < rules.minimum_age
 
 
-def check_record(
+@dataclass(frozen=True)
+class ConsentNeed:
+    """Opt-in consent a record needs before it is stored. `purpose` and `scope` name it in the
+    consent ledger's vocabulary (`sensitive_data_use` scoped to the sensitive category, or
+    `declared_purpose` scoped to the purpose id); `refusal` is what is raised without it."""
+
+    purpose: str
+    scope: str
+    refusal: CollectionRefused
+
+
+# The consent ledger's purposes the vault asks about (consent.models.Purpose values; written
+# out so the rules module needs nothing of the consent package).
+SENSITIVE_DATA_USE = "sensitive_data_use"
+DECLARED_PURPOSE = "declared_purpose"
+
+
+@dataclass(frozen=True)
+class Checked:
+    declared: CategoryRule
+    needs: tuple[ConsentNeed, ...]
+
+
+def check_source(
+    rules: CollectionRules, category: str, declared: CategoryRule, source: str, field_name: str
+) -> None:
+    """The record's source must be a known word whose kind the notice names for the category
+    (Pactera: "only what you knowingly provide" = directly)."""
+    vocabulary = rules.data.record_sources
+    if not vocabulary:
+        return
+    kind = vocabulary.get(source.strip().lower())
+    if kind is None:
+        raise CollectionRefused(
+            "source_unknown",
+            field_name,
+            f"source '{source}' is not a known kind of source; use one of: "
+            f"{', '.join(sorted(vocabulary))}",
+        )
+    if declared.sources is not None and kind not in declared.sources:
+        raise CollectionRefused(
+            "source_not_declared",
+            field_name,
+            f"source '{source}' is data collected {kind.replace('_', ' ')}; the privacy notice "
+            f"(version {rules.policy_version_id}) says category '{declared.name}' comes only "
+            f"{', '.join(sorted(k.replace('_', ' ') for k in declared.sources))}",
+        )
+
+
+def check_collection(
     rules: CollectionRules,
     category: str,
     purposes: Sequence[str],
     jurisdiction: str | None,
-    consent_opt_in: bool | None,
     subject_type: str | None = None,
-) -> CategoryRule:
+    source: str | None = None,
+) -> Checked:
+    """Every rule of the notice for one record except consent itself, which is returned as the
+    opt-in consents the record needs (`Checked.needs`); the caller reads them from the ledger."""
     declared = rules.category(category)
     if declared is None:
         raise CollectionRefused(
@@ -174,6 +278,7 @@ def check_record(
             f"category '{category}' is declared only for subject types "
             f"{', '.join(sorted(subjects))}, not '{subject_type}'",
         )
+    needs: list[ConsentNeed] = []
     for index, purpose in enumerate(purposes):
         if purpose not in declared.purposes:
             raise CollectionRefused(
@@ -190,45 +295,167 @@ def check_record(
                 f"purpose '{purpose}' is declared only for subject types "
                 f"{', '.join(sorted(allowed))}, not '{subject_type}'",
             )
-        if purpose in rules.opt_in_purposes and not consent_opt_in:
-            raise CollectionRefused(
-                "purpose_requires_opt_in",
-                "body.consent",
-                f"the privacy notice says purpose '{purpose}' needs opt-in consent; "
-                "send consent.opt_in=true with its evidence",
+        if purpose in rules.opt_in_purposes:
+            needs.append(
+                ConsentNeed(
+                    DECLARED_PURPOSE,
+                    purpose,
+                    CollectionRefused(
+                        "purpose_requires_opt_in",
+                        "body.consent",
+                        f"the privacy notice says purpose '{purpose}' needs opt-in consent; "
+                        "record the person's opt-in in the consent ledger, or send "
+                        "consent.opt_in=true with its source and evidence",
+                    ),
+                )
             )
-    if (
-        rules.is_sensitive(category, declared)
-        and jurisdiction in rules.opt_in_jurisdictions
-        and not consent_opt_in
-    ):
+    if source is not None:
+        check_source(rules, category, declared, source, "body.source")
+    law = rules.law_sensitive(category)
+    if law is not None and not declared.sensitive and declared.name != category:
+        # The notice names only a parent (`user.demographic`) and does not say it holds
+        # sensitive data: a sensitive child (race, religion, ...) is not covered by what the
+        # person was told, so it needs their own opt-in, whatever their state.
+        needs.append(
+            ConsentNeed(
+                SENSITIVE_DATA_USE,
+                law,
+                CollectionRefused(
+                    "sensitive_child_requires_opt_in",
+                    "body.consent",
+                    f"category '{category}' is sensitive data; the privacy notice declares only "
+                    f"'{declared.name}', not marked sensitive, so it is stored only with the "
+                    "person's own opt-in consent to this category",
+                ),
+            )
+        )
+    elif rules.is_sensitive(category, declared) and rules.sensitive_needs_opt_in(jurisdiction):
+        where = (
+            f"the subject's jurisdiction ({jurisdiction})"
+            if jurisdiction
+            else "the subject's state is unknown, so the strictest state the notice covers"
+        )
+        needs.append(
+            ConsentNeed(
+                SENSITIVE_DATA_USE,
+                law or declared.name,
+                CollectionRefused(
+                    "sensitive_requires_opt_in",
+                    "body.consent",
+                    f"category '{category}' is sensitive and {where} requires opt-in consent "
+                    "first; record the person's opt-in in the consent ledger, or send "
+                    "consent.opt_in=true with its source and evidence",
+                ),
+            )
+        )
+    return Checked(declared, tuple(needs))
+
+
+def check_record(
+    rules: CollectionRules,
+    category: str,
+    purposes: Sequence[str],
+    jurisdiction: str | None,
+    consent_opt_in: bool | None,
+    subject_type: str | None = None,
+    source: str | None = None,
+) -> CategoryRule:
+    """`check_collection` with the consent question answered by `consent_opt_in` (a caller
+    that holds the answer itself; the vault's own writes read the consent ledger)."""
+    checked = check_collection(rules, category, purposes, jurisdiction, subject_type, source)
+    if checked.needs and not consent_opt_in:
+        raise checked.needs[0].refusal
+    return checked.declared
+
+
+def check_part(
+    rules: CollectionRules,
+    key: str,
+    what: str,
+    field_name: str,
+    subject_type: str | None = None,
+) -> CategoryRule:
+    """One part of an interaction (its text, its recording) is data of category `key`: the
+    same gate as a record's category (declared, for the subject's type, from this source)."""
+    declared = rules.category(key)
+    if declared is None:
         raise CollectionRefused(
-            "sensitive_requires_opt_in",
-            "body.consent",
-            f"category '{category}' is sensitive and the subject's jurisdiction ({jurisdiction}) "
-            "requires opt-in consent first; send consent.opt_in=true with its evidence",
+            "category_not_declared",
+            field_name,
+            f"{what} is category '{key}', which the organization's privacy notice "
+            f"(version {rules.policy_version_id}) does not list; send the interaction without "
+            "it or declare the category",
+        )
+    subjects = declared.subjects
+    if subject_type is not None and subjects is not None and subject_type not in subjects:
+        raise CollectionRefused(
+            "category_not_declared_for_subject_type",
+            field_name,
+            f"{what} is category '{key}', declared only for subject types "
+            f"{', '.join(sorted(subjects))}, not '{subject_type}'",
+        )
+    kind = rules.data.interaction_source
+    if declared.sources is not None and kind not in declared.sources:
+        raise CollectionRefused(
+            "source_not_declared",
+            field_name,
+            f"{what} is given by the person ({kind}); the privacy notice says category "
+            f"'{declared.name}' comes only "
+            f"{', '.join(sorted(k.replace('_', ' ') for k in declared.sources))}",
         )
     return declared
 
 
-def check_text(rules: CollectionRules, channel: str, field_name: str = "body.text") -> str:
+def check_text(
+    rules: CollectionRules,
+    channel: str,
+    field_name: str = "body.text",
+    subject_type: str | None = None,
+) -> str:
     """Free text of a channel is data of its text category: that category must be declared."""
     key = rules.text_category(channel)
-    if rules.category(key) is None:
-        raise CollectionRefused(
-            "category_not_declared",
-            field_name,
-            f"{channel} text is category '{key}', which the organization's privacy notice "
-            f"(version {rules.policy_version_id}) does not list; send the interaction without "
-            "text or declare the category",
-        )
+    check_part(rules, key, f"{channel} text", field_name, subject_type)
     return key
 
 
+def check_recording(
+    rules: CollectionRules, field_name: str = "body.recording", subject_type: str | None = None
+) -> str:
+    """A recording reference is data of the recording category: declared, or refused."""
+    key = rules.data.recording_category
+    check_part(rules, key, "a call recording", field_name, subject_type)
+    return key
+
+
+def check_time(
+    rules: CollectionRules, when: dt.datetime, field_name: str, now: dt.datetime
+) -> dt.datetime:
+    """A time a caller gives (collected, started, ended) may run ahead of ours by the clock
+    skew allowance, and is then taken as now; further ahead it is refused."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise CollectionRefused(
+            "time_without_zone", field_name, "the time must include a time zone (e.g. Z)"
+        )
+    if when > now + rules.data.clock_skew:
+        raise CollectionRefused(
+            "time_in_future",
+            field_name,
+            f"the time is in the future (more than {int(rules.data.clock_skew.total_seconds())} "
+            "seconds ahead of the server's clock); send when it happened",
+        )
+    return min(when, now)
+
+
 def from_declaration(
-    version_id: int | None, declaration: Declaration, opt_in_jurisdictions: frozenset[str]
+    version_id: int | None,
+    declaration: Declaration,
+    opt_in_jurisdictions: frozenset[str],
+    known_states: frozenset[str] | None = None,
+    unknown_state_opt_in: bool = True,
 ) -> CollectionRules:
-    """The vault's view of a declaration."""
+    """The vault's view of a declaration. `known_states` and `unknown_state_opt_in` come from
+    the jurisdiction rules (`current_rules`); without them every code given counts as known
+    and an unknown state asks opt-in consent for sensitive data."""
     categories: dict[str, CategoryRule] = {}
     for cat in declaration.categories:
         purposes = frozenset(
@@ -238,7 +465,12 @@ def from_declaration(
             None if cat.subjects == "all" else frozenset(declaration.subject_ids(cat.subjects))
         )
         categories[cat.key] = CategoryRule(
-            cat.key, cat.sensitive, purposes, tuple(cat.includes), subjects
+            cat.key,
+            cat.sensitive,
+            purposes,
+            tuple(cat.includes),
+            subjects,
+            frozenset(str(source.value) for source in cat.sources),
         )
     purpose_subjects = {
         p.id: frozenset(declaration.subject_ids(p.subjects))
@@ -256,7 +488,13 @@ def from_declaration(
         ),
         purpose_subjects=purpose_subjects,
         sensitive_prefixes=tuple(h.prefix for h in sensitive_hints()),
+        known_states=known_states,
+        unknown_state_opt_in=unknown_state_opt_in,
     )
+
+
+# A state's `sensitive` rule that means: ask opt-in consent before storing sensitive data.
+OPT_IN_SENSITIVE = ("opt_in", "strict")
 
 
 def opt_in_jurisdictions(laws: JurisdictionRules) -> frozenset[str]:
@@ -264,7 +502,7 @@ def opt_in_jurisdictions(laws: JurisdictionRules) -> frozenset[str]:
     (sensitive data only when strictly necessary) are counted too: the vault cannot judge
     necessity, so it asks for consent at least."""
     return frozenset(
-        code for code, state in laws.states.items() if state.sensitive in ("opt_in", "strict")
+        code for code, state in laws.states.items() if state.sensitive in OPT_IN_SENSITIVE
     )
 
 
@@ -276,4 +514,12 @@ def current_rules(
     adopted = store.current(session, organization_id)
     if adopted is None:
         return None
-    return from_declaration(adopted.version_id, adopted.declaration, opt_in_jurisdictions(laws))
+    today = dt.datetime.now(dt.UTC).date()
+    unknown = laws.unknown_state_rule(today, adopted.declaration.unknown_state_scope())
+    return from_declaration(
+        adopted.version_id,
+        adopted.declaration,
+        opt_in_jurisdictions(laws),
+        known_states=frozenset(laws.states),
+        unknown_state_opt_in=unknown.sensitive in OPT_IN_SENSITIVE,
+    )

@@ -19,6 +19,7 @@ What is kept:
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import re
 from collections import Counter
@@ -35,6 +36,79 @@ SECURITY_CODE = "CVV"  # the detection engine's name
 NEVER_KEPT = collection_data().never_kept | {SECURITY_CODE}
 # Findings counted but left in the text (intents such as an opt-out request, plain dates).
 NOT_REDACTED = collection_data().not_redacted
+BIRTH_DATE_KINDS = collection_data().birth_date_kinds
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_NUMERIC = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{2,4})$")
+_WORDS = re.compile(r"[a-z]+|\d+")
+
+
+def _year(text: str, today: dt.date) -> int:
+    year = int(text)
+    if len(text) == 2:  # "03/02/14": the most recent such year not after this one
+        year += 2000 if 2000 + year <= today.year else 1900
+    return year
+
+
+def _date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def parse_birth_date(text: str, today: dt.date | None = None) -> dt.date | None:
+    """A written date of birth as a date: ISO (2014-03-02), US numeric (03/02/2014, 3-2-14;
+    day first when the first number cannot be a month), digits only (03022014, 20140302) or
+    with a month name (March 2, 2014; 2nd March 2014). None when it is not one of those, or is
+    not a past date."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    value = text.strip().lower()
+    found: dt.date | None = None
+    if (m := _NUMERIC.match(value)) is not None:
+        a, b, c = m.groups()
+        if len(a) == 4:
+            found = _date(int(a), int(b), int(c))
+        elif len(a) <= 2:
+            year = _year(c, today)
+            first, second = int(a), int(b)
+            found = _date(year, first, second) if first <= 12 else _date(year, second, first)
+    elif value.isdigit() and len(value) == 8:
+        if 1900 <= int(value[:4]) <= today.year:
+            found = _date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        else:
+            found = _date(int(value[4:]), int(value[:2]), int(value[2:4]))
+    else:
+        words = _WORDS.findall(value)
+        months = [_MONTHS[w] for w in words if w in _MONTHS]
+        numbers = [w for w in words if w.isdigit()]
+        years = [n for n in numbers if len(n) == 4]
+        days = [int(n) for n in numbers if len(n) <= 2]
+        if len(months) == 1 and len(years) == 1 and len(days) == 1:
+            found = _date(int(years[0]), months[0], days[0])
+    if found is None or found > today or today.year - found.year > 150:
+        return None
+    return found
 
 
 @dataclass(frozen=True)
@@ -50,6 +124,9 @@ class Screened:
     original: str | None
     counts: dict[str, int] = field(default_factory=dict)
     engine: str = "builtin"
+    # Dates of birth found in the text (the detection engine's DATE_OF_BIRTH findings that
+    # read as a calendar date); they count for the minimum age.
+    birth_dates: tuple[dt.date, ...] = ()
 
 
 _CARD_CANDIDATE = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
@@ -147,6 +224,12 @@ def screen(text: str, keep_original: bool | KeepRule) -> Screened:
         spans, engine = found
     else:
         spans, engine = builtin_spans(text), "builtin"
+    born = tuple(
+        day
+        for span in spans
+        if span.entity in BIRTH_DATE_KINDS
+        and (day := parse_birth_date(text[span.start : span.end])) is not None
+    )
     counts = dict(Counter(span.entity for span in spans if span.entity in NOT_REDACTED))
     spans = _merge([span for span in spans if span.entity not in NOT_REDACTED])
     counts.update(Counter(span.entity for span in spans))
@@ -155,4 +238,4 @@ def screen(text: str, keep_original: bool | KeepRule) -> Screened:
     original = None
     if keep and any(span.entity not in NEVER_KEPT for span in spans):
         original = _replace(text, spans, NEVER_KEPT)
-    return Screened(redacted, original, counts, engine)
+    return Screened(redacted, original, counts, engine, born)

@@ -140,6 +140,35 @@ def subject_age(keys: KeyStore, subject: Subject, today: dt.date | None = None) 
     return None
 
 
+def learn_birth_dates(
+    keys: KeyStore,
+    subject: Subject,
+    birth_dates: Sequence[dt.date],
+    rules: CollectionRules,
+    field: str,
+    today: dt.date | None = None,
+) -> None:
+    """A birth date reached the vault (a date-of-birth record, one found in a transcript): it
+    counts like one sent with the subject. Below the notice's minimum age, `BelowMinimumAge`
+    (the subject's erasure is then scheduled by the caller); otherwise, when it makes the
+    subject younger than the vault knew, it becomes their birth date, which the contact
+    decisions' `minor` reason reads (`subject_age`)."""
+    today = today or utcnow().date()
+    plausible = [d for d in birth_dates if d <= today]
+    if not plausible:
+        return
+    youngest = max(plausible)
+    age = age_on(youngest, today)
+    if is_below_minimum_age(rules, age):
+        raise BelowMinimumAge(rules.minimum_age or 0, field, subject.id)
+    known = subject_age(keys, subject, today)
+    if known is None or age < known:
+        dek = keys.data_key(subject.organization_id, subject.key_id)
+        subject.birth_date_sealed = seal_text(
+            dek, subject.organization_id, subject.key_id, "birth_date", youngest.isoformat()
+        )
+
+
 def upsert_subject(
     session: Session,
     keys: KeyStore,

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from honorbound.web import login
 from honorbound.web.console import (
     audit,
+    breach,
     consent,
     dashboard,
     disclosures,
@@ -39,6 +40,7 @@ for module in (
     retention,
     systems,
     disclosures,
+    breach,
     reports,
     audit,
     outbox,

@@ -16,6 +16,7 @@ from honorbound.accounts.service import Principal
 from honorbound.api.deps import RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.crypto.keyring import KeyRing
+from honorbound.detect.records import check_entities
 
 router = APIRouter(prefix="/v1/detect", tags=["detect"])
 Collector = Annotated[Principal, Depends(require("data.collect"))]
@@ -24,7 +25,6 @@ Revealer = Annotated[Principal, Depends(require("data.reveal"))]
 Text = Annotated[str, StringConstraints(max_length=1_000_000)]
 Texts = Annotated[list[Text], Field(min_length=1, max_length=1000)]
 OperatorName = Literal["replace", "mask", "redact", "pseudonym", "encrypt", "synthetic"]
-KNOWN_TYPES = frozenset(detect.ENTITIES) | detect.INTENT_TYPES
 
 
 class ScanRequest(BaseModel):
@@ -37,11 +37,7 @@ class ScanRequest(BaseModel):
     @field_validator("entities")
     @classmethod
     def _known(cls, value: list[str] | None) -> list[str] | None:
-        for name in value or []:
-            if name not in KNOWN_TYPES:
-                raise ValueError(
-                    f"unknown type '{name[:40]}'; known: {', '.join(sorted(KNOWN_TYPES))}"
-                )
+        check_entities(value or [])
         return value
 
 

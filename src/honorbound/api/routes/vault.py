@@ -22,6 +22,7 @@ from honorbound.accounts.service import Principal
 from honorbound.api.deps import PrincipalDep, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.audit import Actor
+from honorbound.consent.models import Source as ConsentSource
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.runtime import Runtime
 from honorbound.vault import erasure, idempotency
@@ -122,9 +123,21 @@ def _bounded_evidence(value: dict[str, Any]) -> dict[str, Any]:
 
 
 class ConsentIn(_In):
+    """The caller's claim of consent. The vault reads consent from the consent ledger; with
+    nothing on file there, this claim is recorded in the ledger as an opt-in event with its
+    `source`. It never outranks an opt-out on file."""
+
     opt_in: bool
     evidence: Annotated[dict[str, Any], AfterValidator(_bounded_evidence)] = Field(
         default_factory=dict
+    )
+    source: ConsentSource = Field(
+        default=ConsentSource.CONTROLLER_API,
+        description="How the person gave it (consent ledger source: agent_verbal, ivr_keypad, "
+        "web_form, ...); default controller_api (your system says so).",
+    )
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When the person gave it (default: now)."
     )
 
 
@@ -465,7 +478,16 @@ def create_record(
             body.source,
             _actor(principal),
             _rules(session, principal.organization_id, runtime.rules),
-            consent=Consent(body.consent.opt_in, body.consent.evidence) if body.consent else None,
+            consent=(
+                Consent(
+                    body.consent.opt_in,
+                    body.consent.evidence,
+                    body.consent.source.value,
+                    body.consent.occurred_at,
+                )
+                if body.consent
+                else None
+            ),
             collected_at=body.collected_at,
         )
         return 201, RecordOut(

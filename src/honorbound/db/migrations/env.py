@@ -33,9 +33,24 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(str(config.get_main_option("sqlalchemy.url")))
     with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds tables (copy, drop, rename); with foreign keys on, dropping a
+            # parent table would run its ON DELETE CASCADE actions. The pragma only takes effect
+            # outside a transaction, so it goes on the driver connection before ours begins.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(
+                        f"the migration left {len(broken)} row(s) whose foreign key points "
+                        f"nowhere (first in table {broken[0][0]}); nothing was changed"
+                    )
+        if sqlite:
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     engine.dispose()
 
 

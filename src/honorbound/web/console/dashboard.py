@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from honorbound.accounts.models import Organization
 from honorbound.audit import head
 from honorbound.audit.checkpoints import check_new, full_check_pending, request_full_check
+from honorbound.breach.report import open_clocks
 from honorbound.consent.models import Action, ConsentEvent
 from honorbound.db.base import utcnow
 from honorbound.notify.models import OutboxMessage, OutboxStatus
@@ -73,6 +74,9 @@ def dashboard(request: Request) -> Response:
         rights = figures.request_figures(session, org_id, now)
         opt_outs = figures.opt_out_figures(session, org_id, now.date())
         sweep = figures.last_sweep(session, org_id)
+        clocks = (
+            open_clocks(session, runtime.rules, org_id, now) if staff.may("reports.read") else []
+        )
     return render(
         request,
         "console/dashboard.html",
@@ -105,6 +109,10 @@ def dashboard(request: Request) -> Response:
         ),
         opt_out_share=opt_outs,
         sweep=sweep,
+        breach_clocks=[
+            (c, *(time_left(c.next.due_at, now) if c.next and c.next.due_at else ("", False)))
+            for c in clocks
+        ],
     )
 
 

@@ -1,7 +1,7 @@
 """accounts: server-side staff sessions; rights: unguessable link ids, attempts per client
 
 Revision ID: 0016
-Revises: 0021
+Revises: 0022, 0025 (main had both as heads: this revision also merges them)
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import honorbound.db.base
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0021"
+down_revision: str | Sequence[str] | None = ("0022", "0025")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,190 @@
+"""Breach response: selecting the affected people among N subjects, on SQLite.
+
+    .venv/bin/python bench/breach.py                      # 1,000,000 subjects
+    .venv/bin/python bench/breach.py --subjects 100000    # quicker
+
+Target (issue 25): selecting the affected people among 1,000,000 subjects (category, system
+and time window, then the counts by state) in < 10 s.
+
+The vault is bulk-loaded with SQL (random bytes stand in for ciphertexts: selection decrypts
+nothing). Every subject has a state and two records: an address from the CRM or the billing
+system (half each), an email from the CRM; a third of them had a call or a chat in Oct-Nov
+2026. Two selections: contact data from the CRM held before the incident ended together with
+a chat during it (about 5% of all subjects), and contact data from the CRM held before the
+incident ended (the wide case: about 96%), spread over every page. Each selection runs
+for its own incident through `honorbound.breach.selection.select_affected` (one INSERT ...
+SELECT, the counts by state, the audit entry). Figures print last as key=value pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+DECLARATION = """\
+schema: honorbound/declaration/v1
+organization: {name: Bench Contact Center}
+contact: {email: privacy@example.test}
+effective_date: 2026-01-01
+subjects: [{id: customer, name: Customers}]
+categories:
+  - {key: user.contact, subjects: all}
+purposes:
+  - id: support
+    name: Support
+    use: essential.service
+    categories: [user.contact]
+retention:
+  - id: customers
+    categories: [user.contact]
+    triggers: [{trigger: after_last_activity, period: P6Y}]
+children: {minimum_age: 13, on_discovery: delete}
+changes: {methods: [post_on_website]}
+"""
+STATES = ("CA", "NY", "TX", "FL", "OR", "WA", "IL", "CT", "NJ", "MA", "GA", "PA")
+
+
+def setup(path: Path, subjects: int) -> tuple[int, list[int]]:
+    from honorbound.accounts.service import create_organization
+    from honorbound.audit import Actor
+    from honorbound.breach.incidents import create_incident
+    from honorbound.db import migrate
+    from honorbound.db.engine import Database
+    from honorbound.policy.store import adopt_text
+
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    db = Database(url)
+    actor = Actor("bench", "system")
+    with db.session() as session:
+        org = create_organization(session, "bench", "Bench", actor)
+        adopt_text(session, org.id, DECLARATION, actor)
+        made = [
+            create_incident(
+                session, org.id,
+                {"title": f"bench {n}", "owner": "bench",
+                 "discovered_at": dt.datetime(2026, 11, 2, 15, tzinfo=dt.UTC)},
+                actor,
+            ).id
+            for n in (1, 2)
+        ]  # fmt: skip
+        org_id = org.id
+    db.dispose()
+    states = " ".join(f"WHEN {i} THEN '{s}'" for i, s in enumerate(STATES))
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-400000;
+        DROP INDEX IF EXISTS ix_vault_records_org_category;
+        DROP INDEX IF EXISTS ix_vault_records_subject_id;
+        DROP INDEX IF EXISTS ix_vault_interactions_subject_id;
+        """
+    )
+    conn.execute(
+        f"""
+        WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n)
+        INSERT INTO vault_subjects (organization_id, key_id, type, jurisdiction, status,
+                                    created_at, last_activity_at)
+        SELECT :org, printf('%032x', x), 'customer',
+               CASE (x * 7 % {len(STATES)}) {states} END,
+               CASE WHEN x % 97 = 0 THEN 'erased' ELSE 'active' END,
+               '2025-01-01 00:00:00.000000', '2026-10-01 00:00:00.000000'
+        FROM c
+        """,
+        {"n": subjects, "org": org_id},
+    )
+    # Two records a subject; collected over 2025-2026 (a sixth after the incident ended).
+    conn.execute(
+        """
+        WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n)
+        INSERT INTO vault_records (organization_id, subject_id, category, purposes, source,
+                                   policy_version_id, collected_at, value_sealed)
+        SELECT :org, (x + 1) / 2,
+               CASE WHEN x % 2 = 0 THEN 'user.contact.address' ELSE 'user.contact.email' END,
+               '["support"]',
+               CASE WHEN x % 2 = 1 OR x % 4 = 0 THEN 'crm' ELSE 'billing' END, 1,
+               printf('%s.000000', datetime('2025-01-01', '+' || (x * 13 % 700) || ' days')),
+               randomblob(44)
+        FROM c
+        """,
+        {"n": subjects * 2, "org": org_id},
+    )
+    conn.execute(
+        """
+        WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n)
+        INSERT INTO vault_interactions (organization_id, subject_id, channel, direction,
+                                        started_at, tags, findings, created_at)
+        SELECT :org, x * 3, CASE WHEN x % 2 = 0 THEN 'chat' ELSE 'call' END, 'inbound',
+               printf('%s.000000', datetime('2026-10-01', '+' || (x % 60) || ' days')),
+               '[]', '{}', '2026-10-01 00:00:00.000000'
+        FROM c
+        """,
+        {"n": subjects // 3, "org": org_id},
+    )
+    conn.commit()
+    conn.executescript(
+        """
+        CREATE INDEX ix_vault_records_org_category ON vault_records (organization_id, category);
+        CREATE INDEX ix_vault_records_subject_id ON vault_records (subject_id);
+        CREATE INDEX ix_vault_interactions_subject_id ON vault_interactions (subject_id);
+        ANALYZE;
+        """
+    )
+    conn.commit()
+    conn.close()
+    return org_id, made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subjects", type=int, default=1_000_000)
+    parser.add_argument("--dir", type=Path, default=None, help="Where the database goes.")
+    args = parser.parse_args()
+    if args.subjects < 100:
+        parser.error("--subjects must be at least 100")
+    workdir = args.dir or Path(tempfile.mkdtemp(prefix="hb-breach-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "bench.db"
+    for leftover in workdir.glob("*.db*"):
+        leftover.unlink()
+    started = time.perf_counter()
+    org_id, (first, second) = setup(path, args.subjects)
+    print(f"loaded {args.subjects:,} subjects in {time.perf_counter() - started:.1f} s", flush=True)
+
+    from honorbound.audit import Actor
+    from honorbound.breach.selection import criteria, select_affected
+    from honorbound.db.engine import Database
+
+    db = Database(f"sqlite:///{path}")
+    wanted = criteria(
+        {"categories": ["user.contact"], "systems": ["crm"], "channels": ["chat"],
+         "window_from": "2026-10-15T00:00:00Z", "window_to": "2026-11-01T23:59:59Z"}
+    )  # fmt: skip
+    started = time.perf_counter()
+    with db.session() as session:
+        chats = select_affected(session, org_id, first, wanted, Actor("bench", "system"))
+    chat_seconds = time.perf_counter() - started
+    wide = criteria({"categories": ["user.contact"], "systems": ["crm"],
+                     "window_to": "2026-11-01T23:59:59Z"})  # fmt: skip
+    started = time.perf_counter()
+    with db.session() as session:
+        held = select_affected(session, org_id, second, wide, Actor("bench", "system"))
+    held_seconds = time.perf_counter() - started
+    db.dispose()
+    print(
+        f"subjects={args.subjects} affected_chat={chats.total} select_chat_seconds="
+        f"{chat_seconds:.2f} affected_held={held.total} select_held_seconds={held_seconds:.2f} "
+        f"states={len(held.by_state)} target_seconds=10"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,401 @@
+"""Breach response API: the incident, its affected people, deadlines, notices and report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from honorbound.accounts.models import Organization
+from honorbound.accounts.service import Principal
+from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
+from honorbound.api.problems import Problem
+from honorbound.breach import incidents, letters, notices, report, selection
+from honorbound.breach.deadlines import Obligation, plan
+from honorbound.breach.errors import BreachError, BreachInputError
+from honorbound.breach.models import Incident, IncidentStatus, Notice
+
+router = APIRouter(prefix="/v1/breach", tags=["breach"])
+Manager = Annotated[Principal, Depends(require("breach.manage"))]
+Reader = Annotated[Principal, Depends(require("reports.read"))]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Names = list[Name]
+
+
+@contextmanager
+def _answers() -> Iterator[None]:
+    """Domain errors as problem documents naming the field."""
+    try:
+        yield
+    except BreachInputError as exc:
+        raise Problem(
+            exc.status, "Invalid request", f"{exc}.",
+            errors=[{"field": exc.field, "message": exc.message}],
+        ) from None  # fmt: skip
+    except BreachError as exc:
+        title = {404: "Not found", 501: "Not available"}.get(exc.status, "Invalid request")
+        raise Problem(exc.status, title, f"{exc}.") from None
+
+
+def _org_name(session: Session, organization_id: int) -> str:
+    org = session.get(Organization, organization_id)
+    return org.name if org else ""
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IncidentIn(_Body):
+    title: Name
+    description: str = Field(default="", max_length=20_000)
+    discovered_at: dt.datetime = Field(description="When the incident was discovered (required).")
+    occurred_from: dt.datetime | None = None
+    occurred_to: dt.datetime | None = None
+    systems: Names = Field(default_factory=list, max_length=200)
+    categories: Names = Field(default_factory=list, max_length=200)
+    clients: Names = Field(default_factory=list, max_length=200, description="For a BPO.")
+    encrypted: bool = False
+    key_compromised: bool = False
+    health_data_covered: bool = Field(
+        default=False, description="The organization is a HIPAA covered entity or BA."
+    )
+    owner: Name
+    contact: str = Field(default="", max_length=500)
+    status: IncidentStatus = IncidentStatus.OPEN
+
+
+class IncidentPatch(_Body):
+    title: Name | None = None
+    description: str | None = Field(default=None, max_length=20_000)
+    discovered_at: dt.datetime | None = None
+    occurred_from: dt.datetime | None = None
+    occurred_to: dt.datetime | None = None
+    systems: Names | None = Field(default=None, max_length=200)
+    categories: Names | None = Field(default=None, max_length=200)
+    clients: Names | None = Field(default=None, max_length=200)
+    encrypted: bool | None = None
+    key_compromised: bool | None = None
+    health_data_covered: bool | None = None
+    owner: Name | None = None
+    contact: str | None = Field(default=None, max_length=500)
+    status: IncidentStatus | None = None
+
+
+class ObligationOut(BaseModel):
+    audience: str
+    state: str
+    who: str
+    required: bool
+    due_at: dt.datetime | None
+    rule: str
+    reason: str
+    source: str
+    confidence: str
+    residents: int
+
+
+def _obligation(o: Obligation) -> ObligationOut:
+    return ObligationOut(
+        audience=o.audience, state=o.state, who=o.who, required=o.required, due_at=o.due_at,
+        rule=o.rule, reason=o.reason, source=o.source, confidence=o.confidence,
+        residents=o.residents,
+    )  # fmt: skip
+
+
+class IncidentOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    discovered_at: dt.datetime
+    occurred_from: dt.datetime | None
+    occurred_to: dt.datetime | None
+    systems: list[str]
+    categories: list[str]
+    clients: list[str]
+    encrypted: bool
+    key_compromised: bool
+    health_data_covered: bool
+    status: str
+    owner: str
+    contact: str
+    selection: dict[str, Any]
+    selected_at: dt.datetime | None
+    affected: int
+    by_state: dict[str, int]
+    next_deadline: ObligationOut | None
+
+
+def _incident(session: Session, runtime: Any, i: Incident) -> IncidentOut:
+    by_state = selection.counts_by_state(session, i.id)
+    nxt = plan(runtime.rules, i, by_state).next_due()
+    return IncidentOut(
+        id=i.id, title=i.title, description=i.description, discovered_at=i.discovered_at,
+        occurred_from=i.occurred_from, occurred_to=i.occurred_to, systems=i.systems,
+        categories=i.categories, clients=i.clients, encrypted=i.encrypted,
+        key_compromised=i.key_compromised, health_data_covered=i.health_data_covered,
+        status=i.status, owner=i.owner, contact=i.contact, selection=i.selection,
+        selected_at=i.selected_at, affected=sum(by_state.values()), by_state=by_state,
+        next_deadline=_obligation(nxt) if nxt else None,
+    )  # fmt: skip
+
+
+@router.post("/incidents", response_model=IncidentOut, status_code=201)
+def create(
+    body: IncidentIn, principal: Manager, session: SessionDep, runtime: RuntimeDep
+) -> IncidentOut:
+    """Record an incident. Every deadline runs from `discovered_at`."""
+    with _answers():
+        i = incidents.create_incident(
+            session, principal.organization_id, body.model_dump(), principal.actor
+        )
+        return _incident(session, runtime, i)
+
+
+@router.get("/incidents", response_model=list[IncidentOut])
+def list_all(principal: Reader, session: SessionDep, runtime: RuntimeDep) -> list[IncidentOut]:
+    return [
+        _incident(session, runtime, i)
+        for i in incidents.list_incidents(session, principal.organization_id)
+    ]
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentOut)
+def get_one(
+    incident_id: RowId, principal: Reader, session: SessionDep, runtime: RuntimeDep
+) -> IncidentOut:
+    with _answers():
+        i = incidents.get_incident(session, principal.organization_id, incident_id)
+        return _incident(session, runtime, i)
+
+
+@router.patch("/incidents/{incident_id}", response_model=IncidentOut)
+def change(
+    incident_id: RowId,
+    body: IncidentPatch,
+    principal: Manager,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> IncidentOut:
+    """Change fields (status, owner, the encryption flags...); each change is audited."""
+    values = body.model_dump(exclude_unset=True)
+    if values.get("discovered_at", 0) is None:
+        raise Problem(
+            422,
+            "Invalid request",
+            "body.discovered_at cannot be removed.",
+            errors=[{"field": "body.discovered_at", "message": "cannot be removed"}],
+        )
+    with _answers():
+        i = incidents.update_incident(
+            session, principal.organization_id, incident_id, values, principal.actor
+        )
+        return _incident(session, runtime, i)
+
+
+class SelectionIn(_Body):
+    categories: Names = Field(default_factory=list, max_length=200)
+    systems: Names = Field(default_factory=list, max_length=200)
+    channels: Names = Field(default_factory=list, max_length=10)
+    recipients: Names = Field(default_factory=list, max_length=200)
+    window_from: dt.datetime | None = None
+    window_to: dt.datetime | None = None
+
+
+class SelectionOut(BaseModel):
+    incident_id: int
+    total: int
+    by_state: dict[str, int]
+
+
+@router.post("/incidents/{incident_id}/selection", response_model=SelectionOut)
+def select_people(
+    incident_id: RowId, body: SelectionIn, principal: Manager, session: SessionDep
+) -> SelectionOut:
+    """Select the affected people from the vault (replaces an earlier selection). Counts by
+    state come from clear columns: nothing is decrypted."""
+    with _answers():
+        incidents.get_incident(session, principal.organization_id, incident_id)
+        c = selection.criteria(body.model_dump())
+        s = selection.select_affected(
+            session, principal.organization_id, incident_id, c, principal.actor
+        )
+    return SelectionOut(incident_id=s.incident_id, total=s.total, by_state=s.by_state)
+
+
+@router.get("/incidents/{incident_id}/deadlines", response_model=list[ObligationOut])
+def deadlines(
+    incident_id: RowId, principal: Reader, session: SessionDep, runtime: RuntimeDep
+) -> list[ObligationOut]:
+    """Every duty the incident sets running, required or not (with the reason), from the
+    rules data, each with its source and confidence."""
+    with _answers():
+        s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
+    return [_obligation(o) for o in s.plan.obligations]
+
+
+class NoticesIn(_Body):
+    language: Literal["en", "es"] = "en"
+
+
+class SendOut(BaseModel):
+    emails: int
+    letters: int
+    already: int
+    not_required: int
+    by_state: dict[str, int]
+    documents: int
+
+
+@router.post("/incidents/{incident_id}/notices", response_model=SendOut)
+def send(
+    incident_id: RowId,
+    body: NoticesIn,
+    principal: Manager,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> SendOut:
+    """Queue the notices to people (email through the outbox; a letter when there is no email)
+    and prepare the regulator and client documents. Safe to call again."""
+    with _answers():
+        r = notices.send_individual_notices(
+            session, runtime.keys, runtime.vault_keys, runtime.jobs, runtime.rules,
+            principal.organization_id, _org_name(session, principal.organization_id),
+            incident_id, principal.actor, body.language,
+        )  # fmt: skip
+        docs = notices.prepare_documents(
+            session, runtime.rules, principal.organization_id, incident_id, principal.actor
+        )
+    return SendOut(
+        emails=r.emails, letters=r.letters, already=r.already, not_required=r.not_required,
+        by_state=r.by_state, documents=docs,
+    )  # fmt: skip
+
+
+class NoticeOut(BaseModel):
+    id: int
+    audience: str
+    subject_id: int | None
+    state: str
+    recipient: str
+    channel: str
+    language: str
+    status: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+@router.get("/incidents/{incident_id}/notices", response_model=list[NoticeOut])
+def list_sent(
+    incident_id: RowId,
+    principal: Reader,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+) -> list[NoticeOut]:
+    """Every notice with its delivery status (an email's is its outbox message's)."""
+    with _answers():
+        incidents.get_incident(session, principal.organization_id, incident_id)
+    return [
+        NoticeOut(**n.__dict__) for n in notices.list_notices(session, incident_id, limit, offset)
+    ]
+
+
+def _notice(session: Session, incident_id: int, notice_id: int) -> Notice:
+    n = session.get(Notice, notice_id)
+    if n is None or n.incident_id != incident_id:
+        raise Problem(404, "Not found", f"No notice {notice_id} in incident {incident_id}.")
+    return n
+
+
+@router.get("/incidents/{incident_id}/notices/{notice_id}/document")
+def document(
+    incident_id: RowId, notice_id: RowId, principal: Reader, session: SessionDep,
+    runtime: RuntimeDep,
+) -> PlainTextResponse:  # fmt: skip
+    """A regulator's or client's notice as text, ready to submit."""
+    with _answers():
+        i = incidents.get_incident(session, principal.organization_id, incident_id)
+    n = _notice(session, incident_id, notice_id)
+    if n.channel != "document":
+        raise Problem(409, "Conflict", "This notice is to a person; ask for its letter instead.")
+    by_state = selection.counts_by_state(session, incident_id)
+    residents = by_state.get(n.state, sum(by_state.values()))
+    text = notices.document_text(
+        runtime.rules, i, _org_name(session, principal.organization_id), n, residents
+    )
+    return PlainTextResponse(text)
+
+
+@router.get("/incidents/{incident_id}/notices/{notice_id}/letter.pdf")
+def letter(
+    incident_id: RowId, notice_id: RowId, principal: Manager, session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:  # fmt: skip
+    """The printable letter to a person (PDF); decrypts only their postal address."""
+    with _answers():
+        pdf = letters.letter_pdf(
+            session, runtime.vault_keys, runtime.rules, principal.organization_id,
+            _org_name(session, principal.organization_id), incident_id, notice_id,
+            principal.actor,
+        )  # fmt: skip
+    return Response(pdf, media_type="application/pdf")
+
+
+@router.post("/incidents/{incident_id}/notices/{notice_id}/submitted", response_model=NoticeOut)
+def submitted(
+    incident_id: RowId, notice_id: RowId, principal: Manager, session: SessionDep
+) -> NoticeOut:
+    """A letter was mailed or a document submitted."""
+    with _answers():
+        notices.mark_submitted(
+            session, principal.organization_id, incident_id, notice_id, principal.actor
+        )
+    found = next(n for n in notices.list_notices(session, incident_id) if n.id == notice_id)
+    return NoticeOut(**found.__dict__)
+
+
+class EventOut(BaseModel):
+    at: dt.datetime
+    action: str
+    actor: str
+    details: dict[str, Any]
+
+
+class ReportOut(BaseModel):
+    incident: IncidentOut
+    total: int
+    by_state: dict[str, int]
+    deadlines: list[ObligationOut]
+    first_notice: dict[str, dt.datetime]
+    delivery: dict[str, dict[str, int]]
+    documents: list[NoticeOut]
+    timeline: list[EventOut]
+
+
+@router.get("/incidents/{incident_id}/report", response_model=None)
+def summary(
+    incident_id: RowId,
+    principal: Reader,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    format: Annotated[Literal["json", "text"], Query()] = "json",
+) -> ReportOut | PlainTextResponse:
+    """The timeline and a regulator-ready summary (`?format=text` for plain text)."""
+    with _answers():
+        s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
+    if format == "text":
+        return PlainTextResponse(report.as_text(s))
+    docs = [n for n in notices.list_notices(session, incident_id) if n.channel == "document"]
+    return ReportOut(
+        incident=_incident(session, runtime, s.incident), total=s.total, by_state=s.by_state,
+        deadlines=[_obligation(o) for o in s.plan.obligations], first_notice=s.first_notice,
+        delivery=s.delivery, documents=[NoticeOut(**n.__dict__) for n in docs],
+        timeline=[EventOut(**e.__dict__) for e in s.timeline],
+    )  # fmt: skip

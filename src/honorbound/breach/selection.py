@@ -1,0 +1,257 @@
+"""Who an incident affected, found from the vault's clear columns only.
+
+Nothing is decrypted to select people or to count them by state: categories, sources (the
+system a value came from), times, interaction channels, disclosure recipients and the state of
+residence are all clear columns kept for exactly this kind of governance query. The selection
+runs as one `INSERT ... SELECT` in the database, so a million subjects never pass through
+Python. Each dimension given narrows the set (they are combined with AND); within one
+dimension any value matches (OR).
+
+The time window means "the data was there during the incident": a record collected before the
+window ended, an interaction or a disclosure that took place inside the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, insert, literal, or_, select
+from sqlalchemy.orm import Session
+
+from honorbound.audit import Actor, append
+from honorbound.breach.errors import BreachInputError, SelectionEmpty
+from honorbound.breach.incidents import OBJECT, get_incident
+from honorbound.breach.models import AffectedPerson
+from honorbound.db.base import utcnow
+from honorbound.disclosures.models import Disclosure, DisclosureSubject
+from honorbound.vault.models import Channel, Interaction, Record, Subject, SubjectStatus
+
+UNKNOWN_STATE = ""
+MAX_VALUES = 200
+
+
+@dataclass(frozen=True)
+class Criteria:
+    categories: list[str] = field(default_factory=list)  # category prefixes
+    systems: list[str] = field(default_factory=list)  # the records' `source`
+    channels: list[str] = field(default_factory=list)  # interaction channels
+    recipients: list[str] = field(default_factory=list)  # disclosure recipient ids
+    window_from: dt.datetime | None = None
+    window_to: dt.datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for name in ("window_from", "window_to"):
+            value = out[name]
+            out[name] = value.isoformat() if value is not None else None
+        return out
+
+
+def criteria(values: dict[str, Any]) -> Criteria:
+    """Criteria from plain values (API body, CLI options), each checked with a sentence."""
+    unknown = sorted(set(values) - set(Criteria.__dataclass_fields__))
+    if unknown:
+        raise BreachInputError(unknown[0], "is not a selection criterion")
+    lists: dict[str, list[str]] = {}
+    for name in ("categories", "systems", "channels", "recipients"):
+        raw = values.get(name) or []
+        if not isinstance(raw, list | tuple) or not all(isinstance(v, str) for v in raw):
+            raise BreachInputError(name, "is a list of names")
+        if len(raw) > MAX_VALUES:
+            raise BreachInputError(name, f"has more than {MAX_VALUES} values")
+        lists[name] = sorted({v.strip() for v in raw if v.strip()})
+    known = {c.value for c in Channel}
+    bad = [c for c in lists["channels"] if c not in known]
+    if bad:
+        raise BreachInputError("channels", f"{bad[0]!r} is not one of {', '.join(sorted(known))}")
+    times: dict[str, dt.datetime | None] = {}
+    for name in ("window_from", "window_to"):
+        value = values.get(name)
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise BreachInputError(name, "is not an ISO 8601 date and time") from None
+        if value is not None and (not isinstance(value, dt.datetime) or value.tzinfo is None):
+            raise BreachInputError(name, "needs a date and time with a time zone")
+        times[name] = value.astimezone(dt.UTC) if value is not None else None
+    start, end = times["window_from"], times["window_to"]
+    if start is not None and end is not None and end < start:
+        raise BreachInputError("window_to", "is before window_from")
+    found = Criteria(
+        lists["categories"], lists["systems"], lists["channels"], lists["recipients"],
+        times["window_from"], times["window_to"],
+    )  # fmt: skip
+    if not (found.categories or found.systems or found.channels or found.recipients):
+        raise BreachInputError(
+            "selection", "names none of categories, systems, channels or recipients"
+        )
+    return found
+
+
+def _category_match(column: Any, prefixes: list[str], dialect: str) -> ColumnElement[bool]:
+    """A prefix covers itself and its subcategories (`user.contact` covers `user.contact.email`,
+    not `user.contactless`). SQLite compares text byte by byte, so a range keeps the
+    (org, category) index usable ("/" is the character after "."); elsewhere a collation may
+    ignore punctuation, so the test is a LIKE with `_` and `%` escaped."""
+    if dialect == "sqlite":
+        return or_(*(or_(column == p, and_(column > p + ".", column < p + "/")) for p in prefixes))
+    return or_(*(or_(column == p, column.startswith(p + ".", autoescape=True)) for p in prefixes))
+
+
+def _within(column: Any, start: dt.datetime | None, end: dt.datetime | None) -> list[Any]:
+    out = []
+    if start is not None:
+        out.append(column >= start)
+    if end is not None:
+        out.append(column <= end)
+    return out
+
+
+def matching_subjects(organization_id: int, c: Criteria, dialect: str = "sqlite") -> Any:
+    """The SELECT of (subject id, state) the criteria match, not yet run.
+
+    One dimension drives (`id IN (...)`, a list the database builds once); the others are
+    checked per candidate through the subject-id indexes (`EXISTS`). Events (disclosures,
+    interactions in a window) usually name far fewer people than held records, so they drive
+    when given: a million-row list of record holders is then never built."""
+    dims: list[tuple[Any, Any, list[Any]]] = []  # (table's subject column, select, conditions)
+    if c.recipients:
+        shared = [
+            Disclosure.organization_id == organization_id,
+            Disclosure.recipient_id.in_(c.recipients),
+            *_within(Disclosure.disclosed_at, c.window_from, c.window_to),
+        ]
+        dims.append(
+            (
+                DisclosureSubject.subject_id,
+                select(DisclosureSubject.subject_id).join(
+                    Disclosure, Disclosure.id == DisclosureSubject.disclosure_id
+                ),
+                shared,
+            )
+        )
+    if c.channels:
+        talked = [
+            Interaction.organization_id == organization_id,
+            Interaction.channel.in_(c.channels),
+            *_within(Interaction.started_at, c.window_from, c.window_to),
+        ]
+        dims.append((Interaction.subject_id, select(Interaction.subject_id), talked))
+    if c.categories or c.systems:
+        held = [Record.organization_id == organization_id]
+        if c.categories:
+            held.append(_category_match(Record.category, c.categories, dialect))
+        if c.systems:
+            held.append(Record.source.in_(c.systems))
+        if c.window_to is not None:
+            held.append(Record.collected_at <= c.window_to)
+        dims.append((Record.subject_id, select(Record.subject_id), held))
+    where: list[Any] = [
+        Subject.organization_id == organization_id,
+        Subject.status != SubjectStatus.ERASED.value,
+    ]
+    for i, (column, query, conditions) in enumerate(dims):
+        if i == 0:
+            where.append(Subject.id.in_(query.where(*conditions)))
+        else:
+            where.append(query.where(column == Subject.id, *conditions).exists())
+    return select(Subject.id, func.coalesce(func.upper(Subject.jurisdiction), UNKNOWN_STATE)).where(
+        *where
+    )
+
+
+@dataclass(frozen=True)
+class Selection:
+    incident_id: int
+    total: int
+    by_state: dict[str, int]
+
+
+def counts_by_state(session: Session, incident_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(AffectedPerson.state, func.count())
+        .where(AffectedPerson.incident_id == incident_id)
+        .group_by(AffectedPerson.state)
+        .order_by(AffectedPerson.state)
+    ).all()
+    return {str(state): int(n) for state, n in rows}
+
+
+def select_affected(
+    session: Session, organization_id: int, incident_id: int, c: Criteria, actor: Actor
+) -> Selection:
+    """Replace the incident's affected people with those `c` matches; `SelectionEmpty` when
+    nobody matches (nothing is changed then)."""
+    incident = get_incident(session, organization_id, incident_id)
+    dialect = session.get_bind().dialect.name
+    inner = matching_subjects(organization_id, c, dialect).subquery()
+    # One pass: replace the rows inside a savepoint and undo it when nothing matched (a
+    # separate "does anything match?" query would run the whole selection twice).
+    with session.begin_nested() as savepoint:
+        session.execute(delete(AffectedPerson).where(AffectedPerson.incident_id == incident.id))
+        session.execute(
+            insert(AffectedPerson).from_select(
+                ["incident_id", "subject_id", "state"],
+                select(literal(incident.id), *inner.c),
+            )
+        )
+        # Read back, not the driver's rowcount (psycopg reports -1 for INSERT ... SELECT here).
+        anyone = session.scalar(
+            select(AffectedPerson.subject_id)
+            .where(AffectedPerson.incident_id == incident.id)
+            .limit(1)
+        )
+        if anyone is None:
+            savepoint.rollback()
+            raise SelectionEmpty(
+                "the selection matches nobody in the vault: check the categories, systems, "
+                "channels, recipients and the time window (records count when collected before "
+                "the window ends; interactions and disclosures when inside it)"
+            )
+    incident.selection = c.as_json()
+    incident.selected_at = utcnow()
+    by_state = counts_by_state(session, incident.id)
+    total = sum(by_state.values())
+    append(
+        session,
+        organization_id,
+        actor,
+        "breach.affected_selected",
+        OBJECT,
+        incident.id,
+        {"criteria": incident.selection, "total": total, "by_state": by_state},
+    )
+    return Selection(incident.id, total, by_state)
+
+
+def affected_ids(
+    session: Session, incident_id: int, after: int = 0, limit: int = 1000
+) -> list[tuple[int, str]]:
+    """A page of (subject id, state) of an incident's affected people, in id order."""
+    rows = session.execute(
+        select(AffectedPerson.subject_id, AffectedPerson.state)
+        .where(AffectedPerson.incident_id == incident_id, AffectedPerson.subject_id > after)
+        .order_by(AffectedPerson.subject_id)
+        .limit(limit)
+    ).all()
+    return [(int(s), str(st)) for s, st in rows]
+
+
+def categories_of(
+    session: Session, organization_id: int, subject_ids: list[int], prefixes: list[str]
+) -> dict[int, set[str]]:
+    """Which of the incident's categories each person has in the vault (clear columns only)."""
+    if not subject_ids:
+        return {}
+    where = [Record.organization_id == organization_id, Record.subject_id.in_(subject_ids)]
+    if prefixes:
+        where.append(_category_match(Record.category, prefixes, session.get_bind().dialect.name))
+    out: dict[int, set[str]] = {s: set() for s in subject_ids}
+    for subject_id, category in session.execute(
+        select(Record.subject_id, Record.category).where(*where).distinct()
+    ):
+        out[int(subject_id)].add(str(category))
+    return out

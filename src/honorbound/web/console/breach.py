@@ -1,0 +1,61 @@
+"""Breach response: open incidents with their clocks, and one incident's counts, deadlines,
+notices and timeline. Reads only; changes go through the API or the CLI."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from honorbound.breach import incidents, report
+from honorbound.breach.errors import IncidentNotFound
+from honorbound.db.base import utcnow
+from honorbound.web.console.requests import time_left
+from honorbound.web.rendering import render
+from honorbound.web.staff import guard
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/console/breach", response_class=HTMLResponse)
+def breach_page(request: Request) -> Response:
+    staff = guard(request, "reports.read")
+    if isinstance(staff, Response):
+        return staff
+    runtime = request.app.state.runtime
+    now = utcnow()
+    with runtime.db.session() as session:
+        clocks = report.open_clocks(session, runtime.rules, staff.organization_id, now)
+        every = incidents.list_incidents(session, staff.organization_id)
+    return render(
+        request,
+        "console/breach.html",
+        staff=staff,
+        section="breach",
+        clocks=[(c, *(time_left(c.next.due_at, now) if c.next and c.next.due_at else ("", False)))
+                for c in clocks],
+        incidents=every,
+    )  # fmt: skip
+
+
+@router.get("/console/breach/{incident_id}", response_class=HTMLResponse)
+def incident_page(request: Request, incident_id: int) -> Response:
+    staff = guard(request, "reports.read")
+    if isinstance(staff, Response):
+        return staff
+    runtime = request.app.state.runtime
+    now = utcnow()
+    with runtime.db.session() as session:
+        try:
+            s = report.summary(session, runtime.rules, staff.organization_id, incident_id)
+        except IncidentNotFound:
+            return render(request, "console/not_found.html", status=404, staff=staff,
+                          section="breach", what="incident")  # fmt: skip
+        todo = report.pending(s)
+    return render(
+        request,
+        "console/breach_incident.html",
+        staff=staff,
+        section="breach",
+        s=s,
+        todo=[(o, *time_left(o.due_at, now)) for o in todo if o.due_at],
+    )

@@ -1,0 +1,137 @@
+"""Breach tests run the real app against a real SMTP server on loopback; people are seeded in
+the vault through its own functions, each with fictional values (Faker)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from faker import Faker
+from fastapi.testclient import TestClient
+
+from honorbound.api.app import create_app
+from honorbound.audit import Actor
+from honorbound.config import Settings
+from honorbound.runtime import Runtime, build_runtime
+from honorbound.vault.collection import Consent, NewInteraction, add_interaction, add_record
+from honorbound.vault.identities import IdentityKind
+from honorbound.vault.models import Channel, Direction
+from honorbound.vault.rules import current_rules
+from honorbound.vault.subjects import IdentityInput, upsert_subject
+from tests.conftest import Tenant, adopt_example, make_tenant
+from tests.support.people import ISSUED, remember
+from tests.support.smtp import SmtpSink
+
+ACTOR = Actor("test", "system")
+
+
+class _OnlyWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+_SINK_FILTER = _OnlyWarnings()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_smtp_sink() -> Iterator[None]:
+    """The loopback SMTP server logs recipients; it is the test's server, not Honorbound."""
+    logger = logging.getLogger("mail.log")
+    if _SINK_FILTER not in logger.filters:
+        logger.addFilter(_SINK_FILTER)
+    yield
+
+
+@pytest.fixture
+def rt(settings: Settings, smtp: SmtpSink) -> Iterator[Runtime]:
+    runtime = build_runtime(settings.model_copy(update={"smtp_url": smtp.url}), immediate_jobs=True)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def org(rt: Runtime) -> Tenant:
+    tenant = make_tenant(rt, "callco")
+    adopt_example(rt, tenant.id)
+    return tenant
+
+
+@pytest.fixture
+def api(rt: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(rt)) as test_client:
+        yield test_client
+
+
+_fake = Faker("en_US")
+_fake.seed_instance(2525)
+
+
+@dataclass(frozen=True)
+class Resident:
+    subject_id: int
+    state: str
+    email: str | None
+    street: str
+
+
+def resident(
+    rt: Runtime,
+    org_id: int,
+    state: str | None,
+    *,
+    email: bool = True,
+    ssn: bool = False,
+    source: str = "crm",
+    collected_at: dt.datetime | None = dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+    chat_at: dt.datetime | None = None,
+) -> Resident:
+    """A fictional person of `state` with an address record (from `source`), an email
+    identity (unless `email=False`, then a phone), optionally an SSN and a chat."""
+    while True:
+        area = _fake.random_element(("212", "503", "512", "860", "415"))
+        phone = f"+1{area}55501{_fake.random_int(10, 99)}"
+        if phone not in ISSUED:
+            break
+    first, last = _fake.first_name(), _fake.last_name()
+    address = f"{first}.{last}.{_fake.random_int(1000, 999999)}@example.com".lower()
+    street = _fake.street_address()
+    remember(address, phone, phone[2:], street)
+    identities = [IdentityInput(IdentityKind.EMAIL, address)] if email else []
+    identities.append(IdentityInput(IdentityKind.PHONE, phone))
+    with rt.db.session() as session:
+        rules = current_rules(session, org_id, rt.rules)
+        assert rules is not None
+        subject = upsert_subject(
+            session, rt.vault_keys, org_id, identities, ACTOR, rules, subject_type="user",
+            jurisdiction=state,
+        ).subject  # fmt: skip
+        rec = add_record(
+            session, rt.vault_keys, org_id, subject.id, "user.contact.address", street,
+            ["contracted-services"], source, ACTOR, rules,
+        )  # fmt: skip
+        if collected_at is not None:
+            rec.collected_at = collected_at
+        if ssn:
+            number = f"9{phone[-4:]}{phone[-8:-4]}"
+            remember(number)
+            ssn_rec = add_record(
+                session, rt.vault_keys, org_id, subject.id,
+                "user.government_id.national_identification_number", number,
+                ["sensitive-services"], source, ACTOR, rules,
+                consent=Consent(True, {"form_id": "intake"}),
+            )  # fmt: skip
+            if collected_at is not None:
+                ssn_rec.collected_at = collected_at
+        if chat_at is not None:
+            add_interaction(
+                session, rt.vault_keys, org_id, subject.id,
+                NewInteraction(Channel.CHAT, Direction.INBOUND, chat_at), ACTOR, rules,
+            )  # fmt: skip
+        subject_id = subject.id
+    return Resident(subject_id, state or "", address if email else None, street)
+
+
+__all__ = ["Resident", "resident"]
