@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "data.reveal": frozenset({Role.PRIVACY_OFFICER}),
     "data.merge": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
     "consent.write": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT}),
+    # Replacing or deleting from the national do-not-call list can make numbers callable.
+    "dnc.replace": frozenset({Role.ADMIN}),
     "consent.read": frozenset(
         {Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT, Role.AUDITOR}
     ),
