@@ -18,7 +18,7 @@ PYTEST := $(BIN)/python -m pytest -q -n $(JOBS)
 # runs a bounded number, `make conformance` many more on both databases.
 CONFORMANCE_EXAMPLES ?= 300
 
-.PHONY: run test test-sqlite test-browser test-postgres test-systems test-spark conformance lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load bench-systems bench-spark bench-recordings clean
+.PHONY: run test test-sqlite test-browser test-postgres test-systems test-spark conformance fuzz-api lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load bench-systems bench-spark bench-recordings clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,14 @@ test-spark: $(STAMP)
 conformance: $(STAMP)
 	HONORBOUND_CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) $(BIN)/python -m pytest -q -m conformance tests/conformance
 	HONORBOUND_CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) ./scripts/with-postgres.sh $(BIN)/python -m pytest -q -m conformance tests/conformance
+
+# Schemathesis over every operation as admin, client and without credentials (no 5xx, every
+# status documented, every body as documented): the suite runs 3 examples per operation; this
+# runs FUZZ_EXAMPLES (200 by default), on SQLite and then PostgreSQL.
+FUZZ_EXAMPLES ?= 200
+fuzz-api: $(STAMP)
+	HONORBOUND_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:xdist tests/fuzz
+	HONORBOUND_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ./scripts/with-postgres.sh $(BIN)/python -m pytest -q -p no:xdist tests/fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

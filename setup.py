@@ -35,6 +35,7 @@ COMPILED = [
     "context",
     "digits",
     "numbers",
+    "conversation",
     "validators",
     "patterns",
     "people",

@@ -10,6 +10,19 @@ Corpora (saved in bench/pii_data/ so runs compare; regenerated only with --regen
       SSNs, phones and emails written, chunked, spoken ("four one one one", "oh", "double"),
       split over two lines of the same speaker; plus negatives (order numbers, amounts, times,
       ticket numbers, non-Luhn 16-digit references) that must not be flagged.
+  (c) calls: 1,000 contact-center calls of 500-1,000 characters from tests/detect/calls.py
+      (seed 16, generated at each run, nothing saved): card, SSN, phone, email, date of birth
+      and CVV delivered in one turn, over two lines, split across turns with acknowledgements,
+      echoed chunk by chunk, with fillers and self-corrections, and read back by the agent;
+      speaker label shapes, ASR lower case without punctuation and small talk vary; one call
+      in five is a hard negative (order, tracking, ticket numbers, amounts, times, non-birth
+      dates, balances, a zip code alone).
+
+On (c) a value counts as found when every piece of it (read-backs and echoes included)
+overlaps a finding of its type; a call *leaks* when any letter or digit of any piece is left
+outside every finding; a hard negative is *flagged* when any finding of a sensitive type
+(not DATE_TIME, PERSON or intents) is made in it. Throughput is measured twice: on corpora
+(a)+(b) (short texts) and on the calls (c) alone.
 
 Baseline: presidio-analyzer with its default recognizers, the no-op NLP engine (no spaCy
 model) and US phone region, default score threshold. Matching: a gold span is found when a
@@ -39,6 +52,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "pii_data"
 sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(1, str(HERE.parent))  # tests/detect/calls.py: the call generator
 
 from honorbound.detect import build, scan  # noqa: E402
 
@@ -409,6 +423,81 @@ def flagged(records: Iterable[dict[str, object]], predicted: list[list[Span]]) -
     return sum(negatives) / len(negatives) if negatives else 0.0
 
 
+# --- corpus (c): calls in the ways people deliver values ----------------------------------------
+
+CALL_TYPES = ("CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "EMAIL_ADDRESS", "DATE_OF_BIRTH", "CVV")
+SENSITIVE = frozenset(CALL_TYPES) | {
+    "US_ITIN",
+    "CARD_EXPIRY",
+    "US_BANK_NUMBER",
+    "ABA_ROUTING_NUMBER",
+    "US_DRIVER_LICENSE",
+    "US_PASSPORT",
+    "MEDICAL_RECORD",
+    "IBAN_CODE",
+}
+
+
+def score_calls(
+    calls: list[object], predicted: list[list[Span]], lenient: bool = False
+) -> dict[str, object]:
+    """Recall per entity and per style, share of calls leaking, hard negatives flagged.
+    `lenient`: a DATE_TIME finding counts for a date of birth (Presidio has no such type)."""
+    found: dict[str, int] = {}
+    total: dict[str, int] = {}
+    by_style: dict[tuple[str, str], list[int]] = {}
+    leaks = positives = flagged_calls = negatives = 0
+    for call, preds in zip(calls, predicted, strict=True):
+        text, spans = call.text, call.spans  # type: ignore[attr-defined]
+        if call.negative:  # type: ignore[attr-defined]
+            negatives += 1
+            flagged_calls += any(p[0] in SENSITIVE for p in preds)
+            continue
+        positives += 1
+        entity, style = call.entity, call.style  # type: ignore[attr-defined]
+        ok, leak = True, False
+        for kind, start, end in spans:
+            over = [p for p in preds if p[1] < end and start < p[2]]
+            if not any(p[0] == kind or (lenient and OURS_AS.get(kind) == p[0]) for p in over):
+                ok = False
+            covered = {i for p in over for i in range(p[1], p[2])}
+            if any(text[i].isalnum() and i not in covered for i in range(start, end)):
+                leak = True
+        found[entity] = found.get(entity, 0) + ok
+        total[entity] = total.get(entity, 0) + 1
+        row = by_style.setdefault((entity, style), [0, 0])
+        row[0] += ok
+        row[1] += 1
+        leaks += leak
+    return {
+        "recall": {k: ratio(found.get(k, 0), total.get(k, 0)) for k in CALL_TYPES},
+        "by_style": {k: ratio(v[0], v[1]) for k, v in by_style.items()},
+        "leaking": ratio(leaks, positives),
+        "negatives": ratio(flagged_calls, negatives),
+        "count": (positives, negatives),
+    }
+
+
+def report_calls(name: str, result: dict[str, object]) -> None:
+    from tests.detect.calls import STYLES
+
+    recall = result["recall"]
+    by_style = result["by_style"]
+    assert isinstance(recall, dict) and isinstance(by_style, dict)
+    print(f"\n{name}: recall per entity (value found = every piece covered by its type)")
+    print(f"{'entity':<16}{'all':>7}" + "".join(f"{s:>11}" for s in STYLES))
+    for kind in CALL_TYPES:
+        cells = "".join(
+            f"{by_style[(kind, s)]:>11.3f}" if (kind, s) in by_style else f"{'-':>11}"
+            for s in STYLES
+        )
+        print(f"{kind:<16}{recall[kind]:>7.3f}{cells}")
+    print(
+        f"calls leaking any PII partly in clear: {result['leaking']:.3f}; "
+        f"hard negatives flagged: {result['negatives']:.3%} (of {result['count']})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--regenerate", action="store_true", help="rebuild the saved corpora")
@@ -438,6 +527,17 @@ def main() -> None:
                 shared_gaps.append((kind, table[kind][3] - table[kind][1]))
     worst = min(shared_gaps, key=lambda g: g[1]) if shared_gaps else ("none", 0.0)
 
+    from tests.detect.calls import corpus as call_corpus
+
+    calls = call_corpus(1000, 16)
+    call_texts = [call.text for call in calls]
+    calls_ours = score_calls(
+        calls, [[(f.type, f.start, f.end) for f in scan(t)] for t in call_texts]
+    )
+    calls_theirs = score_calls(calls, [presidio(t) for t in call_texts], lenient=True)
+    report_calls("(c) calls, Presidio", calls_theirs)
+    report_calls("(c) calls, honorbound", calls_ours)
+
     texts = [str(r["text"]) for r in corpus_a + corpus_b]
     # Both engines on the same texts, in the same order, in this one process.
     presidio_rate = throughput(presidio, texts, args.seconds)
@@ -445,6 +545,9 @@ def main() -> None:
     compiled = build.is_compiled()
     pure_rate = pure_python_rate(texts, args.seconds) if compiled else ours_rate
     neg_ours, neg_theirs = flagged(records_b, mine_b), flagged(records_b, theirs_b)
+    call_theirs_rate = throughput(presidio, call_texts, args.seconds)
+    call_ours_rate = throughput(scan, call_texts, args.seconds)
+    lengths = sorted(len(t) for t in call_texts)
 
     print(
         f"\nnegatives flagged (order numbers, amounts, times, tickets, refs): "
@@ -461,8 +564,22 @@ def main() -> None:
             else " (engine running as plain Python: no compiled modules installed)"
         )
     )
+    print(
+        f"throughput on calls ({len(call_texts)} calls, {lengths[0]}-{lengths[-1]} characters, "
+        f"median {lengths[len(lengths) // 2]}): presidio {call_theirs_rate:,.0f} calls/s, "
+        f"honorbound {call_ours_rate:,.0f} calls/s, ratio {call_ours_rate / call_theirs_rate:.1f}x"
+    )
     recalls = " ".join(
         f"transcript_recall_{k.lower()}={table_b.get(k, (0, 0, 0, 0))[3]:.3f}" for k in TARGETED
+    )
+    call_recall = calls_ours["recall"]
+    assert isinstance(call_recall, dict)
+    recalls += " " + " ".join(f"call_recall_{k.lower()}={v:.3f}" for k, v in call_recall.items())
+    recalls += (
+        f" calls_leaking={calls_ours['leaking']:.3f}"
+        f" call_negatives_flagged={calls_ours['negatives']:.4f}"
+        f" call_speedup={call_ours_rate / call_theirs_rate:.1f}"
+        f" presidio_calls_per_s={call_theirs_rate:.0f} honorbound_calls_per_s={call_ours_rate:.0f}"
     )
     print(
         f"presidio_texts_per_s={presidio_rate:.0f} honorbound_texts_per_s={ours_rate:.0f} "

@@ -144,6 +144,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         keystore_url=f"sqlite:///{tmp_path / 'keys.db'}",
         master_key=secrets.token_hex(32),
         base_url="http://testserver",
+        # Plain HTTP on loopback (the test client and the browser tests' 127.0.0.1 server).
+        secure_cookies=False,
     )
 
 

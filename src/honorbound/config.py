@@ -5,6 +5,7 @@ A wrong value stops start-up with one sentence that names the variable (`ConfigE
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -158,13 +159,21 @@ class Settings(BaseSettings):
         description="Days backups are kept after their epoch ends; then the epoch key is "
         "destroyed and those backups can never be decrypted.",
     )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key that signs audit chain heads (`honorbound audit anchor`), "
+        "kept outside the database (mode 0600; created on first use). Keep it apart from the "
+        "database and its backups. Default: data_dir/audit-signing.key.",
+    )
     pg_tools_dir: Path | None = Field(
         default=None,
         description="Directory of pg_dump/pg_restore for PostgreSQL backups. Empty: the newest "
         "under /usr/lib/postgresql, else PATH.",
     )
     secure_cookies: bool = Field(
-        default=False, description="Mark session cookies Secure (set true behind HTTPS)."
+        default=True,
+        description="Mark session cookies Secure (sent over HTTPS only). May be false only "
+        "when running plain HTTP on loopback: host a loopback address and base_url http://.",
     )
     # -- capacity: request slots, threads and connections are sized together ----------------
     http_concurrency: int = Field(
@@ -301,6 +310,18 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_cookies(self) -> Settings:
+        if not self.secure_cookies and (
+            not _loopback(self.host) or self.base_url.lower().startswith("https://")
+        ):
+            raise ValueError(
+                f"{ENV_PREFIX}SECURE_COOKIES may be false only for plain HTTP on loopback "
+                f"({ENV_PREFIX}HOST 127.0.0.1, ::1 or localhost and an http:// "
+                f"{ENV_PREFIX}BASE_URL): anywhere else the session cookie must be Secure"
+            )
+        return self
+
     @property
     def resolved_db_pool_size(self) -> int:
         return self.db_pool_size or self.http_concurrency + 8
@@ -330,8 +351,21 @@ class Settings(BaseSettings):
         return self.recordings_dir or self.data_dir / "recordings"
 
     @property
+    def resolved_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / "audit-signing.key"
+
+    @property
     def job_queue_file(self) -> Path:
         return self.data_dir / "jobs.db"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _describe(error: dict[str, Any]) -> str:

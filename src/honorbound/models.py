@@ -4,6 +4,7 @@ Each domain package owns its tables; this list is the one place that names them 
 """
 
 from honorbound.accounts.models import ApiKey, Membership, Organization, User
+from honorbound.accounts.sessions import StaffSession
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
 from honorbound.breach.models import AffectedPerson, Incident, Notice
 from honorbound.consent.models import (
@@ -19,13 +20,14 @@ from honorbound.disclosures.models import Disclosure, DisclosureSubject
 from honorbound.jobs.models import Job
 from honorbound.notify.models import OutboxMessage
 from honorbound.policy.models import PolicyVersion
+from honorbound.ratelimit import RateLimitHit
 from honorbound.retention.models import (
     DisposalEntry,
     LegalHold,
     RetentionRun,
     RetentionWithdrawal,
 )
-from honorbound.rights.models import RequestEvent, RequestToken, RightsRequest
+from honorbound.rights.models import RequestEvent, RequestToken, RightsRequest, TokenAttempt
 from honorbound.systems.models import (
     ConnectedSystem,
     DriftScan,
@@ -43,7 +45,6 @@ from honorbound.vault.models import (
     Record,
     Subject,
 )
-from honorbound.web.ratelimit import RateLimitHit
 
 metadata = Base.metadata
 
@@ -92,8 +93,10 @@ __all__ = [
     "SystemExecution",
     "SystemSweep",
     "RateLimitHit",
+    "StaffSession",
     "RequestEvent",
     "RequestToken",
+    "TokenAttempt",
     "RightsRequest",
     "Disclosure",
     "DisclosureSubject",

@@ -39,6 +39,7 @@ from honorbound.notify.sms_gateway import HttpSmsTransport
 from honorbound.notify.smtp import SmtpTransport
 from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
 from honorbound.policy.problems import DeclarationError
+from honorbound.ratelimit import LIMITS, RateLimits
 from honorbound.retention import jobs as retention_jobs
 from honorbound.rights import jobs as rights_jobs
 from honorbound.systems import jobs as systems_jobs
@@ -97,6 +98,8 @@ class Runtime:
     transports: dict[str, Transport] = field(default_factory=dict)
     vault_keys: KeyStore = field(default=None)  # type: ignore[assignment]  # set by build_runtime
     epochs: EpochKeys = field(default=None)  # type: ignore[assignment]  # set by build_runtime
+    # The one rate limiter of every public route and of sign-in (honorbound.ratelimit).
+    rate_limits: RateLimits = field(default=None)  # type: ignore[assignment]  # set by build_runtime
 
     def installation(self) -> backup_archive.Installation:
         return backup_archive.Installation(
@@ -317,6 +320,7 @@ def build_runtime(
         keys,
         Policy(settings.backup_epoch_days, settings.backup_retention_days),
     )
+    runtime.rate_limits = RateLimits(db, keys.derived("web:rate-limit-keys"), LIMITS)
     runtime.jobs = JobQueue(db, huey, registry, runtime, settings.job_lease_seconds)
     event.listen(db.sessions, "after_commit", runtime.jobs.after_commit)
     event.listen(db.sessions, "after_soft_rollback", lambda s, _t: runtime.jobs.after_rollback(s))

@@ -67,6 +67,7 @@ class ConformanceApp:
             keystore_url=f"sqlite:///{self.workdir / 'keys.db'}",
             master_key=secrets.token_hex(32),
             base_url="http://testserver",
+            secure_cookies=False,
         )
         self.runtime: Runtime = build_runtime(self.settings, immediate_jobs=True)
         self.client = TestClient(create_app(self.runtime))

@@ -29,9 +29,10 @@ def _import(
     client: TestClient, tenant: Tenant, text: str, registry_date: dt.date, mode: str = "full"
 ) -> tuple[int, dict]:  # type: ignore[type-arg]
     response = client.post(
-        f"/v1/dnc/national?registry_date={registry_date.isoformat()}&mode={mode}",
+        f"/v1/dnc/national?registry_date={registry_date.isoformat()}&mode={mode}"
+        "&confirm_removal=true",  # replacing the registry here is the point (see test_dnc_guard)
         content=text.encode(),
-        headers={**tenant.headers(Role.PRIVACY_OFFICER), "Content-Type": "text/plain"},
+        headers={**tenant.headers(Role.ADMIN), "Content-Type": "text/plain"},
     )
     return response.status_code, response.json()
 

@@ -17,6 +17,9 @@ CASES = {
     "spelled letters": "spelled " + "a " * 1_000_000,
     "repeated cue": "my name is " * 200_000,
     "digit-dot runs": "1." * 2_000_000,
+    # One line of number runs joined by fillers: each run's speaker is looked up once.
+    "fillers between number words": "four uh " * 1_000_000,
+    "acknowledged groups on many lines": "Customer: four one one one\nAgent: okay\n" * 100_000,
 }
 
 

@@ -96,3 +96,16 @@ def test_bad_bodies_are_422_naming_the_field(client: TestClient, tenant: Tenant)
         assert response.status_code == 422, body
         assert field in response.text, body
     assert client.post("/v1/detect/scan", json={"texts": ["a"]}).status_code == 401
+
+
+def test_pieces_of_one_value_share_a_value_id(client: TestClient, tenant: Tenant) -> None:
+    text = (
+        "Agent: card number?\nCustomer: 4111 1111\nAgent: okay\nCustomer: 1111 1111\nAgent: thanks"
+    )
+    response = client.post(
+        "/v1/detect/scan", json={"texts": [text]}, headers=tenant.headers(Role.AGENT)
+    )
+    assert response.status_code == 200, response.text
+    found = response.json()["results"][0]["findings"]
+    assert [text[f["start"] : f["end"]] for f in found] == ["4111 1111", "1111 1111"]
+    assert found[0]["value_id"] == found[1]["value_id"] == found[0]["start"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,37 @@ def test_bad_lines_are_reported_by_number_and_skipped_or_fatal(fakes: Fakes) -> 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = run("scan", str(tmp_path / "nope.jsonl"))
     assert result.returncode == 2 and "no such file" in said(result.stderr)
+
+
+def test_dev_stdin_dev_null_and_a_pipe_path_are_read() -> None:
+    data = b'{"id": 1, "text": "call me at 212 555 0147"}\n'
+    for source in ("/dev/stdin", "-"):
+        result = run("scan", source, stdin=data)
+        assert result.returncode == 0, said(result.stderr)
+        assert [f["type"] for f in lines(result.stdout)[0]["findings"]] == ["PHONE_NUMBER"]
+    empty = run("scan", "/dev/null")
+    assert empty.returncode == 0 and empty.stdout == b""
+    # Process substitution hands the program a /dev/fd path to a pipe.
+    read, write = os.pipe()
+    os.write(write, data)
+    os.close(write)
+    try:
+        piped = subprocess.run(
+            [sys.executable, "-m", "honorbound", "scan", f"/dev/fd/{read}"],
+            pass_fds=(read,),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(read)
+    assert piped.returncode == 0, said(piped.stderr)
+    assert len(lines(piped.stdout)) == 1
+
+
+def test_a_directory_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("scan", str(tmp_path))
+    assert result.returncode == 2 and "directory" in said(result.stderr)
 
 
 def test_entities_limit_what_is_reported_and_redacted(fakes: Fakes) -> None:

@@ -385,9 +385,12 @@ dataset:
 
 
 def connect(runtime: Runtime, tenant: Tenant, *maps: str) -> None:
-    with runtime.db.session() as session:
-        for i, text_ in enumerate(maps):
-            registry.connect(session, tenant.id, text_, f"map{i}.yaml", ACTOR)
+    for i, text_ in enumerate(maps):
+        with runtime.db.read_session() as session:
+            now = registry.connected(session, tenant.id)
+        checked = registry.check_map(text_, f"map{i}.yaml", now)
+        with runtime.db.session() as session:
+            registry.connect(session, tenant.id, checked, ACTOR)
 
 
 def issued(value: str) -> bool:

@@ -10,12 +10,11 @@ from sqlalchemy import func, select
 
 from honorbound.audit import Actor
 from honorbound.consent.models import ConsentEvent
+from honorbound.ratelimit import LIMITS, DatabaseRateLimiter
 from honorbound.runtime import Runtime
 from honorbound.vault.identities import IdentityKind
 from honorbound.vault.rules import CategoryRule, CollectionRules
 from honorbound.vault.subjects import IdentityInput, upsert_subject
-from honorbound.web.portal.common import LIMITS
-from honorbound.web.ratelimit import DatabaseRateLimiter
 from tests.conftest import Tenant
 from tests.support.people import person
 
@@ -110,12 +109,12 @@ def _small_limits(app: FastAPI, ip: int, identity: int) -> None:
     ones."""
     runtime = app.state.runtime
     secret = runtime.keys.derived("web:rate-limit-keys")
-    app.state.portal_limiters = {
-        "ip": DatabaseRateLimiter(runtime.db, secret, "portal.ip", ip, LIMITS["ip"][1]),
-        "identity": DatabaseRateLimiter(
-            runtime.db, secret, "portal.identity", identity, LIMITS["identity"][1]
-        ),
-    }
+    limits = runtime.rate_limits
+    limits.override("ip", DatabaseRateLimiter(runtime.db, secret, "t.ip", ip, LIMITS["ip"][1]))
+    limits.override(
+        "identity",
+        DatabaseRateLimiter(runtime.db, secret, "t.identity", identity, LIMITS["identity"][1]),
+    )
 
 
 def test_rate_limit_per_identity(

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from honorbound.accounts.models import Organization
 from honorbound.accounts.roles import allowed
 from honorbound.accounts.service import Principal, authenticate_api_key
 from honorbound.api.problems import Problem
+from honorbound.consent.identity import identify
+from honorbound.ratelimit import address_key, identity_key
 from honorbound.runtime import Runtime
+from honorbound.vault.identities import InvalidIdentity
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -101,3 +106,75 @@ def require(permission: str) -> Callable[[Principal], Principal]:
         return principal
 
     return check
+
+
+# -- public routes: one rate limiter (honorbound.ratelimit), per address and per identity ----
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def rate_limit(runtime: Runtime, name: str, key: str) -> None:
+    """Count one hit of `key` against the shared limiter `name`; 429 with Retry-After when
+    over. Call it before the route's own unit of work writes (the limiter writes in its own)."""
+    limiter = runtime.rate_limits[name]
+    if not limiter.hit(key):
+        wait = limiter.retry_after(key)
+        raise Problem(
+            429,
+            "Too many requests",
+            f"Too many requests from your address or about this person; try again in {wait} "
+            "seconds.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def _public_org(name: str) -> Callable[..., int]:
+    def dependency(
+        org_slug: Annotated[str, Path(min_length=1, max_length=64)],
+        request: Request,
+        runtime: RuntimeDep,
+    ) -> int:
+        """The organization named in the path, after counting this request against the
+        per-address limit `name` (an unknown organization is a 404, and counted too)."""
+        with runtime.db.read_session() as session:
+            org_id = session.scalar(select(Organization.id).where(Organization.slug == org_slug))
+        rate_limit(runtime, name, address_key(org_id, client_address(request)))
+        if org_id is None:
+            raise Problem(404, "Not found", "No organization with that name.")
+        return int(org_id)
+
+    return dependency
+
+
+# Public routes that write or send mail, and public reads: the organization id, counted.
+PublicOrg = Annotated[int, Depends(_public_org("ip"))]
+PublicReadOrg = Annotated[int, Depends(_public_org("read"))]
+
+
+def limit_identity(runtime: Runtime, organization_id: int, contact: str | None) -> None:
+    """Count a request about `contact` (an email or phone) against the per-identity limit.
+    A contact that is not a valid identity is left to the route's own check (a 422)."""
+    if not contact:
+        return
+    try:
+        ref = identify(runtime.keys, organization_id, contact)
+    except InvalidIdentity:
+        return
+    rate_limit(runtime, "identity", identity_key(organization_id, ref.index))
+
+
+# Paging: a number past what the database holds is bad input (422 naming the parameter), never
+# an out-of-range parameter reaching the database (a 500).
+Offset = Annotated[int, Query(ge=0, le=2_147_483_647, description="Rows to skip.")]
+# seq is a 32-bit column on PostgreSQL (the parameter is sent as INTEGER there).
+AfterSeq = Annotated[
+    int, Query(ge=0, le=2_147_483_647, description="Entries after this sequence number.")
+]
+
+
+def public_read(request: Request, runtime: RuntimeDep) -> None:
+    """Count a public read (a notice, a receipt, a GPC ping) against the per-address limit."""
+    rate_limit(runtime, "read", address_key(None, client_address(request)))
+
+
+PublicRead = Depends(public_read)

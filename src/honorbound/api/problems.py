@@ -175,8 +175,29 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
     # A handler for the database's errors, not only the catch-all below: Starlette re-raises
     # what the catch-all handled (the server then logs it as an application error), and a busy
     # database is an expected answer, logged once as a warning.
+    @app.exception_handler(RecursionError)
+    async def _deep(request: Request, exc: RecursionError) -> JSONResponse:
+        # JSON nested deeper than the parser's recursion limit: bad input, not our failure.
+        return problem_response(
+            400,
+            "Request body is nested too deeply",
+            "The body nests arrays or objects too deeply to read; flatten it.",
+            request.url.path,
+            [{"field": "body", "message": "is nested too deeply"}],
+        )
+
     @app.exception_handler(SQLAlchemyError)
     async def _busy(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if _nul_character(exc):
+            # PostgreSQL cannot store U+0000 in text; SQLite can. Either way it is bad input.
+            return problem_response(
+                422,
+                "Invalid request",
+                "A text value contains a NUL character (U+0000), which cannot be stored; "
+                "remove it.",
+                request.url.path,
+                [{"field": "body", "message": "contains a NUL character (U+0000)"}],
+            )
         if not is_contention(exc):
             raise exc  # a real failure: the catch-all answers 500 and logs it
         # The database was busy (no connection within the pool timeout, a lock not granted
@@ -210,6 +231,11 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
         )
 
 
+def _nul_character(exc: SQLAlchemyError) -> bool:
+    message = str(getattr(exc, "orig", "") or "")
+    return "NUL (0x00)" in message or ("0x00" in message and "character" in message)
+
+
 def _kind(exc: BaseException) -> str:
     original = getattr(exc, "orig", None)
     return type(original or exc).__name__
@@ -218,3 +244,62 @@ def _kind(exc: BaseException) -> str:
 def _template(request: Request) -> str:
     route = request.scope.get("route")
     return getattr(route, "path", "unmatched")
+
+
+# -- the OpenAPI document: every operation's error answers, as problem documents ------------
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details. `errors` names each field that was wrong.",
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+ERROR_ANSWERS = {
+    "400": "The body could not be read (not JSON, not UTF-8, nested too deeply).",
+    "401": "No API key, or one that is not valid.",
+    "403": "The key's role may not do this (the permission is named), or a bad signature.",
+    "404": "Nothing with that id in your organization.",
+    "409": "The state does not allow it now (e.g. a removal that needs confirmation).",
+    "413": "The body is larger than the limit.",
+    "415": "The body's media type is not accepted.",
+    "422": "A field is wrong; `errors` names each one.",
+    "429": "Too many requests; `Retry-After` says when to try again.",
+    "503": "The server or database is busy; nothing was changed. `Retry-After` says when.",
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the Problem schema and every error answer (application/problem+json) to each
+    operation of an OpenAPI document; FastAPI's default 422 body is replaced."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, description in ERROR_ANSWERS.items():
+                answer = {"description": description, "content": {PROBLEM_JSON: {"schema": ref}}}
+                if status in ("429", "503"):
+                    answer["headers"] = {
+                        "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}
+                    }
+                responses[status] = answer
+    return schema

@@ -83,6 +83,14 @@ def dnc_import(
     mode: Annotated[dnc.ImportMode, typer.Option(help="full, add or delete.")] = (
         dnc.ImportMode.FULL
     ),
+    confirm_removal: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-removal",
+            help="Confirm an import that removes more than "
+            f"{dnc.MAX_UNCONFIRMED_REMOVAL:.0%} of the numbers held.",
+        ),
+    ] = False,
 ) -> None:
     """Import a national do-not-call registry file. Any bad line rejects the whole file."""
     try:
@@ -104,7 +112,14 @@ def dnc_import(
     try:
         with rt.db.session() as session:
             result = dnc.import_national(
-                session, _org_id(session, org), numbers, as_of, mode, rules.load(), CLI_ACTOR
+                session,
+                _org_id(session, org),
+                numbers,
+                as_of,
+                mode,
+                rules.load(),
+                CLI_ACTOR,
+                confirm_removal=confirm_removal,
             )
     except ValueError as exc:
         fail(str(exc))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from collections import deque
 from collections.abc import Iterator
@@ -124,9 +125,18 @@ def _open(source: str) -> tuple[IO[bytes], int | None]:
     if source == "-":
         return sys.stdin.buffer, None
     path = Path(source)
-    if not path.is_file():
+    # /dev/stdin, /dev/null, a named pipe or process substitution (/dev/fd/63) are not regular
+    # files but read like one; only a regular file has a size for the progress bar.
+    if path.is_dir():
+        fail(f"{source}: is a directory; give a JSON Lines file or '-' for standard input")
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
         fail(f"{source}: no such file; give a JSON Lines file or '-' for standard input")
-    return path.open("rb"), path.stat().st_size
+    except OSError as exc:
+        fail(f"{source}: cannot be read ({exc.strerror}); give a JSON Lines file or '-'")
+    size = os.fstat(stream.fileno())
+    return stream, size.st_size if stat.S_ISREG(size.st_mode) else None
 
 
 def read_key(path: Path | None, env: str | None, operator: str) -> bytes | None:

@@ -194,12 +194,14 @@ def adopt_cmd(
     text = _read(file)
     rt = runtime(immediate_jobs=True)
     try:
-        for problem in store.adoption_warnings(text, str(file), rt.rules):
+        # Parsed before the unit of work opens: no parse holds the database.
+        prepared = store.prepare(text, str(file), rt.rules)
+        for problem in prepared.warnings:
             typer.echo(str(problem), err=True)
         with rt.db.session() as session:
             org_id = _org(session, org)
-            adopted, created = store.adopt_text(
-                session, org_id, text, Actor("cli", "admin"), str(file), jobs=rt.jobs
+            adopted, created = store.adopt(
+                session, org_id, prepared, Actor("cli", "admin"), jobs=rt.jobs
             )
     except store.AdoptionError as exc:
         for problem in exc.problems:

@@ -84,10 +84,12 @@ def connect_cmd(
     text = _read(file)
     rt = runtime()
     try:
+        with rt.db.read_session() as session:
+            org_id = organization_id(session, org)
+            now = registry.connected(session, org_id)
+        checked = registry.check_map(text, str(file), now)  # no transaction open while parsing
         with rt.db.session() as session:
-            stored = registry.connect(
-                session, organization_id(session, org), text, str(file), CLI_ACTOR
-            )
+            stored = registry.connect(session, org_id, checked, CLI_ACTOR)
             names = [f"{r.key} ({r.type})" for r in stored]
     except MapError as exc:
         for problem in exc.problems:

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
@@ -127,6 +127,54 @@ def _bulk_insert(session: Session, organization_id: int, numbers: Numbers) -> No
         )
 
 
+# An import that would take more than this share of the numbers now held off the list must be
+# confirmed (`confirm_removal`): an empty or truncated "full" file would otherwise make the
+# whole registry callable in one call. An operational safeguard, not a legal rule.
+MAX_UNCONFIRMED_REMOVAL = 0.10
+
+
+class RemovalNeedsConfirmation(ValueError):
+    """The import would remove more numbers than `MAX_UNCONFIRMED_REMOVAL` allows unconfirmed."""
+
+    def __init__(self, removed: int, held: int) -> None:
+        super().__init__(
+            f"this import would remove {removed:,} of the {held:,} numbers on the national "
+            f"do-not-call list ({removed / held:.0%}; more than "
+            f"{MAX_UNCONFIRMED_REMOVAL:.0%} needs confirmation): check the file, then send it "
+            "again confirmed (API: confirm_removal=true; CLI: --confirm-removal)"
+        )
+        self.removed = removed
+        self.held = held
+
+
+def _would_remove(
+    session: Session, table: Table, organization_id: int, numbers: Numbers, mode: ImportMode
+) -> tuple[int, int]:
+    """(numbers the import would remove, numbers held now)."""
+    held = int(
+        session.scalar(
+            select(func.count())
+            .select_from(table)
+            .where(table.c.organization_id == organization_id)
+        )
+        or 0
+    )
+    if mode is ImportMode.ADD or held == 0:
+        return 0, held
+    present = 0
+    for start in range(0, len(numbers), 5000):
+        chunk = numbers[start : start + 5000].tolist()
+        present += int(
+            session.scalar(
+                select(func.count())
+                .select_from(table)
+                .where(table.c.organization_id == organization_id, table.c.number.in_(chunk))
+            )
+            or 0
+        )
+    return (held - present if mode is ImportMode.FULL else present), held
+
+
 def import_national(
     session: Session,
     organization_id: int,
@@ -136,12 +184,20 @@ def import_national(
     rules: ContactRules,
     actor: Actor,
     today: dt.date | None = None,
+    confirm_removal: bool = False,
 ) -> ImportResult:
+    """Import a registry file. A full or delete import that would remove more than
+    `MAX_UNCONFIRMED_REMOVAL` of the numbers held raises `RemovalNeedsConfirmation` unless
+    `confirm_removal` (nothing is written then). Who may run a full or delete import is the
+    adapters' check (`dnc.replace`: admins)."""
     today = today or utcnow().date()
     if registry_date > today:
         raise ValueError("registry_date is in the future")
     table = NationalDncNumber.__table__
     assert isinstance(table, Table)
+    removed, held = _would_remove(session, table, organization_id, numbers, mode)
+    if not confirm_removal and held and removed > MAX_UNCONFIRMED_REMOVAL * held:
+        raise RemovalNeedsConfirmation(removed, held)
     if mode is ImportMode.FULL:
         session.execute(delete(table).where(table.c.organization_id == organization_id))
         _bulk_insert(session, organization_id, numbers)
@@ -182,7 +238,13 @@ def import_national(
         "consent.national_dnc_imported",
         "national_dnc_import",
         row.id,
-        {"mode": mode.value, "numbers": len(numbers), "registry_date": registry_date.isoformat()},
+        {
+            "mode": mode.value,
+            "numbers": len(numbers),
+            "registry_date": registry_date.isoformat(),
+            "removed": removed,
+            "confirmed": confirm_removal,
+        },
     )
     return ImportResult(
         row.id, len(numbers), registry_date, registry_warnings(rules, registry_date, today)

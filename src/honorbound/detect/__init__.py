@@ -20,7 +20,13 @@ build.check_fresh()
 from honorbound.detect.engine import INTENT_TYPES, scan, scan_many  # noqa: E402
 from honorbound.detect.findings import Finding  # noqa: E402
 from honorbound.detect.operators import NAMES as OPERATORS  # noqa: E402
-from honorbound.detect.operators import Context, OperatorError, get, reveal  # noqa: E402
+from honorbound.detect.operators import (  # noqa: E402
+    Context,
+    OperatorError,
+    get,
+    mask_piece,
+    reveal,
+)
 
 __all__ = [
     "ENTITIES",
@@ -89,6 +95,11 @@ def redact(
         ctx.key = key
     if operator in ("pseudonym", "encrypt"):
         ctx.need_key(operator)
+    # A value said in pieces (value_id): `mask` keeps the last four of the last piece only.
+    last_piece: dict[int, int] = {}
+    for finding in found:
+        if finding.value_id is not None:
+            last_piece[finding.value_id] = max(last_piece.get(finding.value_id, -1), finding.start)
     parts: list[str] = []
     cursor = 0
     for finding in found:
@@ -97,7 +108,15 @@ def redact(
         if finding.start < cursor:
             continue
         parts.append(text[cursor : finding.start])
-        parts.append(apply(finding, text[finding.start : finding.end], ctx))
+        value = text[finding.start : finding.end]
+        if (
+            operator == "mask"
+            and finding.value_id is not None
+            and finding.start != last_piece[finding.value_id]
+        ):
+            parts.append(mask_piece(finding, value))
+        else:
+            parts.append(apply(finding, value, ctx))
         cursor = finding.end
     parts.append(text[cursor:])
     return Redacted("".join(parts), found)

@@ -64,7 +64,8 @@ def words_of(kind: str) -> frozenset[str]:
 # "Security Corp."; "insurance id", not "Progressive Insurance Group").
 _ID_WORDS: Final = ("id", "number", "no", "num", "#")
 _NEEDS_NEXT: dict[str, tuple[str, ...]] = {
-    "security": ("code", "number"),
+    # "security number" is what people call a social security number, not a card code.
+    "security": ("code",),
     "verification": ("code", "number", "value"),
     "seguridad": ("code",),
     "medical": ("record", "records"),
@@ -74,9 +75,14 @@ _NEEDS_NEXT: dict[str, tuple[str, ...]] = {
     "subscriber": _ID_WORDS,
     "patient": _ID_WORDS,
     "tax": ("id", "identification", "number"),
+    # "update my account" says nothing about the number next to it; "account number" does.
+    "account": ("number", "no", "num", "#", "numbers"),
+    "acct": ("number", "no", "num", "#"),
+    "cuenta": ("número", "numero", "de"),
 }
 _NEXT_WORD: Final = re.compile(r"[\s'’]*(#|[^\W\d_]+)")
 _MONEY: Final = frozenset("$€£¥")
+_SENTENCE_END: Final = re.compile(r"[.!?;](?:\s|$)|\n")
 
 
 class Index:
@@ -132,7 +138,10 @@ class Index:
         if positions:
             kinds = self._kinds
             lo = bisect.bisect_left(positions, start - left)
-            hi = bisect.bisect_left(positions, end + right)
+            # After the candidate, only its own sentence counts: "$1,611.44. License ..." and
+            # "... 1234. Card ending ..." name what comes next, not what came before.
+            stop = _SENTENCE_END.search(self._text, end, end + right)
+            hi = bisect.bisect_left(positions, stop.start() if stop else end + right)
             found = {kinds[k] for k in range(lo, hi) if not (start <= positions[k] < end)}
         if not _MONEY.isdisjoint(self._text[max(0, start - 2) : start]):
             found.add("negative")

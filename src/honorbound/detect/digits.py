@@ -55,6 +55,31 @@ TEENS: Final = {
     "seventeen": "17",
     "eighteen": "18",
     "nineteen": "19",
+    # Spanish teens and twenties ("veintiuno"); ASR writes them with or without accents.
+    "diez": "10",
+    "once": "11",
+    "doce": "12",
+    "trece": "13",
+    "catorce": "14",
+    "quince": "15",
+    "dieciseis": "16",
+    "dieciséis": "16",
+    "diecisiete": "17",
+    "dieciocho": "18",
+    "diecinueve": "19",
+    "veintiuno": "21",
+    "veintiun": "21",
+    "veintidos": "22",
+    "veintidós": "22",
+    "veintitres": "23",
+    "veintitrés": "23",
+    "veinticuatro": "24",
+    "veinticinco": "25",
+    "veintiseis": "26",
+    "veintiséis": "26",
+    "veintisiete": "27",
+    "veintiocho": "28",
+    "veintinueve": "29",
 }
 TENS: Final = {
     "twenty": "2",
@@ -65,17 +90,36 @@ TENS: Final = {
     "seventy": "7",
     "eighty": "8",
     "ninety": "9",
+    "veinte": "2",
+    "treinta": "3",
+    "cuarenta": "4",
+    "cincuenta": "5",
+    "sesenta": "6",
+    "setenta": "7",
+    "ochenta": "8",
+    "noventa": "9",
 }
+# "cuarenta y uno": the Spanish tens take their unit after "y".
+_AND: Final = frozenset({"y"})
 REPEAT: Final = {"double": 2, "triple": 3}
-WORDS: Final = {**UNITS, **TEENS, **TENS, "hundred": "00", "double": "", "triple": ""}
+WORDS: Final = {
+    **UNITS,
+    **TEENS,
+    **TENS,
+    "hundred": "00",
+    "double": "",
+    "triple": "",
+    "y": "",
+    "thousand": "",
+}
 
-_PIECE: Final = re.compile(r"\d+|[A-Za-z]+")
+_PIECE: Final = re.compile(r"\d+|[^\W\d_]+")
 _SEPARATORS: Final = " \t,.-()#*"  # "*" and "#" from keypad notation
 _MAX_GAP: Final = 6
 _DIGITS: Final = re.compile(r"\d+")
 _ASCII_DIGITS: Final = re.compile(r"[0-9]+")
 _LETTERS: Final = re.compile(r"[a-z]+")
-_GATE_WORDS: Final = frozenset(w for w in WORDS if len(w) > 1)
+_GATE_WORDS: Final = frozenset(w for w in WORDS if len(w) > 1 and w.isascii())
 
 # A run is found whole by one pattern, in C: tokens joined by 1-6 separators. Tokens (digits,
 # or a whole number word between non-letters) and separators are disjoint, and the repetition
@@ -197,6 +241,7 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
     bounds: list[int] = []
     spoken = False
     pending_repeat = 1
+    repeat_start = -1  # where "double" / "triple" was said: part of the digits it repeats
     k = 0
     while k < len(pieces):
         piece = pieces[k]
@@ -210,7 +255,7 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
                 pending_repeat = 1
                 for ch in value:
                     digits.append(ch)
-                    starts.append(s)
+                    starts.append(repeat_start)
                     ends.append(e)
                 continue
             pending_repeat = 1
@@ -222,10 +267,19 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
         spoken = True
         if word in REPEAT:
             pending_repeat = REPEAT[word]
+            repeat_start = s
             continue
         if word in TENS:
             out = TENS[word] + "0"
             nxt = pieces[k] if k < len(pieces) else None
+            if (
+                nxt is not None
+                and nxt.group().lower() in _AND
+                and k + 1 < len(pieces)
+                and pieces[k + 1].group().lower() in UNITS
+            ):
+                k += 1
+                nxt = pieces[k]
             if nxt is not None:
                 following = nxt.group().lower()
                 unit = UNITS.get(following)
@@ -235,14 +289,33 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
                     k += 1
         elif word == "hundred":
             out = "00"
+        elif word == "thousand":
+            # "two thousand three" is 2003, "two thousand twelve" 2012.
+            out = "000"
+            nxt = pieces[k] if k < len(pieces) else None
+            following = nxt.group().lower() if nxt is not None else ""
+            if following in UNITS and UNITS[following] != "0":
+                out = "00" + UNITS[following]
+            elif following in TEENS:
+                out = "0" + TEENS[following]
+            elif following in TENS:
+                out = "0" + TENS[following] + "0"
+                after = pieces[k + 1].group().lower() if k + 1 < len(pieces) else ""
+                if after in UNITS and UNITS[after] != "0":
+                    out = out[:-1] + UNITS[after]
+                    k += 1
+            if out != "000" and nxt is not None:
+                k += 1
+                e = pieces[k - 1].end()
         else:
             out = UNITS.get(word) or TEENS.get(word, "")
         if not out:
             continue
-        if word != "hundred":
+        if word != "hundred" and word != "thousand":
             bounds.append(len(digits))
         if pending_repeat > 1 and len(out) == 1:
             out = out * pending_repeat
+            s = repeat_start
         pending_repeat = 1
         for ch in out:
             digits.append(ch)
@@ -276,11 +349,18 @@ def runs(prepared: Prepared) -> list[Run]:
         matches = (_RUN_WRITTEN_ASCII if prepared.ascii else _RUN_WRITTEN).finditer(text)
     else:
         return found
+    last_end = -_NEAR
     for match in matches:
         start, end = match.span()
-        if end - start < 3 and match.group()[0].isdigit():
+        if (
+            end - start < 3
+            and match.group()[0].isdigit()
+            and not (end - start == 2 and start - last_end < _NEAR)
+            and not _own_line(text, start, end)
+        ):
             # A lone short number ("3 items") can never be an identifier: skip the
-            # bookkeeping, which matters on texts made of millions of them.
+            # bookkeeping, which matters on texts made of millions of them. Kept when it is
+            # all its line says ("Customer: 02"): a piece of a number given across turns.
             continue
         if end - start > _MAX_RUN_CHARS:
             continue
@@ -296,7 +376,24 @@ def runs(prepared: Prepared) -> list[Run]:
             run = _build(text, pieces)
         if run is not None:
             found.append(run)
+            last_end = end
     return found
+
+
+# A two-digit group this close after a kept run may be a piece of a number given in groups
+# ("025 uh 42 uh 0896").
+_NEAR: Final = 60
+
+
+def _own_line(text: str, start: int, end: int) -> bool:
+    """Whether digits at start..end are what their line ends with, after a label or "it's"."""
+    after = text[end : end + 2].strip(" \t.,?!")
+    if after and after[0] != "\n":
+        return False
+    return (
+        text[max(0, start - 2) : start].strip() in (":", "", "s")
+        and text.rfind("\n", 0, start) >= start - 40
+    )
 
 
 def _written(text: str, start: int, end: int, group: str, ascii: bool) -> Run | None:

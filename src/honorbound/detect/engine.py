@@ -9,63 +9,41 @@ layer and may overlap PII ("delete my information" next to an email address).
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Iterable
 from typing import Final
 
-from honorbound.detect import context, digits, intents, numbers, patterns, people
+from honorbound.detect import context, conversation, digits, intents, numbers, patterns, people
 from honorbound.detect.findings import Finding
 from honorbound.detect.prepared import Prepared
 
 INTENT_TYPES: Final = frozenset({intents.OPT_OUT, intents.RIGHTS})
-_LABEL: Final = re.compile(r"[ \t]*([A-Za-z][\w .'\-]{0,30}?)[ \t]*:")
-
-
-def _speaker(text: str, position: int) -> tuple[str | None, int]:
-    """The speaker label of the line holding `position`, and where the line's content starts."""
-    line_start = text.rfind("\n", 0, position) + 1
-    label = _LABEL.match(text, line_start, position)
-    if label:
-        return label.group(1).strip().lower(), label.end()
-    return None, line_start
-
-
-def _joinable(text: str, first: digits.Run, second: digits.Run) -> bool:
-    """`second` continues `first` on the next line of the same speaker."""
-    newline = text.find("\n", first.end, second.start)
-    if newline == -1 or text[first.end : newline].strip(" \t.,-"):
-        return False
-    if text.find("\n", newline + 1, second.start) != -1:
-        return False
-    who_first, _ = _speaker(text, first.start)
-    who_second, content_start = _speaker(text, second.start)
-    if who_first != who_second:
-        return False
-    return text[content_start : second.start].strip() == ""
 
 
 def _number_findings(prepared: Prepared, index: context.Index) -> list[Finding]:
+    """Findings of the number runs: a chain of runs (conversation.py) read as one value when
+    a value crosses its pieces, every other run on its own."""
     text = prepared.text
     found = digits.runs(prepared)
     out: list[Finding] = []
-    k = 0
-    while k < len(found):
-        run = found[k]
-        if k + 1 < len(found) and "\n" in text[run.end : found[k + 1].start]:
-            nxt = found[k + 1]
-            if _joinable(text, run, nxt):
-                joined = digits.join(text, run, nxt)
-                crossing = [
-                    hit
-                    for hit in numbers.classify_run(text, joined, index)
-                    if hit[0] < joined.breaks[0] < hit[1]
-                ]
-                if crossing:
-                    numbers.add_findings(out, text, joined, index)
-                    k += 2
-                    continue
+    who_said = conversation.speakers(text, found)
+    if len(found) < 2:
+        for run, (_who, content) in zip(found, who_said, strict=True):
+            if run.start >= content:
+                numbers.add_findings(out, text, run, index)
+        return out
+    covered: set[int] = set()
+    for chain in conversation.chains(text, prepared.lowered, found, who_said):
+        for segment, done in zip(
+            chain, conversation.findings(out, text, chain, index), strict=True
+        ):
+            if done and segment.run is not None:
+                covered.add(segment.run.start)
+    for run, (_who, content) in zip(found, who_said, strict=True):
+        if run.start in covered:
+            continue
+        if run.start < content:
+            continue  # a digit of a speaker label
         numbers.add_findings(out, text, run, index)
-        k += 1
     return out
 
 

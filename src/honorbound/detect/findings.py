@@ -12,21 +12,33 @@ class Finding:
     scanned, never into a normalised copy. `text` is the matched original text; it is personal
     data, so it is left out of `to_dict()`, of `repr()` and of equality.
 
+    `value_id` links the pieces of one value delivered in several places of a conversation
+    (a card read in four groups across turns, with "okay" between): each contiguous piece is
+    a finding of its own, so redaction leaves the words between alone, and all pieces carry the
+    same `value_id` (the start offset of the first piece). None for a value in one piece.
+
     A value object: compiled (see setup.py) its attributes cannot be reassigned; findings are
     equal and hash alike when type, span and score are. (Written out rather than a frozen
     dataclass, whose generated `__init__` would run interpreted and cost ~15x more.)
     """
 
-    __slots__ = ("end", "score", "start", "text", "type")
+    __slots__ = ("end", "score", "start", "text", "type", "value_id")
 
     def __init__(
-        self, type: str, start: int, end: int, score: float, text: str | None = None
+        self,
+        type: str,
+        start: int,
+        end: int,
+        score: float,
+        text: str | None = None,
+        value_id: int | None = None,
     ) -> None:
         self.type: Final = type
         self.start: Final = start
         self.end: Final = end
         self.score: Final = score
         self.text: Final = text
+        self.value_id: Final = value_id
 
     @property
     def entity_type(self) -> str:
@@ -50,10 +62,20 @@ class Finding:
             f"score={self.score!r})"
         )
 
-    def __reduce__(self) -> tuple[type[Finding], tuple[str, int, int, float, str | None]]:
+    def __reduce__(
+        self,
+    ) -> tuple[type[Finding], tuple[str, int, int, float, str | None, int | None]]:
         # Compiled, the class has no instance dict: pickle and copy need to be told how to
         # rebuild one (job queues pickle their payloads).
-        return (Finding, (self.type, self.start, self.end, self.score, self.text))
+        return (Finding, (self.type, self.start, self.end, self.score, self.text, self.value_id))
 
     def to_dict(self) -> dict[str, object]:
-        return {"type": self.type, "start": self.start, "end": self.end, "score": self.score}
+        out: dict[str, object] = {
+            "type": self.type,
+            "start": self.start,
+            "end": self.end,
+            "score": self.score,
+        }
+        if self.value_id is not None:
+            out["value_id"] = self.value_id
+        return out

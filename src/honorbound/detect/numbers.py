@@ -91,13 +91,13 @@ def _classify(
         if written and layout in _PHONE_LAYOUTS:
             # Well-formatted but outside the numbering plan (fiction, tests, typos).
             return PHONE, 0.6
-    if "account" in ctx and 6 <= n <= 17 and "card" not in ctx:
+    if "account" in ctx and 6 <= n <= 17 and "card" not in ctx and not negative:
         return BANK, 0.75
-    if "license" in ctx and 5 <= n <= 13:
+    if "license" in ctx and 5 <= n <= 13 and not negative:
         return LICENSE, 0.75
-    if "passport" in ctx and n in (8, 9):
+    if "passport" in ctx and n in (8, 9) and not negative:
         return PASSPORT, 0.75
-    if "medical" in ctx and 6 <= n <= 15:
+    if "medical" in ctx and 6 <= n <= 15 and not negative:
         return MEDICAL, 0.75
     if "phone" in ctx and written is False and n == 7 and not negative:
         return PHONE, 0.6
@@ -130,6 +130,10 @@ def classify_run(text: str, run: Run, index: context.Index) -> list[tuple[int, i
             if i == 0 and j == n:
                 continue
             found = _classify(run, i, j, ctx, False)
+            if found and found[0] == PHONE and found[1] < 0.9 and n >= 13 and not run.breaks:
+                # Ten digits inside one longer unbroken number (a 16-digit reference that
+                # fails Luhn) are not a phone number unless someone said "phone".
+                found = None
             if found:
                 hit = (i, j, found[0], found[1], m)
                 break
@@ -153,4 +157,19 @@ def add_findings(out: list[Finding], text: str, run: Run, index: context.Index) 
                 start -= 1  # "(212) 555-0100"
             elif run.plus and a == 0 and start > 0 and text[start - 1] == "+":
                 start -= 1
+            elif kind == LICENSE and a == i:
+                start = _letter_prefix(text, start)
             out.append(Finding(kind, start, end, score, text[start:end]))
+
+
+def _letter_prefix(text: str, start: int) -> int:
+    """Where a licence number starts with its letters ("F255-921-50-094-0", "D 1234567")."""
+    k = start
+    if k > 0 and text[k - 1] in " -":
+        k -= 1
+    letters = k
+    while letters > 0 and letters > k - 3 and text[letters - 1].isalpha():
+        letters -= 1
+    if letters == k or (letters > 0 and text[letters - 1].isalnum()):
+        return start
+    return letters if text[letters:k].isupper() or k == start else start

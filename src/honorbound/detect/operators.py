@@ -105,6 +105,16 @@ def _mask(finding: Finding, value: str, ctx: Context) -> str:
     return "".join("*" if ch.isalnum() and i not in keep else ch for i, ch in enumerate(value))
 
 
+def mask_piece(finding: Finding, value: str) -> str:
+    """`mask` for a piece of a value said in several pieces that is not the last one: nothing
+    kept, or each piece would show its own last four."""
+    if finding.type in NUMERIC and any(ch.isalpha() for ch in value):
+        number = to_digits(value)
+        if number:
+            return "*" * len(number)
+    return "".join("*" if ch.isalnum() else ch for ch in value)
+
+
 def _pseudonym(finding: Finding, value: str, ctx: Context) -> str:
     key = ctx.need_key("pseudonym")
     message = f"{finding.type}\x00{canonical(finding.type, value)}".encode()

@@ -39,9 +39,20 @@ _TLD_GATE: Final = word_gate(_TLD.split("|"))
 _DOT_GATE: Final = word_gate(["dot", "period", "punto"])
 _AT_GATE: Final = word_gate(["at", "arroba"])
 _SPOKEN_SEP: Final = r"\s(?:dot|period|punto)\s|\."
+# Spelled letters, phonetic spelling included: "j o h n", "m as in mary", "s like sam".
+_LETTER: Final = r"[a-z](?:\s(?:as\s+in|like|for|de|como)\s[a-z]{2,20})?(?![a-z'’])"
+SPELLED: Final = rf"{_LETTER}(?:[\s,]{{1,2}}{_LETTER}){{1,40}}"
+_LOCAL: Final = rf"(?:{SPELLED}|[A-Za-z0-9]{{1,40}})"
+# Digits said after the name part: "john underscore doe seventy seven at gmail dot com".
+_LOCAL_DIGITS: Final = (
+    r"(?:\s(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+    r"fifty|sixty|seventy|eighty|ninety|double)){0,4}"
+)
 _SPOKEN_EMAIL: Final = Caseless(
-    r"(?<![A-Za-z0-9])[A-Za-z0-9]{1,40}"
-    r"(?:(?:\s(?:dot|period|punto|underscore|dash|hyphen|guion)\s|[._\-])[A-Za-z0-9]{1,40}){0,4}"
+    rf"(?<![A-Za-z0-9'’]){_LOCAL}"
+    r"(?:(?:\s(?:dot|period|punto|underscore|dash|hyphen|guion|guion\s+bajo)\s|[._\-])"
+    rf"{_LOCAL}){{0,4}}{_LOCAL_DIGITS}"
     r"\s(?:at|arroba)\s"
     rf"[A-Za-z0-9]{{1,40}}(?:(?:{_SPOKEN_SEP})[A-Za-z0-9]{{1,40}}){{0,3}}"
     rf"(?:{_SPOKEN_SEP})(?:{_TLD})(?![A-Za-z0-9])",
@@ -51,9 +62,15 @@ _SPOKEN_EMAIL: Final = Caseless(
 # that start with a digit are Twins (prepared.py): on ASCII text \d is checked inline.
 _IPV4: Final = Twin(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\d|\.\d)")
 _IPV6: Final = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}(?![0-9A-Za-z:])")
+# Groups of four after the country code and check digits, joined by nothing, a space or a
+# dash ("DE89-3704-...", "DE 89 3704 ..."). The match may run into a following word
+# ("... 00 Thanks"): shorter readings, a group at a time, are checked too.
+_IPV6_GATE: Final = re.compile(r":[0-9A-Fa-f]{1,4}:")
 _IBAN: Final = re.compile(
-    r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
+    r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][ \-]?\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}"
+    r"(?:[ \-]?[A-Za-z0-9]{1,4})?"
 )
+_IBAN_PIECE: Final = re.compile(r"[A-Za-z0-9]+")
 
 _MONTHS: Final = (
     r"january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -66,13 +83,23 @@ _ORDINAL_WORDS: Final = (
     r"twenty[- ](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|thirtieth|"
     r"thirty[- ]first"
 )
-_YEAR_WORDS: Final = (
-    r"(?:nineteen|twenty|two\s+thousand(?:\s+and)?)"
+_YEAR_TAIL: Final = (
     r"(?:[\s-]+(?:oh|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|"
     r"nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|one|two|three|four|five|"
     r"six|seven|eight|nine)){1,2}"
 )
+_YEAR_WORDS: Final = (
+    rf"(?:(?:nineteen|twenty){_YEAR_TAIL}|two\s+thousand(?:(?:\s+and)?{_YEAR_TAIL})?)"
+)
+# Days said as cardinals ("october fifteen", "march twenty one"), as speech-to-text writes them.
+_CARDINAL_DAYS: Final = (
+    r"twenty[- ](?:one|two|three|four|five|six|seven|eight|nine)|thirty[- ]one|"
+    r"ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
+    r"twenty|thirty|one|two|three|four|five|six|seven|eight|nine"
+)
 _DAY: Final = rf"(?:(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?|{_ORDINAL_WORDS})"
+# Only after the month: "october fifteen" is a date, "one may" is not.
+_DAY_AFTER_MONTH: Final = rf"(?:{_DAY}|{_CARDINAL_DAYS})"
 _YEAR: Final = rf"(?:(?:19|20)\d{{2}}|'\d{{2}}|{_YEAR_WORDS})"
 _NUMERIC_DATES: Final = Twin(
     r"\d(?<![\w/.-]\d)(?:\d?([/.-])\d{1,2}\1(?:\d{4}|\d{2})|\d{3}([/.-])\d{1,2}\2\d{1,2})"
@@ -81,14 +108,16 @@ _NUMERIC_DATES: Final = Twin(
 )
 _MONTH_DATES: Final = Caseless(
     r"(?<![\w/.-])(?:"
-    rf"(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?"
+    # With the year first: "october twenty two thousand eight" is the 20th, not the 22nd.
+    rf"(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY_AFTER_MONTH},?\s+{_YEAR}"
+    rf"|(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY_AFTER_MONTH}"
     rf"|{_DAY}\s+(?:of\s+|de\s+)?(?:{_MONTHS})\.?(?:,?\s+(?:de\s+|del\s+)?{_YEAR})?"
     rf"|(?:{_MONTHS})\.?,?\s+(?:19|20)\d{{2}}"
     r")(?![\w/])",
 )
 # Plain lower-case literals: the regex engine skips in C to candidate first letters.
 _MONTH_GATE_WORDS: Final = word_gate(_MONTHS.split("|"))
-_ORDINAL_GATE: Final = word_gate(re.findall(r"[a-z]+", _ORDINAL_WORDS))
+_ORDINAL_GATE: Final = word_gate(re.findall(r"[a-z]+", _ORDINAL_WORDS + "|" + _CARDINAL_DAYS))
 _MONTH_GATE: Final = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|ene|abr|ago|dic")
 # A written expiry counts after an expiry word (context.py's "expiry" class).
 _EXPIRY_WORDS: Final = word_gate(context.words_of("expiry"))
@@ -180,6 +209,18 @@ _ADDRESS_TAIL: Final = re.compile(
     r"(?:,?\s+[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2},?[ \t]+"
     rf"(?:{_STATES})(?:[ \t]+\d{{5}}(?:-\d{{4}})?)?(?![A-Za-z0-9]))?"
 )
+# The same end as speech-to-text writes it: lower case, the state's name or its abbreviation,
+# the zip written or said digit by digit ("springfield illinois six two seven oh four").
+_STATE_NAMES: Final = "|".join(
+    sorted((re.escape(name) for name in words("us_states.txt")), key=len, reverse=True)
+)
+_ZIP_WORD: Final = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+_ZIP: Final = rf"(?:\d{{5}}(?:-\d{{4}})?|{_ZIP_WORD}(?:[ \t]{_ZIP_WORD}){{4}})"
+_ADDRESS_TAIL_SPOKEN: Final = re.compile(
+    r",?[ \t]+[a-z]{2,20}(?:[ \t][a-z]{2,20}){0,2},?[ \t]+"
+    rf"(?:(?:{_STATE_NAMES})(?:[ \t]+{_ZIP})?|(?:{_STATES.lower()})[ \t]+{_ZIP})"
+    r"(?![a-z0-9])"
+)
 _MILITARY: Final = re.compile(
     r"(?<![\w])(?:(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][a-z]+|(?:PSC|Unit)[ \t]+\d{4},?[ \t]+Box"
     r"[ \t]+\d{4})\s+[AFD]PO[ \t]+A[AEP][ \t]+\d{5}(?!\d)"
@@ -201,6 +242,12 @@ _ID_ANCHOR: Final = Caseless(
 )
 # An identifier: letters and digits with at least four digits, optionally split by - or space.
 _ID_TOKEN: Final = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9\-]{3,19}(?![A-Za-z0-9])")
+# A licence-style identifier in groups: a letter prefix kept ("D 123 456 789", "F255-921-50-094"),
+# later groups starting with a digit so the next word is not taken.
+_ID_GROUPED: Final = re.compile(
+    r"(?<![A-Za-z0-9])(?:[A-Za-z]{1,3}[ \-]?)?\d[A-Za-z0-9]*(?:[ \-]\d[A-Za-z0-9]*){0,6}"
+    r"(?![A-Za-z0-9])"
+)
 _ID_TYPES: Final = {"license": LICENSE, "passport": PASSPORT, "medical": MEDICAL, "account": BANK}
 _ID_WINDOW: Final = 40
 _ID_STEMS: Final = (
@@ -211,11 +258,14 @@ _ID_GATE: Final = re.compile("|".join(map(re.escape, _ID_STEMS)))
 # One of these is a whole word of every text _ID_ANCHOR matches ("dl#", "acctno" included).
 # Every anchor holds the words of one of these alternatives ("dl#" gives "dl", "acctno" is one
 # word); each alternative is a mask of gates that must all be open.
+_ACCOUNT_WORD: Final = word_gate(["account"])
 _ID_MASKS: Final = (
     word_gate(
         "license licence licencia dl dlno dlnumber passport pasaporte mrn medicaid medicare "
-        "account acct acctno acctnumber"
+        "acct acctno acctnumber"
     ),
+    # "account number", "account no" ("account #" is checked apart: "#" is not a word).
+    _ACCOUNT_WORD | word_gate(["number", "no"]),
     word_gate("member insurance policy subscriber patient") | word_gate(["id", "number"]),
     word_gate(["health"]) | word_gate(["plan"]),
     word_gate(["medical"]) | word_gate(["record"]),
@@ -241,7 +291,9 @@ def ips(out: list[Finding], prepared: Prepared) -> None:
         for m in _IPV4.pick(prepared).finditer(text):
             if all(int(part) < 256 for part in m.group().split(".")):
                 out.append(Finding(IP, m.start(), m.end(), 0.9, m.group()))
-    if "::" in text or text.count(":") >= 5:
+    # An IPv6 address holds "::" or a hex group between two colons; speaker labels
+    # ("Agent:") give a transcript many colons but no such group.
+    if "::" in text or (text.count(":") >= 5 and _IPV6_GATE.search(text)):
         for m in _IPV6.finditer(text):
             value = m.group().rstrip(".")
             if value.count(":") < 2:
@@ -256,8 +308,18 @@ def ips(out: list[Finding], prepared: Prepared) -> None:
 def ibans(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     for m in _IBAN.finditer(text):
-        if validators.is_iban(m.group().replace(" ", "")):
-            out.append(Finding(IBAN, m.start(), m.end(), 0.95, m.group()))
+        pieces = list(_IBAN_PIECE.finditer(text, m.start(), m.end()))
+        # Longest reading first; each shorter one drops the last piece, or its last letters.
+        ends = sorted({p.end() for p in pieces} | {m.end() - k for k in range(4)}, reverse=True)
+        for end in ends:
+            if end <= m.start() + 12:
+                break
+            if end < len(text) and text[end].isalnum():
+                continue
+            value = text[m.start() : end]
+            if validators.is_iban(value.replace(" ", "").replace("-", "").upper()):
+                out.append(Finding(IBAN, m.start(), end, 0.95, value))
+                break
 
 
 def _plausible_numeric_date(value: str) -> bool:
@@ -289,7 +351,12 @@ def dates(out: list[Finding], prepared: Prepared, index: context.Index) -> None:
         value = text[m.start() : m.end()]
         if value[0].isdigit() and not _plausible_numeric_date(value):
             continue
-        birth = "dob" in index.left(m.start())
+        left = index.left(m.start())
+        birth = "dob" in left
+        if "expiry" in left and not birth and not value[0].isdigit():
+            # "expires november twenty eight": a card's expiry said with the month's name.
+            out.append(Finding(EXPIRY, m.start(), m.end(), 0.85, value))
+            continue
         # A written date outranks a phone-number reading of the same digits.
         out.append(
             Finding(DOB if birth else DATE, m.start(), m.end(), 0.85 if birth else 0.8, value)
@@ -310,12 +377,18 @@ def addresses(out: list[Finding], prepared: Prepared) -> None:
     # A street address holds a street suffix word ("St", "Avenue"): see _street_end.
     matches = _ADDRESS.pick(prepared).finditer(text) if prepared.gates & _SUFFIX_GATE else ()
     for m in matches:
+        if _LABEL_BEFORE.search(text, max(0, m.start() - 12), m.start()):
+            continue  # "speaker 2": the digit of a speaker label is no house number
         end = _street_end(text, m.start(), m.end())
         if end is None:
             continue
         tail = _ADDRESS_TAIL.match(text, end)
         if tail:
             end = tail.end()
+        if len(prepared.lowered) == len(text):
+            spoken = _ADDRESS_TAIL_SPOKEN.match(prepared.lowered, end)
+            if spoken:
+                end = spoken.end()
         out.append(Finding(ADDRESS, m.start(), end, 0.8, text[m.start() : end]))
     extra = []
     if "PO " in text:
@@ -325,6 +398,9 @@ def addresses(out: list[Finding], prepared: Prepared) -> None:
     for pattern in extra:
         for m in pattern.finditer(text):
             out.append(Finding(ADDRESS, m.start(), m.end(), 0.8, m.group()))
+
+
+_LABEL_BEFORE: Final = re.compile(r"(?i:speaker|spk|channel|ch|caller|agent|customer)[ _]?$")
 
 
 def _street_end(text: str, start: int, end: int) -> int | None:
@@ -352,7 +428,9 @@ def named_ids(out: list[Finding], prepared: Prepared) -> None:
     if not prepared.has_digit:
         return
     gates = prepared.gates
-    if not any(gates & mask == mask for mask in _ID_MASKS):
+    if not any(gates & mask == mask for mask in _ID_MASKS) and not (
+        gates & _ACCOUNT_WORD and "#" in text
+    ):
         return
     if not _ID_GATE.search(prepared.lowered):
         return
@@ -361,10 +439,22 @@ def named_ids(out: list[Finding], prepared: Prepared) -> None:
         if kind is None:
             continue
         end = min(len(text), anchor.end() + _ID_WINDOW)
+        need = 6 if kind == "account" else 4
+        spans = [
+            m.span()
+            for m in _ID_GROUPED.finditer(text, anchor.end(), end)
+            if sum(ch.isdigit() for ch in m.group()) >= need
+        ][:1]
         for token in _ID_TOKEN.finditer(text, anchor.end(), end):
-            value = token.group()
-            digits = sum(ch.isdigit() for ch in value)
-            if digits < 4 or (kind == "account" and digits < 6):
-                continue
-            out.append(Finding(_ID_TYPES[kind], token.start(), token.end(), 0.8, value))
-            break
+            if sum(ch.isdigit() for ch in token.group()) >= need:
+                spans.append(token.span())
+                break
+        if not spans:
+            continue
+        # The earliest; grouped and plain readings of the same identifier merge.
+        spans.sort()
+        start, stop = spans[0]
+        for other in spans[1:]:
+            if other[0] < stop:
+                stop = max(stop, other[1])
+        out.append(Finding(_ID_TYPES[kind], start, stop, 0.8, text[start:stop]))

@@ -44,6 +44,24 @@ _SPELL_CUE: Final = Caseless(
 )
 _SPELLED: Final = re.compile(r"[A-Za-z](?:(?:\s|\s?-\s?|\.\s?|,\s)[A-Za-z](?![A-Za-z])){2,24}")
 
+# Phonetic spelling: "m as in mary", "s like sam", "b de burro", or the NATO alphabet.
+_NATO: Final = (
+    "alpha|alfa|bravo|charlie|delta|echo|foxtrot|golf|hotel|india|juliett|juliet|kilo|lima|"
+    "mike|november|oscar|papa|quebec|romeo|sierra|tango|uniform|victor|whiskey|whisky|x-ray|"
+    "xray|yankee|zulu"
+)
+_PHONETIC_LETTER: Final = r"[a-z]\s(?:as\s+in|like|for|de|como)\s[a-z]{2,20}(?![a-z])"
+_SPELL_UNIT: Final = rf"(?:{_PHONETIC_LETTER}|(?:{_NATO})(?![a-z])|[a-z](?![a-z'’]))"
+_PHONETIC: Final = Caseless(
+    rf"(?<![A-Za-z'’]){_SPELL_UNIT}(?:(?:[\s,]{{1,2}}|\s(?:then|and|y)\s){_SPELL_UNIT}){{1,40}}"
+)
+_PHONETIC_CUE: Final = re.compile(r" (?:as in|like|for|de|como) ")
+_CUE_SCAN: Final = re.compile(r"\s(?:as\s+in|like|for|de|como)\s[a-z]")
+_NATO_PAIR: Final = re.compile(rf"(?<![a-z])(?:{_NATO})[\s,]{{1,2}}(?:{_NATO})(?![a-z])")
+_PHONETIC_WORDS: Final = word_gate("as like for de como")
+_NATO_WORDS: Final = word_gate(_NATO.split("|"))
+_NATO_SET: Final = frozenset(_NATO.split("|"))
+
 _STOP: Final = words("name_stopwords.txt")
 
 
@@ -148,6 +166,9 @@ def people(out: list[Finding], prepared: Prepared) -> None:
                 out.append(Finding(PERSON, cue.start(), span[1], 0.85, text[cue.start() : span[1]]))
     if gates & _FIRST_WORDS:
         _pairs(out, text)
+    # "x as in word" holds a single letter and a cue word; NATO spelling holds NATO words.
+    if (gates & _PHONETIC_WORDS and gates & _LETTERS) or gates & _NATO_WORDS:
+        _phonetic(out, prepared)
     # A spelled name is single letters ("j o h n"), each a word of its own.
     if gates & _SPELL_WORDS and gates & _LETTERS and _SPELL_GATE.search(lowered):
         for cue in _SPELL_CUE.finditer(prepared):
@@ -176,3 +197,28 @@ def _pairs(out: list[Finding], text: str) -> None:
             continue
         known_last = last in lasts or last.split("-")[0] in lasts
         out.append(Finding(PERSON, pair.start(), pair.end(), 0.8 if known_last else 0.65, value))
+
+
+def _phonetic(out: list[Finding], prepared: Prepared) -> None:
+    """Names spelled with words for the letters: at least one "x as in word", or two NATO
+    words among the letters."""
+    lowered = prepared.lowered if prepared.folded else prepared.text.lower()
+    # Every spelling this finds holds a lone letter before a cue ("m as in"), or two NATO
+    # words in a row. The cue search starts with a plain space, so the regex engine skips in C.
+    found = False
+    if prepared.gates & _PHONETIC_WORDS:
+        for cue in _CUE_SCAN.finditer(lowered):
+            at = cue.start()
+            if at >= 1 and lowered[at - 1].isalpha() and (at < 2 or not lowered[at - 2].isalnum()):
+                found = lowered[at - 2 : at - 1] not in ("'", "’")
+                if found:
+                    break
+    if not found and not (prepared.gates & _NATO_WORDS and _NATO_PAIR.search(lowered)):
+        return
+    text = prepared.text
+    for m in _PHONETIC.finditer(prepared):
+        value = lowered[m.start() : m.end()]
+        spelled = _PHONETIC_CUE.search(value) is not None
+        nato = sum(1 for word in re.findall(r"[a-z\-]+", value) if word in _NATO_SET)
+        if spelled or nato >= 2:
+            out.append(Finding(PERSON, m.start(), m.end(), 0.75, text[m.start() : m.end()]))

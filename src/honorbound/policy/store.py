@@ -79,11 +79,15 @@ def _declaration(row: PolicyVersion) -> Declaration:
             _CACHE.move_to_end(row.content_hash)
             return cached
     declaration, _ = parse_declaration(row.source_text, f"policy version {row.number}")
+    _remember(row.content_hash, declaration)
+    return declaration
+
+
+def _remember(digest: str, declaration: Declaration) -> None:
     with _CACHE_LOCK:
-        _CACHE[row.content_hash] = declaration
+        _CACHE[digest] = declaration
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
-    return declaration
 
 
 def _adopted(row: PolicyVersion) -> AdoptedPolicy:
@@ -155,6 +159,33 @@ def adoption_warnings(
     return [p for p in check_text(text, filename, rules) if p.severity == "warning"]
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A declaration checked and parsed, ready to adopt: made before any transaction opens."""
+
+    text: str
+    filename: str
+    declaration: Declaration
+    warnings: list[Problem]
+
+
+def prepare(
+    text: str, filename: str = "<declaration>", rules: JurisdictionRules | None = None
+) -> Prepared:
+    """Check and parse `text` (bounded in size and time: see policy.yamlsource). Raises
+    AdoptionError with every error. Call it before opening the unit of work that adopts: a
+    parse never runs while a write transaction holds the database."""
+    blocking = errors(check_text(text, filename))
+    if blocking:
+        raise AdoptionError(blocking)
+    try:
+        declaration, _ = parse_declaration(text, filename)
+    except DeclarationError as exc:  # check_text passed, so this is not expected
+        raise AdoptionError(exc.problems) from exc
+    warnings = adoption_warnings(text, filename, rules) if rules is not None else []
+    return Prepared(text, filename, declaration, warnings)
+
+
 def adopt_text(
     session: Session,
     organization_id: int,
@@ -163,21 +194,25 @@ def adopt_text(
     filename: str = "<declaration>",
     jobs: Enqueuer | None = None,
 ) -> tuple[AdoptedPolicy, bool]:
-    """Check and adopt a declaration given as YAML text.
+    """`prepare` then `adopt` (for callers with no transaction open yet: CLI, demo, tests)."""
+    return adopt(session, organization_id, prepare(text, filename), actor, jobs)
 
-    Returns (version, created). Raises AdoptionError with every error when the text does not
-    pass `policy check`; warnings do not block adoption. The changes from the previous version
-    are stored with the new one; a material change queues the notice job
-    (`policy.notify_material_change`) on `jobs` (sent after commit), or, without `jobs`, as a
-    durable job row the worker's recovery sends.
+
+def adopt(
+    session: Session,
+    organization_id: int,
+    prepared: Prepared,
+    actor: Actor,
+    jobs: Enqueuer | None = None,
+) -> tuple[AdoptedPolicy, bool]:
+    """Adopt a prepared declaration.
+
+    Returns (version, created). The changes from the previous version are stored with the new
+    one; a material change queues the notice job (`policy.notify_material_change`) on `jobs`
+    (sent after commit), or, without `jobs`, as a durable job row the worker's recovery sends.
     """
-    problems = errors(check_text(text, filename))
-    if problems:
-        raise AdoptionError(problems)
-    try:
-        declaration, _ = parse_declaration(text, filename)
-    except DeclarationError as exc:  # check_text passed, so this is not expected
-        raise AdoptionError(exc.problems) from exc
+    text, declaration = prepared.text, prepared.declaration
+    _remember(content_hash(declaration), declaration)  # so reading it back parses nothing
     digest = content_hash(declaration)
     existing = session.scalar(
         select(PolicyVersion).where(

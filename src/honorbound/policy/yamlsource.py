@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,8 +58,54 @@ class LineMap:
         return Problem(file, line, message, "warning" if severity == "warning" else "error")
 
 
+# Every parse is bounded in size, shape and time, whatever the file: a declaration, a dataset
+# map or a rules override may come from a caller we do not trust (the API), and a few hundred
+# bytes of YAML aliases ("billion laughs") expand to billions of values. Without aliases the
+# work is linear in the size: the shipped rules (70 kB) take under a second, the largest file
+# accepted about 12 s on a quiet 2-core machine; the time cap is a backstop for a machine
+# under load, wide enough not to fail a real file there.
+MAX_CHARS = 1_000_000
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+MAX_SECONDS = 60.0
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe loader; dates stay dates, everything else as YAML 1.1 safe types."""
+    """Safe loader; dates stay dates, everything else as YAML 1.1 safe types. Aliases
+    (`*name`, and so `<<: *name` merges) are refused, and the node count, nesting depth and
+    time of one parse are capped."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._nodes = 0
+        self._depth = 0
+        self._deadline = time.monotonic() + MAX_SECONDS
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed here; write the value out", mark
+            )
+        self._nodes += 1
+        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        if self._nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"the file has more than {MAX_NODES:,} values", mark
+            )
+        if time.monotonic() > self._deadline:
+            raise yaml.composer.ComposerError(
+                None, None, f"reading the file took longer than {MAX_SECONDS:g} s", mark
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"values are nested deeper than {MAX_DEPTH} levels", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct(loader: _Loader, node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
@@ -93,7 +140,14 @@ def _construct(loader: _Loader, node: yaml.Node, path: Path, lines: dict[Path, i
 def load_yaml(text: str, file: str) -> tuple[Any, LineMap]:
     """Parse one YAML document; raise `DeclarationError` with the line of a syntax error."""
     lines: dict[Path, int] = {}
-    loader = _Loader(text)
+    if len(text) > MAX_CHARS:
+        raise DeclarationError(
+            [Problem(file, 1, f"the file is larger than {MAX_CHARS:,} characters; split it")]
+        )
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:  # a control character or bad encoding, found at once
+        raise DeclarationError([_reader_problem(text, file, exc)]) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -110,9 +164,26 @@ def load_yaml(text: str, file: str) -> tuple[Any, LineMap]:
                 )
             ]
         ) from exc
+    except yaml.YAMLError as exc:
+        raise DeclarationError([_reader_problem(text, file, exc)]) from None
     finally:
         loader.dispose()
     return data, LineMap(file, lines)
+
+
+def _reader_problem(text: str, file: str, exc: yaml.YAMLError) -> Problem:
+    """A character YAML does not allow (a control character, say), at its line."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text[: exc.position].count("\n") + 1
+        char = exc.character
+        code = f"U+{ord(char):04X}" if isinstance(char, str) else f"byte {char!r}"
+        return Problem(
+            file,
+            line,
+            f"this is not valid YAML: character {code} is not allowed (control characters "
+            "other than tab and newline cannot appear in YAML)",
+        )
+    return Problem(file, 1, "this is not valid YAML; check indentation and quotes")
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

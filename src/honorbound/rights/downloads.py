@@ -14,7 +14,7 @@ from honorbound.rights.verification import CONSUMER
 
 
 def download(
-    session: Session, svc: Services, organization_id: int, token: str
+    session: Session, svc: Services, organization_id: int, token: str, client: str = ""
 ) -> tuple[RightsRequest, Package]:
     row = check_link(
         session,
@@ -24,6 +24,7 @@ def download(
         TokenPurpose.DOWNLOAD,
         svc.rules.settings.max_attempts,
         single_use=False,
+        client=client,
     )
     request = session.get(RightsRequest, row.request_id)
     assert request is not None

@@ -752,7 +752,12 @@ def answer(
 
 
 def file_appeal(
-    session: Session, svc: Services, organization_id: int, token: str, reason: str
+    session: Session,
+    svc: Services,
+    organization_id: int,
+    token: str,
+    reason: str,
+    client: str = "",
 ) -> RightsRequest:
     """The consumer appeals a decision with the link from the decision letter."""
     row = check_link(
@@ -762,6 +767,7 @@ def file_appeal(
         token,
         TokenPurpose.APPEAL,
         svc.rules.settings.max_attempts,
+        client=client,
     )
     reason = reason.strip()
     if not reason or len(reason) > 5000:

@@ -8,7 +8,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from honorbound.db.base import Base, utcnow
@@ -166,5 +166,23 @@ class RequestToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column()
     used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Counts wrong SMS codes (a 6-digit code needs a cap over every client) and data points
+    # that did not match; a wrong email-link secret counts per client (TokenAttempt).
     attempts: Mapped[int] = mapped_column(default=0)
     uses: Mapped[int] = mapped_column(default=0)
+    # What an email link names the token by: random, so links cannot be enumerated. NULL for
+    # links issued before it existed (they keep working by row id until they expire).
+    public_id: Mapped[str | None] = mapped_column(String(32), unique=True, default=None)
+
+
+class TokenAttempt(Base):
+    """Wrong secrets sent for one email link from one client (a keyed hash of its address):
+    a link locks for that client only, so nobody else's guesses lock its owner out."""
+
+    __tablename__ = "rights_token_attempts"
+    __table_args__ = (UniqueConstraint("token_id", "client_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("rights_tokens.id", ondelete="CASCADE"))
+    client_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)

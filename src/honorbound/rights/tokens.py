@@ -1,9 +1,12 @@
-"""Secrets sent to consumers: email links (`<id>.<secret>`) and 6-digit SMS codes.
+"""Secrets sent to consumers: email links (`<public id>.<secret>`) and 6-digit SMS codes.
 
 Only a keyed HMAC of each secret is stored; checks use `hmac.compare_digest` (constant time).
-A wrong secret counts an attempt against the token and the token locks after the configured
-number; failed attempts are committed before the error is raised, so a rollback cannot erase
-them.
+A link names its token by a random public id (128 bits), so links cannot be enumerated. A wrong
+link secret counts an attempt for that (link, client) and locks the link for that client only
+after the configured number: another client's guesses never lock the link's owner out. A wrong
+SMS code counts against the code itself (six digits need one cap over every client; the person
+can ask for a new code). Failed attempts are committed before the error is raised, so a
+rollback cannot erase them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from honorbound.db.base import utcnow
 from honorbound.rights.context import KeyRingLike
-from honorbound.rights.models import RequestToken, TokenPurpose
+from honorbound.rights.models import RequestToken, TokenAttempt, TokenPurpose
 
 
 class TokenRejected(Exception):
@@ -75,7 +78,8 @@ def issue(
         given = secret
     else:
         secret = secrets.token_urlsafe(32)
-        given = f"{row.id}.{secret}"
+        row.public_id = secrets.token_urlsafe(16)
+        given = f"{row.public_id}.{secret}"
     row.secret_hash = _digest(keys, organization_id, row.id, purpose.value, secret)
     return Issued(row, given)
 
@@ -95,11 +99,51 @@ def _check(
         row.attempts += 1
         session.commit()
         raise TokenRejected("locked" if row.attempts >= max_attempts else "invalid")
+    return _usable(row, single_use)
+
+
+def _usable(row: RequestToken, single_use: bool) -> RequestToken:
     if single_use and row.used_at is not None:
         raise TokenRejected("used")
     if row.expires_at <= utcnow():
         raise TokenRejected("expired")
     return row
+
+
+def _client_hash(keys: KeyRingLike, organization_id: int, client: str) -> str:
+    key = keys.derived(f"org:{organization_id}:rights-token-clients")
+    return hmac.new(key, client.encode(), hashlib.sha256).hexdigest()
+
+
+def _check_link_secret(
+    session: Session,
+    keys: KeyRingLike,
+    row: RequestToken,
+    secret: str,
+    client: str,
+    max_attempts: int,
+    single_use: bool,
+) -> RequestToken:
+    """As `_check`, counting wrong secrets per (link, client) instead of on the link."""
+    client_hash = _client_hash(keys, row.organization_id, client)
+    tried = session.scalar(
+        select(TokenAttempt).where(
+            TokenAttempt.token_id == row.id, TokenAttempt.client_hash == client_hash
+        )
+    )
+    if tried is not None and tried.attempts >= max_attempts:
+        raise TokenRejected("locked")
+    expected = _digest(keys, row.organization_id, row.id, row.purpose, secret)
+    if not hmac.compare_digest(expected, row.secret_hash):
+        if tried is None:
+            tried = TokenAttempt(token_id=row.id, client_hash=client_hash, attempts=0)
+            session.add(tried)
+        tried.attempts += 1
+        session.commit()
+        raise TokenRejected("locked" if tried.attempts >= max_attempts else "invalid")
+    if row.attempts >= max_attempts:  # data points that did not match, sent with this link
+        raise TokenRejected("locked")
+    return _usable(row, single_use)
 
 
 def check_link(
@@ -110,24 +154,33 @@ def check_link(
     purpose: TokenPurpose,
     max_attempts: int,
     single_use: bool = True,
+    client: str = "",
 ) -> RequestToken:
-    """The token row a link secret belongs to (not yet marked used: the caller does that)."""
-    token_id, sep, secret = given.partition(".")
-    # Row ids are 32-bit on every database: a longer number cannot be ours (and must not reach
-    # PostgreSQL as an out-of-range parameter).
-    if not sep or not token_id.isdigit() or len(token_id) > 9 or not secret or len(given) > 200:
+    """The token row a link secret belongs to (not yet marked used: the caller does that).
+    `client` names who is trying (the adapter passes the client's address): wrong secrets
+    lock the link for that client only."""
+    link_id, sep, secret = given.partition(".")
+    if not sep or not link_id or not secret or len(given) > 200:
         raise TokenRejected("invalid")
-    row = session.scalar(
-        select(RequestToken).where(
-            RequestToken.id == int(token_id),
-            RequestToken.organization_id == organization_id,
-            RequestToken.purpose == purpose.value,
-            RequestToken.channel == "email",
-        )
-    )
+    where = [
+        RequestToken.organization_id == organization_id,
+        RequestToken.purpose == purpose.value,
+        RequestToken.channel == "email",
+    ]
+    if link_id.isdigit():
+        # A link issued before public ids (row ids are 32-bit: a longer number is not ours and
+        # must not reach PostgreSQL as an out-of-range parameter).
+        if len(link_id) > 9:
+            raise TokenRejected("invalid")
+        where += [RequestToken.id == int(link_id), RequestToken.public_id.is_(None)]
+    else:
+        if len(link_id) > 32:
+            raise TokenRejected("invalid")
+        where.append(RequestToken.public_id == link_id)
+    row = session.scalar(select(RequestToken).where(*where))
     if row is None:
         raise TokenRejected("invalid")
-    return _check(session, keys, row, secret, max_attempts, single_use)
+    return _check_link_secret(session, keys, row, secret, client, max_attempts, single_use)
 
 
 def check_code(

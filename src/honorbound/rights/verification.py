@@ -160,8 +160,11 @@ def _request_for(session: Session, token: RequestToken) -> RightsRequest:
     return request
 
 
-def preview(session: Session, svc: Services, organization_id: int, token: str) -> Outcome:
-    """What the link's page needs to show (checks the link without spending it)."""
+def preview(
+    session: Session, svc: Services, organization_id: int, token: str, client: str = ""
+) -> Outcome:
+    """What the link's page needs to show (checks the link without spending it). `client`
+    names who asks (see tokens.check_link: wrong links lock per client)."""
     row = check_link(
         session,
         svc.keys,
@@ -169,6 +172,7 @@ def preview(session: Session, svc: Services, organization_id: int, token: str) -
         token,
         TokenPurpose.VERIFY,
         svc.rules.settings.max_attempts,
+        client=client,
     )
     request = _request_for(session, row)
     return Outcome(request, request.verified_at is not None, 0, requirement(session, svc, request))
@@ -199,6 +203,7 @@ def verify(
     token: str | None = None,
     reference: str | None = None,
     code: str | None = None,
+    client: str = "",
 ) -> Outcome:
     """Check the link (or the reference + SMS code), count data points, and when they suffice
     mark the request verified and queue its execution."""
@@ -215,7 +220,13 @@ def verify(
     max_attempts = svc.rules.settings.max_attempts
     if token is not None:
         row = check_link(
-            session, svc.keys, organization_id, token, TokenPurpose.VERIFY, max_attempts
+            session,
+            svc.keys,
+            organization_id,
+            token,
+            TokenPurpose.VERIFY,
+            max_attempts,
+            client=client,
         )
         request = _request_for(session, row)
     elif reference is not None and code is not None:

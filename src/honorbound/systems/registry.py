@@ -4,6 +4,7 @@ it was given (which names where secrets are, never a secret: `check` refuses a p
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import yaml
 from sqlalchemy import select
@@ -44,23 +45,40 @@ def rows(session: Session, organization_id: int) -> list[ConnectedSystem]:
     )
 
 
-def connect(
-    session: Session, organization_id: int, text: str, file: str, actor: Actor
-) -> list[ConnectedSystem]:
-    """Check a map file and store each of its datasets (replacing a system of the same key).
-    Raises `MapError` with every problem when the map has errors (nothing is stored)."""
+@dataclass(frozen=True)
+class CheckedMap:
+    """A map checked and parsed, each dataset with the YAML to store: made before any write
+    transaction opens (no parse holds the database)."""
+
+    file: str
+    datasets: list[tuple[SystemMap, str]]
+
+
+def check_map(text: str, file: str, connected_now: list[SystemMap]) -> CheckedMap:
+    """Check a map against the systems connected now (`connected`, read beforehand). Raises
+    `MapError` with every problem when the map has errors."""
     try:
-        incoming = {s.key for s in load_text(text, file)}
+        systems = load_text(text, file)
     except DeclarationError as exc:
         raise MapError(file, f"the map has {len(exc.problems)} error(s)", exc.problems) from None
-    others = [o for o in connected(session, organization_id) if o.key not in incoming]
+    incoming = {s.key for s in systems}
+    others = [o for o in connected_now if o.key not in incoming]
     problems = errors(check_text(text, file, known=others))
     if problems:
         raise MapError(file, f"the map has {len(problems)} error(s)", problems)
-    systems = load_text(text, file)
+    raw = yaml.safe_load(text)  # checked above: bounded, no aliases
+    docs = [
+        yaml.safe_dump({"dataset": [raw["dataset"][s.index]]}, sort_keys=False) for s in systems
+    ]
+    return CheckedMap(file, list(zip(systems, docs, strict=True)))
+
+
+def connect(
+    session: Session, organization_id: int, checked: CheckedMap, actor: Actor
+) -> list[ConnectedSystem]:
+    """Store each dataset of a checked map (replacing a system of the same key)."""
     stored = []
-    for s in systems:
-        doc = yaml.safe_dump({"dataset": [_raw_dataset(text, s.index)]}, sort_keys=False)
+    for s, doc in checked.datasets:
         row = session.scalar(
             select(ConnectedSystem).where(
                 ConnectedSystem.organization_id == organization_id, ConnectedSystem.key == s.key
@@ -99,8 +117,3 @@ def disconnect(session: Session, organization_id: int, key: str, actor: Actor) -
         raise MapError(key, "no connected system with that key in this organization")
     session.delete(row)
     append(session, organization_id, actor, "systems.disconnected", "system", row.id, {"key": key})
-
-
-def _raw_dataset(text: str, index: int) -> object:
-    data = yaml.safe_load(text)
-    return data["dataset"][index]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +29,36 @@ SECURITY_HEADERS = {
 }
 
 
+_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+
+
+def standalone_headers(html: str) -> dict[str, str]:
+    """The security headers for a page that carries its own inline <style> (the public
+    notice, which must read well when saved or printed): each style block is allowed by its
+    SHA-256 hash, nothing else inline, no script at all."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(m.encode()).digest()).decode() + "'"
+        for m in _STYLE.findall(html)
+    )
+    return {
+        **SECURITY_HEADERS,
+        "Content-Security-Policy": (
+            f"default-src 'none'; img-src 'self' data:; style-src 'self' {hashes}; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        ),
+    }
+
+
 def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    context.setdefault("user", request.session.get("username"))
-    context.setdefault("role", request.session.get("role"))
+    # Who is signed in, as checked against the server's session table by `staff.signed_in`
+    # (never read from the cookie alone: an ended session shows nobody).
+    staff = getattr(request.state, "staff", None)
+    context.setdefault("user", staff.username if staff else None)
+    context.setdefault("role", staff.role.value if staff else None)
     context["csrf_token"] = csrf.token(request)
     response = templates.TemplateResponse(request, name, context, status_code=status)
     response.headers.update(SECURITY_HEADERS)

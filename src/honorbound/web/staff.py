@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from honorbound.accounts import sessions
 from honorbound.accounts.roles import Role, allowed
 from honorbound.audit import Actor
 from honorbound.web import csrf
@@ -28,16 +29,31 @@ class Staff:
         return allowed(self.role, permission)
 
 
+# The cookie's key for the server-side session token (honorbound.accounts.sessions).
+SESSION_TOKEN = "sid"
+
+
 def signed_in(request: Request) -> Staff | None:
-    data = request.session
-    if not data.get("user_id"):
+    """The staff member of this request's session, checked against the session table now: a
+    signed-out, ended or expired session, or a disabled or removed user, is nobody."""
+    cached = getattr(request.state, "staff", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token = request.session.get(SESSION_TOKEN)
+    if not isinstance(token, str):
         return None
-    return Staff(
-        int(data["user_id"]),
-        str(data["username"]),
-        int(data["organization_id"]),
-        Role(data["role"]),
-    )
+    db = request.app.state.runtime.db
+    with db.read_session() as session:  # a page view takes no write lock ...
+        found = sessions.resolve(session, token)
+    if found is None:
+        request.session.pop(SESSION_TOKEN, None)
+        return None
+    if found.touch_due:  # ... except once a minute, to move the idle timeout on
+        with db.session() as session:
+            sessions.touch(session, token)
+    staff = Staff(found.user_id, found.username, found.organization_id, found.role)
+    request.state.staff = staff
+    return staff
 
 
 def guard(request: Request, permission: str) -> Staff | Response:

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import SessionDep, require
+from honorbound.api.deps import AfterSeq, SessionDep, require
 from honorbound.audit import AuditEntry, head, verify
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -40,7 +40,7 @@ class ChainStatus(BaseModel):
 def entries(
     principal: Reader,
     session: SessionDep,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: AfterSeq = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     action: str | None = None,
 ) -> list[EntryOut]:

@@ -338,9 +338,25 @@ def import_national_dnc(
     session: SessionDep,
     registry_date: Annotated[dt.date, Query(description="The date the registry file is as of.")],
     mode: Annotated[dnc.ImportMode, Query()] = dnc.ImportMode.FULL,
+    confirm_removal: Annotated[
+        bool,
+        Query(
+            description="Confirm an import that removes more than "
+            f"{dnc.MAX_UNCONFIRMED_REMOVAL:.0%} of the numbers held (409 without it)."
+        ),
+    ] = False,
 ) -> dict[str, Any]:
     """The body is the registry file (text/plain), one number per line. Any bad line rejects
-    the whole file (422 listing line numbers); nothing is written."""
+    the whole file (422 listing line numbers); nothing is written. `full` and `delete` imports
+    can make numbers callable: they need the admin role (403 otherwise), and one that would
+    remove more than the set share of the numbers held needs `confirm_removal=true` (409)."""
+    if mode is not dnc.ImportMode.ADD and not allowed(principal.role, "dnc.replace"):
+        raise Problem(
+            403,
+            "Forbidden",
+            f"A {mode.value} import can make numbers callable: it needs an admin key "
+            "(permission dnc.replace). Use mode=add to only add numbers.",
+        )
     text = body.decode("utf-8", errors="replace")
     try:
         numbers = dnc.parse(text.splitlines())
@@ -360,7 +376,16 @@ def import_national_dnc(
             mode,
             rules.load(),
             principal.actor,
+            confirm_removal=confirm_removal,
         )
+    except dnc.RemovalNeedsConfirmation as exc:
+        raise Problem(
+            409,
+            "Removal needs confirmation",
+            str(exc),
+            errors=[{"field": "confirm_removal", "message": str(exc)}],
+            extra={"removed": exc.removed, "held": exc.held},
+        ) from None
     except ValueError as exc:
         raise Problem(
             422,

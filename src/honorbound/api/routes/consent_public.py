@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from honorbound.accounts.models import Organization
-from honorbound.api.deps import FormFields, ReadSessionDep, RuntimeDep, SessionDep
+from honorbound.api.deps import FormFields, PublicRead, ReadSessionDep, RuntimeDep, SessionDep
 from honorbound.api.gpc import GpcDep
 from honorbound.api.problems import Problem
 from honorbound.consent import links, rules, service, sms
@@ -21,6 +21,7 @@ from honorbound.consent import unsubscribe as unsubscribe_
 from honorbound.consent.identity import identify
 from honorbound.consent.models import Source
 from honorbound.vault.identities import IdentityKind
+from honorbound.web.rendering import SECURITY_HEADERS
 
 router = APIRouter(tags=["consent (public)"])
 pages = APIRouter(include_in_schema=False)
@@ -74,7 +75,7 @@ def sms_webhook(
     return {"kind": outcome.kind, "duplicate": outcome.duplicate}
 
 
-@router.get("/v1/public/consent/receipts/{receipt_id}")
+@router.get("/v1/public/consent/receipts/{receipt_id}", dependencies=[PublicRead])
 def get_receipt(
     receipt_id: Annotated[str, Path(pattern=UUID_PATTERN)],
     session: ReadSessionDep,
@@ -96,7 +97,7 @@ class GpcPing(BaseModel):
     state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
 
 
-@router.post("/v1/public/consent/{org_slug}/gpc")
+@router.post("/v1/public/consent/{org_slug}/gpc", dependencies=[PublicRead])
 def gpc_ping(
     org_slug: Annotated[str, Path(max_length=64)],
     body: GpcPing,
@@ -125,9 +126,11 @@ def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("public", True)
     context.setdefault("user", None)
     context.setdefault("csrf_token", "")
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request, "consent/unsubscribe.html", context, status_code=status
     )
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 def _read(runtime: Any, token: str) -> links.Unsubscribe:

@@ -55,6 +55,11 @@ class FindingOut(BaseModel):
     start: int = Field(description="Offset (code points) into the original text.")
     end: int
     score: float
+    value_id: int | None = Field(
+        default=None,
+        description="Shared by the pieces of one value said in several places of a "
+        "conversation (a card read in groups across turns); absent for a value in one piece.",
+    )
 
 
 class ScanResult(BaseModel):
@@ -86,10 +91,13 @@ def operator_key(keys: KeyRing, organization_id: int, operator: str) -> bytes | 
 
 
 def _out(findings: list[detect.Finding]) -> list[FindingOut]:
-    return [FindingOut(type=f.type, start=f.start, end=f.end, score=f.score) for f in findings]
+    return [
+        FindingOut(type=f.type, start=f.start, end=f.end, score=f.score, value_id=f.value_id)
+        for f in findings
+    ]
 
 
-@router.post("/scan", response_model=ScanResponse)
+@router.post("/scan", response_model=ScanResponse, response_model_exclude_none=True)
 def scan(body: ScanRequest, principal: Collector) -> ScanResponse:
     return ScanResponse(
         results=[
@@ -99,7 +107,7 @@ def scan(body: ScanRequest, principal: Collector) -> ScanResponse:
     )
 
 
-@router.post("/redact", response_model=RedactResponse)
+@router.post("/redact", response_model=RedactResponse, response_model_exclude_none=True)
 def redact(body: RedactRequest, principal: Collector, runtime: RuntimeDep) -> RedactResponse:
     key = operator_key(runtime.keys, principal.organization_id, body.operator)
     results = []

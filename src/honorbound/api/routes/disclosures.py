@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import RuntimeDep, SessionDep, require
+from honorbound.api.deps import Offset, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.disclosures.export import DisclosureRefused, export
 from honorbound.disclosures.guard import DisclosureCheck, check_disclosure
@@ -247,7 +247,7 @@ def ledger(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[DisclosureOut]:
     return [
         _out(d)

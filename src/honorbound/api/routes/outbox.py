@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import ReadSessionDep, RowId, RuntimeDep, require
+from honorbound.api.deps import Offset, ReadSessionDep, RowId, RuntimeDep, require
 from honorbound.api.problems import Problem
 from honorbound.notify.models import OutboxMessage
 from honorbound.notify.outbox import MessageErased, list_messages, unseal
@@ -60,7 +60,7 @@ def list_outbox(
     principal: Reader,
     session: ReadSessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[MessageSummary]:
     return [_summary(r) for r in list_messages(session, principal.organization_id, limit, offset)]
 

@@ -14,16 +14,17 @@ from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
+from honorbound.api.deps import PublicRead, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem, field_path
 from honorbound.policy import store
 from honorbound.policy.applicability import report as applicability_report
 from honorbound.policy.diff import diff
 from honorbound.policy.models import PolicyVersion
 from honorbound.policy.render import render
+from honorbound.web.rendering import standalone_headers
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
-public = APIRouter(prefix="/v1/public/orgs", tags=["policy (public)"])
+public = APIRouter(prefix="/v1/public/orgs", tags=["policy (public)"], dependencies=[PublicRead])
 Reader = Annotated[Principal, Depends(require("policy.read"))]
 Manager = Annotated[Principal, Depends(require("policy.manage"))]
 
@@ -228,7 +229,6 @@ def get_version(version_id: RowId, principal: Reader, session: SessionDep) -> Ve
 )
 def adopt(
     principal: Manager,
-    session: SessionDep,
     runtime: RuntimeDep,
     response: Response,
     text: Annotated[str, Depends(_declaration_text)],
@@ -237,16 +237,9 @@ def adopt(
     already; 422 listing every problem as `line` + `message` when it does not pass the check.
     `warnings` lists, as `line` + `message`, what the check warns about with the jurisdiction
     rules (the same as `honorbound policy check`); they do not block adoption."""
-    rules = runtime.rules
-    warned = [
-        {"line": p.line, "message": p.message}
-        for p in store.adoption_warnings(text, "declaration.yaml", rules)
-    ]
     try:
-        adopted, created = store.adopt_text(
-            session, principal.organization_id, text, principal.actor, "declaration.yaml",
-            jobs=runtime.jobs,
-        )  # fmt: skip
+        # Parsed and checked before the unit of work opens: no parse holds the database.
+        prepared = store.prepare(text, "declaration.yaml", runtime.rules)
     except store.AdoptionError as exc:
         errors = [{"field": f"line {p.line}", "message": p.message} for p in exc.problems]
         raise Problem(
@@ -255,9 +248,14 @@ def adopt(
             f"{len(errors)} problem(s); the first: {exc.problems[0]}. Nothing was adopted.",
             errors=errors,
         ) from None
+    warned = [{"line": p.line, "message": p.message} for p in prepared.warnings]
+    with runtime.db.session() as session:
+        adopted, created = store.adopt(
+            session, principal.organization_id, prepared, principal.actor, jobs=runtime.jobs
+        )
+        detail = _detail(_row(session, principal.organization_id, adopted.version_id))
     if not created:
         response.status_code = 200
-    detail = _detail(_row(session, principal.organization_id, adopted.version_id))
     return AdoptedOut(**detail.model_dump(), warnings=warned)
 
 
@@ -319,7 +317,7 @@ def public_notice(
         _notice_url(request, slug),
         runtime.rules.state_names,
     )
-    headers = {"ETag": f'"{row.content_hash}"'}
+    headers = {"ETag": f'"{row.content_hash}"', **standalone_headers(text)}
     if format == "md":
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=headers)
     return HTMLResponse(text, headers=headers)
@@ -377,4 +375,4 @@ def public_past_notice(
     html = render(
         version.declaration, "html", _notice_url(request, slug), runtime.rules.state_names
     )
-    return HTMLResponse(html)
+    return HTMLResponse(html, headers=standalone_headers(html))

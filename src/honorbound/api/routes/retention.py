@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
+from honorbound.api.deps import Offset, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.retention import holds as hold_service
 from honorbound.retention.certificates import document, public_key_pem
@@ -185,7 +185,7 @@ def disposal_log(
     session: SessionDep,
     run_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[DisposalOut]:
     """The disposal log; each entry carries its signed certificate (verify it offline with
     `honorbound retention verify-certificate` and the public key)."""

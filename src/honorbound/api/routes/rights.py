@@ -15,16 +15,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response as HttpResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from honorbound.accounts.models import Organization
 from honorbound.accounts.roles import Role
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
+from honorbound.api.deps import (
+    Offset,
+    PublicOrg,
+    PublicReadOrg,
+    RowId,
+    RuntimeDep,
+    SessionDep,
+    client_address,
+    limit_identity,
+    require,
+)
 from honorbound.api.problems import Problem
 from honorbound.rights import execution, limits, metrics, queries, verification
 from honorbound.rights.context import Services
@@ -47,7 +56,6 @@ Intaker = Annotated[Principal, Depends(require("rights.intake"))]
 Reader = Annotated[Principal, Depends(require("rights.read"))]
 Manager = Annotated[Principal, Depends(require("rights.manage"))]
 Reporter = Annotated[Principal, Depends(require("reports.read"))]
-Slug = Annotated[str, Path(min_length=1, max_length=64)]
 Token = Annotated[str, Query(min_length=3, max_length=200)]
 
 ACCEPTED = (
@@ -263,13 +271,6 @@ def _svc(runtime: RuntimeDep) -> Services:
 SvcDep = Annotated[Services, Depends(_svc)]
 
 
-def _org(session: Session, slug: str) -> Organization:
-    org = session.scalar(select(Organization).where(Organization.slug == slug))
-    if org is None:
-        raise Problem(404, "Not found", "No organization with that name.")
-    return org
-
-
 def _new(body: PublicRequestIn, manner: Manner, received_at: dt.datetime | None) -> NewRequest:
     permission = None
     if body.agent is not None:
@@ -362,7 +363,7 @@ def list_requests(
     state: Annotated[Literal["open", "all"], Query(alias="status")] = "open",
     type_: Annotated[RequestType | None, Query(alias="type")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[RequestOut]:
     """Requests by due date, soonest first (open ones unless `status=all`)."""
     rows = queries.list_requests(
@@ -526,22 +527,27 @@ PUBLIC = "/v1/public/orgs/{org_slug}/requests"
 
 @router.post(PUBLIC, response_model=Accepted, status_code=202)
 def public_intake(
-    org_slug: Slug, body: PublicRequestIn, session: SessionDep, svc: SvcDep
+    org_id: PublicOrg,
+    body: PublicRequestIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    svc: SvcDep,
 ) -> Accepted:
-    org = _org(session, org_slug)
+    """A consumer's request. Limited per client address and per person asked about (the
+    same limits as the portal's form): nobody can have a flood of emails sent to someone."""
+    limit_identity(runtime, org_id, body.email or body.phone)
     with _errors():
-        take_request(session, svc, org.id, _new(body, Manner.PORTAL, None), verification.CONSUMER)
+        take_request(session, svc, org_id, _new(body, Manner.PORTAL, None), verification.CONSUMER)
     return Accepted(message=ACCEPTED)
 
 
 @router.get(PUBLIC + "/verify", response_model=PreviewOut)
 def public_verify_preview(
-    org_slug: Slug, token: Token, session: SessionDep, svc: SvcDep
+    org_id: PublicOrg, token: Token, request: Request, session: SessionDep, svc: SvcDep
 ) -> PreviewOut:
     """What the emailed link shows: how many details to confirm, whether to sign."""
-    org = _org(session, org_slug)
     with _errors():
-        outcome = verification.preview(session, svc, org.id, token)
+        outcome = verification.preview(session, svc, org_id, token, client_address(request))
     return PreviewOut(
         reference=outcome.request.reference,
         type=outcome.request.type,
@@ -553,8 +559,9 @@ def public_verify_preview(
 
 
 @router.post(PUBLIC + "/verify", response_model=VerifyOut)
-def public_verify(org_slug: Slug, body: VerifyIn, session: SessionDep, svc: SvcDep) -> VerifyOut:
-    org = _org(session, org_slug)
+def public_verify(
+    org_id: PublicOrg, body: VerifyIn, request: Request, session: SessionDep, svc: SvcDep
+) -> VerifyOut:
     points = verification.DataPoints(
         phone=body.data_points.phone,
         account_id=body.data_points.account_id,
@@ -570,12 +577,13 @@ def public_verify(org_slug: Slug, body: VerifyIn, session: SessionDep, svc: SvcD
         outcome = verification.verify(
             session,
             svc,
-            org.id,
+            org_id,
             points,
             declaration,
             token=body.token,
             reference=body.reference,
             code=body.code,
+            client=client_address(request),
         )
     return VerifyOut(
         reference=outcome.request.reference,
@@ -589,14 +597,13 @@ def public_verify(org_slug: Slug, body: VerifyIn, session: SessionDep, svc: SvcD
 
 @router.get(PUBLIC + "/status", response_model=StatusOut)
 def public_status(
-    org_slug: Slug,
+    org_id: PublicReadOrg,
     reference: Annotated[str, Query(min_length=3, max_length=24)],
     session: SessionDep,
 ) -> StatusOut:
-    org = _org(session, org_slug)
     request = session.scalar(
         select(RightsRequest).where(
-            RightsRequest.organization_id == org.id,
+            RightsRequest.organization_id == org_id,
             RightsRequest.reference == reference.strip().upper(),
         )
     )
@@ -612,24 +619,28 @@ def public_status(
 
 
 @router.get(PUBLIC + "/download", response_class=HttpResponse)
-def public_download(org_slug: Slug, token: Token, session: SessionDep, svc: SvcDep) -> HttpResponse:
+def public_download(
+    org_id: PublicOrg, token: Token, request: Request, session: SessionDep, svc: SvcDep
+) -> HttpResponse:
     """The access package (ZIP). The link expires; every download is recorded."""
-    org = _org(session, org_slug)
     with _errors():
-        request, package = download(session, svc, org.id, token)
+        found, package = download(session, svc, org_id, token, client_address(request))
     return HttpResponse(
         package.content,
         media_type="application/zip",
         headers={
-            "Content-Disposition": f'attachment; filename="{request.reference}.zip"',
+            "Content-Disposition": f'attachment; filename="{found.reference}.zip"',
             "Cache-Control": "no-store",
         },
     )
 
 
 @router.post(PUBLIC + "/appeal", response_model=Accepted, status_code=202)
-def public_appeal(org_slug: Slug, body: AppealIn, session: SessionDep, svc: SvcDep) -> Accepted:
-    org = _org(session, org_slug)
+def public_appeal(
+    org_id: PublicOrg, body: AppealIn, request: Request, session: SessionDep, svc: SvcDep
+) -> Accepted:
     with _errors():
-        execution.file_appeal(session, svc, org.id, body.token, body.reason)
+        execution.file_appeal(
+            session, svc, org_id, body.token, body.reason, client=client_address(request)
+        )
     return Accepted(message="We received your appeal; we sent you a confirmation by email.")

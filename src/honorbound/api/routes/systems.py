@@ -85,9 +85,10 @@ class CheckOut(BaseModel):
 
 
 @router.post("/check", response_model=CheckOut)
-def check(body: MapIn, principal: Manager, session: SessionDep) -> CheckOut:
+def check(body: MapIn, principal: Manager, runtime: RuntimeDep) -> CheckOut:
     """Check a map as `honorbound systems check` does (FILE:LINE problems)."""
-    known = registry.connected(session, principal.organization_id)
+    with runtime.db.read_session() as session:
+        known = registry.connected(session, principal.organization_id)
     problems = check_text(body.map, body.file, known=known, live=body.live)
     return CheckOut(
         ok=not any(p.severity == "error" for p in problems),
@@ -96,12 +97,14 @@ def check(body: MapIn, principal: Manager, session: SessionDep) -> CheckOut:
 
 
 @router.put("", response_model=list[SystemOut])
-def connect(body: MapIn, principal: Manager, session: SessionDep) -> list[SystemOut]:
+def connect(body: MapIn, principal: Manager, runtime: RuntimeDep) -> list[SystemOut]:
     """Connect the map's systems (replacing systems of the same key)."""
+    org_id = principal.organization_id
     try:
-        rows = registry.connect(
-            session, principal.organization_id, body.map, body.file, principal.actor
-        )
+        with runtime.db.read_session() as session:
+            now = registry.connected(session, org_id)
+        # Parsed and checked with no transaction open: no parse holds the database.
+        checked = registry.check_map(body.map, body.file, now)
     except MapError as exc:
         raise Problem(
             422,
@@ -109,6 +112,8 @@ def connect(body: MapIn, principal: Manager, session: SessionDep) -> list[System
             str(exc),
             errors=[{"field": f"{p.file}:{p.line}", "message": p.message} for p in exc.problems],
         ) from None
+    with runtime.db.session() as session:
+        rows = registry.connect(session, org_id, checked, principal.actor)
     return [
         SystemOut(key=r.key, name=r.name, type=r.type, map_sha256=r.map_sha256, collections=[])
         for r in rows

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,13 +97,40 @@ class SubjectOut(BaseModel):
     identity_ids: list[int]
 
 
+# Evidence is a small record of how consent was given (form id, text shown, hashes): nesting
+# past a few levels is never evidence, and very deep values break serializers (a 500).
+EVIDENCE_DEPTH = 8
+EVIDENCE_VALUES = 1000
+
+
+def _bounded(value: Any, depth: int = 0, seen: list[int] | None = None) -> None:
+    seen = seen if seen is not None else [0]
+    seen[0] += 1
+    if depth > EVIDENCE_DEPTH:
+        raise ValueError(f"is nested deeper than {EVIDENCE_DEPTH} levels")
+    if seen[0] > EVIDENCE_VALUES:
+        raise ValueError(f"has more than {EVIDENCE_VALUES} values")
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
+    for child in children:
+        _bounded(child, depth + 1, seen)
+
+
+def _bounded_evidence(value: dict[str, Any]) -> dict[str, Any]:
+    _bounded(value)
+    return value
+
+
 class ConsentIn(_In):
     """The caller's claim of consent. The vault reads consent from the consent ledger; with
     nothing on file there, this claim is recorded in the ledger as an opt-in event with its
     `source`. It never outranks an opt-out on file."""
 
     opt_in: bool
-    evidence: dict[str, Any] = Field(default_factory=dict)
+    evidence: Annotated[dict[str, Any], AfterValidator(_bounded_evidence)] = Field(
+        default_factory=dict
+    )
     source: ConsentSource = Field(
         default=ConsentSource.CONTROLLER_API,
         description="How the person gave it (consent ledger source: agent_verbal, ivr_keypad, "

@@ -24,12 +24,12 @@ from honorbound.consent import ledger
 from honorbound.consent.identity import identify
 from honorbound.consent.models import Purpose, Source
 from honorbound.policy import store as policy_store
+from honorbound.ratelimit import identity_key
 from honorbound.vault.identities import IdentityKind, InvalidIdentity
 from honorbound.web import csrf
 from honorbound.web.portal.common import (
     PLAIN_ERRORS,
     client_key,
-    identity_key,
     limiter,
     not_found,
     organization,

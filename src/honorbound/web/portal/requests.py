@@ -22,6 +22,7 @@ from honorbound.accounts.models import Organization
 from honorbound.consent.identity import identify
 from honorbound.policy import store as policy_store
 from honorbound.policy.render import category_title
+from honorbound.ratelimit import identity_key
 from honorbound.rights import execution, verification
 from honorbound.rights.context import Services
 from honorbound.rights.downloads import download
@@ -36,7 +37,6 @@ from honorbound.web import csrf
 from honorbound.web.portal.common import (
     PLAIN_ERRORS,
     client_key,
-    identity_key,
     limiter,
     not_found,
     organization,
@@ -113,6 +113,11 @@ def _form(
         form=form or {},
         **context,
     )
+
+
+def _client(request: Request) -> str:
+    """Who is trying a link: wrong links lock per (link, client), never for everyone."""
+    return request.client.host if request.client else "unknown"
 
 
 def _token_problem(request: Request, org: Organization, slug: str, exc: TokenRejected) -> Response:
@@ -257,7 +262,7 @@ def verify_page(request: Request, slug: str, token: Token) -> Response:
     runtime = request.app.state.runtime
     try:
         with runtime.db.session() as session:
-            outcome = verification.preview(session, _svc(request), org.id, token)
+            outcome = verification.preview(session, _svc(request), org.id, token, _client(request))
     except TokenRejected as exc:
         return _token_problem(request, org, slug, exc)
     return _verify_form(request, org, slug, token, outcome)
@@ -320,7 +325,7 @@ def verify(
     svc = _svc(request)
     try:
         with runtime.db.session() as session:
-            preview = verification.preview(session, svc, org.id, token)
+            preview = verification.preview(session, svc, org.id, token, _client(request))
     except TokenRejected as exc:
         return _token_problem(request, org, slug, exc)
     if not csrf.valid(request, csrf_token):
@@ -360,7 +365,9 @@ def verify(
     )
     try:
         with runtime.db.session() as session:
-            outcome = verification.verify(session, svc, org.id, points, signed, token=token)
+            outcome = verification.verify(
+                session, svc, org.id, points, signed, token=token, client=_client(request)
+            )
     except TokenRejected as exc:
         return _token_problem(request, org, slug, exc)
     except RightsError as exc:
@@ -484,7 +491,7 @@ def download_package(request: Request, slug: str, token: Token) -> Response:
         return not_found(request)
     try:
         with request.app.state.runtime.db.session() as session:
-            row, package = download(session, _svc(request), org.id, token)
+            row, package = download(session, _svc(request), org.id, token, _client(request))
             reference = row.reference
     except TokenRejected as exc:
         return _token_problem(request, org, slug, exc)
@@ -539,7 +546,9 @@ def appeal(
         )
     try:
         with request.app.state.runtime.db.session() as session:
-            filed = execution.file_appeal(session, _svc(request), org.id, token, reason)
+            filed = execution.file_appeal(
+                session, _svc(request), org.id, token, reason, client=_client(request)
+            )
             reference = filed.reference
     except TokenRejected as exc:
         return _token_problem(request, org, slug, exc)

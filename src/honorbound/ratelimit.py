@@ -1,4 +1,6 @@
-"""Rate limits for public forms: a sliding window per key, counted in the database.
+"""Rate limits for every public route and for sign-in: a sliding window per key, counted in
+the database. This is the one limiter: the portal's forms, the public JSON API, sign-in and
+the emailed links all count here, under the buckets named in `LIMITS`.
 
 The key is the client address or a keyed hash of an identity; what is stored is an HMAC of it
 with a key derived from the master key, so the table never holds an address, an email or a
@@ -26,11 +28,32 @@ from sqlalchemy.orm import Mapped, mapped_column
 from honorbound.db.base import Base, utcnow
 from honorbound.db.engine import Database
 
+# name: (hits allowed, window in seconds).
+LIMITS: dict[str, tuple[int, float]] = {
+    # Per client address and organization, shared by the portal's forms and the public JSON
+    # routes that write or send mail: enough for a household behind one address to use every
+    # form, too few to script.
+    "ip": (20, 600.0),
+    # Per target identity (the email or phone a request or choice is about): a person changing
+    # their mind a few times an hour; nobody can have 100 emails sent to one victim.
+    "identity": (5, 3600.0),
+    # Per client address and organization for public reads (notices, receipts, status).
+    "read": (300, 600.0),
+    # Sign-in attempts per client address (all of them, right or wrong).
+    "login.address": (30, 600.0),
+    # Wrong passwords per username: at the limit the username is locked for the window.
+    "login.user": (10, 900.0),
+    # Wrong attempts per (emailed link, client address): locks that client only.
+    "link": (5, 3600.0),
+}
+
 
 class Limiter(Protocol):
     def hit(self, key: str) -> bool: ...
 
     def retry_after(self, key: str) -> int: ...
+
+    def exceeded(self, key: str) -> bool: ...
 
 
 class RateLimitHit(Base):
@@ -99,6 +122,21 @@ class DatabaseRateLimiter:
             session.add(RateLimitHit(bucket=self.bucket, key_hash=digest, at=now))
         return True
 
+    def exceeded(self, key: str) -> bool:
+        """Whether `key` is at its limit now (counts nothing)."""
+        since = self.clock() - self.window
+        with self.db.read_session() as session:
+            counted = session.scalar(
+                select(func.count())
+                .select_from(RateLimitHit)
+                .where(
+                    RateLimitHit.bucket == self.bucket,
+                    RateLimitHit.key_hash == self._digest(key),
+                    RateLimitHit.at > since,
+                )
+            )
+        return int(counted or 0) >= self.limit
+
     def retry_after(self, key: str) -> int:
         """Seconds until the oldest counted hit of `key` leaves the window (0: none counted)."""
         now = self.clock()
@@ -148,6 +186,38 @@ class RateLimiter:
                 return 0
             return max(1, int(hits[0] + self.window - self.clock()) + 1)
 
+    def exceeded(self, key: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.get(key) or deque()
+            return sum(1 for at in hits if at > now - self.window) >= self.limit
+
     def _prune(self, now: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
             del self._hits[key]
+
+
+class RateLimits:
+    """Every limiter of `LIMITS`, built once (by the runtime) and shared by all routes."""
+
+    def __init__(self, db: Database, secret: bytes, limits: dict[str, tuple[int, float]]) -> None:
+        self._limiters: dict[str, Limiter] = {
+            name: DatabaseRateLimiter(db, secret, f"public.{name}", limit, window)
+            for name, (limit, window) in limits.items()
+        }
+
+    def __getitem__(self, name: str) -> Limiter:
+        return self._limiters[name]
+
+    def override(self, name: str, limiter: Limiter) -> None:
+        """Replace one limiter (tests with a clock of their own)."""
+        self._limiters[name] = limiter
+
+
+def address_key(organization_id: int | None, host: str) -> str:
+    return f"{organization_id or 0}:{host}"
+
+
+def identity_key(organization_id: int, identity_index: str) -> str:
+    # Already a keyed blind index; hashed again so the limiter's keys do not match the ledger's.
+    return hashlib.sha256(f"{organization_id}:{identity_index}".encode()).hexdigest()
