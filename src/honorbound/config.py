@@ -79,6 +79,31 @@ class Settings(BaseSettings):
         "outbox, viewable by staff.",
     )
     mail_from: str = Field(default="privacy@honorbound.invalid", description="From: address.")
+    sms_gateway: Literal["", "generic", "twilio", "vonage"] = Field(
+        default="",
+        description="SMS transport: `generic` (your HTTP gateway, HMAC-signed JSON), `twilio` or "
+        "`vonage`. Empty: texts (STOP confirmations, HELP answers) stay in the outbox.",
+    )
+    sms_gateway_url: str = Field(
+        default="",
+        description="The gateway's send URL (required for `generic`; Twilio and Vonage default "
+        "to their public API).",
+    )
+    sms_gateway_account: str = Field(
+        default="", description="Twilio Account SID or Vonage API key (not used by `generic`)."
+    )
+    sms_gateway_secret: str = Field(
+        default="",
+        description="HMAC signing secret (`generic`), Twilio Auth Token or Vonage API secret.",
+    )
+    sms_from: str = Field(
+        default="",
+        description="Sending number (E.164) for texts that do not name one; replies to a "
+        "STOP or HELP always go from the number that received it.",
+    )
+    sms_gateway_timeout: float = Field(
+        default=15.0, gt=0, le=120, description="Seconds to wait for the SMS gateway's answer."
+    )
     redis_url: str = Field(
         default="", description="redis://host:port/db for the job queue. Empty: SQLite queue."
     )
@@ -257,6 +282,23 @@ class Settings(BaseSettings):
         if value and not value.startswith(("smtp://", "smtps://")):
             raise ValueError("must start with smtp:// or smtps://")
         return value
+
+    @model_validator(mode="after")
+    def _check_sms_gateway(self) -> Settings:
+        if not self.sms_gateway:
+            return self
+        if not self.sms_gateway_secret:
+            raise ValueError(f"{ENV_PREFIX}SMS_GATEWAY_SECRET is needed for the SMS gateway")
+        if self.sms_gateway == "generic" and not self.sms_gateway_url:
+            raise ValueError(f"{ENV_PREFIX}SMS_GATEWAY_URL is needed for the generic SMS gateway")
+        if self.sms_gateway != "generic" and not self.sms_gateway_account:
+            raise ValueError(
+                f"{ENV_PREFIX}SMS_GATEWAY_ACCOUNT (Account SID or API key) is needed for "
+                f"{self.sms_gateway}"
+            )
+        if self.sms_gateway_url and not self.sms_gateway_url.startswith(("https://", "http://")):
+            raise ValueError(f"{ENV_PREFIX}SMS_GATEWAY_URL must start with https:// or http://")
+        return self
 
     @model_validator(mode="after")
     def _check_capacity(self) -> Settings:

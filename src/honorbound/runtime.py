@@ -35,6 +35,7 @@ from honorbound.db.files import private_dir, private_sqlite_file
 from honorbound.jobs import JobQueue, JobRegistry, Periodic
 from honorbound.notify import outbox
 from honorbound.notify.outbox import Transport
+from honorbound.notify.sms_gateway import HttpSmsTransport
 from honorbound.notify.smtp import SmtpTransport
 from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
 from honorbound.policy.problems import DeclarationError
@@ -298,6 +299,15 @@ def build_runtime(
     senders: dict[str, Transport] = {}
     if settings.smtp_url and transports:
         senders["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
+    if settings.sms_gateway and transports:
+        senders["sms"] = HttpSmsTransport(
+            settings.sms_gateway,
+            settings.sms_gateway_secret,
+            url=settings.sms_gateway_url,
+            account=settings.sms_gateway_account,
+            sender=settings.sms_from,
+            timeout=settings.sms_gateway_timeout,
+        )
     runtime = Runtime(settings, db, keys, registry, huey, None, rules, senders)  # type: ignore[arg-type]
     runtime.vault_keys = KeyStore(
         settings.resolved_keystore_url,

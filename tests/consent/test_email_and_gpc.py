@@ -91,13 +91,17 @@ def _one_click(
     response = client.post(path, data={"List-Unsubscribe": "One-Click"}, follow_redirects=False)
     assert response.status_code == 200 and "You are unsubscribed" in response.text
     events = _events(runtime)
+    # Sender-wide by default (issue 14): scope "" covers every list; the list is evidence.
     assert [(e.purpose, e.channel, e.scope, e.action, e.source) for e in events] == [
-        ("marketing", "email", "newsletter", "opt_out", "email_one_click")
+        ("marketing", "email", "", "opt_out", "email_one_click")
     ]
+    assert '"list_id": "newsletter"' in events[0].evidence
     assert reasons(
         decide(runtime, tenant.id, [who], "marketing", "email", senders=["newsletter"])
     ) == [("opted_out",)]
-    assert decide(runtime, tenant.id, [who], "marketing", "email", senders=["offers"]).allowed[0]
+    assert not decide(runtime, tenant.id, [who], "marketing", "email", senders=["offers"]).allowed[
+        0
+    ]
     # A second POST (clients retry) records nothing new.
     assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     assert len(_events(runtime)) == 1
@@ -150,7 +154,7 @@ def test_link_valid_90_days_and_tampered_or_expired_rejected(
     assert client.get(f"/u/{tampered}").status_code == 400
     assert client.post(f"/u/{tampered}", data={"List-Unsubscribe": "One-Click"}).status_code == 400
     assert client.get("/u/garbage").status_code == 400
-    assert [e.scope for e in _events(runtime)] == ["newsletter"]
+    assert [e.scope for e in _events(runtime)] == [""]
 
 
 def test_gpc_header_records_the_opt_outs(
@@ -159,7 +163,7 @@ def test_gpc_header_records_the_opt_outs(
     url = f"/v1/public/consent/{tenant.slug}/gpc"
     cookie = {"cookie_id": "c0ffee-cookie-123", "state": "CA"}
     without = client.post(url, json=cookie)
-    assert without.json() == {"gpc": False, "recorded": []}
+    assert without.json() == {"gpc": False, "recorded": [], "honored": False, "status": None}
     first = client.post(url, json=cookie, headers={"Sec-GPC": "1"})
     assert first.status_code == 200
     assert sorted(first.json()["recorded"]) == ["sale", "sharing", "targeted_advertising"]

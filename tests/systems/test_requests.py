@@ -35,6 +35,7 @@ from tests.systems.conftest import (
 )
 
 from honorbound.audit.chain import verify
+from honorbound.consent.models import ConsentEvent
 from honorbound.rights.models import RequestEvent, RightsRequest
 from honorbound.runtime import Runtime
 from honorbound.systems.models import RequestIdentities
@@ -211,6 +212,19 @@ def test_deletion_reaches_every_system_and_waits_for_the_manual_one(
     assert "deleted" in str(answer.get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
+def _suppression_rows(rt: Runtime, org: Tenant) -> list[tuple[str, str]]:
+    with rt.db.session() as session:
+        return sorted(
+            (e.identity_kind, e.identity_index)
+            for e in session.scalars(
+                select(ConsentEvent).where(
+                    ConsentEvent.organization_id == org.id,
+                    ConsentEvent.source == "rights_request",
+                )
+            )
+        )
+
+
 def test_a_failing_system_leaves_the_request_partly_done_until_a_retry_succeeds(
     api: TestClient, rt: Runtime, org: Tenant, smtp: SmtpSink, crm: Crm, hook: Hook
 ) -> None:
@@ -239,11 +253,15 @@ def test_a_failing_system_leaves_the_request_partly_done_until_a_retry_succeeds(
         ("ticketing", "failed"),
     }
 
+    suppressed = _suppression_rows(rt, org)
+    assert suppressed  # written with the vault erasure, before the failing system
     hook.receiver.fail_next = 0
     retried = api.post(f"/v1/systems/requests/{request.id}/retry", headers=org.headers())
     assert retried.status_code == 202, retried.text
     request, events = the_request(rt, org)
     assert request.status == "completed", [e.kind for e in events]
+    # The retry (vault already erased) suppresses the request's identities again: no new rows.
+    assert _suppression_rows(rt, org) == suppressed
     assert hook.rows("SELECT email, body FROM tickets WHERE email IS NULL") == [(None, None)]
     systems = api.get(f"/v1/systems/requests/{request.id}", headers=org.headers()).json()
     attempts = {s["system"]: s["attempts"] for s in systems}

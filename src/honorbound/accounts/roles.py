@@ -30,6 +30,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "data.reveal": frozenset({Role.PRIVACY_OFFICER}),
     "data.merge": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
     "consent.write": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.CLIENT}),
+    # Recording an opt-out a person sent by email, said on a call or wrote in a letter: staff
+    # who received it, not a connected system's key.
+    "consent.record_received": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT}),
     # Replacing or deleting from the national do-not-call list can make numbers callable.
     "dnc.replace": frozenset({Role.ADMIN}),
     "consent.read": frozenset(

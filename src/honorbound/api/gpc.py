@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from honorbound.consent import gpc
 from honorbound.consent.identity import IdentityRef
-from honorbound.consent.models import ConsentEvent
 from honorbound.policy.jurisdictions import JurisdictionRules
 
 
@@ -29,10 +28,12 @@ class GpcSignal:
         identity: IdentityRef,
         state: str | None = None,
         subject_id: int | None = None,
-    ) -> list[ConsentEvent]:
+    ) -> gpc.Honored:
+        """Apply the signal for this browser (cookie id) or person; `display` of the answer
+        is what the page must show (e.g. "Opt-out request honored")."""
         if not self.present:
-            return []
-        return gpc.record_signal(
+            return gpc.Honored(False)
+        return gpc.honor_signal(
             session,
             organization_id,
             identity,

@@ -178,6 +178,10 @@ class Batch:
     item_errors: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
 
+def _at(column: Any, i: int) -> Any:
+    return column if isinstance(column, str) else column[i]
+
+
 def sender_scope(sender: str | None, channel: str | None) -> str | None:
     """The ledger's spelling of a sender: E.164 for our phone numbers, as given for lists."""
     if sender is None or channel not in _DIAL_CHANNELS:
@@ -653,6 +657,67 @@ class DecisionEngine:
         return secret
 
     def decide(self, session: Session, organization_id: int, batch: Batch) -> Decisions:
+        """Decide every item. An item with channel `all` ("on every channel": an advertising
+        platform's sale or targeting check, a campaign across channels) is decided once per
+        channel and allowed only when every channel allows it, its reasons the union."""
+        channels = batch.channel
+        if isinstance(channels, str):
+            wide = list(range(len(batch.identities))) if channels == ConsentChannel.ALL else []
+        else:
+            wide = [i for i, c in enumerate(channels) if c == ConsentChannel.ALL]
+        if not wide:
+            return self._decide(session, organization_id, batch)
+        return self._decide_every_channel(session, organization_id, batch, wide)
+
+    def _decide_every_channel(
+        self, session: Session, organization_id: int, batch: Batch, wide: list[int]
+    ) -> Decisions:
+        n = len(batch.identities)
+        concrete = [c.value for c in ConsentChannel if c is not ConsentChannel.ALL]
+        # Row r of the expanded batch stands for item origin[r]: items with a channel once,
+        # `all` items once per channel.
+        origin: list[int] = []
+        channel: list[str] = []
+        is_wide = set(wide)
+        for i in range(n):
+            if i in is_wide:
+                origin.extend([i] * len(concrete))
+                channel.extend(concrete)
+            else:
+                origin.append(i)
+                channel.append(str(_at(batch.channel, i)))
+
+        def spread(values: Any) -> Any:
+            if values is None or isinstance(values, (str, dt.datetime)):
+                return values
+            return [values[i] for i in origin]
+
+        first_row: dict[int, int] = {}
+        for r, i in enumerate(origin):
+            first_row.setdefault(i, r)
+        expanded = Batch(
+            identities=[batch.identities[i] for i in origin],
+            purpose=spread(batch.purpose),
+            channel=channel,
+            at=spread(batch.at),
+            kinds=spread(batch.kinds),
+            senders=spread(batch.senders),
+            states=spread(batch.states),
+            time_zones=spread(batch.time_zones),
+            item_errors={first_row[i]: e for i, e in batch.item_errors.items()},
+        )
+        result = self._decide(session, organization_id, expanded)
+        reasons = np.zeros(n, dtype=np.int32)
+        np.bitwise_or.at(reasons, np.asarray(origin, dtype=np.int64), result.reasons)
+        errors: dict[int, list[tuple[str, str]]] = {}
+        for r, found in result.errors.items():
+            merged = errors.setdefault(origin[r], [])
+            merged.extend(e for e in found if e not in merged)
+        for i in errors:
+            reasons[i] = BIT["invalid_item"]
+        return Decisions(reasons == 0, reasons, errors, result.warnings)
+
+    def _decide(self, session: Session, organization_id: int, batch: Batch) -> Decisions:
         n = len(batch.identities)
         errors: dict[int, list[tuple[str, str]]] = {
             i: list(found) for i, found in batch.item_errors.items()
@@ -685,7 +750,7 @@ class DecisionEngine:
                 )
             if c_code[i] <= 0:
                 errors.setdefault(i, []).append(
-                    ("channel", "channel must be one of email, sms, voice, mail, fax")
+                    ("channel", "channel must be one of email, sms, voice, mail, fax, all")
                 )
         ats = column(batch.at, "at")
         if isinstance(ats, _Same):

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor
-from honorbound.consent import ledger
+from honorbound.consent import ledger, rules
 from honorbound.consent.identity import IdentityRef
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
 from honorbound.db.base import utcnow
@@ -46,6 +47,44 @@ def applies(
     return laws.rule_for(state, on, scope).gpc_required(on)
 
 
+@dataclass(frozen=True)
+class Honored:
+    """What a signal came to: whether it is honored for this browser or person (recorded now,
+    or already in force), and the events recorded now. `display` is what the page or answer
+    must show (11 CCR 7025(c)(6)), None when the signal did not apply."""
+
+    honored: bool
+    recorded: list[ConsentEvent] = field(default_factory=list)
+    display: str | None = None
+
+
+def honor_signal(
+    session: Session,
+    organization_id: int,
+    identity: IdentityRef,
+    *,
+    state: str | None,
+    declaration_promises: bool,
+    laws: JurisdictionRules,
+    subject_id: int | None = None,
+    evidence: dict[str, str] | None = None,
+) -> Honored:
+    """`record_signal`, with whether the signal is honored and the text that says so."""
+    if not applies(state, declaration_promises, utcnow().date(), laws):
+        return Honored(False)
+    created = record_signal(
+        session,
+        organization_id,
+        identity,
+        state=state,
+        declaration_promises=declaration_promises,
+        laws=laws,
+        subject_id=subject_id,
+        evidence=evidence,
+    )
+    return Honored(True, created, rules.load().gpc_honored_display)
+
+
 def record_signal(
     session: Session,
     organization_id: int,
@@ -57,7 +96,8 @@ def record_signal(
     subject_id: int | None = None,
     evidence: dict[str, str] | None = None,
 ) -> list[ConsentEvent]:
-    """Record the opt-outs a GPC signal means for this identity; returns the new events."""
+    """Record the opt-outs a GPC signal means for this identity; returns the new events.
+    A person whose state is unknown gets the organization's default, which honors it."""
     now = utcnow()
     if not applies(state, declaration_promises, now.date(), laws):
         return []

@@ -66,6 +66,15 @@ class Source(StrEnum):
     CONTROLLER_API = "controller_api"
     TRANSCRIPT_INTENT = "transcript_intent"
     IMPORT = "import"
+    # Received by staff and recorded by them (`consent.received`): an email to the company, a
+    # phone call, a letter.
+    EMAIL = "email"
+    PHONE_CALL = "phone_call"
+    LETTER = "letter"
+
+
+# Sources only staff may record (they say a person told *us*, in a way only staff witness).
+STAFF_SOURCES = frozenset({Source.EMAIL, Source.PHONE_CALL, Source.LETTER})
 
 
 class ConsentEvent(Base):

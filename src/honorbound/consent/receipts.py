@@ -32,6 +32,9 @@ _COLLECTION = {
     "controller_api": "controller API",
     "transcript_intent": "request found in a call transcript",
     "import": "import",
+    "email": "email received by staff",
+    "phone_call": "phone call taken by staff",
+    "letter": "letter received by staff",
 }
 _THIRD_PARTY = frozenset({Purpose.SALE.value, Purpose.SHARING.value})
 

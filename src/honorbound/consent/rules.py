@@ -95,6 +95,7 @@ class ContactRules:
     holiday_bans: tuple[HolidayBan, ...]
     sms: SmsRules
     minors: MinorPurposes
+    gpc_honored_display: str  # what a page or answer shows once the signal is honored
 
     def windows_for(self, state: str | None, channel: str, day: dt.date) -> list[CallingWindow]:
         """Every window that applies: the federal one and the state's, if in force that day."""
@@ -208,6 +209,7 @@ def parse(raw: dict[str, Any]) -> ContactRules:
             start_confirmation=str(sms["start_confirmation"]),
             default_frequency=str(sms["default_frequency"]),
         ),
+        gpc_honored_display=str(raw["gpc"]["honored_display"]),
         minors=MinorPurposes(
             restricted=frozenset(str(p) for p in raw["minors"]["restricted_purposes"]),
             by_activity={

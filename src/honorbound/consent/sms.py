@@ -159,6 +159,23 @@ def handle(
     facts = {"program": program.name, "contact": program.contact, "frequency": program.frequency}
     if kind in (Keyword.STOP.value, Keyword.STOP_ALL.value, "revocation", Keyword.START.value):
         action = Action.OPT_IN if kind == Keyword.START.value else Action.OPT_OUT
+        scope = "" if kind == Keyword.STOP_ALL.value else our_number
+        # CTIA allows one confirmation of an opt-out and nothing after it: a number already
+        # opted out of this sender by text (and so confirmed) that texts STOP again gets no
+        # second reply; the event is still recorded. The same for START when already
+        # subscribed by text. An opt-out recorded another way (a call, a letter) was never
+        # confirmed by text: the first STOP is.
+        before = ledger.effective_action(
+            ledger.history(session, organization_id, person.index),
+            Purpose.ALL.value,
+            ConsentChannel.SMS.value,
+            scope,
+        )
+        already = (
+            before is not None
+            and before.action == action.value
+            and before.source == Source.SMS_KEYWORD.value
+        )
         event, _ = ledger.record(
             session,
             organization_id,
@@ -168,7 +185,7 @@ def handle(
             action.value,
             Source.SMS_KEYWORD.value,
             CONSUMER,
-            scope="" if kind == Keyword.STOP_ALL.value else our_number,
+            scope=scope,
             subject_id=subject_id,
             evidence={"keyword": kind},
             external_ref=f"sms:{message.message_id}",
@@ -177,7 +194,7 @@ def handle(
         template = (
             rules.sms.start_confirmation if action is Action.OPT_IN else rules.sms.stop_confirmation
         )
-        text = template.format(**facts)
+        text = None if already else template.format(**facts)
     elif kind == Keyword.HELP.value:
         text = rules.sms.help_text.format(**facts)
 

@@ -270,6 +270,21 @@ class Cookies(_Model):
     choices: str | None = None
 
 
+class UnsubscribeScope(StrEnum):
+    sender = "sender"  # one unsubscribe stops that kind of email from every list of ours
+    list = "list"  # each list is independent: an unsubscribe stops that list only
+
+
+class EmailLists(_Model):
+    """What an unsubscribe from one of our mailing lists covers. CAN-SPAM's opt-out is per
+    sender (15 U.S.C. 7704(a)(4)), and most notices promise "unsubscribe from our emails", so
+    the default is `sender`: the same purpose stops on every list. Say `list` only when the
+    notice tells people each list is unsubscribed on its own."""
+
+    unsubscribe_scope: UnsubscribeScope = UnsubscribeScope.sender
+    statement: str | None = None
+
+
 class Statement(_Model):
     statement: str
 
@@ -360,6 +375,7 @@ class Declaration(_Model):
     children: Children
     call_monitoring: CallMonitoring | None = None
     cookies: Cookies | None = None
+    email_lists: EmailLists | None = None  # None: the default, an unsubscribe is sender-wide
     security: Statement | None = None
     breach: Breach | None = None
     changes: Changes

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
-from honorbound.consent import ledger
+from honorbound.consent import ledger, suppression
 from honorbound.consent.identity import IdentityRef, identify
 from honorbound.db.base import utcnow
 from honorbound.notify.models import Channel
@@ -345,14 +345,21 @@ def _delete(
         refs.append(identify(svc.keys, request.organization_id, phone, IdentityKind.PHONE))
     if subject is not None:
         _erase_vault(session, svc, request, subject, recipients, refs, actor, email)
+    elif refs:
+        # Nothing in the vault (found only in connected systems, or a retry after the vault
+        # part was done): the identities the request named are still suppressed.
+        suppression.suppress(
+            session, request.organization_id, refs, actor, request_ref=request.reference
+        )
     if outcome is not None and not outcome.complete:
         return _partly_done(session, svc, request, outcome, actor)
     kept = [
         f"this request's record (date, type, how it was made, our response) for "
         f"{svc.laws.california.request_records.keep_months} months, as the law requires "
         f"({svc.laws.california.request_records.source}); it holds none of your data",
-        "a one-way code of your email address or phone number (not the address itself) so we "
-        "keep honoring your opt-outs and do not contact you for marketing",
+        "one-way codes of your email addresses, phone numbers and other identifiers we held "
+        "(not the addresses themselves) so we keep honoring your opt-outs and do not contact "
+        "you for marketing on any of them",
         "our security log entries that say a deletion happened, without any of your data",
     ]
     close(session, request, Response.COMPLIED, actor, "; ".join(kept))
@@ -381,20 +388,18 @@ def _erase_vault(
     actor: Actor,
     email: str | None,
 ) -> None:
-    for ref in refs:
-        ledger.record(
-            session,
-            request.organization_id,
-            ref,
-            "marketing",
-            "all",
-            "opt_out",
-            "rights_request",
-            actor,
-            subject_id=subject.id,
-            evidence={"request_ref": request.reference},
-            external_ref=f"rights:{request.reference}:suppress:{ref.kind.value}",
-        )
+    # Every identity the vault holds for the person (their phone after an email request too)
+    # goes into the suppression list before the key that opens them is destroyed.
+    suppressed = suppression.suppress_subject(
+        session,
+        svc.keys,
+        svc.vault_keys,
+        request.organization_id,
+        subject.id,
+        actor,
+        request_ref=request.reference,
+        also=refs,
+    )
     # The audio behind the vault's recording pointers goes too (before the key that opens them).
     audio = recordings.delete_for_subject(
         session, svc.systems, svc.vault_keys, request.organization_id, subject.id
@@ -424,7 +429,7 @@ def _erase_vault(
             "identities": erased.identities,
             "keys_destroyed": erased.keys_destroyed,
             "recipients": notified,
-            "suppression_entries": len(refs),
+            "suppression_entries": len(suppressed),
             "stored_recordings_deleted": stored_calls,
             **audio.as_dict(),
         },

@@ -16,15 +16,16 @@ from honorbound.accounts.roles import allowed
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RawBody, ReadSessionDep, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
-from honorbound.consent import calls, dnc, ledger, links, report, rules, service
+from honorbound.consent import calls, dnc, ledger, links, received, report, rules, service
 from honorbound.consent.decisions import MAX_ITEMS, batch_from_items
-from honorbound.consent.models import ConsentEvent, Source
+from honorbound.consent.models import STAFF_SOURCES, ConsentEvent, Source
 from honorbound.vault.identities import InvalidIdentity
 
 router = APIRouter(tags=["consent"])
 Writer = Annotated[Principal, Depends(require("consent.write"))]
 Reader = Annotated[Principal, Depends(require("consent.read"))]
 Officer = Annotated[Principal, Depends(require("reports.read"))]
+Receiver = Annotated[Principal, Depends(require("consent.record_received"))]
 
 
 class _Body(BaseModel):
@@ -47,6 +48,18 @@ class EventIn(IdentityIn):
     evidence: dict[str, str] = Field(default_factory=dict)
     ip: str | None = Field(default=None, max_length=64, description="Hashed, never stored.")
     user_agent: str | None = Field(default=None, max_length=500, description="Hashed.")
+
+
+class ReceivedOptOutIn(IdentityIn):
+    source: str = Field(max_length=32, description="email, phone_call or letter.")
+    purpose: str = Field(default="all", max_length=32)
+    channel: str = Field(default="all", max_length=8)
+    received_at: dt.datetime | None = Field(
+        default=None, description="When the person sent or said it (default now)."
+    )
+    reference: str | None = Field(
+        default=None, max_length=80, description="Ticket, letter or call id; never a name."
+    )
 
 
 class EventOut(BaseModel):
@@ -128,6 +141,15 @@ def _event_out(event: ConsentEvent) -> EventOut:
 def record_event(
     body: EventIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
 ) -> RecordedOut:
+    if body.source in {s.value for s in STAFF_SOURCES} and not allowed(
+        principal.role, "consent.record_received"
+    ):
+        raise Problem(
+            403,
+            "Forbidden",
+            f"The role '{principal.role.value}' may not record source '{body.source}' (needs "
+            "'consent.record_received': staff who received the opt-out).",
+        )
     ref = _identity(runtime, principal, body)
     evidence: dict[str, Any] = dict(body.evidence)
     org = principal.organization_id
@@ -156,6 +178,41 @@ def record_event(
         raise Problem(
             422,
             "Invalid consent event",
+            exc.message,
+            errors=[{"field": exc.field, "message": exc.message}],
+        ) from None
+    _, token = service.receipt_for(
+        session, runtime.keys, event, runtime.settings.base_url, runtime.settings.mail_from
+    )
+    return RecordedOut(**_event_out(event).model_dump(), created=created, receipt=token)
+
+
+@router.post("/v1/consent/received-opt-outs", status_code=201, response_model=RecordedOut)
+def record_received_opt_out(
+    body: ReceivedOptOutIn, principal: Receiver, session: SessionDep, runtime: RuntimeDep
+) -> RecordedOut:
+    """An opt-out a staff member received by email, on a phone call or in a letter, recorded
+    with that source, when the person made it, and the reference of the original."""
+    ref = _identity(runtime, principal, body)
+    org = principal.organization_id
+    subject_id = service.subject_for(session, runtime.vault_keys, org, ref, body.identity)
+    try:
+        event, created = received.record_received_opt_out(
+            session,
+            org,
+            ref,
+            principal.actor,
+            source=body.source,
+            purpose=body.purpose,
+            channel=body.channel,
+            received_at=body.received_at,
+            reference=body.reference,
+            subject_id=subject_id,
+        )
+    except ledger.LedgerError as exc:
+        raise Problem(
+            422,
+            "Invalid opt-out",
             exc.message,
             errors=[{"field": exc.field, "message": exc.message}],
         ) from None

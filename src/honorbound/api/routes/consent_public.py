@@ -16,9 +16,10 @@ from honorbound.accounts.models import Organization
 from honorbound.api.deps import FormFields, PublicRead, ReadSessionDep, RuntimeDep, SessionDep
 from honorbound.api.gpc import GpcDep
 from honorbound.api.problems import Problem
-from honorbound.consent import ledger, links, rules, service, sms
+from honorbound.consent import links, rules, service, sms
+from honorbound.consent import unsubscribe as unsubscribe_
 from honorbound.consent.identity import identify
-from honorbound.consent.models import Action, ConsentChannel, Purpose, Source
+from honorbound.consent.models import Source
 from honorbound.vault.identities import IdentityKind
 from honorbound.web.rendering import SECURITY_HEADERS
 
@@ -108,8 +109,14 @@ def gpc_ping(
     recorded for that cookie id."""
     org = _organization(session, org_slug)
     ref = identify(runtime.keys, org.id, body.cookie_id, IdentityKind.COOKIE_ID)
-    created = signal.honor(session, org.id, ref, state=body.state)
-    return {"gpc": signal.present, "recorded": [e.purpose for e in created]}
+    outcome = signal.honor(session, org.id, ref, state=body.state)
+    # `status` is the text the site shows (11 CCR 7025(c)(6)), also when already in force.
+    return {
+        "gpc": signal.present,
+        "recorded": [e.purpose for e in outcome.recorded],
+        "honored": outcome.honored,
+        "status": outcome.display,
+    }
 
 
 # -- email one-click unsubscribe (outside /v1: mail clients and people open these) ----------
@@ -139,8 +146,16 @@ def unsubscribe_page(
     except links.LinkError as exc:
         return _page(request, 400, error=str(exc), organization="")
     org = session.get(Organization, link.organization_id)
-    signal.honor(session, link.organization_id, link.identity, subject_id=link.subject_id)
-    return _page(request, organization=org.name if org else "", list_id=link.list_id, token=token)
+    gpc_status = signal.honor(
+        session, link.organization_id, link.identity, subject_id=link.subject_id
+    ).display
+    return _page(
+        request,
+        organization=org.name if org else "",
+        list_id=link.list_id,
+        token=token,
+        gpc_status=gpc_status,
+    )
 
 
 @pages.post("/u/{token}", response_class=HTMLResponse)
@@ -163,26 +178,17 @@ def unsubscribe(
             request, 400, error="Use the button on the page to unsubscribe.", organization=""
         )
     source = Source.EMAIL_ONE_CLICK if one_click == "One-Click" else Source.EMAIL_LINK
-    event, _ = ledger.record(
-        session,
-        link.organization_id,
-        link.identity,
-        Purpose.MARKETING.value,
-        ConsentChannel.EMAIL.value,
-        Action.OPT_OUT.value,
-        source.value,
-        sms.CONSUMER,
-        scope=link.list_id,
-        subject_id=link.subject_id,
-        evidence={"list_id": link.list_id},
-        external_ref=f"unsub:{link.fingerprint}:{int(link.issued_at.timestamp())}",
-    )
-    signal.honor(session, link.organization_id, link.identity, subject_id=link.subject_id)
+    event, every_list = unsubscribe_.unsubscribe(session, link, source.value, sms.CONSUMER)
+    gpc_status = signal.honor(
+        session, link.organization_id, link.identity, subject_id=link.subject_id
+    ).display
     org = session.get(Organization, link.organization_id)
     return _page(
         request,
         organization=org.name if org else "",
         list_id=link.list_id,
         done=True,
+        every_list=every_list,
         receipt_id=event.receipt_id,
+        gpc_status=gpc_status,
     )

@@ -6,14 +6,16 @@ shows only the masked identity.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.accounts.models import Organization
-from honorbound.consent import ledger
+from honorbound.consent import ledger, received, service
 from honorbound.consent.identity import guess_kind, identify
+from honorbound.consent.models import STAFF_SOURCES, ConsentChannel, Purpose
 from honorbound.vault.identities import InvalidIdentity
 from honorbound.vault.masking import mask_identity
 from honorbound.web.portal.preferences import issue_link
@@ -23,12 +25,95 @@ from honorbound.web.staff import guard, guard_post
 router = APIRouter(include_in_schema=False)
 
 
+FORM_CHOICES = {
+    "sources": sorted(s.value for s in STAFF_SOURCES),
+    "purposes": [p.value for p in Purpose],
+    "channels": [c.value for c in ConsentChannel],
+}
+
+
+def _page(request: Request, status: int = 200, **context: object) -> Response:
+    return render(
+        request, "console/consent.html", status=status, section="consent", **FORM_CHOICES, **context
+    )
+
+
 @router.get("/console/consent", response_class=HTMLResponse)
 def consent_page(request: Request) -> Response:
     staff = guard(request, "consent.read")
     if isinstance(staff, Response):
         return staff
-    return render(request, "console/consent.html", staff=staff, section="consent")
+    return _page(request, staff=staff)
+
+
+@router.post("/console/consent/opt-out", response_class=HTMLResponse)
+def record_received(
+    request: Request,
+    identity: Annotated[str, Form(max_length=320)] = "",
+    source: Annotated[str, Form(max_length=32)] = "",
+    purpose: Annotated[str, Form(max_length=32)] = "all",
+    channel: Annotated[str, Form(max_length=8)] = "all",
+    received_on: Annotated[str, Form(max_length=32)] = "",
+    reference: Annotated[str, Form(max_length=80)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """An opt-out the staff member received by email, on a call or in a letter."""
+    staff = guard_post(request, "consent.record_received", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    runtime = request.app.state.runtime
+    value = identity.strip()
+    try:
+        if not value:
+            raise InvalidIdentity("enter the email address or phone number the person gave")
+        ref = identify(runtime.keys, staff.organization_id, value)
+    except InvalidIdentity as exc:
+        return _page(request, 422, staff=staff, error=f"identity: {exc}")
+    when: dt.datetime | None = None
+    if received_on.strip():
+        try:
+            day = dt.date.fromisoformat(received_on.strip())
+        except ValueError:
+            return _page(
+                request, 422, staff=staff, error="received on: use a date such as 2026-11-30"
+            )
+        # A date only: the start of that day in UTC, or now when that is today.
+        when = min(dt.datetime.combine(day, dt.time(), dt.UTC), dt.datetime.now(dt.UTC))
+    with runtime.db.session() as session:
+        subject_id = service.subject_for(
+            session, runtime.vault_keys, staff.organization_id, ref, value
+        )
+        try:
+            event, _ = received.record_received_opt_out(
+                session,
+                staff.organization_id,
+                ref,
+                staff.actor,
+                source=source,
+                purpose=purpose,
+                channel=channel,
+                received_at=when,
+                reference=reference.strip() or None,
+                subject_id=subject_id,
+            )
+        except ledger.LedgerError as exc:
+            session.rollback()
+            field = "received on" if exc.field == "received_at" else exc.field
+            return _page(request, 422, staff=staff, error=f"{field}: {exc.message}")
+        recorded = {"source": event.source, "purpose": event.purpose, "channel": event.channel}
+        receipt_id = event.receipt_id
+        events = ledger.history(session, staff.organization_id, ref.index)
+        session.expunge_all()
+    return _page(
+        request,
+        staff=staff,
+        searched=True,
+        masked=mask_identity(guess_kind(value).value, value),
+        events=events,
+        state=ledger.current_state(events),
+        recorded=recorded,
+        receipt_id=receipt_id,
+    )
 
 
 @router.post("/console/consent", response_class=HTMLResponse)
@@ -47,24 +132,15 @@ def consent_lookup(
             raise InvalidIdentity("enter an email address or a phone number")
         ref = identify(runtime.keys, staff.organization_id, value)
     except InvalidIdentity as exc:
-        return render(
-            request,
-            "console/consent.html",
-            status=422,
-            staff=staff,
-            section="consent",
-            error=f"identity: {exc}",
-        )
+        return _page(request, 422, staff=staff, error=f"identity: {exc}")
     with runtime.db.session() as session:
         events = ledger.history(session, staff.organization_id, ref.index)
         org = session.get(Organization, staff.organization_id)
     assert org is not None
     link = issue_link(runtime.keys, runtime.settings.base_url, org.slug, org.id, ref)
-    return render(
+    return _page(
         request,
-        "console/consent.html",
         staff=staff,
-        section="consent",
         searched=True,
         masked=mask_identity(guess_kind(value).value, value),
         events=events,

@@ -214,8 +214,9 @@ def submit_choices(
                     actor,
                     evidence=evidence,
                 )
+        gpc_status: str | None = None
         if signal:
-            gpc_rules.record_signal(
+            gpc_status = gpc_rules.honor_signal(
                 session,
                 org_id,
                 ref,
@@ -223,8 +224,15 @@ def submit_choices(
                 declaration_promises=gpc_rules.declaration_promises(session, org_id),
                 laws=runtime.rules,
                 evidence={**evidence, "text_shown": "Sec-GPC: 1"},
-            )
-    response = _form(request, slug, done=True, ticked=sorted(ticked), browser_only=bool(cookie))
+            ).display
+    response = _form(
+        request,
+        slug,
+        done=True,
+        ticked=sorted(ticked),
+        browser_only=bool(cookie),
+        gpc_status=gpc_status,
+    )
     if cookie is not None:
         response.set_cookie(
             OPT_OUT_COOKIE,
