@@ -215,3 +215,17 @@ def test_a_short_interjection_does_not_split_a_number() -> None:
     agent3 = [dict(agent[0], alternatives=[{"content": w}]) for w in ("sorry", "say", "again")]
     doc["results"]["channel_labels"]["channels"][0]["items"] = agent3
     assert "sorry say again" in parse(json.dumps(doc)).text.split("\n")[1]
+
+
+def test_recordings_reads_vendor_shapes_only_through_detect() -> None:
+    """One concept, one place: the vendors' keys appear in no module of recordings (it calls
+    `honorbound.detect.transcripts.parse_words`)."""
+    from pathlib import Path
+
+    import honorbound.recordings
+
+    root = Path(honorbound.recordings.__file__).parent
+    keys = ("channel_labels", "punctuated_word", "alternatives", "startOffset", "segments")
+    for module in root.glob("*.py"):
+        text = module.read_text(encoding="utf-8")
+        assert not [k for k in keys if f'"{k}"' in text], module.name

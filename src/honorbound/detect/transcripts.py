@@ -16,12 +16,21 @@ Shapes read (the fields each service documents; anything else is a clear `Transc
 `scan_turns` lays the turns out as "speaker: text" lines, scans them as one conversation (so
 a card read across turns is assembled, conversation.py) and maps every finding back to its
 turn: offsets are into that turn's own `text`.
+
+`parse_words` reads the same services at the word level, for what needs each word's time (audio
+redaction): AWS Transcribe `results.items` or `results.channel_labels.channels[].items`
+(punctuation joined to the word before), Google `results[].alternatives[0].words` (`channelTag`
+is 1-based), Deepgram `results.channels[i].alternatives[0].words` (channel i), Whisper
+`segments[].words` or top-level `words` (WhisperX `speaker`), and plain `speaker: text` lines
+without timings. It is strict: a time that is missing, negative or not a number is an error
+naming the word, since a word placed wrongly is audio left unredacted.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +50,34 @@ class Turn:
     text: str
     start_time: float | None = None
     end_time: float | None = None
+
+
+MAX_WORDS = 2_000_000  # a 4-hour call is about 100,000 words
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One word with its time in seconds (None in a transcript without timings), and where
+    the transcript says so its speaker and audio channel (0-based)."""
+
+    text: str
+    start: float | None
+    end: float | None
+    speaker: str | None = None
+    channel: int | None = None
+
+    def __repr__(self) -> str:  # the text is personal data
+        return f"Word(start={self.start!r}, end={self.end!r}, channel={self.channel!r})"
+
+
+@dataclass(frozen=True)
+class TimedTranscript:
+    """The words of a transcript in time order, and what it says about its audio."""
+
+    words: list[Word]
+    shape: str  # one of WORD_SHAPES
+    duration: float | None = None  # Deepgram's metadata.duration, Whisper's duration
+    sha256: str | None = None  # Deepgram's metadata.sha256
 
 
 @dataclass(frozen=True)
@@ -299,4 +336,244 @@ def scan_turns(
                 ),
             )
         )
+    return out
+
+
+# Word level (parse_words).
+
+
+def _strict_seconds(value: Any, where: str) -> float:
+    if isinstance(value, dict):  # protobuf Duration as JSON
+        out = float(value.get("seconds", 0) or 0) + float(value.get("nanos", 0) or 0) / 1e9
+    elif isinstance(value, str):
+        text = value.strip()
+        text = text[:-1] if text.endswith("s") else text
+        try:
+            out = float(text)
+        except ValueError:
+            raise TranscriptError(f"{where}: {value!r} is not a time in seconds") from None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        out = float(value)
+    else:
+        raise TranscriptError(f"{where}: a time in seconds is missing")
+    if not math.isfinite(out) or out < 0:
+        raise TranscriptError(f"{where}: times must be finite and not negative")
+    return out
+
+
+def _word(text: Any, start: Any, end: Any, where: str, **kw: Any) -> Word:
+    if not isinstance(text, str):
+        raise TranscriptError(f"{where}: the word is not a string")
+    s, e = _strict_seconds(start, f"{where}.start"), _strict_seconds(end, f"{where}.end")
+    if e < s:
+        raise TranscriptError(f"{where}: the word ends before it starts")
+    return Word(text.strip(), s, e, **kw)
+
+
+def _words_aws(doc: dict[str, Any]) -> TimedTranscript:
+    results = doc["results"]
+    if not isinstance(results, dict):
+        raise TranscriptError("AWS Transcribe JSON: `results` is not an object")
+    channels = (results.get("channel_labels") or {}).get("channels")
+    groups: list[tuple[int | None, list[Any]]]
+    if channels:
+        groups = []
+        for ci, ch in enumerate(channels):
+            label = str(ch.get("channel_label", f"ch_{ci}"))
+            number = int(label[3:]) if re.fullmatch(r"ch_\d+", label) else ci
+            groups.append((number, ch.get("items") or []))
+    else:
+        groups = [(None, results.get("items") or [])]
+    words: list[Word] = []
+    for channel, items in groups:
+        if not isinstance(items, list):
+            raise TranscriptError("AWS Transcribe JSON: `items` is not a list")
+        for i, item in enumerate(items):
+            where = f"results.items[{i}]"
+            if not isinstance(item, dict):
+                raise TranscriptError(f"{where}: not an object")
+            alts = item.get("alternatives") or [{}]
+            content = alts[0].get("content", "")
+            if item.get("type") == "punctuation":
+                if words and words[-1].channel == channel:
+                    last = words[-1]
+                    words[-1] = Word(
+                        last.text + str(content), last.start, last.end, last.speaker, channel
+                    )
+                continue
+            words.append(
+                _word(
+                    content,
+                    item.get("start_time"),
+                    item.get("end_time"),
+                    where,
+                    speaker=item.get("speaker_label"),
+                    channel=channel,
+                )
+            )
+    words.sort(key=lambda w: (w.start or 0.0, w.channel or 0))
+    return TimedTranscript(words, "aws")
+
+
+def _words_google(doc: dict[str, Any]) -> TimedTranscript:
+    words: list[Word] = []
+    for ri, result in enumerate(doc["results"]):
+        if not isinstance(result, dict):
+            raise TranscriptError(f"results[{ri}]: not an object")
+        alts = result.get("alternatives") or []
+        if not alts:
+            continue
+        tag = result.get("channelTag")
+        channel = int(tag) - 1 if isinstance(tag, int) and tag >= 1 else None
+        for wi, w in enumerate(alts[0].get("words") or []):
+            where = f"results[{ri}].alternatives[0].words[{wi}]"
+            speaker = w.get("speakerLabel") or w.get("speakerTag")
+            words.append(
+                _word(
+                    w.get("word"),
+                    w.get("startTime", w.get("startOffset", 0)),
+                    w.get("endTime", w.get("endOffset")),
+                    where,
+                    speaker=None if speaker in (None, 0, "") else str(speaker),
+                    channel=channel,
+                )
+            )
+    words.sort(key=lambda w: (w.start or 0.0, w.channel or 0))
+    return TimedTranscript(words, "google")
+
+
+def _words_deepgram(doc: dict[str, Any]) -> TimedTranscript:
+    words: list[Word] = []
+    channels = doc["results"]["channels"]
+    for ci, ch in enumerate(channels):
+        alts = ch.get("alternatives") or []
+        if not alts:
+            continue
+        for wi, w in enumerate(alts[0].get("words") or []):
+            where = f"results.channels[{ci}].alternatives[0].words[{wi}]"
+            speaker = w.get("speaker")
+            words.append(
+                _word(
+                    w.get("punctuated_word", w.get("word")),
+                    w.get("start"),
+                    w.get("end"),
+                    where,
+                    speaker=None if speaker is None else str(speaker),
+                    channel=ci if len(channels) > 1 else None,
+                )
+            )
+    words.sort(key=lambda w: (w.start or 0.0, w.channel or 0))
+    meta = doc.get("metadata") or {}
+    duration = meta.get("duration")
+    return TimedTranscript(
+        words,
+        "deepgram",
+        duration=float(duration) if isinstance(duration, (int, float)) else None,
+        sha256=meta.get("sha256") if isinstance(meta.get("sha256"), str) else None,
+    )
+
+
+def _words_whisper(doc: dict[str, Any]) -> TimedTranscript:
+    raw: Iterable[tuple[str, dict[str, Any]]]
+    if isinstance(doc.get("segments"), list) and any("words" in s for s in doc["segments"]):
+        raw = (
+            (f"segments[{si}].words[{wi}]", w)
+            for si, s in enumerate(doc["segments"])
+            for wi, w in enumerate(s.get("words") or [])
+        )
+    else:
+        raw = ((f"words[{wi}]", w) for wi, w in enumerate(doc["words"]))
+    words = [
+        _word(
+            w.get("word"),
+            w.get("start"),
+            w.get("end"),
+            where,
+            speaker=str(w["speaker"]) if w.get("speaker") is not None else None,
+        )
+        for where, w in raw
+        if isinstance(w, dict)
+    ]
+    duration = doc.get("duration")
+    return TimedTranscript(
+        [w for w in words if w.text],
+        "whisper",
+        duration=float(duration) if isinstance(duration, (int, float)) else None,
+    )
+
+
+_PLAIN_LINE = re.compile(r"^\s*([^:\n]{1,60}):\s*(.*)$")
+
+
+def _words_plain(text: str) -> TimedTranscript:
+    words: list[Word] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = _PLAIN_LINE.match(line)
+        if m is None:
+            raise TranscriptError(
+                f"line {number}: expected `speaker: text` (a transcript without timings)"
+            )
+        speaker = m.group(1).strip()
+        words.extend(Word(t, None, None, speaker) for t in m.group(2).split())
+    return TimedTranscript(words, "plain")
+
+
+WORD_SHAPES = ("aws", "google", "deepgram", "whisper", "plain")
+
+
+def word_shape(doc: Any) -> str:
+    if isinstance(doc, dict):
+        results = doc.get("results")
+        if isinstance(results, dict) and ("items" in results or "channel_labels" in results):
+            return "aws"
+        if isinstance(results, dict) and "channels" in results:
+            return "deepgram"
+        if isinstance(results, list):
+            return "google"
+        if "segments" in doc or isinstance(doc.get("words"), list):
+            return "whisper"
+    raise TranscriptError(
+        "the transcript is JSON in no known shape; expected AWS Transcribe, Google "
+        "Speech-to-Text, Deepgram or Whisper (word timestamps)"
+    )
+
+
+def parse_words(data: bytes | str, shape: str | None = None) -> TimedTranscript:
+    """Every word of a transcript with its timing, speaker and channel (see `TimedTranscript`);
+    `shape` one of WORD_SHAPES, or None to recognize it by its keys."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TranscriptError("the transcript is not UTF-8 text") from None
+    if shape is not None and shape not in WORD_SHAPES:
+        raise TranscriptError(
+            f"unknown transcript shape {shape!r}; one of {', '.join(WORD_SHAPES)}"
+        )
+    if shape == "plain" or (shape is None and not data.lstrip().startswith(("{", "["))):
+        out = _words_plain(data)
+    else:
+        try:
+            doc = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise TranscriptError(f"the transcript is not valid JSON (line {exc.lineno})") from None
+        shape = shape or word_shape(doc)
+        parser = {
+            "aws": _words_aws,
+            "google": _words_google,
+            "deepgram": _words_deepgram,
+            "whisper": _words_whisper,
+        }
+        try:
+            out = parser[shape](doc)
+        except TranscriptError:
+            raise
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError):
+            raise TranscriptError(
+                f"the transcript does not have the structure of the {shape} shape"
+            ) from None
+    if len(out.words) > MAX_WORDS:
+        raise TranscriptError(f"the transcript has more than {MAX_WORDS} words")
     return out

@@ -2,7 +2,7 @@
 audio. A domain package: it never imports the API, the web pages or the command line.
 
 * `consent`  - may this call be recorded (one-party or all-party, from the rules data)
-* `timings`  - word timings from AWS Transcribe, Google, Deepgram and Whisper JSON
+* `timings`  - word timings (read by `honorbound.detect.transcripts`) laid out for the detector
 * `audio`    - WAV and FLAC read in blocks; MP3 and Opus decoded by ffmpeg
 * `dtmf`     - keypad tones found by Goertzel power
 * `redact`   - findings to time spans to tone or silence
