@@ -40,6 +40,7 @@ from honorbound.notify.smtp import SmtpTransport
 from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
 from honorbound.policy.problems import DeclarationError
 from honorbound.ratelimit import LIMITS, RateLimits
+from honorbound.recordings import jobs as recordings_jobs
 from honorbound.retention import jobs as retention_jobs
 from honorbound.rights import jobs as rights_jobs
 from honorbound.systems import jobs as systems_jobs
@@ -217,6 +218,8 @@ def build_registry() -> JobRegistry:
     registry.register(BACKUP_EXPIRE_JOB, _expire_backups)
     registry.register(breach_reminders.REMIND_JOB, breach_reminders.remind_job)
     registry.register(keystore.SCRUB_JOB, _scrub_keystore)
+    registry.register(recordings_jobs.SWEEP_JOB, recordings_jobs.sweep_job)
+    registry.register(recordings_jobs.PCI_JOB, recordings_jobs.pci_job)
     registry.schedule(Periodic(rights_jobs.SWEEP_JOB, minute="7"))
     registry.schedule(Periodic(rights_jobs.PURGE_JOB, minute="17", hour="3"))
     registry.schedule(Periodic(retention_jobs.SWEEP_JOB, minute="41", hour="2"))
@@ -225,6 +228,8 @@ def build_registry() -> JobRegistry:
     registry.schedule(Periodic(BACKUP_EXPIRE_JOB, minute="29", hour="4"))
     registry.schedule(Periodic(breach_reminders.REMIND_JOB, minute="37"))
     registry.schedule(Periodic(keystore.SCRUB_JOB, minute="*/5"))
+    registry.schedule(Periodic(recordings_jobs.SWEEP_JOB, minute="47", hour="2"))
+    registry.schedule(Periodic(recordings_jobs.PCI_JOB, minute="13", hour="5"))
     registry.schedule(Periodic("outbox.flush", minute="*/5"))
     registry.schedule(Periodic("jobs.recover", minute="*"))
     registry.schedule(Periodic(vault_idempotency.EXPIRE_JOB, minute="23", hour="*/6"))

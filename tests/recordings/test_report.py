@@ -73,3 +73,17 @@ def test_cli_report_exits_1_on_an_incident(
     sf.write(str(done.path / "redacted.wav"), call.samples, synth.SR, subtype="PCM_16")
     r = runner.invoke(build_app(), ["recordings", "report", "--audio"])
     assert r.exit_code == 1 and "12.10.7" in r.output
+    # The incident is on the staff's breach list, opened once however often the report runs.
+    assert '"incident_id": ' in r.output and '"incident_id": null' not in r.output
+    r = runner.invoke(build_app(), ["recordings", "report", "--audio"])
+    assert r.exit_code == 1
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(settings.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT title, status FROM breach_incidents WHERE organization_id = :o"),
+            {"o": tenant.id},
+        ).all()
+    engine.dispose()
+    assert rows == [(f"Card data in stored call recording {done.recording_id}", "open")]

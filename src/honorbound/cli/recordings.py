@@ -148,12 +148,21 @@ def report_command(
     audio: Annotated[
         bool, typer.Option("--audio/--no-audio", help="Also search stored audio for keypad tones.")
     ] = False,
+    open_incidents: Annotated[
+        bool,
+        typer.Option(
+            "--open-incidents/--no-open-incidents",
+            help="Open a draft breach incident for each incident found (once per recording).",
+        ),
+    ] = True,
     org: Org = None,
 ) -> None:
     """PCI DSS report of the recording store: recordings scanned, spans redacted, DTMF tones
     removed, and incidents (card data found in stored recordings: 12.10.7; a kept original
-    with a card code: 3.3.1.2). Exits 1 when there is an incident to handle."""
-    from honorbound.recordings import report
+    with a card code: 3.3.1.2), each opened as a draft breach incident. Exits 1 when there is
+    an incident to handle."""
+    from honorbound.cli.retention import CLI_ACTOR
+    from honorbound.recordings import incidents, report
     from honorbound.recordings.store import RecordingStore
 
     loaded = settings()
@@ -161,14 +170,13 @@ def report_command(
     try:
         with rt.db.session() as session:
             org_id = organization_id(session, org)
-        rules = rt.rules
+        store = RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id)
+        result = report.build(store, rt.rules, audio_check=audio)
+        if open_incidents:
+            with rt.db.session() as session:
+                incidents.open_incidents(session, org_id, store, result, CLI_ACTOR)
     finally:
         rt.close()
-    result = report.build(
-        RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
-        rules,
-        audio_check=audio,
-    )
     out.print_json(json.dumps(result.as_dict()))
     if result.incidents:
         raise typer.Exit(1)

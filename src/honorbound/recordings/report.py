@@ -30,17 +30,19 @@ from honorbound.recordings.store import RecordingStore
 CARD_TYPES = frozenset({"CREDIT_CARD", "CVV"})
 
 
-@dataclass(frozen=True)
+@dataclass
 class Incident:
     recording_id: str
     requirement: str  # "12.10.7" or "3.3.1.2"
     what: str  # one sentence, no card data
+    incident_id: int | None = None  # the breach incident opened for it (incidents.py)
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str | int | None]:
         return {
             "recording_id": self.recording_id,
             "requirement": self.requirement,
             "what": self.what,
+            "incident_id": self.incident_id,
         }
 
 
