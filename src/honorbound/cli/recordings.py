@@ -53,6 +53,13 @@ def ingest_command(
         int | None,
         typer.Option(help="Vault subject id: whose call it is (erasing them deletes it)."),
     ] = None,
+    offline_asr: Annotated[
+        bool,
+        typer.Option(
+            help="No transcript: transcribe offline first (PocketSphinx, LOW ACCURACY; "
+            "every run of 4 spoken digits is redacted)."
+        ),
+    ] = False,
     org: Org = None,
 ) -> None:
     """Redact one call (transcript findings, keypad tones, paused stretches) and store the
@@ -78,6 +85,8 @@ def ingest_command(
         if not isinstance(raw, list):
             fail(f"{markers}: the markers must be a JSON list")
         marker_list = raw
+    if offline_asr and transcript is not None:
+        fail("give either --transcript or --offline-asr, not both")
     if loaded.recordings_keep_original and subject is None:
         fail(
             "HONORBOUND_RECORDINGS_KEEP_ORIGINAL is on: name the person with --subject ID "
@@ -107,12 +116,42 @@ def ingest_command(
             markers=marker_list,
             original_key=original,
             subject_id=subject,
+            offline_asr=offline_asr,
         )
     except RecordingError as exc:
         fail(f"{audio.name}: {exc}")
     finally:
         rt.close()
     out.print_json(json.dumps({"uri": done.uri, **done.manifest}))
+
+
+@app.command("transcribe")
+def transcribe_command(
+    audio: Annotated[Path, typer.Argument(help="The call audio: WAV, FLAC, MP3 or Opus.")],
+    grammar: Annotated[
+        str, typer.Option(help="digits (spoken numbers; the default) or general (every word).")
+    ] = "digits",
+) -> None:
+    """Transcribe a call offline with PocketSphinx's bundled US-English model: LOW ACCURACY,
+    meant for finding spoken digits. Prints AWS Transcribe-shaped JSON (word timings per
+    channel) that `ingest --transcript` reads."""
+    import tempfile
+
+    from honorbound.recordings import audio as audio_io
+    from honorbound.recordings import transcribe
+    from honorbound.recordings.errors import RecordingError
+
+    if grammar not in ("digits", "general"):
+        fail(f"--grammar {grammar!r}: expected digits or general")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            info = audio_io.open_audio(audio, Path(tmp))
+            doc = transcribe.transcribe(
+                info, grammar="digits" if grammar == "digits" else "general"
+            )
+    except RecordingError as exc:
+        fail(f"{audio.name}: {exc}")
+    out.print_json(json.dumps(doc))
 
 
 @app.command("decide")

@@ -7,6 +7,7 @@ store's staging directory and moved into place whole (`RecordingStore.commit`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -21,6 +22,9 @@ from honorbound.recordings import audio, redact, timings
 from honorbound.recordings.errors import RecordingError
 from honorbound.recordings.store import RecordingStore, seal_file
 
+# With the offline backend's transcript, 4 digit words heard in a row are redacted: it hears
+# too few of a card number's digits right for the detector's checksums (transcribe.py).
+OFFLINE_DIGIT_RUN = 4
 # Sensitive authentication data a transcript finding can reveal (PCI DSS 3.3.1).
 SAD_TYPES = frozenset({"CVV"})
 
@@ -90,9 +94,11 @@ def ingest(
     recording_id: str | None = None,
     now: dt.datetime | None = None,
     subject_id: int | None = None,
+    offline_asr: bool = False,
 ) -> Ingested:
     """Redact and store one recording. `original_key` given: the original is kept too, sealed
-    with it (the caller has checked that keeping it is allowed)."""
+    with it (the caller has checked that keeping it is allowed). `offline_asr` with no
+    transcript: transcribe the call with the bundled low-accuracy backend first."""
     options = options or redact.Options()
     rid = recording_id or uuid.uuid4().hex
     store.path(rid)  # a valid id
@@ -101,6 +107,15 @@ def ingest(
     with store.staging() as work:
         info = audio.open_audio(audio_path, work)
         digest = sha256_file(audio_path)
+        source = "given" if transcript is not None else None
+        if transcript is None and offline_asr:
+            from honorbound.recordings import transcribe
+
+            transcript = json.dumps(transcribe.transcribe(info)).encode()
+            shape, source = "aws", transcribe.SOURCE
+            options = dataclasses.replace(
+                options, digit_runs=options.digit_runs or OFFLINE_DIGIT_RUN
+            )
         parsed = timings.parse(transcript, shape) if transcript is not None else None
         paused = redact.pause_spans(markers, info.duration)
         if parsed is not None:
@@ -139,6 +154,7 @@ def ingest(
             "redacted_file": "redacted" + suffix,
             "redacted_sha256": sha256_file(work / ("redacted" + suffix)),
             "transcript_shape": parsed.shape if parsed is not None else None,
+            "transcript_source": source,
             "transcript_words": len(parsed.words) if parsed is not None else 0,
             "findings": plan.findings,
             "spans_redacted": sum(1 for s in spans if s.reason.startswith("pii:")),

@@ -48,6 +48,10 @@ class Options:
     entities: frozenset[str] = DEFAULT_ENTITIES
     # Speaker label -> channel, for transcripts that name speakers but not channels.
     speaker_channels: dict[str, int] = field(default_factory=dict)
+    # A run of at least this many spoken digit words is redacted whatever the detector says
+    # (0: off). For the offline backend's transcripts, which hear digits too poorly for a
+    # card number to pass its checksum (transcribe.py).
+    digit_runs: int = 0
 
     def __post_init__(self) -> None:
         for name in ("pad_before", "pad_after", "dtmf_pad"):
@@ -60,6 +64,8 @@ class Options:
             raise RecordingError("tone_hz must be between 20 and 4000")
         if not (0 <= self.tone_level <= 1):
             raise RecordingError("tone_level must be between 0 and 1")
+        if not (0 <= self.digit_runs <= 64):
+            raise RecordingError("digit_runs must be between 0 and 64")
         unknown = set(self.entities) - set(detect.ENTITIES)
         if unknown:
             raise RecordingError(f"unknown entity types: {', '.join(sorted(unknown))}")
@@ -184,6 +190,23 @@ def plan(
                 None if unknown or info.channels == 1 else tuple(sorted(chans)),
             )
         )
+    if options.digit_runs:
+        for run in digit_runs(transcript, options.digit_runs):
+            words = [transcript.words[i] for i in run]
+            counts["DIGITS"] = counts.get("DIGITS", 0) + 1
+            for i in run:
+                replaced.setdefault(i, "DIGITS")
+            heard_on = [w.channel for w in words]
+            spans.append(
+                Span(
+                    max(0.0, min(w.start or 0.0 for w in words) - options.pad_before),
+                    min(info.duration, max(w.end or 0.0 for w in words) + options.pad_after),
+                    "pii:DIGITS",
+                    None
+                    if info.channels == 1 or any(c is None for c in heard_on)
+                    else tuple(sorted({c for c in heard_on if c is not None})),
+                )
+            )
     dropped = {
         i
         for i, w in enumerate(transcript.words)
@@ -191,6 +214,66 @@ def plan(
         and any(p.start < (w.end or w.start) and w.start < p.end for p in paused)
     }
     return Plan(spans, replaced, dropped, counts)
+
+
+DIGIT_WORDS = frozenset(
+    ["zero", "oh", "o", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    + [str(d) for d in range(10)]
+)
+RUN_GAP_S = 2.0  # a pause longer than this between two digit words ends a run
+# Words just before and after a run, without a pause, join it: a digit the offline grammar
+# misheard comes out as a filler ("card", "code"), and it must not stay in the audio.
+EDGE_WORDS = 3
+EDGE_GAP_S = 0.5
+
+
+def digit_runs(transcript: Transcript, minimum: int) -> list[list[int]]:
+    """The word indices of each run of at least `minimum` digit words of one party (speaker
+    and channel), each digit word at most RUN_GAP_S after the one before, with the party's
+    other words between them (the offline grammar's fillers: "it", "the") and up to
+    EDGE_WORDS words said right before and after it."""
+    out: list[list[int]] = []
+    by_party: dict[tuple[str | None, int | None], list[int]] = {}
+    for i, w in enumerate(transcript.words):
+        by_party.setdefault((w.speaker, w.channel), []).append(i)
+    for party in by_party.values():
+        found: list[tuple[int, int]] = []  # (first, last) positions in `party`
+        first = last = -1
+        digits = 0
+        for pos, i in enumerate(party):
+            w = transcript.words[i]
+            if w.text.strip(".,?!").lower() not in DIGIT_WORDS:
+                continue
+            if digits and (w.start or 0.0) - (transcript.words[party[last]].end or 0.0) > RUN_GAP_S:
+                if digits >= minimum:
+                    found.append((first, last))
+                digits = 0
+            if digits == 0:
+                first = pos
+            last, digits = pos, digits + 1
+        if digits >= minimum:
+            found.append((first, last))
+        out.extend(_with_edges(transcript, party, lo, hi) for lo, hi in found)
+    return sorted(out)
+
+
+def _with_edges(transcript: Transcript, party: list[int], lo: int, hi: int) -> list[int]:
+    words = transcript.words
+    for _ in range(EDGE_WORDS):
+        if (
+            lo == 0
+            or (words[party[lo]].start or 0.0) - (words[party[lo - 1]].end or 0.0) > EDGE_GAP_S
+        ):
+            break
+        lo -= 1
+    for _ in range(EDGE_WORDS):
+        if (
+            hi == len(party) - 1
+            or (words[party[hi + 1]].start or 0.0) - (words[party[hi]].end or 0.0) > EDGE_GAP_S
+        ):
+            break
+        hi += 1
+    return party[lo : hi + 1]
 
 
 def find_dtmf(info: AudioInfo, options: Options) -> list[Span]:
