@@ -14,6 +14,7 @@ from honorbound.audit import Actor
 from honorbound.cli import build_app
 from honorbound.config import Settings
 from honorbound.crypto.aead import DecryptionError
+from honorbound.policy.store import adopt_text
 from honorbound.recordings.store import open_sealed_file
 from honorbound.runtime import Runtime
 from honorbound.vault.erasure import erase_subject
@@ -21,8 +22,9 @@ from honorbound.vault.identities import IdentityKind
 from honorbound.vault.rules import CollectionRules
 from honorbound.vault.sealing import associated_data
 from honorbound.vault.subjects import IdentityInput, upsert_subject
-from tests.conftest import Tenant
+from tests.conftest import Tenant, adopt_example
 from tests.recordings import synth
+from tests.recordings.test_retention import DECLARATION
 from tests.support.people import person
 
 
@@ -90,6 +92,19 @@ def test_keeping_the_original_needs_the_person_and_seals_it_with_their_key(
             rules,
         ).subject
         subject_id, key_id = subject.id, subject.key_id
+    # The setting is half of it: the notice must cover call recordings with a retention rule.
+    r = cli.invoke(build_app(), ["recordings", "ingest", str(wav), "--subject", str(subject_id)])
+    assert r.exit_code == 0, r.output
+    manifest = _json(r.output)
+    assert manifest["original_kept"] is False and "no notice" in manifest["original_not_kept"]
+    folder = runtime.settings.data_dir / "recordings" / f"org-{tenant.id}"
+    assert not (folder / manifest["recording_id"] / "original.sealed").exists()
+    adopt_example(runtime, tenant.id)  # its recording rule runs from account closure
+    r = cli.invoke(build_app(), ["recordings", "ingest", str(wav), "--subject", str(subject_id)])
+    assert _json(r.output)["original_kept"] is False
+    assert "after_collection" in _json(r.output)["original_not_kept"]
+    with runtime.db.session() as session:
+        adopt_text(session, tenant.id, DECLARATION, Actor("test", "system"))
     r = cli.invoke(build_app(), ["recordings", "ingest", str(wav), "--subject", str(subject_id)])
     assert r.exit_code == 0, r.output
     manifest = _json(r.output)

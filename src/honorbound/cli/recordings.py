@@ -66,7 +66,7 @@ def ingest_command(
     redacted audio and transcript. Prints the stored recording's manifest as JSON."""
     from honorbound.recordings import redact
     from honorbound.recordings.errors import RecordingError
-    from honorbound.recordings.ingest import ingest, original_key_for
+    from honorbound.recordings.ingest import ingest, original_if_allowed
     from honorbound.recordings.store import RecordingStore
 
     loaded = settings()
@@ -96,10 +96,10 @@ def ingest_command(
     try:
         with rt.db.session() as session:
             org_id = organization_id(session, org)
-            original = (
-                original_key_for(session, rt.vault_keys, org_id, subject)
+            original, refused = (
+                original_if_allowed(session, rt.vault_keys, org_id, subject)
                 if loaded.recordings_keep_original and subject is not None
-                else None
+                else (None, None)
             )
         options = redact.Options(
             pad_before=loaded.recordings_pad_before,
@@ -117,6 +117,7 @@ def ingest_command(
             original_key=original,
             subject_id=subject,
             offline_asr=offline_asr,
+            original_refused=refused,
         )
     except RecordingError as exc:
         fail(f"{audio.name}: {exc}")

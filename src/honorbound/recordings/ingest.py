@@ -68,6 +68,21 @@ def original_key_for(
     return OriginalKey(key, associated_data(organization_id, key_id, "recording:original"))
 
 
+def original_if_allowed(
+    session: Any, vault_keys: Any, organization_id: int, subject_id: int
+) -> tuple[OriginalKey | None, str | None]:
+    """With HONORBOUND_RECORDINGS_KEEP_ORIGINAL on: (the key to seal the original with, None)
+    when the adopted notice allows keeping it too, else (None, why not, for the manifest)."""
+    from honorbound.policy import store as policy_store
+    from honorbound.recordings.retention import original_allowed
+
+    adopted = policy_store.current(session, organization_id)
+    refused = original_allowed(adopted.declaration if adopted is not None else None)
+    if refused is not None:
+        return None, refused
+    return original_key_for(session, vault_keys, organization_id, subject_id), None
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -95,6 +110,7 @@ def ingest(
     now: dt.datetime | None = None,
     subject_id: int | None = None,
     offline_asr: bool = False,
+    original_refused: str | None = None,
 ) -> Ingested:
     """Redact and store one recording. `original_key` given: the original is kept too, sealed
     with it (the caller has checked that keeping it is allowed). `offline_asr` with no
@@ -168,6 +184,8 @@ def ingest(
             "sound": options.sound,
             "original_kept": kept,
         }
+        if original_refused is not None and original_key is None:
+            manifest["original_not_kept"] = original_refused
         if original_key is not None and not kept:
             manifest["original_not_kept"] = (
                 "PCI DSS 3.3.1.2: the call holds a card code or keypad entry"

@@ -54,6 +54,23 @@ def recording_rule(declaration: Declaration) -> tuple[str, str] | None:
     return best.rule_id, best.period
 
 
+def original_allowed(declaration: Declaration | None) -> str | None:
+    """Why the adopted notice does not let an original (unredacted) recording be kept, or None
+    when it does: the notice must list call recordings, with an `after_collection` rule, so
+    what is kept is disclosed and deleted on schedule (`sweep`). The setting
+    HONORBOUND_RECORDINGS_KEEP_ORIGINAL must be on as well; this is the notice's half."""
+    if declaration is None:
+        return "the organization has adopted no notice"
+    if declaration.category(PARTS[0]) is None:
+        return f"the adopted notice does not list {PARTS[0]}"
+    if recording_rule(declaration) is None:
+        return (
+            "the adopted notice has no after_collection retention rule for "
+            "user.contact_center.call_recording"
+        )
+    return None
+
+
 def sweep(
     store: RecordingStore, declaration: Declaration, as_of: dt.datetime, *, dry_run: bool = False
 ) -> Swept:

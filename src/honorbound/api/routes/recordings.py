@@ -15,7 +15,7 @@ from honorbound.api.problems import Problem
 from honorbound.audit import append
 from honorbound.recordings import consent
 from honorbound.recordings.errors import RecordingError
-from honorbound.recordings.ingest import ingest, original_key_for
+from honorbound.recordings.ingest import ingest, original_if_allowed
 from honorbound.recordings.redact import Options
 from honorbound.recordings.store import RecordingStore
 
@@ -105,13 +105,13 @@ def ingest_recording(
         settings.resolved_recordings_dir, principal.organization_id
     )
     try:
-        original = None
+        original, refused = None, None
         if settings.recordings_keep_original:
             if body.subject_id is None:
                 raise RecordingError(
                     "keeping originals is on: give `subject_id`, whose key seals the original"
                 )
-            original = original_key_for(
+            original, refused = original_if_allowed(
                 session, runtime.vault_keys, principal.organization_id, body.subject_id
             )
         options = Options(
@@ -131,6 +131,7 @@ def ingest_recording(
             markers=body.markers,
             original_key=original,
             subject_id=body.subject_id,
+            original_refused=refused,
         )
     except RecordingError as exc:
         raise Problem(422, exc.title, str(exc)) from None
