@@ -151,7 +151,8 @@ def notify_cmd(
     def work(rt: Any, session: Any, org_id: int) -> tuple[notices.SendResult, int]:
         name = session.get(Organization, org_id).name
         r = notices.send_individual_notices(
-            session, rt.keys, rt.vault_keys, rt.jobs, rt.rules, org_id, name, incident,
+            session, rt.keys, rt.vault_keys, rt.jobs, rt.rules, rt.breach_wording, org_id, name,
+            incident,
             CLI_ACTOR, language,
         )  # fmt: skip
         return r, notices.prepare_documents(session, rt.rules, org_id, incident, CLI_ACTOR)

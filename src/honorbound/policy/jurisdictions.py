@@ -446,6 +446,38 @@ class BreachNoticeFormat(Sourced):
     identity_protection_when: str
 
 
+NoticeElement = Literal[
+    "what_happened", "dates", "what_information", "what_we_are_doing", "what_you_can_do",
+    "contact", "agencies", "ftc", "state_contacts", "police_report", "security_freeze",
+    "resident_count",
+]  # fmt: skip
+
+
+class StateContact(_Row):
+    """A state agency a notice must name, with how to reach it."""
+
+    name: str
+    phone: str
+    website: str
+    address: str | None = None
+
+
+class BreachNoticeContent(Sourced):
+    """What a state's notice to a resident must carry (`include`) or leave out (`exclude`), on
+    top of what every notice carries (the `"*"` row)."""
+
+    include: list[NoticeElement] = Field(default_factory=list)
+    exclude: list[NoticeElement] = Field(default_factory=list)
+    state_contacts: list[StateContact] = Field(default_factory=list)
+    plain_language: bool = False
+
+    @model_validator(mode="after")
+    def _contacts_given(self) -> BreachNoticeContent:
+        if "state_contacts" in self.include and not self.state_contacts:
+            raise ValueError("`include` names state_contacts: list them in `state_contacts`")
+        return self
+
+
 class SafeHarbor(Sourced):
     """The encryption safe harbor: encrypted data is not a breach unless the key went too."""
 
@@ -510,6 +542,7 @@ class JurisdictionRules(_Row):
     pci_dss: PciDss
     breach: dict[str, BreachRule]
     breach_notice_format: dict[str, BreachNoticeFormat]
+    breach_notice_content: dict[str, BreachNoticeContent] = Field(default_factory=dict)
     breach_response: BreachResponse
     coppa: Coppa
 
@@ -621,6 +654,16 @@ class JurisdictionRules(_Row):
 
     def breach_rule(self, state: str) -> BreachRule | None:
         return self.breach.get(state.upper())
+
+    def notice_elements(self, state: str) -> list[NoticeElement]:
+        """The parts of a notice to a resident of `state`: every notice's, plus the state's
+        own, less what the state forbids (in the order of the vocabulary)."""
+        base = self.breach_notice_content.get("*")
+        own = self.breach_notice_content.get(state.upper())
+        wanted = set(base.include if base else []) | set(own.include if own else [])
+        wanted -= set(own.exclude if own else [])
+        order = list(NoticeElement.__args__)  # type: ignore[attr-defined]
+        return sorted(wanted, key=order.index)
 
     def consent_revocation_deadline(
         self, state: str | None, on: dt.date | None = None, scope: frozenset[str] | None = None

@@ -266,8 +266,9 @@ def send(
     with _answers():
         r = notices.send_individual_notices(
             session, runtime.keys, runtime.vault_keys, runtime.jobs, runtime.rules,
-            principal.organization_id, _org_name(session, principal.organization_id),
-            incident_id, principal.actor, body.language,
+            runtime.breach_wording, principal.organization_id,
+            _org_name(session, principal.organization_id), incident_id, principal.actor,
+            body.language,
         )  # fmt: skip
         docs = notices.prepare_documents(
             session, runtime.rules, principal.organization_id, incident_id, principal.actor
@@ -341,7 +342,8 @@ def letter(
     """The printable letter to a person (PDF); decrypts only their postal address."""
     with _answers():
         pdf = letters.letter_pdf(
-            session, runtime.vault_keys, runtime.rules, principal.organization_id,
+            session, runtime.vault_keys, runtime.rules, runtime.breach_wording,
+            principal.organization_id,
             _org_name(session, principal.organization_id), incident_id, notice_id,
             principal.actor,
         )  # fmt: skip
