@@ -64,7 +64,7 @@ def timeline(session: Session, organization_id: int, incident_id: int) -> list[E
     return [Event(e.at, e.action, e.actor, dict(e.details)) for e in rows]
 
 
-def _sent_per_state(session: Session, incident_id: int) -> dict[str, dt.datetime]:
+def sent_per_state(session: Session, incident_id: int) -> dict[str, dt.datetime]:
     """When each state's first individual notice left (email sent, or a letter submitted)."""
     out: dict[str, dt.datetime] = {}
     rows = session.execute(
@@ -86,7 +86,7 @@ def summary(
 ) -> Summary:
     incident = get_incident(session, organization_id, incident_id)
     by_state = counts_by_state(session, incident.id)
-    first = _sent_per_state(session, incident.id)
+    first = sent_per_state(session, incident.id)
     documents = list(
         session.scalars(
             select(Notice)

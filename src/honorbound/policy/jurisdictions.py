@@ -478,6 +478,22 @@ class BreachNoticeContent(Sourced):
         return self
 
 
+SubmissionField = Literal[
+    "organization", "contact", "date_breach_began", "date_breach_ended", "date_discovered",
+    "date_individuals_notified", "residents_affected", "total_affected", "information_types",
+    "description", "notice_method", "identity_protection", "encrypted", "steps_taken",
+    "law_enforcement_delay", "notice_sample",
+]  # fmt: skip
+
+
+class SubmissionForm(Sourced):
+    """The fields a regulator's submission asks for, in its form's order."""
+
+    fields: list[SubmissionField] = Field(min_length=1)
+    submit: str | None = None  # where and how it is filed
+    attach_notice_sample: bool = False
+
+
 class SafeHarbor(Sourced):
     """The encryption safe harbor: encrypted data is not a breach unless the key went too."""
 
@@ -543,6 +559,7 @@ class JurisdictionRules(_Row):
     breach: dict[str, BreachRule]
     breach_notice_format: dict[str, BreachNoticeFormat]
     breach_notice_content: dict[str, BreachNoticeContent] = Field(default_factory=dict)
+    breach_submission_forms: dict[str, SubmissionForm] = Field(default_factory=dict)
     breach_response: BreachResponse
     coppa: Coppa
 
@@ -654,6 +671,14 @@ class JurisdictionRules(_Row):
 
     def breach_rule(self, state: str) -> BreachRule | None:
         return self.breach.get(state.upper())
+
+    def submission_form(self, state: str, agency: bool = False) -> SubmissionForm:
+        """The form of a state's regulator; the general one for an agency or a state without."""
+        own = None if agency else self.breach_submission_forms.get(state.upper())
+        found = own or self.breach_submission_forms.get("*")
+        if found is None:
+            raise LookupError("the rules data has no breach_submission_forms '*' row")
+        return found
 
     def notice_elements(self, state: str) -> list[NoticeElement]:
         """The parts of a notice to a resident of `state`: every notice's, plus the state's

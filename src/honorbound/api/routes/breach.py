@@ -16,7 +16,7 @@ from honorbound.accounts.models import Organization
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
-from honorbound.breach import incidents, letters, notices, report, selection
+from honorbound.breach import incidents, letters, notices, report, selection, submissions
 from honorbound.breach.deadlines import Obligation, plan
 from honorbound.breach.errors import BreachError, BreachInputError
 from honorbound.breach.models import Incident, IncidentStatus, Notice
@@ -326,11 +326,10 @@ def document(
     n = _notice(session, incident_id, notice_id)
     if n.channel != "document":
         raise Problem(409, "Conflict", "This notice is to a person; ask for its letter instead.")
-    by_state = selection.counts_by_state(session, incident_id)
-    residents = by_state.get(n.state, sum(by_state.values()))
-    text = notices.document_text(
-        runtime.rules, i, _org_name(session, principal.organization_id), n, residents
-    )
+    text = submissions.submission_text(
+        session, runtime.rules, runtime.breach_wording, i,
+        _org_name(session, principal.organization_id), n,
+    )  # fmt: skip
     return PlainTextResponse(text)
 
 
