@@ -125,6 +125,18 @@ def as_text(s: Summary) -> str:
         "Affected residents by state:",
     ]
     lines += [f"  {state or '(unknown)'}: {n:,}" for state, n in s.by_state.items()]
+    searched = i.selection.get("connected_search") or []
+    if searched:
+        lines += ["", "Connected systems:"]
+    for x in searched:
+        if x["searched"]:
+            lines.append(
+                f"  {x['system']} ({x['type']}): {x['rows']:,} row(s) read, {x['in_vault']:,} "
+                f"people selected from the vault, {x['not_in_vault']:,} identity value(s) the "
+                f"vault does not hold (not notified until collected); {x['reason']}"
+            )
+        else:
+            lines.append(f"  {x['system']} ({x['type']}): NOT SEARCHED: {x['reason']}")
     lines += ["", "Deadlines:"]
     for o in s.plan.obligations:
         flag = "required" if o.required else "not required"

@@ -204,6 +204,10 @@ class SelectionIn(_Body):
     systems: Names = Field(default_factory=list, max_length=200)
     channels: Names = Field(default_factory=list, max_length=10)
     recipients: Names = Field(default_factory=list, max_length=200)
+    connected_systems: Names = Field(
+        default_factory=list, max_length=50,
+        description="Connected systems (keys) to search for people holding `categories`.",
+    )  # fmt: skip
     window_from: dt.datetime | None = None
     window_to: dt.datetime | None = None
 
@@ -212,11 +216,20 @@ class SelectionOut(BaseModel):
     incident_id: int
     total: int
     by_state: dict[str, int]
+    connected_search: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Per connected system named: searched or not (with why), rows read, people "
+        "matched to the vault and identity values the vault does not know.",
+    )
 
 
 @router.post("/incidents/{incident_id}/selection", response_model=SelectionOut)
 def select_people(
-    incident_id: RowId, body: SelectionIn, principal: Manager, session: SessionDep
+    incident_id: RowId,
+    body: SelectionIn,
+    principal: Manager,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> SelectionOut:
     """Select the affected people from the vault (replaces an earlier selection). Counts by
     state come from clear columns: nothing is decrypted."""
@@ -224,9 +237,13 @@ def select_people(
         incidents.get_incident(session, principal.organization_id, incident_id)
         c = selection.criteria(body.model_dump())
         s = selection.select_affected(
-            session, principal.organization_id, incident_id, c, principal.actor
-        )
-    return SelectionOut(incident_id=s.incident_id, total=s.total, by_state=s.by_state)
+            session, principal.organization_id, incident_id, c, principal.actor,
+            runtime.vault_keys,
+        )  # fmt: skip
+    return SelectionOut(
+        incident_id=s.incident_id, total=s.total, by_state=s.by_state,
+        connected_search=s.connected_search,
+    )  # fmt: skip
 
 
 @router.get("/incidents/{incident_id}/deadlines", response_model=list[ObligationOut])
