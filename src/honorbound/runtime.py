@@ -22,6 +22,7 @@ from honorbound.audit import jobs as audit_jobs
 from honorbound.backup import archive as backup_archive
 from honorbound.backup.epochs import EpochKeys, Policy
 from honorbound.breach import reminders as breach_reminders
+from honorbound.breach.wording import Wording, load_wording
 from honorbound.config import ConfigError, Settings
 from honorbound.crypto.keyring import KeyRing
 from honorbound.crypto.providers import (
@@ -101,6 +102,8 @@ class Runtime:
     epochs: EpochKeys = field(default=None)  # type: ignore[assignment]  # set by build_runtime
     # The one rate limiter of every public route and of sign-in (honorbound.ratelimit).
     rate_limits: RateLimits = field(default=None)  # type: ignore[assignment]  # set by build_runtime
+    # The words of the breach notices (templates per language), read once like the rules.
+    breach_wording: Wording = field(default_factory=load_wording)
 
     def installation(self) -> backup_archive.Installation:
         return backup_archive.Installation(

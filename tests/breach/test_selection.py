@@ -115,3 +115,29 @@ def test_a_prefix_covers_subcategories_not_siblings(rt: Runtime, org: Tenant) ->
     assert _select(rt, org.id, iid, categories=["user.contact"]) == {"CA": 1, "TX": 1}
     assert _select(rt, org.id, iid, categories=["user.contact_center"]) == {"NY": 1}
     assert _select(rt, org.id, iid, categories=["user.contact.email"]) == {"TX": 1}
+
+
+def test_wide_and_narrow_plans_select_the_same_people(
+    rt: Runtime, org: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wide plan (subjects read in order, EXISTS per subject) and the narrow one (IN the
+    list of record holders) are two paths to one answer; the oracle is the people made here."""
+    import honorbound.breach.selection as sel
+
+    kept = [resident(rt, org.id, s) for s in ("NY", "CA", "TX")]
+    resident(rt, org.id, "OR", source="call")  # another source
+    late = resident(rt, org.id, "WA", collected_at=dt.datetime(2026, 12, 1, tzinfo=U))
+    gone = resident(rt, org.id, "CT")
+    with rt.db.session() as session:
+        subject = session.get(Subject, gone.subject_id)
+        assert subject is not None
+        subject.status = SubjectStatus.ERASED.value
+    want = {p.state: 1 for p in kept}
+    values = {"categories": ["user.contact"], "systems": ["web_form"],
+              "window_to": "2026-11-01T00:00:00Z"}  # fmt: skip
+    answers = []
+    for wide in (False, True):
+        monkeypatch.setattr(sel, "_is_wide", lambda *a, wide=wide: wide)
+        answers.append(_select(rt, org.id, _incident(rt, org.id), **values))
+    assert answers == [want, want]
+    assert late.state not in answers[1]

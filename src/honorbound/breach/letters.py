@@ -19,6 +19,7 @@ from honorbound.breach.incidents import OBJECT, get_incident
 from honorbound.breach.models import Audience, Notice
 from honorbound.breach.notices import protection_for, render
 from honorbound.breach.selection import categories_of, counts_by_state
+from honorbound.breach.wording import Wording
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.vault.keystore import KeyDestroyed, KeyStore
 from honorbound.vault.models import Record, Subject
@@ -59,6 +60,7 @@ def letter_pdf(
     session: Session,
     vault_keys: KeyStore,
     rules: JurisdictionRules,
+    wording: Wording,
     organization_id: int,
     organization_name: str,
     incident_id: int,
@@ -95,7 +97,7 @@ def letter_pdf(
     prefixes = sorted(set(incident.categories) | set(incident.selection.get("categories") or []))
     cats = categories_of(session, organization_id, [subject.id], prefixes).get(subject.id, set())
     letter = render(
-        rules, incident, organization_name, notice.state, cats,
+        rules, wording, incident, organization_name, notice.state, cats,
         protection_for(rules, p, notice.state, cats), notice.language,
     )  # fmt: skip
     fmt = rules.breach_notice_format.get(notice.state)

@@ -55,6 +55,10 @@ class Incident(Base):
     # The affected-people selection last run (criteria only, no values) and when.
     selection: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     selected_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # The selection's counts by state (state -> people), taken once when it was stored.
+    affected_by_state: Mapped[dict[str, int]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -63,10 +67,9 @@ class AffectedPerson(Base):
     __tablename__ = "breach_affected"
     # Without a rowid on SQLite the primary key is the table itself: one b-tree fewer to write
     # for a selection of a million people.
-    __table_args__ = (
-        Index("ix_breach_affected_incident_state", "incident_id", "state"),
-        {"sqlite_with_rowid": False},
-    )
+    # No (incident, state) index: keeping it cost more than inserting the rows of a wide
+    # selection; the counts by state are taken once and kept on the incident (0026).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     incident_id: Mapped[int] = mapped_column(
         ForeignKey("breach_incidents.id", ondelete="CASCADE"), primary_key=True

@@ -13,11 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
 from jinja2 import Environment, StrictUndefined
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +25,7 @@ from honorbound.breach.errors import BreachInputError
 from honorbound.breach.incidents import OBJECT, get_incident
 from honorbound.breach.models import Audience, Incident, IncidentStatus, Notice
 from honorbound.breach.selection import affected_ids, categories_of, counts_by_state
+from honorbound.breach.wording import SECTIONS, Wording
 from honorbound.db.base import utcnow
 from honorbound.notify import outbox
 from honorbound.notify.models import Channel, OutboxMessage
@@ -38,26 +36,7 @@ from honorbound.vault.models import Identity, Subject
 from honorbound.vault.sealing import open_text
 
 KIND = "breach.notice"
-LANGUAGES = ("en", "es")
-SECTIONS = ("what_happened", "what_information", "what_we_are_doing", "what_you_can_do",
-            "more_information")  # fmt: skip
 _ENV = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-
-
-@cache
-def fragments(language: str) -> dict[str, Any]:
-    if language not in LANGUAGES:
-        raise BreachInputError("language", f"is one of {', '.join(LANGUAGES)}")
-    text = resources.files("honorbound.breach").joinpath(f"templates/notice.{language}.yaml")
-    data: dict[str, Any] = yaml.safe_load(text.read_text("utf-8"))
-    return data
-
-
-@cache
-def state_names() -> dict[str, str]:
-    text = resources.files("honorbound.breach").joinpath("templates/states.yaml")
-    data: dict[str, str] = yaml.safe_load(text.read_text("utf-8"))
-    return data
 
 
 def category_words(categories: set[str]) -> str:
@@ -72,6 +51,7 @@ class Letter:
     subject: str
     title: str
     sections: list[tuple[str, str]]
+    elements: tuple[str, ...] = ()  # the fragments it carries, for the record
 
     def text(self) -> str:
         parts = [self.title, ""]
@@ -86,28 +66,35 @@ def _day(value: dt.datetime) -> str:
 
 def render(
     rules: JurisdictionRules,
+    wording: Wording,
     incident: Incident,
     organization: str,
     state: str,
     categories: set[str],
     protection_months: int | None,
     language: str = "en",
+    today: dt.date | None = None,
 ) -> Letter:
-    """The notice for a resident of `state` whose `categories` were involved."""
-    f = fragments(language)
+    """The notice for a resident of `state` whose `categories` were involved: the parts every
+    notice carries plus the state's own, less what it forbids (`rules.notice_elements`), in
+    the words of `language`, under the state's title and headings where its law gives them."""
+    f = wording.language(language)
     own = (f.get("states") or {}).get(state, {})
     occurred = ""
     if incident.occurred_from and incident.occurred_to:
         occurred = f"{_day(incident.occurred_from)} – {_day(incident.occurred_to)}"
-    values = {
+    content = rules.breach_notice_content.get(state)
+    values: dict[str, Any] = {
         "organization": organization,
         "discovered": _day(incident.discovered_at),
+        "notice_date": (today or utcnow().date()).isoformat(),
         "description": incident.description,
         "occurred": occurred,
         "categories": category_words(categories),
         "protection_months": protection_months,
         "contact": incident.contact or organization,
-        "state_name": state_names().get(state, ""),
+        "state_name": wording.state_names.get(state, ""),
+        "state_contacts": [c.model_dump() for c in content.state_contacts] if content else [],
     }
     title = own.get("title", f["title"])
     headings = dict(f["headings"])
@@ -117,11 +104,22 @@ def render(
         title = fmt.title
         headings.update(zip(SECTIONS, fmt.headings, strict=False))
     values["title"] = title
-    sections = [
-        (headings[name], _ENV.from_string(own.get(name, f[name])).render(values).strip())
-        for name in SECTIONS
-    ]
-    return Letter(_ENV.from_string(f["subject"]).render(values), title, sections)
+    wanted: set[str] = set(rules.notice_elements(state))
+    if protection_months:
+        wanted.add("identity_protection")
+    carried: list[str] = []
+    sections = []
+    for name in SECTIONS:
+        parts = []
+        for element in f["sections"][name]:
+            if element not in wanted:
+                continue
+            text = _ENV.from_string(own.get(element, f["fragments"][element])).render(values)
+            parts.append(" ".join(text.split()))
+            carried.append(element)
+        if parts:
+            sections.append((headings[name], " ".join(parts)))
+    return Letter(_ENV.from_string(f["subject"]).render(values), title, sections, tuple(carried))
 
 
 @dataclass(frozen=True)
@@ -153,6 +151,7 @@ def send_individual_notices(
     vault_keys: KeyStore,
     jobs: outbox.Enqueuer | None,
     rules: JurisdictionRules,
+    wording: Wording,
     organization_id: int,
     organization_name: str,
     incident_id: int,
@@ -161,7 +160,7 @@ def send_individual_notices(
 ) -> SendResult:
     """Queue the notice to every affected person not yet told, in the states where one is
     required. Safe to run again: people already noticed are skipped."""
-    fragments(language)  # an unknown language is bad input before anything is written
+    wording.language(language)  # an unknown language is bad input before anything is written
     incident = get_incident(session, organization_id, incident_id)
     by_state = counts_by_state(session, incident.id)
     if not by_state:
@@ -209,7 +208,7 @@ def send_individual_notices(
             if subject is None:
                 continue
             letter = render(
-                rules, incident, organization_name, state, cats.get(subject_id, set()),
+                rules, wording, incident, organization_name, state, cats.get(subject_id, set()),
                 protection_for(rules, p, state, cats.get(subject_id, set())), language,
             )  # fmt: skip
             email = first_email.get(subject_id)

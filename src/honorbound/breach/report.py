@@ -64,7 +64,7 @@ def timeline(session: Session, organization_id: int, incident_id: int) -> list[E
     return [Event(e.at, e.action, e.actor, dict(e.details)) for e in rows]
 
 
-def _sent_per_state(session: Session, incident_id: int) -> dict[str, dt.datetime]:
+def sent_per_state(session: Session, incident_id: int) -> dict[str, dt.datetime]:
     """When each state's first individual notice left (email sent, or a letter submitted)."""
     out: dict[str, dt.datetime] = {}
     rows = session.execute(
@@ -86,7 +86,7 @@ def summary(
 ) -> Summary:
     incident = get_incident(session, organization_id, incident_id)
     by_state = counts_by_state(session, incident.id)
-    first = _sent_per_state(session, incident.id)
+    first = sent_per_state(session, incident.id)
     documents = list(
         session.scalars(
             select(Notice)
@@ -125,6 +125,18 @@ def as_text(s: Summary) -> str:
         "Affected residents by state:",
     ]
     lines += [f"  {state or '(unknown)'}: {n:,}" for state, n in s.by_state.items()]
+    searched = i.selection.get("connected_search") or []
+    if searched:
+        lines += ["", "Connected systems:"]
+    for x in searched:
+        if x["searched"]:
+            lines.append(
+                f"  {x['system']} ({x['type']}): {x['rows']:,} row(s) read, {x['in_vault']:,} "
+                f"people selected from the vault, {x['not_in_vault']:,} identity value(s) the "
+                f"vault does not hold (not notified until collected); {x['reason']}"
+            )
+        else:
+            lines.append(f"  {x['system']} ({x['type']}): NOT SEARCHED: {x['reason']}")
     lines += ["", "Deadlines:"]
     for o in s.plan.obligations:
         flag = "required" if o.required else "not required"

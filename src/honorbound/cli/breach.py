@@ -99,6 +99,7 @@ def select_cmd(
     system: Many = None,
     channel: Many = None,
     recipient: Many = None,
+    connected_system: Many = None,
     window_from: Annotated[str | None, typer.Option(help="ISO 8601 with a zone.")] = None,
     window_to: Annotated[str | None, typer.Option(help="ISO 8601 with a zone.")] = None,
     org: Org = None,
@@ -106,16 +107,24 @@ def select_cmd(
     """Select the affected people; prints the counts by state."""
     values = dict(
         categories=category or [], systems=system or [], channels=channel or [],
-        recipients=recipient or [], window_from=window_from, window_to=window_to,
+        recipients=recipient or [], connected_systems=connected_system or [],
+        window_from=window_from, window_to=window_to,
     )  # fmt: skip
 
     def work(rt: Any, session: Any, org_id: int) -> selection.Selection:
         c = selection.criteria(values)
-        return selection.select_affected(session, org_id, incident, c, CLI_ACTOR)
+        return selection.select_affected(session, org_id, incident, c, CLI_ACTOR, rt.vault_keys)
 
     s = _run(org, work)
     states = ", ".join(f"{k or 'unknown'} {v}" for k, v in s.by_state.items())
     out.print(f"{s.total} affected: {states}", highlight=False)
+    for x in s.connected_search:
+        found = (
+            f"{x['rows']} row(s), {x['in_vault']} in the vault, {x['not_in_vault']} not in it; "
+            if x["searched"]
+            else "NOT SEARCHED: "
+        )
+        out.print(f"  system {x['system']}: {found}{x['reason']}", highlight=False)
 
 
 @app.command("deadlines")
@@ -151,7 +160,8 @@ def notify_cmd(
     def work(rt: Any, session: Any, org_id: int) -> tuple[notices.SendResult, int]:
         name = session.get(Organization, org_id).name
         r = notices.send_individual_notices(
-            session, rt.keys, rt.vault_keys, rt.jobs, rt.rules, org_id, name, incident,
+            session, rt.keys, rt.vault_keys, rt.jobs, rt.rules, rt.breach_wording, org_id, name,
+            incident,
             CLI_ACTOR, language,
         )  # fmt: skip
         return r, notices.prepare_documents(session, rt.rules, org_id, incident, CLI_ACTOR)

@@ -446,6 +446,54 @@ class BreachNoticeFormat(Sourced):
     identity_protection_when: str
 
 
+NoticeElement = Literal[
+    "what_happened", "dates", "what_information", "what_we_are_doing", "what_you_can_do",
+    "contact", "agencies", "ftc", "state_contacts", "police_report", "security_freeze",
+    "resident_count",
+]  # fmt: skip
+
+
+class StateContact(_Row):
+    """A state agency a notice must name, with how to reach it."""
+
+    name: str
+    phone: str
+    website: str
+    address: str | None = None
+
+
+class BreachNoticeContent(Sourced):
+    """What a state's notice to a resident must carry (`include`) or leave out (`exclude`), on
+    top of what every notice carries (the `"*"` row)."""
+
+    include: list[NoticeElement] = Field(default_factory=list)
+    exclude: list[NoticeElement] = Field(default_factory=list)
+    state_contacts: list[StateContact] = Field(default_factory=list)
+    plain_language: bool = False
+
+    @model_validator(mode="after")
+    def _contacts_given(self) -> BreachNoticeContent:
+        if "state_contacts" in self.include and not self.state_contacts:
+            raise ValueError("`include` names state_contacts: list them in `state_contacts`")
+        return self
+
+
+SubmissionField = Literal[
+    "organization", "contact", "date_breach_began", "date_breach_ended", "date_discovered",
+    "date_individuals_notified", "residents_affected", "total_affected", "information_types",
+    "description", "notice_method", "identity_protection", "encrypted", "steps_taken",
+    "law_enforcement_delay", "notice_sample",
+]  # fmt: skip
+
+
+class SubmissionForm(Sourced):
+    """The fields a regulator's submission asks for, in its form's order."""
+
+    fields: list[SubmissionField] = Field(min_length=1)
+    submit: str | None = None  # where and how it is filed
+    attach_notice_sample: bool = False
+
+
 class SafeHarbor(Sourced):
     """The encryption safe harbor: encrypted data is not a breach unless the key went too."""
 
@@ -510,6 +558,8 @@ class JurisdictionRules(_Row):
     pci_dss: PciDss
     breach: dict[str, BreachRule]
     breach_notice_format: dict[str, BreachNoticeFormat]
+    breach_notice_content: dict[str, BreachNoticeContent] = Field(default_factory=dict)
+    breach_submission_forms: dict[str, SubmissionForm] = Field(default_factory=dict)
     breach_response: BreachResponse
     coppa: Coppa
 
@@ -621,6 +671,24 @@ class JurisdictionRules(_Row):
 
     def breach_rule(self, state: str) -> BreachRule | None:
         return self.breach.get(state.upper())
+
+    def submission_form(self, state: str, agency: bool = False) -> SubmissionForm:
+        """The form of a state's regulator; the general one for an agency or a state without."""
+        own = None if agency else self.breach_submission_forms.get(state.upper())
+        found = own or self.breach_submission_forms.get("*")
+        if found is None:
+            raise LookupError("the rules data has no breach_submission_forms '*' row")
+        return found
+
+    def notice_elements(self, state: str) -> list[NoticeElement]:
+        """The parts of a notice to a resident of `state`: every notice's, plus the state's
+        own, less what the state forbids (in the order of the vocabulary)."""
+        base = self.breach_notice_content.get("*")
+        own = self.breach_notice_content.get(state.upper())
+        wanted = set(base.include if base else []) | set(own.include if own else [])
+        wanted -= set(own.exclude if own else [])
+        order = list(NoticeElement.__args__)  # type: ignore[attr-defined]
+        return sorted(wanted, key=order.index)
 
     def consent_revocation_deadline(
         self, state: str | None, on: dt.date | None = None, scope: frozenset[str] | None = None

@@ -16,7 +16,7 @@ from honorbound.accounts.models import Organization
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
-from honorbound.breach import incidents, letters, notices, report, selection
+from honorbound.breach import incidents, letters, notices, report, selection, submissions
 from honorbound.breach.deadlines import Obligation, plan
 from honorbound.breach.errors import BreachError, BreachInputError
 from honorbound.breach.models import Incident, IncidentStatus, Notice
@@ -204,6 +204,10 @@ class SelectionIn(_Body):
     systems: Names = Field(default_factory=list, max_length=200)
     channels: Names = Field(default_factory=list, max_length=10)
     recipients: Names = Field(default_factory=list, max_length=200)
+    connected_systems: Names = Field(
+        default_factory=list, max_length=50,
+        description="Connected systems (keys) to search for people holding `categories`.",
+    )  # fmt: skip
     window_from: dt.datetime | None = None
     window_to: dt.datetime | None = None
 
@@ -212,11 +216,20 @@ class SelectionOut(BaseModel):
     incident_id: int
     total: int
     by_state: dict[str, int]
+    connected_search: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Per connected system named: searched or not (with why), rows read, people "
+        "matched to the vault and identity values the vault does not know.",
+    )
 
 
 @router.post("/incidents/{incident_id}/selection", response_model=SelectionOut)
 def select_people(
-    incident_id: RowId, body: SelectionIn, principal: Manager, session: SessionDep
+    incident_id: RowId,
+    body: SelectionIn,
+    principal: Manager,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> SelectionOut:
     """Select the affected people from the vault (replaces an earlier selection). Counts by
     state come from clear columns: nothing is decrypted."""
@@ -224,9 +237,13 @@ def select_people(
         incidents.get_incident(session, principal.organization_id, incident_id)
         c = selection.criteria(body.model_dump())
         s = selection.select_affected(
-            session, principal.organization_id, incident_id, c, principal.actor
-        )
-    return SelectionOut(incident_id=s.incident_id, total=s.total, by_state=s.by_state)
+            session, principal.organization_id, incident_id, c, principal.actor,
+            runtime.vault_keys,
+        )  # fmt: skip
+    return SelectionOut(
+        incident_id=s.incident_id, total=s.total, by_state=s.by_state,
+        connected_search=s.connected_search,
+    )  # fmt: skip
 
 
 @router.get("/incidents/{incident_id}/deadlines", response_model=list[ObligationOut])
@@ -266,8 +283,9 @@ def send(
     with _answers():
         r = notices.send_individual_notices(
             session, runtime.keys, runtime.vault_keys, runtime.jobs, runtime.rules,
-            principal.organization_id, _org_name(session, principal.organization_id),
-            incident_id, principal.actor, body.language,
+            runtime.breach_wording, principal.organization_id,
+            _org_name(session, principal.organization_id), incident_id, principal.actor,
+            body.language,
         )  # fmt: skip
         docs = notices.prepare_documents(
             session, runtime.rules, principal.organization_id, incident_id, principal.actor
@@ -325,11 +343,10 @@ def document(
     n = _notice(session, incident_id, notice_id)
     if n.channel != "document":
         raise Problem(409, "Conflict", "This notice is to a person; ask for its letter instead.")
-    by_state = selection.counts_by_state(session, incident_id)
-    residents = by_state.get(n.state, sum(by_state.values()))
-    text = notices.document_text(
-        runtime.rules, i, _org_name(session, principal.organization_id), n, residents
-    )
+    text = submissions.submission_text(
+        session, runtime.rules, runtime.breach_wording, i,
+        _org_name(session, principal.organization_id), n,
+    )  # fmt: skip
     return PlainTextResponse(text)
 
 
@@ -341,7 +358,8 @@ def letter(
     """The printable letter to a person (PDF); decrypts only their postal address."""
     with _answers():
         pdf = letters.letter_pdf(
-            session, runtime.vault_keys, runtime.rules, principal.organization_id,
+            session, runtime.vault_keys, runtime.rules, runtime.breach_wording,
+            principal.organization_id,
             _org_name(session, principal.organization_id), incident_id, notice_id,
             principal.actor,
         )  # fmt: skip
