@@ -6,13 +6,13 @@ domain rule (which states require it, what the notice promises) lives in `consen
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from honorbound.consent import gpc
-from honorbound.consent.identity import IdentityRef
+from honorbound.consent.identity import IdentityRef, Keys
 from honorbound.policy.jurisdictions import JurisdictionRules
 
 
@@ -41,6 +41,30 @@ class GpcSignal:
             declaration_promises=gpc.declaration_promises(session, organization_id),
             laws=self.laws,
             subject_id=subject_id,
+            evidence={"text_shown": "Sec-GPC: 1"},
+        )
+
+    def honor_subject(
+        self,
+        session: Session,
+        keys: Keys,
+        vault_keys: Any,
+        organization_id: int,
+        subject_id: int,
+        state: str | None,
+    ) -> gpc.Honored:
+        """Apply the signal that came with a collection call to every identity of the subject."""
+        if not self.present:
+            return gpc.Honored(False)
+        return gpc.honor_for_subject(
+            session,
+            keys,
+            vault_keys,
+            organization_id,
+            subject_id,
+            state=state,
+            declaration_promises=gpc.declaration_promises(session, organization_id),
+            laws=self.laws,
             evidence={"text_shown": "Sec-GPC: 1"},
         )
 

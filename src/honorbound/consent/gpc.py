@@ -14,14 +14,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor
 from honorbound.consent import ledger, rules
-from honorbound.consent.identity import IdentityRef
+from honorbound.consent.identity import IdentityRef, Keys
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
+from honorbound.consent.suppression import subject_identities
 from honorbound.db.base import utcnow
 from honorbound.policy.jurisdictions import JurisdictionRules
 
@@ -82,6 +84,38 @@ def honor_signal(
         subject_id=subject_id,
         evidence=evidence,
     )
+    return Honored(True, created, rules.load().gpc_honored_display)
+
+
+def honor_for_subject(
+    session: Session,
+    keys: Keys,
+    vault_keys: Any,
+    organization_id: int,
+    subject_id: int,
+    *,
+    state: str | None,
+    declaration_promises: bool,
+    laws: JurisdictionRules,
+    evidence: dict[str, str] | None = None,
+) -> Honored:
+    """A signal that came with a collection call (a form or site backend forwarding the
+    person's request): applied, like on the portal, to every identity the vault holds for the
+    subject (their email, phone, the browser's cookie id), under the subject's state."""
+    if not applies(state, declaration_promises, utcnow().date(), laws):
+        return Honored(False)
+    created: list[ConsentEvent] = []
+    for ref in subject_identities(session, keys, vault_keys, organization_id, subject_id):
+        created += record_signal(
+            session,
+            organization_id,
+            ref,
+            state=state,
+            declaration_promises=declaration_promises,
+            laws=laws,
+            subject_id=subject_id,
+            evidence=evidence,
+        )
     return Honored(True, created, rules.load().gpc_honored_display)
 
 

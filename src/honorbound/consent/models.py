@@ -63,6 +63,9 @@ class Source(StrEnum):
     IVR_KEYPAD = "ivr_keypad"
     GPC_SIGNAL = "gpc_signal"
     RIGHTS_REQUEST = "rights_request"
+    # Erased under a "not stored" (zero-day) retention rule: the suppression entries written
+    # before the person's key is destroyed (`consent.suppression.suppress_retention_erasure`).
+    RETENTION = "retention"
     CONTROLLER_API = "controller_api"
     TRANSCRIPT_INTENT = "transcript_intent"
     IMPORT = "import"

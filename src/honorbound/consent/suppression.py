@@ -66,6 +66,28 @@ def suppress(
     """Write each identity (once, however often it is listed) to the suppression list: an
     opt-out of marketing on every channel, source `rights_request`. Idempotent per request and
     identity (a retried request adds nothing). Returns the distinct identities suppressed."""
+    return _write(
+        session,
+        organization_id,
+        refs,
+        actor,
+        Source.RIGHTS_REQUEST,
+        f"rights:{request_ref}",
+        {"request_ref": request_ref},
+        subject_id,
+    )
+
+
+def _write(
+    session: Session,
+    organization_id: int,
+    refs: Iterable[IdentityRef],
+    actor: Actor,
+    source: Source,
+    ref_prefix: str,
+    evidence: dict[str, str],
+    subject_id: int | None,
+) -> list[IdentityRef]:
     distinct: dict[str, IdentityRef] = {}
     for ref in refs:
         distinct.setdefault(ref.index, ref)
@@ -77,15 +99,47 @@ def suppress(
             Purpose.MARKETING.value,
             ConsentChannel.ALL.value,
             Action.OPT_OUT.value,
-            Source.RIGHTS_REQUEST.value,
+            source.value,
             actor,
             subject_id=subject_id,
-            evidence={"request_ref": request_ref},
+            evidence=evidence,
             # Per identity (its blind index, itself one-way): two emails of one person are two
             # entries, and a retry of the same request finds the entries it already wrote.
-            external_ref=f"rights:{request_ref}:suppress:{ref.index}",
+            external_ref=f"{ref_prefix}:suppress:{ref.index}",
         )
     return list(distinct.values())
+
+
+def suppress_retention_erasure(
+    session: Session,
+    keys: Keys,
+    vault_keys: Any,
+    organization_id: int,
+    subject_ids: Iterable[int],
+    actor: Actor,
+    *,
+    run_id: int,
+) -> int:
+    """Suppress every identity of subjects a "not stored" (zero-day) retention rule is about to
+    erase: nobody erased that way gets later mail (an invited friend imported again is
+    blocked). Idempotent per sweep run and identity, so a resumed run adds nothing. Must run
+    (and commit) before the subjects' keys are destroyed. Returns the identities suppressed."""
+    total = 0
+    for subject_id in subject_ids:
+        refs = subject_identities(session, keys, vault_keys, organization_id, subject_id)
+        total += len(
+            _write(
+                session,
+                organization_id,
+                refs,
+                actor,
+                Source.RETENTION,
+                f"retention:{run_id}",
+                {"request_ref": f"retention-run:{run_id}"},
+                subject_id,
+            )
+        )
+    return total
 
 
 def suppress_subject(

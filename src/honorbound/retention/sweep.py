@@ -23,10 +23,12 @@ from sqlalchemy import String, delete, func, not_, select, text, type_coerce, up
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
+from honorbound.consent.suppression import suppress_retention_erasure
 from honorbound.crypto.keyring import KeyRing
 from honorbound.db.base import utcnow
 from honorbound.db.engine import Database
 from honorbound.policy.models import PolicyVersion
+from honorbound.policy.schema import parse_duration
 from honorbound.retention.certificates import ids_digest, sign
 from honorbound.retention.due import (
     forecast,
@@ -392,6 +394,47 @@ def _record_batch(
     return True
 
 
+def _due_subject_ids(
+    session: Session, run: RetentionRun, step: Step, holds: list[LegalHold], batch_size: int
+) -> list[int]:
+    """The next batch of subjects `step` disposes of (after the run's cursor)."""
+    sconds = subject_due(step, run.organization_id, run.as_of)
+    cursor = run.progress.get(step.key)
+    if cursor is not None:
+        sconds.append(Subject.id > int(cursor))
+    if step.action == Action.ERASE_SUBJECTS and holds:
+        sconds.append(not_(subjects_held(holds)))
+    return list(
+        session.scalars(select(Subject.id).where(*sconds).order_by(Subject.id).limit(batch_size))
+    )
+
+
+def _not_stored(step: Step) -> bool:
+    """A zero-day ("not stored") rule that erases whole subjects."""
+    return step.action == Action.ERASE_SUBJECTS and not any(parse_duration(step.period))
+
+
+def _suppress_batch(
+    session: Session,
+    keys: KeyRing,
+    vault_keys: KeyStore,
+    run: RetentionRun,
+    step: Step,
+    actor: Actor,
+    holds: list[LegalHold],
+    batch_size: int,
+) -> None:
+    """Before a "not stored" rule erases the next batch, every identity of those subjects goes
+    into the suppression list, in a transaction of its own: the key store commits the key's
+    destruction on its own, so entries written in the erasing transaction would be lost with
+    the identities if the process died between the two."""
+    subject_ids = _due_subject_ids(session, run, step, holds, batch_size)
+    if subject_ids:
+        suppress_retention_erasure(
+            session, keys, vault_keys, run.organization_id, subject_ids, actor, run_id=run.id
+        )
+
+
 def _batch(
     session: Session,
     keys: KeyRing,
@@ -405,21 +448,13 @@ def _batch(
 ) -> bool:
     """Dispose of one batch of `step`; False when nothing of it is left."""
     org = run.organization_id
-    cursor = run.progress.get(step.key)
     if step.table == "interactions":
         return _interaction_batch(
             session, keys, vault_keys, run, step, actor, holds, held_info, batch_size
         )
     if step.per_record:
         return _record_batch(session, keys, run, step, actor, holds, held_info, batch_size)
-    sconds = subject_due(step, org, run.as_of)
-    if cursor is not None:
-        sconds.append(Subject.id > int(cursor))
-    if step.action == Action.ERASE_SUBJECTS and holds:
-        sconds.append(not_(subjects_held(holds)))
-    subject_ids = list(
-        session.scalars(select(Subject.id).where(*sconds).order_by(Subject.id).limit(batch_size))
-    )
+    subject_ids = _due_subject_ids(session, run, step, holds, batch_size)
     if not subject_ids:
         return False
     if step.action == Action.ERASE_SUBJECTS:
@@ -540,6 +575,11 @@ def sweep(
         result.held_back[step.key] = held
         size = record_batch if step.per_record else subject_batch
         while True:
+            if _not_stored(step):
+                with db.session() as session:
+                    run = session.get(RetentionRun, run_id)
+                    assert run is not None
+                    _suppress_batch(session, keys, vault_keys, run, step, actor, holds, size)
             with db.session() as session:
                 _sqlite_cache(session)
                 run = session.get(RetentionRun, run_id, with_for_update=True)

@@ -118,8 +118,8 @@ def add_record(
             raise CollectionRefused(
                 "birth_date_unreadable",
                 "body.value",
-                f"a value of category '{category}' must be a date (YYYY-MM-DD) so the minimum "
-                "age can be checked",
+                f"a value of category '{category}' must be a date (2014-05-03, May 3, 2014, ...) "
+                "so the minimum age can be checked",
             )
         learn_birth_dates(keys, subject, [born], rules, "body.value")
     evidence = meet(session, keys, subject, checked.needs, consent, actor)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from honorbound.detect.dates import to_date
 from honorbound.vault.rules import collection_data
 
 CARD = "CREDIT_CARD"
@@ -38,74 +39,14 @@ NEVER_KEPT = collection_data().never_kept | {SECURITY_CODE}
 NOT_REDACTED = collection_data().not_redacted
 BIRTH_DATE_KINDS = collection_data().birth_date_kinds
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-_NUMERIC = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{2,4})$")
-_WORDS = re.compile(r"[a-z]+|\d+")
-
-
-def _year(text: str, today: dt.date) -> int:
-    year = int(text)
-    if len(text) == 2:  # "03/02/14": the most recent such year not after this one
-        year += 2000 if 2000 + year <= today.year else 1900
-    return year
-
-
-def _date(year: int, month: int, day: int) -> dt.date | None:
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
-
 
 def parse_birth_date(text: str, today: dt.date | None = None) -> dt.date | None:
-    """A written date of birth as a date: ISO (2014-03-02), US numeric (03/02/2014, 3-2-14;
-    day first when the first number cannot be a month), digits only (03022014, 20140302) or
-    with a month name (March 2, 2014; 2nd March 2014). None when it is not one of those, or is
-    not a past date."""
+    """A date of birth as a date, in any form the detection engine reads as a calendar date
+    (`honorbound.detect.dates.to_date`: ISO, US numeric, digits only, month names in English
+    or Spanish, days and years in digits or words: "october fifteen nineteen sixty eight").
+    None when it is not one of those, or is not a past date."""
     today = today or dt.datetime.now(dt.UTC).date()
-    value = text.strip().lower()
-    found: dt.date | None = None
-    if (m := _NUMERIC.match(value)) is not None:
-        a, b, c = m.groups()
-        if len(a) == 4:
-            found = _date(int(a), int(b), int(c))
-        elif len(a) <= 2:
-            year = _year(c, today)
-            first, second = int(a), int(b)
-            found = _date(year, first, second) if first <= 12 else _date(year, second, first)
-    elif value.isdigit() and len(value) == 8:
-        if 1900 <= int(value[:4]) <= today.year:
-            found = _date(int(value[:4]), int(value[4:6]), int(value[6:]))
-        else:
-            found = _date(int(value[4:]), int(value[:2]), int(value[2:4]))
-    else:
-        words = _WORDS.findall(value)
-        months = [_MONTHS[w] for w in words if w in _MONTHS]
-        numbers = [w for w in words if w.isdigit()]
-        years = [n for n in numbers if len(n) == 4]
-        days = [int(n) for n in numbers if len(n) <= 2]
-        if len(months) == 1 and len(years) == 1 and len(days) == 1:
-            found = _date(int(years[0]), months[0], days[0])
+    found = to_date(text, today)
     if found is None or found > today or today.year - found.year > 150:
         return None
     return found

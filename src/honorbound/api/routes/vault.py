@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import PrincipalDep, RowId, RuntimeDep, SessionDep, require
+from honorbound.api.gpc import GpcDep, GpcSignal
 from honorbound.api.problems import Problem
 from honorbound.audit import Actor
 from honorbound.consent.models import Source as ConsentSource
@@ -95,6 +96,11 @@ class SubjectOut(BaseModel):
     created: bool
     status: str
     identity_ids: list[int]
+    gpc: str | None = Field(
+        default=None,
+        description="With `Sec-GPC: 1` on the call: what the person's page must show when the "
+        'signal is honored for them ("Opt-out request honored"); null otherwise.',
+    )
 
 
 # Evidence is a small record of how consent was given (form id, text shown, hashes): nesting
@@ -156,6 +162,11 @@ class RecordOut(BaseModel):
     category: str
     purposes: list[str]
     policy_version_id: int | None
+    gpc: str | None = Field(
+        default=None,
+        description="With `Sec-GPC: 1` on the call: what the person's page must show when the "
+        'signal is honored for them ("Opt-out request honored"); null otherwise.',
+    )
 
 
 class RecordingIn(_In):
@@ -185,6 +196,11 @@ class InteractionOut(BaseModel):
     subject_id: int
     findings: dict[str, int]
     original_kept: bool
+    gpc: str | None = Field(
+        default=None,
+        description="With `Sec-GPC: 1` on the call: what the person's page must show when the "
+        'signal is honored for them ("Opt-out request honored"); null otherwise.',
+    )
 
 
 class LookupIn(_In):
@@ -282,6 +298,19 @@ def _refused(exc: CollectionRefused) -> Problem:
     )
 
 
+def _honor(signal: GpcSignal, session: Session, runtime: Runtime, subject: Subject) -> str | None:
+    """`Sec-GPC: 1` on a collection call: recorded for every identity of the subject (and the
+    browser's cookie id among them) as the law of the subject's state requires."""
+    return signal.honor_subject(
+        session,
+        runtime.keys,
+        runtime.vault_keys,
+        subject.organization_id,
+        subject.id,
+        subject.jurisdiction,
+    ).display
+
+
 @contextmanager
 def _domain_errors(session: Session, runtime: Runtime, principal: Principal) -> Iterator[None]:
     """Domain exceptions -> problem documents. A refused minor's existing data is scheduled for
@@ -374,6 +403,7 @@ def upsert(
     principal: Collector,
     session: SessionDep,
     runtime: RuntimeDep,
+    signal: GpcDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Find the subject holding any of the identities, or create one (201 when created)."""
@@ -396,6 +426,7 @@ def upsert(
             created=up.created,
             status=up.subject.status,
             identity_ids=up.identity_ids,
+            gpc=_honor(signal, session, runtime, up.subject),
         )
         return (201 if up.created else 200), out
 
@@ -462,6 +493,7 @@ def create_record(
     principal: Collector,
     session: SessionDep,
     runtime: RuntimeDep,
+    signal: GpcDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Store one value of a declared category, for declared purposes (422 names the rule)."""
@@ -496,6 +528,7 @@ def create_record(
             category=record.category,
             purposes=list(record.purposes),
             policy_version_id=record.policy_version_id,
+            gpc=_honor(signal, session, runtime, subject),
         )
 
     return _idempotent(
@@ -516,6 +549,7 @@ def create_interaction(
     principal: Collector,
     session: SessionDep,
     runtime: RuntimeDep,
+    signal: GpcDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Store a call, chat, email, SMS or form; free text is screened (card numbers and security
@@ -553,6 +587,7 @@ def create_interaction(
             subject_id=subject.id,
             findings=added.findings,
             original_kept=added.original_kept,
+            gpc=_honor(signal, session, runtime, subject),
         )
 
     return _idempotent(
