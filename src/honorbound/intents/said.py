@@ -55,6 +55,7 @@ class Cues(BaseModel):
     negators: list[str]
     spanish_negator: str
     spanish_words: frozenset[str]
+    fillers: frozenset[str]
     negation_window_words: int = Field(ge=1, le=20)
     clause_starts: list[str]
     hypothetical: list[str]
@@ -218,11 +219,12 @@ def _meant(
     kind: str, text: str, floor: int, start: int, end: int, language: str, c: Cues
 ) -> str | None:
     """None when the phrase is asked for, else why not."""
-    prefix = _clause_prefix(text, floor, start, c)
-    window = " ".join(prefix[-c.negation_window_words :])
+    prefix = [w for w in _clause_prefix(text, floor, start, c) if w not in c.fillers]
+    last = prefix[-c.negation_window_words :]
+    window = " ".join(last)
     if _phrase_in(window, c.negators):
         return "negated"
-    if language == "es" and prefix and prefix[-1] == c.spanish_negator:
+    if language == "es" and c.spanish_negator in last:
         return "negated"
     joined = " ".join(prefix)
     polite = _phrase_in(joined, c.polite_request)
