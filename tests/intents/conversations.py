@@ -74,6 +74,8 @@ RIGHTS_EN = [
 ]
 RIGHTS_ES = [
     ("borren mis datos", "delete"),
+    ("borra mis datos", "delete"),
+    ("elimina toda mi información", "delete"),
     ("eliminen mi información", "delete"),
     ("quiero una copia de mis datos", "access_specific"),
     ("no vendan mis datos", "opt_out_sale"),

@@ -326,6 +326,20 @@ def test_a_request_of_a_subject_whose_state_is_unknown_waits_for_staff(
     )
     assert no_state.status_code == 422
     assert no_state.json()["errors"][0]["field"] == "body.jurisdiction"
+    not_a_state = client.post(
+        f"/v1/conversation-intents/{acted['id']}/confirm",
+        json={"jurisdiction": "ZZ"},
+        headers=tenant.headers(Role.AGENT),
+    )
+    assert not_a_state.status_code == 422, not_a_state.text
+    assert not_a_state.json()["errors"][0]["field"] == "body.jurisdiction"
+    wrong_type = client.post(
+        f"/v1/conversation-intents/{acted['id']}/confirm",
+        json={"jurisdiction": "TX", "request_type": "appeal"},
+        headers=tenant.headers(Role.AGENT),
+    )
+    assert wrong_type.status_code == 422
+    assert wrong_type.json()["errors"][0]["field"] == "body.request_type"
     done = client.post(
         f"/v1/conversation-intents/{acted['id']}/confirm",
         json={"jurisdiction": "TX"},

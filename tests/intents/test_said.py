@@ -82,6 +82,8 @@ def test_named_hard_cases() -> None:
         "Customer: can you take me off your list?": True,
         "Customer: what information do you have on me?": True,
         "Cliente: no me llamen más": True,
+        "Cliente: borra mis datos por favor": True,
+        "Cliente: no borres mis datos": False,
         "Cliente: por favor no borren mis datos": False,
     }
     for text, acts in cases.items():

@@ -390,15 +390,19 @@ def confirm(
             raise IntentError(
                 "jurisdiction", "the subject's state is not known: give jurisdiction (e.g. CA)"
             )
-    _apply(
-        svc,
-        session,
-        subject,
-        row,
-        interaction.channel if interaction is not None else "call",
-        actor,
-        jurisdiction,
-    )
+    try:
+        _apply(
+            svc,
+            session,
+            subject,
+            row,
+            interaction.channel if interaction is not None else "call",
+            actor,
+            jurisdiction,
+        )
+    except RightsError as exc:
+        field = exc.field.removeprefix("body.")
+        raise IntentError(field, exc.message, exc.status) from None
     row.status = IntentStatus.CONFIRMED.value
     row.decided_at = utcnow()
     row.decided_by = actor.id
