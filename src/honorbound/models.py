@@ -17,6 +17,7 @@ from honorbound.consent.models import (
 )
 from honorbound.db.base import Base
 from honorbound.disclosures.models import Disclosure, DisclosureSubject
+from honorbound.intents.models import ConversationIntent
 from honorbound.jobs.models import Job
 from honorbound.notify.models import OutboxMessage
 from honorbound.policy.models import PolicyVersion
@@ -76,11 +77,13 @@ NEVER_REUSED_IDS = (
     "system_disposals",
     "breach_incidents",
     "breach_notices",
+    "conversation_intents",
 )
 for _name in NEVER_REUSED_IDS:
     metadata.tables[_name].dialect_kwargs["sqlite_autoincrement"] = True
 
 __all__ = [
+    "ConversationIntent",
     "AffectedPerson",
     "Incident",
     "Notice",

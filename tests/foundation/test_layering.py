@@ -19,6 +19,7 @@ DOMAIN = (
     "db",
     "detect",
     "disclosures",
+    "intents",
     "jobs",
     "notify",
     "policy",

@@ -41,6 +41,9 @@ EVIDENCE_FIELDS = frozenset(
         "list_id",
         "request_ref",
         "jurisdiction",
+        # An opt-out said in a conversation: the interaction and the span's offsets in it.
+        "interaction_id",
+        "span",
     }
 )
 

@@ -68,6 +68,8 @@ class Source(StrEnum):
     RETENTION = "retention"
     CONTROLLER_API = "controller_api"
     TRANSCRIPT_INTENT = "transcript_intent"
+    # Said by the customer in a call or chat ingested through the API (honorbound.intents).
+    CONVERSATION = "conversation"
     IMPORT = "import"
     # Received by staff and recorded by them (`consent.received`): an email to the company, a
     # phone call, a letter.

@@ -31,6 +31,7 @@ _COLLECTION = {
     "rights_request": "privacy rights request",
     "controller_api": "controller API",
     "transcript_intent": "request found in a call transcript",
+    "conversation": "said in a call or chat with us",
     "import": "import",
     "email": "email received by staff",
     "phone_call": "phone call taken by staff",

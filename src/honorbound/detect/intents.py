@@ -60,7 +60,8 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         r"(?:information|info|data)",
         r"opt\s+out\s+of\s+(?:the\s+)?(?:sale|selling|sharing)",
         r"right\s+to\s+(?:know|delete|access|correct|be\s+forgotten|erasure)",
-        r"(?:borr(?:ar|en|e)|elimin(?:ar|en|e))\s+(?:toda\s+)?(?:mi|mis)\s+(?:informaci[oó]n|datos)",
+        r"(?:borr(?:ar|en|es|e|a)|elimin(?:ar|en|es|e|a))\s+(?:toda\s+)?(?:mi|mis)\s+"
+        r"(?:informaci[oó]n|datos)",
         r"(?:una\s+)?copia\s+de\s+(?:mis\s+datos|mi\s+informaci[oó]n)",
         r"(?:no\s+vendan|no\s+compartan)\s+(?:mis\s+datos|mi\s+informaci[oó]n)",
     ),
@@ -117,7 +118,12 @@ _WORD_GATES: dict[str, tuple[tuple[int, ...], ...]] = {
         (word_gate("correct update fix"), word_gate("information data record records")),
         (_OPT, word_gate("out")),
         (word_gate("right"), word_gate("to")),
-        (word_gate("borrar borren borre eliminar eliminen elimine copia vendan compartan"),),
+        (
+            word_gate(
+                "borrar borren borres borre borra eliminar eliminen elimines elimine elimina "
+                "copia vendan compartan"
+            ),
+        ),
     ),
 }
 # Each alternative as one mask: the text must have all of its gates open.

@@ -285,6 +285,15 @@ class EmailLists(_Model):
     statement: str | None = None
 
 
+class Conversations(_Model):
+    """What Honorbound does with an opt-out a customer says in a call or chat ingested through
+    the API (honorbound.intents). Not rendered in the notice. `apply` (the default, also when
+    the section is left out): recorded at once, as the FCC's "any reasonable means" expects;
+    `review`: queued for staff to confirm or dismiss."""
+
+    opt_outs: Literal["apply", "review"] = "apply"
+
+
 class Statement(_Model):
     statement: str
 
@@ -376,6 +385,7 @@ class Declaration(_Model):
     call_monitoring: CallMonitoring | None = None
     cookies: Cookies | None = None
     email_lists: EmailLists | None = None  # None: the default, an unsubscribe is sender-wide
+    conversations: Conversations | None = None  # None: opt-outs said in calls apply at once
     security: Statement | None = None
     breach: Breach | None = None
     changes: Changes

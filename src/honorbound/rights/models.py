@@ -62,6 +62,7 @@ class Manner(StrEnum):
     IN_PERSON = "in_person"
     AUTHORIZED_AGENT = "authorized_agent"
     CONTROLLER = "controller"
+    CHAT = "chat"  # said in a chat (honorbound.intents)
 
 
 class Response(StrEnum):

@@ -180,6 +180,8 @@ class AddedInteraction:
     interaction: Interaction
     findings: dict[str, int]
     original_kept: bool
+    # (kind, start, end) of the requests said in the text, for honorbound.intents.
+    intents: tuple[tuple[str, int, int], ...] = ()
 
 
 def add_interaction(
@@ -306,7 +308,8 @@ def _store_interaction(
                 "original_kept": original_kept,
             },
         )
-    return AddedInteraction(interaction, findings, original_kept)
+    intents = tuple((s.entity, s.start, s.end) for s in screened.intents) if screened else ()
+    return AddedInteraction(interaction, findings, original_kept, intents)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ NEVER_KEPT = collection_data().never_kept | {SECURITY_CODE}
 # Findings counted but left in the text (intents such as an opt-out request, plain dates).
 NOT_REDACTED = collection_data().not_redacted
 BIRTH_DATE_KINDS = collection_data().birth_date_kinds
+# The engine's intents (requests said in the text), handed on with their spans.
+INTENT_KINDS = frozenset({"OPT_OUT_REQUEST", "RIGHTS_REQUEST"})
 
 
 def parse_birth_date(text: str, today: dt.date | None = None) -> dt.date | None:
@@ -68,6 +70,9 @@ class Screened:
     # Dates of birth found in the text (the detection engine's DATE_OF_BIRTH findings that
     # read as a calendar date); they count for the minimum age.
     birth_dates: tuple[dt.date, ...] = ()
+    # Requests said in the text (the engine's intent findings, offsets into the text as sent),
+    # for `honorbound.intents` to act on.
+    intents: tuple[Span, ...] = ()
 
 
 _CARD_CANDIDATE = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
@@ -172,6 +177,7 @@ def screen(text: str, keep_original: bool | KeepRule) -> Screened:
         and (day := parse_birth_date(text[span.start : span.end])) is not None
     )
     counts = dict(Counter(span.entity for span in spans if span.entity in NOT_REDACTED))
+    intents = tuple(span for span in spans if span.entity in INTENT_KINDS)
     spans = _merge([span for span in spans if span.entity not in NOT_REDACTED])
     counts.update(Counter(span.entity for span in spans))
     redacted = _replace(text, spans, None)
@@ -179,4 +185,4 @@ def screen(text: str, keep_original: bool | KeepRule) -> Screened:
     original = None
     if keep and any(span.entity not in NEVER_KEPT for span in spans):
         original = _replace(text, spans, NEVER_KEPT)
-    return Screened(redacted, original, counts, engine, born)
+    return Screened(redacted, original, counts, engine, born, intents)

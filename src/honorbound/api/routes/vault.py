@@ -24,7 +24,9 @@ from honorbound.api.gpc import GpcDep, GpcSignal
 from honorbound.api.problems import Problem
 from honorbound.audit import Actor
 from honorbound.consent.models import Source as ConsentSource
+from honorbound.intents.acting import act_on_interaction
 from honorbound.policy.jurisdictions import JurisdictionRules
+from honorbound.rights.jobs import services as rights_services
 from honorbound.runtime import Runtime
 from honorbound.vault import erasure, idempotency
 from honorbound.vault.collection import Consent, NewInteraction, add_interaction, add_record
@@ -191,6 +193,13 @@ class InteractionIn(_In):
     )
 
 
+class ActedIntentOut(BaseModel):
+    id: int
+    kind: str
+    status: str
+    review_reason: str | None
+
+
 class InteractionOut(BaseModel):
     id: int
     subject_id: int
@@ -200,6 +209,11 @@ class InteractionOut(BaseModel):
         default=None,
         description="With `Sec-GPC: 1` on the call: what the person's page must show when the "
         'signal is honored for them ("Opt-out request honored"); null otherwise.',
+    )
+    intents: list[ActedIntentOut] = Field(
+        default_factory=list,
+        description="Requests the customer said (opt-outs, rights requests): applied, or "
+        "queued for staff (GET /v1/conversation-intents).",
     )
 
 
@@ -582,12 +596,30 @@ def create_interaction(
             _actor(principal),
             _rules(session, principal.organization_id, runtime.rules),
         )
+        acted = act_on_interaction(
+            session,
+            rights_services(runtime),
+            subject,
+            added.interaction,
+            body.text or "",
+            added.intents,
+            _actor(principal),
+        )
         return 201, InteractionOut(
             id=added.interaction.id,
             subject_id=subject.id,
             findings=added.findings,
             original_kept=added.original_kept,
             gpc=_honor(signal, session, runtime, subject),
+            intents=[
+                ActedIntentOut(
+                    id=a.intent.id,
+                    kind=a.intent.kind,
+                    status=a.intent.status,
+                    review_reason=a.intent.review_reason,
+                )
+                for a in acted
+            ],
         )
 
     return _idempotent(

@@ -1,0 +1,77 @@
+"""Requests said in conversations that wait for staff: confirm (the opt-out is recorded, the
+request opened) or dismiss. One `honorbound.intents.acting` call per form."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from honorbound.intents import acting
+from honorbound.rights.jobs import services
+from honorbound.web.rendering import render
+from honorbound.web.staff import Staff, guard, guard_post
+
+router = APIRouter(include_in_schema=False)
+PATH = "/console/conversation-intents"
+
+
+def _page(request: Request, staff: Staff, status: int = 200, **context: object) -> Response:
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
+        rows = acting.queued(session, staff.organization_id)
+        session.expunge_all()
+    return render(
+        request,
+        "console/intents.html",
+        status=status,
+        section="intents",
+        staff=staff,
+        rows=rows,
+        **context,
+    )
+
+
+@router.get(PATH, response_class=HTMLResponse)
+def intents_page(request: Request) -> Response:
+    staff = guard(request, "consent.read")
+    if isinstance(staff, Response):
+        return staff
+    return _page(request, staff)
+
+
+@router.post(PATH + "/{intent_id}", response_class=HTMLResponse)
+def decide(
+    request: Request,
+    intent_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    decision: Annotated[str, Form(max_length=16)] = "",
+    jurisdiction: Annotated[str, Form(max_length=2)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = guard_post(request, "consent.record_received", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    if decision not in ("confirm", "dismiss"):
+        return _page(request, staff, 422, error="decision: choose confirm or dismiss")
+    state = jurisdiction.strip().upper() or None
+    if state is not None and not (len(state) == 2 and state.isalpha()):
+        return _page(request, staff, 422, error="state: two letters, such as CA")
+    runtime = request.app.state.runtime
+    with runtime.db.session() as session:
+        try:
+            if decision == "confirm":
+                acting.confirm(
+                    session,
+                    services(runtime),
+                    staff.organization_id,
+                    intent_id,
+                    staff.actor,
+                    jurisdiction=state,
+                )
+            else:
+                acting.dismiss(session, staff.organization_id, intent_id, staff.actor)
+        except acting.IntentError as exc:
+            session.rollback()
+            return _page(request, staff, exc.status, error=f"{exc.field}: {exc.message}")
+    return RedirectResponse(PATH, status_code=303)
