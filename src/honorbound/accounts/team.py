@@ -227,9 +227,9 @@ def change_role(
     membership = _membership(session, organization_id, user_id)
     if user_id == by_user:
         raise AccountError("You cannot change your own role; ask another administrator.")
-    if membership.role == Role.ADMIN.value and chosen is not Role.ADMIN:
-        if _other_admins(session, organization_id, user_id) == 0:
-            raise AccountError("The organization needs at least one administrator.")
+    demoted = membership.role == Role.ADMIN.value and chosen is not Role.ADMIN
+    if demoted and _other_admins(session, organization_id, user_id) == 0:
+        raise AccountError("The organization needs at least one administrator.")
     if membership.role == chosen.value:
         return
     before = membership.role
@@ -254,7 +254,10 @@ def disable(
     membership = _membership(session, organization_id, user_id)
     if user_id == by_user:
         raise AccountError("You cannot disable your own account.")
-    if membership.role == Role.ADMIN.value and _other_admins(session, organization_id, user_id) == 0:
+    if (
+        membership.role == Role.ADMIN.value
+        and _other_admins(session, organization_id, user_id) == 0
+    ):
         raise AccountError("The organization needs at least one active administrator.")
     if len(memberships(session, user_id)) > 1:
         sessions.remove_membership(session, user_id, organization_id, actor)

@@ -23,6 +23,7 @@ from honorbound.web.console import (
     scrub,
     subjects,
     systems,
+    team,
 )
 from honorbound.web.portal import choices, notice, preferences
 from honorbound.web.portal import requests as portal_requests
@@ -44,6 +45,7 @@ for module in (
     reports,
     audit,
     outbox,
+    team,
     notice,
     choices,
     preferences,
