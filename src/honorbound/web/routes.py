@@ -14,6 +14,7 @@ from honorbound.web.console import (
     breach,
     consent,
     dashboard,
+    desk,
     disclosures,
     outbox,
     policy,
@@ -33,6 +34,7 @@ router = APIRouter(include_in_schema=False)
 for module in (
     login,
     dashboard,
+    desk,
     requests,
     subjects,
     consent,
