@@ -64,6 +64,8 @@ def _page(request: Request, staff: Staff, status: int = 200, **context: Any) -> 
 
 
 def _call_start(value: str) -> dt.datetime:
+    if not value.strip():
+        return utcnow()  # no start given: the call is now
     try:
         when = dt.datetime.strptime(value.strip(), CALL_FORMAT).replace(tzinfo=dt.UTC)
     except ValueError:
