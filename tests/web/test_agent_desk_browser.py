@@ -150,6 +150,10 @@ def test_agent_desk_during_a_call(
     assert len({e.actor_id for e in events}) == 1 and events[0].actor_id.startswith("user:")
     assert [a.actor for a in audit] == [events[0].actor_id]
 
+    # On a phone (390 px) the desk with a caller, a choice and a request does not scroll sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+
     # The audit log names the agent (read by an administrator: agents do not read it).
     admin = new_page()
     sign_in(admin, live_server.url, add_staff(runtime, tenant, "admin7", Role.ADMIN))
