@@ -11,28 +11,31 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.conftest import Tenant
-from tests.support.smtp import SmtpSink
-from tests.systems.conftest import CRM_MAP, HOOK_MAP, Crm, Hook, connect
-from tests.systems.test_requests import submit, the_request, vault_person
-from tests.web.conftest import (  # noqa: F401 (fixtures)
-    LiveServer,
-    add_staff,
-    browser,
-    new_page,
-    sign_in,
-)
 
 from honorbound.accounts.roles import Role
 from honorbound.audit import AuditEntry
 from honorbound.runtime import Runtime
 from honorbound.systems.models import SystemExecution
+from tests.conftest import Tenant
+from tests.rights.conftest import api, org, rt  # noqa: F401 (fixtures)
+from tests.support.smtp import SmtpSink
+from tests.systems.conftest import (  # noqa: F401 (fixtures)
+    CRM_MAP,
+    HOOK_MAP,
+    Crm,
+    Hook,
+    connect,
+    crm,
+    hook,
+)
+from tests.systems.test_requests import submit, the_request, vault_person
+from tests.web.conftest import LiveServer, add_staff, sign_in
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def served(rt: Runtime) -> Any:
+def served(rt: Runtime) -> Any:  # noqa: F811
     server = LiveServer(rt)
     server.start()
     yield server
@@ -40,14 +43,14 @@ def served(rt: Runtime) -> Any:
 
 
 def test_assign_retry_and_complete_a_failed_step(
-    new_page: Any,  # noqa: F811
+    new_page: Any,
     served: LiveServer,
-    api: TestClient,
-    rt: Runtime,
-    org: Tenant,
+    api: TestClient,  # noqa: F811
+    rt: Runtime,  # noqa: F811
+    org: Tenant,  # noqa: F811
     smtp: SmtpSink,
-    crm: Crm,
-    hook: Hook,
+    crm: Crm,  # noqa: F811
+    hook: Hook,  # noqa: F811
 ) -> None:
     c = crm.people[1]
     vault_person(rt, org, c)
