@@ -146,6 +146,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         base_url="http://testserver",
         # Plain HTTP on loopback (the test client and the browser tests' 127.0.0.1 server).
         secure_cookies=False,
+        # Two-factor sign-in is tested on its own (tests/web/test_staff_accounts*.py), with
+        # the default roles; elsewhere a staff member signs in with a password only.
+        two_factor_roles=[],
     )
 
 

@@ -175,6 +175,12 @@ class Settings(BaseSettings):
         description="Mark session cookies Secure (sent over HTTPS only). May be false only "
         "when running plain HTTP on loopback: host a loopback address and base_url http://.",
     )
+    two_factor_roles: list[str] = Field(
+        default=["admin", "privacy_officer"],
+        description="Staff roles that must sign in with a TOTP code from an authenticator app "
+        "after their password (set up at their first sign-in). Empty: nobody is made to, "
+        "anybody may still set it up.",
+    )
     # -- capacity: request slots, threads and connections are sized together ----------------
     http_concurrency: int = Field(
         default=32,

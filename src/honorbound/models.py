@@ -5,6 +5,8 @@ Each domain package owns its tables; this list is the one place that names them 
 
 from honorbound.accounts.models import ApiKey, Membership, Organization, User
 from honorbound.accounts.sessions import StaffSession
+from honorbound.accounts.team import StaffInvite
+from honorbound.accounts.twofactor import RecoveryCode
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
 from honorbound.breach.models import AffectedPerson, Incident, Notice
 from honorbound.consent.models import (
@@ -96,6 +98,8 @@ __all__ = [
     "SystemExecution",
     "SystemSweep",
     "RateLimitHit",
+    "RecoveryCode",
+    "StaffInvite",
     "StaffSession",
     "RequestEvent",
     "RequestToken",

@@ -32,6 +32,8 @@ CONSOLE = [
     "/reports/shine-the-light",
     "/audit",
     "/outbox",
+    "/desk",
+    "/staff",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from honorbound.db.base import Base, utcnow
@@ -35,6 +35,12 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # TOTP two-factor (honorbound.accounts.twofactor): the shared secret, sealed; it counts
+    # only once confirmed with a first code (`totp_enabled_at`).
+    totp_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # The last TOTP time step accepted: a code is good once (RFC 6238 section 5.2).
+    totp_last_step: Mapped[int] = mapped_column(default=0)
 
 
 class Membership(Base):

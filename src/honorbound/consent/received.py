@@ -47,23 +47,60 @@ def record_received_opt_out(
     reference: str | None = None,
     subject_id: int | None = None,
 ) -> tuple[ConsentEvent, bool]:
-    """Record one opt-out a staff member received. `received_at` is when the person sent or
-    said it (a letter: the day it arrived), which orders it among their other choices; a
-    repeat of the same reference for the same identity, purpose and channel records nothing."""
+    """Record one opt-out a staff member received (see `record_received_choice`)."""
+    return record_received_choice(
+        session,
+        organization_id,
+        identity,
+        actor,
+        action=Action.OPT_OUT.value,
+        source=source,
+        purpose=purpose,
+        channel=channel,
+        received_at=received_at,
+        reference=reference,
+        subject_id=subject_id,
+    )
+
+
+def record_received_choice(
+    session: Session,
+    organization_id: int,
+    identity: IdentityRef,
+    actor: Actor,
+    *,
+    action: str,
+    source: str,
+    purpose: str = Purpose.ALL.value,
+    channel: str = ConsentChannel.ALL.value,
+    received_at: dt.datetime | None = None,
+    reference: str | None = None,
+    subject_id: int | None = None,
+) -> tuple[ConsentEvent, bool]:
+    """Record one opt-out or opt-in a staff member received (an agent on a call: the person
+    said so); the ledger's own rules apply to an opt-in as to any other source. `received_at`
+    is when the person sent or said it (a letter: the day it arrived), which orders it among
+    their other choices; a repeat of the same reference for the same identity, purpose and
+    channel records nothing."""
     if source not in {s.value for s in STAFF_SOURCES}:
         allowed = ", ".join(sorted(s.value for s in STAFF_SOURCES))
         raise ledger.LedgerError("source", f"source must be one of: {allowed}")
+    if action not in {a.value for a in Action}:
+        raise ledger.LedgerError("action", "action must be opt_out or opt_in")
     evidence: dict[str, str] = {}
     external_ref = None
     if reference:
         evidence["request_ref"] = check_reference(reference)
         external_ref = f"received:{source}:{reference}:{identity.index[:24]}:{purpose}:{channel}"
+        if action != Action.OPT_OUT.value:
+            external_ref += f":{action}"
     try:
         return _record(
             session,
             organization_id,
             identity,
             actor,
+            action,
             source,
             purpose,
             channel,
@@ -85,6 +122,7 @@ def _record(
     organization_id: int,
     identity: IdentityRef,
     actor: Actor,
+    action: str,
     source: str,
     purpose: str,
     channel: str,
@@ -99,7 +137,7 @@ def _record(
         identity,
         purpose,
         channel,
-        Action.OPT_OUT.value,
+        action,
         source,
         actor,
         subject_id=subject_id,

@@ -127,6 +127,9 @@ class RightsRequest(Base):
     )
     reminder_level: Mapped[int] = mapped_column(default=0)  # 0, 50, 80, 100 (% of the period)
     retain_until: Mapped[dt.datetime] = mapped_column()  # CA 7101: the record's 24 months
+    # The staff member working on it (a user id; no foreign key: users live in another
+    # migration branch, and a removed user leaves the request unassigned in effect).
+    assigned_user_id: Mapped[int | None] = mapped_column(default=None, index=True)
 
 
 class RequestEvent(Base):

@@ -22,9 +22,11 @@ def list_requests(
     jurisdiction: str | None = None,
     due_before: dt.datetime | None = None,
     reference: str | None = None,
+    assigned_user_id: int | None = None,
+    unassigned: bool = False,
 ) -> list[RightsRequest]:
     """Requests by due date (soonest first), narrowed by type, status, state, due date (due
-    before a moment) and reference."""
+    before a moment), reference and assignee (a user id, or `unassigned`)."""
     query = select(RightsRequest).where(RightsRequest.organization_id == organization_id)
     if open_only:
         query = query.where(RightsRequest.status.in_([s.value for s in OPEN_STATUSES]))
@@ -38,6 +40,10 @@ def list_requests(
         query = query.where(RightsRequest.due_at < due_before)
     if reference is not None:
         query = query.where(RightsRequest.reference == reference.strip().upper())
+    if assigned_user_id is not None:
+        query = query.where(RightsRequest.assigned_user_id == assigned_user_id)
+    if unassigned:
+        query = query.where(RightsRequest.assigned_user_id.is_(None))
     return list(
         session.scalars(
             query.order_by(RightsRequest.due_at, RightsRequest.id).limit(limit).offset(offset)

@@ -14,6 +14,7 @@ from honorbound.web.console import (
     breach,
     consent,
     dashboard,
+    desk,
     disclosures,
     intents,
     outbox,
@@ -24,6 +25,7 @@ from honorbound.web.console import (
     scrub,
     subjects,
     systems,
+    team,
 )
 from honorbound.web.portal import choices, notice, preferences
 from honorbound.web.portal import requests as portal_requests
@@ -33,6 +35,7 @@ router = APIRouter(include_in_schema=False)
 for module in (
     login,
     dashboard,
+    desk,
     requests,
     subjects,
     consent,
@@ -46,6 +49,7 @@ for module in (
     reports,
     audit,
     outbox,
+    team,
     notice,
     choices,
     preferences,

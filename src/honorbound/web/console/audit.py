@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from honorbound.accounts.team import members
 from honorbound.audit import AuditEntry, head, verify
 from honorbound.web.rendering import render
 from honorbound.web.staff import guard
@@ -41,12 +42,15 @@ def audit_log(
         if before:
             stmt = stmt.where(AuditEntry.seq < before)
         entries = list(session.scalars(stmt))
+        # Actors are stored as ids (user:7); the page names the staff member too.
+        names = {f"user:{m.user_id}": m.username for m in members(session, org_id)}
     return render(
         request,
         "console/audit.html",
         staff=staff,
         section="audit",
         entries=entries,
+        names=names,
         action=action,
         chain_ok=chain.ok,
         chain_entries=chain.entries,

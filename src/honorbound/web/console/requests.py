@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.db.base import utcnow
-from honorbound.rights import execution, queries, verification
+from honorbound.rights import execution, queries, verification, work
 from honorbound.rights.errors import RequestNotFound, RightsError
 from honorbound.rights.intake import US_STATES
 from honorbound.rights.jobs import services
@@ -52,6 +52,7 @@ def queue(
     state: Annotated[str, Query(max_length=2)] = "",
     due: Annotated[str, Query(max_length=10)] = "",
     reference: Annotated[str, Query(max_length=24)] = "",
+    assigned: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     staff = guard(request, "rights.read")
     if isinstance(staff, Response):
@@ -63,6 +64,7 @@ def queue(
         "state": state.upper(),
         "due": due,
         "reference": reference.strip(),
+        "assigned": assigned,
     }
     problem = ""
     if type and type not in {t.value for t in RequestType}:
@@ -73,6 +75,8 @@ def queue(
         problem = "Choose a state from the list."
     elif due and due not in DUE_WINDOWS:
         problem = "Choose a due date window from the list."
+    elif assigned and assigned not in ("me", "nobody"):
+        problem = "Choose whose requests to show from the list."
     context: dict[str, Any] = {
         "staff": staff,
         "section": "requests",
@@ -100,12 +104,16 @@ def queue(
             jurisdiction=state or None,
             due_before=due_before,
             reference=reference.strip() or None,
+            assigned_user_id=staff.user_id if assigned == "me" else None,
+            unassigned=assigned == "nobody",
         )
+        names = {a.user_id: a.username for a in work.assignees(session, staff.organization_id)}
     rows = [(r, *time_left(r.due_at, now)) for r in found]
     return render(
         request,
         "console/requests.html",
         rows=rows,
+        names=names,
         overdue=sum(1 for _, _, late in rows if late and show == "open"),
         **context,
     )
@@ -130,6 +138,9 @@ def _detail(
                 request, "console/not_found.html", status=404, staff=staff, what="request"
             )
         timeline = events(session, row)
+        steps = work.steps(session, row)
+        mail = work.mail_of(session, row)
+        people = work.assignees(session, staff.organization_id)
         deciders = execution.deciders_of(session, row) if row.appeal_of_id else set()
         notes: dict[int, str] = {}
         if staff.may("rights.manage"):
@@ -159,6 +170,12 @@ def _detail(
         notes=notes,
         appeal_reason=appeal_reason,
         decided_original=staff.actor.id in deciders,
+        steps=steps,
+        mail=mail,
+        assignees=people,
+        assignee=next((p.username for p in people if p.user_id == row.assigned_user_id), None),
+        names={f"user:{p.user_id}": p.username for p in people},
+        can_read_mail=staff.may("outbox.read"),
         can_verify=row.verified_at is None and row.status in AWAITING_VERIFICATION,
         error=error,
     )
@@ -201,6 +218,78 @@ def appeal_reason(
         )
         return _detail(request, staff, request_id, error=message, status=exc.status)
     return _detail(request, staff, request_id, appeal_reason=text)
+
+
+def _work_error(exc: RightsError) -> str:
+    if exc.field == "body.reason":
+        return f"Say why in the reason box ({exc.message})."
+    if exc.field == "body.assignee":
+        return "Choose a staff member from the list."
+    return exc.message[0].upper() + exc.message[1:] + "."
+
+
+@router.post("/console/requests/{request_id}/assign", response_class=HTMLResponse)
+def assign(
+    request: Request,
+    request_id: int,
+    assignee: Annotated[str, Form(max_length=12)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Assign the request to a staff member ("me", a user id, or empty for nobody)."""
+    staff = guard_post(request, "rights.manage", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    if not 1 <= request_id <= MAX_ID:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    value = assignee.strip()
+    user_id: int | None
+    if value == "me":
+        user_id = staff.user_id
+    elif value == "":
+        user_id = None
+    elif value.isdigit() and int(value) <= MAX_ID:
+        user_id = int(value)
+    else:
+        user_id = -1  # refused below with the plain message
+    try:
+        with request.app.state.runtime.db.session() as session:
+            work.assign(session, staff.organization_id, request_id, user_id, staff.actor)
+    except RequestNotFound:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    except RightsError as exc:
+        return _detail(request, staff, request_id, error=_work_error(exc), status=exc.status)
+    return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
+
+
+@router.post("/console/requests/{request_id}/steps/{step_id}/{what}", response_class=HTMLResponse)
+def step_action(
+    request: Request,
+    request_id: int,
+    step_id: int,
+    what: str,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Retry a failed or stuck step now, or mark it done by hand; both need a reason."""
+    staff = guard_post(request, "rights.manage", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    if what not in ("retry", "complete") or not (
+        1 <= request_id <= MAX_ID and 1 <= step_id <= MAX_ID
+    ):
+        return render(request, "console/not_found.html", status=404, staff=staff, what="step")
+    svc = services(request.app.state.runtime)
+    run = work.retry_step if what == "retry" else work.complete_step
+    try:
+        with request.app.state.runtime.db.session() as session:
+            run(session, svc, staff.organization_id, request_id, step_id, reason, staff.actor)
+    except RequestNotFound:
+        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+    except RightsError as exc:
+        if exc.status == 404:
+            return render(request, "console/not_found.html", status=404, staff=staff, what="step")
+        return _detail(request, staff, request_id, error=_work_error(exc), status=exc.status)
+    return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
 
 @router.post("/console/requests/{request_id}/{action}", response_class=HTMLResponse)
