@@ -33,22 +33,22 @@ from pathlib import Path
 # import path before anything imports `http.client`.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import argparse
-import asyncio
-import datetime as dt
-import json
-import os
-import random
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
-import uuid
-from collections import Counter
-from dataclasses import dataclass, field
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import secrets  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections import Counter  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -71,8 +71,32 @@ from honorbound.vault.rules import current_rules  # noqa: E402
 from honorbound.vault.subjects import IdentityInput, upsert_subject  # noqa: E402
 
 POLICY = ROOT / "examples" / "policies" / "contact-center-1-2024.yaml"
-WORDS = "hello thanks order account billing refund delivery address update please call back " \
-    "yes no maybe tomorrow monday agent customer service number ticket issue resolved".split()  # fmt: skip
+WORDS = [
+    "hello",
+    "thanks",
+    "order",
+    "account",
+    "billing",
+    "refund",
+    "delivery",
+    "address",
+    "update",
+    "please",
+    "call",
+    "back",
+    "yes",
+    "no",
+    "maybe",
+    "tomorrow",
+    "monday",
+    "agent",
+    "customer",
+    "service",
+    "number",
+    "ticket",
+    "issue",
+    "resolved",
+]
 CONSTANT_APP = """
 import sys, uvicorn
 from starlette.applications import Starlette
@@ -381,8 +405,9 @@ def main() -> None:
     try:
         t0 = time.perf_counter()
         inst = install(work, args)
+        took = time.perf_counter() - t0
         print(f"setup: {args.optouts} opt-outs, {args.dnc} DNC numbers, {args.subjects} subjects "
-              f"in {time.perf_counter() - t0:.1f}s; load {os.getloadavg()}", flush=True)  # fmt: skip
+              f"in {took:.1f}s; load {os.getloadavg()}", flush=True)  # fmt: skip
         log = (work / "server.out").open("ab")
         if "constant" in paths:
             cport = free_port()

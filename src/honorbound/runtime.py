@@ -17,6 +17,7 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.api import crontab
 from sqlalchemy import event
 
+from honorbound.accounts.keycache import ApiKeyCache
 from honorbound.audit import Actor
 from honorbound.audit import jobs as audit_jobs
 from honorbound.backup import archive as backup_archive
@@ -100,6 +101,8 @@ class Runtime:
     epochs: EpochKeys = field(default=None)  # type: ignore[assignment]  # set by build_runtime
     # The one rate limiter of every public route and of sign-in (honorbound.ratelimit).
     rate_limits: RateLimits = field(default=None)  # type: ignore[assignment]  # set by build_runtime
+    # Authenticated API keys, revocation checked per request (accounts.keycache).
+    api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
 
     def installation(self) -> backup_archive.Installation:
         return backup_archive.Installation(

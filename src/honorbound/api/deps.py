@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
 from honorbound.accounts.roles import allowed
-from honorbound.accounts.service import Principal, authenticate_api_key
+from honorbound.accounts.service import Principal
 from honorbound.api.problems import Problem
 from honorbound.consent.identity import identify
 from honorbound.ratelimit import address_key, identity_key
@@ -79,7 +79,7 @@ def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     with runtime.db.read_session() as session:
-        principal = authenticate_api_key(session, token)
+        principal = runtime.api_keys.authenticate(session, token)
     if principal is None:
         raise Problem(
             401,
