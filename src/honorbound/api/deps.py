@@ -19,7 +19,9 @@ from honorbound.runtime import Runtime
 from honorbound.vault.identities import InvalidIdentity
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies without I/O are `async def`: FastAPI runs a plain `def` dependency in a worker
+# thread, and each such hop costs more than the work (issue 22: six hops per decision).
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -96,7 +98,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def require(permission: str) -> Callable[[Principal], Principal]:
     """A dependency that lets the call through only when the caller's role has `permission`."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if not allowed(principal.role, permission):
             raise Problem(
                 403,
