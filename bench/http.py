@@ -10,7 +10,7 @@ each, no think time, a bounded asyncio HTTP/1.1 client in this process):
 * `decision1`: `POST /v1/contact-decisions` with one item (a dialer asking before each call);
 * `decision1000`: the same with 1,000 items;
 * `ingest1`: `POST /v1/subjects/{id}/interactions` with a 1 KB chat transcript;
-* `bulk`: `POST /v1/interactions:bulk` (NDJSON), 1 client, if the server has it;
+* `bulk`: `POST /v1/interactions/bulk` (NDJSON), 1 client, if the server has it;
 * `constant`: a bare Starlette endpoint returning a constant (a plain `def`, run in the thread
   pool like Honorbound's routes) under the same uvicorn settings: the ceiling of this stack
   on this machine. `ratio` = decision1 req/s / constant req/s at the same client count.
@@ -363,7 +363,7 @@ def bulk_phase(inst: Install, pid: int, count: int) -> Phase | str:
     c0, t0 = cpu_seconds(pid), time.perf_counter()
     with httpx.Client(timeout=600) as http:
         response = http.post(
-            f"http://127.0.0.1:{inst.port}/v1/interactions:bulk",
+            f"http://127.0.0.1:{inst.port}/v1/interactions/bulk",
             content=(line.encode() for line in lines),
             headers={"Authorization": f"Bearer {inst.key}", "Content-Type": "application/x-ndjson"},
         )
