@@ -17,6 +17,7 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.api import crontab
 from sqlalchemy import event
 
+from honorbound.accounts.keycache import ApiKeyCache
 from honorbound.audit import Actor
 from honorbound.audit import jobs as audit_jobs
 from honorbound.backup import archive as backup_archive
@@ -104,6 +105,8 @@ class Runtime:
     rate_limits: RateLimits = field(default=None)  # type: ignore[assignment]  # set by build_runtime
     # The words of the breach notices (templates per language), read once like the rules.
     breach_wording: Wording = field(default_factory=load_wording)
+    # Authenticated API keys, revocation checked per request (accounts.keycache).
+    api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
 
     def installation(self) -> backup_archive.Installation:
         return backup_archive.Installation(

@@ -25,6 +25,7 @@ from honorbound.api.routes import (
     consent_public,
     detect,
     health,
+    ingest,
     me,
     outbox,
     wellknown,
@@ -45,6 +46,8 @@ from honorbound.web import routes as web_routes
 
 # Endpoints whose bodies are lists of many items get the larger bulk limit.
 BULK_PATHS = ("/v1/contact-decisions", "/v1/recordings")
+# Endpoints that stream their body (each line bounded by the route).
+STREAM_PATHS = ("/v1/interactions/bulk",)
 # POST endpoints that only read (a read-only transaction): admitted as reads (see Admission).
 READ_POSTS = ("/v1/contact-decisions", "/v1/consent/lookup")
 
@@ -115,6 +118,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(vault_routes.router)
+    app.include_router(ingest.router)
     for consent_router in (consent_routes.router, consent_public.router, consent_public.pages):
         app.include_router(consent_router)
     app.include_router(wellknown.router)
@@ -152,6 +156,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         max_bytes=runtime.settings.max_body_bytes,
         bulk_max_bytes=runtime.settings.max_bulk_body_bytes,
         bulk_paths=BULK_PATHS,
+        stream_paths=STREAM_PATHS,
     )
     app.add_middleware(Observability, registry=app.state.metrics)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
 from honorbound.accounts.roles import allowed
-from honorbound.accounts.service import Principal, authenticate_api_key
+from honorbound.accounts.service import Principal
 from honorbound.api.problems import Problem
 from honorbound.consent.identity import identify
 from honorbound.ratelimit import address_key, identity_key
@@ -19,7 +19,9 @@ from honorbound.runtime import Runtime
 from honorbound.vault.identities import InvalidIdentity
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies without I/O are `async def`: FastAPI runs a plain `def` dependency in a worker
+# thread, and each such hop costs more than the work (issue 22: six hops per decision).
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -79,7 +81,7 @@ def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     with runtime.db.read_session() as session:
-        principal = authenticate_api_key(session, token)
+        principal = runtime.api_keys.authenticate(session, token)
     if principal is None:
         raise Problem(
             401,
@@ -93,10 +95,10 @@ def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(permission: str) -> Callable[[Principal], Principal]:
+def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets the call through only when the caller's role has `permission`."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if not allowed(principal.role, permission):
             raise Problem(
                 403,

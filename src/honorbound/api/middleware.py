@@ -41,7 +41,8 @@ async def _send_problem(
 
 class BodyGuard:
     """Reject bodies over the limit (413) and JSON or form bodies that are not UTF-8 (400),
-    before any route runs, so nothing half-parsed can be written."""
+    before any route runs, so nothing half-parsed can be written. Paths in `stream_paths` read
+    their body as it arrives and bound each line themselves (NDJSON bulk uploads)."""
 
     def __init__(
         self,
@@ -49,14 +50,20 @@ class BodyGuard:
         max_bytes: int,
         bulk_max_bytes: int | None = None,
         bulk_paths: tuple[str, ...] = (),
+        stream_paths: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.default_max_bytes = max_bytes
         self.bulk_max_bytes = bulk_max_bytes or max_bytes
         self.bulk_paths = bulk_paths
+        self.stream_paths = frozenset(stream_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] in ("GET", "HEAD", "OPTIONS")
+            or scope.get("path") in self.stream_paths
+        ):
             await self.app(scope, receive, send)
             return
         bulk = scope.get("path", "") in self.bulk_paths

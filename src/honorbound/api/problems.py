@@ -90,6 +90,17 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def invalid(raw: list[Any], prefix: tuple[Any, ...] = ("body",)) -> Problem:
+    """The 422 of a pydantic validation failure, as the API's handler words it (for bodies
+    validated inside a route, e.g. each line of a bulk upload)."""
+    errors = [
+        {"field": field_path((*prefix, *error.get("loc", ()))), "message": _message(dict(error))}
+        for error in raw
+    ]
+    first = errors[0] if errors else {"field": field_path(prefix), "message": "is invalid"}
+    return Problem(422, "Invalid request", f"{first['field']} {first['message']}.", errors)
+
+
 # Given by the app: the HTML page for an error on a browser path, or None for the API's paths
 # (`honorbound.web.errors.page`). Called in a worker thread.
 Pages = Callable[..., Response | None]

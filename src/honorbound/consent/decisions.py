@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import threading
 import zlib
 from collections.abc import Sequence
@@ -55,11 +56,14 @@ from honorbound.consent.models import (
     Purpose,
 )
 from honorbound.consent.rules import ContactRules, load
+from honorbound.db import changes
 from honorbound.db.base import utcnow
+from honorbound.db.engine import READ_ONLY
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.vault.identities import IdentityKind, InvalidIdentity, normalize
 
 Int64Array = npt.NDArray[np.int64]
+_log = logging.getLogger(__name__)
 
 # Stable reason codes, in bit order. Append only: the order is the bitmask.
 REASONS = (
@@ -146,6 +150,10 @@ class Snapshot:
     delta_identities: set[int] = field(default_factory=set)
     delta_company: dict[int, int] = field(default_factory=dict)
     delta_subjects: dict[int, subject_facts.SubjectFact | None] = field(default_factory=dict)
+    # The organization's `decisions_version` (db.changes) this snapshot and its deltas are
+    # known to include; -1: unknown, ask the database for what changed.
+    changes_version: int = -1
+    subject_scan_pending: bool = False
 
 
 @dataclass
@@ -265,6 +273,7 @@ class DecisionEngine:
         self.rules = rules or load()
         self._snapshots: dict[int, Snapshot] = {}
         self._lock = threading.Lock()
+        self._rebuilding: set[int] = set()
         self._secrets: dict[int, bytes] = {}
         self._area_tables: dict[tuple[int, str], npt.NDArray[np.bool_]] = {}
         self._caps = self._cap_table()
@@ -280,13 +289,69 @@ class DecisionEngine:
             self._snapshots.clear()
 
     def snapshot(self, session: Session, organization_id: int) -> Snapshot:
+        """The organization's snapshot, current as of this session's read.
+
+        One indexed read per batch when nothing changed (the organization's change counter,
+        bumped by triggers in every writing transaction); otherwise the delta since the last
+        look. The hourly rebuild, and a rebuild once the delta grows large, run in a
+        background thread and are swapped in whole; only the first batch of an organization
+        (no snapshot yet), a new national registry import or a new policy version wait for a
+        build (their answers depend on it)."""
+        # Read before anything else: whatever the queries below see is at least this new.
+        version = changes.versions(session, organization_id)[1]
+        snap = self._snapshots.get(organization_id)
+        if snap is not None and snap.changes_version == version:
+            self._maybe_rebuild_later(session, snap)
+            return snap
         with self._lock:
             snap = self._snapshots.get(organization_id)
-            stale = snap is None or utcnow() - snap.built_at > MAX_SNAPSHOT_AGE
-            if snap is None or stale or not self._refresh(session, snap):
+            if snap is not None and snap.changes_version == version:
+                return snap
+            if snap is None or not self._refresh(session, snap):
                 snap = self._build(session, organization_id, snap)
+            # A refresh that skipped the in-place subject scan (at most every
+            # SUBJECT_SCAN_EVERY) leaves the version unrecorded: the next batch looks again.
+            snap.changes_version = -1 if snap.subject_scan_pending else version
             self._snapshots[organization_id] = snap
-            return snap
+        self._maybe_rebuild_later(session, snap)
+        return snap
+
+    def _maybe_rebuild_later(self, session: Session, snap: Snapshot) -> None:
+        old = utcnow() - snap.built_at > MAX_SNAPSHOT_AGE
+        large = len(snap.delta_identities) + len(snap.delta_subjects) > REBUILD_AFTER_DELTA // 2
+        if not (old or large):
+            return
+        org = snap.organization_id
+        with self._lock:
+            if org in self._rebuilding:
+                return
+            self._rebuilding.add(org)
+        bind = session.get_bind()
+        thread = threading.Thread(
+            target=self._rebuild, args=(bind, org), name=f"snapshot-{org}", daemon=True
+        )
+        thread.start()
+
+    def _rebuild(self, bind: Any, organization_id: int) -> None:
+        """Build a new snapshot off the request path (own read-only session), then swap it in."""
+        try:
+            options: dict[str, Any] = {READ_ONLY: True}
+            if bind.dialect.name == "postgresql":
+                options["postgresql_readonly"] = True
+            with Session(bind.execution_options(**options)) as session:
+                version = changes.versions(session, organization_id)[1]
+                previous = self._snapshots.get(organization_id)
+                fresh = self._build(session, organization_id, previous)
+                # Writes after that read are found by the next batch's delta (by id).
+                fresh.changes_version = version
+                session.rollback()
+            with self._lock:
+                self._snapshots[organization_id] = fresh
+        except Exception:  # noqa: BLE001 - the next batch tries again; requests keep the old one
+            _log.exception("snapshot rebuild failed for organization %s", organization_id)
+        finally:
+            with self._lock:
+                self._rebuilding.discard(organization_id)
 
     def _build(
         self, session: Session, organization_id: int, previous: Snapshot | None = None
@@ -583,6 +648,7 @@ class DecisionEngine:
             children = minors.children_policy(session, org)
             snap.delta_subjects.update(self._load_subjects(session, org, children, changed))
         snap.max_identity_id = highest
+        snap.subject_scan_pending = not scan
         if scan:
             snap.subjects_seen_at = seen_at
         return True

@@ -556,6 +556,66 @@ def create_record(
     )
 
 
+def check_interaction(body: InteractionIn, field: str = "body") -> None:
+    if body.ended_at is not None and body.ended_at < body.started_at:
+        raise Problem(
+            422,
+            "Invalid request",
+            f"{field}.ended_at must not be before started_at.",
+            errors=[{"field": f"{field}.ended_at", "message": "must not be before started_at"}],
+        )
+
+
+def store_interaction(
+    session: Session, runtime: Runtime, principal: Principal, subject: Subject, body: InteractionIn
+) -> InteractionOut:
+    """The collection gate, the write of one interaction and the acts on what the customer
+    said (single and bulk endpoints)."""
+    added = add_interaction(
+        session,
+        runtime.vault_keys,
+        principal.organization_id,
+        subject.id,
+        NewInteraction(
+            channel=body.channel,
+            direction=body.direction,
+            started_at=body.started_at,
+            ended_at=body.ended_at,
+            agent=body.agent,
+            text=body.text,
+            recording_uri=body.recording.uri if body.recording else None,
+            recording_sha256=body.recording.sha256 if body.recording else None,
+            tags=body.tags,
+        ),
+        _actor(principal),
+        _rules(session, principal.organization_id, runtime.rules),
+    )
+    acted = act_on_interaction(
+        session,
+        rights_services(runtime),
+        subject,
+        added.interaction,
+        body.text or "",
+        added.intents,
+        _actor(principal),
+    )
+    return InteractionOut(
+        id=added.interaction.id,
+        subject_id=subject.id,
+        findings=added.findings,
+        original_kept=added.original_kept,
+        intents=[
+            ActedIntentOut(
+                id=a.intent.id,
+                kind=a.intent.kind,
+                status=a.intent.status,
+                review_reason=a.intent.review_reason,
+            )
+            for a in acted
+        ],
+    )
+
+
 @router.post("/{subject_id}/interactions", status_code=201, response_model=InteractionOut)
 def create_interaction(
     subject: OwnedSubject,
@@ -568,59 +628,12 @@ def create_interaction(
 ) -> JSONResponse:
     """Store a call, chat, email, SMS or form; free text is screened (card numbers and security
     codes never stored in clear) and sealed."""
-    if body.ended_at is not None and body.ended_at < body.started_at:
-        raise Problem(
-            422,
-            "Invalid request",
-            "body.ended_at must not be before started_at.",
-            errors=[{"field": "body.ended_at", "message": "must not be before started_at"}],
-        )
+    check_interaction(body)
 
     def write() -> tuple[int, InteractionOut]:
-        added = add_interaction(
-            session,
-            runtime.vault_keys,
-            principal.organization_id,
-            subject.id,
-            NewInteraction(
-                channel=body.channel,
-                direction=body.direction,
-                started_at=body.started_at,
-                ended_at=body.ended_at,
-                agent=body.agent,
-                text=body.text,
-                recording_uri=body.recording.uri if body.recording else None,
-                recording_sha256=body.recording.sha256 if body.recording else None,
-                tags=body.tags,
-            ),
-            _actor(principal),
-            _rules(session, principal.organization_id, runtime.rules),
-        )
-        acted = act_on_interaction(
-            session,
-            rights_services(runtime),
-            subject,
-            added.interaction,
-            body.text or "",
-            added.intents,
-            _actor(principal),
-        )
-        return 201, InteractionOut(
-            id=added.interaction.id,
-            subject_id=subject.id,
-            findings=added.findings,
-            original_kept=added.original_kept,
-            gpc=_honor(signal, session, runtime, subject),
-            intents=[
-                ActedIntentOut(
-                    id=a.intent.id,
-                    kind=a.intent.kind,
-                    status=a.intent.status,
-                    review_reason=a.intent.review_reason,
-                )
-                for a in acted
-            ],
-        )
+        out = store_interaction(session, runtime, principal, subject, body)
+        out.gpc = _honor(signal, session, runtime, subject)
+        return 201, out
 
     return _idempotent(
         session,

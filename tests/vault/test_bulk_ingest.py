@@ -1,0 +1,184 @@
+"""Bulk ingest (`POST /v1/interactions/bulk`, NDJSON): each line answered as the single
+endpoint answers the same body, bad lines alone, in batches, and the CLI on top of it."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from faker import Faker
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from honorbound.accounts.roles import Role
+from honorbound.api.routes import ingest
+from honorbound.runtime import Runtime
+from honorbound.vault.models import Interaction
+from tests.conftest import Tenant, adopt_example, make_tenant
+from tests.support.people import person
+
+SHA = "a" * 64
+
+
+def _subject(client: TestClient, tenant: Tenant) -> int:
+    who = person()
+    response = client.post(
+        "/v1/subjects",
+        json={"type": "user", "identities": [{"kind": "email", "value": who.email}]},
+        headers=tenant.headers(Role.AGENT),
+    )
+    assert response.status_code in (200, 201), response.text
+    return int(response.json()["id"])
+
+
+def _bodies(fake: Faker, subjects: list[int], n: int) -> list[tuple[int, Any]]:
+    """(subject id, body or raw text): good interactions and every kind of bad line."""
+    rng = random.Random(22)
+    out: list[tuple[int, Any]] = []
+    for i in range(n):
+        sid = subjects[i % len(subjects)]
+        body: Any = {
+            "channel": rng.choice(["chat", "call", "email", "sms"]),
+            "direction": rng.choice(["inbound", "outbound"]),
+            "started_at": "2026-11-20T10:00:00Z",
+            "text": fake.paragraph(nb_sentences=rng.randint(1, 6)),
+        }
+        kind = i % 9
+        if kind == 1:
+            body["text"] += f" card {fake.credit_card_number(card_type='visa16')} cvv 123"
+        elif kind == 2:
+            body["ended_at"] = "2026-11-20T09:00:00Z"  # before started_at
+        elif kind == 3:
+            body["channel"] = "pigeon"
+        elif kind == 4:
+            del body["started_at"]
+        elif kind == 5:
+            body["colour"] = "red"
+        elif kind == 6:
+            body["recording"] = {"uri": "s3://calls/rec.wav", "sha256": SHA}
+        elif kind == 7:
+            sid = 2_000_000_000  # no such subject
+        elif kind == 8 and i % 2:
+            body = "{not json"
+        out.append((sid, body))
+    return out
+
+
+def _single(client: TestClient, tenant: Tenant, sid: int, body: Any) -> dict[str, Any]:
+    if isinstance(body, str):
+        response = client.post(
+            f"/v1/subjects/{sid}/interactions",
+            content=body.encode(),
+            headers={**tenant.headers(Role.AGENT), "Content-Type": "application/json"},
+        )
+    else:
+        response = client.post(
+            f"/v1/subjects/{sid}/interactions", json=body, headers=tenant.headers(Role.AGENT)
+        )
+    data = response.json()
+    if response.status_code == 201:
+        return {"status": 201, "findings": data["findings"], "kept": data["original_kept"]}
+    return {
+        "status": response.status_code,
+        "title": data["title"],
+        "detail": data.get("detail", ""),
+        "errors": data.get("errors", []),
+        "rule": data.get("rule"),
+    }
+
+
+def _normal(result: dict[str, Any]) -> dict[str, Any]:
+    if result["status"] == 201:
+        return {"status": 201, "findings": result["findings"], "kept": result["original_kept"]}
+
+    def body(text: str) -> str:
+        return text.replace("line.", "body.").replace("'line'", "'body'")
+
+    return {
+        "status": result["status"],
+        "title": result["title"].replace("Line", "Request body"),
+        "detail": body(result.get("detail", "")).replace(
+            "The line could not", "The body could not"
+        ),
+        "errors": [
+            {"field": body(e["field"]).replace("line", "body", 1), "message": e["message"]}
+            for e in result.get("errors", [])
+        ],
+        "rule": result.get("rule"),
+    }
+
+
+def _post_bulk(client: TestClient, tenant: Tenant, lines: list[str]) -> list[dict[str, Any]]:
+    response = client.post(
+        "/v1/interactions/bulk",
+        content="\n".join(lines).encode(),
+        headers={**tenant.headers(Role.AGENT), "Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    return [json.loads(line) for line in response.text.splitlines()]
+
+
+def test_bulk_results_are_those_of_the_single_endpoint_line_by_line(
+    client: TestClient, runtime: Runtime, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(ingest, "BATCH", 7)  # several batches, lines refused inside each
+    fake = Faker("en_US")
+    fake.seed_instance(2222)
+    tenant = make_tenant(runtime, "bulk-a")
+    adopt_example(runtime, tenant.id)
+    subjects = [_subject(client, tenant) for _ in range(3)]
+    bodies = _bodies(fake, subjects, 60)
+    expected = [_single(client, tenant, sid, body) for sid, body in bodies]
+    with runtime.db.session() as session:
+        before = session.scalar(select(func.count()).select_from(Interaction))
+    lines = [
+        body if isinstance(body, str) else json.dumps({**body, "subject_id": sid})
+        for sid, body in bodies
+    ]
+    results = _post_bulk(client, tenant, lines)
+    assert [r["line"] for r in results] == list(range(1, len(lines) + 1))
+    assert [_normal(r) for r in results] == expected
+    stored = sum(1 for e in expected if e["status"] == 201)
+    assert 0 < stored < len(lines)  # both kinds were generated
+    with runtime.db.session() as session:
+        after = session.scalar(select(func.count()).select_from(Interaction))
+    assert after == before + stored  # exactly the accepted lines, refused ones rolled back
+    assert all(r["id"] for r in results if r["status"] == 201)
+
+
+def test_bulk_lines_name_their_subject_and_another_organization_is_not_found(
+    client: TestClient, runtime: Runtime
+) -> None:
+    tenant, other = make_tenant(runtime, "bulk-b"), make_tenant(runtime, "bulk-c")
+    adopt_example(runtime, tenant.id)
+    adopt_example(runtime, other.id)
+    theirs = _subject(client, other)
+    body = {"channel": "chat", "direction": "inbound", "started_at": "2026-11-20T10:00:00Z"}
+    results = _post_bulk(
+        client,
+        tenant,
+        [json.dumps(body), "", json.dumps({**body, "subject_id": theirs}), "[1, 2]"],
+    )
+    assert [(r["line"], r["status"]) for r in results] == [(1, 422), (3, 404), (4, 422)]
+    assert results[0]["errors"][0]["field"] == "line.subject_id"
+    assert "personal" not in json.dumps(results)
+
+
+def test_a_line_over_the_limit_is_refused_alone(client: TestClient, runtime: Runtime) -> None:
+    tenant = make_tenant(runtime, "bulk-d")
+    adopt_example(runtime, tenant.id)
+    sid = _subject(client, tenant)
+    body = {"subject_id": sid, "channel": "chat", "direction": "inbound",
+            "started_at": "2026-11-20T10:00:00Z"}  # fmt: skip
+    huge = json.dumps({**body, "text": "x" * (runtime.settings.max_body_bytes + 10)})
+    results = _post_bulk(client, tenant, [json.dumps(body), huge, json.dumps(body)])
+    assert [r["status"] for r in results] == [201, 413, 201]
+
+
+def test_bulk_needs_the_collect_permission(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        "/v1/interactions/bulk", content=b"{}\n", headers=tenant.headers(Role.AUDITOR)
+    )
+    assert response.status_code == 403
