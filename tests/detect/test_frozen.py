@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import pytest
 
 from honorbound.detect import scan
 from tests.detect.calls import corpus
+from tests.detect.test_shortcuts import VOCAB, _generated
 
 HERE = Path(__file__).resolve().parent
 FROZEN = HERE / "frozen_findings.json.gz"
@@ -40,6 +42,19 @@ def inputs() -> list[str]:
     texts += [text.replace("\n", " ") for text in calls[800:1200]]
     more = [call.text for call in corpus(1000, 1602)]
     texts += ["\n".join(more[k : k + 10]) for k in range(0, len(more), 10)]
+    # Calls with a phrase of every family spliced into a turn (intents, named ids, spelled and
+    # phonetic names, titles, spoken emails: rare in generated calls), and words of every
+    # family in random order and glue (test_shortcuts.py).
+    rng = random.Random(1603)
+    phrases = [word for word in VOCAB if " " in word] + [
+        "m as in mary", "s like sam j o h n", "alpha bravo charlie", "that's d o e",
+        "please don't call me again", "put me on your do-not-call list", "dl# 12345678",
+        "account # 99887766", "acct no 12345678", "policy number W123456789",
+    ]  # fmt: skip
+    for text in calls[1200:2400]:
+        at = rng.randrange(len(text))
+        texts.append(f"{text[:at]} {rng.choice(phrases)} {text[at:]}")
+    texts += _generated(1500, 1604)
     for name in ("transcripts.jsonl", "presidio_evaluator.jsonl"):
         with (BENCH_DATA / name).open(encoding="utf-8") as lines:
             texts += [str(json.loads(line)["text"]) for line in lines if line.strip()]

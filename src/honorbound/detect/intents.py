@@ -126,6 +126,64 @@ _MASKS: Final = {
 }
 
 
+# Then phrase gates on an ASCII text's spaced words (Prepared.spaced): every phrase of a kind
+# holds one of these word sequences, its words joined by single spaces there ("don't call
+# me" gives " t call "; "do-not-call list" gives " do not call list "). Derived from _PATTERNS
+# alternative by alternative: keep the two in step.
+_DATA_WORDS: Final = "information info data details record records account file personal"
+
+
+def _phrases(*groups: tuple[str, str]) -> tuple[bytes, ...]:
+    """` a b ` for every word sequence `a` of the first and `b` of the second of each group
+    (sequences split on "|")."""
+    out: list[bytes] = []
+    for before, after in groups:
+        for a in before.split("|"):
+            for b in after.split("|"):
+                out.append(f" {a} {b} ".replace("  ", " ").encode("ascii"))
+    return tuple(out)
+
+
+_CONTACT_ALTS: Final = "|".join(
+    ["call", "calling", "text", "texting", "email", "emailing", "e mail", "e mailing"]
+    + ["contact", "contacting", "message", "messaging", "bother", "bothering"]
+)
+_PHRASES: Final = {
+    OPT_OUT: _phrases(
+        # stop / don't / do not / dont / never / quit / please stop + a contact word
+        ("stop|t|not|dont|never|quit", _CONTACT_ALTS),
+        # take / remove / delete / put + me + off / from / on + ... list
+        ("list|lists", ""),
+        # "do not call list", "unsubscribe", "opt (me) out"
+        ("unsubscribe", ""),
+        ("opt out|opt me out", ""),
+        # (i) don't / do not want ... calls / texts / messages / emails
+        ("t want|not want", ""),
+        # no más / no me ... / no quiero; dejen de llamarme ...; sáquenme de su lista
+        ("no mas|no me|no quiero", ""),
+        ("de", "llamarme|escribirme|mandarme"),
+        ("de su|de la|de sus", "lista|liste|listas|listes"),
+    ),
+    RIGHTS: _phrases(
+        # delete / copy of / access ... my (personal) information ...; close my account;
+        # don't sell my (personal) information
+        ("my", _DATA_WORDS.replace(" ", "|")),
+        # what data do you have on / about me
+        ("on|about", "me"),
+        # correct / update / fix (my) (personal) information / data / record(s)
+        ("correct|update|fix|my|personal", "information|data|record|records"),
+        ("opt out of", ""),
+        ("right to", ""),
+        # borrar mis datos; una copia de mi información; no vendan mis datos
+        ("mi|mis", "informacion|datos"),
+    ),
+}
+
+
+def _said(phrases: tuple[bytes, ...], spaced: bytes) -> bool:
+    return any(phrase in spaced for phrase in phrases)
+
+
 _GATES: Final = {
     kind: re.compile("|".join(re.escape(stem) for stem in stems)) for kind, stems in _STEMS.items()
 }
@@ -140,6 +198,9 @@ def intents(out: list[Finding], prepared: Prepared) -> None:
                 break
         else:
             continue  # no alternative has all its words
+        spaced = prepared.spaced()
+        if spaced is not None and not _said(_PHRASES[kind], spaced):
+            continue
         if not _GATES[kind].search(prepared.lowered):
             continue
         for m in pattern.finditer(prepared):

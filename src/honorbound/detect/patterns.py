@@ -272,6 +272,28 @@ _ID_MASKS: Final = (
 )
 
 
+# Phrase gates on an ASCII text's spaced words (Prepared.spaced): every _ID_ANCHOR match holds
+# one of these ("driver's license" gives " licen", "dl#" gives " dl", "account #" gives
+# " account " and a "#" in the text).
+_ID_PHRASES: Final = (
+    b" licen", b" dl", b" passport", b" pasaporte", b" medical record", b" mrn",
+    b" member id ", b" member number ", b" insurance id ", b" insurance number ",
+    b" policy id ", b" policy number ", b" subscriber id ", b" subscriber number ",
+    b" health plan id ", b" health plan number ", b" medica", b" patient id ",
+    b" patient number ", b" account number ", b" account no ", b" acct",
+)  # fmt: skip
+
+
+def _id_anchor_possible(prepared: Prepared) -> bool:
+    spaced = prepared.spaced()
+    if spaced is None:
+        return True
+    for phrase in _ID_PHRASES:
+        if phrase in spaced:
+            return True
+    return b" account " in spaced and "#" in prepared.text
+
+
 def emails(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     if "@" in text:
@@ -432,7 +454,7 @@ def named_ids(out: list[Finding], prepared: Prepared) -> None:
         gates & _ACCOUNT_WORD and "#" in text
     ):
         return
-    if not _ID_GATE.search(prepared.lowered):
+    if not _id_anchor_possible(prepared) or not _ID_GATE.search(prepared.lowered):
         return
     for anchor in _ID_ANCHOR.finditer(prepared):
         kind = anchor.lastgroup

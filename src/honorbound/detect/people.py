@@ -151,6 +151,13 @@ _FIRST_WORDS: Final = word_gate(_name_pieces(_firsts()))
 _NAME_WORDS: Final = word_gate(_name_pieces(_firsts() | _lasts()))
 
 
+# Phrase gates on an ASCII text's spaced words (Prepared.spaced). A spelled name (_SPELLED)
+# is three or more letters in a row each a word of its own; a phonetic cue (_CUE_SCAN, with
+# a lone letter before it) is a one-letter word, the cue's words, then a word.
+_THREE_LETTERS: Final = re.compile(rb" [a-z] [a-z] [a-z] ")
+_SPACED_CUE: Final = re.compile(rb" [a-z] (?:as in|like|for|de|como) [a-z]")
+
+
 def people(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     lowered = prepared.lowered
@@ -170,7 +177,13 @@ def people(out: list[Finding], prepared: Prepared) -> None:
     if (gates & _PHONETIC_WORDS and gates & _LETTERS) or gates & _NATO_WORDS:
         _phonetic(out, prepared)
     # A spelled name is single letters ("j o h n"), each a word of its own.
-    if gates & _SPELL_WORDS and gates & _LETTERS and _SPELL_GATE.search(lowered):
+    spaced = prepared.spaced()
+    if (
+        gates & _SPELL_WORDS
+        and gates & _LETTERS
+        and (spaced is None or _THREE_LETTERS.search(spaced))
+        and _SPELL_GATE.search(lowered)
+    ):
         for cue in _SPELL_CUE.finditer(prepared):
             spelled = _SPELLED.match(text, cue.end())
             if spelled:
@@ -206,7 +219,8 @@ def _phonetic(out: list[Finding], prepared: Prepared) -> None:
     # Every spelling this finds holds a lone letter before a cue ("m as in"), or two NATO
     # words in a row. The cue search starts with a plain space, so the regex engine skips in C.
     found = False
-    if prepared.gates & _PHONETIC_WORDS:
+    spaced = prepared.spaced()
+    if prepared.gates & _PHONETIC_WORDS and (spaced is None or _SPACED_CUE.search(spaced)):
         for cue in _CUE_SCAN.finditer(lowered):
             at = cue.start()
             if at >= 1 and lowered[at - 1].isalpha() and (at < 2 or not lowered[at - 2].isalnum()):
