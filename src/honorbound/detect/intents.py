@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from honorbound.detect.digits import trie
 from honorbound.detect.findings import Finding
 from honorbound.detect.prepared import Caseless, Prepared, word_gate
 
@@ -133,15 +134,16 @@ _MASKS: Final = {
 _DATA_WORDS: Final = "information info data details record records account file personal"
 
 
-def _phrases(*groups: tuple[str, str]) -> tuple[bytes, ...]:
-    """` a b ` for every word sequence `a` of the first and `b` of the second of each group
-    (sequences split on "|")."""
-    out: list[bytes] = []
+def _phrases(*groups: tuple[str, str]) -> re.Pattern[bytes]:
+    """A search for ` a b ` for any word sequence `a` of the first and `b` of the second of a
+    group (sequences split on "|"), the sequences factored into a trie: one C pass that stops
+    at spaces only."""
+    said: list[str] = []
     for before, after in groups:
         for a in before.split("|"):
             for b in after.split("|"):
-                out.append(f" {a} {b} ".replace("  ", " ").encode("ascii"))
-    return tuple(out)
+                said.append(f"{a} {b}".strip())
+    return re.compile(f" {trie(said)} ".encode("ascii"))
 
 
 _CONTACT_ALTS: Final = "|".join(
@@ -180,10 +182,6 @@ _PHRASES: Final = {
 }
 
 
-def _said(phrases: tuple[bytes, ...], spaced: bytes) -> bool:
-    return any(phrase in spaced for phrase in phrases)
-
-
 _GATES: Final = {
     kind: re.compile("|".join(re.escape(stem) for stem in stems)) for kind, stems in _STEMS.items()
 }
@@ -199,7 +197,7 @@ def intents(out: list[Finding], prepared: Prepared) -> None:
         else:
             continue  # no alternative has all its words
         spaced = prepared.spaced()
-        if spaced is not None and not _said(_PHRASES[kind], spaced):
+        if spaced is not None and not _PHRASES[kind].search(spaced):
             continue
         if not _GATES[kind].search(prepared.lowered):
             continue

@@ -275,22 +275,17 @@ _ID_MASKS: Final = (
 # Phrase gates on an ASCII text's spaced words (Prepared.spaced): every _ID_ANCHOR match holds
 # one of these ("driver's license" gives " licen", "dl#" gives " dl", "account #" gives
 # " account " and a "#" in the text).
-_ID_PHRASES: Final = (
-    b" licen", b" dl", b" passport", b" pasaporte", b" medical record", b" mrn",
-    b" member id ", b" member number ", b" insurance id ", b" insurance number ",
-    b" policy id ", b" policy number ", b" subscriber id ", b" subscriber number ",
-    b" health plan id ", b" health plan number ", b" medica", b" patient id ",
-    b" patient number ", b" account number ", b" account no ", b" acct",
-)  # fmt: skip
+_ID_PHRASES: Final = re.compile(
+    rb" (?:licen|dl|passport|pasaporte|medical record|mrn|medica|acct|"
+    rb"(?:member|insurance|policy|subscriber|health plan|patient) (?:id|number) |"
+    rb"account (?:number|no) )"
+)
 
 
 def _id_anchor_possible(prepared: Prepared) -> bool:
     spaced = prepared.spaced()
-    if spaced is None:
+    if spaced is None or _ID_PHRASES.search(spaced):
         return True
-    for phrase in _ID_PHRASES:
-        if phrase in spaced:
-            return True
     return b" account " in spaced and "#" in prepared.text
 
 
