@@ -50,6 +50,18 @@ def inputs() -> list[str]:
         "m as in mary", "s like sam j o h n", "alpha bravo charlie", "that's d o e",
         "please don't call me again", "put me on your do-not-call list", "dl# 12345678",
         "account # 99887766", "acct no 12345678", "policy number W123456789",
+    ] + [
+        # Every name cue, strong and weak, before a listed name.
+        f"{cue} {name}"
+        for cue in (
+            "my name is", "my name's", "name is", "names is", "the name is", "you're speaking with",
+            "you are speaking to", "speaking with", "ask for", "me llamo", "mi nombre es",
+            "first name is", "last name is", "account holder is", "cardholder is",
+            "card holder is", "signed,", "sincerely", "regards", "dear", "this is", "it's",
+            "it is", "i'm", "i am", "i m", "hi", "hello", "hey,", "thanks", "thank you", "soy",
+            "habla", "talk to", "speak to", "speak with", "spelled", "that's", "it's", "spell",
+        )
+        for name in ("Maria Garcia", "john smith", "J O H N", "O'Brien", "Mary-Jane")
     ]  # fmt: skip
     for text in calls[1200:2400]:
         at = rng.randrange(len(text))
