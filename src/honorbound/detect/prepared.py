@@ -58,6 +58,10 @@ def word_gate(words: str | Iterable[str]) -> int:
 _UNFOLDABLE: Final = frozenset("\u0130\u0131\u017f\u212a")
 
 
+# Texts longer than this get no spaced copy (Prepared.spaced): calls and chats are far shorter.
+SPACED_MAX: Final = 200_000
+
+
 class Prepared:
     """`text`, its lower-cased copy, its words, its open gates and whether it holds a digit.
 
@@ -117,8 +121,9 @@ class Prepared:
         or None for other texts. A phrase whose words a pattern joins by whitespace or other
         non-letters appears here as its words joined by single spaces, so `b" stop calling "
         not in spaced()` proves no such phrase is in the text: the phrase gates of the
-        families. Built on first use."""
-        if not self.ascii:
+        families. Built on first use; None past SPACED_MAX characters (every phrase gate
+        open), so a 10 MB line does not hold a second copy of its words."""
+        if not self.ascii or len(self.text) > SPACED_MAX:
             return None
         if self._spaced is None:
             self._spaced = b" " + b" ".join(self.ascii_words) + b" "
