@@ -418,6 +418,68 @@ def pure_python_rate(texts: list[str], seconds: float) -> float:
         return float(child.stdout.strip())
 
 
+def ns_per_char(call_texts: list[str], seconds: float) -> dict[int, float]:
+    """CPU nanoseconds per character of scan on call transcripts cut to ~75, ~750 and ~7,500
+    characters (whole lines, so turns stay whole): the cost per character should not grow
+    with length."""
+    pool = [line for text in call_texts for line in text.split("\n")]
+    out: dict[int, float] = {}
+    for size in (75, 750, 7500):
+        texts: list[str] = []
+        k = 0
+        while sum(map(len, texts)) < 300_000:
+            piece: list[str] = []
+            while sum(map(len, piece)) + len(piece) < size:
+                piece.append(pool[k % len(pool)])
+                k += 1
+            texts.append("\n".join(piece))
+        chars = sum(map(len, texts))
+        rate = throughput(scan, texts, seconds / 3)
+        out[size] = 1e9 / (rate * chars / len(texts))
+    return out
+
+
+# 10 MB single lines (no line break): hostile shapes and a call said in one line.
+HOSTILE_LINES = {
+    "words": "a b 1 ",
+    "number words": "four one one one ",
+    "fillers between number words": "four uh ",
+    "labelled groups": "Customer: four one one one Agent: okay ",
+    "repeated cue": "my name is ",
+    "phonetic spelling": "m as in mary ",
+    "calls": "",
+}
+
+
+def hostile_rss(name: str) -> tuple[float, float]:
+    """Scan a 10 MB single line in a child process: CPU seconds, peak resident set (MB)."""
+    program = (
+        "import sys, time\n"
+        f"sys.path[:0] = [{str(HERE.parent / 'src')!r}, {str(HERE.parent)!r}]\n"
+        "from honorbound.detect import scan\n"
+        "unit = sys.argv[1]\n"
+        "if not unit:\n"
+        "    from tests.detect.calls import corpus\n"
+        "    unit = ' '.join(c.text.replace('\\n', ' ') for c in corpus(50, 3))\n"
+        "n = 10 * 1024 * 1024\n"
+        "text = (unit * (n // len(unit) + 1))[:n]\n"
+        "started = time.process_time()\n"
+        "scan(text)\n"
+        "took = time.process_time() - started\n"
+        "peak = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "print(took, int(peak) / 1024)\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", program, HOSTILE_LINES[name]],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    took, peak = child.stdout.split()
+    return float(took), float(peak)
+
+
 def flagged(records: Iterable[dict[str, object]], predicted: list[list[Span]]) -> float:
     negatives = [bool(p) for r, p in zip(records, predicted, strict=True) if r.get("negative")]
     return sum(negatives) / len(negatives) if negatives else 0.0
@@ -548,6 +610,8 @@ def main() -> None:
     call_theirs_rate = throughput(presidio, call_texts, args.seconds)
     call_ours_rate = throughput(scan, call_texts, args.seconds)
     lengths = sorted(len(t) for t in call_texts)
+    per_char = ns_per_char(call_texts, args.seconds)
+    rss = {name: hostile_rss(name) for name in HOSTILE_LINES}
 
     print(
         f"\nnegatives flagged (order numbers, amounts, times, tickets, refs): "
@@ -569,6 +633,13 @@ def main() -> None:
         f"median {lengths[len(lengths) // 2]}): presidio {call_theirs_rate:,.0f} calls/s, "
         f"honorbound {call_ours_rate:,.0f} calls/s, ratio {call_ours_rate / call_theirs_rate:.1f}x"
     )
+    print(
+        "scan cost per character on call transcripts (CPU): "
+        + ", ".join(f"~{size:,} chars {ns:.0f} ns/char" for size, ns in per_char.items())
+    )
+    for name, (took, peak) in rss.items():
+        print(f"10 MB single line, {name}: {took:.1f} s CPU, peak RSS {peak:.0f} MB")
+    heaviest = max(rss.items(), key=lambda item: item[1][1])
     recalls = " ".join(
         f"transcript_recall_{k.lower()}={table_b.get(k, (0, 0, 0, 0))[3]:.3f}" for k in TARGETED
     )
@@ -580,6 +651,8 @@ def main() -> None:
         f" call_negatives_flagged={calls_ours['negatives']:.4f}"
         f" call_speedup={call_ours_rate / call_theirs_rate:.1f}"
         f" presidio_calls_per_s={call_theirs_rate:.0f} honorbound_calls_per_s={call_ours_rate:.0f}"
+        + "".join(f" ns_per_char_{size}={ns:.0f}" for size, ns in per_char.items())
+        + f" rss_10mb_line_worst_mb={heaviest[1][1]:.0f}"
     )
     print(
         f"presidio_texts_per_s={presidio_rate:.0f} honorbound_texts_per_s={ours_rate:.0f} "

@@ -127,7 +127,7 @@ _GATE_WORDS: Final = frozenset(w for w in WORDS if len(w) > 1 and w.isascii())
 _GAP: Final = rf"[{re.escape(_SEPARATORS)}]{{1,{_MAX_GAP}}}"
 
 
-def _trie(words: Iterable[str], first: str = "") -> str:
+def trie(words: Iterable[str], first: str = "") -> str:
     """An alternation of `words` factored by common prefixes ("o(?:ne|h|cho)?"): the regex
     engine then tries one branch per letter instead of every word at every position.
 
@@ -150,11 +150,11 @@ def _trie(words: Iterable[str], first: str = "") -> str:
     return emit(root, first)
 
 
-_WORD_TRIE: Final = _trie(WORDS)
+_WORD_TRIE: Final = trie(WORDS)
 # ASCII texts are matched on their lower-cased copy (same offsets), which is several times
 # faster than case-insensitive matching; other texts on the original, ASCII case folding only.
 # "(?<![a-z].)" after a word's first letter: the letter before the word is not a letter.
-_FOLDED_TRIE: Final = _trie(WORDS, first=r"(?<![a-z].)")
+_FOLDED_TRIE: Final = trie(WORDS, first=r"(?<![a-z].)")
 _FOLDED_TOKEN: Final = rf"(?:\d+|{_FOLDED_TRIE}(?![a-z]))"
 _RUN_SPOKEN_FOLDED: Final = re.compile(rf"{_FOLDED_TOKEN}(?:{_GAP}{_FOLDED_TOKEN})*+")
 # On ASCII text "[0-9]" is "\d", checked inline instead of through the Unicode tables.

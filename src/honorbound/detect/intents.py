@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from honorbound.detect.digits import trie
 from honorbound.detect.findings import Finding
 from honorbound.detect.prepared import Caseless, Prepared, word_gate
 
@@ -132,6 +133,61 @@ _MASKS: Final = {
 }
 
 
+# Then phrase gates on an ASCII text's spaced words (Prepared.spaced): every phrase of a kind
+# holds one of these word sequences, its words joined by single spaces there ("don't call
+# me" gives " t call "; "do-not-call list" gives " do not call list "). Derived from _PATTERNS
+# alternative by alternative: keep the two in step.
+_DATA_WORDS: Final = "information info data details record records account file personal"
+
+
+def _phrases(*groups: tuple[str, str]) -> re.Pattern[bytes]:
+    """A search for ` a b ` for any word sequence `a` of the first and `b` of the second of a
+    group (sequences split on "|"), the sequences factored into a trie: one C pass that stops
+    at spaces only."""
+    said: list[str] = []
+    for before, after in groups:
+        for a in before.split("|"):
+            for b in after.split("|"):
+                said.append(f"{a} {b}".strip())
+    return re.compile(f" {trie(said)} ".encode("ascii"))
+
+
+_CONTACT_ALTS: Final = "|".join(
+    ["call", "calling", "text", "texting", "email", "emailing", "e mail", "e mailing"]
+    + ["contact", "contacting", "message", "messaging", "bother", "bothering"]
+)
+_PHRASES: Final = {
+    OPT_OUT: _phrases(
+        # stop / don't / do not / dont / never / quit / please stop + a contact word
+        ("stop|t|not|dont|never|quit", _CONTACT_ALTS),
+        # take / remove / delete / put + me + off / from / on + ... list
+        ("list|lists", ""),
+        # "do not call list", "unsubscribe", "opt (me) out"
+        ("unsubscribe", ""),
+        ("opt out|opt me out", ""),
+        # (i) don't / do not want ... calls / texts / messages / emails
+        ("t want|not want", ""),
+        # no más / no me ... / no quiero; dejen de llamarme ...; sáquenme de su lista
+        ("no mas|no me|no quiero", ""),
+        ("de", "llamarme|escribirme|mandarme"),
+        ("de su|de la|de sus", "lista|liste|listas|listes"),
+    ),
+    RIGHTS: _phrases(
+        # delete / copy of / access ... my (personal) information ...; close my account;
+        # don't sell my (personal) information
+        ("my", _DATA_WORDS.replace(" ", "|")),
+        # what data do you have on / about me
+        ("on|about", "me"),
+        # correct / update / fix (my) (personal) information / data / record(s)
+        ("correct|update|fix|my|personal", "information|data|record|records"),
+        ("opt out of", ""),
+        ("right to", ""),
+        # borrar mis datos; una copia de mi información; no vendan mis datos
+        ("mi|mis", "informacion|datos"),
+    ),
+}
+
+
 _GATES: Final = {
     kind: re.compile("|".join(re.escape(stem) for stem in stems)) for kind, stems in _STEMS.items()
 }
@@ -146,6 +202,9 @@ def intents(out: list[Finding], prepared: Prepared) -> None:
                 break
         else:
             continue  # no alternative has all its words
+        spaced = prepared.spaced()
+        if spaced is not None and not _PHRASES[kind].search(spaced):
+            continue
         if not _GATES[kind].search(prepared.lowered):
             continue
         for m in pattern.finditer(prepared):

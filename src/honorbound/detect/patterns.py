@@ -272,6 +272,23 @@ _ID_MASKS: Final = (
 )
 
 
+# Phrase gates on an ASCII text's spaced words (Prepared.spaced): every _ID_ANCHOR match holds
+# one of these ("driver's license" gives " licen", "dl#" gives " dl", "account #" gives
+# " account " and a "#" in the text).
+_ID_PHRASES: Final = re.compile(
+    rb" (?:licen|dl|passport|pasaporte|medical record|mrn|medica|acct|"
+    rb"(?:member|insurance|policy|subscriber|health plan|patient) (?:id|number) |"
+    rb"account (?:number|no) )"
+)
+
+
+def _id_anchor_possible(prepared: Prepared) -> bool:
+    spaced = prepared.spaced()
+    if spaced is None or _ID_PHRASES.search(spaced):
+        return True
+    return b" account " in spaced and "#" in prepared.text
+
+
 def emails(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     if "@" in text:
@@ -432,7 +449,7 @@ def named_ids(out: list[Finding], prepared: Prepared) -> None:
         gates & _ACCOUNT_WORD and "#" in text
     ):
         return
-    if not _ID_GATE.search(prepared.lowered):
+    if not _id_anchor_possible(prepared) or not _ID_GATE.search(prepared.lowered):
         return
     for anchor in _ID_ANCHOR.finditer(prepared):
         kind = anchor.lastgroup

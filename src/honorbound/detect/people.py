@@ -148,16 +148,55 @@ def _name_pieces(names: frozenset[str]) -> set[str]:
 
 
 _FIRST_WORDS: Final = word_gate(_name_pieces(_firsts()))
+_NAME_PIECES: Final = frozenset(
+    piece.encode("ascii") for piece in _name_pieces(_firsts() | _lasts())
+)
 _NAME_WORDS: Final = word_gate(_name_pieces(_firsts() | _lasts()))
+
+
+def _weak_name_possible(spaced: bytes | None) -> bool:
+    if spaced is None:
+        return True
+    return any(cue.group(1) in _NAME_PIECES for cue in _SPACED_WEAK.finditer(spaced))
+
+
+# Phrase gates on an ASCII text's spaced words (Prepared.spaced). A spelled name (_SPELLED)
+# is three or more letters in a row each a word of its own; a phonetic cue (_CUE_SCAN, with
+# a lone letter before it) is a one-letter word, the cue's words, then a word.
+_SPACED_SPELLING: Final = re.compile(
+    rb" (?:spelled|spelt|spelling|spell|that s|that is|it s) [a-z] [a-z] [a-z] "
+)
+# A strong cue, its words whole ("name's" gives "name s").
+_SPACED_STRONG: Final = re.compile(
+    rb" (?:name is|name s|names is|speaking with|speaking to|ask for|me llamo|mi nombre es|"
+    rb"holder is|cardholder is|signed|sincerely|regards|dear) "
+)
+# A weak cue and the first letters of the word after it: a name only counts there when that
+# word is on the name lists, so its first piece is a piece of a listed name.
+_SPACED_WEAK: Final = re.compile(
+    rb" (?:this is|it s|it is|i m|i am|hi|hello|hey|thanks|thank you|soy|habla|dear|ask for|"
+    rb"talk to|speak to|speak with)(?= ([a-z]+) )"
+)
+_SPACED_CUE: Final = re.compile(rb" [a-z] (?:as in|like|for|de|como) [a-z]")
 
 
 def people(out: list[Finding], prepared: Prepared) -> None:
     text = prepared.text
     lowered = prepared.lowered
     gates = prepared.gates
-    if gates & _STRONG_WORDS and _STRONG_GATE.search(lowered):
+    spaced = prepared.spaced()
+    if (
+        gates & _STRONG_WORDS
+        and (spaced is None or _SPACED_STRONG.search(spaced))
+        and _STRONG_GATE.search(lowered)
+    ):
         _after(out, _STRONG_CUE, prepared, strong=True, score=0.85)
-    if gates & _WEAK_WORDS and gates & _NAME_WORDS and _WEAK_GATE.search(lowered):
+    if (
+        gates & _WEAK_WORDS
+        and gates & _NAME_WORDS
+        and _WEAK_GATE.search(lowered)
+        and _weak_name_possible(spaced)
+    ):
         _after(out, _WEAK_CUE, prepared, strong=False, score=0.7)
     if gates & _TITLE_WORDS and _TITLE_GATE.search(text):
         for cue in _TITLE.finditer(text):
@@ -170,7 +209,12 @@ def people(out: list[Finding], prepared: Prepared) -> None:
     if (gates & _PHONETIC_WORDS and gates & _LETTERS) or gates & _NATO_WORDS:
         _phonetic(out, prepared)
     # A spelled name is single letters ("j o h n"), each a word of its own.
-    if gates & _SPELL_WORDS and gates & _LETTERS and _SPELL_GATE.search(lowered):
+    if (
+        gates & _SPELL_WORDS
+        and gates & _LETTERS
+        and (spaced is None or _SPACED_SPELLING.search(spaced))
+        and _SPELL_GATE.search(lowered)
+    ):
         for cue in _SPELL_CUE.finditer(prepared):
             spelled = _SPELLED.match(text, cue.end())
             if spelled:
@@ -206,7 +250,8 @@ def _phonetic(out: list[Finding], prepared: Prepared) -> None:
     # Every spelling this finds holds a lone letter before a cue ("m as in"), or two NATO
     # words in a row. The cue search starts with a plain space, so the regex engine skips in C.
     found = False
-    if prepared.gates & _PHONETIC_WORDS:
+    spaced = prepared.spaced()
+    if prepared.gates & _PHONETIC_WORDS and (spaced is None or _SPACED_CUE.search(spaced)):
         for cue in _CUE_SCAN.finditer(lowered):
             at = cue.start()
             if at >= 1 and lowered[at - 1].isalpha() and (at < 2 or not lowered[at - 2].isalnum()):

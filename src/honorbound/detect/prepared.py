@@ -58,6 +58,10 @@ def word_gate(words: str | Iterable[str]) -> int:
 _UNFOLDABLE: Final = frozenset("\u0130\u0131\u017f\u212a")
 
 
+# Texts longer than this get no spaced copy (Prepared.spaced): calls and chats are far shorter.
+SPACED_MAX: Final = 200_000
+
+
 class Prepared:
     """`text`, its lower-cased copy, its words, its open gates and whether it holds a digit.
 
@@ -71,7 +75,17 @@ class Prepared:
     script, for the context index); `words_among` reads either.
     """
 
-    __slots__ = ("ascii", "ascii_words", "folded", "gates", "has_digit", "lowered", "text", "words")
+    __slots__ = (
+        "_spaced",
+        "ascii",
+        "ascii_words",
+        "folded",
+        "gates",
+        "has_digit",
+        "lowered",
+        "text",
+        "words",
+    )
 
     def __init__(self, text: str, shortcuts: bool = True) -> None:
         """`shortcuts=False` takes none of the fast paths (every gate open, Unicode and
@@ -100,6 +114,20 @@ class Prepared:
                 gates = ALL_GATES
             self.has_digit = _DIGIT.search(text) is not None
         self.gates = gates
+        self._spaced: bytes | None = None
+
+    def spaced(self) -> bytes | None:
+        """An ASCII text's words, lower case, each between single spaces (" my name is ... "),
+        or None for other texts. A phrase whose words a pattern joins by whitespace or other
+        non-letters appears here as its words joined by single spaces, so `b" stop calling "
+        not in spaced()` proves no such phrase is in the text: the phrase gates of the
+        families. Built on first use; None past SPACED_MAX characters (every phrase gate
+        open), so a 10 MB line does not hold a second copy of its words."""
+        if not self.ascii or len(self.text) > SPACED_MAX:
+            return None
+        if self._spaced is None:
+            self._spaced = b" " + b" ".join(self.ascii_words) + b" "
+        return self._spaced
 
     def words_among(self, known: frozenset[str], known_ascii: frozenset[bytes]) -> list[str]:
         """The words of the text that are in `known` (`known_ascii`: the same, as bytes)."""
