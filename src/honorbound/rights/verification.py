@@ -135,7 +135,8 @@ def count_matches(
     matched = 0
     email = contact_email(svc, request)
     phone = contact_phone(svc, request)
-    if channel == "email" and email and _owns(session, svc, request, IdentityKind.EMAIL, email):
+    # A code sent by email proves the address as the link does.
+    if channel in ("email", "email_code") and email and _owns(session, svc, request, IdentityKind.EMAIL, email):
         matched += 1
     phone_counted = False
     if channel == "sms" and phone and _owns(session, svc, request, IdentityKind.PHONE, phone):
@@ -205,7 +206,7 @@ def verify(
     code: str | None = None,
     client: str = "",
 ) -> Outcome:
-    """Check the link (or the reference + SMS code), count data points, and when they suffice
+    """Check the link (or the reference + a code sent by SMS or email), count data points, and when they suffice
     mark the request verified and queue its execution."""
     _validate_points(points)
     if declaration is not None:
@@ -238,7 +239,15 @@ def verify(
         )
         if found is None:
             raise TokenRejected("invalid")
-        row = check_code(session, svc.keys, organization_id, found.id, code, max_attempts)
+        row = check_code(
+            session,
+            svc.keys,
+            organization_id,
+            found.id,
+            code,
+            max_attempts,
+            channels=("sms", "email_code"),
+        )
         request = found
     else:
         raise RightsError(
