@@ -29,6 +29,11 @@ LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}
 MAX_ACCEPT_LANGUAGE = 500  # characters of the header read; the rest is ignored
 
 
+def N_(message: str) -> str:
+    """Marks a string for the catalogs where it is defined; it is translated where shown."""
+    return message
+
+
 def catalog_path(lang: str) -> Path:
     return LOCALES / lang / "LC_MESSAGES" / "messages.po"
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor
 from honorbound.db.base import utcnow
+from honorbound.i18n import N_
 from honorbound.rights import messages
 from honorbound.rights.context import Services
 from honorbound.rights.models import RightsRequest, Status, TokenPurpose
@@ -127,36 +128,36 @@ def same_person(session: Session, request: RightsRequest) -> list[RightsRequest]
 # The timeline a person sees: events told in their words. Staff-only events (holds, reveals,
 # reminders, notes) are left out; a held request reads as "in progress".
 CONSUMER_EVENTS: dict[str, str] = {
-    "received": "We received your request.",
-    "duplicate_merged": "You sent the same request again; we kept it as one request.",
-    "code_sent": "We emailed you a one-time code.",
-    "verification_incomplete": "A confirmation attempt did not match enough details.",
-    "verified": "You confirmed your request.",
-    "verified_manually": "We confirmed your identity with you directly.",
-    "agent_confirmed": "You confirmed that your authorized agent acts for you.",
-    "extended": "We told you we need more time, and why.",
-    "package_link_sent": "Your copy is ready: we emailed you a download link.",
-    "package_downloaded": "Your copy was downloaded.",
-    "partly_done": "Part of your request is done; we are finishing the rest.",
-    "subject_erased": "We deleted your personal information.",
-    "records_corrected": "We corrected your information.",
-    "corrected": "We corrected your information.",
-    "completed": "Your request is complete.",
-    "denied": "We decided on your request and emailed you our reasons.",
-    "appealed": "You appealed our decision.",
-    "reopened": "We reopened your request.",
-    "status_viewed": "You opened this status page with a code.",
+    "received": N_("We received your request."),
+    "duplicate_merged": N_("You sent the same request again; we kept it as one request."),
+    "code_sent": N_("We emailed you a one-time code."),
+    "verification_incomplete": N_("A confirmation attempt did not match enough details."),
+    "verified": N_("You confirmed your request."),
+    "verified_manually": N_("We confirmed your identity with you directly."),
+    "agent_confirmed": N_("You confirmed that your authorized agent acts for you."),
+    "extended": N_("We told you we need more time, and why."),
+    "package_link_sent": N_("Your copy is ready: we emailed you a download link."),
+    "package_downloaded": N_("Your copy was downloaded."),
+    "partly_done": N_("Part of your request is done; we are finishing the rest."),
+    "subject_erased": N_("We deleted your personal information."),
+    "records_corrected": N_("We corrected your information."),
+    "corrected": N_("We corrected your information."),
+    "completed": N_("Your request is complete."),
+    "denied": N_("We decided on your request and emailed you our reasons."),
+    "appealed": N_("You appealed our decision."),
+    "reopened": N_("We reopened your request."),
+    "status_viewed": N_("You opened this status page with a code."),
 }
 
 # What a person reads for each status (held for review reads as in progress).
 CONSUMER_STATUS: dict[str, str] = {
-    Status.RECEIVED.value: "Received",
-    Status.VERIFYING.value: "Waiting for you to confirm it",
-    Status.HELD.value: "In progress",
-    Status.IN_PROGRESS.value: "In progress",
-    Status.PARTLY_DONE.value: "In progress",
-    Status.COMPLETED.value: "Complete",
-    Status.DENIED.value: "Decided: not carried out",
+    Status.RECEIVED.value: N_("Received"),
+    Status.VERIFYING.value: N_("Waiting for you to confirm it"),
+    Status.HELD.value: N_("In progress"),
+    Status.IN_PROGRESS.value: N_("In progress"),
+    Status.PARTLY_DONE.value: N_("In progress"),
+    Status.COMPLETED.value: N_("Complete"),
+    Status.DENIED.value: N_("Decided: not carried out"),
 }
 
 

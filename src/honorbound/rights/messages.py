@@ -11,34 +11,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from honorbound import i18n
+from honorbound.i18n import N_
 
 TYPE_NAMES = {
-    "access_categories": "know what categories of personal information we hold about you",
-    "access_specific": "get a copy of the personal information we hold about you",
-    "portability": "get a portable copy of your personal information",
-    "delete": "delete your personal information",
-    "correct": "correct your personal information",
-    "opt_out_sale": "opt out of the sale of your personal information",
-    "opt_out_sharing": "opt out of the sharing of your personal information",
-    "opt_out_targeted_advertising": "opt out of targeted advertising",
-    "opt_out_profiling": "opt out of profiling",
-    "limit_sensitive": "limit the use of your sensitive personal information",
-    "shine_the_light": "know which third parties received your information for direct marketing",
-    "opt_out_admt": "opt out of automated decision-making about you for significant decisions",
-    "access_admt": "know how we used automated decision-making about you",
-    "appeal": "appeal our decision on your request",
+    "access_categories": N_("know what categories of personal information we hold about you"),
+    "access_specific": N_("get a copy of the personal information we hold about you"),
+    "portability": N_("get a portable copy of your personal information"),
+    "delete": N_("delete your personal information"),
+    "correct": N_("correct your personal information"),
+    "opt_out_sale": N_("opt out of the sale of your personal information"),
+    "opt_out_sharing": N_("opt out of the sharing of your personal information"),
+    "opt_out_targeted_advertising": N_("opt out of targeted advertising"),
+    "opt_out_profiling": N_("opt out of profiling"),
+    "limit_sensitive": N_("limit the use of your sensitive personal information"),
+    "shine_the_light": N_(
+        "know which third parties received your information for direct marketing"
+    ),
+    "opt_out_admt": N_("opt out of automated decision-making about you for significant decisions"),
+    "access_admt": N_("know how we used automated decision-making about you"),
+    "appeal": N_("appeal our decision on your request"),
 }
 
 DENIAL_REASONS = {
-    "unverifiable": "we could not verify your identity with the information available",
-    "exempt": "the information is exempt from this right under the law",
-    "not_a_consumer": "we could not find that you are a consumer whose information we hold",
-    "fraud": "we have a good-faith, documented belief that the request is fraudulent",
-    "excessive": (
+    "unverifiable": N_("we could not verify your identity with the information available"),
+    "exempt": N_("the information is exempt from this right under the law"),
+    "not_a_consumer": N_("we could not find that you are a consumer whose information we hold"),
+    "fraud": N_("we have a good-faith, documented belief that the request is fraudulent"),
+    "excessive": N_(
         "you have already made the number of free requests of this kind the law provides for "
         "in the last 12 months"
     ),
-    "other": "of the reason given below",
+    "other": N_("of the reason given below"),
 }
 
 
@@ -161,9 +164,7 @@ def code_mail(
     """A new one-time code: to confirm a request, or to see its status."""
     _ = _translator(lang)
     return Mail(
-        _("{org}: your one-time code for request {reference}").format(
-            org=org, reference=reference
-        ),
+        _("{org}: your one-time code for request {reference}").format(org=org, reference=reference),
         "\n".join(
             [
                 _("Your one-time code for privacy request {reference} is:").format(
@@ -208,9 +209,9 @@ def access_ready(
     _ = _translator(lang)
     return Mail(
         _("{org}: your information is ready ({reference})").format(org=org, reference=reference),
-        _(
-            "Your copy of the personal information we hold is ready (reference {reference})."
-        ).format(reference=reference)
+        _("Your copy of the personal information we hold is ready (reference {reference}).").format(
+            reference=reference
+        )
         + "\n\n"
         + _("Download it here until {day}:").format(day=_day(expires_at, lang))
         + f"\n  {link}\n\n"
@@ -244,9 +245,7 @@ def deletion_done(
     _ = _translator(lang)
     kept_text = "\n".join(f"  - {k}" for k in kept)
     return Mail(
-        _("{org}: your information was deleted ({reference})").format(
-            org=org, reference=reference
-        ),
+        _("{org}: your information was deleted ({reference})").format(org=org, reference=reference),
         _(
             "We deleted the personal information we held about you (reference {reference}): "
             "every record and every call, chat and message linked to you. The encryption key of "
@@ -284,7 +283,9 @@ def correction_done(
     lang: str = "en",
 ) -> Mail:
     _ = _translator(lang)
-    lines = [_("We corrected your information (reference {reference}).").format(reference=reference)]
+    lines = [
+        _("We corrected your information (reference {reference}).").format(reference=reference)
+    ]
     if corrected:
         lines.append(_("Corrected: {items}.").format(items=", ".join(corrected)))
     if missing:
@@ -334,7 +335,9 @@ def denial(
 ) -> Mail:
     _ = _translator(lang)
     lines = [
-        _("We cannot complete your request to {what} (reference {reference}) because {why}.").format(
+        _(
+            "We cannot complete your request to {what} (reference {reference}) because {why}."
+        ).format(
             what=type_name(request_type, lang),
             reference=reference,
             why=denial_reason(basis, lang),

@@ -6,9 +6,9 @@ Only a keyed HMAC of each secret is stored; checks use `hmac.compare_digest` (co
 A link names its token by a random public id (128 bits), so links cannot be enumerated. A wrong
 link secret counts an attempt for that (link, client) and locks the link for that client only
 after the configured number: another client's guesses never lock the link's owner out. A wrong
-code (SMS or email) counts against the code itself (six digits need one cap over every client; the person
-can ask for a new code). Failed attempts are committed before the error is raised, so a
-rollback cannot erase them.
+code (SMS or email) counts against the code itself (six digits need one cap over every
+client; the person can ask for a new code). Failed attempts are committed before the error is
+raised, so a rollback cannot erase them.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.db.base import utcnow
+from honorbound.i18n import N_
 from honorbound.rights.context import KeyRingLike
 from honorbound.rights.models import RequestToken, TokenAttempt, TokenPurpose
-
 
 CODE_CHANNELS = ("sms", "email_code")
 
@@ -34,11 +34,13 @@ class TokenRejected(Exception):
     """The link or code cannot be used. `reason` is invalid|expired|used|locked."""
 
     MESSAGES = {
-        "invalid": "This link or code is not valid. Check that you copied it completely.",
-        "expired": "This link or code has expired. Make the request again to get a new one.",
-        "used": "This link was already used; it works only once.",
-        "locked": "Too many wrong attempts: this link or code is locked. Make the request again "
-        "or contact the privacy team.",
+        "invalid": N_("This link or code is not valid. Check that you copied it completely."),
+        "expired": N_("This link or code has expired. Make the request again to get a new one."),
+        "used": N_("This link was already used; it works only once."),
+        "locked": N_(
+            "Too many wrong attempts: this link or code is locked. Make the request again "
+            "or contact the privacy team."
+        ),
     }
 
     def __init__(self, reason: str) -> None:
