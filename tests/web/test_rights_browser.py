@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -167,10 +168,25 @@ def test_denied_request_then_appeal(new_page: Any, mailed_server: MailedServer) 
     consumer.get_by_role("button", name="Send appeal").click()
     assert "We received your appeal" in consumer.locator("#accepted").inner_text()
 
+    # "My requests": the reference alone shows nothing; a code goes to the request's address.
     consumer.goto(f"{base}/p/{tenant.slug}/requests/status")
-    consumer.get_by_label("Request reference").fill(reference)
-    consumer.get_by_role("button", name="Show status").click()
+    consumer.get_by_label("Request reference (from our email").fill(reference)
+    consumer.get_by_role("button", name="Email me a code").click()
+    assert "If this reference is one of ours" in consumer.locator("#code-notice").inner_text()
+    code_mail = next(m for m in server.smtp.wait_for(5) if "one-time code" in str(m["Subject"]))
+    assert code_mail["To"] == someone.email
+    code = re.search(r"is:\s+(\d{6})", mail_text(code_mail)).group(1)  # type: ignore[union-attr]
+    wrong = "000000" if code != "000000" else "111111"
+    consumer.get_by_label("Code from the email (6 digits)").fill(wrong)
+    consumer.get_by_role("button", name="Show my requests").click()
+    assert "not valid" in consumer.locator("#form-error").inner_text()
+    assert consumer.locator("#status-ref").input_value() == reference  # kept
+    consumer.get_by_label("Code from the email (6 digits)").fill(code)
+    consumer.get_by_role("button", name="Show my requests").click()
     assert consumer.locator("#status-value").inner_text() == "Decided: not carried out"
+    timeline = consumer.locator("#timeline").inner_text()
+    assert "We received your request." in timeline and "emailed you our reasons" in timeline
+    assert "held" not in timeline.lower()
 
     staff.get_by_role("link", name="Requests", exact=True).click()
     appeal_row = staff.locator("#queue tbody tr", has_text="appeal")
