@@ -36,7 +36,13 @@ def test_a_request_verified_on_the_portal_is_carried_out(
     form = api.get(f"/p/{org.slug}/requests/new")
     sent = api.post(
         f"/p/{org.slug}/requests",
-        data={"csrf_token": _csrf(form.text), "type": kind, "jurisdiction": "CA", "email": p.email},
+        data={
+            "csrf_token": _csrf(form.text),
+            "type": kind,
+            "jurisdiction": "CA",
+            "email": p.email,
+            "confirmed": "yes",
+        },
     )
     assert sent.status_code == 200, sent.text
     [ack] = mails_to(smtp, p.email)

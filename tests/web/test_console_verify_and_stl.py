@@ -58,6 +58,7 @@ def test_staff_verify_a_request_by_hand_from_its_page(
         data={
             "csrf_token": portal,
             "type": "delete",
+            "confirmed": "yes",
             "jurisdiction": "CA",
             "email": person().email,
         },

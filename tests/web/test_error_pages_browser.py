@@ -70,6 +70,7 @@ def test_over_long_fields_are_bounded_and_answered_with_a_page(
         multipart={
             "csrf_token": token,
             "type": "delete",
+            "confirmed": "yes",
             "jurisdiction": "CA",
             "email": long_email,
         },

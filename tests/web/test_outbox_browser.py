@@ -49,6 +49,7 @@ def test_officer_reads_the_verification_mail_and_follows_its_link(
     consumer.get_by_label("State where you live").select_option("CA")
     consumer.get_by_label("Email address").fill(someone.email)
     consumer.get_by_role("button", name="Send request").click()
+    consumer.get_by_role("button", name="Yes, send my deletion request").click()
     assert consumer.locator("#accepted").is_visible()
 
     # An auditor sees the list, not the contents, and cannot read a message by hand.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ def _submit(page: Any, base: str, slug: str, kind: str, state: str, email: str) 
     page.get_by_label("State where you live").select_option(state)
     page.get_by_label("Email address").fill(email)
     page.get_by_role("button", name="Send request").click()
+    if kind == "delete":
+        page.get_by_role("button", name="Yes, send my deletion request").click()
     assert "we handle every request the same way" in page.locator("#accepted").inner_text()
 
 
@@ -91,7 +94,7 @@ def test_access_request_verified_approved_and_downloaded(
     consumer.get_by_label("I sign this declaration").check()
     consumer.get_by_role("button", name="Confirm my request").click()
     assert consumer.locator("#verified").is_visible()
-    assert consumer.locator("#status-value").inner_text() == "held"
+    assert consumer.locator("#status-value").inner_text() == "In progress"
     status_url = consumer.locator("#status-link").get_attribute("href")
     # The link worked once; it does not work again.
     again = consumer.goto(f"{base}/p/{tenant.slug}/requests/verify?token={verify_token}")
@@ -114,7 +117,7 @@ def test_access_request_verified_approved_and_downloaded(
 
     # The bookmarked status link shows the outcome; an altered one is refused.
     consumer.goto(f"{base}{status_url}")
-    assert consumer.locator("#status-value").inner_text() == "completed"
+    assert consumer.locator("#status-value").inner_text() == "Complete"
     assert consumer.goto(f"{base}{status_url[:-4]}0000").status == 400
 
     mails = server.smtp.wait_for(2)
@@ -165,10 +168,25 @@ def test_denied_request_then_appeal(new_page: Any, mailed_server: MailedServer) 
     consumer.get_by_role("button", name="Send appeal").click()
     assert "We received your appeal" in consumer.locator("#accepted").inner_text()
 
+    # "My requests": the reference alone shows nothing; a code goes to the request's address.
     consumer.goto(f"{base}/p/{tenant.slug}/requests/status")
-    consumer.get_by_label("Request reference").fill(reference)
-    consumer.get_by_role("button", name="Show status").click()
-    assert consumer.locator("#status-value").inner_text() == "denied"
+    consumer.get_by_label("Request reference (from our email").fill(reference)
+    consumer.get_by_role("button", name="Email me a code").click()
+    assert "If this reference is one of ours" in consumer.locator("#code-notice").inner_text()
+    code_mail = next(m for m in server.smtp.wait_for(5) if "one-time code" in str(m["Subject"]))
+    assert code_mail["To"] == someone.email
+    code = re.search(r"is:\s+(\d{6})", mail_text(code_mail)).group(1)  # type: ignore[union-attr]
+    wrong = "000000" if code != "000000" else "111111"
+    consumer.get_by_label("Code from the email (6 digits)").fill(wrong)
+    consumer.get_by_role("button", name="Show my requests").click()
+    assert "not valid" in consumer.locator("#form-error").inner_text()
+    assert consumer.locator("#status-ref").input_value() == reference  # kept
+    consumer.get_by_label("Code from the email (6 digits)").fill(code)
+    consumer.get_by_role("button", name="Show my requests").click()
+    assert consumer.locator("#status-value").inner_text() == "Decided: not carried out"
+    timeline = consumer.locator("#timeline").inner_text()
+    assert "We received your request." in timeline and "emailed you our reasons" in timeline
+    assert "held" not in timeline.lower()
 
     staff.get_by_role("link", name="Requests", exact=True).click()
     appeal_row = staff.locator("#queue tbody tr", has_text="appeal")
@@ -237,7 +255,7 @@ def test_request_verified_directly_on_the_portal_is_carried_out(
     status_url = consumer.locator("#status-link").get_attribute("href")
 
     consumer.goto(f"{base}{status_url}")
-    assert consumer.locator("#status-value").inner_text() == "completed"
+    assert consumer.locator("#status-value").inner_text() == "Complete"
     outcome = server.smtp.wait_for(2)[1]
     assert someone.email in str(outcome["To"])
 
@@ -300,7 +318,7 @@ def test_correction_request_says_what_to_correct_and_is_carried_out(
         consumer.get_by_label("I sign this declaration").check()
     consumer.get_by_role("button", name="Confirm my request").click()
     consumer.goto(f"{base}{consumer.locator('#status-link').get_attribute('href')}")
-    assert consumer.locator("#status-value").inner_text() == "completed"
+    assert consumer.locator("#status-value").inner_text() == "Complete"
 
     # The bytes in the vault, opened with the subject's own data key, hold the new value.
     with server.runtime.db.session() as session:
@@ -351,7 +369,7 @@ def test_demo_consumer_printed_by_the_demo_gets_a_copy_of_their_data(
     consumer.get_by_role("button", name="Confirm my request").click()
     assert consumer.locator("#verified").is_visible()
     consumer.goto(f"{base}{consumer.locator('#status-link').get_attribute('href')}")
-    assert consumer.locator("#status-value").inner_text() == "completed"
+    assert consumer.locator("#status-value").inner_text() == "Complete"
     assert any("is ready" in str(m["Subject"]) for m in server.smtp.wait_for(2))
 
 
@@ -375,6 +393,9 @@ def test_agents_signed_permission_is_kept_and_staff_can_open_it(
     agent.get_by_label("Agent's name").fill("Fictional Agent LLC")
     agent.get_by_label("The consumer's signed permission").set_input_files(str(upload))
     agent.get_by_role("button", name="Send request").click()
+    # Deleting cannot be undone: a second step, where the file is added again.
+    agent.get_by_label("The consumer's signed permission").set_input_files(str(upload))
+    agent.get_by_role("button", name="Yes, send my deletion request").click()
     assert agent.locator("#accepted").is_visible()
 
     staff = new_page()

@@ -132,7 +132,7 @@ def apply_opt_out(
         session, request, "consent_recorded", actor, {"purpose": purpose, "identities": len(refs)}
     )
     close(session, request, Response.COMPLIED, actor)
-    mail = messages.opt_out_done(org_name, request.reference, request.type)
+    mail = messages.opt_out_done(org_name, request.reference, request.type, request.language)
     if mail_consumer(session, svc, request, "completed", mail):
         request.acknowledged_at = request.acknowledged_at or utcnow()
 
@@ -167,7 +167,7 @@ def _nothing_held(
         svc,
         request,
         "completed",
-        messages.nothing_held(org_name, request.reference, request.type),
+        messages.nothing_held(org_name, request.reference, request.type, request.language),
     )
     return "nothing_held"
 
@@ -253,6 +253,7 @@ def _send_access(
         request.reference,
         link(svc, slug, "download", issued.secret),
         issued.token.expires_at,
+        request.language,
     )
     mail_consumer(session, svc, request, "access_ready", mail)
     log_event(
@@ -368,7 +369,9 @@ def _delete(
         svc,
         request,
         "completed",
-        messages.deletion_done(org_name, request.reference, kept, [r.name for r in recipients]),
+        messages.deletion_done(
+            org_name, request.reference, kept, [r.name for r in recipients], request.language
+        ),
     )
     # The answer is queued (sealed in the outbox); the request record keeps no way to reach them.
     request.contact_sealed = None
@@ -506,7 +509,12 @@ def _correct(
         request,
         "completed",
         messages.correction_done(
-            org_name, request.reference, corrected, missing, [r.name for r in recipients]
+            org_name,
+            request.reference,
+            corrected,
+            missing,
+            [r.name for r in recipients],
+            request.language,
         ),
     )
     return "corrected"
@@ -541,7 +549,7 @@ def _shine_the_light(
         svc,
         request,
         "completed",
-        messages.shine_the_light(org_name, request.reference, year, names),
+        messages.shine_the_light(org_name, request.reference, year, names, request.language),
     )
     return "listed"
 
@@ -614,7 +622,7 @@ def extend(
         svc,
         request,
         "extension",
-        messages.extension(org.name, request.reference, reason, request.due_at),
+        messages.extension(org.name, request.reference, reason, request.due_at, request.language),
     )
     return request
 
@@ -712,6 +720,7 @@ def deny(
             explanation,
             appeal_link,
             appeal_days,
+            request.language,
         ),
     )
     return request
@@ -746,7 +755,7 @@ def answer(
         svc,
         request,
         "completed",
-        messages.staff_answer(org.name, request.reference, request.type, text),
+        messages.staff_answer(org.name, request.reference, request.type, text, request.language),
     )
     return request
 
@@ -790,6 +799,7 @@ def file_appeal(
         jurisdiction=original.jurisdiction,
         subject_id=original.subject_id,
         contact_index=original.contact_index,
+        language=original.language,
         contact_sealed=seal_value(svc.keys, organization_id, reference, "contact", email)
         if email
         else None,
@@ -819,7 +829,7 @@ def file_appeal(
         svc,
         appeal,
         "acknowledgement",
-        messages.appeal_received(org.name, reference, appeal.due_at),
+        messages.appeal_received(org.name, reference, appeal.due_at, appeal.language),
     ):
         appeal.acknowledged_at = now
     return appeal
@@ -944,6 +954,7 @@ def decide_appeal(
             granted,
             explanation,
             svc.rules.attorney_general_for(appeal.jurisdiction),
+            appeal.language,
         ),
     )
     return appeal

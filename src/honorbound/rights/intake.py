@@ -19,6 +19,7 @@ import holidays
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from honorbound import i18n
 from honorbound.audit import Actor
 from honorbound.db.base import utcnow
 from honorbound.policy import store as policy_store
@@ -91,6 +92,7 @@ class NewRequest:
     agent_permission: bytes | None = None  # the consumer's signed permission (a file)
     received_at: dt.datetime | None = None  # when staff log a request received earlier
     period: str | None = None  # access requests: "12_months" | "all" (default from the rules)
+    language: str = "en"  # the consumer's language (honorbound.i18n.LANGUAGES): their mail's
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,7 @@ def send_verification(
     settings = svc.rules.settings
     rule = svc.rules.type_rule(request.type)
     verify_link = None
+    email_code = None
     if request.contact_sealed is not None:
         issued = issue(
             session,
@@ -207,6 +210,16 @@ def send_verification(
             dt.timedelta(hours=settings.verify_link_hours),
         )
         verify_link = link(svc, slug, "verify", issued.secret)
+        # The alternative to the link: a one-time code typed with the reference on the portal.
+        email_code = issue(
+            session,
+            svc.keys,
+            request.organization_id,
+            request.id,
+            TokenPurpose.VERIFY,
+            dt.timedelta(minutes=settings.email_code_minutes),
+            channel="email_code",
+        ).secret
     mail = messages.acknowledgement(
         org_name,
         request.reference,
@@ -217,6 +230,12 @@ def send_verification(
         rule.data_points,
         rule.signed_declaration,
         request.manner == Manner.AUTHORIZED_AGENT.value,
+        code=email_code,
+        code_link=f"{svc.base_url}/p/{slug}/requests/code?reference={request.reference}"
+        if email_code
+        else None,
+        code_minutes=settings.email_code_minutes,
+        lang=request.language,
     )
     sent = request.contact_sealed is not None and mail_consumer(
         session, svc, request, "acknowledgement", mail
@@ -237,7 +256,7 @@ def send_verification(
                 svc,
                 request,
                 "code",
-                messages.sms_code(org_name, request.reference, code.secret),
+                messages.sms_code(org_name, request.reference, code.secret, request.language),
             )
             or sent
         )
@@ -261,6 +280,7 @@ def take_request(
     duplicate = _open_duplicate(session, organization_id, new.type.value, index, subject_id)
     if duplicate is not None:
         duplicate.merged_count += 1
+        duplicate.language = i18n.supported(new.language) or duplicate.language
         log_event(session, duplicate, "duplicate_merged", actor, {"manner": new.manner.value})
         if duplicate.status == Status.VERIFYING.value:
             send_verification(session, svc, duplicate, org.slug, org.name)
@@ -287,6 +307,7 @@ def take_request(
         jurisdiction=state,
         subject_id=subject_id,
         contact_index=index,
+        language=i18n.supported(new.language) or i18n.DEFAULT,
         contact_sealed=seal_value(svc.keys, organization_id, reference, "contact", email)
         if email
         else None,

@@ -102,6 +102,8 @@ class RightsRequest(Base):
     subject_id: Mapped[int | None] = mapped_column(default=None, index=True)
     # Blind index of the email (or phone) the consumer gave: finds duplicates, holds no value.
     contact_index: Mapped[str] = mapped_column(String(64))
+    # The language the consumer used (honorbound.i18n.LANGUAGES): their mail is written in it.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     contact_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     details_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
@@ -152,6 +154,7 @@ class TokenPurpose(StrEnum):
     VERIFY = "verify"
     DOWNLOAD = "download"
     APPEAL = "appeal"
+    STATUS = "status"  # a code emailed to see a request's status ("my requests")
 
 
 class RequestToken(Base):
@@ -165,7 +168,7 @@ class RequestToken(Base):
         ForeignKey("rights_requests.id", ondelete="CASCADE"), index=True
     )
     purpose: Mapped[str] = mapped_column(String(20))
-    channel: Mapped[str] = mapped_column(String(10))  # email | sms
+    channel: Mapped[str] = mapped_column(String(10))  # email | sms | email_code
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column()

@@ -68,6 +68,8 @@ class AccessPeriod(_Row):
 class RightsSettings(_Row):
     verify_link_hours: int = Field(gt=0)
     sms_code_minutes: int = Field(gt=0)
+    # One-time codes sent by email (verification without the link, a request's status page).
+    email_code_minutes: int = Field(default=60, gt=0)
     download_link_days: int = Field(gt=0)
     appeal_filing_days: int = Field(gt=0)
     max_attempts: int = Field(gt=0)

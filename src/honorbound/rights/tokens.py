@@ -1,12 +1,14 @@
-"""Secrets sent to consumers: email links (`<public id>.<secret>`) and 6-digit SMS codes.
+"""Secrets sent to consumers: email links (`<public id>.<secret>`), 6-digit SMS codes and
+6-digit codes sent by email (channel `email_code`: an alternative to the link, typed on the
+portal with the request's reference; also what opens a request's status page).
 
 Only a keyed HMAC of each secret is stored; checks use `hmac.compare_digest` (constant time).
 A link names its token by a random public id (128 bits), so links cannot be enumerated. A wrong
 link secret counts an attempt for that (link, client) and locks the link for that client only
 after the configured number: another client's guesses never lock the link's owner out. A wrong
-SMS code counts against the code itself (six digits need one cap over every client; the person
-can ask for a new code). Failed attempts are committed before the error is raised, so a
-rollback cannot erase them.
+code (SMS or email) counts against the code itself (six digits need one cap over every
+client; the person can ask for a new code). Failed attempts are committed before the error is
+raised, so a rollback cannot erase them.
 """
 
 from __future__ import annotations
@@ -21,19 +23,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.db.base import utcnow
+from honorbound.i18n import N_
 from honorbound.rights.context import KeyRingLike
 from honorbound.rights.models import RequestToken, TokenAttempt, TokenPurpose
+
+CODE_CHANNELS = ("sms", "email_code")
 
 
 class TokenRejected(Exception):
     """The link or code cannot be used. `reason` is invalid|expired|used|locked."""
 
     MESSAGES = {
-        "invalid": "This link or code is not valid. Check that you copied it completely.",
-        "expired": "This link or code has expired. Make the request again to get a new one.",
-        "used": "This link was already used; it works only once.",
-        "locked": "Too many wrong attempts: this link or code is locked. Make the request again "
-        "or contact the privacy team.",
+        "invalid": N_("This link or code is not valid. Check that you copied it completely."),
+        "expired": N_("This link or code has expired. Make the request again to get a new one."),
+        "used": N_("This link was already used; it works only once."),
+        "locked": N_(
+            "Too many wrong attempts: this link or code is locked. Make the request again "
+            "or contact the privacy team."
+        ),
     }
 
     def __init__(self, reason: str) -> None:
@@ -73,7 +80,7 @@ def issue(
     )
     session.add(row)
     session.flush()
-    if channel == "sms":
+    if channel in CODE_CHANNELS:
         secret = f"{secrets.randbelow(1_000_000):06d}"
         given = secret
     else:
@@ -190,19 +197,30 @@ def check_code(
     request_id: int,
     code: str,
     max_attempts: int,
+    channels: tuple[str, ...] = ("sms",),
+    purpose: TokenPurpose = TokenPurpose.VERIFY,
 ) -> RequestToken:
-    """The newest SMS code of a request, checked against `code`."""
+    """The newest code of a request sent on one of `channels`, checked against `code` (only
+    the newest counts: asking for a new code retires the older ones)."""
     row = session.scalar(
         select(RequestToken)
         .where(
             RequestToken.organization_id == organization_id,
             RequestToken.request_id == request_id,
-            RequestToken.channel == "sms",
-            RequestToken.purpose == TokenPurpose.VERIFY.value,
+            RequestToken.channel.in_(channels),
+            RequestToken.purpose == purpose.value,
         )
         .order_by(RequestToken.id.desc())
         .limit(1)
     )
     if row is None:
         raise TokenRejected("invalid")
-    return _check(session, keys, row, code.strip(), max_attempts, True)
+    if row.attempts >= max_attempts:
+        raise TokenRejected("locked")
+    given = "".join(code.split())
+    if not given.isdigit() or len(given) != 6:
+        # Still counted: a malformed guess is a guess.
+        row.attempts += 1
+        session.commit()
+        raise TokenRejected("locked" if row.attempts >= max_attempts else "invalid")
+    return _check(session, keys, row, given, max_attempts, True)

@@ -135,7 +135,12 @@ def count_matches(
     matched = 0
     email = contact_email(svc, request)
     phone = contact_phone(svc, request)
-    if channel == "email" and email and _owns(session, svc, request, IdentityKind.EMAIL, email):
+    # A code sent by email proves the address as the link does.
+    if (
+        channel in ("email", "email_code")
+        and email
+        and _owns(session, svc, request, IdentityKind.EMAIL, email)
+    ):
         matched += 1
     phone_counted = False
     if channel == "sms" and phone and _owns(session, svc, request, IdentityKind.PHONE, phone):
@@ -178,6 +183,34 @@ def preview(
     return Outcome(request, request.verified_at is not None, 0, requirement(session, svc, request))
 
 
+CODE_CHANNELS = ("sms", "email_code")
+
+
+def preview_code(
+    session: Session, svc: Services, organization_id: int, reference: str, code: str
+) -> Outcome:
+    """As `preview`, for a reference and the newest code sent for it (SMS or email): checks
+    the code without spending it (a wrong one counts an attempt on the code)."""
+    found = session.scalar(
+        select(RightsRequest).where(
+            RightsRequest.organization_id == organization_id,
+            RightsRequest.reference == reference.strip().upper()[:24],
+        )
+    )
+    if found is None:
+        raise TokenRejected("invalid")
+    check_code(
+        session,
+        svc.keys,
+        organization_id,
+        found.id,
+        code,
+        svc.rules.settings.max_attempts,
+        channels=CODE_CHANNELS,
+    )
+    return Outcome(found, found.verified_at is not None, 0, requirement(session, svc, found))
+
+
 def _validate_points(points: DataPoints) -> None:
     from honorbound.vault.identities import normalize
 
@@ -205,8 +238,8 @@ def verify(
     code: str | None = None,
     client: str = "",
 ) -> Outcome:
-    """Check the link (or the reference + SMS code), count data points, and when they suffice
-    mark the request verified and queue its execution."""
+    """Check the link (or the reference + a code sent by SMS or email), count data points,
+    and when they suffice mark the request verified and queue its execution."""
     _validate_points(points)
     if declaration is not None:
         if not declaration.typed_name.strip() or len(declaration.typed_name) > 200:
@@ -233,12 +266,20 @@ def verify(
         found = session.scalar(
             select(RightsRequest).where(
                 RightsRequest.organization_id == organization_id,
-                RightsRequest.reference == reference.strip().upper(),
+                RightsRequest.reference == reference.strip().upper()[:24],
             )
         )
         if found is None:
             raise TokenRejected("invalid")
-        row = check_code(session, svc.keys, organization_id, found.id, code, max_attempts)
+        row = check_code(
+            session,
+            svc.keys,
+            organization_id,
+            found.id,
+            code,
+            max_attempts,
+            channels=CODE_CHANNELS,
+        )
         request = found
     else:
         raise RightsError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import re
 from pathlib import Path
@@ -13,10 +14,22 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from honorbound import i18n
 from honorbound.web import csrf
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+# `{% trans %}` and `_()` in templates speak the language of the page being rendered: the
+# portal's pages follow the person's choice (web/portal/language.py); the console is English.
+_LANG: contextvars.ContextVar[str] = contextvars.ContextVar("page_language", default="en")
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    lambda message: i18n.gettext(_LANG.get(), message),
+    lambda singular, plural, n: i18n.ngettext(_LANG.get(), singular, plural, n),
+    newstyle=True,
+)
+templates.env.filters["day"] = lambda value: i18n.format_day(value, _LANG.get())
+templates.env.filters["number"] = lambda value: i18n.format_number(value, _LANG.get())
 
 # Pages never load anything from another origin; the policy says so to the browser too.
 SECURITY_HEADERS = {
@@ -60,6 +73,20 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     context.setdefault("user", staff.username if staff else None)
     context.setdefault("role", staff.role.value if staff else None)
     context["csrf_token"] = csrf.token(request)
-    response = templates.TemplateResponse(request, name, context, status_code=status)
+    lang = "en"
+    if name.startswith("portal/"):
+        from honorbound.web.portal import language
+
+        lang = language.chosen(request)
+        context.setdefault("languages", language.switch_links(request, lang))
+    context["lang"] = lang
+    reset = _LANG.set(lang)
+    try:
+        response = templates.TemplateResponse(request, name, context, status_code=status)
+    finally:
+        _LANG.reset(reset)
     response.headers.update(SECURITY_HEADERS)
+    if name.startswith("portal/"):
+        response.headers["Content-Language"] = lang
+        response.headers["Vary"] = "Accept-Language, Cookie"
     return response

@@ -27,7 +27,7 @@ from honorbound.web.console import (
     systems,
     team,
 )
-from honorbound.web.portal import choices, notice, preferences
+from honorbound.web.portal import choices, language, notice, preferences, status
 from honorbound.web.portal import requests as portal_requests
 from honorbound.web.rendering import mount_static
 
@@ -54,6 +54,8 @@ for module in (
     choices,
     preferences,
     portal_requests,
+    language,
+    status,
 ):
     router.include_router(module.router)
 

@@ -26,6 +26,9 @@ from honorbound.web.rendering import SECURITY_HEADERS
 router = APIRouter(tags=["consent (public)"])
 pages = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(FilePath(__file__).parents[2] / "web" / "templates"))
+# The shared base template marks its words for translation; these pages are in English.
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 

@@ -7,7 +7,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from honorbound import i18n
 from honorbound.accounts.models import Organization
+from honorbound.i18n import N_
 from honorbound.ratelimit import Limiter, address_key
 from honorbound.web.rendering import render
 
@@ -47,33 +49,51 @@ def too_many(request: Request, retry_after: int) -> Response:
 
 
 # What a person reads when a field of a portal form is refused: what to do, in plain words
-# (the domain's messages name the field for API clients and developers).
+# (the domain's messages name the field for API clients and developers). English source
+# strings, translated when shown (honorbound.i18n).
 PLAIN_ERRORS: dict[str, str] = {
-    "type": "Choose what you are asking for.",
-    "jurisdiction": "Choose the state where you live from the list.",
-    "email": "Check your email address: it should look like name@example.com. We send the "
-    "next step there.",
-    "phone": "Check the phone number: write it with its area code, for example 415 555 0134.",
-    "agent": "As an authorized agent, add the consumer's signed permission (a PDF or a photo) "
-    "and your name.",
-    "corrections": "Say what to correct: choose the item that is wrong and write the correct "
-    "information.",
-    "birth_date": "Write your date of birth as year-month-day, for example 1980-04-23.",
-    "account_id": "Check the account number you gave.",
-    "typed_name": "Type your full name to sign the declaration.",
-    "agreed": "Tick the box to sign the declaration.",
-    "declaration": "Type your full name and tick the box to sign the declaration.",
-    "reason": "Say in a few words why you disagree with our decision.",
-    "identity": "Check the email address or phone number: an email looks like "
-    "name@example.com, a phone number has its area code.",
+    "type": N_("Choose what you are asking for."),
+    "jurisdiction": N_("Choose the state where you live from the list."),
+    "email": N_(
+        "Check your email address: it should look like name@example.com. We send the next "
+        "step there."
+    ),
+    "phone": N_("Check the phone number: write it with its area code, for example 415 555 0134."),
+    "agent": N_(
+        "As an authorized agent, add the consumer's signed permission (a PDF or a photo) and "
+        "your name."
+    ),
+    "corrections": N_(
+        "Say what to correct: choose the item that is wrong and write the correct information."
+    ),
+    "birth_date": N_("Write your date of birth as year-month-day, for example 1980-04-23."),
+    "account_id": N_("Check the account number you gave."),
+    "typed_name": N_("Type your full name to sign the declaration."),
+    "agreed": N_("Tick the box to sign the declaration."),
+    "declaration": N_("Type your full name and tick the box to sign the declaration."),
+    "reason": N_("Say in a few words why you disagree with our decision."),
+    "identity": N_(
+        "Check the email address or phone number: an email looks like name@example.com, a "
+        "phone number has its area code."
+    ),
+    "reference": N_(
+        "Type the request reference as we gave it, for example R-ABCD2345EFGH (letters and "
+        "digits after R-)."
+    ),
+    "code": N_("Type the 6 digits of the code from our email."),
+    "csrf": N_("This form expired or was not sent by this site. Please submit it again."),
 }
 
 
-def plain_error(field: str, fallback: str) -> str:
-    """The sentence for a refused field (`body.data_points.phone` -> `phone`), else the
-    domain's own message as a sentence."""
+def plain_error(field: str, fallback: str, lang: str = "en") -> str:
+    """The sentence for a refused field (`body.data_points.phone` -> `phone`), in `lang`, else
+    the domain's own message as a sentence (English: the domain speaks to developers)."""
     name = field.rsplit(".", 1)[-1]
     if name in PLAIN_ERRORS:
-        return PLAIN_ERRORS[name]
+        return i18n.gettext(lang, PLAIN_ERRORS[name])
     text = fallback.strip()
-    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else "Check the form."
+    return (
+        (text[:1].upper() + text[1:]).rstrip(".") + "."
+        if text
+        else i18n.gettext(lang, "Check the form.")
+    )

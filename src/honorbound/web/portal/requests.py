@@ -10,14 +10,12 @@ email or phone given; everything else reaches the consumer by mail.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-from typing import Annotated, Protocol
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
+from honorbound import i18n
 from honorbound.accounts.models import Organization
 from honorbound.consent.identity import identify
 from honorbound.policy import store as policy_store
@@ -27,15 +25,21 @@ from honorbound.rights import execution, verification
 from honorbound.rights.context import Services
 from honorbound.rights.downloads import download
 from honorbound.rights.errors import RightsError
-from honorbound.rights.intake import US_STATE_NAMES, Correction, NewRequest, take_request
+from honorbound.rights.intake import (
+    US_STATE_NAMES,
+    Correction,
+    NewRequest,
+    new_reference,
+    take_request,
+)
 from honorbound.rights.jobs import services
-from honorbound.rights.messages import TYPE_NAMES
-from honorbound.rights.models import Manner, RequestType, RightsRequest
+from honorbound.rights.messages import type_name
+from honorbound.rights.models import Manner, RequestType
 from honorbound.rights.tokens import TokenRejected
 from honorbound.vault.identities import InvalidIdentity
 from honorbound.web import csrf
+from honorbound.web.portal import language
 from honorbound.web.portal.common import (
-    PLAIN_ERRORS,
     client_key,
     limiter,
     not_found,
@@ -47,30 +51,13 @@ from honorbound.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
 Token = Annotated[str, Query(min_length=3, max_length=200)]
-ACCEPTED = (
+ACCEPTED = i18n.N_(
     "Thank you. Whether or not the details match our records, we handle every request the "
     "same way: check your email (or phone) for the next step and the date to expect an answer."
 )
 PUBLIC_TYPES = [t for t in RequestType if t is not RequestType.APPEAL]
 MAX_CORRECTION = 5000
 TOKEN_STATUS = {"invalid": 400, "expired": 410, "used": 410, "locked": 429}
-
-
-class Keys(Protocol):
-    def derived(self, label: str) -> bytes: ...
-
-
-def status_token(keys: Keys, organization_id: int, reference: str) -> str:
-    """A bookmarkable link to a request's status: the reference and a keyed MAC of it."""
-    key = keys.derived(f"org:{organization_id}:web-request-status")
-    mac = hmac.new(key, reference.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{reference}.{mac}"
-
-
-def status_reference(keys: Keys, organization_id: int, token: str) -> str | None:
-    reference, _, _mac = token.partition(".")
-    expected = status_token(keys, organization_id, reference)
-    return reference if hmac.compare_digest(expected, token) else None
 
 
 def _svc(request: Request) -> Services:
@@ -105,13 +92,31 @@ def _form(
         status=status,
         org=org,
         slug=slug,
-        types=[(t.value, TYPE_NAMES[t.value]) for t in PUBLIC_TYPES],
+        types=[(t.value, type_name(t.value, language.chosen(request))) for t in PUBLIC_TYPES],
         states=sorted(US_STATE_NAMES.items(), key=lambda item: item[1]),
         correctable=_correctable(request, org.id),
         max_correction=MAX_CORRECTION,
         max_kb=request.app.state.runtime.settings.max_body_bytes // 1024,
         form=form or {},
         **context,
+    )
+
+
+def _t(request: Request, message: str) -> str:
+    """`message` in the page's language."""
+    return i18n.gettext(language.chosen(request), message)
+
+
+def _accepted(request: Request, org: Organization, slug: str, reference: str) -> Response:
+    """The answer to a submission: the same sentence for everyone, and the request's reference
+    (a merged duplicate shows the reference of the request it joined)."""
+    return render(
+        request,
+        "portal/request_accepted.html",
+        org=org,
+        slug=slug,
+        message=_t(request, ACCEPTED),
+        reference=reference,
     )
 
 
@@ -153,11 +158,14 @@ def submit_request(
     correct_value: Annotated[str, Form(max_length=MAX_CORRECTION)] = "",
     permission: Annotated[UploadFile | None, File()] = None,
     website: Annotated[str, Form(max_length=500)] = "",
+    confirmed: Annotated[str, Form(max_length=10)] = "",
+    back: Annotated[str, Form(max_length=10)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     org = _org(request, slug)
     if org is None:
         return not_found(request)
+    lang = language.chosen(request)
     typed = {
         "type": type,
         "jurisdiction": jurisdiction,
@@ -179,8 +187,10 @@ def submit_request(
             slug,
             status=403,
             form=typed,
-            error="This form expired or was not sent by this site. Please submit it again.",
+            error=plain_error("csrf", "", lang),
         )
+    if back:
+        return _form(request, org, slug, form=typed)
     try:
         request_type = RequestType(type)
         if request_type is RequestType.APPEAL:
@@ -192,8 +202,18 @@ def submit_request(
             slug,
             status=422,
             form=typed,
-            error=PLAIN_ERRORS["type"],
+            error=plain_error("type", "", lang),
             error_field="type",
+        )
+    if request_type is RequestType.DELETE and confirmed != "yes" and not website:
+        # Deleting cannot be undone: say so, and send it only after a second, explicit yes.
+        return render(
+            request,
+            "portal/request_confirm_delete.html",
+            org=org,
+            slug=slug,
+            form=typed,
+            max_kb=request.app.state.runtime.settings.max_body_bytes // 1024,
         )
     corrections: tuple[Correction, ...] = ()
     if request_type is RequestType.CORRECT:
@@ -205,7 +225,7 @@ def submit_request(
                 slug,
                 status=422,
                 form=typed,
-                error=PLAIN_ERRORS["corrections"],
+                error=plain_error("corrections", "", lang),
                 error_field="correct_value" if correct_category in known else "correct_category",
             )
         corrections = (Correction(correct_category, correct_value.strip()),)
@@ -222,6 +242,7 @@ def submit_request(
         agent_name=(agent_name.strip() or None) if agent else None,
         agent_permission=document,
         corrections=corrections,
+        language=lang,
     )
     runtime = request.app.state.runtime
     contact = new.email or new.phone
@@ -236,10 +257,12 @@ def submit_request(
             if not by_identity.hit(person_key):
                 return too_many(request, by_identity.retry_after(person_key))
     if website:
-        return render(request, "portal/request_accepted.html", org=org, slug=slug, message=ACCEPTED)
+        # A bot gets what a person gets: a reference (one that names no request).
+        return _accepted(request, org, slug, new_reference())
     try:
         with runtime.db.session() as session:
-            take_request(session, _svc(request), org.id, new, verification.CONSUMER)
+            taken = take_request(session, _svc(request), org.id, new, verification.CONSUMER)
+            reference = taken.request.reference
     except RightsError as exc:
         field = exc.field.removeprefix("body.")
         return _form(
@@ -248,10 +271,10 @@ def submit_request(
             slug,
             status=422,
             form=typed,
-            error=plain_error(field, exc.message),
+            error=plain_error(field, exc.message, lang),
             error_field=field,
         )
-    return render(request, "portal/request_accepted.html", org=org, slug=slug, message=ACCEPTED)
+    return _accepted(request, org, slug, reference)
 
 
 @router.get("/p/{slug}/requests/verify", response_class=HTMLResponse)
@@ -265,20 +288,23 @@ def verify_page(request: Request, slug: str, token: Token) -> Response:
             outcome = verification.preview(session, _svc(request), org.id, token, _client(request))
     except TokenRejected as exc:
         return _token_problem(request, org, slug, exc)
-    return _verify_form(request, org, slug, token, outcome)
+    return verify_form(request, org, slug, outcome, token=token)
 
 
-def _verify_form(
+def verify_form(
     request: Request,
     org: Organization,
     slug: str,
-    token: str,
     outcome: verification.Outcome,
+    token: str = "",
+    code: str = "",
     status: int = 200,
     error: str = "",
     form: dict[str, str] | None = None,
     error_field: str = "",
 ) -> Response:
+    """The details form of a request being confirmed, by its link (`token`) or by its
+    reference and emailed code (`code`, carried to the final step, spent there)."""
     return render(
         request,
         "portal/request_verify.html",
@@ -286,8 +312,9 @@ def _verify_form(
         org=org,
         slug=slug,
         token=token,
+        code=code,
         reference=outcome.request.reference,
-        type_name=TYPE_NAMES.get(outcome.request.type, outcome.request.type),
+        type_name=type_name(outcome.request.type, language.chosen(request)),
         due_at=outcome.request.due_at,
         needed=outcome.requirement.data_points,
         declaration=outcome.requirement.declaration,
@@ -303,7 +330,9 @@ def _verify_form(
 def verify(
     request: Request,
     slug: str,
-    token: Annotated[str, Form(min_length=3, max_length=200)],
+    token: Annotated[str, Form(max_length=200)] = "",
+    reference: Annotated[str, Form(max_length=24)] = "",
+    code: Annotated[str, Form(max_length=12)] = "",
     phone: Annotated[str, Form(max_length=40)] = "",
     birth_date: Annotated[str, Form(max_length=10)] = "",
     account_id: Annotated[str, Form(max_length=200)] = "",
@@ -314,6 +343,7 @@ def verify(
     org = _org(request, slug)
     if org is None:
         return not_found(request)
+    lang = language.chosen(request)
     # Typed values come back on an error page; the signature box is ticked again by hand.
     typed = {
         "phone": phone,
@@ -321,40 +351,42 @@ def verify(
         "account_id": account_id,
         "typed_name": typed_name,
     }
+    by_code = not token
+    if by_code and not (reference.strip() and code.strip()):
+        return _token_problem(request, org, slug, TokenRejected("invalid"))
     runtime = request.app.state.runtime
     svc = _svc(request)
     try:
         with runtime.db.session() as session:
-            preview = verification.preview(session, svc, org.id, token, _client(request))
+            if by_code:
+                preview = verification.preview_code(session, svc, org.id, reference, code)
+            else:
+                preview = verification.preview(session, svc, org.id, token, _client(request))
     except TokenRejected as exc:
         return _token_problem(request, org, slug, exc)
-    if not csrf.valid(request, csrf_token):
-        return _verify_form(
+
+    def again(status: int, error: str, error_field: str = "") -> Response:
+        return verify_form(
             request,
             org,
             slug,
-            token,
             preview,
-            status=403,
+            token=token,
+            code=code if by_code else "",
+            status=status,
             form=typed,
-            error="This form expired or was not sent by this site. Please try again.",
+            error=error,
+            error_field=error_field,
         )
+
+    if not csrf.valid(request, csrf_token):
+        return again(403, plain_error("csrf", "", lang))
     born: dt.date | None = None
     if birth_date:
         try:
             born = dt.date.fromisoformat(birth_date)
         except ValueError:
-            return _verify_form(
-                request,
-                org,
-                slug,
-                token,
-                preview,
-                status=422,
-                form=typed,
-                error=PLAIN_ERRORS["birth_date"],
-                error_field="birth_date",
-            )
+            return again(422, plain_error("birth_date", "", lang), "birth_date")
     points = verification.DataPoints(
         phone=phone.strip() or None, account_id=account_id.strip() or None, birth_date=born
     )
@@ -365,123 +397,33 @@ def verify(
     )
     try:
         with runtime.db.session() as session:
-            outcome = verification.verify(
-                session, svc, org.id, points, signed, token=token, client=_client(request)
-            )
+            if by_code:
+                outcome = verification.verify(
+                    session, svc, org.id, points, signed, reference=reference, code=code
+                )
+            else:
+                outcome = verification.verify(
+                    session, svc, org.id, points, signed, token=token, client=_client(request)
+                )
     except TokenRejected as exc:
         return _token_problem(request, org, slug, exc)
     except RightsError as exc:
         field = exc.field.removeprefix("body.").removeprefix("data_points.")
         field = field.removeprefix("declaration.")
-        return _verify_form(
-            request,
-            org,
-            slug,
-            token,
-            preview,
-            status=422,
-            form=typed,
-            error=plain_error(field, exc.message),
-            error_field=field,
-        )
+        return again(422, plain_error(field, exc.message, lang), field)
     if not outcome.verified:
-        return _verify_form(
-            request,
-            org,
-            slug,
-            token,
-            outcome,
-            status=422,
-            form=typed,
-            error="We could not confirm enough of these details. Check them and try again; "
-            "after a few attempts the link locks.",
+        preview = outcome
+        return again(
+            422,
+            i18n.gettext(
+                lang,
+                "We could not confirm enough of these details. Check them and try again; "
+                "after a few attempts the link or code locks.",
+            ),
         )
-    return render(
-        request,
-        "portal/request_status.html",
-        org=org,
-        slug=slug,
-        request_row=outcome.request,
-        type_name=TYPE_NAMES.get(outcome.request.type, outcome.request.type),
-        just_verified=True,
-        status_link=f"/p/{slug}/requests/status/"
-        + status_token(runtime.keys, org.id, outcome.request.reference),
-    )
+    from honorbound.web.portal.status import status_response
 
-
-@router.get("/p/{slug}/requests/status", response_class=HTMLResponse)
-def status_page(
-    request: Request,
-    slug: str,
-    reference: Annotated[str, Query(max_length=24)] = "",
-) -> Response:
-    org = _org(request, slug)
-    if org is None:
-        return not_found(request)
-    found: RightsRequest | None = None
-    if reference.strip():
-        by_ip = limiter(request, "ip")
-        ip_key = client_key(request, org.id)
-        if not by_ip.hit(ip_key):
-            return too_many(request, by_ip.retry_after(ip_key))
-        with request.app.state.runtime.db.session() as session:
-            found = session.scalar(
-                select(RightsRequest).where(
-                    RightsRequest.organization_id == org.id,
-                    RightsRequest.reference == reference.strip().upper(),
-                )
-            )
-    return render(
-        request,
-        "portal/request_status.html",
-        status=404 if reference.strip() and found is None else 200,
-        org=org,
-        slug=slug,
-        request_row=found,
-        searched=bool(reference.strip()),
-        type_name=TYPE_NAMES.get(found.type, found.type) if found else "",
-    )
-
-
-@router.get("/p/{slug}/requests/status/{token}", response_class=HTMLResponse)
-def signed_status_page(request: Request, slug: str, token: str) -> Response:
-    org = _org(request, slug)
-    if org is None:
-        return not_found(request)
-    runtime = request.app.state.runtime
-    reference = status_reference(runtime.keys, org.id, token) if len(token) <= 80 else None
-    if reference is None:
-        return render(
-            request,
-            "portal/link_problem.html",
-            status=400,
-            org=org,
-            slug=slug,
-            message="This status link is not valid (it may have been altered).",
-        )
-    with runtime.db.session() as session:
-        found = session.scalar(
-            select(RightsRequest).where(
-                RightsRequest.organization_id == org.id, RightsRequest.reference == reference
-            )
-        )
-    if found is None:
-        return render(
-            request,
-            "portal/link_problem.html",
-            status=404,
-            org=org,
-            slug=slug,
-            message="That request no longer exists.",
-        )
-    return render(
-        request,
-        "portal/request_status.html",
-        org=org,
-        slug=slug,
-        request_row=found,
-        type_name=TYPE_NAMES.get(found.type, found.type),
-    )
+    return status_response(request, org, slug, outcome.request, just_verified=True)
 
 
 @router.get("/p/{slug}/requests/download")
@@ -532,7 +474,7 @@ def appeal(
             org=org,
             slug=slug,
             token=token,
-            error="This form expired or was not sent by this site.",
+            error=plain_error("csrf", "", language.chosen(request)),
         )
     if not reason.strip():
         return render(
@@ -542,7 +484,7 @@ def appeal(
             org=org,
             slug=slug,
             token=token,
-            error=PLAIN_ERRORS["reason"],
+            error=plain_error("reason", "", language.chosen(request)),
         )
     try:
         with request.app.state.runtime.db.session() as session:
@@ -561,13 +503,15 @@ def appeal(
             slug=slug,
             token=token,
             reason=reason,
-            error=plain_error(exc.field, exc.message),
+            error=plain_error(exc.field, exc.message, language.chosen(request)),
         )
     return render(
         request,
         "portal/request_accepted.html",
         org=org,
         slug=slug,
-        message=f"We received your appeal (reference {reference}); we sent you a "
-        "confirmation by email.",
+        message=_t(
+            request,
+            "We received your appeal (reference {reference}); we sent you a confirmation by email.",
+        ).format(reference=reference),
     )

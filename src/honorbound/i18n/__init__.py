@@ -1,0 +1,107 @@
+"""The languages the consumer-facing product speaks: the portal's pages, the consumer's mail and
+the rendered notice. English is the source language (the strings in code and templates); each
+other language has a gettext catalog, `locales/<lang>/LC_MESSAGES/messages.po`, read (and
+compiled in memory) when first used, so a checkout runs without a build step. `make i18n`
+extracts the strings again (pybabel) and merges them into the catalogs.
+
+A string missing from a catalog shows in English (gettext's fallback); a test fails when a
+portal template string has no Spanish translation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext as _gettext
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as _format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+LOCALES = Path(__file__).parent / "locales"
+DEFAULT = "en"
+# Each language by its own name (what the language switch shows).
+LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}
+MAX_ACCEPT_LANGUAGE = 500  # characters of the header read; the rest is ignored
+
+
+def N_(message: str) -> str:
+    """Marks a string for the catalogs where it is defined; it is translated where shown."""
+    return message
+
+
+def catalog_path(lang: str) -> Path:
+    return LOCALES / lang / "LC_MESSAGES" / "messages.po"
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def translations(lang: str) -> _gettext.NullTranslations:
+    """The catalog of `lang` (English, or an unknown language: the source strings)."""
+    if lang == DEFAULT or lang not in LANGUAGES:
+        return _gettext.NullTranslations()
+    with catalog_path(lang).open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return _gettext.GNUTranslations(compiled)
+
+
+def gettext(lang: str, message: str) -> str:
+    return translations(lang).gettext(message)
+
+
+def ngettext(lang: str, singular: str, plural: str, n: int) -> str:
+    return translations(lang).ngettext(singular, plural, n)
+
+
+def supported(lang: str | None) -> str | None:
+    """`lang` if the product speaks it ("es-MX" -> "es"), else None."""
+    if not lang:
+        return None
+    base = lang.strip().lower().replace("_", "-").split("-", 1)[0]
+    return base if base in LANGUAGES else None
+
+
+def from_accept_language(header: str | None) -> str:
+    """The language to answer in from an Accept-Language header (RFC 9110 12.5.4): the
+    supported language with the highest q, the first listed on a tie; English otherwise."""
+    best, best_q = DEFAULT, -1.0
+    for part in (header or "")[:MAX_ACCEPT_LANGUAGE].split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        lang = supported(tag)
+        if lang is None or q <= 0 or not 0 <= q <= 1:
+            continue
+        if q > best_q:
+            best, best_q = lang, q
+    return best
+
+
+def _locale(lang: str) -> Locale:
+    try:
+        return Locale.parse(lang if lang in LANGUAGES else DEFAULT)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(DEFAULT)
+
+
+def format_day(value: dt.date | dt.datetime, lang: str) -> str:
+    """A date in words: "December 3, 2026", "3 de diciembre de 2026"."""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return _format_date(day, format="long", locale=_locale(lang))
+
+
+def format_number(value: int | float, lang: str) -> str:
+    """A number with the language's separators: 1,234.5 / 1234,5 (es groups from 5 digits)."""
+    return format_decimal(value, locale=_locale(lang))

@@ -1,0 +1,79 @@
+"""The portal's language: the switch on every page (a plain link, no script) remembered by a
+cookie, else the browser's Accept-Language, else English (honorbound.i18n)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from honorbound import i18n
+
+router = APIRouter(include_in_schema=False)
+COOKIE = "honorbound_lang"
+COOKIE_DAYS = 400  # the longest lifetime browsers keep (RFC 6265bis)
+
+
+def chosen(request: Request) -> str:
+    """The language of this portal page."""
+    return i18n.supported(request.cookies.get(COOKIE)) or i18n.from_accept_language(
+        request.headers.get("accept-language")
+    )
+
+
+def switch_target(request: Request) -> str:
+    """Where the switch brings the person back: this page, when a GET can show it again (a
+    page answering a form cannot be fetched again; that goes to the portal's first page)."""
+    slug = str(request.path_params.get("slug", ""))
+    if request.method != "GET":
+        return f"/p/{slug}" if slug else "/"
+    query = f"?{request.url.query}" if request.url.query else ""
+    return request.url.path + query
+
+
+def switch_links(request: Request, current: str) -> list[tuple[str, str, str]]:
+    """(language, its name, the switch's address) for each language but the current one."""
+    slug = str(request.path_params.get("slug", ""))
+    back = quote(switch_target(request), safe="")
+    return [
+        (lang, name, f"/p/{slug}/language?to={lang}&next={back}")
+        for lang, name in i18n.LANGUAGES.items()
+        if lang != current
+    ]
+
+
+def _safe_next(slug: str, target: str) -> str:
+    """Only a page of this portal: never another site (no open redirect)."""
+    parts = urlsplit(target)
+    home = f"/p/{slug}"
+    if (
+        parts.scheme
+        or parts.netloc
+        or "\\" in target
+        or not (parts.path == home or parts.path.startswith(home + "/"))
+    ):
+        return home
+    return target
+
+
+@router.get("/p/{slug}/language")
+def switch_language(
+    request: Request,
+    slug: str,
+    to: Annotated[str, Query(max_length=16)] = "",
+    next: Annotated[str, Query(max_length=600)] = "",
+) -> Response:
+    lang = i18n.supported(to) or i18n.DEFAULT
+    response = RedirectResponse(_safe_next(slug[:63], next), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        lang,
+        max_age=COOKIE_DAYS * 86400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.runtime.settings.secure_cookies,
+    )
+    return response
