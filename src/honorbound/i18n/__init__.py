@@ -99,9 +99,9 @@ def _locale(lang: str) -> Locale:
 def format_day(value: dt.date | dt.datetime, lang: str) -> str:
     """A date in words: "December 3, 2026", "3 de diciembre de 2026"."""
     day = value.date() if isinstance(value, dt.datetime) else value
-    return _format_date(day, format="long", locale=_locale(lang))
+    return str(_format_date(day, format="long", locale=_locale(lang)))
 
 
 def format_number(value: int | float, lang: str) -> str:
     """A number with the language's separators: 1,234.5 / 1234,5 (es groups from 5 digits)."""
-    return format_decimal(value, locale=_locale(lang))
+    return str(format_decimal(value, locale=_locale(lang)))
