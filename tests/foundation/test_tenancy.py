@@ -121,6 +121,24 @@ def _incident_of(client: TestClient, runtime: Runtime, tenant: Tenant) -> tuple[
         return incident, notice.id
 
 
+def _intent_of(runtime: Runtime, tenant: Tenant, subject_id: int) -> int:
+    """A said opt-out of organization A waiting for review (honorbound.intents)."""
+    import datetime as dt
+
+    from honorbound.intents.models import ConversationIntent
+
+    with runtime.db.session() as session:
+        intent = ConversationIntent(
+            organization_id=tenant.id, subject_id=subject_id, interaction_id=1,
+            fingerprint="f" * 64, kind="opt_out", status="review", channel="phone",
+            speaker="customer", span_start=0, span_end=4,
+            occurred_at=dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC),
+        )  # fmt: skip
+        session.add(intent)
+        session.flush()
+        return intent.id
+
+
 def test_every_route_needs_a_key(client: TestClient) -> None:
     routes = _v1_routes(client)
     assert routes
@@ -170,6 +188,7 @@ def test_ids_of_another_organization_are_not_found(
     ).json()["id"]
     ids["task_id"] = _task_of(runtime, tenant, ids["request_id"])
     ids["incident_id"], ids["notice_id"] = _incident_of(client, runtime, tenant)
+    ids["intent_id"] = _intent_of(runtime, tenant, ids["subject_id"])
     checked = 0
     for route in _v1_routes(client):
         params = re.findall(r"\{([^}]+)\}", route.path)

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from honorbound.accounts.roles import Role
-from honorbound.audit import Actor, append
+from honorbound.audit import Actor
 from honorbound.config import Settings
 from honorbound.db import migrate
 from honorbound.runtime import Runtime, build_runtime
@@ -112,11 +112,74 @@ def test_a_merged_away_subject_id_is_not_reused(
     assert min(three["subject"]) > min(two["subject"])
 
 
+def _old_rows(path: Path) -> dict[str, list[int]]:
+    """An organization with two subjects, four identities, two records and two interactions in a
+    database at revision 0021, and an audit entry naming a record 900 erased long ago."""
+    now = "2026-11-20 10:00:00"
+    with sqlite3.connect(path) as conn:
+        org = conn.execute(
+            "INSERT INTO organizations (slug, name, created_at) VALUES ('old-org', 'Old', ?)",
+            (now,),
+        ).lastrowid
+        made: dict[str, list[int]] = {"subject": [], "identity": [], "record": []}
+        for n in range(2):
+            sid = conn.execute(
+                "INSERT INTO vault_subjects (organization_id, key_id, type, status, created_at,"
+                " last_activity_at) VALUES (?, ?, 'user', 'active', ?, ?)",
+                (org, f"k{n}", now, now),
+            ).lastrowid
+            assert sid is not None
+            made["subject"].append(sid)
+            for kind in ("email", "phone"):
+                made["identity"].append(
+                    conn.execute(
+                        "INSERT INTO vault_identities (organization_id, subject_id, kind,"
+                        " blind_index, value_sealed, created_at) VALUES (?, ?, ?, ?, x'00', ?)",
+                        (org, sid, kind, f"{kind}{n}", now),
+                    ).lastrowid
+                    or 0
+                )
+            made["record"].append(
+                conn.execute(
+                    "INSERT INTO vault_records (organization_id, subject_id, category, purposes,"
+                    " source, collected_at, value_sealed) VALUES (?, ?, 'user.contact.email',"
+                    " '[\"support\"]', 'web', ?, x'00')",
+                    (org, sid, now),
+                ).lastrowid
+                or 0
+            )
+            conn.execute(
+                "INSERT INTO vault_interactions (organization_id, subject_id, channel, direction,"
+                " started_at, tags, findings, created_at) VALUES (?, ?, 'chat', 'inbound', ?,"
+                " '[]', '{}', ?)",
+                (org, sid, now, now),
+            )
+        conn.execute(
+            "INSERT INTO audit_entries (organization_id, seq, at, actor, role, action,"
+            " object_type, object_id, details, prev_hash, hash) VALUES (?, 1, ?, 'test',"
+            " 'system', 'record.deleted', 'record', '900', '{}', ?, ?)",
+            (org, now, "0" * 64, "1" * 64),
+        )
+    return made
+
+
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite rowid reuse; PostgreSQL sequences never reuse")
 def test_migration_0022_keeps_every_row_and_starts_above_audited_ids(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     url = f"sqlite:///{path}"
     migrate.upgrade(url, "0021")
+    # Rows written as 0021's schema holds them (raw SQL: today's code expects today's schema).
+    made = _old_rows(path)
+    with sqlite3.connect(path) as conn:
+        before = {
+            table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in (
+                Subject.__tablename__,
+                Identity.__tablename__,
+                Record.__tablename__,
+                Interaction.__tablename__,
+            )
+        }
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=url,
@@ -124,25 +187,6 @@ def test_migration_0022_keeps_every_row_and_starts_above_audited_ids(tmp_path: P
         master_key="ab" * 32,
         base_url="http://testserver",
     )
-    runtime = build_runtime(settings, immediate_jobs=True)
-    try:
-        from honorbound.api.app import create_app
-
-        with TestClient(create_app(runtime)) as client:
-            tenant = make_tenant(runtime, "old-org")
-            adopt_example(runtime, tenant.id)
-            made = _collect(client, tenant)
-            with runtime.db.session() as session:
-                # A record erased long ago, named by the audit log, had id 900.
-                append(session, tenant.id, ACTOR, "record.deleted", "record", 900, {})
-                before = {
-                    model.__tablename__: int(
-                        session.scalar(select(func.count()).select_from(model)) or 0
-                    )
-                    for model in (Subject, Identity, Record, Interaction)
-                }
-    finally:
-        runtime.close()
     with sqlite3.connect(path) as conn:
         assert (
             "AUTOINCREMENT"
