@@ -32,6 +32,11 @@ def extract(root: Path = ROOT) -> Catalog:
     return template
 
 
+def _translated(string: str | tuple[str, ...] | list[str] | None) -> bool:
+    forms = [string] if isinstance(string, str) else list(string or [])
+    return bool(forms) and all(forms)
+
+
 def update(root: Path = ROOT) -> dict[str, int]:
     """Merge the extracted strings into each catalog; the count of untranslated per language."""
     template = extract(root)
@@ -46,11 +51,7 @@ def update(root: Path = ROOT) -> dict[str, int]:
         catalog.obsolete.clear()
         with path.open("wb") as handle:
             write_po(handle, catalog, no_location=True, sort_output=True, width=100)
-        untranslated[lang] = sum(
-            1
-            for m in catalog
-            if m.id and not (m.string if isinstance(m.string, str) else all(m.string))
-        )
+        untranslated[lang] = sum(1 for m in catalog if m.id and not _translated(m.string))
     return untranslated
 
 
