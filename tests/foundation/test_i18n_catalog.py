@@ -56,6 +56,7 @@ def test_extraction_finds_the_portal_the_mail_and_the_notice(template: Catalog) 
     assert "Tick at least one of the choices below." in ids
     assert "delete your personal information" in ids
     assert "{org}: we received your privacy request {reference}" in ids
+    assert "delete your personal data" in ids  # policy/data/wording.yaml, shown on the notice
 
 
 def test_every_marked_string_has_a_spanish_translation(template: Catalog, spanish: Catalog) -> None:

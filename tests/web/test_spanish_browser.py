@@ -72,6 +72,11 @@ def test_a_spanish_speaker_makes_a_deletion_request_end_to_end(
     assert page.locator("html").get_attribute("lang") == "es"
     assert page.get_by_role("heading", level=1).inner_text() != ""
     assert "Qué recopilamos" in page.locator("#collect").inner_text()
+    # the notice's enumerated words (policy/data/wording.yaml) in Spanish too
+    assert "Recopilada directamente de usted" in page.locator("table.datamap").inner_text()
+    rights = page.locator("#rights + section").inner_text()
+    assert "eliminar sus datos personales" in rights
+    assert "Cómo: por correo electrónico, mediante nuestro formulario web." in rights
     page.get_by_role("link", name="Hacer una solicitud de privacidad").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Hacer una solicitud de privacidad"
     page.get_by_label("Quiero").select_option("delete")

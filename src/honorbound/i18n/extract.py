@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-from honorbound.i18n import DEFAULT, LANGUAGES, catalog_path
+from honorbound.i18n import DEFAULT, LANGUAGES, WORDED_GROUPS, catalog_path
 
 ROOT = Path(__file__).resolve().parents[3]
+WORDING = "src/honorbound/policy/data/wording.yaml"
 # `_`/`N_` take the message first; `i18n.gettext(lang, message)` second (one-argument
 # `gettext` is what Jinja's {% trans %} blocks yield).
 KEYWORDS = parse_keywords(["_", "N_", "gettext", "gettext:2,2t", "ngettext:1,2", "ngettext:2,3,4t"])
@@ -23,12 +25,17 @@ KEYWORDS = parse_keywords(["_", "N_", "gettext", "gettext:2,2t", "ngettext:1,2",
 def extract(root: Path = ROOT) -> Catalog:
     """Every marked string of the sources, as a template catalog."""
     with (root / "babel.cfg").open() as handle:
-        method_map, options_map = parse_mapping_cfg(handle)
+        method_map, options_map = parse_mapping_cfg(handle)  # type: ignore[no-untyped-call]
     template = Catalog(project="honorbound")
     for filename, lineno, message, comments, context in extract_from_dir(
         str(root), method_map, options_map, keywords=KEYWORDS
     ):
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    # The enumerated words of the notice page live in a data file, not in code.
+    words = yaml.safe_load((root / WORDING).read_text("utf-8"))
+    for group in WORDED_GROUPS:
+        for key, text in words[group].items():
+            template.add(text, None, [(f"{WORDING}:{group}.{key}", 0)])
     return template
 
 
