@@ -4,6 +4,7 @@ same placeholders, and the catalog the runtime compiles answers in Spanish."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -89,3 +90,11 @@ def test_the_runtime_answers_in_spanish() -> None:
     assert i18n.ngettext(
         "es", "Saved: %(count)s change recorded.", "Saved: %(count)s changes recorded.", 2
     ) == ("Guardado: se registraron %(count)s cambios.")
+
+
+def test_spanish_numbers_and_dates_follow_us_spanish() -> None:
+    """US Spanish writes 1,024 (Spain would write 1.024, which reads as a decimal here)."""
+    assert i18n.format_number(1024, "es") == "1,024"
+    assert i18n.format_number(1024, "en") == "1,024"
+    assert i18n.format_day(dt.date(2026, 12, 3), "es") == "3 de diciembre de 2026"
+    assert i18n.format_day(dt.date(2026, 12, 3), "en") == "December 3, 2026"

@@ -93,9 +93,14 @@ def from_accept_language(header: str | None) -> str:
     return best
 
 
+# The conventions numbers and dates are written in: the product's readers live in the United
+# States, so Spanish follows US Spanish (1,024.5), not Spain's (1.024,5).
+FORMAT_LOCALES = {"en": "en_US", "es": "es_US"}
+
+
 def _locale(lang: str) -> Locale:
     try:
-        return Locale.parse(lang if lang in LANGUAGES else DEFAULT)
+        return Locale.parse(FORMAT_LOCALES.get(lang, FORMAT_LOCALES[DEFAULT]))
     except (UnknownLocaleError, ValueError):
         return Locale.parse(DEFAULT)
 
@@ -107,7 +112,7 @@ def format_day(value: dt.date | dt.datetime, lang: str) -> str:
 
 
 def format_number(value: int | float, lang: str) -> str:
-    """A number with the language's separators: 1,234.5 / 1234,5 (es groups from 5 digits)."""
+    """A number with the separators of the language as written in the US: 1,234.5 in both."""
     return str(format_decimal(value, locale=_locale(lang)))
 
 
