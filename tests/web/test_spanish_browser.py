@@ -76,6 +76,7 @@ def test_a_spanish_speaker_makes_a_deletion_request_end_to_end(
     assert "Recopilada directamente de usted" in page.locator("table.datamap").inner_text()
     rights = page.locator("#rights + section").inner_text()
     assert "eliminar sus datos personales" in rights
+    assert "Donde usted vive: Estados Unidos." in rights
     assert "Cómo: por correo electrónico, mediante nuestro formulario web." in rights
     page.get_by_role("link", name="Hacer una solicitud de privacidad").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Hacer una solicitud de privacidad"

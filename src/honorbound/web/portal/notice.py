@@ -69,7 +69,10 @@ def plain_notice(
         rows.append(PlainRow(row, list(dict.fromkeys(worded.retention)), sources, recipients))
     offers = [
         PlainOffer(
-            jurisdiction_names(list(o.jurisdictions), {"all": _("any place"), **state_names}),
+            jurisdiction_names(
+                list(o.jurisdictions),
+                {"all": _("any place"), "US": _("the United States"), **state_names},
+            ),
             [_word("rights", r.value, lang) for r in o.rights],
             [_word("methods", m.value, lang) for m in o.methods],
         )
