@@ -206,6 +206,8 @@ def test_the_language_switch_is_on_every_portal_page_and_comes_back_to_it(
             assert page.locator("#collect").inner_text() == "Qué recopilamos", path
         else:
             assert spanish == HEADINGS[english], (path, spanish)
+        if "/preferences/" in path:
+            assert page.get_by_label("Ofertas y novedades por correo electrónico").count() == 1
         page.locator("#language-en").click()
         assert page.locator("html").get_attribute("lang") == "en", path
         assert page.get_by_role("heading", level=1).inner_text() == english, path
