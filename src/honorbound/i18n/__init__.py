@@ -18,6 +18,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _format_date
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -26,6 +27,9 @@ LOCALES = Path(__file__).parent / "locales"
 DEFAULT = "en"
 # Each language by its own name (what the language switch shows).
 LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}
+# The groups of policy/data/wording.yaml the portal's notice page shows in the page's language:
+# their values are catalog strings (`make i18n` reads them from the data file).
+WORDED_GROUPS = ("sources", "recipient_types", "rights", "methods")
 MAX_ACCEPT_LANGUAGE = 500  # characters of the header read; the rest is ignored
 
 
@@ -89,9 +93,14 @@ def from_accept_language(header: str | None) -> str:
     return best
 
 
+# The conventions numbers and dates are written in: the product's readers live in the United
+# States, so Spanish follows US Spanish (1,024.5), not Spain's (1.024,5).
+FORMAT_LOCALES = {"en": "en_US", "es": "es_US"}
+
+
 def _locale(lang: str) -> Locale:
     try:
-        return Locale.parse(lang if lang in LANGUAGES else DEFAULT)
+        return Locale.parse(FORMAT_LOCALES.get(lang, FORMAT_LOCALES[DEFAULT]))
     except (UnknownLocaleError, ValueError):
         return Locale.parse(DEFAULT)
 
@@ -103,5 +112,15 @@ def format_day(value: dt.date | dt.datetime, lang: str) -> str:
 
 
 def format_number(value: int | float, lang: str) -> str:
-    """A number with the language's separators: 1,234.5 / 1234,5 (es groups from 5 digits)."""
+    """A number with the separators of the language as written in the US: 1,234.5 in both."""
     return str(format_decimal(value, locale=_locale(lang)))
+
+
+def join(items: list[str], lang: str) -> str:
+    """A list in words: "a, b and c" / "a, b y c" (English without the serial comma, as the
+    rendered notice writes it)."""
+    if len(items) < 2:
+        return "".join(items)
+    if lang == DEFAULT or lang not in LANGUAGES:
+        return ", ".join(items[:-1]) + " and " + items[-1]
+    return str(format_list(items, locale=_locale(lang)))

@@ -254,7 +254,7 @@ def deletion_done(
         + "\n\n"
         + _("What we kept, and why:")
         + f"\n{kept_text}\n\n"
-        + _told(recipients, "delete it", lang)
+        + _told(recipients, N_("delete it"), lang)
         + "\n\n"
         + org,
     )
@@ -295,7 +295,7 @@ def correction_done(
             ).format(items=", ".join(missing))
         )
     if corrected:
-        lines.append(_told(recipients, "correct it", lang))
+        lines.append(_told(recipients, N_("correct it"), lang))
     lines += ["", org]
     return Mail(
         _("{org}: your information was corrected ({reference})").format(

@@ -6,11 +6,15 @@ keeps its problem details.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from honorbound import i18n
+from honorbound.i18n import N_
+from honorbound.web.portal import language
 from honorbound.web.portal.common import organization
 from honorbound.web.rendering import render
 from honorbound.web.staff import signed_in
@@ -19,33 +23,33 @@ from honorbound.web.staff import signed_in
 BROWSER_PREFIXES = ("/p/", "/console", "/login", "/logout", "/u/")
 
 TITLES = {
-    400: "This address cannot be used",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "This page is the answer to a form",
-    413: "What you sent is too large",
-    422: "Something in the form could not be used",
-    429: "Too many attempts",
-    500: "Something went wrong on our side",
-    503: "We are busy",
+    400: N_("This address cannot be used"),
+    403: N_("Not allowed"),
+    404: N_("Page not found"),
+    405: N_("This page is the answer to a form"),
+    413: N_("What you sent is too large"),
+    422: N_("Something in the form could not be used"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong on our side"),
+    503: N_("We are busy"),
 }
 
 # The names people see on the forms, for fields a validation error names.
 FIELD_NAMES = {
-    "email": "the email address",
-    "phone": "the phone number",
-    "identity": "the email address or phone number",
-    "agent_name": "the agent's name",
-    "reason": "the reason",
-    "note": "the note",
-    "typed_name": "your full name",
-    "birth_date": "the date of birth",
-    "account_id": "the account number",
-    "correct_value": "the correct information",
-    "token": "the link",
-    "reference": "the request reference",
-    "username": "the username",
-    "password": "the password",
+    "email": N_("the email address"),
+    "phone": N_("the phone number"),
+    "identity": N_("the email address or phone number"),
+    "agent_name": N_("the agent's name"),
+    "reason": N_("the reason"),
+    "note": N_("the note"),
+    "typed_name": N_("your full name"),
+    "birth_date": N_("the date of birth"),
+    "account_id": N_("the account number"),
+    "correct_value": N_("the correct information"),
+    "token": N_("the link"),
+    "reference": N_("the request reference"),
+    "username": N_("the username"),
+    "password": N_("the password"),
 }
 
 
@@ -73,31 +77,45 @@ def _frame(request: Request) -> dict[str, Any]:
     return {"layout": "base.html", "home": "/"}
 
 
-def explain(status: int, field: str = "", kind: str = "") -> str:
-    """What happened and what to do, in plain words."""
-    name = FIELD_NAMES.get(field, "one of the fields")
+def explain(status: int, field: str = "", kind: str = "", lang: str = "en") -> str:
+    """What happened and what to do, in plain words, in `lang`."""
+    name = i18n.gettext(lang, FIELD_NAMES.get(field, ANY_FIELD))
     if status == 422 and field == "token":
-        return (
-            "This link is incomplete. Open it again from the email we sent you, the whole "
-            "link, or copy all of it into the address bar."
-        )
-    if status == 422 and kind.endswith("too_long"):
-        return f"{name[:1].upper()}{name[1:]} is too long. Go back, shorten it and send again."
-    if status == 422 and kind == "missing":
-        return f"{name[:1].upper()}{name[1:]} is missing. Go back, fill it in and send again."
+        return i18n.gettext(lang, INCOMPLETE_LINK)
     if status == 422:
-        return f"{name[:1].upper()}{name[1:]} could not be used. Go back, check it and send again."
-    return {
-        400: "The address is not valid (it may have been altered or cut short).",
-        403: "You may not open this page.",
-        404: "There is nothing at this address. Check the link you were given.",
-        405: "You opened an address that only answers a form (after a refresh or from a "
-        "bookmark). Open the form again from the menu.",
-        413: "The form or file you sent is larger than this site accepts. Send a smaller file.",
-        429: "This was sent too often. Please wait a little and try again.",
-        500: "We have logged the problem. Please try again later.",
-        503: "Please try again in a few seconds; nothing was changed.",
-    }.get(status, "Please go back and try again.")
+        sentence = FIELD_PROBLEMS["too_long" if kind.endswith("too_long") else kind]
+        text = i18n.gettext(lang, sentence).format(name=name)
+        return text[:1].upper() + text[1:]
+    return i18n.gettext(lang, MESSAGES.get(status, GO_BACK))
+
+
+ANY_FIELD = N_("one of the fields")
+GO_BACK = N_("Please go back and try again.")
+SOMETHING_WRONG = N_("Something went wrong")
+INCOMPLETE_LINK = N_(
+    "This link is incomplete. Open it again from the email we sent you, the whole link, or "
+    "copy all of it into the address bar."
+)
+FIELD_PROBLEMS = defaultdict(
+    lambda: N_("{name} could not be used. Go back, check it and send again."),
+    {
+        "too_long": N_("{name} is too long. Go back, shorten it and send again."),
+        "missing": N_("{name} is missing. Go back, fill it in and send again."),
+    },
+)
+MESSAGES = {
+    400: N_("The address is not valid (it may have been altered or cut short)."),
+    403: N_("You may not open this page."),
+    404: N_("There is nothing at this address. Check the link you were given."),
+    405: N_(
+        "You opened an address that only answers a form (after a refresh or from a "
+        "bookmark). Open the form again from the menu."
+    ),
+    413: N_("The form or file you sent is larger than this site accepts. Send a smaller file."),
+    429: N_("This was sent too often. Please wait a little and try again."),
+    500: N_("We have logged the problem. Please try again later."),
+    503: N_("Please try again in a few seconds; nothing was changed."),
+}
 
 
 def page(
@@ -112,12 +130,14 @@ def page(
     if not is_browser_path(request.url.path):
         return None
     context = _frame(request)
+    # The portal's error pages speak the portal's language; the console's are English.
+    lang = language.chosen(request) if context["layout"] == "portal/layout.html" else "en"
     response = render(
         request,
         "error.html",
         status=status,
-        title=TITLES.get(status, "Something went wrong"),
-        message=explain(status, field, kind),
+        title=i18n.gettext(lang, TITLES.get(status, SOMETHING_WRONG)),
+        message=explain(status, field, kind, lang),
         **context,
     )
     if headers:

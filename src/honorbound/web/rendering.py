@@ -74,11 +74,12 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     context.setdefault("role", staff.role.value if staff else None)
     context["csrf_token"] = csrf.token(request)
     lang = "en"
-    if name.startswith("portal/"):
+    portal = name.startswith("portal/") or context.get("layout") == "portal/layout.html"
+    if portal:
         from honorbound.web.portal import language
 
         lang = language.chosen(request)
-        context.setdefault("languages", language.switch_links(request, lang))
+        context.setdefault("languages", language.switch_links(request, lang, context.get("slug")))
     context["lang"] = lang
     reset = _LANG.set(lang)
     try:
@@ -86,7 +87,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     finally:
         _LANG.reset(reset)
     response.headers.update(SECURITY_HEADERS)
-    if name.startswith("portal/"):
+    if portal:
         response.headers["Content-Language"] = lang
         response.headers["Vary"] = "Accept-Language, Cookie"
     return response

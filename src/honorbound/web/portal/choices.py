@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from honorbound import i18n
 from honorbound.audit import Actor
 from honorbound.consent import gpc as gpc_rules
 from honorbound.consent import ledger
@@ -27,12 +28,13 @@ from honorbound.policy import store as policy_store
 from honorbound.ratelimit import identity_key
 from honorbound.vault.identities import IdentityKind, InvalidIdentity
 from honorbound.web import csrf
+from honorbound.web.portal import language
 from honorbound.web.portal.common import (
-    PLAIN_ERRORS,
     client_key,
     limiter,
     not_found,
     organization,
+    plain_error,
     too_many,
 )
 from honorbound.web.rendering import render
@@ -133,7 +135,7 @@ def submit_choices(
             request,
             slug,
             status=403,
-            error="This form expired or was not sent by this site. Please submit it again.",
+            error=plain_error("csrf", "", language.chosen(request)),
         )
     ticked = {
         name
@@ -154,7 +156,7 @@ def submit_choices(
             status=422,
             form=typed,
             error_field="sale_sharing",
-            error="Tick at least one of the choices below.",
+            error=i18n.gettext(language.chosen(request), "Tick at least one of the choices below."),
         )
     if state and state not in {code for code, _ in states(request)}:
         return _form(
@@ -163,7 +165,7 @@ def submit_choices(
             status=422,
             form=typed,
             error_field="state",
-            error=PLAIN_ERRORS["jurisdiction"],
+            error=plain_error("jurisdiction", "", language.chosen(request)),
         )
     value = identity.strip()
     # No email or phone: the choices hold for this browser, by cookie (like GPC).
@@ -180,7 +182,7 @@ def submit_choices(
             status=422,
             form=typed,
             error_field="identity",
-            error=PLAIN_ERRORS["identity"],
+            error=plain_error("identity", "", language.chosen(request)),
         )
     by_identity = limiter(request, "identity")
     person_key = identity_key(org_id, ref.index)

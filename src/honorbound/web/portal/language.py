@@ -23,20 +23,22 @@ def chosen(request: Request) -> str:
     )
 
 
-def switch_target(request: Request) -> str:
+def switch_target(request: Request, slug: str) -> str:
     """Where the switch brings the person back: this page, when a GET can show it again (a
     page answering a form cannot be fetched again; that goes to the portal's first page)."""
-    slug = str(request.path_params.get("slug", ""))
     if request.method != "GET":
         return f"/p/{slug}" if slug else "/"
     query = f"?{request.url.query}" if request.url.query else ""
     return request.url.path + query
 
 
-def switch_links(request: Request, current: str) -> list[tuple[str, str, str]]:
-    """(language, its name, the switch's address) for each language but the current one."""
-    slug = str(request.path_params.get("slug", ""))
-    back = quote(switch_target(request), safe="")
+def switch_links(
+    request: Request, current: str, slug: str | None = None
+) -> list[tuple[str, str, str]]:
+    """(language, its name, the switch's address) for each language but the current one. The
+    slug is the route's, or the page's (an error page answered outside any route)."""
+    slug = slug or str(request.path_params.get("slug", ""))
+    back = quote(switch_target(request, slug), safe="")
     return [
         (lang, name, f"/p/{slug}/language?to={lang}&next={back}")
         for lang, name in i18n.LANGUAGES.items()

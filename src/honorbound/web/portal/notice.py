@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from honorbound import i18n
 from honorbound.policy import store as policy_store
 from honorbound.policy.render import category_rows, jurisdiction_names, wording
 from honorbound.policy.schema import Declaration, RecipientType
 from honorbound.web.datamap import Row, matrix
+from honorbound.web.portal import language
 from honorbound.web.portal.common import not_found, organization
 from honorbound.web.rendering import render
 
@@ -36,32 +38,43 @@ class PlainOffer:
     methods: list[str]
 
 
-def _word(group: str, key: str) -> str:
-    return wording()[group].get(key, key.replace("_", " "))
+def _word(group: str, key: str, lang: str = "en") -> str:
+    """The data file's words for `key`; translated for the groups in i18n.WORDED_GROUPS."""
+    if group not in i18n.WORDED_GROUPS:
+        return wording()[group].get(key, key.replace("_", " "))
+    return i18n.gettext(lang, wording()[group].get(key, key.replace("_", " ")))
 
 
-def plain_notice(declaration: Declaration, state_names: dict[str, str]) -> dict[str, Any]:
+def plain_notice(
+    declaration: Declaration, state_names: dict[str, str], lang: str = "en"
+) -> dict[str, Any]:
     """What the notice page says, worded for a consumer: category names, retention as "3 years
     after your last activity with us", states by name, rights and methods in words; and the
-    truth about advertising partners next to the sharing statement."""
+    truth about advertising partners next to the sharing statement. Rights, methods, sources
+    and recipient types are in `lang`; the declaration's own texts stay as written."""
+    _ = i18n.translations(lang).gettext
     rows = []
     for row, worded in zip(matrix(declaration), category_rows(declaration), strict=True):
         recipients = [
             r.name
-            + f" ({_word('recipient_types', r.type.value).lower()}"
-            + (", a sale" if r.sale else "")
-            + (", sharing for targeted advertising" if r.sharing else "")
+            + f" ({_word('recipient_types', r.type.value, lang).lower()}"
+            + (_(", a sale") if r.sale else "")
+            + (_(", sharing for targeted advertising") if r.sharing else "")
             + ")"
             for r in row.recipients
         ]
-        rows.append(
-            PlainRow(row, list(dict.fromkeys(worded.retention)), worded.sources, recipients)
+        sources = i18n.join(
+            [_word("sources", s.value, lang) for s in worded.category.sources], lang
         )
+        rows.append(PlainRow(row, list(dict.fromkeys(worded.retention)), sources, recipients))
     offers = [
         PlainOffer(
-            jurisdiction_names(list(o.jurisdictions), {"all": "any place", **state_names}),
-            [_word("rights", r.value) for r in o.rights],
-            [_word("methods", m.value) for m in o.methods],
+            jurisdiction_names(
+                list(o.jurisdictions),
+                {"all": _("any place"), "US": _("the United States"), **state_names},
+            ),
+            [_word("rights", r.value, lang) for r in o.rights],
+            [_word("methods", m.value, lang) for m in o.methods],
         )
         for o in declaration.rights
     ]
@@ -74,7 +87,9 @@ def plain_notice(declaration: Declaration, state_names: dict[str, str]) -> dict[
         "plain_rows": rows,
         "offers": offers,
         "ad_partners": partners,
-        "recipient_types": {k: v.lower() for k, v in wording()["recipient_types"].items()},
+        "recipient_types": {
+            k: i18n.gettext(lang, v).lower() for k, v in wording()["recipient_types"].items()
+        },
     }
 
 
@@ -106,7 +121,7 @@ def _page(request: Request, slug: str, number: int | None) -> Response:
         latest_number=latest.number,
         history=list(reversed(history)),
         rows=matrix(declaration),
-        **plain_notice(declaration, runtime.rules.state_names),
+        **plain_notice(declaration, runtime.rules.state_names, language.chosen(request)),
     )
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from honorbound import i18n
 from honorbound.api.deps import FormFields
 from honorbound.audit import Actor
 from honorbound.consent import ledger, links, rules
 from honorbound.consent.identity import IdentityRef, Keys
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
+from honorbound.i18n import N_
 from honorbound.web import csrf
-from honorbound.web.portal.common import not_found, organization
+from honorbound.web.portal import language
+from honorbound.web.portal.common import not_found, organization, plain_error
 from honorbound.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -31,13 +34,15 @@ CHANNELS = (
     ConsentChannel.VOICE.value,
     ConsentChannel.MAIL.value,
 )
+NOT_OURS = N_("This link is not a preference-center link of this organization.")
+# What the page calls each purpose and channel (translated where shown).
 LABELS = {
-    "marketing": "Offers and news",
-    "research": "Surveys and research",
-    "email": "Email",
-    "sms": "Text messages",
-    "voice": "Phone calls",
-    "mail": "Post",
+    "marketing": N_("Offers and news"),
+    "research": N_("Surveys and research"),
+    "email": N_("Email"),
+    "sms": N_("Text messages"),
+    "voice": N_("Phone calls"),
+    "mail": N_("Post"),
 }
 
 
@@ -77,7 +82,7 @@ def _read(request: Request, slug: str, token: str) -> tuple[int, links.Unsubscri
             status=400,
             org=org,
             slug=slug,
-            message="This link is not a preference-center link of this organization.",
+            message=i18n.gettext(language.chosen(request), NOT_OURS),
         )
     return org_id, link
 
@@ -136,7 +141,7 @@ def save_preferences(request: Request, slug: str, token: str, form: FormFields) 
             org_id,
             link,
             status=403,
-            error="This form expired or was not sent by this site. Please try again.",
+            error=plain_error("csrf", "", language.chosen(request)),
         )
     wanted = {key for key in form if ":" in key}
     unknown = wanted - {f"{p}:{c}" for p in PURPOSES for c in CHANNELS}

@@ -51,6 +51,10 @@ from honorbound.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
 Token = Annotated[str, Query(min_length=3, max_length=200)]
+NOT_ENOUGH = i18n.N_(
+    "We could not confirm enough of these details. Check them and try again; "
+    "after a few attempts the link or code locks."
+)
 ACCEPTED = i18n.N_(
     "Thank you. Whether or not the details match our records, we handle every request the "
     "same way: check your email (or phone) for the next step and the date to expect an answer."
@@ -415,11 +419,7 @@ def verify(
         preview = outcome
         return again(
             422,
-            i18n.gettext(
-                lang,
-                "We could not confirm enough of these details. Check them and try again; "
-                "after a few attempts the link or code locks.",
-            ),
+            i18n.gettext(lang, NOT_ENOUGH),
         )
     from honorbound.web.portal.status import status_response
 
