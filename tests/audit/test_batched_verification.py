@@ -154,3 +154,39 @@ def test_the_api_verifies_in_full_or_from_the_checkpoint(
     assert client.get("/v1/audit/verify", params={"full": "false"}, headers=headers).json()["ok"]
     broken = client.get("/v1/audit/verify", headers=headers).json()
     assert not broken["ok"] and "seq 2 " in broken["problem"]
+
+
+def test_the_canonical_form_is_the_documented_json(runtime: Runtime, tenant: Tenant) -> None:
+    """The bytes hashed are json.dumps of the entry (sorted keys, no spaces, UTF-8) with the
+    time as %Y-%m-%dT%H:%M:%S.%fZ in UTC: spelled here independently of `chain.canonical`."""
+    import datetime as dt
+    import hashlib
+    import json
+
+    from sqlalchemy import select
+
+    from honorbound.audit import AuditEntry
+
+    moments = [
+        dt.datetime(2026, 3, 1, 4, 5, 6, tzinfo=dt.UTC),  # no microseconds
+        dt.datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    ]
+    with runtime.db.session() as session:
+        for at in moments:
+            append(
+                session, tenant.id, ACTOR, "test.ünïcode", "thing", "x", {"b": "é", "a": [1]}, at
+            )
+    with runtime.db.read_session() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.organization_id == tenant.id)
+        ).all()
+    for e in entries:
+        document = {
+            "organization_id": e.organization_id, "seq": e.seq, "actor": e.actor,
+            "at": e.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "role": e.role,
+            "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
+            "details": e.details, "prev_hash": e.prev_hash,
+        }  # fmt: skip
+        raw = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert hashlib.sha256(raw.encode()).hexdigest() == e.hash
+    assert verify_chain(runtime.db, tenant.id, full=True).ok

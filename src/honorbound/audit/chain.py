@@ -52,7 +52,17 @@ class ChainProblem:
 
 
 def _timestamp(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # strftime("%Y-%m-%dT%H:%M:%S.%fZ"), spelled out: a third of the cost per entry.
+    v = value.astimezone(dt.UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+        f".{v.microsecond:06d}Z"
+    )
+
+
+# What json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds on
+# every call, built once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class Hashed(Protocol):
@@ -93,7 +103,7 @@ def canonical(entry: Hashed) -> bytes:
         "details": entry.details,
         "prev_hash": entry.prev_hash,
     }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(document).encode()
 
 
 def entry_hash(entry: Hashed) -> str:
