@@ -190,3 +190,24 @@ def test_the_canonical_form_is_the_documented_json(runtime: Runtime, tenant: Ten
         raw = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         assert hashlib.sha256(raw.encode()).hexdigest() == e.hash
     assert verify_chain(runtime.db, tenant.id, full=True).ok
+
+
+def test_the_cli_verifies_in_full_or_only_what_is_new(
+    runtime: Runtime, tenant: Tenant, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from honorbound.cli import app as cli
+
+    for name in ("database_url", "keystore_url", "master_key", "data_dir", "base_url"):
+        monkeypatch.setenv(f"HONORBOUND_{name.upper()}", str(getattr(settings, name)))
+    runner = CliRunner()
+    full = runner.invoke(cli, ["audit", "verify", "--org", tenant.slug])
+    assert full.exit_code == 0 and "intact" in full.output, full.output
+    _fill(runtime.db, tenant.id, 3)
+    new = runner.invoke(cli, ["audit", "verify", "--org", tenant.slug, "--new"])
+    assert new.exit_code == 0 and "3 new entries" in new.output, new.output
+    _edit(runtime.db, tenant.id, 1)  # before the checkpoint: only the full walk sees it
+    assert runner.invoke(cli, ["audit", "verify", "--org", tenant.slug, "--new"]).exit_code == 0
+    broken = runner.invoke(cli, ["audit", "verify", "--org", tenant.slug])
+    assert broken.exit_code == 1 and "entry seq 1 " in broken.output, broken.output
