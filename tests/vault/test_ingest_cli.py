@@ -114,3 +114,24 @@ def test_a_missing_file_or_organization_exits_2(
     source.write_text('{"subject_id": 1}\n')
     r = cli_env.invoke(cli, ["ingest", str(source), "--org", "no-such-org"])
     assert r.exit_code == 2 and "no organization with slug" in r.output
+
+
+def test_a_line_over_the_limit_is_refused_alone_without_being_kept(
+    client: TestClient,
+    runtime: Runtime,
+    cli_env: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HONORBOUND_MAX_BODY_BYTES", "4096")
+    tenant = make_tenant(runtime, "cli-long")
+    adopt_example(runtime, tenant.id)
+    body = {"subject_id": _subject(client, tenant), "channel": "chat", "direction": "inbound",
+            "started_at": "2026-11-20T10:00:00Z"}  # fmt: skip
+    huge = json.dumps({**body, "text": "x" * 300_000})  # several read chunks long
+    source = tmp_path / "long.ndjson"
+    source.write_text("\n".join([json.dumps(body), huge, json.dumps(body)]))
+    r = cli_env.invoke(cli, ["ingest", str(source), "--org", tenant.slug])
+    assert r.exit_code == 1, r.output
+    answered = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    assert [(x["line"], x["status"]) for x in answered] == [(1, 201), (2, 413), (3, 201)]
