@@ -14,6 +14,10 @@ when the last full walk ran and what it found.
 
 A problem found by either stays on the checkpoint (`ok` false, `problem`) until a full check
 finds the chain intact again, so a broken chain is never hidden by later good entries.
+
+`verify_chain` is what users trigger (API, console, CLI, the jobs): either check, walked in
+batches of short read transactions (`walk_in_batches`) so that it never holds the write lock;
+`check_new` and `check_full` do the same in the caller's session.
 """
 
 from __future__ import annotations
