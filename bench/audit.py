@@ -1,4 +1,5 @@
-"""Audit chain check on the console home: full walk (before) against the checkpoint (after).
+"""Audit chain verification: entries/s of the old ORM walk (before) and the raw-row batched
+walk (after), and the console's checkpoint against a full walk.
 
     .venv/bin/python bench/audit.py                    # 200,000 entries (about 1 min)
     .venv/bin/python bench/audit.py --entries 1000000
@@ -7,7 +8,10 @@ Loads one organization's chain with plain inserts of correctly hashed entries in
 SQLite database, then times, each in a fresh session: `verify` (what the dashboard did on every
 visit), `check_new` with no checkpoint (the first visit), `check_new` with 0 and with 100 new
 entries (every later visit), and the batched full walk the daily job and the console button
-run. Figures are printed last as key=value pairs.
+run. `before_orm_entries_per_s` is the walk as it was up to issue 22 (one transaction, ORM
+objects, reproduced here since the code no longer has it); `after_entries_per_s` is
+`verify_chain(full=True)` (raw rows, batches of read transactions), in the same run. The
+temporary database is removed at the end. Figures are printed last as key=value pairs.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -24,14 +29,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+# In place of this script's folder, whose http.py would shadow the standard library's `http`.
+sys.path[0] = str(ROOT / "src")
 
 from sqlalchemy import insert, select  # noqa: E402
 
 from honorbound.accounts.service import create_organization  # noqa: E402
 from honorbound.audit import Actor, AuditEntry, append, head, verify  # noqa: E402
 from honorbound.audit.chain import entry_hash  # noqa: E402
-from honorbound.audit.checkpoints import check_full, check_full_in_batches, check_new  # noqa: E402
+from honorbound.audit.checkpoints import (  # noqa: E402
+    check_full,
+    check_full_in_batches,
+    check_new,
+    verify_chain,
+)
 from honorbound.config import Settings  # noqa: E402
 from honorbound.db import migrate  # noqa: E402
 from honorbound.runtime import build_runtime  # noqa: E402
@@ -45,6 +56,22 @@ def timed(label: str, call: Callable[[], Any]) -> tuple[float, Any]:
     took = time.perf_counter() - start
     print(f"{label}: {took * 1000:.1f} ms", flush=True)
     return took, result
+
+
+def orm_walk(session: Any, organization_id: int) -> int:
+    """The walk before issue 22: every entry loaded as an ORM object, in one transaction."""
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.organization_id == organization_id)
+        .order_by(AuditEntry.seq, AuditEntry.id)
+        .execution_options(yield_per=1000)
+    )
+    expected, prev, verified = 1, "0" * 64, 0
+    for entry in session.scalars(stmt):
+        if entry.seq != expected or entry.prev_hash != prev or entry_hash(entry) != entry.hash:
+            raise AssertionError(f"chain broken at seq {entry.seq}")
+        prev, expected, verified = entry.hash, expected + 1, verified + 1
+    return verified
 
 
 def main() -> None:
@@ -101,7 +128,18 @@ def main() -> None:
         with rt.db.session() as session:
             return check_new(session, org_id)
 
-    verify_s, result = timed("before: verify() on every visit", full)
+    def before_orm() -> int:
+        with rt.db.session() as session:
+            return orm_walk(session, org_id)
+
+    orm_s, orm_entries = timed("before: ORM walk, one transaction", before_orm)
+    raw_s, raw_status = timed(
+        "after: verify_chain(full=True), raw rows in read batches",
+        lambda: verify_chain(rt.db, org_id, full=True),
+    )
+    assert raw_status.ok and raw_status.entries == orm_entries
+
+    verify_s, result = timed("verify() on every visit (raw rows, one session)", full)
     assert result.ok, result.problems
     first_s, _ = timed("first visit, no checkpoint yet (full walk)", visit)
     idle_s, status = timed("after: visit, 0 new entries", visit)
@@ -146,8 +184,11 @@ def main() -> None:
             .order_by(AuditEntry.seq.desc())
         )
     rt.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     print(
-        f"entries={total} verify_ms={verify_s * 1000:.0f} first_visit_ms={first_s * 1000:.0f} "
+        f"entries={total} before_orm_entries_per_s={orm_entries / orm_s:.0f} "
+        f"after_entries_per_s={raw_status.entries / raw_s:.0f} "
+        f"verify_ms={verify_s * 1000:.0f} first_visit_ms={first_s * 1000:.0f} "
         f"visit_0_new_ms={idle_s * 1000:.1f} visit_100_new_ms={new_s * 1000:.1f} "
         f"full_batched_ms={batched_s * 1000:.0f} write_wait_one_txn_ms={wait_single * 1000:.0f} "
         f"write_wait_batched_ms={wait_batched * 1000:.0f}"

@@ -14,19 +14,22 @@ when the last full walk ran and what it found.
 
 A problem found by either stays on the checkpoint (`ok` false, `problem`) until a full check
 finds the chain intact again, so a broken chain is never hidden by later good entries.
+
+`verify_chain` is what users trigger (API, console, CLI, the jobs): either check, walked in
+batches of short read transactions (`walk_in_batches`) so that it never holds the write lock;
+`check_new` and `check_full` do the same in the caller's session.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from honorbound.audit.chain import GENESIS, Actor, append, walk
+from honorbound.audit.chain import GENESIS, Actor, Walk, append, walk
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
 from honorbound.db.base import utcnow
 from honorbound.db.engine import Database
@@ -34,7 +37,7 @@ from honorbound.jobs.models import Job, JobStatus
 from honorbound.jobs.queue import JobQueue
 
 VERIFY_JOB = "audit.verify_chains"
-SQLITE_PAUSE_SECONDS = 0.15  # between batches of the full walk, for waiting writers
+BATCH = 10_000  # entries per read transaction of a walk
 
 
 @dataclass(frozen=True)
@@ -94,43 +97,92 @@ def check_full(
     return ChainStatus.of(checkpoint)
 
 
-def check_full_in_batches(
-    db: Database, organization_id: int, batch: int = 10_000, now: dt.datetime | None = None
-) -> ChainStatus:
-    """`check_full` for long chains: the walk goes `batch` entries per transaction, carrying the
-    last verified (seq, hash) from one to the next.
+def walk_in_batches(
+    db: Database,
+    organization_id: int,
+    after_seq: int = 0,
+    after_hash: str = GENESIS,
+    batch: int = BATCH,
+) -> Walk:
+    """`walk` for long chains: `batch` entries per read transaction, carrying the last verified
+    (seq, hash) from one to the next; stops at the first bad entry.
 
-    On SQLite every transaction holds the database's write lock (BEGIN IMMEDIATE), so one
-    transaction over millions of entries would stall every other writer for minutes and make
-    them give up after the 30 s busy timeout; between batches they get their turn. Entries
-    appended during the walk are verified when the walk reaches them."""
+    Each batch is its own short read-only transaction (`Database.read_session`): on SQLite it
+    takes no lock (WAL readers read a snapshot), on PostgreSQL it is READ ONLY, so writers
+    never wait for a verification however long the chain. Entries appended during the walk
+    are verified when the walk reaches them."""
     if batch < 1:
         raise ValueError(f"batch must be at least 1 entry, got {batch}")
-    now = now or utcnow()
-    # SQLite's busy handler retries a waiting writer only every few to 100 ms; without a pause
-    # the walk's next BEGIN IMMEDIATE would win the lock again every time.
-    pause = SQLITE_PAUSE_SECONDS if db.dialect == "sqlite" else 0.0
-    seq, digest, entries = 0, GENESIS, 0
+    seq, digest, entries = after_seq, after_hash, 0
     while True:
-        with db.session() as session:
+        with db.read_session() as session:
             found = walk(session, organization_id, seq, digest, limit=batch)
         seq, digest, entries = found.seq, found.hash, entries + found.entries
         if found.problem is not None or found.entries < batch:
-            break
-        time.sleep(pause)
-    checkpoint = AuditCheckpoint(
-        organization_id=organization_id,
-        seq=seq,
-        hash=digest,
-        entries=entries,
-        ok=found.problem is None,
-        problem=str(found.problem)[:500] if found.problem else None,
-        checked_at=now,
-        full_checked_at=now,
-    )
+            return Walk(seq, digest, entries, found.problem)
+
+
+def verify_chain(
+    db: Database,
+    organization_id: int,
+    full: bool = False,
+    batch: int = BATCH,
+    now: dt.datetime | None = None,
+) -> ChainStatus:
+    """Verify an organization's chain and move its checkpoint: the one function behind
+    `GET /v1/audit/verify`, the console and `honorbound audit verify`.
+
+    `full` re-hashes every entry and resets the checkpoint to what it found; otherwise only
+    the entries after the checkpoint are walked (a full walk when there is none yet), and a
+    chain already found broken stays reported broken until a full walk finds it intact. The
+    walk runs in batches of short read transactions (`walk_in_batches`); the checkpoint is
+    written in one short write transaction at the end."""
+    now = now or utcnow()
+    with db.read_session() as session:
+        start = session.get(AuditCheckpoint, organization_id)
+    if start is not None and not full and not start.ok:
+        return ChainStatus.of(start)
+    if start is None or full:
+        found = walk_in_batches(db, organization_id, batch=batch)
+        checkpoint = AuditCheckpoint(
+            organization_id=organization_id,
+            # Verified through the last entry the walk re-hashed (the one before a broken one).
+            seq=found.seq,
+            hash=found.hash,
+            entries=found.entries,
+            ok=found.problem is None,
+            problem=str(found.problem)[:500] if found.problem else None,
+            checked_at=now,
+            full_checked_at=now,
+        )
+        with db.session() as session:
+            _save(session, checkpoint)
+        return ChainStatus.of(checkpoint)
+    found = walk_in_batches(db, organization_id, start.seq, start.hash, batch)
     with db.session() as session:
-        _save(session, checkpoint)
-    return ChainStatus.of(checkpoint)
+        # Locked (PostgreSQL) so a full check that finished meanwhile is not overwritten by
+        # this walk's older starting point; SQLite write sessions hold the write lock.
+        current = session.scalars(
+            select(AuditCheckpoint)
+            .where(AuditCheckpoint.organization_id == organization_id)
+            .with_for_update()
+        ).one()
+        if found.problem is not None:
+            current.ok, current.problem = False, str(found.problem)[:500]
+            current.checked_at = now
+        elif current.ok and (current.seq, current.hash) == (start.seq, start.hash):
+            current.seq, current.hash = found.seq, found.hash
+            current.entries += found.entries
+            current.checked_at = now
+        session.flush()
+        return ChainStatus.of(current, found.entries)
+
+
+def check_full_in_batches(
+    db: Database, organization_id: int, batch: int = 10_000, now: dt.datetime | None = None
+) -> ChainStatus:
+    """A full check in batches of read transactions (`verify_chain` with `full`)."""
+    return verify_chain(db, organization_id, full=True, batch=batch, now=now)
 
 
 def check_new(

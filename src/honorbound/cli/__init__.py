@@ -21,6 +21,7 @@ def build_app() -> typer.Typer:
     from honorbound.cli import core as _core_cli
     from honorbound.cli import detect as _detect_cli
     from honorbound.cli import disclosures as _disclosures_cli
+    from honorbound.cli import ingest as _ingest_cli
     from honorbound.cli import policy as _policy_cli
     from honorbound.cli import recordings as _recordings_cli
     from honorbound.cli import retention as _retention_cli
@@ -42,6 +43,7 @@ def build_app() -> typer.Typer:
     _consent_cli.register(app)
     _core_cli.register(app)
     _detect_cli.register(app)
+    _ingest_cli.register(app)
     app.add_typer(_policy_cli.app, name="policy")
     _recordings_cli.register(app)
     app.add_typer(_rights_cli.report, name="report")

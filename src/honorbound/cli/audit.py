@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated
 
 import typer
 from sqlalchemy import select
 
 from honorbound.accounts.models import Organization
-from honorbound.audit import anchors, head, verify
+from honorbound.audit import anchors, head
+from honorbound.audit.checkpoints import organizations_with_entries, verify_chain
 from honorbound.cli.common import err, out, runtime
+
+_OK = SimpleNamespace(ok=True)
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
@@ -43,8 +47,17 @@ def verify_cmd(
             "installation's audit key."
         ),
     ] = None,
+    new: Annotated[
+        bool,
+        typer.Option(
+            "--new",
+            help="Only the entries added since the last check (the checkpoint); an edit to an "
+            "older entry is found by the full walk (the default).",
+        ),
+    ] = False,
 ) -> None:
-    """Exit 0 when every chain is intact; otherwise name the first bad entry and exit 1."""
+    """Exit 0 when every chain is intact; otherwise name the first bad entry and exit 1. The
+    walk reads in batches of short read transactions, so writers do not wait for it."""
     rt = runtime()
     try:
         anchors_found: list[anchors.SignedHead] = []
@@ -57,7 +70,9 @@ def verify_cmd(
             anchors_found = anchors.read_anchors(against, key)
         with rt.db.read_session() as session:
             org_id = _org_id(session, org)
-            result = verify(session, org_id)
+            org_ids = organizations_with_entries(session) if org_id is None else [org_id]
+        statuses = {i: verify_chain(rt.db, i, full=not new) for i in org_ids}
+        with rt.db.read_session() as session:
             if org_id is not None:
                 anchors_found = [a for a in anchors_found if a.organization_id == org_id]
             anchored = anchors.check(session, anchors_found)
@@ -66,17 +81,18 @@ def verify_cmd(
         raise typer.Exit(2) from None
     finally:
         rt.close()
-    seen = {p.organization_id for p in result.problems}
-    problems = result.problems + [p for p in anchored if p.organization_id not in seen]
+    problems = [s.problem for s in statuses.values() if s.problem]
+    problems += [str(p) for p in anchored if statuses.get(p.organization_id, _OK).ok]
     if not problems:
         extra = f"; matches {len(anchors_found)} anchor(s)" if against is not None else ""
+        walked = sum(s.new_entries if new else s.entries for s in statuses.values())
         out.print(
-            f"audit chain intact: {result.entries} entries in "
-            f"{result.organizations} organization(s){extra}"
+            f"audit chain intact: {walked} {'new ' if new else ''}entries in "
+            f"{len(statuses)} organization(s){extra}"
         )
         return
     for problem in problems:
-        err.print(str(problem), highlight=False)
+        err.print(problem, highlight=False)
     raise typer.Exit(1)
 
 

@@ -8,8 +8,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import AfterSeq, SessionDep, require
-from honorbound.audit import AuditEntry, head, verify
+from honorbound.api.deps import AfterSeq, RuntimeDep, SessionDep, require
+from honorbound.audit import AuditEntry, head
+from honorbound.audit.checkpoints import verify_chain
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Reader = Annotated[Principal, Depends(require("audit.read"))]
@@ -30,7 +31,9 @@ class EntryOut(BaseModel):
 
 class ChainStatus(BaseModel):
     ok: bool
-    entries: int
+    entries: int  # verified through `through_seq` (by this call and, incremental, before it)
+    new_entries: int  # verified by this call when incremental (0 for a full walk)
+    through_seq: int
     head_seq: int
     head_hash: str
     problem: str | None
@@ -56,13 +59,22 @@ def entries(
 
 
 @router.get("/verify", response_model=ChainStatus)
-def verify_chain(principal: Reader, session: SessionDep) -> ChainStatus:
-    result = verify(session, principal.organization_id)
-    seq, digest = head(session, principal.organization_id)
+def verify_chain_route(
+    principal: Reader,
+    runtime: RuntimeDep,
+    full: Annotated[
+        bool, Query(description="Re-hash every entry (true) or only those after the checkpoint.")
+    ] = True,
+) -> ChainStatus:
+    status = verify_chain(runtime.db, principal.organization_id, full=full)
+    with runtime.db.read_session() as session:
+        seq, digest = head(session, principal.organization_id)
     return ChainStatus(
-        ok=result.ok,
-        entries=result.entries,
+        ok=status.ok,
+        entries=status.entries,
+        new_entries=status.new_entries,
+        through_seq=status.through_seq,
         head_seq=seq,
         head_hash=digest,
-        problem=str(result.problems[0]) if result.problems else None,
+        problem=status.problem,
     )

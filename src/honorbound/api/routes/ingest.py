@@ -30,6 +30,7 @@ from honorbound.api.problems import Problem, invalid
 from honorbound.api.routes import vault as single
 from honorbound.runtime import Runtime
 from honorbound.vault import erasure
+from honorbound.vault.ndjson import split_lines
 from honorbound.vault.subjects import BelowMinimumAge, SubjectNotFound, get_subject
 
 router = APIRouter(tags=["vault"])
@@ -44,8 +45,7 @@ class BulkInteractionIn(single.InteractionIn):
 
 
 def _lines(request: Request, limit: int) -> Iterator[bytes | None]:
-    """The body's lines, read from the event loop as the route (a worker thread) needs them.
-    None stands for a line longer than `limit` (its bytes are skipped, not kept)."""
+    """The body's lines, read from the event loop as the route (a worker thread) needs them."""
     stream: AsyncIterator[bytes] = request.stream().__aiter__()
 
     async def next_chunk() -> bytes | None:
@@ -54,21 +54,11 @@ def _lines(request: Request, limit: int) -> Iterator[bytes | None]:
         except StopAsyncIteration:
             return None
 
-    pending = b""
-    too_long = False
-    while True:
-        chunk = anyio.from_thread.run(next_chunk)
-        if chunk is None:
-            break
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield None if too_long or len(line) > limit else line
-            too_long = False
-        if len(pending) > limit:
-            pending, too_long = b"", True
-    if pending.strip() or too_long:
-        yield None if too_long else pending
+    def chunks() -> Iterator[bytes]:
+        while (chunk := anyio.from_thread.run(next_chunk)) is not None:
+            yield chunk
+
+    return split_lines(chunks(), limit)
 
 
 def _result(line: int, problem: Problem) -> dict[str, Any]:
@@ -120,6 +110,8 @@ def _one(
 def ingest(
     runtime: Runtime, principal: Principal, lines: Iterator[bytes | None], results: IO[bytes]
 ) -> None:
+    """Every line of `lines` stored or refused, one NDJSON result per non-blank line written
+    to `results` in order (the endpoint and `honorbound ingest` both call this)."""
     number = 0
     exhausted = False
     while not exhausted:
