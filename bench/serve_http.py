@@ -1,8 +1,8 @@
 """Speed of what users call over the network: the real `honorbound serve` on loopback.
 
-    .venv/bin/python bench/http.py                       # SQLite, 5 s per phase
-    .venv/bin/python bench/http.py --seconds 10 --clients 1,8,32
-    ./scripts/with-postgres.sh .venv/bin/python bench/http.py --postgres
+    .venv/bin/python bench/serve_http.py                       # SQLite, 5 s per phase
+    .venv/bin/python bench/serve_http.py --seconds 10 --clients 1,8,32
+    ./scripts/with-postgres.sh .venv/bin/python bench/serve_http.py --postgres
 
 Issue 22's table, per path and per number of concurrent clients (one keep-alive connection
 each, no think time, a bounded asyncio HTTP/1.1 client in this process):
