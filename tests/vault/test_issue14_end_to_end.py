@@ -338,6 +338,27 @@ def test_1_recordings_and_attachments_pass_the_collection_gate(hb: Installation)
         attachments=[{"name": "scan.pdf", "uri": "s3://mail/scan.pdf"}],
     )
     _refused(attached, "attachments_not_supported", "body.attachments")
+    # The bulk endpoint answers each line as the single endpoint would.
+    line = {
+        "subject_id": sid,
+        "channel": "call",
+        "direction": "inbound",
+        "started_at": "2026-11-20T10:00:00Z",
+        "recording": {"uri": "s3://calls/bulk.wav", "sha256": SHA},
+        "attachments": [{"name": "notes.txt"}],
+    }
+    bulk = hb.client.post(
+        "/v1/interactions/bulk",
+        content=(json.dumps(line) + "\n").encode(),
+        headers=hb.orgs["contact-center-1-2024"].headers(Role.AGENT),
+    )
+    assert bulk.status_code == 200, bulk.text
+    (result,) = [json.loads(raw) for raw in bulk.text.splitlines() if raw.strip()]
+    assert (result["status"], result["rule"], result["errors"][0]["field"]) == (
+        422,
+        "attachments_not_supported",
+        "line.attachments",
+    )
     assert hb.count("vault_interactions", subject_id=sid) == 0
 
 
