@@ -590,6 +590,9 @@ def test_7_every_identity_of_an_erased_person_is_suppressed(hb: Installation) ->
     letter = _erase_by_request(hb, org, who)  # the request names the email only
     assert "We deleted the personal information" in letter
     assert _decide(hb, org, items) == [["opted_out"]] * 3
+    # The documented limit: the suppression is of marketing; service messages are not blocked.
+    service = {"identity": who.email, "purpose": "service_messages", "channel": "email"}
+    assert _decide(hb, org, [service]) == [[]]
     rows = hb.sql(
         "SELECT identity_kind, identity_index, purpose, channel, action FROM consent_events"
         " WHERE organization_id = ? AND source = 'rights_request'",
