@@ -595,8 +595,9 @@ def test_7_every_identity_of_an_erased_person_is_suppressed(hb: Installation) ->
     assert _decide(hb, org, [service]) == [[]]
     rows = hb.sql(
         "SELECT identity_kind, identity_index, purpose, channel, action FROM consent_events"
-        " WHERE organization_id = ? AND source = 'rights_request'",
+        " WHERE organization_id = ? AND source = 'rights_request' AND subject_id = ?",
         hb.orgs[org].id,
+        created.json()["id"],
     )
     expected = [("email", who.email), ("phone", who.phone), ("email", second)]
     assert sorted(rows) == sorted(
