@@ -251,6 +251,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of `pid` now (VmRSS from /proc), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
@@ -397,6 +405,7 @@ def main() -> None:
     inst: Install | None = None
     procs: list[subprocess.Popen[bytes]] = []
     results: dict[tuple[str, int], Phase] = {}
+    memory: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
         inst = install(work, args)
@@ -421,6 +430,7 @@ def main() -> None:
                                   env=inst.env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         procs.append(server)
         wait_up(inst.port, "/healthz", server)
+        memory["rss_idle_mb"] = rss_mb(server.pid)
         rng = random.Random(1)
 
         def decisions(n: int) -> list[bytes]:
@@ -449,6 +459,9 @@ def main() -> None:
             )  # fmt: skip
             for i in range(256)
         ]
+        first = decisions(1)[0]
+        asyncio.run(run_phase(inst.port, server.pid, Phase("warm", 1), [first], 1, 0.5))
+        memory["rss_after_decision_mb"] = rss_mb(server.pid)
         plan = [("decision1", decisions(1), 1), ("decision1000", decisions(1000), 1000),
                 ("ingest1", ingest, 1)]  # fmt: skip
         for name, reqs, per in plan:
@@ -463,6 +476,7 @@ def main() -> None:
         if "bulk" in paths:
             bulk = bulk_phase(inst, server.pid, args.bulk)
             print(bulk.line() if isinstance(bulk, Phase) else f"bulk          {bulk}", flush=True)
+        memory["rss_end_mb"] = rss_mb(server.pid)
         stop(server)
     finally:
         for proc in procs:
@@ -492,6 +506,7 @@ def main() -> None:
         f"constant_rps_c{top}": f"{rate('constant', top):.0f}",
         f"ratio_c{top}": f"{rate('decision1', top) / rate('constant', top):.2f}"
         if rate("constant", top) else "n/a",
+        **{k: f"{v:.0f}" for k, v in memory.items()},
         "load": f"{os.getloadavg()[0]:.2f}",
     }  # fmt: skip
     print(" ".join(f"{k}={v}" for k, v in figures.items()))
