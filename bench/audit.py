@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-# In place of this script's folder, whose http.py would shadow the standard library's `http`.
-sys.path[0] = str(ROOT / "src")
+sys.path.insert(0, str(ROOT / "src"))
 
 from sqlalchemy import insert, select  # noqa: E402
 

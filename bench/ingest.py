@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# In place of this script's folder, whose http.py would shadow the standard library's `http`.
-sys.path[0] = str(ROOT / "src")
+sys.path.insert(0, str(ROOT / "src"))
 
 from faker import Faker  # noqa: E402
 

@@ -26,13 +26,6 @@ floor. The headline figures are printed last as key=value pairs.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file is named like the standard library's `http` package: take its directory off the
-# import path before anything imports `http.client`.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import datetime as dt  # noqa: E402
@@ -44,11 +37,13 @@ import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
+import sys
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -256,6 +251,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of `pid` now (VmRSS from /proc), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
@@ -402,6 +405,7 @@ def main() -> None:
     inst: Install | None = None
     procs: list[subprocess.Popen[bytes]] = []
     results: dict[tuple[str, int], Phase] = {}
+    memory: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
         inst = install(work, args)
@@ -426,6 +430,7 @@ def main() -> None:
                                   env=inst.env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         procs.append(server)
         wait_up(inst.port, "/healthz", server)
+        memory["rss_idle_mb"] = rss_mb(server.pid)
         rng = random.Random(1)
 
         def decisions(n: int) -> list[bytes]:
@@ -454,6 +459,9 @@ def main() -> None:
             )  # fmt: skip
             for i in range(256)
         ]
+        first = decisions(1)[0]
+        asyncio.run(run_phase(inst.port, server.pid, Phase("warm", 1), [first], 1, 0.5))
+        memory["rss_after_decision_mb"] = rss_mb(server.pid)
         plan = [("decision1", decisions(1), 1), ("decision1000", decisions(1000), 1000),
                 ("ingest1", ingest, 1)]  # fmt: skip
         for name, reqs, per in plan:
@@ -468,6 +476,7 @@ def main() -> None:
         if "bulk" in paths:
             bulk = bulk_phase(inst, server.pid, args.bulk)
             print(bulk.line() if isinstance(bulk, Phase) else f"bulk          {bulk}", flush=True)
+        memory["rss_end_mb"] = rss_mb(server.pid)
         stop(server)
     finally:
         for proc in procs:
@@ -497,6 +506,7 @@ def main() -> None:
         f"constant_rps_c{top}": f"{rate('constant', top):.0f}",
         f"ratio_c{top}": f"{rate('decision1', top) / rate('constant', top):.2f}"
         if rate("constant", top) else "n/a",
+        **{k: f"{v:.0f}" for k, v in memory.items()},
         "load": f"{os.getloadavg()[0]:.2f}",
     }  # fmt: skip
     print(" ".join(f"{k}={v}" for k, v in figures.items()))
