@@ -188,7 +188,11 @@ def test_attachments_are_not_taken_in_at_all(client: TestClient, runtime: Runtim
         headers=tenant.headers(Role.AGENT),
     )
     problem = _problem(response)
-    assert "attachments" in json.dumps(problem["errors"])
+    assert (problem["rule"], problem["errors"][0]["field"]) == (
+        "attachments_not_supported",
+        "body.attachments",
+    )
+    assert "text" in problem["detail"]  # says what to do instead
     assert _count(runtime, Interaction) == 0
 
 

@@ -427,6 +427,20 @@ def check_recording(
     return key
 
 
+def attachments_refused(field_name: str = "body.attachments") -> CollectionRefused:
+    """Attachments are not taken in: the vault has no place that would seal them under the
+    subject's key, erase them with the subject and export them on an access request, so a
+    file is refused rather than kept outside those promises. A text attachment's words can be
+    sent as the interaction's `text`, which passes the same gate and screening."""
+    return CollectionRefused(
+        "attachments_not_supported",
+        field_name,
+        "attachments are not taken in: Honorbound stores no files, so it could not seal, erase "
+        "or export them with the person's other data; send a text attachment's words in "
+        "'text' (screened like any text) and keep files out of the request",
+    )
+
+
 def check_time(
     rules: CollectionRules, when: dt.datetime, field_name: str, now: dt.datetime
 ) -> dt.datetime:

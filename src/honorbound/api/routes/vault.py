@@ -40,7 +40,13 @@ from honorbound.vault.reading import (
     reveal,
     subject_view,
 )
-from honorbound.vault.rules import CollectionRefused, CollectionRules, current_rules, no_policy
+from honorbound.vault.rules import (
+    CollectionRefused,
+    CollectionRules,
+    attachments_refused,
+    current_rules,
+    no_policy,
+)
 from honorbound.vault.subjects import (
     BelowMinimumAge,
     IdentityInput,
@@ -190,6 +196,12 @@ class InteractionIn(_In):
     recording: RecordingIn | None = None
     tags: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=50
+    )
+    attachments: list[Any] | None = Field(
+        default=None,
+        max_length=50,
+        description="Not taken in: any attachment is refused (422, rule "
+        "`attachments_not_supported`); send a text attachment's words in `text`.",
     )
 
 
@@ -557,6 +569,8 @@ def create_record(
 
 
 def check_interaction(body: InteractionIn, field: str = "body") -> None:
+    if body.attachments:
+        raise _refused(attachments_refused(f"{field}.attachments"))
     if body.ended_at is not None and body.ended_at < body.started_at:
         raise Problem(
             422,
