@@ -4,8 +4,10 @@ read from the mail that server received."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -197,4 +199,41 @@ def public(org: Tenant, tail: str = "") -> str:
     return f"/v1/public/orgs/{org.slug}/requests{tail}"
 
 
-__all__ = ["Action", "Seeded", "body", "link_in", "mails_to", "public", "seed", "somebody"]
+def download_access(
+    api: TestClient, org: Tenant, smtp: SmtpSink, p: Person, state: str = "CA", **extra: object
+) -> zipfile.ZipFile:
+    """Ask for an access package through the portal API, verify with every data point and the
+    signed declaration, follow the mailed download link; the downloaded ZIP."""
+    before = len(mails_to(smtp, p.email, 0))
+    answer = api.post(
+        public(org),
+        json={"type": "access_specific", "jurisdiction": state, "email": p.email, **extra},
+    )
+    assert answer.status_code == 202, answer.text
+    token = link_in(mails_to(smtp, p.email, before + 1)[-1], "verify")
+    done = api.post(
+        public(org, "/verify"),
+        json={
+            "token": token,
+            "data_points": {"phone": p.phone, "birth_date": p.birth_date},
+            "declaration": {"typed_name": f"{p.first_name} {p.last_name}", "agreed": True},
+        },
+    )
+    assert done.json()["verified"] is True, done.text
+    download = link_in(mails_to(smtp, p.email, before + 2)[-1], "download")
+    package = api.get(public(org, "/download"), params={"token": download})
+    assert package.status_code == 200, package.text
+    return zipfile.ZipFile(io.BytesIO(package.content))
+
+
+__all__ = [
+    "Action",
+    "Seeded",
+    "body",
+    "download_access",
+    "link_in",
+    "mails_to",
+    "public",
+    "seed",
+    "somebody",
+]

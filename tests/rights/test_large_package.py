@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 from html.parser import HTMLParser
 
 from fastapi.testclient import TestClient
@@ -17,7 +16,7 @@ from honorbound.runtime import Runtime
 from honorbound.vault.collection import add_record
 from honorbound.vault.rules import current_rules
 from tests.conftest import Tenant
-from tests.rights.conftest import ACTOR, link_in, mails_to, public, seed
+from tests.rights.conftest import ACTOR, download_access, seed
 from tests.support.smtp import SmtpSink
 
 EXTRA = SUMMARY_ROWS + 7
@@ -56,24 +55,7 @@ def test_every_record_reaches_the_package_beyond_the_summary_page(
         for note in notes:
             add_record(session, rt.vault_keys, org.id, s.subject_id, "user.contact.address",
                        note, ["contracted-services"], "directly", ACTOR, rules)  # fmt: skip
-    answer = api.post(
-        public(org), json={"type": "access_specific", "jurisdiction": "CA", "email": p.email}
-    )
-    assert answer.status_code == 202, answer.text
-    token = link_in(mails_to(smtp, p.email)[-1], "verify")
-    done = api.post(
-        public(org, "/verify"),
-        json={
-            "token": token,
-            "data_points": {"phone": p.phone, "birth_date": p.birth_date},
-            "declaration": {"typed_name": f"{p.first_name} {p.last_name}", "agreed": True},
-        },
-    )
-    assert done.json()["verified"] is True, done.text
-    download = link_in(mails_to(smtp, p.email, 2)[-1], "download")
-    package = api.get(public(org, "/download"), params={"token": download})
-    assert package.status_code == 200, package.text
-    archive = zipfile.ZipFile(io.BytesIO(package.content))
+    archive = download_access(api, org, smtp, p)
 
     data = json.loads(archive.read("data.json"))
     (address,) = [c for c in data["categories"] if c["category"] == "user.contact.address"]

@@ -5,9 +5,7 @@ packages cover the period on the request (CA default: the 12 months before it)."
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
-import zipfile
 from importlib import resources
 from typing import Any
 
@@ -30,7 +28,7 @@ from honorbound.vault.collection import NewInteraction, add_interaction
 from honorbound.vault.models import Channel, Direction, Record
 from honorbound.vault.rules import current_rules
 from tests.conftest import Tenant
-from tests.rights.conftest import ACTOR, body, link_in, mails_to, public, seed
+from tests.rights.conftest import ACTOR, body, download_access, mails_to, public, seed
 from tests.support.smtp import SmtpSink
 
 
@@ -190,22 +188,7 @@ def _disclose(rt: Runtime, org: Tenant, subject_id: int, at: dt.datetime) -> Non
 def _download(
     api: TestClient, org: Tenant, smtp: SmtpSink, state: str, p: Any, **extra: Any
 ) -> tuple[dict[str, Any], str]:
-    before = len(mails_to(smtp, p.email, 0))
-    _ask(api, org, "access_specific", state, p.email, **extra)
-    token = link_in(mails_to(smtp, p.email, before + 1)[-1], "verify")
-    done = api.post(
-        public(org, "/verify"),
-        json={
-            "token": token,
-            "data_points": {"phone": p.phone, "birth_date": p.birth_date},
-            "declaration": {"typed_name": f"{p.first_name} {p.last_name}", "agreed": True},
-        },
-    )
-    assert done.json()["verified"] is True, done.text
-    download = link_in(mails_to(smtp, p.email, before + 2)[-1], "download")
-    package = api.get(public(org, "/download"), params={"token": download})
-    assert package.status_code == 200, package.text
-    archive = zipfile.ZipFile(io.BytesIO(package.content))
+    archive = download_access(api, org, smtp, p, state, **extra)
     return json.loads(archive.read("data.json")), archive.read("summary.html").decode()
 
 
