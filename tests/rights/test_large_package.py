@@ -76,3 +76,4 @@ def test_every_record_reaches_the_package_beyond_the_summary_page(
     assert set(shown) <= set(values)  # escaped on the page, the same text once parsed
     assert f"The first {SUMMARY_ROWS} of {EXTRA + 1} items" in " ".join(summary.split())
     assert "categories/user.contact.address.csv" in summary
+    assert "..</p>" not in summary  # a retention sentence ending in a period gets no second
