@@ -1,7 +1,10 @@
 """The contact rules the consent package applies, loaded from `data/contact-rules.yaml`.
 
 The numbers (10 business days, 5 years, 31 days, calling hours, caps, SMS keywords) live in the
-data file with their legal source, not in code.
+data file with their legal source, not in code. The override file (`HONORBOUND_RULES_FILE`) may
+change them in its `contact_rules` section, with the same shape as the data file (mappings
+merged key by key, lists replaced whole). `honorbound.runtime` loads them once
+(`Runtime.contact_rules`) and hands them to every consumer.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from honorbound.policy.jurisdictions import CONTACT_RULES_SECTION, merge_over, read_override
 
 DATA = Path(__file__).with_name("data") / "contact-rules.yaml"
 
@@ -223,6 +228,37 @@ def parse(raw: dict[str, Any]) -> ContactRules:
 
 
 @cache
-def load() -> ContactRules:
+def _shipped() -> dict[str, Any]:
     with DATA.open(encoding="utf-8") as handle:
-        return parse(yaml.safe_load(handle))
+        raw: dict[str, Any] = yaml.safe_load(handle)
+    return raw
+
+
+@cache
+def _shipped_rules() -> ContactRules:
+    return parse(_shipped())
+
+
+def load(override_path: Path | None = None) -> ContactRules:
+    """The shipped contact rules, with the `contact_rules` section of `override_path` merged
+    over them. `ValueError` naming the file and the problem if the section does not fit
+    (`DeclarationError` for YAML that does not parse, `OSError` for a file that cannot be read)."""
+    if override_path is None:
+        return _shipped_rules()
+    extra, _lines = read_override(override_path)
+    section = extra.get(CONTACT_RULES_SECTION)
+    if section is None:
+        return _shipped_rules()
+    where = f"{override_path}: {CONTACT_RULES_SECTION}"
+    if not isinstance(section, dict):
+        raise ValueError(f"{where}: write a mapping of the keys of contact-rules.yaml")
+    unknown = sorted(set(section) - set(_shipped()))
+    if unknown:
+        known = ", ".join(sorted(_shipped()))
+        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; use one of {known}")
+    try:
+        return parse(merge_over(_shipped(), section))
+    except KeyError as exc:
+        raise ValueError(f"{where}: a row lacks the required key '{exc.args[0]}'") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{where}: {exc}") from None

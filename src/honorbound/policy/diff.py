@@ -4,7 +4,7 @@ A change is material when it lets the organization do more with personal data th
 notice told people: a new category, a new purpose for a category, a new recipient (or a
 recipient that receives more), a new sale or sharing for targeted advertising, new profiling,
 longer retention, or fewer rights. Material changes are announced to the people affected
-(`policy/notices.py`); data collected before keeps its version (`store.purpose_allowed`).
+(`vault/notices.py`); data collected before keeps its version (`store.purpose_allowed`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from honorbound.policy.loader import translate_errors
 from honorbound.policy.problems import DeclarationError, Problem
-from honorbound.policy.yamlsource import load_yaml
+from honorbound.policy.yamlsource import LineMap, load_yaml
 
 RULES_SCHEMA_ID = "honorbound/jurisdiction-rules/v1"
 SHIPPED_RULES = "data/us-rules.yaml"
@@ -777,13 +777,28 @@ class JurisdictionRules(_Row):
         return found
 
 
-def _merge(base: Any, override: Any) -> Any:
+# The section of the override file that overrides the contact rules (consent/data/
+# contact-rules.yaml); `consent.rules.load` reads it, the jurisdiction rules leave it out.
+CONTACT_RULES_SECTION = "contact_rules"
+
+
+def merge_over(base: Any, override: Any) -> Any:
+    """`override` merged over `base`: mappings key by key, anything else (lists too) replaced."""
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
         for key, value in override.items():
-            merged[key] = _merge(base[key], value) if key in base else value
+            merged[key] = merge_over(base[key], value) if key in base else value
         return merged
     return override
+
+
+def read_override(path: Path) -> tuple[dict[str, Any], LineMap]:
+    """The override file (`HONORBOUND_RULES_FILE`) as a mapping with its lines;
+    `DeclarationError` if it is not YAML or not a mapping, `OSError` if unreadable."""
+    extra, lines = load_yaml(Path(path).read_text(encoding="utf-8"), str(path))
+    if not isinstance(extra, dict):
+        raise DeclarationError([Problem(str(path), 1, "an override file is a YAML mapping")])
+    return extra, lines
 
 
 def _shipped_text() -> str:
@@ -791,18 +806,13 @@ def _shipped_text() -> str:
 
 
 def load_rules(override_path: Path | None = None) -> JurisdictionRules:
-    """The shipped rules, with `override_path` merged over them; `DeclarationError` if invalid."""
+    """The shipped rules, with `override_path` merged over them (all but its
+    `contact_rules` section); `DeclarationError` if invalid."""
     data, lines = load_yaml(_shipped_text(), "honorbound/policy/" + SHIPPED_RULES)
     if override_path is not None:
-        override_path = Path(override_path)
-        extra, extra_lines = load_yaml(
-            override_path.read_text(encoding="utf-8"), str(override_path)
-        )
-        if not isinstance(extra, dict):
-            raise DeclarationError(
-                [Problem(str(override_path), 1, "an override file is a YAML mapping")]
-            )
-        data = _merge(data, extra)
+        extra, extra_lines = read_override(override_path)
+        extra.pop(CONTACT_RULES_SECTION, None)
+        data = merge_over(data, extra)
         lines.merge(extra_lines)
     if data.get("schema") != RULES_SCHEMA_ID:
         raise DeclarationError([lines.problem(("schema",), f"write `schema: {RULES_SCHEMA_ID}`")])

@@ -34,6 +34,7 @@ from honorbound.rights.models import (
     Status,
     TokenPurpose,
 )
+from honorbound.rights.opt_out import apply_opt_out
 from honorbound.rights.outgoing import link, mail_consumer, organization, text_consumer
 from honorbound.rights.sealing import seal_value
 from honorbound.rights.timeline import log_event
@@ -371,8 +372,6 @@ def take_request(
         )
     if new.type in OPT_OUT_TYPES:
         # No verification may be required (11 CCR 7026, 7027): apply it now.
-        from honorbound.rights.execution import apply_opt_out
-
         apply_opt_out(session, svc, request, org.name, actor)
     else:
         request.status = Status.VERIFYING.value

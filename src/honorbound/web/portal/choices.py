@@ -225,6 +225,7 @@ def submit_choices(
                 state=state or None,
                 declaration_promises=gpc_rules.declaration_promises(session, org_id),
                 laws=runtime.rules,
+                contact=runtime.contact_rules,
                 evidence={**evidence, "text_shown": "Sec-GPC: 1"},
             ).display
     response = _form(

@@ -35,6 +35,7 @@ from honorbound.rights.intake import (
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import type_name
 from honorbound.rights.models import Manner, RequestType
+from honorbound.rights.timeline import CONSUMER
 from honorbound.rights.tokens import TokenRejected
 from honorbound.vault.identities import InvalidIdentity
 from honorbound.web import csrf
@@ -265,7 +266,7 @@ def submit_request(
         return _accepted(request, org, slug, new_reference())
     try:
         with runtime.db.session() as session:
-            taken = take_request(session, _svc(request), org.id, new, verification.CONSUMER)
+            taken = take_request(session, _svc(request), org.id, new, CONSUMER)
             reference = taken.request.reference
     except RightsError as exc:
         field = exc.field.removeprefix("body.")
