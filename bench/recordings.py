@@ -19,7 +19,9 @@ Then the same file and transcript go through the HTTP upload (`--no-upload` skip
 /v1/recordings/upload` sent from the file in 1 MB blocks (multipart, Content-Length given).
 `upload_mb_s` is the audio's MB over the time to send the body (the server reads it as it
 comes, to disk); `upload_total_s` is the time to the 201 (upload, redaction and storage);
-`server_peak_rss_mb` is the server's highest VmRSS sampled every 50 ms during the request.
+`server_cpu_s` the server's CPU seconds (user+system, /proc) for the request, which a loaded
+machine does not inflate the way it does wall time; `server_peak_rss_mb` is the server's
+highest VmRSS sampled every 50 ms during the request.
 The server is not pinned to one core. Figures print last as key=value pairs.
 """
 
@@ -143,6 +145,10 @@ def upload(wav: Path, transcript: Path, work: Path) -> dict[str, float]:
         stderr=subprocess.STDOUT,
     )
 
+    def cpu() -> float:
+        fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss() -> float:
         for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -184,7 +190,7 @@ def upload(wav: Path, transcript: Path, work: Path) -> dict[str, float]:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), cpu()
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(
                 (
@@ -212,6 +218,7 @@ def upload(wav: Path, transcript: Path, work: Path) -> dict[str, float]:
             "upload_mb": wav.stat().st_size / 1e6,
             "upload_mb_s": wav.stat().st_size / 1e6 / sent,
             "upload_total_s": total,
+            "server_cpu_s": cpu() - cpu0,
             "server_idle_rss_mb": idle,
             "server_peak_rss_mb": peak["mb"],
         }
