@@ -61,7 +61,10 @@ def test_bad_input_is_a_problem_and_changes_nothing(
         ({"call_id": "c-2", "audio": "call-2.wav", "transcript": doc}, "another file"),
         ({"call_id": "c-2", "audio": "../call-2.wav"}, "bare name"),
         ({"call_id": "c-2", "audio": "missing.wav"}, "no such file"),
-        ({"call_id": "c-2", "audio": "call-2.wav", "markers": [{"type": "resume", "at": 1}]}, "without a pause"),
+        (
+            {"call_id": "c-2", "audio": "call-2.wav", "markers": [{"type": "resume", "at": 1}]},
+            "without a pause",
+        ),
         ({"call_id": "c-2", "audio": "call-2.wav", "transcript": {"x": 1}}, "no known shape"),
     ]:
         r = client.post("/v1/recordings", json=body, headers=tenant.headers(Role.AGENT))
@@ -71,6 +74,8 @@ def test_bad_input_is_a_problem_and_changes_nothing(
     assert (store.inbox / "call-2.wav").exists()
     assert [p.name for p in store.root.iterdir() if not p.name.startswith(".")] == ["inbox"]
     r = client.post(
-        "/v1/recordings", json={"call_id": "c-2", "audio": "call-2.wav"}, headers=tenant.headers(Role.AUDITOR)
+        "/v1/recordings",
+        json={"call_id": "c-2", "audio": "call-2.wav"},
+        headers=tenant.headers(Role.AUDITOR),
     )
     assert r.status_code == 403

@@ -148,3 +148,38 @@ def test_decide(cli: CliRunner) -> None:
     assert _json(r.output)["may_record"] is True
     r = cli.invoke(build_app(), ["recordings", "decide", "--state", "Texas", "--state", "NY"])
     assert r.exit_code == 2 and "two-letter" in r.output
+
+
+def test_cli_ingest_runs_the_gate(
+    cli: CliRunner, runtime: Runtime, tenant: Tenant, tmp_path: Path, call: synth.Call
+) -> None:
+    from sqlalchemy import select
+
+    from honorbound.audit.models import AuditEntry
+
+    wav = call.write(tmp_path / "call.wav")
+    store = runtime.settings.data_dir / "recordings" / f"org-{tenant.id}"
+    for args, needle in [
+        ([], "--call-id is missing"),
+        (["--call-id", "a b"], "--call-id must be"),
+        (["--call-id", "c-5", "--caller", "12"], "not a valid phone number"),
+        (["--call-id", "c-5", "--subject", "424242"], "no vault subject"),
+    ]:
+        r = cli.invoke(build_app(), ["recordings", "ingest", str(wav), *args])
+        assert r.exit_code == 2 and needle in r.output, (args, r.output)
+        assert not store.exists() or [p.name for p in store.iterdir() if p.name[0] != "."] == []
+    r = cli.invoke(
+        build_app(),
+        ["recordings", "ingest", str(wav), "--call-id", "c-5", "--caller", person().phone],
+    )
+    assert r.exit_code == 0, r.output
+    manifest = _json(r.output)
+    assert manifest["call_id"] == "c-5" and len(manifest["caller_index"]) == 64
+    with runtime.db.session() as session:
+        entry = session.scalar(
+            select(AuditEntry).where(
+                AuditEntry.action == "recordings.ingested", AuditEntry.organization_id == tenant.id
+            )
+        )
+        assert entry is not None and entry.object_id == manifest["recording_id"]
+        assert entry.details["call_id"] == "c-5" and entry.actor == "cli"
