@@ -234,9 +234,16 @@ class Settings(BaseSettings):
     )
     recordings_keep_original: bool = Field(
         default=False,
-        description="Keep the original, unredacted audio of ingested calls, sealed with the "
-        "person's own key (needs the person named at ingest). Off: only the redacted copy is "
-        "kept. Turn on only when your notice says originals are kept.",
+        description="Allow keeping the original, unredacted audio of ingested calls, sealed "
+        "with the person's own key (needs the person named at ingest) when the adopted notice's "
+        "call recording category says `originals: {keep: true, period}` too. Off: only the "
+        "redacted copy is kept.",
+    )
+    recordings_max_upload_bytes: int = Field(
+        default=1 << 30,
+        ge=1024,
+        description="Largest body of POST /v1/recordings/upload (audio, transcript and fields "
+        "together), in bytes; larger is answered 413. The upload is streamed to disk.",
     )
     recordings_pad_before: float = Field(
         default=0.5,

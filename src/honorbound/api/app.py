@@ -46,8 +46,8 @@ from honorbound.web import routes as web_routes
 
 # Endpoints whose bodies are lists of many items get the larger bulk limit.
 BULK_PATHS = ("/v1/contact-decisions", "/v1/recordings")
-# Endpoints that stream their body (each line bounded by the route).
-STREAM_PATHS = ("/v1/interactions/bulk",)
+# Endpoints that stream their body (each line, or the upload, bounded by the route).
+STREAM_PATHS = ("/v1/interactions/bulk", "/v1/recordings/upload")
 # POST endpoints that only read (a read-only transaction): admitted as reads (see Admission).
 READ_POSTS = ("/v1/contact-decisions", "/v1/consent/lookup")
 

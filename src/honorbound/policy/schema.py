@@ -12,7 +12,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from honorbound.policy.taxonomy import is_targeted_advertising, is_within
 
@@ -90,6 +90,24 @@ class Source(StrEnum):
     automatically = "automatically"
 
 
+class Originals(_Model):
+    """Whether the unredacted original of what the category holds may be kept (sealed), and
+    for how long: `originals: {keep: true, period: P30D}`. Read for call recordings
+    (docs/recordings.md); the setting HONORBOUND_RECORDINGS_KEEP_ORIGINAL must allow it too."""
+
+    keep: bool
+    period: Duration | None = None
+
+    @model_validator(mode="after")
+    def _period_when_kept(self) -> Originals:
+        if self.keep and self.period is None:
+            raise ValueError(
+                "originals: keep is true but no period is given; say how long originals are "
+                "kept, e.g. {keep: true, period: P30D}"
+            )
+        return self
+
+
 class Category(_Model):
     key: str
     label: str | None = None
@@ -100,6 +118,7 @@ class Category(_Model):
     sensitive: bool = False
     subjects: Selection = "all"
     note: str | None = None
+    originals: Originals | None = None
 
     @property
     def title(self) -> str:

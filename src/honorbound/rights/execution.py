@@ -20,6 +20,7 @@ from honorbound.consent.identity import IdentityRef, identify
 from honorbound.db.base import utcnow
 from honorbound.notify.models import Channel
 from honorbound.policy import store
+from honorbound.recordings.callers import caller_indexes
 from honorbound.recordings.store import RecordingStore
 from honorbound.rights import clock, limits, messages
 from honorbound.rights.closing import close, get_request, is_open
@@ -350,11 +351,14 @@ def _erase_vault(
     audio = recordings.delete_for_subject(
         session, svc.systems, svc.vault_keys, request.organization_id, subject.id
     )
-    # So do the calls stored in the recording store under their name (honorbound.recordings).
+    # So do the calls stored in the recording store under their name, or from a number of
+    # theirs before they were identified (honorbound.recordings; read before the identities go).
     stored_calls = (
         RecordingStore.for_organization(
             svc.recordings_dir, request.organization_id
-        ).delete_for_subject(subject.id)
+        ).delete_for_subject(
+            subject.id, caller_indexes(session, request.organization_id, subject.id)
+        )
         if svc.recordings_dir is not None
         else 0
     )

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import IO, Annotated, Any, cast
 
-import anyio.from_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
@@ -28,6 +27,7 @@ from honorbound.accounts.service import Principal
 from honorbound.api.deps import RuntimeDep, require
 from honorbound.api.problems import Problem, invalid
 from honorbound.api.routes import vault as single
+from honorbound.api.streaming import body_chunks
 from honorbound.runtime import Runtime
 from honorbound.vault import erasure
 from honorbound.vault.ndjson import split_lines
@@ -46,19 +46,7 @@ class BulkInteractionIn(single.InteractionIn):
 
 def _lines(request: Request, limit: int) -> Iterator[bytes | None]:
     """The body's lines, read from the event loop as the route (a worker thread) needs them."""
-    stream: AsyncIterator[bytes] = request.stream().__aiter__()
-
-    async def next_chunk() -> bytes | None:
-        try:
-            return await stream.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    def chunks() -> Iterator[bytes]:
-        while (chunk := anyio.from_thread.run(next_chunk)) is not None:
-            yield chunk
-
-    return split_lines(chunks(), limit)
+    return split_lines(body_chunks(request), limit)
 
 
 def _result(line: int, problem: Problem) -> dict[str, Any]:
