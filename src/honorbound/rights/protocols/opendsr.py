@@ -76,14 +76,16 @@ def _schema_errors(body: Any) -> list[str]:
     for error in found[:10]:
         where = ".".join(str(p) for p in error.absolute_path) or "(body)"
         message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
-        if error.validator in ("maxLength", "pattern", "enum", "maxItems"):
-            # Never echo the value itself back (it may be an identity).
-            message = {
-                "maxLength": f"longer than {error.validator_value} characters",
-                "pattern": "not in the required format",
-                "enum": f"must be one of {', '.join(map(str, error.validator_value))}",
-                "maxItems": f"more than {error.validator_value} items",
-            }[str(error.validator)]
+        # Never echo the value itself back (it may be an identity).
+        limit = error.validator_value
+        if error.validator == "maxLength":
+            message = f"longer than {limit} characters"
+        elif error.validator == "pattern":
+            message = "not in the required format"
+        elif error.validator == "enum":
+            message = f"must be one of {', '.join(map(str, limit))}"
+        elif error.validator == "maxItems":
+            message = f"more than {limit} items"
         out.append(f"{where}: {message}")
     return out
 
