@@ -31,6 +31,15 @@ from honorbound.retention.models import (
     RetentionWithdrawal,
 )
 from honorbound.rights.models import RequestEvent, RequestToken, RightsRequest, TokenAttempt
+from honorbound.rights.protocols.models import (
+    ControllerContract,
+    DrpAgent,
+    DrpRequest,
+    DrpToken,
+    OpenDsrRequest,
+    ProcessorForward,
+    SeenMessage,
+)
 from honorbound.systems.models import (
     ConnectedSystem,
     DriftScan,
@@ -85,6 +94,13 @@ for _name in NEVER_REUSED_IDS:
     metadata.tables[_name].dialect_kwargs["sqlite_autoincrement"] = True
 
 __all__ = [
+    "ControllerContract",
+    "DrpAgent",
+    "DrpRequest",
+    "DrpToken",
+    "OpenDsrRequest",
+    "ProcessorForward",
+    "SeenMessage",
     "ConversationIntent",
     "AffectedPerson",
     "Incident",

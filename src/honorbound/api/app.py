@@ -35,6 +35,7 @@ from honorbound.api.routes import consent as consent_routes
 from honorbound.api.routes import disclosures as disclosure_routes
 from honorbound.api.routes import intents as intent_routes
 from honorbound.api.routes import policy as policy_routes
+from honorbound.api.routes import protocols as protocol_routes
 from honorbound.api.routes import recordings as recording_routes
 from honorbound.api.routes import retention as retention_routes
 from honorbound.api.routes import rights as rights_routes
@@ -123,6 +124,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         app.include_router(consent_router)
     app.include_router(wellknown.router)
     app.include_router(rights_routes.router)
+    app.include_router(protocol_routes.router)
     app.include_router(intent_routes.router)
     app.include_router(retention_routes.router)
     app.include_router(systems_routes.router)

@@ -47,6 +47,7 @@ from honorbound.rights.outgoing import (
     request_key,
     send,
 )
+from honorbound.rights.protocols import links
 from honorbound.rights.queries import live_subject
 from honorbound.rights.recipients import RecipientRef, recipients_of_subject
 from honorbound.rights.sealing import open_value, seal_value
@@ -72,11 +73,19 @@ ACCESS_TYPES = frozenset(
 def execute(
     session: Session, svc: Services, organization_id: int, request_id: int, actor: Actor
 ) -> str:
-    """Carry out a verified request. Returns what happened (for the job log)."""
+    """Carry out a verified request. Returns what happened (for the job log). A request an
+    agent or a controller sent by protocol has its new status reported to them."""
     request = get_request(session, organization_id, request_id)
     runnable = (Status.IN_PROGRESS.value, Status.PARTLY_DONE.value)
     if request.status not in runnable or request.verified_at is None:
         return "skipped"
+    outcome = _carry_out(session, svc, request, actor)
+    links.status_changed(session, svc, request)
+    return outcome
+
+
+def _carry_out(session: Session, svc: Services, request: RightsRequest, actor: Actor) -> str:
+    organization_id = request.organization_id
     org = organization(session, organization_id)
     if request.type in ACCESS_TYPES:
         return _send_access(session, svc, request, org.slug, org.name, actor)
@@ -635,6 +644,7 @@ def deny(
             "to a request flagged excess_request at intake",
         )
     close(session, request, Response.DENIED, actor, explanation, basis)
+    links.status_changed(session, svc, request)
     org = organization(session, organization_id)
     appeal_link = appeal_days = None
     scope = store.unknown_state_scope(session, organization_id)
