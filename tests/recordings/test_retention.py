@@ -53,11 +53,13 @@ KEEP_ORIGINALS = (
         "  - {key: user.contact_center.call_recording, subjects: all}",
         "  - {key: user.contact_center.call_recording, subjects: all,\n"
         "     originals: {keep: true, period: P30D}}\n"
-        "  - {key: user.financial.credit_card, subjects: all, originals: {keep: true, period: P7D}}",
+        "  - {key: user.financial.credit_card, subjects: all,\n"
+        "     originals: {keep: true, period: P7D}}",
     )
     .replace(
         "categories: [user.contact, user.contact_center.call_recording]",
-        "categories: [user.contact, user.contact_center.call_recording, user.financial.credit_card]",
+        "categories: [user.contact, user.contact_center.call_recording,"
+        " user.financial.credit_card]",
     )
     .replace(
         "    categories: [user.contact_center.call_recording]\n",
