@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from honorbound.api.routes import ingest
+from honorbound.vault import bulk as ingest
 from honorbound.cli import app as cli
 from honorbound.config import Settings
 from honorbound.runtime import Runtime
