@@ -3,6 +3,7 @@
 Each domain package owns its tables; this list is the one place that names them all.
 """
 
+from honorbound.accounts.clients import ClientOffboarding
 from honorbound.accounts.models import ApiKey, Membership, Organization, User
 from honorbound.accounts.sessions import StaffSession
 from honorbound.accounts.team import StaffInvite
@@ -85,6 +86,7 @@ for _name in NEVER_REUSED_IDS:
     metadata.tables[_name].dialect_kwargs["sqlite_autoincrement"] = True
 
 __all__ = [
+    "ClientOffboarding",
     "ConversationIntent",
     "AffectedPerson",
     "Incident",

@@ -28,6 +28,7 @@ DOMAIN = (
     "rights",
     "systems",
     "breach",
+    "bpo",
     "vault",
 )
 

@@ -189,6 +189,12 @@ def test_ids_of_another_organization_are_not_found(
     ids["task_id"] = _task_of(runtime, tenant, ids["request_id"])
     ids["incident_id"], ids["notice_id"] = _incident_of(client, runtime, tenant)
     ids["intent_id"] = _intent_of(runtime, tenant, ids["subject_id"])
+    # A client organization A operates as a BPO (honorbound.accounts.clients).
+    ids["client_id"] = client.post(
+        "/v1/clients",
+        json={"slug": "a-client", "name": "A's client", "privacy_contact": "p@a.example"},
+        headers=tenant.headers(),
+    ).json()["id"]
     checked = 0
     for route in _v1_routes(client):
         params = re.findall(r"\{([^}]+)\}", route.path)
