@@ -166,15 +166,26 @@ def test_invite_and_grant_staff_across_clients(
         headers=tenant.headers(),
     )
     assert again.status_code == 422 and "already a member" in again.text
-    # The invited client user is not BPO staff: granting them another client is refused.
-    outsider = client.post(
+    # Someone invited into one client may be given a second one of this BPO ...
+    second = client.post(
         f"/v1/clients/{two['id']}/members",
         json={"username": who.email, "role": "agent"},
         headers=tenant.headers(),
     )
+    assert second.status_code == 201, second.text
+    # ... but never someone who works only for another BPO.
+    from tests.conftest import make_tenant
+
+    other = make_tenant(runtime, "other-bpo")
+    add_staff(runtime, other, "elsewhere@other.example", Role.ADMIN)
+    outsider = client.post(
+        f"/v1/clients/{one['id']}/members",
+        json={"username": "elsewhere@other.example", "role": "agent"},
+        headers=tenant.headers(),
+    )
     assert outsider.status_code == 422 and "invite the person instead" in outsider.text
     dup = client.post(
-        f"/v1/clients/{two['id']}/invitations",
+        f"/v1/clients/{one['id']}/invitations",
         json={"email": who.email, "role": "agent"},
         headers=tenant.headers(),
     )

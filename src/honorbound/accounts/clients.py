@@ -8,7 +8,7 @@ client's chain for what happened in the client, the BPO's chain for what the BPO
     onboard_client        client.onboarded (BPO) + organization.created (client)
     issue_client_key      apikey.issued (client)
     invite_to_client      user.invited + membership.added (client)
-    grant_client_access   membership.added (client), for a member of the BPO's own staff
+    grant_client_access   membership.added (client), for someone already working for the BPO
     disable_client        client.disabled (BPO, client); its keys revoked, its sessions ended
     enable_client         client.enabled (BPO, client)
     offboard_client       client.offboarded (BPO, client): package, erasure, certificate
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, delete, select, update
+from sqlalchemy import ForeignKey, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from honorbound.accounts import sessions, team
@@ -255,14 +255,21 @@ def grant_client_access(
     _active(client)
     chosen = team.parse_role(role)
     user = session.scalar(select(User).where(User.username == username.strip().lower()[:320]))
-    staff_of_bpo = user is not None and session.scalar(
-        select(Membership.id).where(
-            Membership.user_id == user.id, Membership.organization_id == bpo_id
+    # Someone who works for this BPO: its own staff, or a member of one of its clients (an
+    # account invited into one client, then given a second). Never another BPO's people.
+    works_here = user is not None and session.scalar(
+        select(Membership.id)
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(
+            Membership.user_id == user.id,
+            or_(Organization.id == bpo_id, Organization.operated_by_id == bpo_id),
         )
+        .limit(1)
     )
-    if user is None or not staff_of_bpo:
+    if user is None or not works_here:
         raise AccountError(
-            "No member of the BPO's staff has that username; invite the person instead."
+            "Nobody working for this BPO or its clients has that username; invite the person "
+            "instead."
         )
     assert user is not None
     if session.scalar(
