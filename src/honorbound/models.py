@@ -8,6 +8,7 @@ from honorbound.accounts.sessions import StaffSession
 from honorbound.accounts.team import StaffInvite
 from honorbound.accounts.twofactor import RecoveryCode
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
+from honorbound.bpo.clients import ClientOffboarding
 from honorbound.breach.models import AffectedPerson, Incident, Notice
 from honorbound.consent.models import (
     CallAttempt,
@@ -101,6 +102,7 @@ __all__ = [
     "OpenDsrRequest",
     "ProcessorForward",
     "SeenMessage",
+    "ClientOffboarding",
     "ConversationIntent",
     "AffectedPerson",
     "Incident",

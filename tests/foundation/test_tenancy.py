@@ -244,6 +244,12 @@ def test_ids_of_another_organization_are_not_found(
     ids["intent_id"] = _intent_of(runtime, tenant, ids["subject_id"])
     ids["agent_row_id"] = _agent_of(client, tenant)
     ids["subject_request_id"] = _opendsr_request_of(client, tenant)
+    # A client organization A operates as a BPO (honorbound.bpo.clients).
+    ids["client_id"] = client.post(
+        "/v1/clients",
+        json={"slug": "a-client", "name": "A's client", "privacy_contact": "p@a.example"},
+        headers=tenant.headers(),
+    ).json()["id"]
     checked = 0
     for route in _v1_routes(client):
         params = re.findall(r"\{([^}]+)\}", route.path)
@@ -349,3 +355,92 @@ def test_a_drp_token_reaches_only_its_own_business(
         for a in client.get("/v1/protocols/drp/agents", headers=other_tenant.headers()).json()
     }
     assert len(a_ids) == len(b_ids) == 1 and not a_ids & b_ids
+
+
+# -- the console's BPO pages (honorbound.web.console.clients) ----------------------------------
+def _console_admin(client: TestClient, runtime: Runtime, tenant: Tenant, name: str) -> str:
+    """Sign `client` in as an administrator of `tenant`; returns the form token."""
+    from tests.web.conftest import add_staff
+
+    login = add_staff(runtime, tenant, name, Role.ADMIN)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    signed = client.post(
+        "/login",
+        data={"username": login.username, "password": login.password, "csrf_token": token[1]},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/clients").text)
+    assert found
+    return found[1]
+
+
+def test_console_bpo_pages_keep_to_the_bpo(
+    app: object, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """Organization B's administrator, signed in to the console, on every page under
+    /console/clients/{client_id} with A's client: 404, nothing changed; A's client is not in
+    B's lists or desk; switching to A's organization is refused."""
+    from starlette.routing import Route as StarletteRoute
+
+    from honorbound.web.console import clients as console_clients
+
+    owner = TestClient(app)  # type: ignore[arg-type]
+    _console_admin(owner, runtime, tenant, "a.admin")
+    made = owner.post(
+        "/v1/clients",
+        json={"slug": "a-client", "name": "A's client", "privacy_contact": "p@a.example"},
+        headers=tenant.headers(),
+    ).json()
+    reference = owner.post(
+        "/v1/requests",
+        json={"type": "delete", "jurisdiction": "CA", "email": "person@example.test",
+              "manner": "phone"},
+        headers=tenant.headers(),
+    ).json()["reference"]  # fmt: skip
+    intruder = TestClient(app)  # type: ignore[arg-type]
+    token = _console_admin(intruder, runtime, other_tenant, "b.admin")
+    routes = [
+        r
+        for r in console_clients.router.routes
+        if isinstance(r, StarletteRoute) and r.path.startswith("/console/clients/{client_id}")
+    ]
+    assert len(routes) >= 9
+    with runtime.db.engine.connect() as conn:
+        before = conn.exec_driver_sql("SELECT count(*) FROM audit_entries").scalar_one()
+    for route in routes:
+        path = route.path.replace("{client_id}", str(made["id"]))
+        for method in (route.methods or set()) - {"HEAD"}:
+            data = {"csrf_token": token, "name": "k", "role": "agent", "email": "x@b.example",
+                    "username": "b.admin", "confirm": "a-client"}  # fmt: skip
+            answer = intruder.request(method, path, data=data if method == "POST" else None)
+            assert answer.status_code == 404, (method, route.path, answer.status_code)
+            assert "text/html" in answer.headers["content-type"]
+    with runtime.db.engine.connect() as conn:
+        after = conn.exec_driver_sql("SELECT count(*) FROM audit_entries").scalar_one()
+    # B's console reads leave B's own audit entries at most; nothing of A's changed.
+    with runtime.db.engine.connect() as conn:
+        a_client = conn.exec_driver_sql(
+            "SELECT disabled_at, offboarded_at FROM organizations WHERE id = ?", (made["id"],)
+        ).one()
+    assert tuple(a_client) == (None, None) and after == before
+    assert "a-client" not in intruder.get("/console/clients").text
+    desk = intruder.get("/console/all-clients")
+    assert desk.status_code == 200 and reference not in desk.text and "Org org-a" not in desk.text
+    assert intruder.get("/console/all-clients?client=a-client").status_code == 404
+    assert intruder.get("/console/all-clients?client=org-a").status_code == 404
+    switched = intruder.post(
+        "/console/organization", data={"organization_id": str(tenant.id), "csrf_token": token}
+    )
+    assert switched.status_code == 403 and "Not one of your organizations" in switched.text
+    assert 'class="console-nav"' in switched.text  # the console's frame
+    assert "Org org-b" in intruder.get("/console").text  # still in B
+    # The API desk of B's key: none of A's organizations or requests.
+    desk_api = intruder.get("/v1/desk/requests", headers=other_tenant.headers())
+    assert desk_api.status_code == 200 and reference not in desk_api.text
+    assert (
+        intruder.get("/v1/desk?client=a-client", headers=other_tenant.headers()).status_code == 404
+    )
+    own = owner.get("/v1/desk/requests", headers=tenant.headers()).json()["items"]
+    assert [i["reference"] for i in own] == [reference]

@@ -22,7 +22,9 @@ from honorbound.api.middleware import Admission, BodyGuard, Observability
 from honorbound.api.routes import (
     apikeys,
     audit,
+    clients,
     consent_public,
+    desk,
     detect,
     health,
     ingest,
@@ -113,6 +115,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         health.router,
         me.router,
         apikeys.router,
+        clients.router,
+        desk.router,
         audit.router,
         outbox.router,
         detect.router,

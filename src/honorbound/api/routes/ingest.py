@@ -1,7 +1,7 @@
 """Bulk ingest: `POST /v1/interactions/bulk`, interactions as NDJSON, one result per line.
 
 Thin: reads the body as it arrives (a line may be at most `max_body_bytes`), hands the lines to
-`honorbound.vault.bulk.ingest` (the checks, batches and results, shared with `honorbound
+`honorbound.collection.bulk.ingest` (the checks, batches and results, shared with `honorbound
 ingest`) and sends the results, spooled to a temporary file (to disk past 1 MB), once the
 upload is done.
 """
@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RuntimeDep, require
 from honorbound.api.streaming import body_chunks
-from honorbound.vault.bulk import ingest
+from honorbound.collection.bulk import ingest
 from honorbound.vault.ndjson import split_lines
 
 router = APIRouter(tags=["vault"])
