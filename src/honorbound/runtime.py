@@ -48,6 +48,7 @@ from honorbound.ratelimit import LIMITS, RateLimits
 from honorbound.recordings import jobs as recordings_jobs
 from honorbound.retention import jobs as retention_jobs
 from honorbound.rights import jobs as rights_jobs
+from honorbound.rights.protocols import jobs as protocol_jobs
 from honorbound.systems import jobs as systems_jobs
 from honorbound.vault import erasure as vault_erasure
 from honorbound.vault import idempotency as vault_idempotency
@@ -222,6 +223,7 @@ def build_registry() -> JobRegistry:
     registry.register(rights_jobs.EXECUTE_JOB, rights_jobs.execute_job)
     registry.register(rights_jobs.SWEEP_JOB, rights_jobs.sweep_job)
     registry.register(rights_jobs.PURGE_JOB, rights_jobs.purge_job)
+    registry.register(protocol_jobs.REPORT_JOB, protocol_jobs.report_job)
     registry.register(retention_jobs.SWEEP_JOB, retention_jobs.sweep_job)
     registry.register(audit_jobs.VERIFY_JOB, audit_jobs.verify_job)
     registry.register(systems_jobs.SWEEP_JOB, systems_jobs.sweep_job)
@@ -242,6 +244,7 @@ def build_registry() -> JobRegistry:
     registry.schedule(Periodic(recordings_jobs.SWEEP_JOB, minute="47", hour="2"))
     registry.schedule(Periodic(recordings_jobs.PCI_JOB, minute="13", hour="5"))
     registry.schedule(Periodic("outbox.flush", minute="*/5"))
+    registry.schedule(Periodic(protocol_jobs.REPORT_JOB, minute="*"))
     registry.schedule(Periodic("jobs.recover", minute="*"))
     registry.schedule(Periodic(vault_idempotency.EXPIRE_JOB, minute="23", hour="*/6"))
     return registry

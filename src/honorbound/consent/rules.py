@@ -10,7 +10,7 @@ merged key by key, lists replaced whole). `honorbound.runtime` loads them once
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,16 @@ class HolidayBan:
 
 
 @dataclass(frozen=True)
+class SmsReplies:
+    """The answers to a keyword, in one language."""
+
+    help_text: str
+    stop_confirmation: str
+    start_confirmation: str
+    default_frequency: str
+
+
+@dataclass(frozen=True)
 class SmsRules:
     opt_out: tuple[str, ...]
     opt_out_all: tuple[str, ...]
@@ -71,6 +81,15 @@ class SmsRules:
     stop_confirmation: str
     start_confirmation: str
     default_frequency: str
+    # Replies in other languages, and the keywords that are words of each language.
+    replies_by_language: dict[str, SmsReplies] = field(default_factory=dict)
+    language_keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def replies(self, lang: str | None) -> SmsReplies:
+        """The replies in `lang`; English for any other."""
+        return self.replies_by_language.get(lang or "") or SmsReplies(
+            self.help_text, self.stop_confirmation, self.start_confirmation, self.default_frequency
+        )
 
 
 @dataclass(frozen=True)
@@ -101,6 +120,11 @@ class ContactRules:
     sms: SmsRules
     minors: MinorPurposes
     gpc_honored_display: str  # what a page or answer shows once the signal is honored
+    gpc_honored_display_by_language: dict[str, str] = field(default_factory=dict)
+
+    def gpc_display(self, lang: str | None) -> str:
+        """The honored-signal words in `lang` (a page in Spanish); English otherwise."""
+        return self.gpc_honored_display_by_language.get(lang or "", self.gpc_honored_display)
 
     def windows_for(self, state: str | None, channel: str, day: dt.date) -> list[CallingWindow]:
         """Every window that applies: the federal one and the state's, if in force that day."""
@@ -213,8 +237,24 @@ def parse(raw: dict[str, Any]) -> ContactRules:
             stop_confirmation=str(sms["stop_confirmation"]),
             start_confirmation=str(sms["start_confirmation"]),
             default_frequency=str(sms["default_frequency"]),
+            replies_by_language={
+                str(lang): SmsReplies(
+                    str(r["help_text"]),
+                    str(r["stop_confirmation"]),
+                    str(r["start_confirmation"]),
+                    str(r["default_frequency"]),
+                )
+                for lang, r in sms.get("replies_by_language", {}).items()
+            },
+            language_keywords={
+                str(lang): _words(r["keywords"])
+                for lang, r in sms.get("replies_by_language", {}).items()
+            },
         ),
         gpc_honored_display=str(raw["gpc"]["honored_display"]),
+        gpc_honored_display_by_language={
+            str(k): str(v) for k, v in raw["gpc"].get("honored_display_by_language", {}).items()
+        },
         minors=MinorPurposes(
             restricted=frozenset(str(p) for p in raw["minors"]["restricted_purposes"]),
             by_activity={

@@ -93,6 +93,13 @@ def diff(old: Declaration, new: Declaration) -> list[Change]:
     changes += _retention(old, new)
     changes += _rights(old, new)
     changes += _wording(old, new)
+    changed = sorted(
+        lang
+        for lang in set(old.translations) | set(new.translations)
+        if old.translations.get(lang) != new.translations.get(lang)
+    )
+    if changed:
+        changes.append(Change(ChangeKind.wording, f"translations changed: {', '.join(changed)}"))
     if not changes and old.model_dump() != new.model_dump():
         changes.append(Change(ChangeKind.wording, "wording or settings changed"))
     return sorted(changes, key=lambda c: not c.material)

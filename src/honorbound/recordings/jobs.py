@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from honorbound.audit import Actor, append
+from honorbound.audit import Actor
 from honorbound.jobs.context import JobContext
 from honorbound.policy import store as policy_store
 from honorbound.policy.context import RulesJobContext
@@ -45,26 +45,19 @@ def _store(rt: JobContext, organization_id: int) -> RecordingStore:
 
 def sweep_job(rt: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
-    totals = {"organizations": 0, "due": 0, "deleted": 0, "unreadable": 0}
+    totals = {"organizations": 0, "due": 0, "deleted": 0, "unreadable": 0, "originals_deleted": 0}
     for organization_id in _organizations(rt, payload):
         with rt.db.session() as session:
             adopted = policy_store.current(session, organization_id)
             if adopted is None:
                 continue
             result = retention.sweep(_store(rt, organization_id), adopted.declaration, now)
-            append(
-                session,
-                organization_id,
-                Actor.system(),
-                "recordings.swept",
-                "recordings",
-                "",
-                result.as_dict(),
-            )
+            retention.record_sweep(session, rt.keys, organization_id, Actor.system(), result, now)
         totals["organizations"] += 1
         totals["due"] += len(result.due)
         totals["deleted"] += result.deleted
         totals["unreadable"] += result.unreadable
+        totals["originals_deleted"] += len(result.originals_deleted)
     return totals
 
 

@@ -20,6 +20,7 @@ from honorbound.consent.identity import IdentityRef, identify
 from honorbound.db.base import utcnow
 from honorbound.notify.models import Channel
 from honorbound.policy import store
+from honorbound.recordings.callers import caller_indexes
 from honorbound.recordings.store import RecordingStore
 from honorbound.rights import clock, limits, messages
 from honorbound.rights.closing import close, get_request, is_open
@@ -46,6 +47,7 @@ from honorbound.rights.outgoing import (
     request_key,
     send,
 )
+from honorbound.rights.protocols import links
 from honorbound.rights.queries import live_subject
 from honorbound.rights.recipients import RecipientRef, recipients_of_subject
 from honorbound.rights.sealing import open_value, seal_value
@@ -71,11 +73,19 @@ ACCESS_TYPES = frozenset(
 def execute(
     session: Session, svc: Services, organization_id: int, request_id: int, actor: Actor
 ) -> str:
-    """Carry out a verified request. Returns what happened (for the job log)."""
+    """Carry out a verified request. Returns what happened (for the job log). A request an
+    agent or a controller sent by protocol has its new status reported to them."""
     request = get_request(session, organization_id, request_id)
     runnable = (Status.IN_PROGRESS.value, Status.PARTLY_DONE.value)
     if request.status not in runnable or request.verified_at is None:
         return "skipped"
+    outcome = _carry_out(session, svc, request, actor)
+    links.status_changed(session, svc, request)
+    return outcome
+
+
+def _carry_out(session: Session, svc: Services, request: RightsRequest, actor: Actor) -> str:
+    organization_id = request.organization_id
     org = organization(session, organization_id)
     if request.type in ACCESS_TYPES:
         return _send_access(session, svc, request, org.slug, org.name, actor)
@@ -350,11 +360,14 @@ def _erase_vault(
     audio = recordings.delete_for_subject(
         session, svc.systems, svc.vault_keys, request.organization_id, subject.id
     )
-    # So do the calls stored in the recording store under their name (honorbound.recordings).
+    # So do the calls stored in the recording store under their name, or from a number of
+    # theirs before they were identified (honorbound.recordings; read before the identities go).
     stored_calls = (
         RecordingStore.for_organization(
             svc.recordings_dir, request.organization_id
-        ).delete_for_subject(subject.id)
+        ).delete_for_subject(
+            subject.id, caller_indexes(session, request.organization_id, subject.id)
+        )
         if svc.recordings_dir is not None
         else 0
     )
@@ -631,6 +644,7 @@ def deny(
             "to a request flagged excess_request at intake",
         )
     close(session, request, Response.DENIED, actor, explanation, basis)
+    links.status_changed(session, svc, request)
     org = organization(session, organization_id)
     appeal_link = appeal_days = None
     scope = store.unknown_state_scope(session, organization_id)
