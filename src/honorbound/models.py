@@ -3,12 +3,12 @@
 Each domain package owns its tables; this list is the one place that names them all.
 """
 
-from honorbound.accounts.clients import ClientOffboarding
 from honorbound.accounts.models import ApiKey, Membership, Organization, User
 from honorbound.accounts.sessions import StaffSession
 from honorbound.accounts.team import StaffInvite
 from honorbound.accounts.twofactor import RecoveryCode
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
+from honorbound.bpo.clients import ClientOffboarding
 from honorbound.breach.models import AffectedPerson, Incident, Notice
 from honorbound.consent.models import (
     CallAttempt,
@@ -32,6 +32,15 @@ from honorbound.retention.models import (
     RetentionWithdrawal,
 )
 from honorbound.rights.models import RequestEvent, RequestToken, RightsRequest, TokenAttempt
+from honorbound.rights.protocols.models import (
+    ControllerContract,
+    DrpAgent,
+    DrpRequest,
+    DrpToken,
+    OpenDsrRequest,
+    ProcessorForward,
+    SeenMessage,
+)
 from honorbound.systems.models import (
     ConnectedSystem,
     DriftScan,
@@ -86,6 +95,13 @@ for _name in NEVER_REUSED_IDS:
     metadata.tables[_name].dialect_kwargs["sqlite_autoincrement"] = True
 
 __all__ = [
+    "ControllerContract",
+    "DrpAgent",
+    "DrpRequest",
+    "DrpToken",
+    "OpenDsrRequest",
+    "ProcessorForward",
+    "SeenMessage",
     "ClientOffboarding",
     "ConversationIntent",
     "AffectedPerson",

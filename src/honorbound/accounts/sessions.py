@@ -89,7 +89,7 @@ def resolve(session: Session, token: str, now: dt.datetime | None = None) -> Sig
             (Membership.user_id == StaffSession.user_id)
             & (Membership.organization_id == StaffSession.organization_id),
         )
-        # A disabled client (honorbound.accounts.clients) has nobody signed in to it.
+        # A disabled client (honorbound.bpo.clients) has nobody signed in to it.
         .join(
             Organization,
             (Organization.id == StaffSession.organization_id) & Organization.disabled_at.is_(None),

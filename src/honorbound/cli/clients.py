@@ -1,6 +1,6 @@
 """honorbound clients: a BPO onboards, staffs, disables and offboards its client organizations.
 
-Each command calls one function of honorbound.accounts.clients (which writes its audit entry);
+Each command calls one function of honorbound.bpo.clients (which writes its audit entry);
 errors are one sentence and exit 2 with nothing changed.
 """
 
@@ -13,10 +13,10 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from honorbound.accounts import clients
 from honorbound.accounts.models import Organization
 from honorbound.accounts.service import AccountError
 from honorbound.audit import Actor
+from honorbound.bpo import clients
 from honorbound.cli.common import fail, out, runtime
 
 app = typer.Typer(help="A BPO's client organizations: onboard, staff, disable, offboard.")

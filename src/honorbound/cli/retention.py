@@ -289,7 +289,7 @@ def verify_certificate(
     except CertificateError as exc:
         typer.echo(f"INVALID: {exc}")
         raise typer.Exit(1) from None
-    if cert.get("kind") == "client_offboarding":  # honorbound.accounts.clients
+    if cert.get("kind") == "client_offboarding":  # honorbound.bpo.clients
         typer.echo(
             f"valid: client {cert['organization']} offboarded by {cert['operated_by']}: "
             f"{cert['subjects']} subject(s), {cert['records']} record(s) erased at "

@@ -67,9 +67,7 @@ def signed_in(request: Request) -> Staff | None:
     if found.touch_due:  # ... except once a minute, to move the idle timeout on
         with db.session() as session:
             sessions.touch(session, token)
-    staff = Staff(
-        found.user_id, found.username, found.organization_id, found.role, organizations
-    )
+    staff = Staff(found.user_id, found.username, found.organization_id, found.role, organizations)
     request.state.staff = staff
     return staff
 

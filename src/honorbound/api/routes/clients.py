@@ -1,7 +1,7 @@
 """/v1/clients: a BPO's administrators onboard, staff, disable and offboard client organizations.
 
 The caller's key is the BPO's (role admin). A client id that is not one of this BPO's clients
-is 404, whoever else it belongs to. Each route calls one function of accounts.clients.
+is 404, whoever else it belongs to. Each route calls one function of bpo.clients.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from honorbound.accounts import clients
 from honorbound.accounts.models import Organization
 from honorbound.accounts.service import AccountError, Principal
 from honorbound.api.deps import ReadSessionDep, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
+from honorbound.bpo import clients
 from honorbound.policy.store import AdoptionError, prepare
 from honorbound.retention.certificates import document
 

@@ -1,6 +1,6 @@
 """A BPO in the console: the organization switcher, the clients page (onboard, keys, invite,
 staff, disable, offboard) and the cross-client desk ("All my clients"). Thin: each form calls
-one function of accounts.clients, sessions or bpo.desk and renders the answer."""
+one function of bpo.clients, sessions or bpo.desk and renders the answer."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from honorbound.accounts import clients, sessions
+from honorbound.accounts import sessions
 from honorbound.accounts.models import Organization
 from honorbound.accounts.roles import Role
 from honorbound.accounts.service import AccountError
-from honorbound.bpo import desk
+from honorbound.bpo import clients, desk
 from honorbound.retention.certificates import document
 from honorbound.web import csrf
 from honorbound.web.console.team import ROLE_NAMES

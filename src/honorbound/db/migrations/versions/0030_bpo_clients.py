@@ -14,7 +14,7 @@ from alembic import op
 import honorbound.db.base
 
 revision: str = "0030"
-down_revision: str | Sequence[str] | None = "0020"
+down_revision: str | Sequence[str] | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
