@@ -280,6 +280,10 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation["responses"]
             for status, description in ERROR_ANSWERS.items():
+                declared = responses.get(status)
+                if declared is not None and "content" not in declared:
+                    # The route documents this answer as having no body (DRP s.2.05.1's 403).
+                    continue
                 answer = {"description": description, "content": {PROBLEM_JSON: {"schema": ref}}}
                 if status in ("429", "503"):
                     answer["headers"] = {

@@ -1,5 +1,5 @@
 """`honorbound ingest FILE`: interactions from an NDJSON file (or `-`, standard input), through
-the same code as `POST /v1/interactions/bulk` (`honorbound.vault.bulk.ingest`): the
+the same code as `POST /v1/interactions/bulk` (`honorbound.collection.bulk.ingest`): the
 same checks, collection gate, batches and per-line results."""
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def ingest_cmd(
                 fail(f"no organization with slug {org!r}")
             actor = Actor("cli", "admin")
             # Imported here so other commands do not load the vault's write path.
-            from honorbound.vault.bulk import ingest
+            from honorbound.collection.bulk import ingest
 
             out = _results_file(results) if results is not None else sys.stdout.buffer
             counting = _Counting(out)

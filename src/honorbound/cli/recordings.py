@@ -53,6 +53,17 @@ def ingest_command(
         int | None,
         typer.Option(help="Vault subject id: whose call it is (erasing them deletes it)."),
     ] = None,
+    call_id: Annotated[
+        str | None,
+        typer.Option(help="The dialer's reference of the call (required; no personal data)."),
+    ] = None,
+    caller: Annotated[
+        str | None,
+        typer.Option(
+            help="The caller's phone number, when the person is not identified yet (only its "
+            "blind index is kept; the call is matched to them later)."
+        ),
+    ] = None,
     offline_asr: Annotated[
         bool,
         typer.Option(
@@ -63,11 +74,11 @@ def ingest_command(
     org: Org = None,
 ) -> None:
     """Redact one call (transcript findings, keypad tones, paused stretches) and store the
-    redacted audio and transcript. Prints the stored recording's manifest as JSON."""
-    from honorbound.recordings import redact
+    redacted audio and transcript, through the same collection gate as the API (checks, the
+    original's decision, the audit entry). Prints the stored recording's manifest as JSON."""
+    from honorbound.cli.retention import CLI_ACTOR
+    from honorbound.recordings import collect
     from honorbound.recordings.errors import RecordingError
-    from honorbound.recordings.ingest import ingest, original_if_allowed
-    from honorbound.recordings.store import RecordingStore
 
     loaded = settings()
     channels: dict[str, int] = {}
@@ -87,38 +98,33 @@ def ingest_command(
         marker_list = raw
     if offline_asr and transcript is not None:
         fail("give either --transcript or --offline-asr, not both")
-    if loaded.recordings_keep_original and subject is None:
-        fail(
-            "HONORBOUND_RECORDINGS_KEEP_ORIGINAL is on: name the person with --subject ID "
-            "so the original is sealed with their key"
-        )
+    try:
+        collect.check_call_id(call_id)
+    except RecordingError as exc:
+        fail(str(exc).replace("`call_id`", "--call-id"))
+    call = collect.Call(
+        call_id=call_id,
+        transcript=_read(transcript, MAX_TRANSCRIPT_BYTES, "transcript") if transcript else None,
+        shape=shape,
+        markers=marker_list,
+        speaker_channels=channels,
+        subject_id=subject,
+        caller=caller,
+        offline_asr=offline_asr,
+    )
     rt = runtime(loaded=loaded)
     try:
         with rt.db.session() as session:
             org_id = organization_id(session, org)
-            original, refused = (
-                original_if_allowed(session, rt.vault_keys, org_id, subject)
-                if loaded.recordings_keep_original and subject is not None
-                else (None, None)
+            done = collect.collect(
+                session,
+                rt.vault_keys,
+                collect.Gate.from_settings(loaded),
+                org_id,
+                CLI_ACTOR,
+                audio,
+                call,
             )
-        options = redact.Options(
-            pad_before=loaded.recordings_pad_before,
-            pad_after=loaded.recordings_pad_after,
-            sound=loaded.recordings_sound,
-            speaker_channels=channels,
-        )
-        done = ingest(
-            RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
-            audio,
-            _read(transcript, MAX_TRANSCRIPT_BYTES, "transcript") if transcript else None,
-            options,
-            shape=shape,
-            markers=marker_list,
-            original_key=original,
-            subject_id=subject,
-            offline_asr=offline_asr,
-            original_refused=refused,
-        )
     except RecordingError as exc:
         fail(f"{audio.name}: {exc}")
     finally:
@@ -231,13 +237,13 @@ def sweep_command(
     recordings (`after_collection`); each run is an audit entry."""
     import datetime as dt
 
-    from honorbound.audit import append
     from honorbound.cli.retention import CLI_ACTOR
     from honorbound.policy import store as policy_store
     from honorbound.recordings import retention
     from honorbound.recordings.store import RecordingStore
 
     loaded = settings()
+    now = dt.datetime.now(dt.UTC)
     rt = runtime(loaded=loaded)
     try:
         with rt.db.session() as session:
@@ -248,19 +254,11 @@ def sweep_command(
             result = retention.sweep(
                 RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
                 adopted.declaration,
-                dt.datetime.now(dt.UTC),
+                now,
                 dry_run=dry_run,
             )
             if not dry_run:
-                append(
-                    session,
-                    org_id,
-                    CLI_ACTOR,
-                    "recordings.swept",
-                    "recordings",
-                    "",
-                    result.as_dict(),
-                )
+                retention.record_sweep(session, rt.keys, org_id, CLI_ACTOR, result, now)
     finally:
         rt.close()
     out.print_json(json.dumps(result.as_dict()))

@@ -24,6 +24,7 @@ of a scan.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 from honorbound.detect import context, numbers
@@ -67,23 +68,23 @@ def speaker_at(text: str, position: int) -> tuple[str | None, int]:
     return _label_at(text, text.rfind("\n", 0, position) + 1, position)
 
 
-def speakers(text: str, runs: list[Run]) -> list[tuple[str | None, int]]:
-    """`speaker_at` for each run, in one pass: each line start is looked for once (a long
-    line with many runs must not be searched back to its start for every one)."""
-    out: list[tuple[str | None, int]] = []
+def speakers(text: str, runs: Iterable[Run]) -> Iterator[tuple[Run, str | None, int]]:
+    """Each run with `speaker_at` of its start, in one pass: each line start is looked for
+    once (a long line with many runs must not be searched back to its start for every one)."""
     line_start = 0
     scanned = 0
+    first = True
     last: tuple[str | None, int] = (None, 0)
     for run in runs:
         newline = text.rfind("\n", scanned, run.start)
         scanned = run.start
-        if newline != -1 or not out:
+        if newline != -1 or first:
             line_start = newline + 1 if newline != -1 else line_start
             last = _label_at(text, line_start, run.start)
+            first = False
         elif last[1] > run.start:
             last = _label_at(text, line_start, run.start)
-        out.append(last)
-    return out
+        yield run, last[0], last[1]
 
 
 def _label_at(text: str, line_start: int, position: int) -> tuple[str | None, int]:
@@ -158,28 +159,33 @@ _NOT_BEFORE_DIGIT: Final = frozenset(["the", "a", "that", "this", "next", "last"
 
 
 def chains(
-    text: str, lowered: str, runs: list[Run], who_said: list[tuple[str | None, int]]
-) -> list[list[Segment]]:
-    """The runs of `text` grouped into chains (see the module docstring), in order;
-    `who_said` is `speakers(text, runs)`."""
-    out: list[list[Segment]] = []
+    text: str, lowered: str, said: Iterable[tuple[Run, str | None, int]]
+) -> Iterator[list[Segment]]:
+    """The runs of `text` grouped into chains (see the module docstring), in order; `said` is
+    `speakers(text, runs)`. A run that takes part in no chain comes as a chain of one; the
+    digits of a speaker label come not at all. A generator: only the chain being built is
+    held, so a text of a million runs costs the memory of one chain."""
     current: list[Segment] = []
     speaker: str | None = None
     given = ""  # the digits of the chain so far
     last_end = 0
     # A stretch longer than any identifier ("four uh four uh ..." for pages) is no value: like
-    # a run of more than MAX_RUN_DIGITS, it is dropped whole, up to the next break.
+    # a run of more than MAX_RUN_DIGITS, it is dropped whole, up to the next break; its runs
+    # come one by one.
     overflow = False
-    for run, (who, content) in zip(runs, who_said, strict=True):
+    for run, who, content in said:
         if run.start < content:
             continue  # a digit of a speaker label ("speaker 2:")
         gap = _gap(text, lowered, last_end, run.start) if current or overflow else None
         if overflow:
             if gap is not None:
                 last_end = run.end
+                yield [Segment(FIRST, run, run.digits, run.start, run.end)]
                 continue
             overflow = False
         if current and gap is not None and len(current) > _MAX_SEGMENTS:
+            yield from _spill(current)
+            yield [Segment(FIRST, run, run.digits, run.start, run.end)]
             current, given, overflow, last_end = [], "", True, run.end
             continue
         if current and gap is not None:
@@ -187,6 +193,7 @@ def chains(
             same = who == speaker or speaker is None or who is None
             if last in _NOT_BEFORE_DIGIT and len(run.bounds) == 2 and len(run.digits) == 1:
                 last_end = run.end  # "that's the one": a word, not a piece
+                yield [Segment(FIRST, run, run.digits, run.start, run.end)]
                 continue
             if not same:
                 if run.digits in given:
@@ -196,8 +203,11 @@ def chains(
                 if len(run.bounds) == 2 and run.spoken and len(run.digits) == 1:
                     # "okay, next four?": a number word in the agent's prompt, not a piece.
                     last_end = run.end
+                    yield [Segment(FIRST, run, run.digits, run.start, run.end)]
                     continue
             elif len(given) + len(run.digits) > MAX_RUN_DIGITS:
+                yield from _spill(current)
+                yield [Segment(FIRST, run, run.digits, run.start, run.end)]
                 current, given, overflow, last_end = [], "", True, run.end
                 continue
             else:
@@ -210,15 +220,21 @@ def chains(
                 given += run.digits
                 last_end = run.end
                 continue
-        if len(current) > 1:
-            out.append(current)
+        if current:
+            yield current
         current = [Segment(FIRST, run, run.digits, run.start, run.end)]
         speaker = who
         given = run.digits
         last_end = run.end
-    if len(current) > 1:
-        out.append(current)
-    return out
+    if current:
+        yield current
+
+
+def _spill(dropped: list[Segment]) -> Iterator[list[Segment]]:
+    """The runs of a chain dropped for its length, each a chain of one."""
+    for segment in dropped:
+        if segment.run is not None:
+            yield [segment]
 
 
 def _homophone_span(lowered: str, start: int, end: int) -> tuple[int, int]:

@@ -21,29 +21,22 @@ INTENT_TYPES: Final = frozenset({intents.OPT_OUT, intents.RIGHTS})
 
 def _number_findings(prepared: Prepared, index: context.Index) -> list[Finding]:
     """Findings of the number runs: a chain of runs (conversation.py) read as one value when
-    a value crosses its pieces, every other run on its own."""
+    a value crosses its pieces, every other run on its own. Runs and chains stream through
+    (generators): memory holds one chain at a time, whatever the length of the text."""
     text = prepared.text
-    found = digits.runs(prepared)
     out: list[Finding] = []
-    who_said = conversation.speakers(text, found)
-    if len(found) < 2:
-        for run, (_who, content) in zip(found, who_said, strict=True):
-            if run.start >= content:
+    said = conversation.speakers(text, digits.iter_runs(prepared))
+    for chain in conversation.chains(text, prepared.lowered, said):
+        if len(chain) == 1:
+            run = chain[0].run
+            if run is not None:
                 numbers.add_findings(out, text, run, index)
-        return out
-    covered: set[int] = set()
-    for chain in conversation.chains(text, prepared.lowered, found, who_said):
+            continue
         for segment, done in zip(
             chain, conversation.findings(out, text, chain, index), strict=True
         ):
-            if done and segment.run is not None:
-                covered.add(segment.run.start)
-    for run, (_who, content) in zip(found, who_said, strict=True):
-        if run.start in covered:
-            continue
-        if run.start < content:
-            continue  # a digit of a speaker label
-        numbers.add_findings(out, text, run, index)
+            if not done and segment.run is not None:
+                numbers.add_findings(out, text, segment.run, index)
     return out
 
 

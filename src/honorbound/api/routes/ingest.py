@@ -1,7 +1,7 @@
 """Bulk ingest: `POST /v1/interactions/bulk`, interactions as NDJSON, one result per line.
 
 Thin: reads the body as it arrives (a line may be at most `max_body_bytes`), hands the lines to
-`honorbound.vault.bulk.ingest` (the checks, batches and results, shared with `honorbound
+`honorbound.collection.bulk.ingest` (the checks, batches and results, shared with `honorbound
 ingest`) and sends the results, spooled to a temporary file (to disk past 1 MB), once the
 upload is done.
 """
@@ -9,16 +9,16 @@ upload is done.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Annotated
 
-import anyio.from_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RuntimeDep, require
-from honorbound.vault.bulk import ingest
+from honorbound.api.streaming import body_chunks
+from honorbound.collection.bulk import ingest
 from honorbound.vault.ndjson import split_lines
 
 router = APIRouter(tags=["vault"])
@@ -28,19 +28,7 @@ NDJSON = "application/x-ndjson"
 
 def _lines(request: Request, limit: int) -> Iterator[bytes | None]:
     """The body's lines, read from the event loop as the route (a worker thread) needs them."""
-    stream: AsyncIterator[bytes] = request.stream().__aiter__()
-
-    async def next_chunk() -> bytes | None:
-        try:
-            return await stream.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    def chunks() -> Iterator[bytes]:
-        while (chunk := anyio.from_thread.run(next_chunk)) is not None:
-            yield chunk
-
-    return split_lines(chunks(), limit)
+    return split_lines(body_chunks(request), limit)
 
 
 @router.post(

@@ -1,22 +1,22 @@
-"""Call recordings (JSON API): may this call be recorded, and ingest of a call the dialer
-dropped in the inbox. Thin: parse, call `honorbound.recordings`, render."""
+"""Call recordings (JSON API): may this call be recorded, ingest of a call the dialer dropped
+in the inbox, and upload of a call (multipart, streamed to disk). Thin: parse, call
+`honorbound.recordings` (one gate, `collect.collect`), render."""
 
 from __future__ import annotations
 
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
+from honorbound.api.streaming import body_chunks
 from honorbound.audit import append
-from honorbound.recordings import consent
+from honorbound.recordings import collect, consent, uploads
 from honorbound.recordings.errors import RecordingError
-from honorbound.recordings.ingest import ingest, original_if_allowed
-from honorbound.recordings.redact import Options
 from honorbound.recordings.store import RecordingStore
 
 router = APIRouter(tags=["recordings"])
@@ -76,6 +76,12 @@ Collector = Annotated[Principal, Depends(require("data.collect"))]
 
 class IngestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    call_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The dialer's reference of the call (letters, digits, `._:-`; no personal "
+        "data).",
+    )
     audio: str = Field(
         min_length=1,
         max_length=200,
@@ -93,6 +99,31 @@ class IngestIn(BaseModel):
         description="The vault subject whose call it is: their key seals a kept original, "
         "and erasing them deletes the recording.",
     )
+    caller: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The caller's phone number when the person is not identified yet: only "
+        "its blind index is kept, and the call is matched to whoever holds that phone in the "
+        "vault when they ask for access or deletion.",
+    )
+
+
+def _audited(
+    session: Any, runtime: Any, principal: Principal, source: Any, call: collect.Call
+) -> dict[str, Any]:
+    try:
+        done = collect.collect(
+            session,
+            runtime.vault_keys,
+            collect.Gate.from_settings(runtime.settings),
+            principal.organization_id,
+            principal.actor,
+            source,
+            call,
+        )
+    except RecordingError as exc:
+        raise Problem(422, exc.title, str(exc)) from None
+    return {"uri": done.uri, **done.manifest}
 
 
 @router.post("/v1/recordings", status_code=201)
@@ -100,50 +131,75 @@ def ingest_recording(
     body: IngestIn, principal: Collector, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Redact and store one call from the inbox; the inbox file is removed once stored."""
+    store = RecordingStore.for_organization(
+        runtime.settings.resolved_recordings_dir, principal.organization_id
+    )
+    try:
+        source = store.inbox_file(body.audio)
+    except RecordingError as exc:
+        raise Problem(422, exc.title, str(exc)) from None
+    call = collect.Call(
+        call_id=body.call_id,
+        transcript=json.dumps(body.transcript).encode() if body.transcript is not None else None,
+        shape=body.shape,
+        markers=body.markers,
+        speaker_channels=body.speaker_channels,
+        subject_id=body.subject_id,
+        caller=body.caller,
+    )
+    out = _audited(session, runtime, principal, source, call)
+    source.unlink()  # the unredacted audio does not linger in the inbox
+    return out
+
+
+@router.post(
+    "/v1/recordings/upload",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["call_id", "audio"],
+                        "properties": {
+                            "call_id": {"type": "string", "maxLength": 64},
+                            "audio": {"type": "string", "format": "binary"},
+                            "transcript": {"type": "string", "format": "binary"},
+                            "shape": {"type": "string"},
+                            "markers": {"type": "string", "description": "JSON list"},
+                            "speaker_channels": {"type": "string", "description": "JSON"},
+                            "subject_id": {"type": "integer"},
+                            "caller": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+def upload_recording(
+    request: Request, principal: Collector, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Upload one call (multipart: the `audio` file, the `transcript` file, `call_id` and the
+    other fields of `POST /v1/recordings`), streamed to disk in blocks, then redacted and
+    stored through the same gate. Larger than HONORBOUND_RECORDINGS_MAX_UPLOAD_BYTES: 413."""
     settings = runtime.settings
     store = RecordingStore.for_organization(
         settings.resolved_recordings_dir, principal.organization_id
     )
-    try:
-        original, refused = None, None
-        if settings.recordings_keep_original:
-            if body.subject_id is None:
-                raise RecordingError(
-                    "keeping originals is on: give `subject_id`, whose key seals the original"
-                )
-            original, refused = original_if_allowed(
-                session, runtime.vault_keys, principal.organization_id, body.subject_id
+    with store.staging() as work:
+        try:
+            form = uploads.receive(
+                request.headers.get("content-type", ""),
+                request.headers.get("content-length"),
+                body_chunks(request),
+                work / "upload",
+                settings.recordings_max_upload_bytes,
+                settings.max_bulk_body_bytes,
             )
-        options = Options(
-            pad_before=settings.recordings_pad_before,
-            pad_after=settings.recordings_pad_after,
-            sound=settings.recordings_sound,
-            speaker_channels=body.speaker_channels,
-        )
-        source = store.inbox_file(body.audio)
-        transcript = json.dumps(body.transcript).encode() if body.transcript is not None else None
-        done = ingest(
-            store,
-            source,
-            transcript,
-            options,
-            shape=body.shape,
-            markers=body.markers,
-            original_key=original,
-            subject_id=body.subject_id,
-            original_refused=refused,
-        )
-    except RecordingError as exc:
-        raise Problem(422, exc.title, str(exc)) from None
-    source.unlink()  # the unredacted audio does not linger in the inbox
-    m = done.manifest
-    append(
-        session,
-        principal.organization_id,
-        principal.actor,
-        "recordings.ingested",
-        "recording",
-        done.recording_id,
-        {k: m[k] for k in ("findings", "spans_redacted", "dtmf_tones_removed", "original_kept")},
-    )
-    return {"uri": done.uri, **m}
+            call = form.call()
+        except uploads.BadUpload as exc:  # TooLarge included: 413
+            raise Problem(exc.status, exc.title, str(exc)) from None
+        return _audited(session, runtime, principal, work / "upload", call)

@@ -23,12 +23,13 @@ from honorbound.api.deps import PrincipalDep, RowId, RuntimeDep, SessionDep, req
 from honorbound.api.gpc import GpcDep, GpcSignal
 from honorbound.api.problems import Problem
 from honorbound.audit import Actor
+from honorbound.collection import bulk
 from honorbound.consent.models import Source as ConsentSource
 from honorbound.intents.acting import act_on_interaction
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.rights.jobs import services as rights_services
 from honorbound.runtime import Runtime
-from honorbound.vault import bulk, erasure, idempotency
+from honorbound.vault import erasure, idempotency
 from honorbound.vault.bodies import InteractionIn
 from honorbound.vault.collection import Consent, add_interaction, add_record
 from honorbound.vault.identities import IdentityKind, InvalidIdentity
@@ -555,7 +556,7 @@ def store_interaction(
     session: Session, runtime: Runtime, principal: Principal, subject: Subject, body: InteractionIn
 ) -> InteractionOut:
     """The collection gate, the write of one interaction and the acts on what the customer
-    said (bulk ingest does the same in `vault.bulk`)."""
+    said (bulk ingest does the same in `collection.bulk`)."""
     added = add_interaction(
         session,
         runtime.vault_keys,

@@ -218,15 +218,21 @@ def submit_choices(
                 )
         gpc_status: str | None = None
         if signal:
-            gpc_status = gpc_rules.honor_signal(
+            honored = gpc_rules.honor_signal(
                 session,
                 org_id,
                 ref,
                 state=state or None,
                 declaration_promises=gpc_rules.declaration_promises(session, org_id),
                 laws=runtime.rules,
+                contact=runtime.contact_rules,
                 evidence={**evidence, "text_shown": "Sec-GPC: 1"},
-            ).display
+            )
+            gpc_status = (
+                runtime.contact_rules.gpc_display(language.chosen(request))
+                if honored.display
+                else None
+            )
     response = _form(
         request,
         slug,
