@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import json.scanner
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import String, Table, func, insert, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -243,21 +244,93 @@ def head(session: Session, organization_id: int) -> tuple[int, str]:
 
 
 # The columns verification reads: plain rows, no ORM objects (identity map, attribute
-# instrumentation and unit-of-work bookkeeping were most of the old walk's cost).
+# instrumentation and unit-of-work bookkeeping were most of the old walk's cost). `at` and
+# `details` come as the database hands them (no type processing): on SQLite the stored text
+# (the timestamp is rewritten into its canonical form by slicing, the JSON parsed once by the C
+# decoder); on PostgreSQL the driver's datetime and parsed JSON.
 _COLUMNS = (
     AuditEntry.id,
     AuditEntry.organization_id,
     AuditEntry.seq,
-    AuditEntry.at,
+    type_coerce(AuditEntry.at, String).label("at"),
     AuditEntry.actor,
     AuditEntry.role,
     AuditEntry.action,
     AuditEntry.object_type,
     AuditEntry.object_id,
-    AuditEntry.details,
+    type_coerce(AuditEntry.details, String).label("details"),
     AuditEntry.prev_hash,
     AuditEntry.hash,
 )
+
+# What the canonical encoder does with a string (ensure_ascii=False), and with `details`: the
+# same C functions `_CANONICAL.encode` calls, without building an encoder on every call.
+_string = json.encoder.encode_basestring
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_details = (
+    _C_ENCODER(None, _CANONICAL.default, _string, None, ":", ",", True, False, True)
+    if _C_ENCODER is not None
+    else None
+)
+# The C scanner `json.loads` ends in, called directly; any text it does not take whole
+# (leading or trailing space, not JSON) goes through `json.loads` itself.
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+
+
+def _load(text: str) -> Any:
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
+
+
+def _encode_details(details: Any) -> str:
+    if _details is None:  # pragma: no cover - CPython always has the C encoder
+        return _CANONICAL.encode(details)
+    return "".join(_details(details, 0))
+
+
+def _stamp(value: Any) -> str:
+    """`_timestamp` of a stored `at` as the driver returns it without type processing. On
+    SQLite, SQLAlchemy stores `YYYY-MM-DD HH:MM:SS.ffffff` (naive UTC): rewritten by slicing,
+    a text that differs in any character gives a different canonical form (so a different
+    hash); any other text is parsed."""
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":
+            return f"{value[:10]}T{value[11:]}Z"
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        raise ValueError(f"not a timestamp: {type(value).__name__}")
+    return _timestamp(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
+
+
+def _raw_hash(
+    organization_id: int, seq: int, at: Any, actor: str, role: str, action: str,
+    object_type: str, object_id: str, details: Any, prev_hash: str,
+) -> str | None:  # fmt: skip
+    """`entry_hash` of the columns as read raw, the canonical JSON built as one string: keys
+    in sorted order, strings through the encoder's own escaping, `details` through the
+    canonical encoder; equal byte for byte (tests/audit/test_fast_walk.py checks it against
+    an independent json.dumps). None when the stored content cannot be read back (a timestamp
+    or JSON edited into something unparseable): it matches no hash."""
+    try:
+        if isinstance(details, str):
+            details = _load(details)
+        document = (
+            f'{{"action":{_string(action)},"actor":{_string(actor)},"at":"{_stamp(at)}",'
+            f'"details":{_encode_details(details)},"object_id":{_string(object_id)},'
+            f'"object_type":{_string(object_type)},"organization_id":{int(organization_id)},'
+            f'"prev_hash":{_string(prev_hash)},"role":{_string(role)},"seq":{int(seq)}}}'
+        )
+    except (TypeError, ValueError):
+        return None
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+def raw_hash(row: Any) -> str | None:
+    """The hash of a row of `_COLUMNS` (`_raw_hash`)."""
+    return _raw_hash(*tuple(row)[1:11])
 
 
 def _entries(
@@ -269,9 +342,11 @@ def _entries(
         .where(AuditEntry.organization_id == organization_id, AuditEntry.seq > after_seq)
         .order_by(AuditEntry.seq, AuditEntry.id)
         .limit(limit)
-        .execution_options(yield_per=1000)
     )
-    yield from session.execute(stmt)
+    # Core rows straight from the connection (no ORM result machinery), streamed.
+    result = session.connection().execution_options(yield_per=2000).execute(stmt)
+    for rows in result.partitions():
+        yield from rows
 
 
 @dataclass(frozen=True)
@@ -298,23 +373,24 @@ def walk(
     The end point is the last entry actually re-hashed, never a head read separately: an entry
     appended while the walk runs is not reported as verified unless the walk reached it."""
     expected_seq, prev, previous_id, verified = after_seq + 1, after_hash, -1, 0
-    for entry in _entries(session, organization_id, after_seq, limit):
+    for row in _entries(session, organization_id, after_seq, limit):
+        entry_id, org, seq, at, actor, role, action, otype, oid, details, prev_hash, digest = row
         problem: str | None = None
-        if entry.seq != expected_seq:
-            if entry.seq > expected_seq:
-                problem = f"entries {expected_seq}..{entry.seq - 1} are missing (deleted)"
+        if seq != expected_seq:
+            if seq > expected_seq:
+                problem = f"entries {expected_seq}..{seq - 1} are missing (deleted)"
             else:
-                problem = f"sequence number {entry.seq} repeats (inserted or reordered)"
-        elif entry.prev_hash != prev:
+                problem = f"sequence number {seq} repeats (inserted or reordered)"
+        elif prev_hash != prev:
             problem = "does not link to the entry before it (reordered or replaced)"
-        elif entry_hash(entry) != entry.hash:
+        elif _raw_hash(org, seq, at, actor, role, action, otype, oid, details, prev) != digest:
             problem = "its hash does not match its content (edited)"
-        elif entry.id < previous_id:
+        elif entry_id < previous_id:
             problem = "stored out of order (reordered)"
         if problem:
-            found = ChainProblem(organization_id, entry.seq, entry.id, problem)
+            found = ChainProblem(organization_id, seq, entry_id, problem)
             return Walk(expected_seq - 1, prev, verified, found)
-        prev, previous_id, expected_seq = entry.hash, entry.id, expected_seq + 1
+        prev, previous_id, expected_seq = digest, entry_id, expected_seq + 1
         verified += 1
     return Walk(expected_seq - 1, prev, verified, None)
 

@@ -19,7 +19,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -88,6 +87,8 @@ def _pending(session: Session, ctx: ProtocolContext, rights_request_id: int | No
 
 
 def _post(ctx: ProtocolContext, url: str, raw: bytes, headers: dict[str, str]) -> bool:
+    import httpx  # the worker posts callbacks; the web process need not hold httpx (~20 MB)
+
     try:
         check_callback(url, ctx.allow_networks)  # again: the name may resolve elsewhere now
         response = httpx.post(
