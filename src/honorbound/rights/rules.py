@@ -31,9 +31,9 @@ Period = Literal["12_months", "all"]
 Executes = Literal[
     "package", "delete", "correct", "shine_the_light", "opt_out", "staff_answer", "appeal"
 ]
-# Where a person can make the request: the portal's form, by phone (the agent desk, a request
-# said in a recorded call), the JSON API (`POST /v1/requests`).
-Channel = Literal["portal", "phone", "api"]
+# Where the pages offer the request: the portal's form, by phone (the agent desk, a request
+# said in a recorded call). The JSON API takes every type but an appeal.
+Channel = Literal["portal", "phone"]
 # Clocks of requests that must be honored without verification (11 CCR 7026, 7027).
 NO_VERIFICATION_CLOCKS = ("opt_out", "limit")
 # Clocks with no extension: opt-outs and limits are applied at once; Shine the Light has its own

@@ -19,7 +19,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -88,6 +87,10 @@ def _pending(session: Session, ctx: ProtocolContext, rights_request_id: int | No
 
 
 def _post(ctx: ProtocolContext, url: str, raw: bytes, headers: dict[str, str]) -> bool:
+    # Imported here: only the worker posts callbacks, and the web server stays without httpx
+    # (tests/foundation/test_lean_server.py).
+    import httpx
+
     try:
         check_callback(url, ctx.allow_networks)  # again: the name may resolve elsewhere now
         response = httpx.post(

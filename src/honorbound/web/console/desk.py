@@ -21,7 +21,7 @@ from honorbound.consent.identity import guess_kind, identify
 from honorbound.consent.models import STAFF_SOURCES, Action, ConsentChannel, Purpose
 from honorbound.db.base import utcnow
 from honorbound.rights.errors import RightsError
-from honorbound.rights.intake import US_STATES, NewRequest, take_request
+from honorbound.rights.intake import NewRequest, take_request, us_states
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import type_names
 from honorbound.rights.models import Manner, RequestType
@@ -53,7 +53,7 @@ def _context(staff: Staff) -> dict[str, Any]:
         # The types its row lets a person make by phone (`taken_by`): not an appeal (it comes
         # with the link in a decision letter) nor a correction (it needs the corrected values).
         "types": {t: rules.label(t) for t in rules.taken_by("phone")},
-        "states": sorted(US_STATES),
+        "states": sorted(us_states()),
         "can_log_request": staff.may("rights.intake"),
     }
 
@@ -292,7 +292,7 @@ def log_request(
         return again(str(exc))
     if type not in load_rights_rules().taken_by("phone"):
         return again("Choose what the caller asks for from the list.")
-    if jurisdiction.upper() not in US_STATES:
+    if jurisdiction.upper() not in us_states():
         return again("Choose the state the caller lives in.")
     kind = guess_kind(value)
     given_email = value if kind is IdentityKind.EMAIL else (email.strip() or None)

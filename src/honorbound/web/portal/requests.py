@@ -27,11 +27,11 @@ from honorbound.rights.context import Services
 from honorbound.rights.downloads import download
 from honorbound.rights.errors import RightsError
 from honorbound.rights.intake import (
-    US_STATE_NAMES,
     Correction,
     NewRequest,
     new_reference,
     take_request,
+    us_state_names,
 )
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import type_name
@@ -108,7 +108,7 @@ def _form(
             (t, type_name(t, language.chosen(request)))
             for t in _svc(request).rules.taken_by("portal")
         ],
-        states=sorted(US_STATE_NAMES.items(), key=lambda item: item[1]),
+        states=sorted(us_state_names().items(), key=lambda item: item[1]),
         correctable=_correctable(request, org.id),
         max_correction=MAX_CORRECTION,
         max_kb=request.app.state.runtime.settings.max_body_bytes // 1024,
