@@ -354,7 +354,7 @@ def test_california_obligations_are_dated() -> None:
     }  # fmt: skip
     for request_type in ("opt_out_admt", "access_admt"):
         assert RIGHTS.type_rule(request_type).required_from == dt.date(2027, 1, 1)
-    assert RIGHTS.type_rule("access_admt").handling == "staff_answer"
+    assert RIGHTS.type_rule("access_admt").executes == "staff_answer"
 
 
 def test_obligations_listed_from_declared_facts() -> None:

@@ -33,8 +33,8 @@ from honorbound.db.base import utcnow
 from honorbound.intents.models import ConversationIntent
 from honorbound.notify.models import OutboxMessage, OutboxStatus
 from honorbound.retention.models import RetentionRun
-from honorbound.rights.intake import OPT_OUT_TYPES
 from honorbound.rights.models import RightsRequest
+from honorbound.rights.rules import load_rights_rules
 
 DUE_SOON = dt.timedelta(days=7)
 PAGE_SIZE = 50
@@ -161,7 +161,8 @@ def summary(
     ids = list(by_id)
     if not ids:
         return Summary([], dict.fromkeys(COUNTED, 0))
-    opt_out_types = sorted(t.value for t in OPT_OUT_TYPES)
+    # The types applied at once without verification (`executes: opt_out` in their rows).
+    opt_out_types = sorted(load_rights_rules().executing("opt_out"))
     for org_id, total, overdue, soon, opt_outs in session.execute(
         select(
             RightsRequest.organization_id,

@@ -17,6 +17,7 @@ from honorbound.i18n import DEFAULT, LANGUAGES, WORDED_GROUPS, catalog_path
 
 ROOT = Path(__file__).resolve().parents[3]
 WORDING = "src/honorbound/policy/data/wording.yaml"
+REQUEST_TYPES = "src/honorbound/rights/data/requests.yaml"
 # `_`/`N_` take the message first; `i18n.gettext(lang, message)` second (one-argument
 # `gettext` is what Jinja's {% trans %} blocks yield).
 KEYWORDS = parse_keywords(["_", "N_", "gettext", "gettext:2,2t", "ngettext:1,2", "ngettext:2,3,4t"])
@@ -36,6 +37,11 @@ def extract(root: Path = ROOT) -> Catalog:
     for group in WORDED_GROUPS:
         for key, text in words[group].items():
             template.add(text, None, [(f"{WORDING}:{group}.{key}", 0)])
+    # What each request type asks for, in words (its row's `label`): the portal's choices and
+    # the mails. Read from the file itself, like the wording above.
+    rows = yaml.safe_load((root / REQUEST_TYPES).read_text("utf-8"))["types"]
+    for key, row in rows.items():
+        template.add(row["label"], None, [(f"{REQUEST_TYPES}:types.{key}.label", 0)])
     # The taxonomy's category names (a declaration's category without a label shows its name).
     from honorbound.policy.taxonomy import data_categories
 

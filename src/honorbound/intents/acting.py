@@ -38,8 +38,9 @@ from honorbound.intents.models import ConversationIntent, IntentKind, IntentStat
 from honorbound.policy import store as policy_store
 from honorbound.rights.context import Services
 from honorbound.rights.errors import RightsError
-from honorbound.rights.intake import OPT_OUT_TYPES, NewRequest, take_request
+from honorbound.rights.intake import NewRequest, take_request
 from honorbound.rights.models import Manner, RequestType
+from honorbound.rights.rules import load_rights_rules
 from honorbound.rights.timeline import log_event
 from honorbound.vault.identities import IdentityKind
 from honorbound.vault.models import Identity, Interaction, Subject
@@ -170,7 +171,7 @@ def _open_request(
             "interaction_id": row.interaction_id,
             "span": f"{row.span_start}-{row.span_end}",
             "type_confidence": row.confidence,
-            "needs_verification": rule.data_points > 0 and request_type not in OPT_OUT_TYPES,
+            "needs_verification": rule.verified and rule.executes != "opt_out",
         },
     )
     return intake.request.id
@@ -182,6 +183,12 @@ class Acted:
     created: bool
 
 
+def _executes(request_type: str | None) -> str | None:
+    """What the type's row says carrying it out does (None: not a request type)."""
+    rule = load_rights_rules().types.get(request_type or "")
+    return rule.executes if rule is not None else None
+
+
 def _rights_review_reason(
     subject: Subject, found: said.Said, reviews: bool, c: said.Cues
 ) -> str | None:
@@ -189,9 +196,10 @@ def _rights_review_reason(
         return "unknown_speaker"
     if found.confidence < c.open_at_confidence:
         return "low_confidence"
-    if found.request_type == RequestType.CORRECT.value or subject.jurisdiction is None:
+    executes = _executes(found.request_type)
+    if executes == "correct" or subject.jurisdiction is None:
         return "needs_details"
-    if reviews and RequestType(found.request_type or "") in OPT_OUT_TYPES:
+    if reviews and executes == "opt_out":
         return "setting"
     return None
 
@@ -372,14 +380,15 @@ def confirm(
                 chosen = RequestType(request_type)
             except ValueError:
                 raise IntentError("request_type", "request_type is not a request type") from None
-            if chosen in (RequestType.APPEAL, RequestType.CORRECT):
+            # By phone means what its row says (`taken_by`): not an appeal nor a correction.
+            if "phone" not in load_rights_rules().type_rule(chosen.value).taken_by:
                 raise IntentError(
                     "request_type",
                     "an appeal or a correction cannot be opened from a conversation here; "
                     "record it with POST /v1/requests (a correction lists what to correct)",
                 )
             row.request_type = chosen.value
-        elif row.request_type == RequestType.CORRECT.value:
+        elif _executes(row.request_type) == "correct":
             raise IntentError(
                 "request_type",
                 "a correction must list what to correct: record it with POST /v1/requests, "

@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from honorbound.accounts.models import Organization
 from honorbound.audit import Actor, append
 from honorbound.consent import suppression
 from honorbound.consent.identity import IdentityRef, identify
@@ -50,6 +52,7 @@ from honorbound.rights.outgoing import (
 from honorbound.rights.protocols import links
 from honorbound.rights.queries import live_subject
 from honorbound.rights.recipients import RecipientRef, recipients_of_subject
+from honorbound.rights.rules import UNEXTENDABLE_CLOCKS, Executes
 from honorbound.rights.sealing import open_value, seal_value
 from honorbound.rights.timeline import CONSUMER, events, log_event
 from honorbound.rights.tokens import check_link, issue
@@ -59,14 +62,6 @@ from honorbound.vault.erasure import erase_subject
 from honorbound.vault.identities import IdentityKind
 from honorbound.vault.models import AccessLogEntry, Record, Subject
 from honorbound.vault.sealing import seal_text
-
-ACCESS_TYPES = frozenset(
-    {
-        RequestType.ACCESS_CATEGORIES.value,
-        RequestType.ACCESS_SPECIFIC.value,
-        RequestType.PORTABILITY.value,
-    }
-)
 
 
 # -- execution of verified requests ------------------------------------------------------------
@@ -85,17 +80,13 @@ def execute(
 
 
 def _carry_out(session: Session, svc: Services, request: RightsRequest, actor: Actor) -> str:
-    organization_id = request.organization_id
-    org = organization(session, organization_id)
-    if request.type in ACCESS_TYPES:
-        return _send_access(session, svc, request, org.slug, org.name, actor)
-    if request.type == RequestType.DELETE.value:
-        return _delete(session, svc, request, org.name, actor)
-    if request.type == RequestType.CORRECT.value:
-        return _correct(session, svc, request, org.name, actor)
-    if request.type == RequestType.SHINE_THE_LIGHT.value:
-        return _shine_the_light(session, svc, request, org.name, actor)
-    return "skipped"
+    """Dispatch on the type's row (`executes`); a type without an executor here is carried
+    out elsewhere (an opt-out at intake, a staff answer, an appeal decision): skipped."""
+    executor = EXECUTORS.get(svc.rules.type_rule(request.type).executes)
+    if executor is None:
+        return "skipped"
+    org = organization(session, request.organization_id)
+    return executor(session, svc, request, org, actor)
 
 
 def queue_execution(session: Session, svc: Services, request: RightsRequest) -> None:
@@ -476,6 +467,22 @@ def _correct(
     return "corrected"
 
 
+# What `executes` runs in the `rights.execute` job (rights/data/requests.yaml). The other values
+# are carried out elsewhere: NOT_EXECUTED says where (a test holds the two to `Executes`).
+Executor = Callable[[Session, Services, RightsRequest, Organization, Actor], str]
+EXECUTORS: dict[Executes, Executor] = {
+    "package": lambda s, svc, r, org, a: _send_access(s, svc, r, org.slug, org.name, a),
+    "delete": lambda s, svc, r, org, a: _delete(s, svc, r, org.name, a),
+    "correct": lambda s, svc, r, org, a: _correct(s, svc, r, org.name, a),
+    "shine_the_light": lambda s, svc, r, org, a: _shine_the_light(s, svc, r, org.name, a),
+}
+NOT_EXECUTED: dict[Executes, str] = {
+    "opt_out": "applied at intake (rights.opt_out.apply_opt_out), without verification",
+    "staff_answer": "the privacy team's written answer (rights.execution.answer)",
+    "appeal": "the privacy team's decision (rights.execution.decide_appeal)",
+}
+
+
 THIRD_PARTY_TYPES = frozenset(
     {"third_party", "advertising_partner", "business_partner", "affiliate"}
 )
@@ -531,9 +538,7 @@ def extend(
         raise RightsError(
             "request", "the request was already extended once; only one extension is allowed", 409
         )
-    if request.type == RequestType.SHINE_THE_LIGHT.value or (
-        svc.rules.type_rule(request.type).clock in ("opt_out", "limit")
-    ):
+    if svc.rules.type_rule(request.type).clock in UNEXTENDABLE_CLOCKS:
         raise RightsError("request", f"a {request.type} request cannot be extended", 409)
     if utcnow() > request.due_at:
         raise RightsError(
@@ -545,7 +550,7 @@ def extend(
     adopted = store.current(session, organization_id)
     declaration = adopted.declaration if adopted else None
     on = request.received_at.date()
-    if request.type == RequestType.APPEAL.value:
+    if svc.rules.type_rule(request.type).executes == "appeal":
         scope = declaration.unknown_state_scope() if declaration is not None else None
         try:
             period = clock.appeal_extension_for(svc.laws, request.jurisdiction, on, scope)
@@ -649,7 +654,7 @@ def deny(
     appeal_link = appeal_days = None
     scope = store.unknown_state_scope(session, organization_id)
     on = request.received_at.date()
-    if request.type != RequestType.APPEAL.value and clock.appeal_allowed(
+    if svc.rules.type_rule(request.type).executes != "appeal" and clock.appeal_allowed(
         svc.laws, request.jurisdiction, on, scope
     ):
         issued = issue(
@@ -692,11 +697,11 @@ def answer(
     actor: Actor,
 ) -> RightsRequest:
     """The privacy team's written answer to a verified request Honorbound cannot carry out by
-    itself (`handling: staff_answer` in rights/data/requests.yaml: access to ADMT information);
+    itself (`executes: staff_answer` in rights/data/requests.yaml: access to ADMT information);
     it is mailed to the consumer and closes the request as complied."""
     request = get_request(session, organization_id, request_id)
     _require_open(request)
-    if svc.rules.type_rule(request.type).handling != "staff_answer":
+    if svc.rules.type_rule(request.type).executes != "staff_answer":
         raise RightsError(
             "request", f"a {request.type} request is carried out by Honorbound, not answered", 409
         )

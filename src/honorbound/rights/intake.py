@@ -41,6 +41,7 @@ from honorbound.rights.outgoing import (
     organization,
     text_consumer,
 )
+from honorbound.rights.rules import TypeRule
 from honorbound.rights.sealing import seal_value
 from honorbound.rights.timeline import log_event
 from honorbound.rights.tokens import issue
@@ -72,20 +73,7 @@ def us_state_names() -> dict[str, str]:
     }
 
 
-OPT_OUT_TYPES = frozenset(
-    {
-        RequestType.OPT_OUT_SALE,
-        RequestType.OPT_OUT_SHARING,
-        RequestType.OPT_OUT_TARGETED_ADVERTISING,
-        RequestType.OPT_OUT_PROFILING,
-        RequestType.OPT_OUT_ADMT,
-        RequestType.LIMIT_SENSITIVE,
-    }
-)
 PERIODS = ("12_months", "all")
-PACKAGE_TYPES = frozenset(
-    {RequestType.ACCESS_CATEGORIES, RequestType.ACCESS_SPECIFIC, RequestType.PORTABILITY}
-)
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
 
 
@@ -133,8 +121,9 @@ def add_months(value: dt.datetime, months: int) -> dt.datetime:
     return value.replace(year=year, month=month, day=day)
 
 
-def _validate(new: NewRequest) -> tuple[str | None, str | None]:
-    if new.type is RequestType.APPEAL:
+def _validate(new: NewRequest, rule: TypeRule) -> tuple[str | None, str | None]:
+    """Check the request against its type's row (rights/data/requests.yaml)."""
+    if rule.executes == "appeal":
         raise RightsError("body.type", "an appeal is filed with the link in our decision letter")
     state = new.jurisdiction.upper()
     if state not in us_states():
@@ -154,9 +143,9 @@ def _validate(new: NewRequest) -> tuple[str | None, str | None]:
         raise RightsError("body.phone", str(exc)) from None
     if new.manner is Manner.PORTAL and email is None:
         raise RightsError("body.email", "requests made online need an email address to answer to")
-    if new.type is RequestType.CORRECT and not new.corrections:
+    if rule.executes == "correct" and not new.corrections:
         raise RightsError("body.corrections", "a correction request lists what to correct")
-    if new.type is not RequestType.CORRECT and new.corrections:
+    if rule.executes != "correct" and new.corrections:
         raise RightsError("body.corrections", "only correction requests list corrections")
     if new.manner is Manner.AUTHORIZED_AGENT:
         if not new.agent_name or not new.agent_permission:
@@ -170,7 +159,7 @@ def _validate(new: NewRequest) -> tuple[str | None, str | None]:
                 "body.email", "give the consumer's email so they can confirm the agent directly"
             )
     if new.period is not None:
-        if new.type not in PACKAGE_TYPES:
+        if rule.executes != "package":
             raise RightsError("body.period", "only access and portability requests choose a period")
         if new.period not in PERIODS:
             raise RightsError("body.period", "period must be '12_months' or 'all'")
@@ -289,7 +278,8 @@ def take_request(
     session: Session, svc: Services, organization_id: int, new: NewRequest, actor: Actor
 ) -> Intake:
     """Record a request (or merge it into the open one of the same type and person)."""
-    email, phone = _validate(new)
+    rule = svc.rules.type_rule(new.type.value)
+    email, phone = _validate(new, rule)
     org = organization(session, organization_id)
     index_key = svc.keys.blind_index_key(organization_id)
     index = (
@@ -375,7 +365,7 @@ def take_request(
         "clock": clock_note,
         "agent": new.manner is Manner.AUTHORIZED_AGENT,
     }
-    if new.type in PACKAGE_TYPES:
+    if rule.executes == "package":
         received_details["period"] = new.period or svc.rules.access_period.default_for(state)
     log_event(session, request, "received", actor, received_details)
     excess = limits.check_excess(session, svc.rules, svc.laws, request)
@@ -394,15 +384,14 @@ def take_request(
                 "source": excess.source,
             },
         )
-    if new.controller_verified and new.type not in OPT_OUT_TYPES:
-        rule = svc.rules.type_rule(request.type)
+    if new.controller_verified and rule.executes != "opt_out":
         request.verified_at = request.acknowledged_at = utcnow()
         request.verification_points = rule.data_points
         request.status = Status.IN_PROGRESS.value
         log_event(session, request, "verified_by_controller", actor, {"manner": new.manner.value})
         # The caller queues its execution (rights.execution.queue_execution): execution
         # imports intake, so intake does not import execution.
-    elif new.type in OPT_OUT_TYPES:
+    elif rule.executes == "opt_out":
         # No verification may be required (11 CCR 7026, 7027): apply it now.
         apply_opt_out(session, svc, request, org.name, actor)
     else:

@@ -12,25 +12,7 @@ from dataclasses import dataclass
 
 from honorbound import i18n
 from honorbound.i18n import N_
-
-TYPE_NAMES = {
-    "access_categories": N_("know what categories of personal information we hold about you"),
-    "access_specific": N_("get a copy of the personal information we hold about you"),
-    "portability": N_("get a portable copy of your personal information"),
-    "delete": N_("delete your personal information"),
-    "correct": N_("correct your personal information"),
-    "opt_out_sale": N_("opt out of the sale of your personal information"),
-    "opt_out_sharing": N_("opt out of the sharing of your personal information"),
-    "opt_out_targeted_advertising": N_("opt out of targeted advertising"),
-    "opt_out_profiling": N_("opt out of profiling"),
-    "limit_sensitive": N_("limit the use of your sensitive personal information"),
-    "shine_the_light": N_(
-        "know which third parties received your information for direct marketing"
-    ),
-    "opt_out_admt": N_("opt out of automated decision-making about you for significant decisions"),
-    "access_admt": N_("know how we used automated decision-making about you"),
-    "appeal": N_("appeal our decision on your request"),
-}
+from honorbound.rights.rules import load_rights_rules
 
 DENIAL_REASONS = {
     "unverifiable": N_("we could not verify your identity with the information available"),
@@ -55,9 +37,15 @@ def _day(value: dt.datetime, lang: str = "en") -> str:
     return i18n.format_day(value, lang)
 
 
+def type_names() -> dict[str, str]:
+    """Each request type's words in English (the `label` of its row in
+    rights/data/requests.yaml, which `make i18n` extracts for the catalogs)."""
+    return load_rights_rules().labels()
+
+
 def type_name(request_type: str, lang: str = "en") -> str:
     """What the request asks for, in words ("delete your personal information")."""
-    return i18n.gettext(lang, TYPE_NAMES.get(request_type, request_type))
+    return i18n.gettext(lang, load_rights_rules().label(request_type))
 
 
 def denial_reason(basis: str, lang: str = "en") -> str:

@@ -25,7 +25,10 @@ def apply_opt_out(
     session: Session, svc: Services, request: RightsRequest, org_name: str, actor: Actor
 ) -> None:
     """Write the choice into the consent ledger for every identity the request gave."""
-    purpose = svc.rules.consent_purposes[request.type]
+    chosen = svc.rules.type_rule(request.type).consent_purpose
+    if chosen is None:  # the loader refuses an opt-out row without one
+        raise ValueError(f"request type {request.type} writes no consent purpose")
+    purpose = chosen.value
     refs = []
     email, phone = contact_email(svc, request), contact_phone(svc, request)
     if email:

@@ -491,7 +491,7 @@ def answer_request(
     svc: SvcDep,
 ) -> RequestOut:
     """The written answer to a verified request the privacy team answers itself (request types
-    with `handling: staff_answer`, such as `access_admt`); mailed to the consumer. 409 for other
+    with `executes: staff_answer`, such as `access_admt`); mailed to the consumer. 409 for other
     types or an unverified request."""
     with _errors():
         request = execution.answer(

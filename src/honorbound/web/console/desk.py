@@ -23,8 +23,9 @@ from honorbound.db.base import utcnow
 from honorbound.rights.errors import RightsError
 from honorbound.rights.intake import NewRequest, take_request, us_states
 from honorbound.rights.jobs import services
-from honorbound.rights.messages import TYPE_NAMES
+from honorbound.rights.messages import type_names
 from honorbound.rights.models import Manner, RequestType
+from honorbound.rights.rules import load_rights_rules
 from honorbound.vault import reading
 from honorbound.vault.identities import IdentityKind, InvalidIdentity
 from honorbound.vault.masking import mask_identity
@@ -38,12 +39,10 @@ PERMISSION = "consent.record_received"
 # after it; older requests and letters go through the consent page and the API.
 CALL_WINDOW = dt.timedelta(days=30)
 CALL_FORMAT = "%Y-%m-%dT%H:%M"
-# An appeal comes with the link in a decision letter; a correction needs the corrected values
-# (the request form on the portal, or the API).
-PHONE_TYPES = [t for t in RequestType if t not in (RequestType.APPEAL, RequestType.CORRECT)]
 
 
 def _context(staff: Staff) -> dict[str, Any]:
+    rules = load_rights_rules()
     return {
         "staff": staff,
         "section": "desk",
@@ -51,7 +50,9 @@ def _context(staff: Staff) -> dict[str, Any]:
         "purposes": [p.value for p in Purpose],
         "channels": [c.value for c in ConsentChannel],
         "actions": [a.value for a in Action],
-        "types": {t.value: TYPE_NAMES.get(t.value, t.value) for t in PHONE_TYPES},
+        # The types its row lets a person make by phone (`taken_by`): not an appeal (it comes
+        # with the link in a decision letter) nor a correction (it needs the corrected values).
+        "types": {t: rules.label(t) for t in rules.taken_by("phone")},
         "states": sorted(us_states()),
         "can_log_request": staff.may("rights.intake"),
     }
@@ -289,7 +290,7 @@ def log_request(
         when = _call_start(call_started)
     except ValueError as exc:
         return again(str(exc))
-    if type not in {t.value for t in PHONE_TYPES}:
+    if type not in load_rights_rules().taken_by("phone"):
         return again("Choose what the caller asks for from the list.")
     if jurisdiction.upper() not in us_states():
         return again("Choose the state the caller lives in.")
@@ -319,7 +320,7 @@ def log_request(
                 "due_at": intake.request.due_at,
                 "received_at": intake.request.received_at,
                 "merged": intake.merged,
-                "type": TYPE_NAMES.get(type, type),
+                "type": type_names().get(type, type),
             }
     except RightsError as exc:
         if exc.field == "body.email":

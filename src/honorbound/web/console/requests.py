@@ -15,7 +15,7 @@ from honorbound.rights import closing, execution, queries, verification, work
 from honorbound.rights.errors import RequestNotFound, RightsError
 from honorbound.rights.intake import us_states
 from honorbound.rights.jobs import services
-from honorbound.rights.messages import DENIAL_REASONS, TYPE_NAMES
+from honorbound.rights.messages import DENIAL_REASONS, type_names
 from honorbound.rights.models import DenialBasis, RequestType, RightsRequest, Status
 from honorbound.rights.outgoing import organization
 from honorbound.rights.package import build_package
@@ -80,7 +80,7 @@ def queue(
     context: dict[str, Any] = {
         "staff": staff,
         "section": "requests",
-        "types": TYPE_NAMES,
+        "types": type_names(),
         "statuses": [s.value for s in Status],
         "states": sorted(us_states()),
         "filters": filters,
@@ -151,6 +151,7 @@ def _detail(
                     if note is not None:
                         notes[event.id] = note
     left, late = time_left(row.due_at, utcnow())
+    executes = services(request.app.state.runtime).rules.type_rule(row.type).executes
     return render(
         request,
         "console/request.html",
@@ -161,10 +162,10 @@ def _detail(
         timeline=timeline,
         left=left,
         late=late,
-        type_name=TYPE_NAMES.get(row.type, row.type),
+        type_name=type_names().get(row.type, row.type),
         is_open=row.closed_at is None,
-        is_appeal=row.type == RequestType.APPEAL.value,
-        package_ready=row.type in execution.ACCESS_TYPES and row.verified_at is not None,
+        is_appeal=executes == "appeal",
+        package_ready=executes == "package" and row.verified_at is not None,
         can_manage=staff.may("rights.manage"),
         bases=DENIAL_REASONS,
         notes=notes,
@@ -389,7 +390,8 @@ def staff_package(request: Request, request_id: int) -> Response:
     try:
         with request.app.state.runtime.db.session() as session:
             row = closing.get_request(session, staff.organization_id, request_id)
-            if row.type not in execution.ACCESS_TYPES or row.verified_at is None:
+            executes = svc.rules.type_rule(row.type).executes
+            if executes != "package" or row.verified_at is None:
                 return _detail(
                     request,
                     staff,

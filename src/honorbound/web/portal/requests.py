@@ -61,7 +61,6 @@ ACCEPTED = i18n.N_(
     "Thank you. Whether or not the details match our records, we handle every request the "
     "same way: check your email (or phone) for the next step and the date to expect an answer."
 )
-PUBLIC_TYPES = [t for t in RequestType if t is not RequestType.APPEAL]
 MAX_CORRECTION = 5000
 TOKEN_STATUS = {"invalid": 400, "expired": 410, "used": 410, "locked": 429}
 
@@ -104,7 +103,11 @@ def _form(
         status=status,
         org=org,
         slug=slug,
-        types=[(t.value, type_name(t.value, language.chosen(request))) for t in PUBLIC_TYPES],
+        # The types whose row offers them on the portal (`taken_by: [portal, ...]`).
+        types=[
+            (t, type_name(t, language.chosen(request)))
+            for t in _svc(request).rules.taken_by("portal")
+        ],
         states=sorted(us_state_names().items(), key=lambda item: item[1]),
         correctable=_correctable(request, org.id),
         max_correction=MAX_CORRECTION,
@@ -203,9 +206,10 @@ def submit_request(
         )
     if back:
         return _form(request, org, slug, form=typed)
+    rules = _svc(request).rules
     try:
         request_type = RequestType(type)
-        if request_type is RequestType.APPEAL:
+        if "portal" not in rules.type_rule(request_type.value).taken_by:
             raise ValueError
     except ValueError:
         return _form(
@@ -217,7 +221,8 @@ def submit_request(
             error=plain_error("type", "", lang),
             error_field="type",
         )
-    if request_type is RequestType.DELETE and confirmed != "yes" and not website:
+    executes = rules.type_rule(request_type.value).executes
+    if executes == "delete" and confirmed != "yes" and not website:
         # Deleting cannot be undone: say so, and send it only after a second, explicit yes.
         return render(
             request,
@@ -228,7 +233,7 @@ def submit_request(
             max_kb=request.app.state.runtime.settings.max_body_bytes // 1024,
         )
     corrections: tuple[Correction, ...] = ()
-    if request_type is RequestType.CORRECT:
+    if executes == "correct":
         known = {key for key, _title, _lang in _correctable(request, org.id)}
         if correct_category not in known or not correct_value.strip():
             return _form(
