@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from honorbound.cli.common import fail, out, runtime, settings
 from honorbound.cli.retention import Org, organization_id
+
+if TYPE_CHECKING:
+    from honorbound.recordings.ingest import Ingested
+    from honorbound.runtime import Runtime
 
 app = typer.Typer(
     help="Call recordings: redacted audio and transcripts, consent to record.",
@@ -53,6 +57,13 @@ def ingest_command(
         int | None,
         typer.Option(help="Vault subject id: whose call it is (erasing them deletes it)."),
     ] = None,
+    customer_channel: Annotated[
+        int | None,
+        typer.Option(
+            help="With --subject: the customer's audio channel, so what they asked on the call "
+            "(an opt-out, a rights request) is acted on; without it, staff review it."
+        ),
+    ] = None,
     offline_asr: Annotated[
         bool,
         typer.Option(
@@ -87,6 +98,10 @@ def ingest_command(
         marker_list = raw
     if offline_asr and transcript is not None:
         fail("give either --transcript or --offline-asr, not both")
+    if customer_channel is not None and subject is None:
+        fail("--customer-channel names the customer of a subject's call: give --subject ID too")
+    if customer_channel is not None and customer_channel < 0:
+        fail(f"--customer-channel must be 0 or more, not {customer_channel}")
     if loaded.recordings_keep_original and subject is None:
         fail(
             "HONORBOUND_RECORDINGS_KEEP_ORIGINAL is on: name the person with --subject ID "
@@ -119,11 +134,57 @@ def ingest_command(
             offline_asr=offline_asr,
             original_refused=refused,
         )
+        shown: dict[str, Any] = {"uri": done.uri, **done.manifest}
+        if subject is not None and done.transcript is not None:
+            shown["conversation"] = _act_on_call(
+                rt, org_id, subject, done, customer_channel, channels
+            )
     except RecordingError as exc:
         fail(f"{audio.name}: {exc}")
     finally:
         rt.close()
-    out.print_json(json.dumps({"uri": done.uri, **done.manifest}))
+    out.print_json(json.dumps(shown))
+
+
+def _act_on_call(
+    rt: Runtime,
+    org_id: int,
+    subject: int,
+    done: Ingested,
+    customer_channel: int | None,
+    channels: dict[str, int],
+) -> dict[str, Any]:
+    """The transcript stored as the subject's call and its requests acted on (the same domain
+    function as POST /v1/recordings); a refusal is reported, the recording stays stored."""
+    from honorbound.audit import Actor
+    from honorbound.recordings.conversation import act_on_recording
+    from honorbound.rights.jobs import services
+    from honorbound.vault.rules import CollectionRefused
+    from honorbound.vault.subjects import SubjectNotFound
+
+    try:
+        with rt.db.session() as session:
+            call = act_on_recording(
+                session,
+                services(rt),
+                rt.rules,
+                org_id,
+                subject,
+                done,
+                Actor("cli", "agent"),
+                customer_channel=customer_channel,
+                speaker_channels=channels,
+            )
+            return {
+                "stored": True,
+                "interaction_id": call.interaction_id,
+                "intents": [
+                    {"id": a.intent.id, "kind": a.intent.kind, "status": a.intent.status}
+                    for a in call.acted
+                ],
+            }
+    except (CollectionRefused, SubjectNotFound) as exc:
+        return {"stored": False, "reason": str(exc)}
 
 
 @app.command("transcribe")

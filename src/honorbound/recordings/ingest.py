@@ -43,6 +43,10 @@ class Ingested:
     path: Path
     uri: str
     manifest: dict[str, Any]
+    # The transcript as parsed (original words): what `recordings.conversation` acts on.
+    transcript: timings.Transcript | None = None
+    # Indices of its words said while the recording was paused: not part of the call as kept.
+    paused_words: frozenset[int] = frozenset()
 
 
 def original_key_for(
@@ -192,4 +196,4 @@ def ingest(
             )
         _write_json(work / "manifest.json", manifest)
         final = store.commit(work, rid, keep)
-    return Ingested(rid, final, store.uri(rid), manifest)
+    return Ingested(rid, final, store.uri(rid), manifest, parsed, frozenset(plan.dropped))

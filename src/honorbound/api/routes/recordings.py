@@ -4,20 +4,25 @@ dropped in the inbox. Thin: parse, call `honorbound.recordings`, render."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.audit import append
 from honorbound.recordings import consent
+from honorbound.recordings.conversation import act_on_recording
 from honorbound.recordings.errors import RecordingError
 from honorbound.recordings.ingest import ingest, original_if_allowed
 from honorbound.recordings.redact import Options
 from honorbound.recordings.store import RecordingStore
+from honorbound.rights.jobs import services as rights_services
+from honorbound.vault.models import Direction
+from honorbound.vault.rules import CollectionRefused
+from honorbound.vault.subjects import SubjectNotFound
 
 router = APIRouter(tags=["recordings"])
 Writer = Annotated[Principal, Depends(require("consent.write"))]
@@ -91,8 +96,29 @@ class IngestIn(BaseModel):
     subject_id: int | None = Field(
         default=None,
         description="The vault subject whose call it is: their key seals a kept original, "
-        "and erasing them deletes the recording.",
+        "erasing them deletes the recording, and the transcript is stored as their call "
+        "interaction, whose opt-outs and rights requests are acted on.",
     )
+    customer_channel: int | None = Field(
+        default=None,
+        ge=0,
+        le=31,
+        description="The audio channel of the customer. Without it the transcript's speakers "
+        "have no role, and what they asked waits for staff review.",
+    )
+    direction: Literal["inbound", "outbound"] = "inbound"
+    started_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the call started (with a time zone); default: the ingest time "
+        "minus the recording's duration.",
+    )
+
+    @model_validator(mode="after")
+    def _call_fields_need_a_subject(self) -> IngestIn:
+        named = [n for n in ("customer_channel", "started_at") if getattr(self, n) is not None]
+        if named and self.subject_id is None:
+            raise ValueError(f"{', '.join(named)} describe a subject's call: give subject_id too")
+        return self
 
 
 @router.post("/v1/recordings", status_code=201)
@@ -146,4 +172,37 @@ def ingest_recording(
         done.recording_id,
         {k: m[k] for k in ("findings", "spans_redacted", "dtmf_tones_removed", "original_kept")},
     )
-    return {"uri": done.uri, **m}
+    out: dict[str, Any] = {"uri": done.uri, **m}
+    if body.subject_id is not None and done.transcript is not None:
+        try:
+            call = act_on_recording(
+                session,
+                rights_services(runtime),
+                runtime.rules,
+                principal.organization_id,
+                body.subject_id,
+                done,
+                principal.actor,
+                customer_channel=body.customer_channel,
+                speaker_channels=body.speaker_channels,
+                direction=Direction(body.direction),
+                started_at=body.started_at,
+            )
+        except (CollectionRefused, SubjectNotFound) as exc:
+            # The redacted recording is stored; its transcript is not an interaction.
+            out["conversation"] = {"stored": False, "reason": str(exc)}
+        else:
+            out["conversation"] = {
+                "stored": True,
+                "interaction_id": call.interaction_id,
+                "intents": [
+                    {
+                        "id": a.intent.id,
+                        "kind": a.intent.kind,
+                        "status": a.intent.status,
+                        "review_reason": a.intent.review_reason,
+                    }
+                    for a in call.acted
+                ],
+            }
+    return out
