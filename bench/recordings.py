@@ -12,8 +12,17 @@ customer voices on two channels, a card number read aloud, a phone number, a key
 length, with a Deepgram-shaped transcript of every word. The timed part runs in a child
 process pinned to one core: `honorbound.recordings.ingest.ingest` (parse the transcript, scan
 it with honorbound.detect, find DTMF, write the redacted copy and transcript, hash both, store
-atomically). Its peak resident memory is read from the kernel. Figures print last as
-key=value pairs.
+atomically). Its peak resident memory is read from the kernel.
+
+Then the same file and transcript go through the HTTP upload (`--no-upload` skips it): the real
+`honorbound serve` on loopback with a fresh SQLite installation, one `POST
+/v1/recordings/upload` sent from the file in 1 MB blocks (multipart, Content-Length given).
+`upload_mb_s` is the audio's MB over the time to send the body (the server reads it as it
+comes, to disk); `upload_total_s` is the time to the 201 (upload, redaction and storage);
+`server_cpu_s` the server's CPU seconds (user+system, /proc) for the request, which a loaded
+machine does not inflate the way it does wall time; `server_peak_rss_mb` is the server's
+highest VmRSS sampled every 50 ms during the request.
+The server is not pinned to one core. Figures print last as key=value pairs.
 """
 
 from __future__ import annotations
@@ -87,9 +96,146 @@ def child(wav: str, transcript: str, store: str) -> None:
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "manifest": done.manifest}))
 
 
+def upload(wav: Path, transcript: Path, work: Path) -> dict[str, float]:
+    """One upload through the real server; see the module docstring."""
+    import secrets
+    import socket
+    import threading
+
+    from honorbound.accounts.roles import Role
+    from honorbound.accounts.service import create_organization, issue_api_key
+    from honorbound.audit import Actor
+    from honorbound.config import Settings
+    from honorbound.db import migrate
+    from honorbound.runtime import build_runtime
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    data_dir = work / "server"
+    url, master = f"sqlite:///{work / 'server.db'}", secrets.token_hex(32)
+    migrate.upgrade(url)
+    rt = build_runtime(
+        Settings(data_dir=data_dir, database_url=url, master_key=master, port=port),
+        immediate_jobs=True,
+        transports=False,
+    )
+    actor = Actor("bench", "system")
+    with rt.db.session() as session:
+        org = create_organization(session, "bench", "Bench", actor).id
+        key = issue_api_key(session, org, Role.ADMIN, "bench", actor)[1]
+    rt.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HONORBOUND_")}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT / "src"),
+            "HONORBOUND_DATA_DIR": str(data_dir),
+            "HONORBOUND_DATABASE_URL": url,
+            "HONORBOUND_MASTER_KEY": master,
+            "HONORBOUND_PORT": str(port),
+            "HONORBOUND_HOST": "127.0.0.1",
+            "HONORBOUND_LOG_FILE": str(data_dir / "honorbound.log"),
+        }
+    )
+    log = (work / "server.out").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "honorbound", "serve", "--no-worker"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def cpu() -> float:
+        fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss() -> float:
+        for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None or time.monotonic() > deadline:
+                sys.exit("the server did not come up; see server.out")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                        break
+            except OSError:
+                time.sleep(0.2)
+        idle = rss()
+        boundary = "hbbench" + secrets.token_hex(8)
+
+        def part(name: str, filename: str | None = None) -> bytes:
+            disposition = f'form-data; name="{name}"' + (
+                f'; filename="{filename}"' if filename else ""
+            )
+            return f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+
+        head = part("call_id") + b"bench-1\r\n" + part("transcript", "t.json")
+        head += transcript.read_bytes() + b"\r\n" + part("audio", "call.wav")
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        length = len(head) + wav.stat().st_size + len(tail)
+        peak = {"mb": idle}
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak["mb"] = max(peak["mb"], rss())
+                time.sleep(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        t0, cpu0 = time.perf_counter(), cpu()
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(
+                (
+                    "POST /v1/recordings/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"Authorization: Bearer {key}\r\n"
+                    f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                    f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+                ).encode()
+                + head
+            )
+            with wav.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    sock.sendall(block)
+            sock.sendall(tail)
+            sent = time.perf_counter() - t0
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        total = time.perf_counter() - t0
+        done.set()
+        sampler.join()
+        if not answer.startswith(b"HTTP/1.1 201"):
+            sys.exit(f"the upload failed: {answer[:400]!r}")
+        return {
+            "upload_mb": wav.stat().st_size / 1e6,
+            "upload_mb_s": wav.stat().st_size / 1e6 / sent,
+            "upload_total_s": total,
+            "server_cpu_s": cpu() - cpu0,
+            "server_idle_rss_mb": idle,
+            "server_peak_rss_mb": peak["mb"],
+        }
+    finally:
+        if server.poll() is None:
+            server.send_signal(__import__("signal").SIGINT)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        log.close()
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--hours", type=float, default=1.0)
+    p.add_argument("--upload", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -115,12 +261,15 @@ def main() -> None:
         m = r["manifest"]
         audio_hours = m["duration_s"] / 3600
         print(f"findings={m['findings']} dtmf={m['dtmf_tones_removed']}")
+        up = upload(wav, transcript, work) if args.upload else {}
+        upload_line = " ".join(f"{k}={v:.1f}" for k, v in up.items())
+        print(f"load_average={os.getloadavg()[0]:.2f}")
         print(
             f"audio_hours={audio_hours:.2f} words={n_words} seconds={r['seconds']:.2f} "
             f"seconds_per_audio_hour={r['seconds'] / audio_hours:.2f} "
             f"spans={m['spans_redacted']} dtmf_tones={m['dtmf_tones_removed']} "
             f"peak_rss_mb={r['peak_mb']:.0f} target_s_per_hour=10 "
-            f"meets_target={r['seconds'] / audio_hours < 10}"
+            f"meets_target={r['seconds'] / audio_hours < 10} {upload_line}"
         )
 
 

@@ -234,9 +234,16 @@ class Settings(BaseSettings):
     )
     recordings_keep_original: bool = Field(
         default=False,
-        description="Keep the original, unredacted audio of ingested calls, sealed with the "
-        "person's own key (needs the person named at ingest). Off: only the redacted copy is "
-        "kept. Turn on only when your notice says originals are kept.",
+        description="Allow keeping the original, unredacted audio of ingested calls, sealed "
+        "with the person's own key (needs the person named at ingest) when the adopted notice's "
+        "call recording category says `originals: {keep: true, period}` too. Off: only the "
+        "redacted copy is kept.",
+    )
+    recordings_max_upload_bytes: int = Field(
+        default=1 << 30,
+        ge=1024,
+        description="Largest body of POST /v1/recordings/upload (audio, transcript and fields "
+        "together), in bytes; larger is answered 413. The upload is streamed to disk.",
     )
     recordings_pad_before: float = Field(
         default=0.5,
@@ -255,6 +262,40 @@ class Settings(BaseSettings):
         description="What replaces a redacted span: a 1 kHz `tone` or `silence`. Keypad tones "
         "and paused stretches are always silence.",
     )
+
+    # -- request protocols (docs/protocols.md) ---------------------------------------------
+    callback_allow_networks: list[str] = Field(
+        default=[],
+        description="Networks (CIDR, e.g. 10.20.0.0/16) that agent and controller callback "
+        "URLs may reach although they are private, loopback or link-local, and where plain "
+        "http:// is allowed. Empty: callbacks go only to public https:// addresses (no "
+        "request forgery into your network).",
+    )
+    callback_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds to wait for an agent's or "
+        "controller's callback endpoint to answer.",
+    )  # fmt: skip
+    opendsr_key_file: Path | None = Field(
+        default=None,
+        description="ECDSA P-256 key (PEM, mode 0600; created on first use) that signs "
+        "OpenDSR responses and callbacks. Default: data_dir/opendsr-signing.key.",
+    )
+    opendsr_certificate_file: Path | None = Field(
+        default=None,
+        description="The CA-issued certificate (PEM) of the OpenDSR signing key, served at "
+        "/v1/discovery/processor-certificate.pem. Empty: a self-signed one kept beside the key "
+        "(OpenDSR s.4.1 asks for a CA-issued one).",
+    )
+
+    @field_validator("callback_allow_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network such as 127.0.0.0/8") from None
+        return value
 
     @field_validator("database_url", "keystore_url")
     @classmethod
@@ -359,6 +400,10 @@ class Settings(BaseSettings):
     @property
     def resolved_audit_key_file(self) -> Path:
         return self.audit_key_file or self.data_dir / "audit-signing.key"
+
+    @property
+    def resolved_opendsr_key_file(self) -> Path:
+        return self.opendsr_key_file or self.data_dir / "opendsr-signing.key"
 
     @property
     def job_queue_file(self) -> Path:

@@ -8,6 +8,7 @@ from honorbound.accounts.sessions import StaffSession
 from honorbound.accounts.team import StaffInvite
 from honorbound.accounts.twofactor import RecoveryCode
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
+from honorbound.bpo.clients import ClientOffboarding
 from honorbound.breach.models import AffectedPerson, Incident, Notice
 from honorbound.consent.models import (
     CallAttempt,
@@ -31,6 +32,15 @@ from honorbound.retention.models import (
     RetentionWithdrawal,
 )
 from honorbound.rights.models import RequestEvent, RequestToken, RightsRequest, TokenAttempt
+from honorbound.rights.protocols.models import (
+    ControllerContract,
+    DrpAgent,
+    DrpRequest,
+    DrpToken,
+    OpenDsrRequest,
+    ProcessorForward,
+    SeenMessage,
+)
 from honorbound.systems.models import (
     ConnectedSystem,
     DriftScan,
@@ -85,6 +95,14 @@ for _name in NEVER_REUSED_IDS:
     metadata.tables[_name].dialect_kwargs["sqlite_autoincrement"] = True
 
 __all__ = [
+    "ControllerContract",
+    "DrpAgent",
+    "DrpRequest",
+    "DrpToken",
+    "OpenDsrRequest",
+    "ProcessorForward",
+    "SeenMessage",
+    "ClientOffboarding",
     "ConversationIntent",
     "AffectedPerson",
     "Incident",

@@ -18,6 +18,7 @@ from huey.api import crontab
 from sqlalchemy import event
 
 from honorbound.accounts.keycache import ApiKeyCache
+from honorbound.accounts.models import Organization
 from honorbound.audit import Actor
 from honorbound.audit import jobs as audit_jobs
 from honorbound.backup import archive as backup_archive
@@ -25,6 +26,8 @@ from honorbound.backup.epochs import EpochKeys, Policy
 from honorbound.breach import reminders as breach_reminders
 from honorbound.breach.wording import Wording, load_wording
 from honorbound.config import ConfigError, Settings
+from honorbound.consent.rules import ContactRules
+from honorbound.consent.rules import load as load_contact_rules
 from honorbound.crypto.keyring import KeyRing
 from honorbound.crypto.providers import (
     FileProvider,
@@ -45,11 +48,13 @@ from honorbound.ratelimit import LIMITS, RateLimits
 from honorbound.recordings import jobs as recordings_jobs
 from honorbound.retention import jobs as retention_jobs
 from honorbound.rights import jobs as rights_jobs
+from honorbound.rights.protocols import jobs as protocol_jobs
 from honorbound.systems import jobs as systems_jobs
 from honorbound.vault import erasure as vault_erasure
 from honorbound.vault import idempotency as vault_idempotency
 from honorbound.vault import keystore
 from honorbound.vault.keystore import KeyStore
+from honorbound.vault.notices import notify_material_change
 
 BACKUP_EXPIRE_JOB = "backup.expire_epochs"
 
@@ -107,6 +112,10 @@ class Runtime:
     breach_wording: Wording = field(default_factory=load_wording)
     # Authenticated API keys, revocation checked per request (accounts.keycache).
     api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
+    # The one contact rules object (calling hours, caps, SMS keywords, opt-out deadlines): the
+    # shipped consent/data/contact-rules.yaml with the `contact_rules` section of
+    # HONORBOUND_RULES_FILE merged in, read once like the jurisdiction rules.
+    contact_rules: ContactRules = field(default_factory=load_contact_rules)
 
     def installation(self) -> backup_archive.Installation:
         return backup_archive.Installation(
@@ -181,9 +190,6 @@ def _erase_subject(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _notify_policy_change(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
-    from honorbound.accounts.models import Organization
-    from honorbound.policy.notices import notify_material_change
-
     org_id = int(payload["organization_id"])
     with rt.db.session() as session:
         org = session.get(Organization, org_id)
@@ -217,6 +223,7 @@ def build_registry() -> JobRegistry:
     registry.register(rights_jobs.EXECUTE_JOB, rights_jobs.execute_job)
     registry.register(rights_jobs.SWEEP_JOB, rights_jobs.sweep_job)
     registry.register(rights_jobs.PURGE_JOB, rights_jobs.purge_job)
+    registry.register(protocol_jobs.REPORT_JOB, protocol_jobs.report_job)
     registry.register(retention_jobs.SWEEP_JOB, retention_jobs.sweep_job)
     registry.register(audit_jobs.VERIFY_JOB, audit_jobs.verify_job)
     registry.register(systems_jobs.SWEEP_JOB, systems_jobs.sweep_job)
@@ -237,6 +244,7 @@ def build_registry() -> JobRegistry:
     registry.schedule(Periodic(recordings_jobs.SWEEP_JOB, minute="47", hour="2"))
     registry.schedule(Periodic(recordings_jobs.PCI_JOB, minute="13", hour="5"))
     registry.schedule(Periodic("outbox.flush", minute="*/5"))
+    registry.schedule(Periodic(protocol_jobs.REPORT_JOB, minute="*"))
     registry.schedule(Periodic("jobs.recover", minute="*"))
     registry.schedule(Periodic(vault_idempotency.EXPIRE_JOB, minute="23", hour="*/6"))
     return registry
@@ -283,6 +291,30 @@ def rules_with_override(path: Path | None, setting: str = "--rules") -> Jurisdic
         raise ConfigError(f"{setting}: {first.file}:{first.line}: {first.message}") from None
 
 
+def read_contact_rules(path: Path | None) -> ContactRules:
+    """The shipped contact rules with the `contact_rules` section of `path` merged over them;
+    `ValueError` naming the file and the problem, `DeclarationError` or `OSError`."""
+    return load_contact_rules(path)
+
+
+def contact_rules(settings: Settings) -> ContactRules:
+    """The contact rules with the configured override's `contact_rules` section; a bad section
+    stops start-up with a sentence naming the setting and the problem."""
+    path = settings.rules_file
+    try:
+        return read_contact_rules(path)
+    except OSError as exc:
+        raise ConfigError(
+            f"HONORBOUND_RULES_FILE: cannot read {path} ({exc.strerror or 'unreadable'})."
+        ) from None
+    except DeclarationError as exc:
+        first = exc.problems[0]
+        where = f"{first.file}:{first.line}"
+        raise ConfigError(f"HONORBOUND_RULES_FILE: {where}: {first.message}") from None
+    except ValueError as exc:
+        raise ConfigError(f"HONORBOUND_RULES_FILE: {exc}") from None
+
+
 def db_limits(settings: Settings) -> Limits:
     """Pool and lock waits from the settings: a connection for every request slot (see
     `Settings.http_concurrency`), no overflow beyond it, every wait bounded."""
@@ -301,6 +333,7 @@ def build_runtime(
     `transports=False` (the web server) leaves out mail and SMS transports: that process can
     then never talk to a mail server, which only the worker does."""
     rules = jurisdiction_rules(settings)
+    contact = contact_rules(settings)
     limits = db_limits(settings)
     private_dir(settings.data_dir)
     db = Database(settings.resolved_database_url, limits)
@@ -320,6 +353,7 @@ def build_runtime(
             timeout=settings.sms_gateway_timeout,
         )
     runtime = Runtime(settings, db, keys, registry, huey, None, rules, senders)  # type: ignore[arg-type]
+    runtime.contact_rules = contact
     runtime.vault_keys = KeyStore(
         settings.resolved_keystore_url,
         keys,

@@ -121,3 +121,68 @@ def test_letters_without_reportlab_say_how_to_get_them(
     monkeypatch.setitem(sys.modules, "reportlab.lib.pagesizes", None)  # import fails
     r = api.get(f"/v1/breach/incidents/{iid}/notices/{letter['id']}/letter.pdf", headers=h)
     _problem(r, 501, "honorbound[breach]")
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"title": "t" * 201}, "title"),
+        ({"description": "d" * 20_001}, "description"),
+        ({"contact": "c" * 501}, "contact"),
+        ({"owner": "o" * 201}, "owner"),
+        ({"categories": ["user.contact"] * 201}, "categories"),
+        ({"clients": ["c" * 201]}, "clients"),
+    ],
+)
+def test_over_long_fields_are_refused_and_change_nothing(
+    api: TestClient, org: Tenant, change: dict[str, Any], needle: str
+) -> None:
+    h = org.headers(Role.PRIVACY_OFFICER)
+    before = api.get("/v1/breach/incidents", headers=h).json()
+    _problem(api.post("/v1/breach/incidents", headers=h, json={**GOOD, **change}), 422, needle)
+    assert api.get("/v1/breach/incidents", headers=h).json() == before
+    iid = api.post("/v1/breach/incidents", headers=h, json=GOOD).json()["id"]
+    kept = api.get(f"/v1/breach/incidents/{iid}", headers=h).json()
+    _problem(api.patch(f"/v1/breach/incidents/{iid}", headers=h, json=change), 422, needle)
+    assert api.get(f"/v1/breach/incidents/{iid}", headers=h).json() == kept
+
+
+def test_the_domain_refuses_over_long_input_too(rt: Runtime, org: Tenant) -> None:
+    """The CLI's path (no API model in front): the same bounds, nothing written."""
+    import datetime as dt
+
+    from honorbound.audit import Actor
+    from honorbound.breach import incidents
+    from honorbound.breach.errors import BreachInputError
+    from honorbound.breach.models import Incident
+
+    actor = Actor("test", "system")
+    good = {"title": "Laptop", "owner": "Privacy", "discovered_at": dt.datetime(2026, 11, 2,
+            tzinfo=dt.UTC)}  # fmt: skip
+    for change, needle in (
+        ({"title": "t" * 201}, "title is longer than 200"),
+        ({"categories": ["x" * 201]}, "categories has an entry longer than 200"),
+        ({"systems": [f"s{i}" for i in range(201)]}, "systems has more than 200"),
+        ({"discovered_at": None}, "discovered_at"),
+    ):
+        with rt.db.session() as session, pytest.raises(BreachInputError, match=needle):
+            incidents.create_incident(session, org.id, {**good, **change}, actor)
+    with rt.db.session() as session:
+        assert session.query(Incident).filter_by(organization_id=org.id).count() == 0
+
+
+def test_a_selection_matching_nobody_keeps_the_previous_one(
+    rt: Runtime, api: TestClient, org: Tenant
+) -> None:
+    h = org.headers(Role.PRIVACY_OFFICER)
+    resident(rt, org.id, "NY")
+    iid = api.post("/v1/breach/incidents", headers=h, json=GOOD).json()["id"]
+    url = f"/v1/breach/incidents/{iid}"
+    r = api.post(f"{url}/selection", headers=h, json={"systems": ["web_form"]})
+    assert r.status_code == 200 and r.json()["by_state"] == {"NY": 1}
+    before = api.get(url, headers=h).json()
+    _problem(api.post(f"{url}/selection", headers=h, json={"systems": ["erp"]}), 422, "nobody")
+    after = api.get(url, headers=h).json()
+    assert (after["affected"], after["by_state"], after["selection"]) == (
+        before["affected"], before["by_state"], before["selection"],
+    )  # fmt: skip

@@ -46,6 +46,11 @@ def test_cli_record_select_deadlines_notify_report(
     r = cli_env.invoke(cli, ["breach", "deadlines", "1", "--org", org.slug])
     assert r.exit_code == 0, r.output
     assert "2026-12-02 15:00" in r.output  # NY: 30 days
+    # Each line says whether the rule is confirmed; unverified content and contacts follow.
+    ny = next(line for line in r.output.splitlines() if "residents of NY" in line)
+    assert "confirmed (rules-review-2026-12.md s.1.8)" in ny
+    assert "UNVERIFIED contact [NY] New York Attorney General" in r.output
+    assert "confirm with counsel" in r.output
 
     r = cli_env.invoke(cli, ["breach", "notify", "1", "--org", org.slug, "--language", "es"])
     assert r.exit_code == 0, r.output

@@ -51,6 +51,12 @@ def test_console_shows_the_clock(rt: Runtime, org: Tenant, api: TestClient) -> N
     detail = api.get(f"/console/breach/{iid}")
     assert detail.status_code == 200
     assert "2026-11-12 15:00" in detail.text and "breach.affected_selected" in detail.text
+    # Staff see the status of every rule: OR's 45 days checked against the reference; the
+    # agencies' contact details (from memory) unverified, with the details held shown to staff.
+    assert "confirmed (us-privacy-rules.md s.6" in detail.text
+    checks = detail.text[detail.text.index('id="checks"') :]
+    assert "Equifax" in checks and "1-800-685-1111" in checks
+    assert "unverified: no source confirms it; confirm with counsel" in checks
     assert api.get("/console/breach/424242").status_code == 404
     home = api.get("/console")
     assert "Breach clocks" in home.text and "Ransomware on file server" in home.text

@@ -2,8 +2,12 @@
 /work/shared/reference/us-privacy-rules.md s.6 (CA title, headings and 12 months; CT 24 months
 for an SSN; PA credit monitoring) and from the statutes as known (MA 93H s.3(b): no description
 of the breach, police report, free freeze; NY 899-aa(7), NC 75-65(d), MD 14-3504(g): the state's
-own agencies). The oracle names facts a reader would check (phone numbers, months, headings),
-not the template's words, and never reads the rules or template files."""
+own agencies). The oracle names facts a reader would check (agency names, months, headings),
+not the template's words, and never reads the rules or template files.
+
+No contact detail (address, phone, website) of any agency is in the reference: the shipped
+ones were written from memory and are unverified, so a person's notice names the agency and
+prints none of them (the numbers below must be absent) until an override confirms them."""
 
 from __future__ import annotations
 
@@ -22,8 +26,13 @@ DESCRIPTION = "An unauthorized party copied a customer table from our ticketing 
 SSN = {"user.government_id.social_security_number", "user.contact.email"}
 EMAIL = {"user.contact.email"}
 
-# The agencies and the FTC: every notice (most statutes; CA, IL, MD, NC, OR, WA name them).
-EVERYWHERE = ["1-800-685-1111", "1-888-397-3742", "1-888-909-8872", "1-877-438-4338"]
+# The agencies and the FTC: every notice names them (most statutes; CA, IL, MD, NC, OR, WA).
+EVERYWHERE = ["Equifax", "Experian", "TransUnion", "Federal Trade Commission"]
+# Unverified contact details (from memory, in the shipped rules): never in a person's notice.
+NOWHERE = ["1-800-685-1111", "1-888-397-3742", "1-888-909-8872", "1-877-438-4338",
+           "1-877-322-8228", "P.O. Box", "identitytheft.gov", "1-800-771-7755", "ag.ny.gov",
+           "1-800-697-1220", "ncdoj.gov", "1-877-566-7226", "1-888-743-0023",
+           "marylandattorneygeneral.gov", "riag.ri.gov", "1-877-877-9392"]  # fmt: skip
 CA_HEADINGS = [
     "What Happened",
     "What Information Was Involved",
@@ -39,12 +48,12 @@ ORACLE: dict[str, tuple[int | None, list[str], list[str]]] = {
     "PA": (12, ["credit monitoring"], []),
     "DE": (12, [], []),
     "MA": (18, ["police report", "security freeze", "free of charge"], [DESCRIPTION]),
-    "NY": (None, ["1-800-771-7755", "ag.ny.gov", "1-800-697-1220"], []),
-    "NC": (None, ["ncdoj.gov", "1-877-566-7226"], []),
-    "MD": (None, ["1-888-743-0023", "marylandattorneygeneral.gov"], []),
-    "RI": (None, ["police report", "security freeze", "riag.ri.gov"], []),
+    "NY": (None, ["New York Attorney General", "Department of State"], []),
+    "NC": (None, ["North Carolina Attorney General"], []),
+    "MD": (None, ["Maryland Attorney General"], []),
+    "RI": (None, ["police report", "security freeze", "Rhode Island Attorney General"], []),
     "TX": (None, [DESCRIPTION], ["police report"]),
-    "OR": (None, ["1-877-877-9392", "law enforcement"], []),
+    "OR": (None, ["Oregon Department of Justice", "law enforcement"], []),
 }
 
 
@@ -85,7 +94,7 @@ def test_each_state_notice_has_what_its_law_asks(state: str) -> None:
     text = _text(state, SSN, offered)
     for phrase in EVERYWHERE + present:
         assert phrase in text, (state, phrase)
-    for phrase in absent:
+    for phrase in absent + NOWHERE:
         assert phrase not in text, (state, phrase)
     if months:
         assert f"{months} months" in text
@@ -123,9 +132,11 @@ def test_spanish_notices_follow_the_same_states() -> None:
     ma = _text("MA", SSN, 18, "es")
     assert DESCRIPTION not in ma and "informe policial" in ma
     ny = _text("NY", EMAIL, None, "es")
-    assert "1-800-771-7755" in ny and "meses" not in ny
-    for phrase in EVERYWHERE:
+    assert "New York Attorney General" in ny and "meses" not in ny
+    for phrase in EVERYWHERE[:3]:
         assert phrase in ct and phrase in ny
+    for phrase in NOWHERE:
+        assert phrase not in ct and phrase not in ny
 
 
 def test_an_unknown_language_is_bad_input() -> None:
@@ -146,3 +157,55 @@ def test_a_rules_override_naming_state_contacts_without_listing_them_is_refused(
     with pytest.raises(DeclarationError) as err:
         load_rules(override)
     assert "state_contacts" in str(err.value)
+
+
+def test_a_contact_confirmed_by_an_override_is_printed(tmp_path: pytest.TempPathFactory) -> None:
+    """Counsel confirms Equifax's details in an override: then, and only then, people see them."""
+    override = tmp_path / "rules.yaml"  # type: ignore[operator]
+    override.write_text(
+        'breach_notice_content:\n  "*":\n    contacts:\n'
+        "      - {id: equifax, role: agency, name: Equifax, phone: '1-800-555-0199',"
+        " source: counsel letter, confirmed: true, checked_against: 'counsel, 2026-12-07'}\n"
+        "      - {id: ftc, role: ftc, name: Federal Trade Commission, source: memory}\n"
+    )
+    rules = load_rules(override)
+    text = render(
+        rules, WORDING, _incident(), "Example Contact Center", "TX", SSN, None,
+        today=dt.date(2026, 11, 20),
+    ).text()  # fmt: skip
+    assert "Equifax, 1-800-555-0199" in text
+    assert "Experian" not in text  # the override replaced the list whole
+    assert "Federal Trade Commission" in text
+
+
+def test_a_confirmed_contact_must_say_who_confirmed_it(tmp_path: pytest.TempPathFactory) -> None:
+    from honorbound.policy.problems import DeclarationError
+
+    override = tmp_path / "rules.yaml"  # type: ignore[operator]
+    override.write_text(
+        'breach_notice_content:\n  "*":\n    contacts:\n'
+        "      - {id: equifax, role: agency, name: Equifax, source: x, confirmed: true}\n"
+        "      - {id: ftc, role: ftc, name: Federal Trade Commission, source: memory}\n"
+    )
+    with pytest.raises(DeclarationError, match="checked_against"):
+        load_rules(override)
+
+
+@pytest.mark.parametrize(
+    ("contacts", "needle"),
+    [
+        ("      - {id: ftc, role: ftc, name: Federal Trade Commission, source: m}\n", "agency"),
+        ("      - {id: equifax, role: agency, name: Equifax, source: m}\n", "ftc"),
+    ],
+)
+def test_the_all_states_row_must_list_the_agencies_and_the_ftc(
+    tmp_path: pytest.TempPathFactory, contacts: str, needle: str
+) -> None:
+    """Load-time check: every notice names the agencies and the FTC, so the "*" row lists them."""
+    from honorbound.policy.problems import DeclarationError
+
+    override = tmp_path / "rules.yaml"  # type: ignore[operator]
+    override.write_text('breach_notice_content:\n  "*":\n    contacts:\n' + contacts)
+    with pytest.raises(DeclarationError) as err:
+        load_rules(override)
+    assert "'*' lists no contact with role" in str(err.value) and needle in str(err.value)

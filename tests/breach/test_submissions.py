@@ -58,7 +58,9 @@ def test_submissions_in_each_states_form(
         for p in people
     }
     assert DESCRIPTION not in bodies["MA"] and "police report" in bodies["MA"]
-    assert DESCRIPTION in bodies["NY"] and "1-800-771-7755" in bodies["NY"]
+    # NY's own agencies are named; their phone numbers (unverified, from memory) are not shown.
+    assert DESCRIPTION in bodies["NY"] and "New York Attorney General" in bodies["NY"]
+    assert "1-800-771-7755" not in bodies["NY"] and "1-800-685-1111" not in bodies["NY"]
     assert "24 months" in bodies["CT"]
 
     notices = api.get(f"/v1/breach/incidents/{iid}/notices", headers=h).json()
@@ -75,8 +77,13 @@ def test_submissions_in_each_states_form(
     assert at == sorted(at), "the NY form's fields in its order"
     today = dt.datetime.now(dt.UTC).date().isoformat()
     assert f"Date notices to residents were sent: {today}" in ny
-    assert "Sample of the notice to residents" in ny and "1-800-771-7755" in ny.split("---")[-1]
-    assert "Submit: " in ny
+    sample = ny.split("---")[-1]
+    assert "Sample of the notice to residents" in ny and "New York Attorney General" in sample
+    assert "1-800-771-7755" not in sample
+    # Staff are told what no source confirms: the form, its deadline, the sample's content.
+    assert "Submit: " in ny and "UNVERIFIED: confirm with counsel" in ny
+    assert "Form fields: unverified" in ny
+    assert "Sample notice content UNVERIFIED" in ny and "state_contacts" in ny
 
     ct = doc("CT", "Attorney General")
     assert "Identity theft protection offered: 24 months" in ct

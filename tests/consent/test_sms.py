@@ -195,3 +195,27 @@ def test_sender_is_matched_however_the_dialer_writes_it(
         runtime, tenant.id, [phone], "marketing", "sms", NOON_NY, senders=["2125550199"]
     )
     assert reasons(result) == [("opted_out",)]
+
+
+def test_a_spanish_keyword_gets_the_spanish_reply(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    """PARA, ALTO, CANCELAR opt out and are confirmed in Spanish; AYUDA gets the Spanish help
+    (the program's facts in it); HELP and STOP stay English. Wording written out here."""
+    for i, body in enumerate(["PARA", "alto", "Cancelar."]):
+        phone = number("305", 60 + i)
+        assert post(client, runtime, tenant, body, phone, f"SM-esr-{i}")["kind"] == "stop", body
+        reply = unseal(runtime.keys, outbox_rows(runtime)[-1]).body
+        assert "canceló su suscripción y no recibirá más mensajes" in reply, body
+        assert "unsubscribed" not in reply
+        assert not decide(runtime, tenant.id, [phone], "marketing", "sms", NOON_NY).allowed[0]
+    phone = number("305", 70)
+    assert post(client, runtime, tenant, "ayuda", phone, "SM-esr-help")["kind"] == "help"
+    reply = unseal(runtime.keys, outbox_rows(runtime)[-1]).body
+    assert reply.startswith(f"Org {tenant.slug}: La frecuencia de los mensajes varía.")
+    assert "Pueden aplicarse tarifas" in reply and runtime.settings.mail_from in reply
+    assert "Responda PARA" in reply
+    assert post(client, runtime, tenant, "HELP", number("305", 71), "SM-en-help")["kind"] == "help"
+    assert "Msg & data rates may apply" in unseal(runtime.keys, outbox_rows(runtime)[-1]).body
+    assert post(client, runtime, tenant, "STOP", number("305", 72), "SM-en-stop")["kind"] == "stop"
+    assert "unsubscribed" in unseal(runtime.keys, outbox_rows(runtime)[-1]).body

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 
 from honorbound.accounts.roles import Role
 from honorbound.consent.sms import HmacUrlParams, webhook_secret
-from honorbound.policy.notices import notice_text
 from honorbound.policy.store import current
 from honorbound.runtime import Runtime
+from honorbound.vault.notices import notice_text
 from tests.conftest import Tenant
 from tests.support.people import remember
 

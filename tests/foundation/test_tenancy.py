@@ -18,7 +18,12 @@ from honorbound.notify.outbox import put
 from honorbound.runtime import Runtime
 from tests.conftest import Tenant, adopt_example
 
-PUBLIC = {"/v1/public"}  # prefixes of routes meant for consumers without a key
+# Prefixes of routes meant for callers without a key: consumers, and the OpenDSR discovery
+# document and certificate a controller fetches before it has anything to sign (s.6, 8.8).
+PUBLIC = {"/v1/public", "/v1/discovery"}
+# Data Rights Protocol routes: authenticated by the agent's signature and the pair's bearer
+# token, never an API key; walked by their own tests below.
+DRP = ("/v1/agent/", "/v1/data-rights-request")
 
 
 @dataclass
@@ -27,13 +32,20 @@ class Route:
     methods: set[str]
 
 
+def _all_routes(client: TestClient) -> list[Route]:
+    spec = client.get("/openapi.json").json()
+    return [Route(path, {m.upper() for m in ops}) for path, ops in spec["paths"].items()]
+
+
 def _v1_routes(client: TestClient) -> list[Route]:
     """Every /v1 operation the OpenAPI document lists (that is, every API route)."""
     spec = client.get("/openapi.json").json()
     return [
         Route(path, {m.upper() for m in ops})
         for path, ops in spec["paths"].items()
-        if path.startswith("/v1") and not any(path.startswith(p) for p in PUBLIC)
+        if path.startswith("/v1")
+        and not any(path.startswith(p) for p in PUBLIC)
+        and not path.startswith(DRP)
     ]
 
 
@@ -139,6 +151,47 @@ def _intent_of(runtime: Runtime, tenant: Tenant, subject_id: int) -> int:
         return intent.id
 
 
+def _agent_of(client: TestClient, tenant: Tenant, agent_id: str = "AGENT_A") -> int:
+    """A DRP agent registered by organization A."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    raw = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    answer = client.post(
+        "/v1/protocols/drp/agents",
+        json={
+            "agent_id": agent_id,
+            "name": "An agent",
+            "verify_key": base64.b64encode(raw).decode(),
+        },
+        headers=tenant.headers(),
+    )
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+def _opendsr_request_of(client: TestClient, tenant: Tenant) -> str:
+    """An OpenDSR request pushed by organization A's controller system."""
+    import uuid
+
+    assert client.put("/v1/protocols/controller", json={}, headers=tenant.headers()).is_success
+    subject_request_id = str(uuid.uuid4())
+    answer = client.post(
+        "/v1/opengdpr_requests",
+        json={
+            "regulation": "ccpa", "subject_request_id": subject_request_id,
+            "subject_request_type": "erasure", "submitted_time": "2026-12-01T10:00:00Z",
+            "subject_identities": [{"identity_type": "email", "identity_format": "raw",
+                                    "identity_value": "person@example.test"}],
+        },
+        headers=tenant.headers(Role.CLIENT),
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    return subject_request_id
+
+
 def test_every_route_needs_a_key(client: TestClient) -> None:
     routes = _v1_routes(client)
     assert routes
@@ -189,6 +242,14 @@ def test_ids_of_another_organization_are_not_found(
     ids["task_id"] = _task_of(runtime, tenant, ids["request_id"])
     ids["incident_id"], ids["notice_id"] = _incident_of(client, runtime, tenant)
     ids["intent_id"] = _intent_of(runtime, tenant, ids["subject_id"])
+    ids["agent_row_id"] = _agent_of(client, tenant)
+    ids["subject_request_id"] = _opendsr_request_of(client, tenant)
+    # A client organization A operates as a BPO (honorbound.bpo.clients).
+    ids["client_id"] = client.post(
+        "/v1/clients",
+        json={"slug": "a-client", "name": "A's client", "privacy_contact": "p@a.example"},
+        headers=tenant.headers(),
+    ).json()["id"]
     checked = 0
     for route in _v1_routes(client):
         params = re.findall(r"\{([^}]+)\}", route.path)
@@ -214,3 +275,172 @@ def test_lists_only_show_own_rows(client: TestClient, tenant: Tenant, other_tena
     a = {k["prefix"] for k in client.get("/v1/api-keys", headers=tenant.headers()).json()}
     b = {k["prefix"] for k in client.get("/v1/api-keys", headers=other_tenant.headers()).json()}
     assert a and b and not (a & b)
+
+
+def test_drp_routes_need_the_pairs_token(client: TestClient, tenant: Tenant) -> None:
+    """Every DRP route refuses a caller without the pair's token, and an API key is not one:
+    401 (403 with no body for the signed pair-wise setup, DRP s.2.05.1)."""
+    routes = [r for r in _all_routes(client) if r.path.startswith(DRP)]
+    assert len(routes) >= 3
+    for route in routes:
+        path = re.sub(r"\{[^}]+\}", "1", route.path)
+        for method in route.methods - {"HEAD", "OPTIONS"}:
+            for headers in ({}, tenant.headers(Role.ADMIN)):
+                response = client.request(method, path, content=b"e30=", headers=headers)
+                expected = 403 if (method, route.path) == ("POST", "/v1/agent/{agent_id}") else 401
+                assert response.status_code == expected, (method, route.path, headers.keys())
+
+
+def test_a_drp_token_reaches_only_its_own_business(
+    client: TestClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """The same agent (one key) paired with A and with B: B's token cannot read A's request."""
+    import base64
+    import datetime as dt
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = Ed25519PrivateKey.generate()
+    verify = base64.b64encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+    def sign(claims: dict[str, object]) -> bytes:
+        message = json.dumps(claims).encode()
+        return base64.b64encode(key.sign(message) + message)
+
+    def envelope(business: str, **extra: object) -> dict[str, object]:
+        now = dt.datetime.now(dt.UTC)
+        return {"agent-id": "SHARED_AGENT", "business-id": business,
+                "issued-at": now.isoformat(), "drp.version": "1.0",
+                "expires-at": (now + dt.timedelta(minutes=5)).isoformat(), **extra}  # fmt: skip
+
+    tokens = {}
+    for org, business in ((tenant, "ORG_A"), (other_tenant, "ORG_B")):
+        added = client.post(
+            "/v1/protocols/drp/agents",
+            json={"agent_id": "SHARED_AGENT", "name": "Agent", "verify_key": verify.decode()},
+            headers=org.headers(),
+        )
+        assert added.status_code == 201
+        paired = client.post("/v1/agent/SHARED_AGENT", content=sign(envelope(business)))
+        assert paired.status_code == 200, paired.text
+        tokens[business] = {"Authorization": f"Bearer {paired.json()['token']}"}
+    made = client.post(
+        "/v1/data-rights-request",
+        content=sign(envelope("ORG_A", exercise="access", regime="ccpa",
+                              email="person@example.test")),
+        headers=tokens["ORG_A"],
+    )  # fmt: skip
+    assert made.status_code == 200, made.text
+    path = f"/v1/data-rights-request/{made.json()['request_id']}"
+    assert client.get(path, headers=tokens["ORG_B"]).status_code == 403
+    revoke = client.request("DELETE", path, content=sign({"reason": "x"}), headers=tokens["ORG_B"])
+    assert revoke.status_code == 403
+    assert client.get(path, headers=tokens["ORG_A"]).json()["status"] == "in_progress"
+    # A's token used on B's business: the business-id claim must be the token's business.
+    crossed = client.post(
+        "/v1/data-rights-request",
+        content=sign(envelope("ORG_B", exercise="access", regime="ccpa",
+                              email="person@example.test")),
+        headers=tokens["ORG_A"],
+    )  # fmt: skip
+    assert crossed.status_code == 403
+    # B's admin cannot see or disable A's agents.
+    a_ids = {
+        a["id"] for a in client.get("/v1/protocols/drp/agents", headers=tenant.headers()).json()
+    }
+    b_ids = {
+        a["id"]
+        for a in client.get("/v1/protocols/drp/agents", headers=other_tenant.headers()).json()
+    }
+    assert len(a_ids) == len(b_ids) == 1 and not a_ids & b_ids
+
+
+# -- the console's BPO pages (honorbound.web.console.clients) ----------------------------------
+def _console_admin(client: TestClient, runtime: Runtime, tenant: Tenant, name: str) -> str:
+    """Sign `client` in as an administrator of `tenant`; returns the form token."""
+    from tests.web.conftest import add_staff
+
+    login = add_staff(runtime, tenant, name, Role.ADMIN)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    signed = client.post(
+        "/login",
+        data={"username": login.username, "password": login.password, "csrf_token": token[1]},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/clients").text)
+    assert found
+    return found[1]
+
+
+def test_console_bpo_pages_keep_to_the_bpo(
+    app: object, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """Organization B's administrator, signed in to the console, on every page under
+    /console/clients/{client_id} with A's client: 404, nothing changed; A's client is not in
+    B's lists or desk; switching to A's organization is refused."""
+    from starlette.routing import Route as StarletteRoute
+
+    from honorbound.web.console import clients as console_clients
+
+    owner = TestClient(app)  # type: ignore[arg-type]
+    _console_admin(owner, runtime, tenant, "a.admin")
+    made = owner.post(
+        "/v1/clients",
+        json={"slug": "a-client", "name": "A's client", "privacy_contact": "p@a.example"},
+        headers=tenant.headers(),
+    ).json()
+    reference = owner.post(
+        "/v1/requests",
+        json={"type": "delete", "jurisdiction": "CA", "email": "person@example.test",
+              "manner": "phone"},
+        headers=tenant.headers(),
+    ).json()["reference"]  # fmt: skip
+    intruder = TestClient(app)  # type: ignore[arg-type]
+    token = _console_admin(intruder, runtime, other_tenant, "b.admin")
+    routes = [
+        r
+        for r in console_clients.router.routes
+        if isinstance(r, StarletteRoute) and r.path.startswith("/console/clients/{client_id}")
+    ]
+    assert len(routes) >= 9
+    with runtime.db.engine.connect() as conn:
+        before = conn.exec_driver_sql("SELECT count(*) FROM audit_entries").scalar_one()
+    for route in routes:
+        path = route.path.replace("{client_id}", str(made["id"]))
+        for method in (route.methods or set()) - {"HEAD"}:
+            data = {"csrf_token": token, "name": "k", "role": "agent", "email": "x@b.example",
+                    "username": "b.admin", "confirm": "a-client"}  # fmt: skip
+            answer = intruder.request(method, path, data=data if method == "POST" else None)
+            assert answer.status_code == 404, (method, route.path, answer.status_code)
+            assert "text/html" in answer.headers["content-type"]
+    with runtime.db.engine.connect() as conn:
+        after = conn.exec_driver_sql("SELECT count(*) FROM audit_entries").scalar_one()
+    # B's console reads leave B's own audit entries at most; nothing of A's changed.
+    with runtime.db.engine.connect() as conn:
+        a_client = conn.exec_driver_sql(
+            "SELECT disabled_at, offboarded_at FROM organizations WHERE id = ?", (made["id"],)
+        ).one()
+    assert tuple(a_client) == (None, None) and after == before
+    assert "a-client" not in intruder.get("/console/clients").text
+    desk = intruder.get("/console/all-clients")
+    assert desk.status_code == 200 and reference not in desk.text and "Org org-a" not in desk.text
+    assert intruder.get("/console/all-clients?client=a-client").status_code == 404
+    assert intruder.get("/console/all-clients?client=org-a").status_code == 404
+    switched = intruder.post(
+        "/console/organization", data={"organization_id": str(tenant.id), "csrf_token": token}
+    )
+    assert switched.status_code == 403 and "Not one of your organizations" in switched.text
+    assert 'class="console-nav"' in switched.text  # the console's frame
+    assert "Org org-b" in intruder.get("/console").text  # still in B
+    # The API desk of B's key: none of A's organizations or requests.
+    desk_api = intruder.get("/v1/desk/requests", headers=other_tenant.headers())
+    assert desk_api.status_code == 200 and reference not in desk_api.text
+    assert (
+        intruder.get("/v1/desk?client=a-client", headers=other_tenant.headers()).status_code == 404
+    )
+    own = owner.get("/v1/desk/requests", headers=tenant.headers()).json()["items"]
+    assert [i["reference"] for i in own] == [reference]

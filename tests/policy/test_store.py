@@ -200,7 +200,7 @@ def test_material_change_is_recorded_and_mailed_to_affected_subjects(
             ).one()
             assert entry.details["subjects_notified"] == 1
             # Running the job again sends nothing twice.
-            from honorbound.policy.notices import notify_material_change
+            from honorbound.vault.notices import notify_material_change
 
             again = notify_material_change(
                 session, rt.keys, rt.vault_keys, None, tenant.id, v2.version_id

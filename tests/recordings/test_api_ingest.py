@@ -29,7 +29,7 @@ def test_ingest_from_the_inbox(
 ) -> None:
     store = _inbox(runtime, tenant)
     call.write(store.inbox / "call-1.wav")
-    body = {"audio": "call-1.wav", "transcript": json.loads(call.deepgram_json())}
+    body = {"call_id": "c-1", "audio": "call-1.wav", "transcript": json.loads(call.deepgram_json())}
     # Another organization cannot reach this inbox.
     r = client.post("/v1/recordings", json=body, headers=other_tenant.headers(Role.AGENT))
     assert r.status_code == 422 and "no such file" in r.json()["detail"]
@@ -58,11 +58,14 @@ def test_bad_input_is_a_problem_and_changes_nothing(
     doc = json.loads(call.deepgram_json())
     doc["metadata"]["duration"] = 9999.0
     for body, needle in [
-        ({"audio": "call-2.wav", "transcript": doc}, "another file"),
-        ({"audio": "../call-2.wav"}, "bare name"),
-        ({"audio": "missing.wav"}, "no such file"),
-        ({"audio": "call-2.wav", "markers": [{"type": "resume", "at": 1}]}, "without a pause"),
-        ({"audio": "call-2.wav", "transcript": {"x": 1}}, "no known shape"),
+        ({"call_id": "c-2", "audio": "call-2.wav", "transcript": doc}, "another file"),
+        ({"call_id": "c-2", "audio": "../call-2.wav"}, "bare name"),
+        ({"call_id": "c-2", "audio": "missing.wav"}, "no such file"),
+        (
+            {"call_id": "c-2", "audio": "call-2.wav", "markers": [{"type": "resume", "at": 1}]},
+            "without a pause",
+        ),
+        ({"call_id": "c-2", "audio": "call-2.wav", "transcript": {"x": 1}}, "no known shape"),
     ]:
         r = client.post("/v1/recordings", json=body, headers=tenant.headers(Role.AGENT))
         assert r.status_code == 422, r.text
@@ -71,6 +74,8 @@ def test_bad_input_is_a_problem_and_changes_nothing(
     assert (store.inbox / "call-2.wav").exists()
     assert [p.name for p in store.root.iterdir() if not p.name.startswith(".")] == ["inbox"]
     r = client.post(
-        "/v1/recordings", json={"audio": "call-2.wav"}, headers=tenant.headers(Role.AUDITOR)
+        "/v1/recordings",
+        json={"call_id": "c-2", "audio": "call-2.wav"},
+        headers=tenant.headers(Role.AUDITOR),
     )
     assert r.status_code == 403

@@ -14,14 +14,16 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from honorbound.accounts.roles import Role
+from honorbound.audit import Actor
 from honorbound.cli import build_app
 from honorbound.config import Settings
 from honorbound.consent.models import ConsentEvent
 from honorbound.intents.models import ConversationIntent
+from honorbound.policy.store import adopt_text
 from honorbound.runtime import Runtime
 from honorbound.vault.models import Interaction, Subject
 from honorbound.vault.sealing import open_text
-from tests.conftest import Tenant
+from tests.conftest import EXAMPLE_POLICIES, Tenant
 from tests.intents.test_api import _adopt, _decision, _subject
 from tests.recordings import synth
 from tests.recordings.test_api_ingest import _inbox
@@ -40,7 +42,12 @@ def stop_call() -> synth.Call:
 
 
 def _post(client: TestClient, tenant: Tenant, call: synth.Call, name: str, **extra: object):  # type: ignore[no-untyped-def]
-    body = {"audio": name, "transcript": json.loads(call.deepgram_json()), **extra}
+    body = {
+        "call_id": f"call-{name}",
+        "audio": name,
+        "transcript": json.loads(call.deepgram_json()),
+        **extra,
+    }
     return client.post("/v1/recordings", json=body, headers=tenant.headers(Role.AGENT))
 
 
@@ -101,21 +108,27 @@ def test_without_the_customer_channel_the_request_waits_for_staff(
         assert row is not None and row.status == "queued"
 
 
-def test_a_subject_not_of_the_organization_stores_the_recording_and_no_interaction(
+def test_a_notice_without_call_transcripts_stores_the_recording_and_no_interaction(
     client: TestClient, runtime: Runtime, tenant: Tenant, stop_call: synth.Call
 ) -> None:
+    """The notice lists no call transcripts: the redacted recording is stored (it is the
+    recording category's business), the transcript is not collected, and the answer says why."""
+    text = (EXAMPLE_POLICIES / "contact-center-1-2024.yaml").read_text(encoding="utf-8")
+    assert "user.contact_center.transcript" not in text
+    with runtime.db.session() as session:
+        adopt_text(session, tenant.id, text, Actor("test", "system"), jobs=runtime.jobs)
+    sid, _who = _subject(client, tenant)
     store = _inbox(runtime, tenant)
     stop_call.write(store.inbox / "stop-3.wav")
-    with runtime.db.session() as session:
-        before = session.scalar(select(Interaction.id).order_by(Interaction.id.desc()))
-    # An id that is not this organization's subject.
-    r = _post(client, tenant, stop_call, "stop-3.wav", subject_id=987654, customer_channel=1)
+    r = _post(client, tenant, stop_call, "stop-3.wav", subject_id=sid, customer_channel=1)
     assert r.status_code == 201, r.text
     out = r.json()
-    assert out["conversation"]["stored"] is False and out["conversation"]["reason"]
+    assert out["conversation"]["stored"] is False
+    assert "transcript" in out["conversation"]["reason"], out["conversation"]
     assert (store.root / out["recording_id"] / "manifest.json").exists()
     with runtime.db.session() as session:
-        assert session.scalar(select(Interaction.id).order_by(Interaction.id.desc())) == before
+        assert session.scalar(select(Interaction.id).where(Interaction.subject_id == sid)) is None
+        assert session.scalar(select(ConsentEvent).where(ConsentEvent.subject_id == sid)) is None
 
 
 def test_the_command_line_acts_on_the_call_too(
@@ -135,7 +148,7 @@ def test_the_command_line_acts_on_the_call_too(
     wav = stop_call.write(tmp_path / "stop.wav")
     transcript = tmp_path / "stop.json"
     transcript.write_text(stop_call.aws_json())
-    args = ["recordings", "ingest", str(wav), "--transcript", str(transcript)]
+    args = ["recordings", "ingest", str(wav), "--transcript", str(transcript), "--call-id", "c1"]
     r = CliRunner().invoke(build_app(), [*args, "--subject", str(sid), "--customer-channel", "1"])
     assert r.exit_code == 0, r.output
     shown = json.loads(r.output[r.output.index("{") :])
@@ -224,9 +237,10 @@ def test_a_card_read_on_the_call_is_not_kept_and_paused_words_are_not_the_call(
 @pytest.mark.parametrize(
     ("extra", "says"),
     [
-        ({"customer_channel": 1}, "give subject_id too"),
+        ({"customer_channel": 1}, "give `subject_id` too"),
         ({"subject_id": 1, "started_at": "2026-12-01T10:00:00"}, "timezone"),
-        ({"subject_id": 1, "customer_channel": -1}, "greater than or equal to 0"),
+        ({"subject_id": 1, "customer_channel": -1}, "audio channel 0-31"),
+        ({"subject_id": 1, "customer_channel": 32}, "audio channel 0-31"),
         ({"subject_id": 1, "direction": "sideways"}, "inbound"),
     ],
 )
@@ -245,3 +259,59 @@ def test_bad_call_fields_are_refused_before_anything_is_stored(
     assert r.status_code == 422, r.text
     assert says in r.text, r.text
     assert wav.exists() and sorted(p.name for p in store.root.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--customer-channel", "1"], "give --subject too"),
+        (["--subject", "1", "--started-at", "yesterday"], "--started-at 'yesterday'"),
+        (["--subject", "1", "--started-at", "2026-12-01T10:00"], "--started-at must include"),
+        (["--subject", "1", "--direction", "sideways"], "--direction must be inbound"),
+    ],
+)
+def test_the_command_line_refuses_bad_call_fields(
+    stop_call: synth.Call, tmp_path: Path, extra: list[str], says: str
+) -> None:
+    wav = stop_call.write(tmp_path / "stop.wav")
+    transcript = tmp_path / "stop.json"
+    transcript.write_text(stop_call.aws_json())
+    args = ["recordings", "ingest", str(wav), "--transcript", str(transcript), "--call-id", "c1"]
+    r = CliRunner().invoke(build_app(), [*args, *extra])
+    assert r.exit_code != 0
+    assert says in r.output, r.output
+
+
+def test_an_uploaded_call_is_acted_on_the_same_way(
+    client: TestClient, runtime: Runtime, tenant: Tenant, stop_call: synth.Call, tmp_path: Path
+) -> None:
+    """`POST /v1/recordings/upload` (multipart) passes the call's facts as form fields."""
+    _adopt(runtime, tenant)
+    sid, who = _subject(client, tenant)
+    wav = stop_call.write(tmp_path / "stop.wav").read_bytes()
+    files = {
+        "audio": ("stop.wav", wav, "audio/wav"),
+        "transcript": ("t.json", stop_call.deepgram_json().encode(), "application/json"),
+    }
+    fields = {"call_id": "up-1", "subject_id": str(sid), "customer_channel": "1"}
+    bad = client.post(
+        "/v1/recordings/upload",
+        files=files,
+        data={**fields, "started_at": "not a time"},
+        headers=tenant.headers(Role.AGENT),
+    )
+    assert bad.status_code == 422 and "`started_at` must be an ISO 8601" in bad.text, bad.text
+    r = client.post(
+        "/v1/recordings/upload",
+        files=files,
+        data={**fields, "started_at": "2026-12-01T10:00:00+00:00", "direction": "outbound"},
+        headers=tenant.headers(Role.AGENT),
+    )
+    assert r.status_code == 201, r.text
+    conversation = r.json()["conversation"]
+    assert [(i["kind"], i["status"]) for i in conversation["intents"]] == [("opt_out", "applied")]
+    with runtime.db.session() as session:
+        interaction = session.get(Interaction, conversation["interaction_id"])
+        assert interaction is not None and interaction.direction == "outbound"
+        assert interaction.started_at.replace(tzinfo=None).isoformat() == "2026-12-01T10:00:00"
+    assert any("opt" in reason for reason in _decision(client, tenant, who.phone, "voice"))

@@ -44,7 +44,13 @@ def test_the_sweep_is_a_daily_job_that_deletes_unidentified_callers_calls(
     young = ingest(store, wav, card_call.aws_json().encode(), now=now - dt.timedelta(days=3))
     assert old.manifest["subject_id"] is None and old.manifest["findings"] == {"CREDIT_CARD": 1}
     result = jobs.sweep_job(runtime, {})  # other_tenant adopted nothing: skipped
-    assert result == {"organizations": 1, "due": 1, "deleted": 1, "unreadable": 0}
+    assert result == {
+        "organizations": 1,
+        "due": 1,
+        "deleted": 1,
+        "unreadable": 0,
+        "originals_deleted": 0,
+    }
     assert not old.path.exists() and young.path.exists()
     with runtime.db.session() as session:
         (entry,) = session.scalars(

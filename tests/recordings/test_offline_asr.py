@@ -128,6 +128,15 @@ def test_cli_transcribe_prints_a_labelled_transcript_and_refuses_bad_input(
     assert r.exit_code == 2 and "8, 16, 32 or 48 kHz" in r.output
     r = runner.invoke(
         build_app(),
-        ["recordings", "ingest", str(wav), "--offline-asr", "--transcript", str(wav)],
+        [
+            "recordings",
+            "ingest",
+            "--call-id",
+            "c-1",
+            str(wav),
+            "--offline-asr",
+            "--transcript",
+            str(wav),
+        ],
     )
     assert r.exit_code == 2 and "not both" in r.output

@@ -46,6 +46,26 @@ retention:
 children: {minimum_age: 13, on_discovery: delete}
 changes: {methods: [post_on_website]}
 """
+# The same notice, saying originals of calls are kept 30 days, and of calls holding a card
+# number 7 days: the shortest period of the categories a call holds wins.
+KEEP_ORIGINALS = (
+    DECLARATION.replace(
+        "  - {key: user.contact_center.call_recording, subjects: all}",
+        "  - {key: user.contact_center.call_recording, subjects: all,\n"
+        "     originals: {keep: true, period: P30D}}\n"
+        "  - {key: user.financial.credit_card, subjects: all,\n"
+        "     originals: {keep: true, period: P7D}}",
+    )
+    .replace(
+        "categories: [user.contact, user.contact_center.call_recording]",
+        "categories: [user.contact, user.contact_center.call_recording,"
+        " user.financial.credit_card]",
+    )
+    .replace(
+        "    categories: [user.contact_center.call_recording]\n",
+        "    categories: [user.contact_center.call_recording, user.financial.credit_card]\n",
+    )
+)
 
 
 @pytest.fixture

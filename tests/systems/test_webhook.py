@@ -198,10 +198,13 @@ def test_a_long_erasure_finishes_by_signed_callback(
                 f"{base}/v1/public/systems/callbacks/{cb_token}",
                 content=forged,
                 headers=protocol.signed_headers(b"wrong", forged),
+                timeout=60,  # a loaded 2-core runner answers slowly; speed is not checked here
             )
             assert answer.status_code == 401
             assert (
-                httpx.post(f"{base}/v1/public/systems/callbacks/nope", content=b"{}").status_code
+                httpx.post(
+                    f"{base}/v1/public/systems/callbacks/nope", content=b"{}", timeout=60
+                ).status_code
                 == 404
             )
             deadline = time.monotonic() + 20

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from honorbound.accounts.roles import Role
-from honorbound.api.routes import ingest
+from honorbound.collection import bulk as ingest
 from honorbound.runtime import Runtime
 from honorbound.vault.models import Interaction
 from tests.conftest import Tenant, adopt_example, make_tenant
@@ -182,3 +182,95 @@ def test_bulk_needs_the_collect_permission(client: TestClient, tenant: Tenant) -
         "/v1/interactions/bulk", content=b"{}\n", headers=tenant.headers(Role.AUDITOR)
     )
     assert response.status_code == 403
+
+
+def test_lines_the_write_acts_on_are_answered_as_the_single_endpoint_answers(
+    client: TestClient, runtime: Runtime, monkeypatch: Any
+) -> None:
+    """A request said in the text, or a birth date, takes the single endpoint's own write
+    (acts, intents in the result) between lines stored in one statement: same answers."""
+    monkeypatch.setattr(ingest, "BATCH", 5)
+    fake = Faker("en_US")
+    fake.seed_instance(2223)
+    tenant = make_tenant(runtime, "bulk-e")
+    adopt_example(runtime, tenant.id)
+    subjects = [_subject(client, tenant) for _ in range(4)]
+    said = ["Customer: please stop calling me", "Customer: delete my data",
+            "Customer: I was born on May 3, 1990", "Customer: unsubscribe me"]  # fmt: skip
+    bodies: list[tuple[int, Any]] = []
+    for i in range(24):
+        text = fake.paragraph(nb_sentences=2)
+        if i % 3 == 1:
+            text += " " + said[i % len(said)]
+        channel = ["call", "chat", "email", "sms"][i % 4]
+        body = {"channel": channel, "direction": "inbound", "text": text}
+        bodies.append((subjects[i % 4], body | {"started_at": "2026-11-20T10:00:00Z"}))
+    # The single endpoint on a twin organization (a repeat would act on nothing again).
+    twin = make_tenant(runtime, "bulk-f")
+    adopt_example(runtime, twin.id)
+    twins = [_subject(client, twin) for _ in range(4)]
+    expected = []
+    for sid, body in bodies:
+        response = client.post(f"/v1/subjects/{twins[subjects.index(sid)]}/interactions",
+                               json=body, headers=twin.headers(Role.AGENT))  # fmt: skip
+        data = response.json()
+        expected.append((response.status_code, data.get("findings"), data.get("original_kept"),
+                         [(x["kind"], x["status"]) for x in data.get("intents", [])]))  # fmt: skip
+    lines = [json.dumps({**body, "subject_id": sid}) for sid, body in bodies]
+    results = _post_bulk(client, tenant, lines)
+    got = [(r["status"], r.get("findings"), r.get("original_kept"),
+            [(x["kind"], x["status"]) for x in r.get("intents", [])]) for r in results]  # fmt: skip
+    assert got == expected
+    assert any(intents for *_, intents in got)  # the acting path was taken
+
+
+def test_bulk_writes_one_audit_entry_per_interaction_on_an_intact_chain(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Every stored line has its own `interaction.added` entry; the chain's bytes re-hash
+    (spelled here, not with `audit.chain`) and link from genesis, refused lines leave none."""
+    import datetime as dt
+    import hashlib
+
+    from honorbound.audit import AuditEntry
+
+    fake = Faker("en_US")
+    fake.seed_instance(2224)
+    tenant = make_tenant(runtime, "bulk-g")
+    adopt_example(runtime, tenant.id)
+    subjects = [_subject(client, tenant) for _ in range(3)]
+    bodies = _bodies(fake, subjects, 45)
+    lines = [
+        body if isinstance(body, str) else json.dumps({**body, "subject_id": sid})
+        for sid, body in bodies
+    ]
+    results = _post_bulk(client, tenant, lines)
+    stored = {r["id"]: r for r in results if r["status"] == 201}
+    assert 0 < len(stored) < len(lines)
+    with runtime.db.read_session() as session:
+        entries = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.organization_id == tenant.id)
+            .order_by(AuditEntry.seq)
+        ).all()
+    added = [e for e in entries if e.action == "interaction.added"]
+    assert sorted(int(e.object_id) for e in added) == sorted(stored)
+    for e in added:
+        r = stored[int(e.object_id)]
+        expected = {"subject_id": r["subject_id"], "channel": e.details["channel"]}
+        expected |= {"findings": r["findings"], "original_kept": r["original_kept"]}
+        assert e.details == expected
+    prev = "0" * 64
+    for seq, e in enumerate(entries, start=1):
+        document = {
+            "organization_id": e.organization_id, "seq": e.seq, "actor": e.actor,
+            "at": e.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "role": e.role,
+            "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
+            "details": e.details, "prev_hash": e.prev_hash,
+        }  # fmt: skip
+        raw = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert (e.seq, e.prev_hash) == (seq, prev)
+        assert hashlib.sha256(raw.encode()).hexdigest() == e.hash
+        prev = e.hash
+    ids = [e.id for e in entries]
+    assert ids == sorted(ids)

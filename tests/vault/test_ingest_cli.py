@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from honorbound.api.routes import ingest
 from honorbound.cli import app as cli
+from honorbound.collection import bulk as ingest
 from honorbound.config import Settings
 from honorbound.runtime import Runtime
 from honorbound.vault.models import Interaction

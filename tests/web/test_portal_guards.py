@@ -210,3 +210,23 @@ def test_preference_center_refuses_unknown_choices_and_forged_forms(
     assert client.get(f"/p/{tenant.slug}/preferences/{token[:-2]}xx").status_code == 400
     assert client.get(f"/p/other-org/preferences/{token}").status_code == 404
     assert _events(runtime, tenant) == 0
+
+
+def test_the_honored_gpc_line_speaks_the_pages_language(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    """11 CCR 7025(c)(6)'s "Opt-out request honored" on the choices page, in Spanish on a
+    Spanish page (words from the contact rules' data, written out here)."""
+    url = f"/p/{tenant.slug}/choices"
+    for lang, expected, absent in (
+        ("es", "Solicitud de exclusión respetada", "Opt-out request honored"),
+        ("en", "Opt-out request honored", "Solicitud de exclusión respetada"),
+    ):
+        headers = {"Sec-GPC": "1", "Accept-Language": lang}
+        token = _token(client.get(url, headers=headers).text)
+        page = client.post(
+            url, data={"csrf_token": token, "identity": person().email}, headers=headers
+        ).text
+        honored = re.search(r'id="gpc-honored">(.*?)</p>', page, re.S)
+        assert honored, page[:500]
+        assert expected in honored.group(1) and absent not in page

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,8 @@ from honorbound.vault.rules import CategoryRule, CollectionRules
 from honorbound.vault.subjects import IdentityInput, upsert_subject
 from tests.conftest import make_tenant
 from tests.support.people import person
-from tests.web.conftest import MailedServer, adopt, link_token, mail_text
+from tests.web.conftest import SCREENSHOTS, MailedServer, adopt, link_token, mail_text
+from tests.web.spanish_oracle import english_left
 
 pytestmark = pytest.mark.browser
 SPANISH_DAY = re.compile(
@@ -200,14 +202,93 @@ def test_the_language_switch_is_on_every_portal_page_and_comes_back_to_it(
         assert page.locator("html").get_attribute("lang") == "es", path
         assert "Portal de privacidad" in page.locator("footer").inner_text(), path
         spanish = page.get_by_role("heading", level=1).inner_text()
+        # The test declaration has no title of its own: the product's "Privacy notice" is used.
+        assert spanish == HEADINGS[english], (path, spanish)
         if page.locator("#collect").count():
-            # The notice's title is the declaration's own text (English here); its frame is ours.
-            assert spanish == english, path
             assert page.locator("#collect").inner_text() == "Qué recopilamos", path
-        else:
-            assert spanish == HEADINGS[english], (path, spanish)
         if "/preferences/" in path:
             assert page.get_by_label("Ofertas y novedades por correo electrónico").count() == 1
         page.locator("#language-en").click()
         assert page.locator("html").get_attribute("lang") == "en", path
         assert page.get_by_role("heading", level=1).inner_text() == english, path
+
+
+CC1 = Path(__file__).parents[2] / "examples" / "policies" / "contact-center-1-2024.yaml"
+
+
+def _no_english(page: Any, where: str) -> None:
+    """The independent oracle on the page as the browser has it (tests/web/spanish_oracle)."""
+    assert page.locator("html").get_attribute("lang") == "es", where
+    assert english_left(page.content()) == [], where
+
+
+def _shots(page: Any, name: str) -> None:
+    """Full-page screenshots at 1280 and 390 px wide (test-output/screenshots/spanish-*)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SCREENSHOTS / f"spanish-{name}-{width}.png"), full_page=True)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, (name, width, wide)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_the_demo_notice_walked_in_spanish_chosen_by_the_browser_and_by_the_switch(
+    new_page: Any, mailed_server: MailedServer
+) -> None:
+    """The demo's declaration (translated): a Spanish browser reads the notice in Spanish; an
+    English browser switches to Spanish, asks which categories are held, confirms from the
+    Spanish mail and sees the status, every page passing the oracle."""
+    server, base = mailed_server, mailed_server.url
+    tenant = make_tenant(server.runtime, "cc1")
+    adopt(server.runtime, tenant.id, CC1.read_text())
+    someone = person()
+    _known_subject(server, tenant.id, someone)
+
+    by_header = _spanish_page(new_page)
+    by_header.goto(f"{base}/p/{tenant.slug}")
+    _no_english(by_header, "notice (Accept-Language)")
+    assert by_header.get_by_role("heading", level=1).inner_text() == (
+        "Aviso de privacidad de Contact Center 1 para los Estados Unidos"
+    )
+    table = by_header.locator("table.datamap").inner_text()
+    assert "Identificadores" in table and "Encargados del tratamiento" in table
+    assert "hasta que el usuario elimina su cuenta" in table
+    assert "Vigente desde el 23 de julio de 2024" in by_header.locator(".meta").inner_text()
+    assert "Términos del servicio" in by_header.locator("main").inner_text()
+    _shots(by_header, "notice")
+
+    page = new_page(extra_http_headers={"Accept-Language": "en-US,en;q=0.9"})
+    page.goto(f"{base}/p/{tenant.slug}")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Effective July 23, 2024" in page.locator(".meta").inner_text()
+    page.locator("#language-es").click()
+    _no_english(page, "notice (switch)")
+    page.get_by_role("link", name="Hacer una solicitud de privacidad").click()
+    _no_english(page, "request form")
+    page.get_by_label("Quiero").select_option("access_categories")
+    page.get_by_label("Estado donde vive", exact=True).select_option("CA")
+    page.get_by_label("Correo electrónico").fill(someone.email)
+    _shots(page, "request-form")
+    page.get_by_role("button", name="Enviar solicitud").click()
+    _no_english(page, "accepted")
+    reference = page.locator("#reference").inner_text()
+    _shots(page, "accepted")
+
+    [ack] = server.smtp.wait_for(1)
+    assert "Recibimos su solicitud" in mail_text(ack) and "We received" not in mail_text(ack)
+    page.goto(f"{base}/p/{tenant.slug}/requests/verify?token={link_token(ack, 'verify')}")
+    _no_english(page, "verify")
+    page.get_by_label("Número de teléfono que tenemos de usted").fill(someone.phone)
+    page.get_by_label("Fecha de nacimiento (AAAA-MM-DD)").fill(someone.birth_date)
+    _shots(page, "verify")
+    page.get_by_role("button", name="Confirmar mi solicitud").click()
+    _no_english(page, "verified")
+    assert "su solicitud está confirmada" in page.locator("#verified").inner_text()
+
+    page.goto(base + page.locator("#status-link").get_attribute("href"))
+    _no_english(page, "status")
+    assert page.locator("#status-reference").inner_text() == reference
+    assert page.locator("#status-value").inner_text() == "Completada"
+    assert SPANISH_DAY.search(page.locator("#status").inner_text())
+    _shots(page, "status")

@@ -19,8 +19,14 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     # The BPO organization that operates on this client's behalf, if any.
-    operated_by_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    operated_by_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The controller's privacy contact (an email address), given when a BPO onboards it.
+    privacy_contact: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    # Disabled: its keys are revoked and nobody can sign in to it (honorbound.bpo.clients).
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Offboarded: its data was exported to the controller, then erased, with a certificate.
+    offboarded_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class User(Base):

@@ -17,6 +17,10 @@ class Role(StrEnum):
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "org.manage": frozenset({Role.ADMIN}),
     "apikeys.manage": frozenset({Role.ADMIN}),
+    # A BPO's administrators onboard, staff, disable and offboard its client organizations.
+    "clients.manage": frozenset({Role.ADMIN}),
+    # The cross-client desk (counts and request references across organizations, no values).
+    "desk.read": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AGENT, Role.AUDITOR}),
     "audit.read": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AUDITOR}),
     "outbox.read": frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AUDITOR}),
     # Reading one message in clear (recipient and body) in the console, logged.

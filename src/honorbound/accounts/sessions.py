@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from honorbound.accounts.models import Membership, User
+from honorbound.accounts.models import Membership, Organization, User
 from honorbound.accounts.roles import Role
 from honorbound.audit import Actor, append
 from honorbound.db.base import Base, utcnow
@@ -89,6 +89,11 @@ def resolve(session: Session, token: str, now: dt.datetime | None = None) -> Sig
             (Membership.user_id == StaffSession.user_id)
             & (Membership.organization_id == StaffSession.organization_id),
         )
+        # A disabled client (honorbound.bpo.clients) has nobody signed in to it.
+        .join(
+            Organization,
+            (Organization.id == StaffSession.organization_id) & Organization.disabled_at.is_(None),
+        )
         .where(StaffSession.token_hash == _hash(token))
     ).first()
     if row is None:
@@ -112,6 +117,46 @@ def touch(session: Session, token: str) -> None:
         .where(StaffSession.token_hash == _hash(token), StaffSession.ended_at.is_(None))
         .values(last_seen_at=utcnow())
     )
+
+
+class NotAMember(LookupError):
+    """The organization asked for is not one the user belongs to (or it is disabled)."""
+
+
+def switch(session: Session, token: str, organization_id: int) -> SignedIn:
+    """Move this session to another organization of its user: the console remembers it for
+    every page after. Refused (NotAMember) for an organization the user is not a member of,
+    or a disabled one; the session stays where it was."""
+    current = resolve(session, token)
+    if current is None:
+        raise NotAMember("the session has ended")
+    row = session.execute(
+        select(Membership.role)
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(
+            Membership.user_id == current.user_id,
+            Membership.organization_id == organization_id,
+            Organization.disabled_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        raise NotAMember("you are not a member of that organization")
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.token_hash == _hash(token), StaffSession.ended_at.is_(None))
+        .values(organization_id=organization_id, last_seen_at=utcnow())
+    )
+    role = Role(row[0])
+    append(
+        session,
+        organization_id,
+        Actor(f"user:{current.user_id}", role.value),
+        "user.switched_organization",
+        "user",
+        current.user_id,
+        {"from": current.organization_id},
+    )
+    return SignedIn(current.user_id, current.username, organization_id, role)
 
 
 def end(session: Session, token: str, reason: str = "signed_out") -> None:

@@ -99,6 +99,9 @@ def _role(value: str) -> Role:
     return role
 
 
+parse_role = _role  # a staff role from a form or a command line, or AccountError
+
+
 def invite(
     session: Session,
     keys: Any,

@@ -22,7 +22,9 @@ from honorbound.api.middleware import Admission, BodyGuard, Observability
 from honorbound.api.routes import (
     apikeys,
     audit,
+    clients,
     consent_public,
+    desk,
     detect,
     health,
     ingest,
@@ -35,6 +37,7 @@ from honorbound.api.routes import consent as consent_routes
 from honorbound.api.routes import disclosures as disclosure_routes
 from honorbound.api.routes import intents as intent_routes
 from honorbound.api.routes import policy as policy_routes
+from honorbound.api.routes import protocols as protocol_routes
 from honorbound.api.routes import recordings as recording_routes
 from honorbound.api.routes import retention as retention_routes
 from honorbound.api.routes import rights as rights_routes
@@ -46,8 +49,8 @@ from honorbound.web import routes as web_routes
 
 # Endpoints whose bodies are lists of many items get the larger bulk limit.
 BULK_PATHS = ("/v1/contact-decisions", "/v1/recordings")
-# Endpoints that stream their body (each line bounded by the route).
-STREAM_PATHS = ("/v1/interactions/bulk",)
+# Endpoints that stream their body (each line, or the upload, bounded by the route).
+STREAM_PATHS = ("/v1/interactions/bulk", "/v1/recordings/upload")
 # POST endpoints that only read (a read-only transaction): admitted as reads (see Admission).
 READ_POSTS = ("/v1/contact-decisions", "/v1/consent/lookup")
 
@@ -112,6 +115,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         health.router,
         me.router,
         apikeys.router,
+        clients.router,
+        desk.router,
         audit.router,
         outbox.router,
         detect.router,
@@ -123,6 +128,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         app.include_router(consent_router)
     app.include_router(wellknown.router)
     app.include_router(rights_routes.router)
+    app.include_router(protocol_routes.router)
     app.include_router(intent_routes.router)
     app.include_router(retention_routes.router)
     app.include_router(systems_routes.router)

@@ -13,13 +13,15 @@ from sqlalchemy.orm import Session
 
 from honorbound.consent import gpc
 from honorbound.consent.identity import IdentityRef, Keys
+from honorbound.consent.rules import ContactRules
 from honorbound.policy.jurisdictions import JurisdictionRules
 
 
 class GpcSignal:
-    def __init__(self, present: bool, laws: JurisdictionRules) -> None:
+    def __init__(self, present: bool, laws: JurisdictionRules, contact: ContactRules) -> None:
         self.present = present
         self.laws = laws
+        self.contact = contact
 
     def honor(
         self,
@@ -40,6 +42,7 @@ class GpcSignal:
             state=state,
             declaration_promises=gpc.declaration_promises(session, organization_id),
             laws=self.laws,
+            contact=self.contact,
             subject_id=subject_id,
             evidence={"text_shown": "Sec-GPC: 1"},
         )
@@ -65,12 +68,14 @@ class GpcSignal:
             state=state,
             declaration_promises=gpc.declaration_promises(session, organization_id),
             laws=self.laws,
+            contact=self.contact,
             evidence={"text_shown": "Sec-GPC: 1"},
         )
 
 
 def gpc_signal(request: Request) -> GpcSignal:
-    return GpcSignal(gpc.signal_present(request.headers), request.app.state.runtime.rules)
+    runtime = request.app.state.runtime
+    return GpcSignal(gpc.signal_present(request.headers), runtime.rules, runtime.contact_rules)
 
 
 GpcDep = Annotated[GpcSignal, Depends(gpc_signal)]

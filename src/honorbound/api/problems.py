@@ -14,6 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from honorbound.db.engine import is_contention
+from honorbound.validation import field_errors, field_path
+from honorbound.validation import message as _message
 
 log = logging.getLogger("honorbound.api")
 
@@ -64,39 +66,10 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    """('body', 'identities', 0, 'email') -> 'body.identities[0].email'."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-_MESSAGES = {
-    "missing": "is required",
-    "extra_forbidden": "is not a known field",
-    "json_invalid": "is not valid JSON",
-}
-
-
-def _message(error: dict[str, Any]) -> str:
-    kind = str(error.get("type", ""))
-    if kind in _MESSAGES:
-        return _MESSAGES[kind]
-    message = str(error.get("msg", "is invalid"))
-    return message.removeprefix("Value error, ")
-
-
 def invalid(raw: list[Any], prefix: tuple[Any, ...] = ("body",)) -> Problem:
     """The 422 of a pydantic validation failure, as the API's handler words it (for bodies
-    validated inside a route, e.g. each line of a bulk upload)."""
-    errors = [
-        {"field": field_path((*prefix, *error.get("loc", ()))), "message": _message(dict(error))}
-        for error in raw
-    ]
+    validated inside a route)."""
+    errors = field_errors(raw, prefix)
     first = errors[0] if errors else {"field": field_path(prefix), "message": "is invalid"}
     return Problem(422, "Invalid request", f"{first['field']} {first['message']}.", errors)
 
@@ -307,6 +280,10 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation["responses"]
             for status, description in ERROR_ANSWERS.items():
+                declared = responses.get(status)
+                if declared is not None and "content" not in declared:
+                    # The route documents this answer as having no body (DRP s.2.05.1's 403).
+                    continue
                 answer = {"description": description, "content": {PROBLEM_JSON: {"schema": ref}}}
                 if status in ("429", "503"):
                     answer["headers"] = {

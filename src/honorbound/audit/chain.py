@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -179,6 +179,61 @@ def append(
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry to append with `append_many`: what `append` takes, minus the organization."""
+
+    actor: Actor
+    action: str
+    object_type: str = ""
+    object_id: str | int = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Row:
+    organization_id: int
+    seq: int
+    at: dt.datetime
+    actor: str
+    role: str
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any]
+    prev_hash: str
+
+
+def append_many(session: Session, organization_id: int, events: Sequence[Event]) -> None:
+    """Append `events` in order, one entry each, in the caller's transaction: the same entries,
+    seq numbers and hashes as one `append` per event, but the chain lock is taken and the head
+    read once, and the rows are inserted in one statement (bulk ingest: one per batch)."""
+    if not events:
+        return
+    lock_chain(session, organization_id)
+    seq, prev = head(session, organization_id)
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        seq += 1
+        row = _Row(
+            organization_id=organization_id,
+            seq=seq,
+            at=(event.at or utcnow()).astimezone(dt.UTC),
+            actor=event.actor.id,
+            role=event.actor.role,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=str(event.object_id),
+            details=json.loads(json.dumps(event.details, sort_keys=True, default=str)),
+            prev_hash=prev,
+        )
+        prev = entry_hash(row)
+        rows.append({**row.__dict__, "hash": prev})
+    # In seq order, so row ids grow with seq as verification expects.
+    session.execute(insert(cast(Table, AuditEntry.__table__)), rows)
 
 
 def head(session: Session, organization_id: int) -> tuple[int, str]:

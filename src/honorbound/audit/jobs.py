@@ -12,13 +12,14 @@ from honorbound.audit.checkpoints import (
     check_full_in_batches,
     organizations_with_entries,
 )
+from honorbound.jobs.context import JobContext
 
 __all__ = ["VERIFY_JOB", "verify_job"]
 
 log = logging.getLogger(__name__)
 
 
-def verify_job(rt: Any, payload: dict[str, Any]) -> dict[str, Any]:
+def verify_job(rt: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Full check of one organization's chain (payload `organization_id`, as the console's
     "verify the whole chain now" queues it) or of all (the daily run); each result is itself
     recorded in the chain (`audit.verified`)."""

@@ -11,7 +11,7 @@ clock starts at discovery; business days skip weekends and US federal holidays
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from honorbound.breach.models import Incident
 from honorbound.policy.jurisdictions import (
@@ -33,15 +33,23 @@ class Obligation:
     rule: str  # the deadline in words ("30 calendar days after discovery")
     reason: str  # why it is, or is not, required
     source: str
-    confirmed: bool
-    unconfirmed: list[str] = field(default_factory=list)
+    confirmed: bool  # this duty, as the rules give it, was checked against the reference
+    checked_against: str | None = None
     residents: int = 0
 
     @property
     def confidence(self) -> str:
-        if self.confirmed:
-            return "confirmed"
-        return "unconfirmed" + (f" ({', '.join(self.unconfirmed)})" if self.unconfirmed else "")
+        """What staff see next to the duty: `confirmed (section)` or `unverified`."""
+        return status_words(self.confirmed, self.checked_against)
+
+
+UNVERIFIED = "unverified: no source confirms it; confirm with counsel"
+
+
+def status_words(confirmed: bool, checked_against: str | None) -> str:
+    if confirmed and checked_against:
+        return f"confirmed ({checked_against})"
+    return UNVERIFIED
 
 
 @dataclass(frozen=True)
@@ -95,8 +103,8 @@ def _regulator(
         state=state,
         who=g.who,
         source=rule.source,
-        confirmed=rule.confirmed,
-        unconfirmed=[u for u in rule.unconfirmed if u == "regulators"],
+        confirmed=rule.regulator_confirmed(g),
+        checked_against=rule.checked_against,
         residents=n,
     )
     if not g.required_for(n):
@@ -163,7 +171,7 @@ def plan(
                     add(discovered, days), f"{days} after discovery (the strictest state's)",
                     f"{_residents(n)} affected whose state the vault does not hold",
                     "derived: the shortest fixed individual deadline of the breach rules",
-                    False, ["state unknown"], n,
+                    False, None, n,
                 )
             )  # fmt: skip
             continue
@@ -175,7 +183,8 @@ def plan(
             out.append(
                 Obligation(
                     "individuals", state, f"residents of {state}", False, None, "none", reason,
-                    harbor.source, harbor.confirmed, list(harbor.unconfirmed), n,
+                    harbor.source, harbor.is_confirmed("encrypted_exempt"), harbor.checked_against,
+                    n,
                 )
             )  # fmt: skip
             continue
@@ -187,8 +196,8 @@ def plan(
         out.append(
             Obligation(
                 "individuals", state, f"residents of {state}", True, individuals_due, words,
-                f"{_residents(n)} affected", rule.source, rule.confirmed,
-                [u for u in rule.unconfirmed if u == "individuals"], n,
+                f"{_residents(n)} affected", rule.source, rule.is_confirmed("individuals"),
+                rule.checked_against, n,
             )
         )  # fmt: skip
         out += [
@@ -201,8 +210,7 @@ def plan(
                     "regulator", state, "Attorney General", False, None, "none",
                     "no Attorney General notice required: the state's law names none"
                     + (f" ({rule.note})" if rule.note else ""),
-                    rule.source, rule.confirmed, [u for u in rule.unconfirmed if u == "regulators"],
-                    n,
+                    rule.source, rule.is_confirmed("regulators"), rule.checked_against, n,
                 )
             )  # fmt: skip
         p = rule.processor_to_owner
@@ -221,8 +229,7 @@ def plan(
                     "owner", state, client, True, due,
                     owner_words + (f" ({p.note})" if p.note else ""),
                     f"the data of {_residents(n)} is maintained for this client",
-                    rule.source, rule.confirmed,
-                    [u for u in rule.unconfirmed if u == "processor_to_owner"], n,
+                    rule.source, rule.is_confirmed("processor_to_owner"), rule.checked_against, n,
                 )
             )  # fmt: skip
         if id_theft and rule.identity_protection_months:
@@ -237,13 +244,13 @@ def plan(
     if hipaa:
         total = sum(by_state.values())
         h = hipaa_rule
-        doubt = list(h.unconfirmed)
+        seen = h.checked_against
         out.append(
             Obligation(
                 "individuals", "US", "every affected person (HIPAA)", True,
                 add(discovered, h.individuals), f"{h.individuals} after discovery",
-                "health data of a covered entity or business associate", h.source, h.confirmed,
-                doubt, total,
+                "health data of a covered entity or business associate", h.source,
+                h.is_confirmed("individuals"), seen, total,
             )
         )  # fmt: skip
         if total >= h.secretary_min_people:
@@ -260,7 +267,9 @@ def plan(
         out.append(
             Obligation(
                 "hhs", "US", "Secretary of Health and Human Services", True, due, words, reason,
-                h.source, h.confirmed, doubt, total,
+                h.source, h.is_confirmed("secretary_min_people")
+                and h.is_confirmed("secretary_within" if total >= h.secretary_min_people
+                                   else "secretary_after_year_end"), seen, total,
             )
         )  # fmt: skip
         for state, n in sorted(by_state.items()):
@@ -275,7 +284,9 @@ def plan(
                     f"{_residents(n)} affected"
                     + ("" if media else f": no media notice required, the threshold is "
                        f"{h.media_min_residents:,}"),
-                    h.source, h.confirmed, doubt, n,
+                    h.source,
+                    h.is_confirmed("media_min_residents") and h.is_confirmed("media_within"),
+                    seen, n,
                 )
             )  # fmt: skip
         for client in incident.clients:
@@ -284,7 +295,7 @@ def plan(
                     "owner", "US", client, True, add(discovered, h.business_associate_within),
                     f"{h.business_associate_within} after discovery (business associate to "
                     "covered entity)", "health data maintained for this client", h.source,
-                    h.confirmed, doubt, total,
+                    h.is_confirmed("business_associate_within"), seen, total,
                 )
             )  # fmt: skip
     return Plan(discovered, out, protection, hipaa)

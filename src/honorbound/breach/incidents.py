@@ -43,6 +43,10 @@ def _time(field: str, value: Any, now: dt.datetime) -> dt.datetime | None:
     return value.astimezone(dt.UTC)
 
 
+MAX_NAMES = 200
+MAX_NAME = 200
+
+
 def _clean(values: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
@@ -57,6 +61,11 @@ def _clean(values: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         elif name in LIST_FIELDS:
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
                 raise BreachInputError(name, "is a list of names")
+            # The same bounds as the API's (200 names of at most 200 characters), for the CLI.
+            if len(value) > MAX_NAMES:
+                raise BreachInputError(name, f"has more than {MAX_NAMES} entries")
+            if any(len(v) > MAX_NAME for v in value):
+                raise BreachInputError(name, f"has an entry longer than {MAX_NAME} characters")
             out[name] = sorted({v.strip() for v in value if v.strip()})
         elif name in FLAG_FIELDS:
             if not isinstance(value, bool):

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
+from honorbound.breach.confirmation import public_contact
 from honorbound.breach.deadlines import Plan, covers, plan
 from honorbound.breach.errors import BreachInputError
 from honorbound.breach.incidents import OBJECT, get_incident
@@ -94,7 +95,11 @@ def render(
         "protection_months": protection_months,
         "contact": incident.contact or organization,
         "state_name": wording.state_names.get(state, ""),
-        "state_contacts": [c.model_dump() for c in content.state_contacts] if content else [],
+        # Contacts as a person may see them: an unverified one by name only (confirmation.py).
+        "agencies": [public_contact(c) for c in rules.notice_contacts(state, "agency")],
+        "ftc": [public_contact(c) for c in rules.notice_contacts(state, "ftc")],
+        "credit_report": [public_contact(c) for c in rules.notice_contacts(state, "credit_report")],
+        "state_contacts": [public_contact(c) for c in content.of_role("state")] if content else [],
     }
     title = own.get("title", f["title"])
     headings = dict(f["headings"])

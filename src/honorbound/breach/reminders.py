@@ -18,9 +18,11 @@ from honorbound.audit import Actor, append
 from honorbound.breach.incidents import OBJECT
 from honorbound.breach.models import Incident, IncidentStatus
 from honorbound.breach.report import pending, summary
+from honorbound.db.base import utcnow
 from honorbound.notify import outbox
 from honorbound.notify.models import Channel, OutboxMessage
 from honorbound.policy import store
+from honorbound.policy.context import RulesJobContext
 from honorbound.policy.jurisdictions import JurisdictionRules
 
 REMIND_JOB = "breach.remind"
@@ -94,10 +96,8 @@ def remind(
     return len(queued)
 
 
-def remind_job(rt: Any, payload: dict[str, Any]) -> dict[str, Any]:
+def remind_job(rt: RulesJobContext, payload: dict[str, Any]) -> dict[str, Any]:
     """The job handler: every organization with an open incident (or the one named)."""
-    from honorbound.db.base import utcnow
-
     now = utcnow()
     with rt.db.session() as session:
         if payload.get("organization_id") is not None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit.models import AuditEntry
+from honorbound.breach.confirmation import Check, incident_checks, unverified
 from honorbound.breach.deadlines import Obligation, Plan, plan
 from honorbound.breach.incidents import OBJECT, get_incident
 from honorbound.breach.models import Audience, Incident, Notice
@@ -40,6 +41,8 @@ class Summary:
     documents: list[Notice]
     timeline: list[Event] = field(default_factory=list)
     generated_at: dt.datetime = field(default_factory=utcnow)
+    # Every rule the plan, the notices and the documents rely on, confirmed or unverified.
+    checks: list[Check] = field(default_factory=list)
 
     def met(self, o: Obligation) -> bool | None:
         """Whether a dated duty to individuals was met (None: nothing to compare yet)."""
@@ -94,11 +97,13 @@ def summary(
             .order_by(Notice.id)
         )
     )
+    p = plan(rules, incident, by_state, first)
     return Summary(
         incident=incident,
         by_state=by_state,
         total=sum(by_state.values()),
-        plan=plan(rules, incident, by_state, first),
+        plan=p,
+        checks=incident_checks(rules, p),
         first_notice=first,
         delivery=delivery_counts(session, incident.id),
         documents=documents,
@@ -146,6 +151,14 @@ def as_text(s: Summary) -> str:
             f"  [{o.state or '?'}] {o.who}: {flag}; due {_when(o.due_at)} ({o.rule}); "
             f"{o.reason}{tail}; source: {o.source}; {o.confidence}"
         )
+    doubtful = unverified(s.checks)
+    lines += [
+        "",
+        f"Rules relied on: {len(s.checks) - len(doubtful)} confirmed against the reference, "
+        f"{len(doubtful)} UNVERIFIED (no source confirms them: confirm with counsel before "
+        "relying on them):",
+    ]
+    lines += [unverified_line(c) for c in doubtful]
     lines += ["", "Notices to people (per state, channel:status):"]
     for state, counts in s.delivery.items():
         lines.append(
@@ -156,6 +169,11 @@ def as_text(s: Summary) -> str:
     lines += ["", "Timeline:"]
     lines += [f"  {_when(e.at)} {e.action} by {e.actor}" for e in s.timeline]
     return "\n".join(lines) + "\n"
+
+
+def unverified_line(c: Check) -> str:
+    shown = f" [{c.details}]" if c.details else ""
+    return f"  UNVERIFIED {c.kind} [{c.state or '?'}] {c.item}{shown}; source: {c.source}"
 
 
 def pending(s: Summary) -> list[Obligation]:

@@ -17,6 +17,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from honorbound.breach.confirmation import form_check, notice_checks
 from honorbound.breach.deadlines import Obligation, incident_categories, plan
 from honorbound.breach.models import Audience, Incident, Notice
 from honorbound.breach.notices import category_words, document_text, protection_for, render
@@ -108,9 +109,27 @@ def submission_text(
         f"From: {organization}",
         f"Re: data security incident {incident.id}: {incident.title}",
     ]
+    # For staff, before they file it: what here no source confirms (confirmation.py).
+    check = form_check(rules, notice.state, agency)
+    duty = next(
+        (o for o in p.required() if o.state == notice.state and o.who == notice.recipient), None
+    )
+    flag = "" if check.confirmed else " (UNVERIFIED: confirm with counsel before relying on it)"
     if form.submit:
-        lines.append(f"Submit: {form.submit}")
-    lines += [f"Form fields per: {form.source}", ""]
+        lines.append(f"Submit: {form.submit}{flag}")
+    lines += [f"Form fields per: {form.source}", f"Form fields: {check.status}"]
+    if duty is not None:
+        lines.append(
+            f"Deadline: {_day(duty.due_at) or 'none fixed'} ({duty.rule}); {duty.confidence}"
+        )
+    doubtful = [c for c in notice_checks(rules, notice.state) if not c.confirmed]
+    if form.attach_notice_sample and doubtful:
+        lines.append(
+            "Sample notice content UNVERIFIED (confirm with counsel): "
+            + "; ".join(c.item for c in doubtful)
+            + ". Agencies whose contact details are unverified are named without them."
+        )
+    lines.append("")
     lines += [f"{LABELS[name]}: {values[name]}" for name in form.fields]
     if form.attach_notice_sample:
         sample = render(

@@ -17,6 +17,7 @@ def build_app() -> typer.Typer:
     from honorbound.cli import audit as _audit_cli
     from honorbound.cli import backup as _backup_cli
     from honorbound.cli import breach as _breach_cli
+    from honorbound.cli import clients as _clients_cli
     from honorbound.cli import consent as _consent_cli
     from honorbound.cli import core as _core_cli
     from honorbound.cli import detect as _detect_cli
@@ -40,6 +41,7 @@ def build_app() -> typer.Typer:
     app.add_typer(_audit_cli.app, name="audit")
     _backup_cli.register(app)
     app.add_typer(_breach_cli.app, name="breach")
+    _clients_cli.register(app)
     _consent_cli.register(app)
     _core_cli.register(app)
     _detect_cli.register(app)

@@ -146,6 +146,16 @@ def deadlines_cmd(
             f"{o.confidence}\tsource: {o.source}",
             highlight=False,
         )
+    # The notice content, agency contacts and forms the incident relies on that no source
+    # confirms: staff confirm them with counsel (or set them in HONORBOUND_RULES_FILE).
+    doubtful = [c for c in s.checks if c.kind != "deadline" and not c.confirmed]
+    if doubtful:
+        out.print(
+            f"{len(doubtful)} notice content item(s), contact(s) and form(s) unverified:",
+            highlight=False,
+        )
+    for c in doubtful:
+        out.print(report.unverified_line(c).strip(), highlight=False)
 
 
 @app.command("notify")
@@ -198,6 +208,12 @@ def report_cmd(
                     for o in s.plan.obligations
                 ],
                 "delivery": s.delivery,
+                "checks": [
+                    {"kind": c.kind, "state": c.state, "item": c.item,
+                     "status": "confirmed" if c.confirmed else "unverified",
+                     "confidence": c.status, "source": c.source, "details": c.details}
+                    for c in s.checks
+                ],
                 "timeline": [
                     {"at": e.at.isoformat(), "action": e.action, "actor": e.actor}
                     for e in s.timeline

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from honorbound.accounts.models import Organization
 from honorbound.audit import Actor
 from honorbound.cli.common import err, fail, out, runtime
-from honorbound.consent import dnc, report, rules, scrub, service, sms
+from honorbound.consent import dnc, report, scrub, service, sms
 
 dnc_app = typer.Typer(help="Do-not-call lists.", no_args_is_help=True)
 consent_app = typer.Typer(help="Consent ledger reports and settings.", no_args_is_help=True)
@@ -52,7 +52,7 @@ def scrub_cmd(
         with rt.db.session() as session:
             result = scrub.scrub(
                 session,
-                service.engine(rt.keys, rt.vault_keys, rt.rules),
+                service.engine(rt.keys, rt.vault_keys, rt.rules, rt.contact_rules),
                 _org_id(session, org),
                 source,
                 purpose,
@@ -117,7 +117,7 @@ def dnc_import(
                 numbers,
                 as_of,
                 mode,
-                rules.load(),
+                rt.contact_rules,
                 CLI_ACTOR,
                 confirm_removal=confirm_removal,
             )
@@ -148,7 +148,7 @@ def report_cmd(
         fail("--since and --until must be YYYY-MM-DD")
     rt = runtime()
     with rt.db.session() as session:
-        found = report.revocations(session, _org_id(session, org), rules.load(), first, last)
+        found = report.revocations(session, _org_id(session, org), rt.contact_rules, first, last)
     rt.close()
     out.print(
         "kind,id,purpose,channel,source,requested_on,effective_on,due_on,business_days,honored",

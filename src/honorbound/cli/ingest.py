@@ -1,5 +1,5 @@
 """`honorbound ingest FILE`: interactions from an NDJSON file (or `-`, standard input), through
-the same code as `POST /v1/interactions/bulk` (`honorbound.api.routes.ingest.ingest`): the
+the same code as `POST /v1/interactions/bulk` (`honorbound.collection.bulk.ingest`): the
 same checks, collection gate, batches and per-line results."""
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from rich.progress import (
 from sqlalchemy import select
 
 from honorbound.accounts.models import Organization
-from honorbound.accounts.roles import Role
-from honorbound.accounts.service import Principal
 from honorbound.audit import Actor
 from honorbound.cli.common import err, fail, runtime
 from honorbound.vault.ndjson import split_lines
@@ -120,9 +118,9 @@ def ingest_cmd(
                 org_id = session.scalar(select(Organization.id).where(Organization.slug == org))
             if org_id is None:
                 fail(f"no organization with slug {org!r}")
-            principal = Principal(int(org_id), Role.ADMIN, Actor("cli", "admin"))
-            # The router's driver, imported here so other commands do not load the API.
-            from honorbound.api.routes.ingest import ingest
+            actor = Actor("cli", "admin")
+            # Imported here so other commands do not load the vault's write path.
+            from honorbound.collection.bulk import ingest
 
             out = _results_file(results) if results is not None else sys.stdout.buffer
             counting = _Counting(out)
@@ -133,7 +131,8 @@ def ingest_cmd(
                     lines = _chunks(stream, head, progress, task)
                     ingest(
                         rt,
-                        principal,
+                        int(org_id),
+                        actor,
                         split_lines(lines, rt.settings.max_body_bytes),
                         cast(IO[bytes], counting),
                     )

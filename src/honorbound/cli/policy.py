@@ -12,7 +12,7 @@ from sqlalchemy import select
 from honorbound.accounts.models import Organization
 from honorbound.audit import Actor
 from honorbound.cli.common import fail, out, runtime, settings
-from honorbound.consent.rules import load as contact_rules
+from honorbound.consent.rules import ContactRules
 from honorbound.policy import store
 from honorbound.policy.applicability import Report, report
 from honorbound.policy.check import check_file, errors
@@ -23,7 +23,7 @@ from honorbound.policy.problems import DeclarationError
 from honorbound.policy.render import FORMATS, render
 from honorbound.policy.rulesdoc import markdown as rules_markdown
 from honorbound.policy.schema import Declaration
-from honorbound.runtime import read_rules
+from honorbound.runtime import read_contact_rules, read_rules
 
 app = typer.Typer(
     help="The privacy notice as code: check, render, compare and adopt declarations.",
@@ -52,6 +52,22 @@ def _rules(path: Path | None) -> JurisdictionRules:
         raise typer.Exit(1) from None
     except OSError as exc:
         fail(f"cannot read rules file {path}: {exc.strerror}")
+
+
+def _contact_rules(path: Path | None) -> ContactRules:
+    """The contact rules the runtime would use, or those with the named override file."""
+    if path is None:
+        path = settings().rules_file
+    try:
+        return read_contact_rules(path)
+    except DeclarationError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        fail(f"cannot read rules file {path}: {exc.strerror}")
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _read(path: Path) -> str:
@@ -264,8 +280,9 @@ def rules_cmd(
 ) -> None:
     """Validate the jurisdiction rules (and an override file); list unconfirmed rows."""
     loaded = _rules(override)
+    contact = _contact_rules(override)
     if markdown:
-        typer.echo(rules_markdown(loaded, contact_rules()), nl=False)
+        typer.echo(rules_markdown(loaded, contact), nl=False)
         return
     today = dt.date.today()
     doubtful = sorted(code for code, row in loaded.states.items() if not row.confirmed)

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from honorbound.cli.common import fail, out, runtime, settings
 from honorbound.cli.retention import Org, organization_id
-
-if TYPE_CHECKING:
-    from honorbound.recordings.ingest import Ingested
-    from honorbound.runtime import Runtime
 
 app = typer.Typer(
     help="Call recordings: redacted audio and transcripts, consent to record.",
@@ -57,11 +53,32 @@ def ingest_command(
         int | None,
         typer.Option(help="Vault subject id: whose call it is (erasing them deletes it)."),
     ] = None,
+    call_id: Annotated[
+        str | None,
+        typer.Option(help="The dialer's reference of the call (required; no personal data)."),
+    ] = None,
+    caller: Annotated[
+        str | None,
+        typer.Option(
+            help="The caller's phone number, when the person is not identified yet (only its "
+            "blind index is kept; the call is matched to them later)."
+        ),
+    ] = None,
     customer_channel: Annotated[
         int | None,
         typer.Option(
             help="With --subject: the customer's audio channel, so what they asked on the call "
             "(an opt-out, a rights request) is acted on; without it, staff review it."
+        ),
+    ] = None,
+    direction: Annotated[
+        str, typer.Option(help="With --subject: inbound or outbound (the call's direction).")
+    ] = "inbound",
+    started_at: Annotated[
+        str | None,
+        typer.Option(
+            help="With --subject: when the call started, ISO 8601 with a zone "
+            "(default: the ingest time minus the call's duration)."
         ),
     ] = None,
     offline_asr: Annotated[
@@ -74,11 +91,16 @@ def ingest_command(
     org: Org = None,
 ) -> None:
     """Redact one call (transcript findings, keypad tones, paused stretches) and store the
-    redacted audio and transcript. Prints the stored recording's manifest as JSON."""
-    from honorbound.recordings import redact
+    redacted audio and transcript, through the same collection gate as the API (checks, the
+    original's decision, the audit entry). Prints the stored recording's manifest as JSON."""
+    import datetime as dt
+
+    from honorbound.cli.retention import CLI_ACTOR
+    from honorbound.intents.recorded import act_on_call
+    from honorbound.recordings import collect
     from honorbound.recordings.errors import RecordingError
-    from honorbound.recordings.ingest import ingest, original_if_allowed
     from honorbound.recordings.store import RecordingStore
+    from honorbound.rights.jobs import services
 
     loaded = settings()
     channels: dict[str, int] = {}
@@ -98,47 +120,59 @@ def ingest_command(
         marker_list = raw
     if offline_asr and transcript is not None:
         fail("give either --transcript or --offline-asr, not both")
-    if customer_channel is not None and subject is None:
-        fail("--customer-channel names the customer of a subject's call: give --subject ID too")
-    if customer_channel is not None and customer_channel < 0:
-        fail(f"--customer-channel must be 0 or more, not {customer_channel}")
-    if loaded.recordings_keep_original and subject is None:
-        fail(
-            "HONORBOUND_RECORDINGS_KEEP_ORIGINAL is on: name the person with --subject ID "
-            "so the original is sealed with their key"
-        )
+    start: dt.datetime | None = None
+    if started_at is not None:
+        try:
+            start = dt.datetime.fromisoformat(started_at)
+        except ValueError:
+            fail(
+                f"--started-at {started_at!r}: expected ISO 8601 with a zone, "
+                "e.g. 2026-12-07T14:03Z"
+            )
+    call = collect.Call(
+        call_id=call_id,
+        transcript=_read(transcript, MAX_TRANSCRIPT_BYTES, "transcript") if transcript else None,
+        shape=shape,
+        markers=marker_list,
+        speaker_channels=channels,
+        subject_id=subject,
+        caller=caller,
+        offline_asr=offline_asr,
+        customer_channel=customer_channel,
+        direction=direction,
+        started_at=start,
+    )
+    try:
+        collect.check_call_id(call_id)
+        collect.check_call_facts(call)
+    except RecordingError as exc:
+        fail(_as_options(str(exc)))
     rt = runtime(loaded=loaded)
     try:
         with rt.db.session() as session:
             org_id = organization_id(session, org)
-            original, refused = (
-                original_if_allowed(session, rt.vault_keys, org_id, subject)
-                if loaded.recordings_keep_original and subject is not None
-                else (None, None)
+            done = collect.collect(
+                session,
+                rt.vault_keys,
+                collect.Gate.from_settings(loaded),
+                org_id,
+                CLI_ACTOR,
+                audio,
+                call,
             )
-        options = redact.Options(
-            pad_before=loaded.recordings_pad_before,
-            pad_after=loaded.recordings_pad_after,
-            sound=loaded.recordings_sound,
-            speaker_channels=channels,
-        )
-        done = ingest(
-            RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
-            audio,
-            _read(transcript, MAX_TRANSCRIPT_BYTES, "transcript") if transcript else None,
-            options,
-            shape=shape,
-            markers=marker_list,
-            original_key=original,
-            subject_id=subject,
-            offline_asr=offline_asr,
-            original_refused=refused,
-        )
-        shown: dict[str, Any] = {"uri": done.uri, **done.manifest}
-        if subject is not None and done.transcript is not None:
-            shown["conversation"] = _act_on_call(
-                rt, org_id, subject, done, customer_channel, channels
+            shown: dict[str, Any] = {"uri": done.uri, **done.manifest}
+            acted = act_on_call(
+                session,
+                services(rt),
+                rt.rules,
+                RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
+                org_id,
+                call,
+                done,
+                CLI_ACTOR,
             )
+            if acted is not None:
+                shown["conversation"] = acted
     except RecordingError as exc:
         fail(f"{audio.name}: {exc}")
     finally:
@@ -146,45 +180,12 @@ def ingest_command(
     out.print_json(json.dumps(shown))
 
 
-def _act_on_call(
-    rt: Runtime,
-    org_id: int,
-    subject: int,
-    done: Ingested,
-    customer_channel: int | None,
-    channels: dict[str, int],
-) -> dict[str, Any]:
-    """The transcript stored as the subject's call and its requests acted on (the same domain
-    function as POST /v1/recordings); a refusal is reported, the recording stays stored."""
-    from honorbound.audit import Actor
-    from honorbound.recordings.conversation import act_on_recording
-    from honorbound.rights.jobs import services
-    from honorbound.vault.rules import CollectionRefused
-    from honorbound.vault.subjects import SubjectNotFound
-
-    try:
-        with rt.db.session() as session:
-            call = act_on_recording(
-                session,
-                services(rt),
-                rt.rules,
-                org_id,
-                subject,
-                done,
-                Actor("cli", "agent"),
-                customer_channel=customer_channel,
-                speaker_channels=channels,
-            )
-            return {
-                "stored": True,
-                "interaction_id": call.interaction_id,
-                "intents": [
-                    {"id": a.intent.id, "kind": a.intent.kind, "status": a.intent.status}
-                    for a in call.acted
-                ],
-            }
-    except (CollectionRefused, SubjectNotFound) as exc:
-        return {"stored": False, "reason": str(exc)}
+def _as_options(message: str) -> str:
+    """The gate's message with its field names as this command's options."""
+    for name in ("call_id", "subject_id", "customer_channel", "started_at", "direction"):
+        option = "--subject" if name == "subject_id" else "--" + name.replace("_", "-")
+        message = message.replace(f"`{name}`", option)
+    return message
 
 
 @app.command("transcribe")
@@ -292,13 +293,13 @@ def sweep_command(
     recordings (`after_collection`); each run is an audit entry."""
     import datetime as dt
 
-    from honorbound.audit import append
     from honorbound.cli.retention import CLI_ACTOR
     from honorbound.policy import store as policy_store
     from honorbound.recordings import retention
     from honorbound.recordings.store import RecordingStore
 
     loaded = settings()
+    now = dt.datetime.now(dt.UTC)
     rt = runtime(loaded=loaded)
     try:
         with rt.db.session() as session:
@@ -309,19 +310,11 @@ def sweep_command(
             result = retention.sweep(
                 RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
                 adopted.declaration,
-                dt.datetime.now(dt.UTC),
+                now,
                 dry_run=dry_run,
             )
             if not dry_run:
-                append(
-                    session,
-                    org_id,
-                    CLI_ACTOR,
-                    "recordings.swept",
-                    "recordings",
-                    "",
-                    result.as_dict(),
-                )
+                retention.record_sweep(session, rt.keys, org_id, CLI_ACTOR, result, now)
     finally:
         rt.close()
     out.print_json(json.dumps(result.as_dict()))

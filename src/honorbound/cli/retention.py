@@ -289,6 +289,13 @@ def verify_certificate(
     except CertificateError as exc:
         typer.echo(f"INVALID: {exc}")
         raise typer.Exit(1) from None
+    if cert.get("kind") == "client_offboarding":  # honorbound.bpo.clients
+        typer.echo(
+            f"valid: client {cert['organization']} offboarded by {cert['operated_by']}: "
+            f"{cert['subjects']} subject(s), {cert['records']} record(s) erased at "
+            f"{cert['erased_at']}; package sha256 {cert['package']['sha256']}"
+        )
+        return
     typer.echo(
         f"valid: organization {cert['organization_id']}, run {cert['run_id']} batch "
         f"{cert['batch']}, rule {cert['rule']} ({cert['action']}): {cert['records']} record(s), "

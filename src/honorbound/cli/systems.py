@@ -12,13 +12,13 @@ from rich.table import Table
 
 from honorbound.cli.common import err, fail, out, runtime
 from honorbound.cli.retention import CLI_ACTOR, Org, organization_id
+from honorbound.rights import work
 from honorbound.rights.jobs import services
 from honorbound.systems import registry, tasks
 from honorbound.systems.check import check_text, errors
 from honorbound.systems.errors import MapError, SystemsError
 from honorbound.systems.jobs import context
 from honorbound.systems.maps import dump_maps
-from honorbound.systems.requests import retry
 from honorbound.systems.scan import propose, public_report, scan
 from honorbound.systems.sweep import sweep
 
@@ -281,7 +281,7 @@ def task_done_cmd(
     rt = runtime(immediate_jobs=True)
     try:
         with rt.db.session() as session:
-            task = tasks.complete_task(
+            task = work.complete_system_task(
                 session,
                 services(rt),
                 organization_id(session, org),
@@ -305,7 +305,9 @@ def retry_cmd(request_id: Annotated[int, typer.Argument(min=1)], org: Org = None
     rt = runtime(immediate_jobs=True)
     try:
         with rt.db.session() as session:
-            request = retry(session, services(rt), organization_id(session, org), request_id)
+            request = work.retry_request(
+                session, services(rt), organization_id(session, org), request_id
+            )
             ref = request.reference
         with rt.db.session() as session:
             from honorbound.rights.models import RightsRequest

@@ -20,9 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor
-from honorbound.consent import ledger, rules
+from honorbound.consent import ledger
 from honorbound.consent.identity import IdentityRef, Keys
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
+from honorbound.consent.rules import ContactRules
 from honorbound.consent.suppression import subject_identities
 from honorbound.db.base import utcnow
 from honorbound.policy.jurisdictions import JurisdictionRules
@@ -68,6 +69,7 @@ def honor_signal(
     state: str | None,
     declaration_promises: bool,
     laws: JurisdictionRules,
+    contact: ContactRules,
     subject_id: int | None = None,
     evidence: dict[str, str] | None = None,
 ) -> Honored:
@@ -84,7 +86,7 @@ def honor_signal(
         subject_id=subject_id,
         evidence=evidence,
     )
-    return Honored(True, created, rules.load().gpc_honored_display)
+    return Honored(True, created, contact.gpc_honored_display)
 
 
 def honor_for_subject(
@@ -97,6 +99,7 @@ def honor_for_subject(
     state: str | None,
     declaration_promises: bool,
     laws: JurisdictionRules,
+    contact: ContactRules,
     evidence: dict[str, str] | None = None,
 ) -> Honored:
     """A signal that came with a collection call (a form or site backend forwarding the
@@ -116,7 +119,7 @@ def honor_for_subject(
             subject_id=subject_id,
             evidence=evidence,
         )
-    return Honored(True, created, rules.load().gpc_honored_display)
+    return Honored(True, created, contact.gpc_honored_display)
 
 
 def record_signal(

@@ -49,3 +49,13 @@ def classify(body: str, rules: SmsRules) -> Keyword:
     if word in {canonical(k) for k in rules.help}:
         return Keyword.HELP
     return Keyword.NONE
+
+
+def language(body: str, rules: SmsRules) -> str | None:
+    """The language whose keyword `body` is (`PARA`, `AYUDA` -> "es"), per the rules'
+    `replies_by_language`; None for an English keyword or no keyword."""
+    word = canonical(body)
+    for lang, words in rules.language_keywords.items():
+        if word in {canonical(k) for k in words}:
+            return lang
+    return None

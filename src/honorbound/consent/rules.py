@@ -1,18 +1,23 @@
 """The contact rules the consent package applies, loaded from `data/contact-rules.yaml`.
 
 The numbers (10 business days, 5 years, 31 days, calling hours, caps, SMS keywords) live in the
-data file with their legal source, not in code.
+data file with their legal source, not in code. The override file (`HONORBOUND_RULES_FILE`) may
+change them in its `contact_rules` section, with the same shape as the data file (mappings
+merged key by key, lists replaced whole). `honorbound.runtime` loads them once
+(`Runtime.contact_rules`) and hands them to every consumer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from honorbound.policy.jurisdictions import CONTACT_RULES_SECTION, merge_over, read_override
 
 DATA = Path(__file__).with_name("data") / "contact-rules.yaml"
 
@@ -56,6 +61,16 @@ class HolidayBan:
 
 
 @dataclass(frozen=True)
+class SmsReplies:
+    """The answers to a keyword, in one language."""
+
+    help_text: str
+    stop_confirmation: str
+    start_confirmation: str
+    default_frequency: str
+
+
+@dataclass(frozen=True)
 class SmsRules:
     opt_out: tuple[str, ...]
     opt_out_all: tuple[str, ...]
@@ -66,6 +81,15 @@ class SmsRules:
     stop_confirmation: str
     start_confirmation: str
     default_frequency: str
+    # Replies in other languages, and the keywords that are words of each language.
+    replies_by_language: dict[str, SmsReplies] = field(default_factory=dict)
+    language_keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def replies(self, lang: str | None) -> SmsReplies:
+        """The replies in `lang`; English for any other."""
+        return self.replies_by_language.get(lang or "") or SmsReplies(
+            self.help_text, self.stop_confirmation, self.start_confirmation, self.default_frequency
+        )
 
 
 @dataclass(frozen=True)
@@ -96,6 +120,11 @@ class ContactRules:
     sms: SmsRules
     minors: MinorPurposes
     gpc_honored_display: str  # what a page or answer shows once the signal is honored
+    gpc_honored_display_by_language: dict[str, str] = field(default_factory=dict)
+
+    def gpc_display(self, lang: str | None) -> str:
+        """The honored-signal words in `lang` (a page in Spanish); English otherwise."""
+        return self.gpc_honored_display_by_language.get(lang or "", self.gpc_honored_display)
 
     def windows_for(self, state: str | None, channel: str, day: dt.date) -> list[CallingWindow]:
         """Every window that applies: the federal one and the state's, if in force that day."""
@@ -208,8 +237,24 @@ def parse(raw: dict[str, Any]) -> ContactRules:
             stop_confirmation=str(sms["stop_confirmation"]),
             start_confirmation=str(sms["start_confirmation"]),
             default_frequency=str(sms["default_frequency"]),
+            replies_by_language={
+                str(lang): SmsReplies(
+                    str(r["help_text"]),
+                    str(r["stop_confirmation"]),
+                    str(r["start_confirmation"]),
+                    str(r["default_frequency"]),
+                )
+                for lang, r in sms.get("replies_by_language", {}).items()
+            },
+            language_keywords={
+                str(lang): _words(r["keywords"])
+                for lang, r in sms.get("replies_by_language", {}).items()
+            },
         ),
         gpc_honored_display=str(raw["gpc"]["honored_display"]),
+        gpc_honored_display_by_language={
+            str(k): str(v) for k, v in raw["gpc"].get("honored_display_by_language", {}).items()
+        },
         minors=MinorPurposes(
             restricted=frozenset(str(p) for p in raw["minors"]["restricted_purposes"]),
             by_activity={
@@ -223,6 +268,37 @@ def parse(raw: dict[str, Any]) -> ContactRules:
 
 
 @cache
-def load() -> ContactRules:
+def _shipped() -> dict[str, Any]:
     with DATA.open(encoding="utf-8") as handle:
-        return parse(yaml.safe_load(handle))
+        raw: dict[str, Any] = yaml.safe_load(handle)
+    return raw
+
+
+@cache
+def _shipped_rules() -> ContactRules:
+    return parse(_shipped())
+
+
+def load(override_path: Path | None = None) -> ContactRules:
+    """The shipped contact rules, with the `contact_rules` section of `override_path` merged
+    over them. `ValueError` naming the file and the problem if the section does not fit
+    (`DeclarationError` for YAML that does not parse, `OSError` for a file that cannot be read)."""
+    if override_path is None:
+        return _shipped_rules()
+    extra, _lines = read_override(override_path)
+    section = extra.get(CONTACT_RULES_SECTION)
+    if section is None:
+        return _shipped_rules()
+    where = f"{override_path}: {CONTACT_RULES_SECTION}"
+    if not isinstance(section, dict):
+        raise ValueError(f"{where}: write a mapping of the keys of contact-rules.yaml")
+    unknown = sorted(set(section) - set(_shipped()))
+    if unknown:
+        known = ", ".join(sorted(_shipped()))
+        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; use one of {known}")
+    try:
+        return parse(merge_over(_shipped(), section))
+    except KeyError as exc:
+        raise ValueError(f"{where}: a row lacks the required key '{exc.args[0]}'") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{where}: {exc}") from None

@@ -14,6 +14,7 @@ from honorbound.consent import ledger, receipts
 from honorbound.consent.decisions import DecisionEngine
 from honorbound.consent.identity import IdentityRef, identify
 from honorbound.consent.models import ConsentEvent
+from honorbound.consent.rules import ContactRules
 from honorbound.crypto.keyring import KeyRing
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.vault.identities import IdentityKind
@@ -23,15 +24,24 @@ _lock = threading.Lock()
 
 
 def engine(
-    keys: KeyRing, vault_keys: Any = None, laws: JurisdictionRules | None = None
+    keys: KeyRing,
+    vault_keys: Any = None,
+    laws: JurisdictionRules | None = None,
+    contact: ContactRules | None = None,
 ) -> DecisionEngine:
     """The process-wide engine for this key ring (snapshots are per organization inside).
     With the vault's key store and the runtime's jurisdiction rules, decisions also use
-    subjects' ages and states."""
+    subjects' ages and states; `contact` is the runtime's contact rules (calling hours, caps)."""
     with _lock:
         found = _engines.get(id(keys))
-        if found is None or found.keys is not keys:
-            found = _engines[id(keys)] = DecisionEngine(keys, vault_keys=vault_keys, laws=laws)
+        if (
+            found is None
+            or found.keys is not keys
+            or (contact is not None and found.rules is not contact)
+        ):
+            found = _engines[id(keys)] = DecisionEngine(
+                keys, contact, vault_keys=vault_keys, laws=laws
+            )
         elif (vault_keys is not None and found.vault_keys is not vault_keys) or (
             laws is not None and found.laws is not laws
         ):

@@ -26,6 +26,7 @@ from honorbound.audit.chain import lock_chain
 from honorbound.consent import ledger
 from honorbound.consent.identity import Keys, identify
 from honorbound.consent.keywords import Keyword, classify
+from honorbound.consent.keywords import language as keyword_language
 from honorbound.consent.models import Action, ConsentChannel, Purpose, SmsInbound, Source
 from honorbound.consent.rules import ContactRules
 from honorbound.crypto.keyring import KeyRing
@@ -156,7 +157,13 @@ def handle(
 
     event_id: int | None = None
     text: str | None = None
-    facts = {"program": program.name, "contact": program.contact, "frequency": program.frequency}
+    replies = rules.sms.replies(keyword_language(message.body, rules.sms))
+    frequency = (
+        replies.default_frequency
+        if program.frequency == rules.sms.default_frequency
+        else program.frequency
+    )
+    facts = {"program": program.name, "contact": program.contact, "frequency": frequency}
     if kind in (Keyword.STOP.value, Keyword.STOP_ALL.value, "revocation", Keyword.START.value):
         action = Action.OPT_IN if kind == Keyword.START.value else Action.OPT_OUT
         scope = "" if kind == Keyword.STOP_ALL.value else our_number
@@ -192,11 +199,11 @@ def handle(
         )
         event_id = event.id
         template = (
-            rules.sms.start_confirmation if action is Action.OPT_IN else rules.sms.stop_confirmation
+            replies.start_confirmation if action is Action.OPT_IN else replies.stop_confirmation
         )
         text = None if already else template.format(**facts)
     elif kind == Keyword.HELP.value:
-        text = rules.sms.help_text.format(**facts)
+        text = replies.help_text.format(**facts)
 
     reply_id: int | None = None
     if text is not None:

@@ -29,7 +29,7 @@ DEFAULT = "en"
 LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}
 # The groups of policy/data/wording.yaml the portal's notice page shows in the page's language:
 # their values are catalog strings (`make i18n` reads them from the data file).
-WORDED_GROUPS = ("sources", "recipient_types", "rights", "methods")
+WORDED_GROUPS = ("sources", "recipient_types", "rights", "methods", "triggers", "triggers_zero")
 MAX_ACCEPT_LANGUAGE = 500  # characters of the header read; the rest is ignored
 
 
@@ -124,3 +124,10 @@ def join(items: list[str], lang: str) -> str:
     if lang == DEFAULT or lang not in LANGUAGES:
         return ", ".join(items[:-1]) + " and " + items[-1]
     return str(format_list(items, locale=_locale(lang)))
+
+
+def join_or(items: list[str], lang: str) -> str:
+    """Alternatives in words: "a, b or c" / "a, b o c"."""
+    if len(items) < 2:
+        return "".join(items)
+    return str(format_list(items, style="or", locale=_locale(lang)))

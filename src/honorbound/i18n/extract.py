@@ -36,6 +36,11 @@ def extract(root: Path = ROOT) -> Catalog:
     for group in WORDED_GROUPS:
         for key, text in words[group].items():
             template.add(text, None, [(f"{WORDING}:{group}.{key}", 0)])
+    # The taxonomy's category names (a declaration's category without a label shows its name).
+    from honorbound.policy.taxonomy import data_categories
+
+    for key, entry in data_categories().items():
+        template.add(entry.name, None, [(f"taxonomy:{key}", 0)])
     return template
 
 

@@ -1,9 +1,12 @@
 """What a job handler is handed: the parts of the composition root it may use, typed.
 
-`honorbound.runtime.Runtime` satisfies this protocol; handlers take it instead of the whole
-runtime so a handler's needs are visible in its signature. `rules` is the one jurisdiction
-rules object (shipped rules with the `HONORBOUND_RULES_FILE` override merged in), built once at
-start-up: no handler loads rules itself.
+`honorbound.runtime.Runtime` satisfies these protocols; a handler takes the narrowest one it
+needs instead of the whole runtime, so its needs are visible in its signature. `JobContext` is
+the base (settings, database, key ring, queue); packages higher up add what they own:
+`vault.context.VaultJobContext` (the vault's key store), `policy.context.RulesJobContext` (the
+one jurisdiction rules object, shipped rules with the `HONORBOUND_RULES_FILE` override merged in,
+built once at start-up: no handler loads rules itself), and the rights package's
+`rights.jobs.RightsJobContext` (both).
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ if TYPE_CHECKING:
     from honorbound.crypto.keyring import KeyRing
     from honorbound.db.engine import Database
     from honorbound.jobs.queue import JobQueue
-    from honorbound.policy.jurisdictions import JurisdictionRules
-    from honorbound.vault.keystore import KeyStore
 
 
 class JobContext(Protocol):
@@ -27,8 +28,4 @@ class JobContext(Protocol):
     @property
     def keys(self) -> KeyRing: ...
     @property
-    def vault_keys(self) -> KeyStore: ...
-    @property
     def jobs(self) -> JobQueue: ...
-    @property
-    def rules(self) -> JurisdictionRules: ...

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from honorbound.policy import translations
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.loader import parse_declaration
 from honorbound.policy.problems import DeclarationError, Problem
@@ -147,6 +148,11 @@ class _Checker:
         yield from self._rights()
         yield from self._commitments()
         yield from self._children_and_monitoring()
+        yield from self._translations()
+
+    def _translations(self) -> Iterator[Problem]:
+        for severity, path, message in translations.problems(self.d):
+            yield self.lines.problem(path, message, severity)
 
     # --- references -------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ A change is material when it lets the organization do more with personal data th
 notice told people: a new category, a new purpose for a category, a new recipient (or a
 recipient that receives more), a new sale or sharing for targeted advertising, new profiling,
 longer retention, or fewer rights. Material changes are announced to the people affected
-(`policy/notices.py`); data collected before keeps its version (`store.purpose_allowed`).
+(`vault/notices.py`); data collected before keeps its version (`store.purpose_allowed`).
 """
 
 from __future__ import annotations
@@ -93,6 +93,13 @@ def diff(old: Declaration, new: Declaration) -> list[Change]:
     changes += _retention(old, new)
     changes += _rights(old, new)
     changes += _wording(old, new)
+    changed = sorted(
+        lang
+        for lang in set(old.translations) | set(new.translations)
+        if old.translations.get(lang) != new.translations.get(lang)
+    )
+    if changed:
+        changes.append(Change(ChangeKind.wording, f"translations changed: {', '.join(changed)}"))
     if not changes and old.model_dump() != new.model_dump():
         changes.append(Change(ChangeKind.wording, "wording or settings changed"))
     return sorted(changes, key=lambda c: not c.material)

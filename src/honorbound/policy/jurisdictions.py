@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from honorbound.policy.loader import translate_errors
 from honorbound.policy.problems import DeclarationError, Problem
-from honorbound.policy.yamlsource import load_yaml
+from honorbound.policy.yamlsource import LineMap, load_yaml
 
 RULES_SCHEMA_ID = "honorbound/jurisdiction-rules/v1"
 SHIPPED_RULES = "data/us-rules.yaml"
@@ -405,6 +405,9 @@ class RegulatorNotice(_Row):
     within_hours: int | None = Field(default=None, ge=1)
     min_residents: int | None = Field(default=None, ge=1)
     note: str | None = None
+    # Each regulator is confirmed on its own (who, timing and threshold as the reference gives
+    # them); unverified unless the row says so.
+    confirmed: bool = False
 
     def required_for(self, residents: int) -> bool:
         return self.min_residents is None or residents >= self.min_residents
@@ -426,7 +429,37 @@ class ProcessorNotice(_Row):
         return self
 
 
-class BreachRule(Sourced):
+REFERENCE_FILES = ("us-privacy-rules.md", "rules-review-2026-12.md")
+
+
+class Checked(Sourced):
+    """A breach rules row: `confirmed` (or a field not listed in `unconfirmed`) means checked
+    against a source, and `checked_against` names it (the shipped rows: a section of the
+    reference, `us-privacy-rules.md s.6`; an override: who confirmed it, e.g. counsel and the
+    date); everything else is unverified, and staff are told so wherever it is shown."""
+
+    checked_against: str | None = None
+
+    @model_validator(mode="after")
+    def _check_is_named(self) -> Checked:
+        if self.confirmed and not self.checked_against:
+            raise ValueError(
+                "a `confirmed: true` row says which reference section it was checked against "
+                "in `checked_against`"
+            )
+        return self
+
+    def is_confirmed(self, part: str) -> bool:
+        """Whether `part` of the row (a field name) was checked against the reference."""
+        if self.checked_against is None:
+            return False
+        return self.confirmed or part not in self.unconfirmed
+
+
+BREACH_PARTS = ("individuals", "regulators", "processor_to_owner", "identity_protection_months")
+
+
+class BreachRule(Checked):
     statute: str | None = None
     individuals: NoticeDeadline
     regulators: list[RegulatorNotice] = Field(default_factory=list)
@@ -434,11 +467,40 @@ class BreachRule(Sourced):
     identity_protection_months: int | None = None
     identity_protection_when: str | None = None
 
+    @model_validator(mode="after")
+    def _doubt_is_complete(self) -> BreachRule:
+        unknown = sorted(set(self.unconfirmed) - set(BREACH_PARTS))
+        if unknown:
+            raise ValueError(f"`unconfirmed` names {unknown}: use {', '.join(BREACH_PARTS)}")
+        doubtful = any(not g.confirmed for g in self.regulators)
+        if doubtful and "regulators" not in self.unconfirmed:
+            raise ValueError(
+                "a regulator without `confirmed: true` makes `regulators` unverified: list it "
+                "in `unconfirmed`"
+            )
+        if "regulators" in self.unconfirmed and self.regulators and not doubtful:
+            raise ValueError("every regulator is confirmed: take `regulators` off `unconfirmed`")
+        if self.checked_against is None:
+            present = [p for p in BREACH_PARTS if p != "identity_protection_months"] + (
+                ["identity_protection_months"] if self.identity_protection_months else []
+            )
+            if self.processor_to_owner is None:
+                present.remove("processor_to_owner")
+            silent = [p for p in present if p not in self.unconfirmed]
+            if silent:
+                raise ValueError(
+                    f"{silent} are neither checked (`checked_against`) nor listed in `unconfirmed`"
+                )
+        return self
+
+    def regulator_confirmed(self, g: RegulatorNotice) -> bool:
+        return self.checked_against is not None and g.confirmed
+
     def regulators_for(self, residents: int) -> list[RegulatorNotice]:
         return [r for r in self.regulators if r.required_for(residents)]
 
 
-class BreachNoticeFormat(Sourced):
+class BreachNoticeFormat(Checked):
     title: str
     minimum_font_points: int
     headings: list[str]
@@ -453,29 +515,61 @@ NoticeElement = Literal[
 ]  # fmt: skip
 
 
-class StateContact(_Row):
-    """A state agency a notice must name, with how to reach it."""
+ContactRole = Literal["agency", "ftc", "credit_report", "state"]
 
+
+class BreachContact(_Row):
+    """An agency a notice names, with how to reach it and where that came from. An unverified
+    contact is shown to staff (marked so) and printed to people by name only."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    role: ContactRole
     name: str
-    phone: str
-    website: str
+    phone: str | None = None
+    website: str | None = None
     address: str | None = None
+    source: str
+    confirmed: bool = False
+    checked_against: str | None = None
+
+    @model_validator(mode="after")
+    def _check_is_named(self) -> BreachContact:
+        if self.confirmed and not self.checked_against:
+            raise ValueError(
+                f"contact {self.id!r}: `confirmed: true` needs `checked_against`: the section of "
+                f"{' or '.join(REFERENCE_FILES)} that gives it, or who confirmed it and when "
+                "(your counsel, in your override file)"
+            )
+        return self
+
+    def details(self) -> str:
+        return ", ".join(x for x in (self.address, self.phone, self.website) if x)
 
 
-class BreachNoticeContent(Sourced):
+# Every notice names the nationwide consumer reporting agencies and the FTC: the "*" row of
+# `breach_notice_content` must list them (checked when the rules are loaded).
+ALL_STATES_CONTACT_ROLES = ("agency", "ftc")
+
+
+class BreachNoticeContent(Checked):
     """What a state's notice to a resident must carry (`include`) or leave out (`exclude`), on
     top of what every notice carries (the `"*"` row)."""
 
     include: list[NoticeElement] = Field(default_factory=list)
     exclude: list[NoticeElement] = Field(default_factory=list)
-    state_contacts: list[StateContact] = Field(default_factory=list)
+    contacts: list[BreachContact] = Field(default_factory=list)
     plain_language: bool = False
 
     @model_validator(mode="after")
     def _contacts_given(self) -> BreachNoticeContent:
-        if "state_contacts" in self.include and not self.state_contacts:
-            raise ValueError("`include` names state_contacts: list them in `state_contacts`")
+        if "state_contacts" in self.include and not self.of_role("state"):
+            raise ValueError(
+                "`include` names state_contacts: list them in `contacts` with `role: state`"
+            )
         return self
+
+    def of_role(self, role: str) -> list[BreachContact]:
+        return [c for c in self.contacts if c.role == role]
 
 
 SubmissionField = Literal[
@@ -486,7 +580,7 @@ SubmissionField = Literal[
 ]  # fmt: skip
 
 
-class SubmissionForm(Sourced):
+class SubmissionForm(Checked):
     """The fields a regulator's submission asks for, in its form's order."""
 
     fields: list[SubmissionField] = Field(min_length=1)
@@ -494,7 +588,7 @@ class SubmissionForm(Sourced):
     attach_notice_sample: bool = False
 
 
-class SafeHarbor(Sourced):
+class SafeHarbor(Checked):
     """The encryption safe harbor: encrypted data is not a breach unless the key went too."""
 
     encrypted_exempt: bool
@@ -507,7 +601,7 @@ class SafeHarbor(Sourced):
         return not (self.unless_key_compromised and key_compromised)
 
 
-class HipaaBreach(Sourced):
+class HipaaBreach(Checked):
     """The HIPAA breach notification rule, for health data of a covered entity or its BA."""
 
     categories: list[str] = Field(min_length=1)  # category prefixes that make it health data
@@ -568,6 +662,27 @@ class JurisdictionRules(_Row):
     _unknown: dict[tuple[dt.date, frozenset[str] | None], StateRule] = PrivateAttr(
         default_factory=dict
     )
+
+    @model_validator(mode="after")
+    def _every_notice_names_the_agencies(self) -> JurisdictionRules:
+        every = self.breach_notice_content.get("*")
+        if every is None:
+            raise ValueError(
+                "breach_notice_content needs a '*' row: what every notice carries, with the "
+                "consumer reporting agencies and the FTC in `contacts`"
+            )
+        missing = [r for r in ALL_STATES_CONTACT_ROLES if not every.of_role(r)]
+        if missing:
+            raise ValueError(
+                f"breach_notice_content '*' lists no contact with role {missing}: every notice "
+                "names the nationwide consumer reporting agencies and the FTC"
+            )
+        for element, role in (("agencies", "agency"), ("ftc", "ftc")):
+            if element not in every.include:
+                raise ValueError(
+                    f"breach_notice_content '*' must `include` {element} (its {role} contacts)"
+                )
+        return self
 
     # --- accessors --------------------------------------------------------------------------
 
@@ -680,6 +795,15 @@ class JurisdictionRules(_Row):
             raise LookupError("the rules data has no breach_submission_forms '*' row")
         return found
 
+    def notice_contacts(self, state: str, role: str) -> list[BreachContact]:
+        """The contacts of `role` a notice to a resident of `state` names: the state's own row's
+        when it lists some, else every notice's (the `"*"` row)."""
+        own = self.breach_notice_content.get(state.upper())
+        if own is not None and own.of_role(role):
+            return own.of_role(role)
+        every = self.breach_notice_content.get("*")
+        return every.of_role(role) if every else []
+
     def notice_elements(self, state: str) -> list[NoticeElement]:
         """The parts of a notice to a resident of `state`: every notice's, plus the state's
         own, less what the state forbids (in the order of the vocabulary)."""
@@ -777,13 +901,28 @@ class JurisdictionRules(_Row):
         return found
 
 
-def _merge(base: Any, override: Any) -> Any:
+# The section of the override file that overrides the contact rules (consent/data/
+# contact-rules.yaml); `consent.rules.load` reads it, the jurisdiction rules leave it out.
+CONTACT_RULES_SECTION = "contact_rules"
+
+
+def merge_over(base: Any, override: Any) -> Any:
+    """`override` merged over `base`: mappings key by key, anything else (lists too) replaced."""
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
         for key, value in override.items():
-            merged[key] = _merge(base[key], value) if key in base else value
+            merged[key] = merge_over(base[key], value) if key in base else value
         return merged
     return override
+
+
+def read_override(path: Path) -> tuple[dict[str, Any], LineMap]:
+    """The override file (`HONORBOUND_RULES_FILE`) as a mapping with its lines;
+    `DeclarationError` if it is not YAML or not a mapping, `OSError` if unreadable."""
+    extra, lines = load_yaml(Path(path).read_text(encoding="utf-8"), str(path))
+    if not isinstance(extra, dict):
+        raise DeclarationError([Problem(str(path), 1, "an override file is a YAML mapping")])
+    return extra, lines
 
 
 def _shipped_text() -> str:
@@ -791,18 +930,13 @@ def _shipped_text() -> str:
 
 
 def load_rules(override_path: Path | None = None) -> JurisdictionRules:
-    """The shipped rules, with `override_path` merged over them; `DeclarationError` if invalid."""
+    """The shipped rules, with `override_path` merged over them (all but its
+    `contact_rules` section); `DeclarationError` if invalid."""
     data, lines = load_yaml(_shipped_text(), "honorbound/policy/" + SHIPPED_RULES)
     if override_path is not None:
-        override_path = Path(override_path)
-        extra, extra_lines = load_yaml(
-            override_path.read_text(encoding="utf-8"), str(override_path)
-        )
-        if not isinstance(extra, dict):
-            raise DeclarationError(
-                [Problem(str(override_path), 1, "an override file is a YAML mapping")]
-            )
-        data = _merge(data, extra)
+        extra, extra_lines = read_override(override_path)
+        extra.pop(CONTACT_RULES_SECTION, None)
+        data = merge_over(data, extra)
         lines.merge(extra_lines)
     if data.get("schema") != RULES_SCHEMA_ID:
         raise DeclarationError([lines.problem(("schema",), f"write `schema: {RULES_SCHEMA_ID}`")])

@@ -7,7 +7,7 @@ parts do not do. Wording for enumerated values lives in `data/wording.yaml`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from honorbound import i18n
 from honorbound.policy.schema import (
     Category,
     Declaration,
@@ -37,34 +38,52 @@ def wording() -> dict[str, dict[str, str]]:
     return data
 
 
-def _word(group: str, key: str) -> str:
-    return wording()[group].get(key, key.replace("_", " "))
+def word(group: str, key: str, lang: str = i18n.DEFAULT) -> str:
+    """The data file's words for `key`; in `lang` for the groups in i18n.WORDED_GROUPS."""
+    text = wording()[group].get(key, key.replace("_", " "))
+    return i18n.gettext(lang, text) if group in i18n.WORDED_GROUPS else text
 
 
-def humanize_period(period: str) -> str:
-    """`P6Y` -> `6 years`, `P1Y6M` -> `1 year and 6 months`, `P0D` -> `no time`."""
-    parts = []
-    for value, unit in zip(parse_duration(period), ("year", "month", "week", "day"), strict=True):
-        if value:
-            parts.append(f"{value} {unit}{'s' if value != 1 else ''}")
+# Literal calls, so `make i18n` extracts each plural pair.
+_UNITS: tuple[Callable[[str, int], str], ...] = (
+    lambda lang, n: i18n.ngettext(lang, "%(num)d year", "%(num)d years", n),
+    lambda lang, n: i18n.ngettext(lang, "%(num)d month", "%(num)d months", n),
+    lambda lang, n: i18n.ngettext(lang, "%(num)d week", "%(num)d weeks", n),
+    lambda lang, n: i18n.ngettext(lang, "%(num)d day", "%(num)d days", n),
+)
+
+
+def humanize_period(period: str, lang: str = i18n.DEFAULT) -> str:
+    """`P6Y` -> `6 years`, `P1Y6M` -> `1 year and 6 months`, `P0D` -> `no time`; in `lang`."""
+    parts = [
+        unit(lang, value) % {"num": value}
+        for value, unit in zip(parse_duration(period), _UNITS, strict=True)
+        if value
+    ]
     if not parts:
-        return "no time"
-    return " and ".join(parts) if len(parts) <= 2 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return i18n.gettext(lang, "no time")
+    return i18n.join(parts, lang)
 
 
-def describe_trigger(trig: RetentionTrigger) -> str:
-    template = _word("triggers_zero" if trig.period and _is_zero(trig.period) else "triggers",
-                     trig.trigger.value)  # fmt: skip
-    return template.format(period=humanize_period(trig.period) if trig.period else "")
+def describe_trigger(trig: RetentionTrigger, lang: str = i18n.DEFAULT) -> str:
+    template = word("triggers_zero" if trig.period and _is_zero(trig.period) else "triggers",
+                     trig.trigger.value, lang)  # fmt: skip
+    return template.format(period=humanize_period(trig.period, lang) if trig.period else "")
 
 
 def _is_zero(period: str) -> bool:
     return not any(parse_duration(period))
 
 
-def describe_rule(rule: RetentionRule) -> str:
-    phrases = [describe_trigger(t) for t in rule.triggers]
-    text = phrases[0] if len(phrases) == 1 else ", or ".join(phrases) + ", whichever comes first"
+def describe_rule(rule: RetentionRule, lang: str = i18n.DEFAULT) -> str:
+    """A retention rule in words: "6 years after your last activity with us" ("6 años
+    después de su última actividad con nosotros")."""
+    phrases = [describe_trigger(t, lang) for t in rule.triggers]
+    if len(phrases) == 1:
+        text = phrases[0]
+    else:
+        choices = ", or ".join(phrases) if lang == i18n.DEFAULT else i18n.join_or(phrases, lang)
+        text = i18n.gettext(lang, "{choices}, whichever comes first").format(choices=choices)
     return text[0].upper() + text[1:]
 
 
@@ -88,7 +107,10 @@ def _list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def category_rows(d: Declaration) -> list[CategoryRow]:
+def category_rows(d: Declaration, lang: str = i18n.DEFAULT) -> list[CategoryRow]:
+    """The notice's table, one row per category. Retention sentences, taxonomy names and
+    sources are in `lang`; the declaration's own texts as `d` has them (see
+    policy/translations.localize); the other sentences are English (the rendered file)."""
     rows = []
     for cat in d.categories:
         purposes = d.purposes_for(cat.key)
@@ -101,7 +123,7 @@ def category_rows(d: Declaration) -> list[CategoryRow]:
         per_subject: dict[str, str] = {}
         for subject in d.subject_ids(cat.subjects):
             rules = d.retention_rules_for(cat.key, subject)
-            per_subject[subject] = " ".join(r.description or describe_rule(r) for r in rules)
+            per_subject[subject] = " ".join(r.description or describe_rule(r, lang) for r in rules)
         if len(set(per_subject.values())) <= 1:
             retention = list(set(per_subject.values()))
         else:
@@ -110,7 +132,7 @@ def category_rows(d: Declaration) -> list[CategoryRow]:
         rows.append(
             CategoryRow(
                 category=cat,
-                title=category_title(cat),
+                title=category_title(cat, lang),
                 examples=cat.examples or cat.includes or [cat.key],
                 purposes=[p.name for p in purposes],
                 profiling=(
@@ -149,18 +171,19 @@ def category_rows(d: Declaration) -> list[CategoryRow]:
                     else "We do not disclose this information to others."
                 ),
                 retention=retention,
-                sources=_list([_word("sources", s.value) for s in cat.sources]),
+                sources=i18n.join([word("sources", s.value, lang) for s in cat.sources], lang),
             )
         )
     return rows
 
 
-def category_title(cat: Category) -> str:
-    """The declared label, else the taxonomy's name for the key."""
+def category_title(cat: Category, lang: str = i18n.DEFAULT) -> str:
+    """The declared label, else the taxonomy's name for the key (in `lang`: the taxonomy's
+    names are catalog strings)."""
     if cat.label:
         return cat.label
     entry = data_categories().get(cat.key)
-    return entry.name if entry else cat.key
+    return i18n.gettext(lang, entry.name) if entry else cat.key
 
 
 def jurisdiction_names(codes: list[str], state_names: Mapping[str, str] | None = None) -> str:
@@ -204,8 +227,8 @@ def _view(
         "rows": rows,
         "ordinary_rows": [r for r in rows if not r.category.sensitive],
         "sensitive_rows": [r for r in rows if r.category.sensitive],
-        "recipient_groups": [(_word("recipient_types", t.value), rs) for t, rs in by_type.items()],
-        "word": _word,
+        "recipient_groups": [(word("recipient_types", t.value), rs) for t, rs in by_type.items()],
+        "word": word,
         "purpose_categories": lambda p: _list(
             [
                 category_title(c) if (c := d.category(k)) else k
@@ -216,12 +239,12 @@ def _view(
         "jurisdictions": lambda codes: jurisdiction_names(codes, state_names),
         "retention": [(rule, _rule_scope(d, rule)) for rule in d.retention],
         "offer_methods": lambda offer: [_method(d, m.value) for m in offer.methods],
-        "change_methods": [_word("change_methods", m.value) for m in d.changes.methods],
+        "change_methods": [word("change_methods", m.value) for m in d.changes.methods],
     }
 
 
 def _method(d: Declaration, method: str) -> str:
-    text = _word("methods", method)
+    text = word("methods", method)
     contact = {
         "email": d.contact.email,
         "phone": d.contact.phone,

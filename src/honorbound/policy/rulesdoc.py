@@ -114,7 +114,7 @@ def _breach(code: str, b: BreachRule) -> Row:
         f"breach {code}",
         f"individuals {_notice(b.individuals)}; {regulators}{owner}",
         b.source,
-        _flag(b),
+        _flag(b) + (f"; checked against {b.checked_against}" if b.checked_against else ""),
     )
 
 

@@ -12,11 +12,13 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from honorbound.i18n import N_
 from honorbound.policy.taxonomy import is_targeted_advertising, is_within
 
 SCHEMA_ID = "honorbound/declaration/v1"
+DEFAULT_TITLE = N_("Privacy notice")
 
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -90,6 +92,24 @@ class Source(StrEnum):
     automatically = "automatically"
 
 
+class Originals(_Model):
+    """Whether the unredacted original of what the category holds may be kept (sealed), and
+    for how long: `originals: {keep: true, period: P30D}`. Read for call recordings
+    (docs/recordings.md); the setting HONORBOUND_RECORDINGS_KEEP_ORIGINAL must allow it too."""
+
+    keep: bool
+    period: Duration | None = None
+
+    @model_validator(mode="after")
+    def _period_when_kept(self) -> Originals:
+        if self.keep and self.period is None:
+            raise ValueError(
+                "originals: keep is true but no period is given; say how long originals are "
+                "kept, e.g. {keep: true, period: P30D}"
+            )
+        return self
+
+
 class Category(_Model):
     key: str
     label: str | None = None
@@ -100,6 +120,7 @@ class Category(_Model):
     sensitive: bool = False
     subjects: Selection = "all"
     note: str | None = None
+    originals: Originals | None = None
 
     @property
     def title(self) -> str:
@@ -366,12 +387,86 @@ class Section(_Model):
     text: str
 
 
+class NamedText(_Model):
+    """Another language's name and description of a subject type, purpose or recipient."""
+
+    name: str | None = None
+    description: str | None = None
+
+
+class CategoryText(_Model):
+    label: str | None = None
+    examples: list[str] | None = None
+    source_note: str | None = None
+    note: str | None = None
+
+
+class DescriptionText(_Model):
+    description: str | None = None
+
+
+class OfferText(_Model):
+    instructions: str | None = None
+    verification: str | None = None
+
+
+class StatementText(_Model):
+    statement: str | None = None
+
+
+class CookiesText(_Model):
+    statement: str | None = None
+    choices: str | None = None
+
+
+class OrganizationText(_Model):
+    name: str | None = None
+    legal_name: str | None = None
+
+
+class ContactText(_Model):
+    postal_address: str | None = None
+    privacy_officer: str | None = None
+
+
+class SectionText(_Model):
+    title: str | None = None
+    text: str | None = None
+
+
+class LanguageTexts(_Model):
+    """The organization's own texts in another language, by the id of what they translate
+    (a category by its key, a section by its title as written). What is left out is shown as
+    written, marked as being in the declaration's language; nothing is machine-translated.
+    `check` refuses ids the declaration does not have (policy/translations.py)."""
+
+    title: str | None = None
+    introduction: str | None = None
+    organization: OrganizationText | None = None
+    contact: ContactText | None = None
+    subjects: dict[str, NamedText] = Field(default_factory=dict)
+    categories: dict[str, CategoryText] = Field(default_factory=dict)
+    purposes: dict[str, NamedText] = Field(default_factory=dict)
+    recipients: dict[str, NamedText] = Field(default_factory=dict)
+    retention: dict[str, DescriptionText] = Field(default_factory=dict)
+    rights: dict[str, OfferText] = Field(default_factory=dict)
+    commitments: StatementText | None = None
+    children: StatementText | None = None
+    call_monitoring: StatementText | None = None
+    cookies: CookiesText | None = None
+    email_lists: StatementText | None = None
+    security: StatementText | None = None
+    breach: StatementText | None = None
+    changes: StatementText | None = None
+    sections: dict[str, SectionText] = Field(default_factory=dict)
+
+
 class Declaration(_Model):
     schema_id: str = Field(alias="schema")
     organization: Organization
     contact: Contact
     effective_date: dt.date
-    title: str = "Privacy notice"
+    title: str = DEFAULT_TITLE  # the product's words when left out (in the catalog)
     language: str = "en"
     introduction: str | None = None
     subjects: list[Subject] = Field(min_length=1)
@@ -391,6 +486,8 @@ class Declaration(_Model):
     changes: Changes
     sections: list[Section] = Field(default_factory=list)
     applicability: Applicability | None = None
+    # The organization's texts in other languages (`es:`), for the portal and rendered notice.
+    translations: dict[str, LanguageTexts] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from honorbound.recordings import audio, redact, timings
 from honorbound.recordings.errors import RecordingError
+from honorbound.recordings.retention import OriginalsRule
 from honorbound.recordings.store import RecordingStore, seal_file
 
 # With the offline backend's transcript, 4 digit words heard in a row are redacted: it hears
@@ -43,7 +44,7 @@ class Ingested:
     path: Path
     uri: str
     manifest: dict[str, Any]
-    # The transcript as parsed (original words): what `recordings.conversation` acts on.
+    # The transcript as parsed (original words): what `intents.recorded` acts on.
     transcript: timings.Transcript | None = None
     # Indices of its words said while the recording was paused: not part of the call as kept.
     paused_words: frozenset[int] = frozenset()
@@ -70,21 +71,6 @@ def original_key_for(
     except LookupError:
         raise RecordingError(f"vault subject {subject_id} has been erased") from None
     return OriginalKey(key, associated_data(organization_id, key_id, "recording:original"))
-
-
-def original_if_allowed(
-    session: Any, vault_keys: Any, organization_id: int, subject_id: int
-) -> tuple[OriginalKey | None, str | None]:
-    """With HONORBOUND_RECORDINGS_KEEP_ORIGINAL on: (the key to seal the original with, None)
-    when the adopted notice allows keeping it too, else (None, why not, for the manifest)."""
-    from honorbound.policy import store as policy_store
-    from honorbound.recordings.retention import original_allowed
-
-    adopted = policy_store.current(session, organization_id)
-    refused = original_allowed(adopted.declaration if adopted is not None else None)
-    if refused is not None:
-        return None, refused
-    return original_key_for(session, vault_keys, organization_id, subject_id), None
 
 
 def sha256_file(path: Path) -> str:
@@ -115,9 +101,14 @@ def ingest(
     subject_id: int | None = None,
     offline_asr: bool = False,
     original_refused: str | None = None,
+    original_rule: OriginalsRule | None = None,
+    call_id: str | None = None,
+    caller_index: str | None = None,
 ) -> Ingested:
-    """Redact and store one recording. `original_key` given: the original is kept too, sealed
-    with it (the caller has checked that keeping it is allowed). `offline_asr` with no
+    """Redact and store one recording (the collection gate, `collect.collect`, calls this
+    after its own checks). `original_key` given: the original is kept too, sealed with it,
+    unless the call holds a card code or keypad entry, or `original_rule` (the notice's
+    `originals`) refuses what the call holds; kept for the rule's period. `offline_asr` with no
     transcript: transcribe the call with the bundled low-accuracy backend first."""
     options = options or redact.Options()
     rid = recording_id or uuid.uuid4().hex
@@ -155,7 +146,10 @@ def ingest(
         # form, encrypted included. A call where one was said, or keyed (a keypad entry may be
         # the code), keeps no original whatever the setting.
         holds_sad = bool(SAD_TYPES & set(plan.findings)) or bool(dtmf_spans)
-        kept = original_key is not None and not holds_sad
+        kept_for, notice_refused = (
+            original_rule.decide(plan.findings) if original_rule is not None else (None, None)
+        )
+        kept = original_key is not None and not holds_sad and notice_refused is None
         if original_key is not None and kept:
             seal_file(
                 audio_path, work / "original.sealed", original_key.key, original_key.associated
@@ -163,6 +157,10 @@ def ingest(
             keep.add("original.sealed")
         manifest: dict[str, Any] = {
             "recording_id": rid,
+            "call_id": call_id,
+            # The caller's number as the vault's blind index (a keyed hash): a caller not yet
+            # identified is matched to the person holding that phone later (collect.py).
+            "caller_index": caller_index,
             # The vault subject (an id, no personal data): erasing them deletes the recording.
             "subject_id": subject_id,
             "ingested_at": (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
@@ -187,12 +185,17 @@ def ingest(
             "pad_after_s": options.pad_after,
             "sound": options.sound,
             "original_kept": kept,
+            # How long the kept original stays (the notice's `originals.period`): the sweep
+            # deletes it when that ends (retention.sweep).
+            "original_period": kept_for if kept else None,
         }
         if original_refused is not None and original_key is None:
             manifest["original_not_kept"] = original_refused
         if original_key is not None and not kept:
             manifest["original_not_kept"] = (
                 "PCI DSS 3.3.1.2: the call holds a card code or keypad entry"
+                if holds_sad
+                else notice_refused
             )
         _write_json(work / "manifest.json", manifest)
         final = store.commit(work, rid, keep)

@@ -8,8 +8,8 @@
 * `recordings.pci_check` (daily): the PCI DSS report of every organization's store; card data
   found in a stored recording opens a draft breach incident (`incidents.open_incidents`).
 
-The handler takes the runtime (duck-typed: settings, db, rules) and a JSON payload naming one
-organization, or none for all of them.
+The handlers take the job context (`RulesJobContext`: settings, db, rules) and a JSON payload
+naming one organization, or none for all of them.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ import datetime as dt
 import logging
 from typing import Any
 
-from honorbound.audit import Actor, append
+from honorbound.audit import Actor
+from honorbound.jobs.context import JobContext
 from honorbound.policy import store as policy_store
+from honorbound.policy.context import RulesJobContext
 from honorbound.recordings import incidents, report, retention
 from honorbound.recordings.store import RecordingStore
 from honorbound.retention.sweep import organizations_with_policy
@@ -30,43 +32,36 @@ PCI_JOB = "recordings.pci_check"
 log = logging.getLogger(__name__)
 
 
-def _organizations(rt: Any, payload: dict[str, Any]) -> list[int]:
+def _organizations(rt: JobContext, payload: dict[str, Any]) -> list[int]:
     if payload.get("organization_id") is not None:
         return [int(payload["organization_id"])]
     with rt.db.session() as session:
         return organizations_with_policy(session)
 
 
-def _store(rt: Any, organization_id: int) -> RecordingStore:
+def _store(rt: JobContext, organization_id: int) -> RecordingStore:
     return RecordingStore.for_organization(rt.settings.resolved_recordings_dir, organization_id)
 
 
-def sweep_job(rt: Any, payload: dict[str, Any]) -> dict[str, Any]:
+def sweep_job(rt: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
-    totals = {"organizations": 0, "due": 0, "deleted": 0, "unreadable": 0}
+    totals = {"organizations": 0, "due": 0, "deleted": 0, "unreadable": 0, "originals_deleted": 0}
     for organization_id in _organizations(rt, payload):
         with rt.db.session() as session:
             adopted = policy_store.current(session, organization_id)
             if adopted is None:
                 continue
             result = retention.sweep(_store(rt, organization_id), adopted.declaration, now)
-            append(
-                session,
-                organization_id,
-                Actor.system(),
-                "recordings.swept",
-                "recordings",
-                "",
-                result.as_dict(),
-            )
+            retention.record_sweep(session, rt.keys, organization_id, Actor.system(), result, now)
         totals["organizations"] += 1
         totals["due"] += len(result.due)
         totals["deleted"] += result.deleted
         totals["unreadable"] += result.unreadable
+        totals["originals_deleted"] += len(result.originals_deleted)
     return totals
 
 
-def pci_job(rt: Any, payload: dict[str, Any]) -> dict[str, Any]:
+def pci_job(rt: RulesJobContext, payload: dict[str, Any]) -> dict[str, Any]:
     totals = {"organizations": 0, "recordings": 0, "incidents": 0, "opened": 0}
     for organization_id in _organizations(rt, payload):
         store = _store(rt, organization_id)

@@ -21,13 +21,14 @@ of their vault data.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import shutil
 import struct
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -118,25 +119,65 @@ class RecordingStore:
         shutil.rmtree(p)
         return True
 
-    def of_subject(self, subject_id: int) -> list[tuple[Path, dict[str, Any]]]:
-        """(folder, manifest) of every recording ingested under this vault subject."""
+    def recording_ids(self) -> list[str]:
         if not self.root.exists():
             return []
+        return [
+            d.name
+            for d in sorted(self.root.iterdir())
+            if not d.name.startswith(".") and d.name != "inbox" and d.is_dir()
+        ]
+
+    def manifest(self, recording_id: str) -> dict[str, Any]:
+        doc = json.loads((self.path(recording_id) / "manifest.json").read_text(encoding="utf-8"))
+        if not isinstance(doc, dict):
+            raise ValueError("manifest.json is not an object")
+        return doc
+
+    def _replace_manifest(self, recording_id: str, manifest: dict[str, Any]) -> None:
+        folder = self.path(recording_id)
+        tmp = folder / f".manifest.{uuid.uuid4().hex}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh, ensure_ascii=False, separators=(",", ":"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / "manifest.json")
+
+    def delete_original(self, recording_id: str, when: dt.datetime) -> bool:
+        """Delete a kept original (its period ended); the manifest then says when. False when
+        there was none."""
+        manifest = self.manifest(recording_id)
+        sealed = self.path(recording_id) / "original.sealed"
+        existed = sealed.exists()
+        sealed.unlink(missing_ok=True)
+        manifest["original_kept"] = False
+        manifest["original_deleted_at"] = when.astimezone(dt.UTC).isoformat(timespec="seconds")
+        self._replace_manifest(recording_id, manifest)
+        return existed
+
+    def of_subject(
+        self, subject_id: int, caller_indexes: Collection[str] = ()
+    ) -> list[tuple[Path, dict[str, Any]]]:
+        """(folder, manifest) of every recording of this vault subject: ingested under their
+        id, or from a caller number whose blind index is one of `caller_indexes` (the person's
+        phone identities: a caller not yet identified at ingest, matched later)."""
+        wanted = set(caller_indexes)
         found = []
-        for folder in sorted(self.root.iterdir()):
-            if folder.name.startswith(".") or folder.name == "inbox":
-                continue
+        for rid in self.recording_ids():
             try:
-                manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+                manifest = self.manifest(rid)
             except (OSError, ValueError):
                 continue
-            if isinstance(manifest, dict) and manifest.get("subject_id") == subject_id:
-                found.append((folder, manifest))
+            if manifest.get("subject_id") == subject_id or (
+                wanted and manifest.get("caller_index") in wanted
+            ):
+                found.append((self.path(rid), manifest))
         return found
 
-    def delete_for_subject(self, subject_id: int) -> int:
-        """Delete every recording ingested under this vault subject; how many were."""
-        found = self.of_subject(subject_id)
+    def delete_for_subject(self, subject_id: int, caller_indexes: Collection[str] = ()) -> int:
+        """Delete every recording of this vault subject (see `of_subject`); how many were."""
+        found = self.of_subject(subject_id, caller_indexes)
         for folder, _manifest in found:
             shutil.rmtree(folder)
         return len(found)

@@ -1,7 +1,7 @@
 """The daily retention sweep as a durable job, registered by `honorbound.runtime.build_registry`.
 
-The handler takes the runtime (duck-typed: db, keys, vault_keys) and a JSON payload naming one
-organization, or none for every organization that has adopted a declaration.
+The handler takes the job context (`VaultJobContext`: db, keys, vault_keys) and a JSON payload
+naming one organization, or none for every organization that has adopted a declaration.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from typing import Any
 from honorbound.audit import Actor
 from honorbound.retention.errors import RetentionInputError
 from honorbound.retention.sweep import SWEEP_JOB, organizations_with_policy, sweep
+from honorbound.vault.context import VaultJobContext
 
 __all__ = ["SWEEP_JOB", "sweep_job"]
 
 log = logging.getLogger(__name__)
 
 
-def sweep_job(rt: Any, payload: dict[str, Any]) -> dict[str, Any]:
+def sweep_job(rt: VaultJobContext, payload: dict[str, Any]) -> dict[str, Any]:
     if payload.get("organization_id") is not None:
         organizations = [int(payload["organization_id"])]
     else:

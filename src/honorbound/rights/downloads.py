@@ -8,9 +8,8 @@ from honorbound.rights.context import Services
 from honorbound.rights.models import RightsRequest, TokenPurpose
 from honorbound.rights.outgoing import organization
 from honorbound.rights.package import Package, build_package
-from honorbound.rights.timeline import log_event
+from honorbound.rights.timeline import CONSUMER, log_event
 from honorbound.rights.tokens import check_link
-from honorbound.rights.verification import CONSUMER
 
 
 def download(

@@ -15,18 +15,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
-from honorbound.consent import ledger, suppression
+from honorbound.consent import suppression
 from honorbound.consent.identity import IdentityRef, identify
 from honorbound.db.base import utcnow
 from honorbound.notify.models import Channel
 from honorbound.policy import store
+from honorbound.recordings.callers import caller_indexes
 from honorbound.recordings.store import RecordingStore
 from honorbound.rights import clock, limits, messages
+from honorbound.rights.closing import close, get_request, is_open
 from honorbound.rights.context import Services
-from honorbound.rights.errors import RequestNotFound, RightsError
+from honorbound.rights.errors import RightsError
 from honorbound.rights.intake import add_months, new_reference, send_verification
 from honorbound.rights.models import (
-    OPEN_STATUSES,
     DenialBasis,
     Manner,
     RequestType,
@@ -36,19 +37,22 @@ from honorbound.rights.models import (
     TokenPurpose,
 )
 from honorbound.rights.outgoing import (
+    EXECUTE_JOB,
     contact_email,
     contact_phone,
+    defer_job,
     link,
     mail_consumer,
     organization,
     request_key,
     send,
 )
+from honorbound.rights.protocols import links
+from honorbound.rights.queries import live_subject
 from honorbound.rights.recipients import RecipientRef, recipients_of_subject
 from honorbound.rights.sealing import open_value, seal_value
-from honorbound.rights.timeline import events, log_event
+from honorbound.rights.timeline import CONSUMER, events, log_event
 from honorbound.rights.tokens import check_link, issue
-from honorbound.rights.verification import CONSUMER, EXECUTE_JOB, live_subject, queue_execution
 from honorbound.systems import recordings
 from honorbound.systems import requests as systems
 from honorbound.vault.erasure import erase_subject
@@ -65,87 +69,23 @@ ACCESS_TYPES = frozenset(
 )
 
 
-def get_request(session: Session, organization_id: int, request_id: int) -> RightsRequest:
-    request = session.scalar(
-        select(RightsRequest).where(
-            RightsRequest.id == request_id, RightsRequest.organization_id == organization_id
-        )
-    )
-    if request is None:
-        raise RequestNotFound("no rights request with that id in this organization")
-    return request
-
-
-def _is_open(request: RightsRequest) -> bool:
-    return request.status in {s.value for s in OPEN_STATUSES}
-
-
-def close(
-    session: Session,
-    request: RightsRequest,
-    response: Response,
-    actor: Actor,
-    note: str = "",
-    basis: DenialBasis | None = None,
-) -> None:
-    request.status = (Status.DENIED if response is Response.DENIED else Status.COMPLETED).value
-    request.response = response.value
-    request.denial_basis = basis.value if basis else None
-    request.response_note = note or None
-    request.closed_at = utcnow()
-    log_event(
-        session,
-        request,
-        "denied" if response is Response.DENIED else "completed",
-        actor,
-        {"response": response.value, "basis": basis.value if basis else None},
-    )
-
-
-# -- opt-out and limit -------------------------------------------------------------------------
-def apply_opt_out(
-    session: Session, svc: Services, request: RightsRequest, org_name: str, actor: Actor
-) -> None:
-    """Write the choice into the consent ledger for every identity the request gave."""
-    purpose = svc.rules.consent_purposes[request.type]
-    refs = []
-    email, phone = contact_email(svc, request), contact_phone(svc, request)
-    if email:
-        refs.append(identify(svc.keys, request.organization_id, email, IdentityKind.EMAIL))
-    if phone:
-        refs.append(identify(svc.keys, request.organization_id, phone, IdentityKind.PHONE))
-    for ref in refs:
-        ledger.record(
-            session,
-            request.organization_id,
-            ref,
-            purpose,
-            "all",
-            "opt_out",
-            "rights_request",
-            actor,
-            subject_id=request.subject_id,
-            evidence={"request_ref": request.reference, "jurisdiction": request.jurisdiction},
-            external_ref=f"rights:{request.reference}:{ref.kind.value}",
-        )
-    log_event(
-        session, request, "consent_recorded", actor, {"purpose": purpose, "identities": len(refs)}
-    )
-    close(session, request, Response.COMPLIED, actor)
-    mail = messages.opt_out_done(org_name, request.reference, request.type, request.language)
-    if mail_consumer(session, svc, request, "completed", mail):
-        request.acknowledged_at = request.acknowledged_at or utcnow()
-
-
 # -- execution of verified requests ------------------------------------------------------------
 def execute(
     session: Session, svc: Services, organization_id: int, request_id: int, actor: Actor
 ) -> str:
-    """Carry out a verified request. Returns what happened (for the job log)."""
+    """Carry out a verified request. Returns what happened (for the job log). A request an
+    agent or a controller sent by protocol has its new status reported to them."""
     request = get_request(session, organization_id, request_id)
     runnable = (Status.IN_PROGRESS.value, Status.PARTLY_DONE.value)
     if request.status not in runnable or request.verified_at is None:
         return "skipped"
+    outcome = _carry_out(session, svc, request, actor)
+    links.status_changed(session, svc, request)
+    return outcome
+
+
+def _carry_out(session: Session, svc: Services, request: RightsRequest, actor: Actor) -> str:
+    organization_id = request.organization_id
     org = organization(session, organization_id)
     if request.type in ACCESS_TYPES:
         return _send_access(session, svc, request, org.slug, org.name, actor)
@@ -156,6 +96,19 @@ def execute(
     if request.type == RequestType.SHINE_THE_LIGHT.value:
         return _shine_the_light(session, svc, request, org.name, actor)
     return "skipped"
+
+
+def queue_execution(session: Session, svc: Services, request: RightsRequest) -> None:
+    if svc.jobs is None:
+        execute(session, svc, request.organization_id, request.id, Actor.system())
+        return
+    defer_job(
+        session,
+        svc,
+        EXECUTE_JOB,
+        {"organization_id": request.organization_id, "request_id": request.id},
+        request.organization_id,
+    )
 
 
 def _nothing_held(
@@ -407,11 +360,14 @@ def _erase_vault(
     audio = recordings.delete_for_subject(
         session, svc.systems, svc.vault_keys, request.organization_id, subject.id
     )
-    # So do the calls stored in the recording store under their name (honorbound.recordings).
+    # So do the calls stored in the recording store under their name, or from a number of
+    # theirs before they were identified (honorbound.recordings; read before the identities go).
     stored_calls = (
         RecordingStore.for_organization(
             svc.recordings_dir, request.organization_id
-        ).delete_for_subject(subject.id)
+        ).delete_for_subject(
+            subject.id, caller_indexes(session, request.organization_id, subject.id)
+        )
         if svc.recordings_dir is not None
         else 0
     )
@@ -556,7 +512,7 @@ def _shine_the_light(
 
 # -- staff decisions ---------------------------------------------------------------------------
 def _require_open(request: RightsRequest) -> None:
-    if not _is_open(request):
+    if not is_open(request):
         raise RightsError("request", f"the request is already {request.status}", 409)
 
 
@@ -688,6 +644,7 @@ def deny(
             "to a request flagged excess_request at intake",
         )
     close(session, request, Response.DENIED, actor, explanation, basis)
+    links.status_changed(session, svc, request)
     org = organization(session, organization_id)
     appeal_link = appeal_days = None
     scope = store.unknown_state_scope(session, organization_id)

@@ -34,7 +34,13 @@ from honorbound.rights.models import (
     Status,
     TokenPurpose,
 )
-from honorbound.rights.outgoing import link, mail_consumer, organization, text_consumer
+from honorbound.rights.opt_out import apply_opt_out
+from honorbound.rights.outgoing import (
+    link,
+    mail_consumer,
+    organization,
+    text_consumer,
+)
 from honorbound.rights.sealing import seal_value
 from honorbound.rights.timeline import log_event
 from honorbound.rights.tokens import issue
@@ -93,6 +99,12 @@ class NewRequest:
     received_at: dt.datetime | None = None  # when staff log a request received earlier
     period: str | None = None  # access requests: "12_months" | "all" (default from the rules)
     language: str = "en"  # the consumer's language (honorbound.i18n.LANGUAGES): their mail's
+    # A controller pushing a request to its processor (honorbound.rights.protocols.opendsr):
+    # it verified the person and answers them itself, so the request is carried out at once,
+    # nothing is mailed to the person, and its clock is the contract's (`due_at`).
+    controller_verified: bool = False
+    due_at: dt.datetime | None = None
+    due_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -297,6 +309,10 @@ def take_request(
         received,
         adopted.declaration if adopted else None,
     )
+    due_at, clock_note = timing.due_at, f"{timing.period} ({timing.source})"
+    if new.due_at is not None:
+        due_at, clock_note = new.due_at, new.due_source or "contract"
+    keep_contact = not new.controller_verified
     reference = new_reference()
     request = RightsRequest(
         organization_id=organization_id,
@@ -309,10 +325,10 @@ def take_request(
         contact_index=index,
         language=i18n.supported(new.language) or i18n.DEFAULT,
         contact_sealed=seal_value(svc.keys, organization_id, reference, "contact", email)
-        if email
+        if email and keep_contact
         else None,
         phone_sealed=seal_value(svc.keys, organization_id, reference, "phone", phone)
-        if phone
+        if phone and keep_contact
         else None,
         details_sealed=seal_value(
             svc.keys,
@@ -335,7 +351,7 @@ def take_request(
         else None,
         received_at=received,
         acknowledge_by=timing.acknowledge_by,
-        due_at=timing.due_at,
+        due_at=due_at,
         agent_permission_sha256=hashlib.sha256(new.agent_permission).hexdigest()
         if new.agent_permission
         else None,
@@ -347,7 +363,7 @@ def take_request(
         "manner": new.manner.value,
         "jurisdiction": state,
         "due_at": request.due_at.isoformat(),
-        "clock": f"{timing.period} ({timing.source})",
+        "clock": clock_note,
         "agent": new.manner is Manner.AUTHORIZED_AGENT,
     }
     if new.type in PACKAGE_TYPES:
@@ -369,10 +385,16 @@ def take_request(
                 "source": excess.source,
             },
         )
-    if new.type in OPT_OUT_TYPES:
+    if new.controller_verified and new.type not in OPT_OUT_TYPES:
+        rule = svc.rules.type_rule(request.type)
+        request.verified_at = request.acknowledged_at = utcnow()
+        request.verification_points = rule.data_points
+        request.status = Status.IN_PROGRESS.value
+        log_event(session, request, "verified_by_controller", actor, {"manner": new.manner.value})
+        # The caller queues its execution (rights.execution.queue_execution): execution
+        # imports intake, so intake does not import execution.
+    elif new.type in OPT_OUT_TYPES:
         # No verification may be required (11 CCR 7026, 7027): apply it now.
-        from honorbound.rights.execution import apply_opt_out
-
         apply_opt_out(session, svc, request, org.name, actor)
     else:
         request.status = Status.VERIFYING.value

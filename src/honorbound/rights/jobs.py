@@ -1,23 +1,25 @@
 """Job handlers of the rights package, registered by `honorbound.runtime.build_registry`.
 
-Each takes the job context (`honorbound.jobs.context.JobContext`: the runtime's keys, vault keys,
-jobs, database, settings and its one jurisdiction rules object) and a JSON payload.
+Each takes the rights job context (`RightsJobContext`: the runtime's keys, vault keys, jobs,
+database, settings and its one jurisdiction rules object) and a JSON payload.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from honorbound.audit import Actor
-from honorbound.jobs.context import JobContext
+from honorbound.policy.context import RulesJobContext
 from honorbound.rights.context import Services
 from honorbound.rights.execution import execute
+from honorbound.rights.outgoing import EXECUTE_JOB
 from honorbound.rights.sweep import PURGE_JOB, SWEEP_JOB, purge_records, sweep
-from honorbound.rights.verification import EXECUTE_JOB
+from honorbound.vault.context import VaultJobContext
 
 __all__ = [
     "EXECUTE_JOB",
     "PURGE_JOB",
+    "RightsJobContext",
     "SWEEP_JOB",
     "execute_job",
     "purge_job",
@@ -26,7 +28,11 @@ __all__ = [
 ]
 
 
-def services(rt: JobContext) -> Services:
+class RightsJobContext(VaultJobContext, RulesJobContext, Protocol):
+    """The vault's key store and the jurisdiction rules, with the base job context."""
+
+
+def services(rt: RightsJobContext) -> Services:
     return Services.build(
         rt.keys,
         rt.vault_keys,
@@ -37,7 +43,7 @@ def services(rt: JobContext) -> Services:
     )
 
 
-def execute_job(rt: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+def execute_job(rt: RightsJobContext, payload: dict[str, Any]) -> dict[str, Any]:
     with rt.db.session() as session:
         outcome = execute(
             session,
@@ -49,7 +55,7 @@ def execute_job(rt: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     return {"outcome": outcome}
 
 
-def sweep_job(rt: JobContext, _payload: dict[str, Any]) -> dict[str, Any]:
+def sweep_job(rt: RightsJobContext, _payload: dict[str, Any]) -> dict[str, Any]:
     with rt.db.session() as session:
         result = sweep(session, services(rt))
     return {
@@ -59,6 +65,6 @@ def sweep_job(rt: JobContext, _payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def purge_job(rt: JobContext, _payload: dict[str, Any]) -> dict[str, Any]:
+def purge_job(rt: RightsJobContext, _payload: dict[str, Any]) -> dict[str, Any]:
     with rt.db.session() as session:
         return {"purged": purge_records(session)}

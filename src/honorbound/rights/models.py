@@ -88,6 +88,15 @@ class RightsRequest(Base):
         Index("ix_rights_requests_org_status_due", "organization_id", "status", "due_at"),
         Index("ix_rights_requests_org_contact", "organization_id", "contact_index", "type"),
         Index("ix_rights_requests_org_received", "organization_id", "received_at"),
+        # The cross-client desk's keyset pages: open requests (closed_at NULL) by due date.
+        Index(
+            "ix_rights_requests_org_open_due",
+            "organization_id",
+            "closed_at",
+            "due_at",
+            "id",
+            "type",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

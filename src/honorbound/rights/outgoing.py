@@ -24,6 +24,7 @@ from honorbound.rights.sealing import open_value
 from honorbound.vault.models import Subject, SubjectStatus
 
 _DEFERRED = "rights.deferred_jobs"
+EXECUTE_JOB = "rights.execute"
 
 
 def _enqueue_deferred(session: Session) -> None:

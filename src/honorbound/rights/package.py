@@ -37,6 +37,7 @@ from honorbound.disclosures.reports import who_received
 from honorbound.policy import store
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.schema import Declaration
+from honorbound.recordings.callers import caller_indexes
 from honorbound.recordings.store import RecordingStore
 from honorbound.rights.limits import months_before, period_of
 from honorbound.rights.models import RequestType, RightsRequest
@@ -372,7 +373,9 @@ def build_package(
     # The person's calls in the recording store, as their redacted transcripts (the store
     # keeps no unredacted text; the audio itself stays out of the package).
     calls = (
-        _stored_calls(recordings_dir, org_id, subject.id, since)
+        _stored_calls(
+            recordings_dir, org_id, subject.id, since, caller_indexes(session, org_id, subject.id)
+        )
         if recordings_dir is not None and live and subject is not None and not categories_only
         else []
     )
@@ -477,14 +480,17 @@ def build_package(
 
 
 def _stored_calls(
-    recordings_dir: Path, org_id: int, subject_id: int, since: dt.datetime | None
+    recordings_dir: Path,
+    org_id: int,
+    subject_id: int,
+    since: dt.datetime | None,
+    callers: list[str],
 ) -> list[dict[str, Any]]:
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=dt.UTC)
     out = []
-    for folder, manifest in RecordingStore.for_organization(recordings_dir, org_id).of_subject(
-        subject_id
-    ):
+    store = RecordingStore.for_organization(recordings_dir, org_id)
+    for folder, manifest in store.of_subject(subject_id, callers):
         try:
             at = dt.datetime.fromisoformat(str(manifest.get("ingested_at")))
         except ValueError:

@@ -1,4 +1,4 @@
-"""Reading requests for staff: the open queue with due dates, one request with its timeline."""
+"""Reading requests: the open queue with due dates for staff, and the subject a request is about."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.rights.models import OPEN_STATUSES, RightsRequest
+from honorbound.vault.models import Subject, SubjectStatus
 
 
 def list_requests(
@@ -49,3 +50,16 @@ def list_requests(
             query.order_by(RightsRequest.due_at, RightsRequest.id).limit(limit).offset(offset)
         )
     )
+
+
+def live_subject(session: Session, request: RightsRequest) -> Subject | None:
+    if request.subject_id is None:
+        return None
+    subject = session.get(Subject, request.subject_id)
+    if (
+        subject is None
+        or subject.organization_id != request.organization_id
+        or subject.status == SubjectStatus.ERASED.value
+    ):
+        return None
+    return subject

@@ -16,7 +16,7 @@ from honorbound.db.base import utcnow
 from honorbound.notify.models import Channel
 from honorbound.rights import clock, messages
 from honorbound.rights.context import Services
-from honorbound.rights.execution import deny, privacy_contact
+from honorbound.rights.execution import deny, privacy_contact, queue_execution
 from honorbound.rights.models import (
     OPEN_STATUSES,
     DenialBasis,
@@ -28,7 +28,6 @@ from honorbound.rights.models import (
 )
 from honorbound.rights.outgoing import organization, send
 from honorbound.rights.timeline import log_event
-from honorbound.rights.verification import queue_execution
 
 SWEEP_JOB = "rights.sweep"
 PURGE_JOB = "rights.purge_records"

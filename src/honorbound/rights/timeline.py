@@ -11,6 +11,8 @@ from honorbound.audit import Actor, append
 from honorbound.db.base import utcnow
 from honorbound.rights.models import RequestEvent, RightsRequest
 
+CONSUMER = Actor("consumer", "consumer")
+
 
 def log_event(
     session: Session,

@@ -20,19 +20,18 @@ from honorbound.db.base import utcnow
 from honorbound.policy import store
 from honorbound.rights.context import Services
 from honorbound.rights.errors import RequestNotFound, RightsError
+from honorbound.rights.execution import queue_execution
 from honorbound.rights.models import RequestToken, RightsRequest, Status, TokenPurpose
-from honorbound.rights.outgoing import contact_email, contact_phone, defer_job
+from honorbound.rights.outgoing import contact_email, contact_phone
 from honorbound.rights.package import never_disclose, withheld_label
+from honorbound.rights.queries import live_subject
 from honorbound.rights.sealing import open_value, seal_value
-from honorbound.rights.timeline import log_event
+from honorbound.rights.timeline import CONSUMER, log_event
 from honorbound.rights.tokens import TokenRejected, check_code, check_link
-from honorbound.vault.identities import IdentityKind, InvalidIdentity
-from honorbound.vault.models import Record, Subject, SubjectStatus
+from honorbound.vault.identities import IdentityKind, InvalidIdentity, normalize
+from honorbound.vault.models import Record, Subject
 from honorbound.vault.sealing import open_text
 from honorbound.vault.subjects import find_subject_id
-
-CONSUMER = Actor("consumer", "consumer")
-EXECUTE_JOB = "rights.execute"
 
 
 @dataclass(frozen=True)
@@ -61,19 +60,6 @@ class Outcome:
     verified: bool
     matched: int
     requirement: Requirement
-
-
-def live_subject(session: Session, request: RightsRequest) -> Subject | None:
-    if request.subject_id is None:
-        return None
-    subject = session.get(Subject, request.subject_id)
-    if (
-        subject is None
-        or subject.organization_id != request.organization_id
-        or subject.status == SubjectStatus.ERASED.value
-    ):
-        return None
-    return subject
 
 
 def holds_sensitive(session: Session, svc: Services, subject: Subject) -> bool:
@@ -212,7 +198,6 @@ def preview_code(
 
 
 def _validate_points(points: DataPoints) -> None:
-    from honorbound.vault.identities import normalize
 
     for name, kind, value in (
         ("phone", IdentityKind.PHONE, points.phone),
@@ -329,21 +314,6 @@ def verify(
     request.status = Status.IN_PROGRESS.value
     queue_execution(session, svc, request)
     return Outcome(request, True, matched, needed)
-
-
-def queue_execution(session: Session, svc: Services, request: RightsRequest) -> None:
-    if svc.jobs is None:
-        from honorbound.rights.execution import execute
-
-        execute(session, svc, request.organization_id, request.id, Actor.system())
-        return
-    defer_job(
-        session,
-        svc,
-        EXECUTE_JOB,
-        {"organization_id": request.organization_id, "request_id": request.id},
-        request.organization_id,
-    )
 
 
 MANUAL_NOTE_MAX = 2000

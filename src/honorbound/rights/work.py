@@ -19,11 +19,15 @@ from honorbound.accounts.roles import Role, allowed
 from honorbound.audit import Actor
 from honorbound.db.base import utcnow
 from honorbound.notify.models import OutboxMessage
+from honorbound.rights.closing import get_request
 from honorbound.rights.errors import RightsError
-from honorbound.rights.execution import get_request
+from honorbound.rights.execution import queue_execution
 from honorbound.rights.models import RightsRequest, Status
 from honorbound.rights.timeline import log_event
+from honorbound.systems import tasks
+from honorbound.systems.errors import SystemsError
 from honorbound.systems.models import ManualTask, SystemExecution
+from honorbound.systems.requests import receive_callback
 
 MAX_REASON = 500
 
@@ -134,8 +138,6 @@ def retry_step(
     stop after the last delay)."""
     text = _reason(reason)
     request, step = _step(session, organization_id, request_id, step_id)
-    from honorbound.rights.verification import queue_execution
-
     log_event(
         session,
         request,
@@ -183,8 +185,6 @@ def complete_step(
         actor,
         {"system": step.system_key, "action": step.action, "reason": text},
     )
-    from honorbound.rights.verification import queue_execution
-
     queue_execution(session, svc, request)
     return request
 
@@ -201,3 +201,58 @@ def mail_of(session: Session, request: RightsRequest) -> list[Mail]:
         .limit(200)
     )
     return [Mail(m.id, m.created_at, m.channel, m.kind, m.status, m.sent_at) for m in rows]
+
+
+# -- connected systems report back: the request goes on -----------------------------------------
+def complete_system_task(
+    session: Session,
+    svc: Any,
+    organization_id: int,
+    task_id: int,
+    actor: Actor,
+    evidence_name: str,
+    evidence: bytes,
+    note: str = "",
+) -> ManualTask:
+    """The owner of a manual task did the work (`systems.tasks.complete_task` keeps the
+    evidence); the request runs again so it can finish."""
+    task = tasks.complete_task(
+        session, svc, organization_id, task_id, actor, evidence_name, evidence, note
+    )
+    _carry_on(session, svc, task.request_id)
+    return task
+
+
+def receive_system_callback(
+    session: Session,
+    svc: Any,
+    token: str,
+    timestamp: str | None,
+    signature_header: str | None,
+    body: bytes,
+) -> SystemExecution:
+    """A webhook system reports a long job's result (`systems.requests.receive_callback`
+    checks it); a finished step lets the request run again."""
+    execution = receive_callback(session, svc, token, timestamp, signature_header, body)
+    if execution.status == "done":
+        _carry_on(session, svc, execution.request_id)
+    return execution
+
+
+def retry_request(
+    session: Session, svc: Any, organization_id: int, request_id: int
+) -> RightsRequest:
+    """Staff retry a partly done request now (the automatic retries wait between attempts)."""
+    request = get_request(session, organization_id, request_id)
+    if request.status != Status.PARTLY_DONE.value:
+        raise SystemsError(
+            "request", f"the request is {request.status}, not partly done", "request", 409
+        )
+    queue_execution(session, svc, request)
+    return request
+
+
+def _carry_on(session: Session, svc: Any, request_id: int) -> None:
+    request = session.get(RightsRequest, request_id)
+    if request is not None and request.closed_at is None:
+        queue_execution(session, svc, request)

@@ -11,6 +11,7 @@ from honorbound.jobs.context import JobContext
 from honorbound.systems.context import SystemsContext
 from honorbound.systems.models import ConnectedSystem
 from honorbound.systems.sweep import SWEEP_JOB, sweep
+from honorbound.vault.context import VaultJobContext
 
 SCAN_JOB = "systems.scan"
 
@@ -21,7 +22,7 @@ def context(rt: JobContext) -> SystemsContext:
     return SystemsContext(rt.keys.derived, rt.settings.base_url)
 
 
-def sweep_job(rt: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+def sweep_job(rt: VaultJobContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Sweep one organization's systems (payload `organization_id`), or every organization
     with a connected system with an adopted declaration."""
     if "organization_id" in payload:

@@ -666,33 +666,12 @@ def receive_callback(
     if answer.status != "done":
         return execution
     details = webhook_details(svc.keys, request, system, execution, execution.action, answer)
-    from honorbound.audit import Actor as _Actor
-
     _done(
         session,
         request,
         execution,
         details,
-        _Actor(f"system:{system.key}", "system"),
+        Actor(f"system:{system.key}", "system"),
         execution.action,
     )
-    if request.closed_at is None:
-        from honorbound.rights.verification import queue_execution
-
-        queue_execution(session, svc, request)
     return execution
-
-
-def retry(session: Session, svc: Any, organization_id: int, request_id: int) -> RightsRequest:
-    """Staff retry a partly done request now (the automatic retries wait between attempts)."""
-    from honorbound.rights.execution import get_request
-    from honorbound.rights.models import Status
-    from honorbound.rights.verification import queue_execution
-
-    request = get_request(session, organization_id, request_id)
-    if request.status != Status.PARTLY_DONE.value:
-        raise SystemsError(
-            "request", f"the request is {request.status}, not partly done", "request", 409
-        )
-    queue_execution(session, svc, request)
-    return request

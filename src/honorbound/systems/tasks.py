@@ -146,7 +146,7 @@ def complete_task(
     note: str = "",
 ) -> ManualTask:
     """The owner did the work: store the evidence (sealed), mark the system done for the
-    request and queue the request again so it can finish."""
+    request. The caller carries the request on (`rights.work.complete_system_task`)."""
     task = get_task(session, organization_id, task_id)
     if task.status == "done":
         raise TaskError("the task is already done", "task_id", 409)
@@ -192,10 +192,6 @@ def complete_task(
             "late": task.completed_at > task.due_at,
         },
     )
-    from honorbound.rights.verification import queue_execution
-
-    if request.closed_at is None:
-        queue_execution(session, svc, request)
     return task
 
 

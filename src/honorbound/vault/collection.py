@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -72,7 +72,12 @@ class NewInteraction:
 def _live_subject(
     session: Session, keys: KeyStore, organization_id: int, subject_id: int, rules: CollectionRules
 ) -> Subject:
-    subject = get_subject(session, organization_id, subject_id)
+    return check_live(keys, get_subject(session, organization_id, subject_id), rules)
+
+
+def check_live(keys: KeyStore, subject: Subject, rules: CollectionRules) -> Subject:
+    """The subject, if data may still be collected about them: not erased, not below the
+    declaration's minimum age."""
     if subject.status == SubjectStatus.ERASED.value:
         raise SubjectNotFound("that subject has been erased")
     if rules.minimum_age is not None and is_below_minimum_age(rules, subject_age(keys, subject)):
@@ -199,6 +204,40 @@ def add_interaction(
     subject = _live_subject(session, keys, organization_id, subject_id, rules)
     _check_parts(rules, new, "body", subject.type)
     return _store_interaction(session, keys, subject, new, actor, rules, audit=True)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An interaction checked, screened and sealed by `prepare_interaction`, not yet written:
+    `row` is what `insert(Interaction)` takes."""
+
+    row: dict[str, Any]
+    findings: dict[str, int]
+    original_kept: bool
+
+
+def prepare_interaction(
+    keys: KeyStore,
+    subject: Subject,
+    new: NewInteraction,
+    rules: CollectionRules,
+    data_key: Callable[[Subject], bytes],
+    now: dt.datetime,
+) -> Prepared | None:
+    """What `add_interaction` does before its write, without a query: the same checks in the
+    same order (times, a live subject, the gate on each part), the screening and the sealing;
+    the subject's last activity is touched. None when the screened text holds something the
+    write must act on (a request said, a birth date): store that one with `add_interaction`.
+    Raises what `add_interaction` raises (`CollectionRefused`, `SubjectNotFound`)."""
+    new = _checked_times(rules, new, "body", now)
+    check_live(keys, subject, rules)
+    _check_parts(rules, new, "body", subject.type)
+    screened = screen_for_storage(new.text) if new.text is not None else None
+    if screened is not None and (screened.birth_dates or screened.intents):
+        return None
+    row = _interaction_row(subject, data_key(subject), new, screened, rules)
+    _touch(subject, new.ended_at or new.started_at)
+    return Prepared(row, dict(row["findings"]), row["original_sealed"] is not None)
 
 
 def _checked_times(

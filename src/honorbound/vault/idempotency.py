@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from honorbound.db.base import utcnow
+from honorbound.jobs.context import JobContext
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.models import IdempotencyKey
 
@@ -90,7 +91,7 @@ def expire(session: Session, before: dt.datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def expire_job(rt: Any, payload: dict[str, Any]) -> dict[str, Any]:
+def expire_job(rt: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Periodic job: forget keys older than KEEP_FOR."""
     with rt.db.session() as session:
         return {"expired": expire(session, utcnow() - KEEP_FOR)}

@@ -104,7 +104,8 @@ def login(
         return render(request, "login.html", status=401, error="Wrong username or password.")
     with runtime.db.session() as session:
         user = session.merge(user)
-        orgs = memberships(session, user.id)
+        # A disabled client (honorbound.bpo.clients) is not signed in to.
+        orgs = [(o, r) for o, r in memberships(session, user.id) if o.disabled_at is None]
         if not orgs:
             return render(
                 request,

@@ -29,6 +29,9 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     newstyle=True,
 )
 templates.env.filters["day"] = lambda value: i18n.format_day(value, _LANG.get())
+# The text alone, for places markup cannot go (<title>, attributes): a declaration's text
+# shown in another language renders marked with its language (policy/translations.Foreign).
+templates.env.filters["text"] = str
 templates.env.filters["number"] = lambda value: i18n.format_number(value, _LANG.get())
 
 # Pages never load anything from another origin; the policy says so to the browser too.

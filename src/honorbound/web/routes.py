@@ -12,6 +12,7 @@ from honorbound.web import login
 from honorbound.web.console import (
     audit,
     breach,
+    clients,
     consent,
     dashboard,
     desk,
@@ -50,6 +51,7 @@ for module in (
     audit,
     outbox,
     team,
+    clients,
     notice,
     choices,
     preferences,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from honorbound.accounts import sessions
 from honorbound.accounts.roles import Role, allowed
+from honorbound.accounts.service import memberships
 from honorbound.audit import Actor
 from honorbound.web import csrf
 from honorbound.web.rendering import render
@@ -20,6 +21,12 @@ class Staff:
     username: str
     organization_id: int
     role: Role
+    # The organizations the user may switch to, (id, slug, name, role), for the switcher.
+    organizations: tuple[tuple[int, str, str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def organization(self) -> tuple[int, str, str, str] | None:
+        return next((o for o in self.organizations if o[0] == self.organization_id), None)
 
     @property
     def actor(self) -> Actor:
@@ -45,13 +52,22 @@ def signed_in(request: Request) -> Staff | None:
     db = request.app.state.runtime.db
     with db.read_session() as session:  # a page view takes no write lock ...
         found = sessions.resolve(session, token)
+        organizations = (
+            tuple(
+                (o.id, o.slug, o.name, r.value)
+                for o, r in memberships(session, found.user_id)
+                if o.disabled_at is None
+            )
+            if found is not None
+            else ()
+        )
     if found is None:
         request.session.pop(SESSION_TOKEN, None)
         return None
     if found.touch_due:  # ... except once a minute, to move the idle timeout on
         with db.session() as session:
             sessions.touch(session, token)
-    staff = Staff(found.user_id, found.username, found.organization_id, found.role)
+    staff = Staff(found.user_id, found.username, found.organization_id, found.role, organizations)
     request.state.staff = staff
     return staff
 

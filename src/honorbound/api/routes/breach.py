@@ -17,6 +17,7 @@ from honorbound.accounts.service import Principal
 from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.breach import incidents, letters, notices, report, selection, submissions
+from honorbound.breach.confirmation import Check
 from honorbound.breach.deadlines import Obligation, plan
 from honorbound.breach.errors import BreachError, BreachInputError
 from honorbound.breach.models import Incident, IncidentStatus, Notice
@@ -97,15 +98,35 @@ class ObligationOut(BaseModel):
     rule: str
     reason: str
     source: str
-    confidence: str
+    status: Literal["confirmed", "unverified"]
+    confidence: str  # `confirmed (reference section)` or `unverified: ... confirm with counsel`
     residents: int
 
 
 def _obligation(o: Obligation) -> ObligationOut:
     return ObligationOut(
         audience=o.audience, state=o.state, who=o.who, required=o.required, due_at=o.due_at,
-        rule=o.rule, reason=o.reason, source=o.source, confidence=o.confidence,
+        rule=o.rule, reason=o.reason, source=o.source,
+        status="confirmed" if o.confirmed else "unverified", confidence=o.confidence,
         residents=o.residents,
+    )  # fmt: skip
+
+
+class CheckOut(BaseModel):
+    kind: str  # deadline | notice_content | contact | form
+    state: str
+    item: str
+    status: Literal["confirmed", "unverified"]
+    confidence: str
+    source: str
+    details: str  # a contact's address, phone and website as the rules hold them (staff only)
+
+
+def _check(c: Check) -> CheckOut:
+    return CheckOut(
+        kind=c.kind, state=c.state, item=c.item,
+        status="confirmed" if c.confirmed else "unverified", confidence=c.status,
+        source=c.source, details=c.details,
     )  # fmt: skip
 
 
@@ -257,6 +278,17 @@ def deadlines(
     return [_obligation(o) for o in s.plan.obligations]
 
 
+@router.get("/incidents/{incident_id}/checks", response_model=list[CheckOut])
+def checks(
+    incident_id: RowId, principal: Reader, session: SessionDep, runtime: RuntimeDep
+) -> list[CheckOut]:
+    """Every rule the incident relies on (deadlines, notice content, agency contacts,
+    regulator forms), each `confirmed` against the reference or `unverified`."""
+    with _answers():
+        s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
+    return [_check(c) for c in s.checks]
+
+
 class NoticesIn(_Body):
     language: Literal["en", "es"] = "en"
 
@@ -395,6 +427,7 @@ class ReportOut(BaseModel):
     delivery: dict[str, dict[str, int]]
     documents: list[NoticeOut]
     timeline: list[EventOut]
+    checks: list[CheckOut]
 
 
 @router.get("/incidents/{incident_id}/report", response_model=None)
@@ -416,4 +449,5 @@ def summary(
         deadlines=[_obligation(o) for o in s.plan.obligations], first_notice=s.first_notice,
         delivery=s.delivery, documents=[NoticeOut(**n.__dict__) for n in docs],
         timeline=[EventOut(**e.__dict__) for e in s.timeline],
+        checks=[_check(c) for c in s.checks],
     )  # fmt: skip

@@ -16,7 +16,7 @@ from honorbound.accounts.roles import allowed
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RawBody, ReadSessionDep, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
-from honorbound.consent import calls, dnc, ledger, links, received, report, rules, service
+from honorbound.consent import calls, dnc, ledger, links, received, report, service
 from honorbound.consent.decisions import MAX_ITEMS, batch_from_items
 from honorbound.consent.models import STAFF_SOURCES, ConsentEvent, Source
 from honorbound.vault.identities import InvalidIdentity
@@ -264,9 +264,10 @@ def contact_decisions(
     """Up to 100,000 items `{identity, purpose, channel, at?}`; each gets `{allowed, reasons}`.
     A malformed item gets `allowed: false`, reason `invalid_item` and its `errors`, alone."""
     batch = batch_from_items(body.items)
-    result = service.engine(runtime.keys, runtime.vault_keys, runtime.rules).decide(
-        session, principal.organization_id, batch
+    decisions = service.engine(
+        runtime.keys, runtime.vault_keys, runtime.rules, runtime.contact_rules
     )
+    result = decisions.decide(session, principal.organization_id, batch)
     # One JSON fragment per distinct reason set, reused: 100,000 results render in tens of ms.
     fragments: dict[int, str] = {0: '{"allowed":true,"reasons":[]}'}
     parts = []
@@ -306,7 +307,7 @@ def add_company_dnc(
             session,
             principal.organization_id,
             ref,
-            rules.load(),
+            runtime.contact_rules,
             principal.actor,
             source=body.source,
             requested_at=body.requested_at,
@@ -336,6 +337,7 @@ def import_national_dnc(
     body: RawBody,
     principal: Annotated[Principal, Depends(require("consent.write"))],
     session: SessionDep,
+    runtime: RuntimeDep,
     registry_date: Annotated[dt.date, Query(description="The date the registry file is as of.")],
     mode: Annotated[dnc.ImportMode, Query()] = dnc.ImportMode.FULL,
     confirm_removal: Annotated[
@@ -374,7 +376,7 @@ def import_national_dnc(
             numbers,
             registry_date,
             mode,
-            rules.load(),
+            runtime.contact_rules,
             principal.actor,
             confirm_removal=confirm_removal,
         )
@@ -402,8 +404,12 @@ def import_national_dnc(
 
 
 @router.get("/v1/dnc/national")
-def national_dnc_status(principal: Reader, session: ReadSessionDep) -> dict[str, Any]:
-    latest, warnings = dnc.registry_status(session, principal.organization_id, rules.load())
+def national_dnc_status(
+    principal: Reader, session: ReadSessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    latest, warnings = dnc.registry_status(
+        session, principal.organization_id, runtime.contact_rules
+    )
     return {
         "registry_date": latest.registry_date.isoformat() if latest else None,
         "imported_at": latest.imported_at.isoformat() if latest else None,
@@ -455,6 +461,7 @@ def unsubscribe_link(
 def revocation_report(
     principal: Officer,
     session: SessionDep,
+    runtime: RuntimeDep,
     since: Annotated[dt.date, Query()],
     until: Annotated[dt.date, Query()],
 ) -> dict[str, Any]:
@@ -472,7 +479,8 @@ def revocation_report(
             "the period is longer than ten years",
             errors=[{"field": "since", "message": "period too long"}],
         )
-    found = report.revocations(session, principal.organization_id, rules.load(), since, until)
+    contact = runtime.contact_rules
+    found = report.revocations(session, principal.organization_id, contact, since, until)
     return {
         "since": since.isoformat(),
         "until": until.isoformat(),

@@ -16,7 +16,7 @@ from honorbound.accounts.models import Organization
 from honorbound.api.deps import FormFields, PublicRead, ReadSessionDep, RuntimeDep, SessionDep
 from honorbound.api.gpc import GpcDep
 from honorbound.api.problems import Problem
-from honorbound.consent import links, rules, service, sms
+from honorbound.consent import links, service, sms
 from honorbound.consent import unsubscribe as unsubscribe_
 from honorbound.consent.identity import identify
 from honorbound.consent.models import Source
@@ -67,8 +67,12 @@ def sms_webhook(
             runtime.jobs,
             org.id,
             message,
-            rules.load(),
-            sms.Program(org.name, runtime.settings.mail_from, rules.load().sms.default_frequency),
+            runtime.contact_rules,
+            sms.Program(
+                org.name,
+                runtime.settings.mail_from,
+                runtime.contact_rules.sms.default_frequency,
+            ),
             detector=sms.detect_revocation,
         )
     except sms.SmsError as exc:
@@ -137,7 +141,7 @@ def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
 
 
 def _read(runtime: Any, token: str) -> links.Unsubscribe:
-    return links.read(runtime.keys, token, rules.load().unsubscribe_link_valid_days)
+    return links.read(runtime.keys, token, runtime.contact_rules.unsubscribe_link_valid_days)
 
 
 @pages.get("/u/{token}", response_class=HTMLResponse)

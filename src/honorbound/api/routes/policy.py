@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from honorbound.accounts.models import Organization
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import PublicRead, RowId, RuntimeDep, SessionDep, require
-from honorbound.api.problems import Problem, field_path
+from honorbound.api.problems import Problem
 from honorbound.policy import store
 from honorbound.policy.applicability import report as applicability_report
 from honorbound.policy.diff import diff
 from honorbound.policy.models import PolicyVersion
 from honorbound.policy.render import render
+from honorbound.validation import field_path
 from honorbound.web.rendering import standalone_headers
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])

@@ -1,28 +1,25 @@
-"""Call recordings (JSON API): may this call be recorded, and ingest of a call the dialer
-dropped in the inbox. Thin: parse, call `honorbound.recordings`, render."""
+"""Call recordings (JSON API): may this call be recorded, ingest of a call the dialer dropped
+in the inbox, and upload of a call (multipart, streamed to disk). Thin: parse, call
+`honorbound.recordings` (one gate, `collect.collect`), render."""
 
 from __future__ import annotations
 
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, Depends, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
+from honorbound.api.streaming import body_chunks
 from honorbound.audit import append
-from honorbound.recordings import consent
-from honorbound.recordings.conversation import act_on_recording
+from honorbound.intents.recorded import act_on_call
+from honorbound.recordings import collect, consent, uploads
 from honorbound.recordings.errors import RecordingError
-from honorbound.recordings.ingest import ingest, original_if_allowed
-from honorbound.recordings.redact import Options
 from honorbound.recordings.store import RecordingStore
 from honorbound.rights.jobs import services as rights_services
-from honorbound.vault.models import Direction
-from honorbound.vault.rules import CollectionRefused
-from honorbound.vault.subjects import SubjectNotFound
 
 router = APIRouter(tags=["recordings"])
 Writer = Annotated[Principal, Depends(require("consent.write"))]
@@ -81,6 +78,12 @@ Collector = Annotated[Principal, Depends(require("data.collect"))]
 
 class IngestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    call_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The dialer's reference of the call (letters, digits, `._:-`; no personal "
+        "data).",
+    )
     audio: str = Field(
         min_length=1,
         max_length=200,
@@ -101,24 +104,55 @@ class IngestIn(BaseModel):
     )
     customer_channel: int | None = Field(
         default=None,
-        ge=0,
-        le=31,
-        description="The audio channel of the customer. Without it the transcript's speakers "
-        "have no role, and what they asked waits for staff review.",
+        description="With subject_id: the audio channel of the customer (0-31). Without it "
+        "the transcript's speakers have no role, and what they asked waits for staff review.",
     )
     direction: Literal["inbound", "outbound"] = "inbound"
     started_at: AwareDatetime | None = Field(
         default=None,
-        description="When the call started (with a time zone); default: the ingest time "
-        "minus the recording's duration.",
+        description="With subject_id: when the call started (with a time zone); default: "
+        "the ingest time minus the recording's duration.",
+    )
+    caller: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The caller's phone number when the person is not identified yet: only "
+        "its blind index is kept, and the call is matched to whoever holds that phone in the "
+        "vault when they ask for access or deletion.",
     )
 
-    @model_validator(mode="after")
-    def _call_fields_need_a_subject(self) -> IngestIn:
-        named = [n for n in ("customer_channel", "started_at") if getattr(self, n) is not None]
-        if named and self.subject_id is None:
-            raise ValueError(f"{', '.join(named)} describe a subject's call: give subject_id too")
-        return self
+
+def _audited(
+    session: Any, runtime: Any, principal: Principal, source: Any, call: collect.Call
+) -> dict[str, Any]:
+    try:
+        done = collect.collect(
+            session,
+            runtime.vault_keys,
+            collect.Gate.from_settings(runtime.settings),
+            principal.organization_id,
+            principal.actor,
+            source,
+            call,
+        )
+    except RecordingError as exc:
+        raise Problem(422, exc.title, str(exc)) from None
+    out: dict[str, Any] = {"uri": done.uri, **done.manifest}
+    acted = act_on_call(
+        session,
+        rights_services(runtime),
+        runtime.rules,
+        RecordingStore.for_organization(
+            runtime.settings.resolved_recordings_dir, principal.organization_id
+        ),
+        principal.organization_id,
+        call,
+        done,
+        principal.actor,
+    )
+    if acted is not None:
+        out["conversation"] = acted
+    return out
 
 
 @router.post("/v1/recordings", status_code=201)
@@ -126,83 +160,81 @@ def ingest_recording(
     body: IngestIn, principal: Collector, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Redact and store one call from the inbox; the inbox file is removed once stored."""
+    store = RecordingStore.for_organization(
+        runtime.settings.resolved_recordings_dir, principal.organization_id
+    )
+    try:
+        source = store.inbox_file(body.audio)
+    except RecordingError as exc:
+        raise Problem(422, exc.title, str(exc)) from None
+    call = collect.Call(
+        call_id=body.call_id,
+        transcript=json.dumps(body.transcript).encode() if body.transcript is not None else None,
+        shape=body.shape,
+        markers=body.markers,
+        speaker_channels=body.speaker_channels,
+        subject_id=body.subject_id,
+        caller=body.caller,
+        customer_channel=body.customer_channel,
+        direction=body.direction,
+        started_at=body.started_at,
+    )
+    out = _audited(session, runtime, principal, source, call)
+    source.unlink()  # the unredacted audio does not linger in the inbox
+    return out
+
+
+@router.post(
+    "/v1/recordings/upload",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["call_id", "audio"],
+                        "properties": {
+                            "call_id": {"type": "string", "maxLength": 64},
+                            "audio": {"type": "string", "format": "binary"},
+                            "transcript": {"type": "string", "format": "binary"},
+                            "shape": {"type": "string"},
+                            "markers": {"type": "string", "description": "JSON list"},
+                            "speaker_channels": {"type": "string", "description": "JSON"},
+                            "subject_id": {"type": "integer"},
+                            "caller": {"type": "string"},
+                            "customer_channel": {"type": "integer"},
+                            "direction": {"type": "string", "enum": ["inbound", "outbound"]},
+                            "started_at": {"type": "string", "format": "date-time"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+def upload_recording(
+    request: Request, principal: Collector, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Upload one call (multipart: the `audio` file, the `transcript` file, `call_id` and the
+    other fields of `POST /v1/recordings`), streamed to disk in blocks, then redacted and
+    stored through the same gate. Larger than HONORBOUND_RECORDINGS_MAX_UPLOAD_BYTES: 413."""
     settings = runtime.settings
     store = RecordingStore.for_organization(
         settings.resolved_recordings_dir, principal.organization_id
     )
-    try:
-        original, refused = None, None
-        if settings.recordings_keep_original:
-            if body.subject_id is None:
-                raise RecordingError(
-                    "keeping originals is on: give `subject_id`, whose key seals the original"
-                )
-            original, refused = original_if_allowed(
-                session, runtime.vault_keys, principal.organization_id, body.subject_id
-            )
-        options = Options(
-            pad_before=settings.recordings_pad_before,
-            pad_after=settings.recordings_pad_after,
-            sound=settings.recordings_sound,
-            speaker_channels=body.speaker_channels,
-        )
-        source = store.inbox_file(body.audio)
-        transcript = json.dumps(body.transcript).encode() if body.transcript is not None else None
-        done = ingest(
-            store,
-            source,
-            transcript,
-            options,
-            shape=body.shape,
-            markers=body.markers,
-            original_key=original,
-            subject_id=body.subject_id,
-            original_refused=refused,
-        )
-    except RecordingError as exc:
-        raise Problem(422, exc.title, str(exc)) from None
-    source.unlink()  # the unredacted audio does not linger in the inbox
-    m = done.manifest
-    append(
-        session,
-        principal.organization_id,
-        principal.actor,
-        "recordings.ingested",
-        "recording",
-        done.recording_id,
-        {k: m[k] for k in ("findings", "spans_redacted", "dtmf_tones_removed", "original_kept")},
-    )
-    out: dict[str, Any] = {"uri": done.uri, **m}
-    if body.subject_id is not None and done.transcript is not None:
+    with store.staging() as work:
         try:
-            call = act_on_recording(
-                session,
-                rights_services(runtime),
-                runtime.rules,
-                principal.organization_id,
-                body.subject_id,
-                done,
-                principal.actor,
-                customer_channel=body.customer_channel,
-                speaker_channels=body.speaker_channels,
-                direction=Direction(body.direction),
-                started_at=body.started_at,
+            form = uploads.receive(
+                request.headers.get("content-type", ""),
+                request.headers.get("content-length"),
+                body_chunks(request),
+                work / "upload",
+                settings.recordings_max_upload_bytes,
+                settings.max_bulk_body_bytes,
             )
-        except (CollectionRefused, SubjectNotFound) as exc:
-            # The redacted recording is stored; its transcript is not an interaction.
-            out["conversation"] = {"stored": False, "reason": str(exc)}
-        else:
-            out["conversation"] = {
-                "stored": True,
-                "interaction_id": call.interaction_id,
-                "intents": [
-                    {
-                        "id": a.intent.id,
-                        "kind": a.intent.kind,
-                        "status": a.intent.status,
-                        "review_reason": a.intent.review_reason,
-                    }
-                    for a in call.acted
-                ],
-            }
-    return out
+            call = form.call()
+        except uploads.BadUpload as exc:  # TooLarge included: 413
+            raise Problem(exc.status, exc.title, str(exc)) from None
+        return _audited(session, runtime, principal, work / "upload", call)

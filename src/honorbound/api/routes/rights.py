@@ -35,7 +35,7 @@ from honorbound.api.deps import (
     require,
 )
 from honorbound.api.problems import Problem
-from honorbound.rights import execution, limits, metrics, queries, verification
+from honorbound.rights import closing, execution, limits, metrics, queries, verification
 from honorbound.rights.context import Services
 from honorbound.rights.downloads import download
 from honorbound.rights.errors import RequestNotFound, RightsError
@@ -48,7 +48,7 @@ from honorbound.rights.models import (
     RequestType,
     RightsRequest,
 )
-from honorbound.rights.timeline import events
+from honorbound.rights.timeline import CONSUMER, events
 from honorbound.rights.tokens import TokenRejected
 
 router = APIRouter(tags=["rights requests"])
@@ -399,7 +399,7 @@ def request_metrics(
 @router.get("/v1/requests/{request_id}", response_model=RequestDetail)
 def get_request(request_id: RowId, principal: Reader, session: SessionDep) -> RequestDetail:
     with _errors():
-        request = execution.get_request(session, principal.organization_id, request_id)
+        request = closing.get_request(session, principal.organization_id, request_id)
     timeline = [_event(e) for e in events(session, request)]
     return RequestDetail(**_out(request, session), events=timeline)  # type: ignore[arg-type]
 
@@ -537,7 +537,7 @@ def public_intake(
     same limits as the portal's form): nobody can have a flood of emails sent to someone."""
     limit_identity(runtime, org_id, body.email or body.phone)
     with _errors():
-        take_request(session, svc, org_id, _new(body, Manner.PORTAL, None), verification.CONSUMER)
+        take_request(session, svc, org_id, _new(body, Manner.PORTAL, None), CONSUMER)
     return Accepted(message=ACCEPTED)
 
 

@@ -11,13 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RawBody, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
+from honorbound.rights import work
 from honorbound.rights.jobs import services
 from honorbound.systems import registry, tasks
 from honorbound.systems.check import check_text
 from honorbound.systems.errors import MapError, SystemsError
 from honorbound.systems.jobs import SCAN_JOB
 from honorbound.systems.protocol import SIGNATURE, TIMESTAMP
-from honorbound.systems.requests import executions, receive_callback, retry
+from honorbound.systems.requests import executions
 from honorbound.systems.scan import latest
 
 router = APIRouter(prefix="/v1/systems", tags=["systems"])
@@ -191,7 +192,7 @@ def task_evidence(
     # Optional in the signature so another organization's task id is a 404, not a 422.
     data = evidence.file.read(tasks.MAX_EVIDENCE_BYTES + 1) if evidence else b""
     try:
-        task = tasks.complete_task(
+        task = work.complete_system_task(
             session,
             services(runtime),
             principal.organization_id,
@@ -213,7 +214,7 @@ def callback(token: str, request: Request, body: RawBody, runtime: RuntimeDep) -
         raise Problem(413, "Too large", "The callback body is larger than 20 MB.")
     try:
         with runtime.db.session() as session:
-            execution = receive_callback(
+            execution = work.receive_system_callback(
                 session,
                 services(runtime),
                 token,
@@ -241,8 +242,8 @@ def request_systems(
     request_id: RowId, principal: RightsReader, session: SessionDep, runtime: RuntimeDep
 ) -> list[ExecutionOut]:
     """What each connected system did for a rights request."""
+    from honorbound.rights.closing import get_request
     from honorbound.rights.errors import RequestNotFound
-    from honorbound.rights.execution import get_request
 
     try:
         request = get_request(session, principal.organization_id, request_id)
@@ -269,7 +270,9 @@ def retry_request(
     from honorbound.rights.errors import RequestNotFound
 
     try:
-        request = retry(session, services(runtime), principal.organization_id, request_id)
+        request = work.retry_request(
+            session, services(runtime), principal.organization_id, request_id
+        )
     except RequestNotFound:
         raise Problem(404, "Not found", "No rights request with that id.") from None
     except SystemsError as exc:

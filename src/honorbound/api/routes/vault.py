@@ -23,16 +23,18 @@ from honorbound.api.deps import PrincipalDep, RowId, RuntimeDep, SessionDep, req
 from honorbound.api.gpc import GpcDep, GpcSignal
 from honorbound.api.problems import Problem
 from honorbound.audit import Actor
+from honorbound.collection import bulk
 from honorbound.consent.models import Source as ConsentSource
 from honorbound.intents.acting import act_on_interaction
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.rights.jobs import services as rights_services
 from honorbound.runtime import Runtime
 from honorbound.vault import erasure, idempotency
-from honorbound.vault.collection import Consent, NewInteraction, add_interaction, add_record
+from honorbound.vault.bodies import InteractionIn
+from honorbound.vault.collection import Consent, add_interaction, add_record
 from honorbound.vault.identities import IdentityKind, InvalidIdentity
 from honorbound.vault.keystore import KeyDestroyed
-from honorbound.vault.models import Channel, Direction, Subject
+from honorbound.vault.models import Subject
 from honorbound.vault.reading import (
     NothingToReveal,
     SubjectView,
@@ -43,7 +45,6 @@ from honorbound.vault.reading import (
 from honorbound.vault.rules import (
     CollectionRefused,
     CollectionRules,
-    attachments_refused,
     current_rules,
     no_policy,
 )
@@ -177,34 +178,6 @@ class RecordOut(BaseModel):
     )
 
 
-class RecordingIn(_In):
-    uri: str = Field(min_length=1, max_length=2000)
-    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
-
-
-class InteractionIn(_In):
-    channel: Channel
-    direction: Direction
-    started_at: AwareDatetime
-    ended_at: AwareDatetime | None = None
-    agent: str | None = Field(default=None, max_length=200)
-    text: str | None = Field(
-        default=None,
-        max_length=1_000_000,
-        description="Transcript, chat, email or form body. Screened before it is stored.",
-    )
-    recording: RecordingIn | None = None
-    tags: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
-        default_factory=list, max_length=50
-    )
-    attachments: list[Any] | None = Field(
-        default=None,
-        max_length=50,
-        description="Not taken in: any attachment is refused (422, rule "
-        "`attachments_not_supported`); send a text attachment's words in `text`.",
-    )
-
-
 class ActedIntentOut(BaseModel):
     id: int
     kind: str
@@ -315,12 +288,16 @@ def _rules(session: Session, organization_id: int, laws: JurisdictionRules) -> C
 
 
 def _refused(exc: CollectionRefused) -> Problem:
+    return _problem(bulk.refused(exc))
+
+
+def _problem(refusal: bulk.LineRefused) -> Problem:
     return Problem(
-        exc.status,
-        "Collection refused by the privacy notice" if exc.status == 422 else "No privacy notice",
-        exc.message,
-        errors=[{"field": exc.field, "message": exc.message}],
-        extra={"rule": exc.rule},
+        refusal.status,
+        refusal.title,
+        refusal.detail,
+        errors=refusal.errors,
+        extra=refusal.extra,
     )
 
 
@@ -568,39 +545,24 @@ def create_record(
     )
 
 
-def check_interaction(body: InteractionIn, field: str = "body") -> None:
-    if body.attachments:
-        raise _refused(attachments_refused(f"{field}.attachments"))
-    if body.ended_at is not None and body.ended_at < body.started_at:
-        raise Problem(
-            422,
-            "Invalid request",
-            f"{field}.ended_at must not be before started_at.",
-            errors=[{"field": f"{field}.ended_at", "message": "must not be before started_at"}],
-        )
+def check_interaction(body: InteractionIn) -> None:
+    try:
+        bulk.check_interaction(body)
+    except bulk.LineRefused as refusal:
+        raise _problem(refusal) from None
 
 
 def store_interaction(
     session: Session, runtime: Runtime, principal: Principal, subject: Subject, body: InteractionIn
 ) -> InteractionOut:
     """The collection gate, the write of one interaction and the acts on what the customer
-    said (single and bulk endpoints)."""
+    said (bulk ingest does the same in `collection.bulk`)."""
     added = add_interaction(
         session,
         runtime.vault_keys,
         principal.organization_id,
         subject.id,
-        NewInteraction(
-            channel=body.channel,
-            direction=body.direction,
-            started_at=body.started_at,
-            ended_at=body.ended_at,
-            agent=body.agent,
-            text=body.text,
-            recording_uri=body.recording.uri if body.recording else None,
-            recording_sha256=body.recording.sha256 if body.recording else None,
-            tags=body.tags,
-        ),
+        body.new_interaction(),
         _actor(principal),
         _rules(session, principal.organization_id, runtime.rules),
     )
@@ -618,15 +580,7 @@ def store_interaction(
         subject_id=subject.id,
         findings=added.findings,
         original_kept=added.original_kept,
-        intents=[
-            ActedIntentOut(
-                id=a.intent.id,
-                kind=a.intent.kind,
-                status=a.intent.status,
-                review_reason=a.intent.review_reason,
-            )
-            for a in acted
-        ],
+        intents=[ActedIntentOut(**intent) for intent in bulk.intents_out(acted)],
     )
 
 

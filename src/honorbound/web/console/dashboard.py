@@ -73,7 +73,7 @@ def dashboard(request: Request) -> Response:
         opt_in, opt_out = consent_weeks(session, org_id, now.date())
         policy = policy_store.current(session, org_id)
         rights = figures.request_figures(session, org_id, now)
-        opt_outs = figures.opt_out_figures(session, org_id, now.date())
+        opt_outs = figures.opt_out_figures(session, runtime.contact_rules, org_id, now.date())
         sweep = figures.last_sweep(session, org_id)
         clocks = (
             open_clocks(session, runtime.rules, org_id, now) if staff.may("reports.read") else []

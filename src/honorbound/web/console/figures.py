@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from honorbound.consent import report, rules
+from honorbound.consent import report
+from honorbound.consent.rules import ContactRules
 from honorbound.retention.models import RetentionRun
 from honorbound.rights import queries
 from honorbound.rights.models import OPEN_STATUSES, RightsRequest
@@ -105,10 +106,12 @@ class OptOutFigures:
         return f"{100 * self.honored / self.total:.0f}%" if self.total else "no opt-outs"
 
 
-def opt_out_figures(session: Session, organization_id: int, today: dt.date) -> OptOutFigures:
+def opt_out_figures(
+    session: Session, contact: ContactRules, organization_id: int, today: dt.date
+) -> OptOutFigures:
     """Opt-outs expressed in the last 90 days and how many took effect within the rule."""
     result = report.revocations(
-        session, organization_id, rules.load(), today - dt.timedelta(days=90), today
+        session, organization_id, contact, today - dt.timedelta(days=90), today
     )
     return OptOutFigures(
         len(result.lines), len(result.lines) - len(result.late), result.rule_business_days

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.db.base import utcnow
-from honorbound.rights import execution, queries, verification, work
+from honorbound.rights import closing, execution, queries, verification, work
 from honorbound.rights.errors import RequestNotFound, RightsError
 from honorbound.rights.intake import US_STATES
 from honorbound.rights.jobs import services
@@ -132,7 +132,7 @@ def _detail(
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
     with request.app.state.runtime.db.session() as session:
         try:
-            row = execution.get_request(session, staff.organization_id, request_id)
+            row = closing.get_request(session, staff.organization_id, request_id)
         except RequestNotFound:
             return render(
                 request, "console/not_found.html", status=404, staff=staff, what="request"
@@ -360,7 +360,7 @@ def agent_permission_file(request: Request, request_id: int) -> Response:
             content = execution.agent_permission(
                 session, svc, staff.organization_id, request_id, staff.actor
             )
-            reference = execution.get_request(session, staff.organization_id, request_id).reference
+            reference = closing.get_request(session, staff.organization_id, request_id).reference
     except RequestNotFound:
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
     except RightsError as exc:
@@ -388,7 +388,7 @@ def staff_package(request: Request, request_id: int) -> Response:
     svc = services(request.app.state.runtime)
     try:
         with request.app.state.runtime.db.session() as session:
-            row = execution.get_request(session, staff.organization_id, request_id)
+            row = closing.get_request(session, staff.organization_id, request_id)
             if row.type not in execution.ACCESS_TYPES or row.verified_at is None:
                 return _detail(
                     request,

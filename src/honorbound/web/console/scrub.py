@@ -72,7 +72,9 @@ def scrub_list(
             with runtime.db.session() as session:
                 result = scrub(
                     session,
-                    service.engine(runtime.keys, runtime.vault_keys, runtime.rules),
+                    service.engine(
+                        runtime.keys, runtime.vault_keys, runtime.rules, runtime.contact_rules
+                    ),
                     staff.organization_id,
                     source,
                     purpose,

@@ -22,6 +22,7 @@ from honorbound import i18n
 from honorbound.audit import Actor
 from honorbound.consent import gpc as gpc_rules
 from honorbound.consent import ledger
+from honorbound.consent import rules as contact_rules
 from honorbound.consent.identity import identify
 from honorbound.consent.models import Purpose, Source
 from honorbound.policy import store as policy_store
@@ -218,15 +219,21 @@ def submit_choices(
                 )
         gpc_status: str | None = None
         if signal:
-            gpc_status = gpc_rules.honor_signal(
+            honored = gpc_rules.honor_signal(
                 session,
                 org_id,
                 ref,
                 state=state or None,
                 declaration_promises=gpc_rules.declaration_promises(session, org_id),
                 laws=runtime.rules,
+                contact=runtime.contact_rules,
                 evidence={**evidence, "text_shown": "Sec-GPC: 1"},
-            ).display
+            )
+            gpc_status = (
+                contact_rules.load().gpc_display(language.chosen(request))
+                if honored.display
+                else None
+            )
     response = _form(
         request,
         slug,

@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from honorbound import i18n
 from honorbound.policy import store as policy_store
-from honorbound.policy.render import category_rows, jurisdiction_names, wording
+from honorbound.policy.render import category_rows, jurisdiction_names, word, wording
 from honorbound.policy.schema import Declaration, RecipientType
+from honorbound.policy.translations import localize
 from honorbound.web.datamap import Row, matrix
 from honorbound.web.portal import language
 from honorbound.web.portal.common import not_found, organization
@@ -26,9 +27,10 @@ class PlainRow:
     """One row of the notice's table in plain words (the codes stay in the JSON notice)."""
 
     row: Row
+    title: str
     retention: list[str]
     sources: str
-    recipients: list[str]
+    recipients: list[tuple[str, str]]  # (the recipient's name, what kind it is)
 
 
 @dataclass(frozen=True)
@@ -38,43 +40,39 @@ class PlainOffer:
     methods: list[str]
 
 
-def _word(group: str, key: str, lang: str = "en") -> str:
-    """The data file's words for `key`; translated for the groups in i18n.WORDED_GROUPS."""
-    if group not in i18n.WORDED_GROUPS:
-        return wording()[group].get(key, key.replace("_", " "))
-    return i18n.gettext(lang, wording()[group].get(key, key.replace("_", " ")))
-
-
 def plain_notice(
     declaration: Declaration, state_names: dict[str, str], lang: str = "en"
 ) -> dict[str, Any]:
     """What the notice page says, worded for a consumer: category names, retention as "3 years
     after your last activity with us", states by name, rights and methods in words; and the
-    truth about advertising partners next to the sharing statement. Rights, methods, sources
-    and recipient types are in `lang`; the declaration's own texts stay as written."""
+    truth about advertising partners next to the sharing statement. The product's words are
+    in `lang`; the declaration's own texts are as `declaration` has them (the caller passes
+    it through policy.translations.localize)."""
     _ = i18n.translations(lang).gettext
     rows = []
-    for row, worded in zip(matrix(declaration), category_rows(declaration), strict=True):
+    for row, worded in zip(matrix(declaration), category_rows(declaration, lang), strict=True):
         recipients = [
-            r.name
-            + f" ({_word('recipient_types', r.type.value, lang).lower()}"
-            + (_(", a sale") if r.sale else "")
-            + (_(", sharing for targeted advertising") if r.sharing else "")
-            + ")"
+            (
+                r.name,
+                f" ({word('recipient_types', r.type.value, lang).lower()}"
+                + (_(", a sale") if r.sale else "")
+                + (_(", sharing for targeted advertising") if r.sharing else "")
+                + ")",
+            )
             for r in row.recipients
         ]
-        sources = i18n.join(
-            [_word("sources", s.value, lang) for s in worded.category.sources], lang
+        sources = i18n.join([word("sources", s.value, lang) for s in worded.category.sources], lang)
+        rows.append(
+            PlainRow(row, worded.title, list(dict.fromkeys(worded.retention)), sources, recipients)
         )
-        rows.append(PlainRow(row, list(dict.fromkeys(worded.retention)), sources, recipients))
     offers = [
         PlainOffer(
             jurisdiction_names(
                 list(o.jurisdictions),
                 {"all": _("any place"), "US": _("the United States"), **state_names},
             ),
-            [_word("rights", r.value, lang) for r in o.rights],
-            [_word("methods", m.value, lang) for m in o.methods],
+            [word("rights", r.value, lang) for r in o.rights],
+            [word("methods", m.value, lang) for m in o.methods],
         )
         for o in declaration.rights
     ]
@@ -110,7 +108,8 @@ def _page(request: Request, slug: str, number: int | None) -> Response:
             return not_found(request)
         adopted = policy_store.get_version(session, org.id, chosen.id)
     assert adopted is not None
-    declaration: Declaration = adopted.declaration
+    lang = language.chosen(request)
+    declaration: Declaration = localize(adopted.declaration, lang)
     return render(
         request,
         "portal/notice.html",
@@ -121,7 +120,7 @@ def _page(request: Request, slug: str, number: int | None) -> Response:
         latest_number=latest.number,
         history=list(reversed(history)),
         rows=matrix(declaration),
-        **plain_notice(declaration, runtime.rules.state_names, language.chosen(request)),
+        **plain_notice(declaration, runtime.rules.state_names, lang),
     )
 
 

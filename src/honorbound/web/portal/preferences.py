@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from honorbound import i18n
 from honorbound.api.deps import FormFields
 from honorbound.audit import Actor
-from honorbound.consent import ledger, links, rules
+from honorbound.consent import ledger, links
 from honorbound.consent.identity import IdentityRef, Keys
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
 from honorbound.i18n import N_
@@ -51,12 +51,13 @@ def issue_link(keys: Keys, base_url: str, slug: str, organization_id: int, ref: 
     return f"{base_url.rstrip('/')}/p/{slug}/preferences/{token}"
 
 
-def _allowed(history: list[ConsentEvent], purpose: str, channel: str) -> bool:
+def _allowed(
+    required: frozenset[tuple[str, str]], history: list[ConsentEvent], purpose: str, channel: str
+) -> bool:
     """What the ledger says: where the contact rules need an opt-in (`consent_required` in
     consent/data/contact-rules.yaml, e.g. marketing texts), 'yes' only after one; elsewhere
     'yes' unless the person's latest covering choice is an opt-out."""
     latest = ledger.effective_action(history, purpose, channel, None)
-    required = rules.load().consent_required
     if (purpose, channel) in required or (purpose, "all") in required:
         return latest is not None and latest.action == Action.OPT_IN.value
     return latest is None or latest.action != Action.OPT_OUT.value
@@ -70,7 +71,7 @@ def _read(request: Request, slug: str, token: str) -> tuple[int, links.Unsubscri
     if org_id is None:
         return not_found(request)
     try:
-        link = links.read(runtime.keys, token, rules.load().unsubscribe_link_valid_days)
+        link = links.read(runtime.keys, token, runtime.contact_rules.unsubscribe_link_valid_days)
     except links.LinkError as exc:
         return render(
             request, "portal/link_problem.html", status=400, org=org, slug=slug, message=str(exc)
@@ -101,8 +102,9 @@ def _page(
     with runtime.db.session() as session:
         org = organization(session, slug)
         history = ledger.history(session, org_id, link.identity.index)
+    required = runtime.contact_rules.consent_required
     grid = [
-        (purpose, [(channel, _allowed(history, purpose, channel)) for channel in CHANNELS])
+        (purpose, [(c, _allowed(required, history, purpose, c)) for c in CHANNELS])
         for purpose in PURPOSES
     ]
     return render(
@@ -162,7 +164,9 @@ def save_preferences(request: Request, slug: str, token: str, form: FormFields) 
         for purpose in PURPOSES:
             for channel in CHANNELS:
                 now_allowed = f"{purpose}:{channel}" in wanted
-                if now_allowed == _allowed(history, purpose, channel):
+                if now_allowed == _allowed(
+                    runtime.contact_rules.consent_required, history, purpose, channel
+                ):
                     continue
                 ledger.record(
                     session,

@@ -20,6 +20,7 @@ from honorbound.accounts.models import Organization
 from honorbound.consent.identity import identify
 from honorbound.policy import store as policy_store
 from honorbound.policy.render import category_title
+from honorbound.policy.translations import Foreign, localize
 from honorbound.ratelimit import identity_key
 from honorbound.rights import execution, verification
 from honorbound.rights.context import Services
@@ -35,6 +36,7 @@ from honorbound.rights.intake import (
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import type_name
 from honorbound.rights.models import Manner, RequestType
+from honorbound.rights.timeline import CONSUMER
 from honorbound.rights.tokens import TokenRejected
 from honorbound.vault.identities import InvalidIdentity
 from honorbound.web import csrf
@@ -73,13 +75,19 @@ def _org(request: Request, slug: str) -> Organization | None:
         return organization(session, slug)
 
 
-def _correctable(request: Request, organization_id: int) -> list[tuple[str, str]]:
-    """The declared categories a person may ask to correct, by their plain names."""
+def _correctable(request: Request, organization_id: int) -> list[tuple[str, str, str | None]]:
+    """The declared categories a person may ask to correct, by their plain names in the
+    page's language: (key, name, the name's language when it is not the page's)."""
     with request.app.state.runtime.db.session() as session:
         adopted = policy_store.current(session, organization_id)
     if adopted is None:
         return []
-    return [(cat.key, category_title(cat)) for cat in adopted.declaration.categories]
+    lang = language.chosen(request)
+    out = []
+    for cat in localize(adopted.declaration, lang).categories:
+        title = category_title(cat, lang)
+        out.append((cat.key, str(title), title.lang if isinstance(title, Foreign) else None))
+    return out
 
 
 def _form(
@@ -221,7 +229,7 @@ def submit_request(
         )
     corrections: tuple[Correction, ...] = ()
     if request_type is RequestType.CORRECT:
-        known = {key for key, _title in _correctable(request, org.id)}
+        known = {key for key, _title, _lang in _correctable(request, org.id)}
         if correct_category not in known or not correct_value.strip():
             return _form(
                 request,
@@ -265,7 +273,7 @@ def submit_request(
         return _accepted(request, org, slug, new_reference())
     try:
         with runtime.db.session() as session:
-            taken = take_request(session, _svc(request), org.id, new, verification.CONSUMER)
+            taken = take_request(session, _svc(request), org.id, new, CONSUMER)
             reference = taken.request.reference
     except RightsError as exc:
         field = exc.field.removeprefix("body.")

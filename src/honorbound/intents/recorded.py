@@ -1,4 +1,5 @@
-"""Requests said on a recorded call act like requests said in a chat.
+"""Requests said on a recorded call act like requests said in a chat (this lives in `intents`,
+above `recordings` and `rights`, whose parts it joins).
 
 When a recording is ingested for a vault subject, its transcript becomes a call interaction of
 that subject through the vault's one write path (`vault.collection.add_interaction`: the
@@ -27,19 +28,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor
 from honorbound.intents.acting import Acted, act_on_interaction
 from honorbound.policy.jurisdictions import JurisdictionRules
+from honorbound.recordings.collect import Call
 from honorbound.recordings.ingest import Ingested
+from honorbound.recordings.store import RecordingStore
 from honorbound.recordings.timings import Transcript
 from honorbound.rights.context import Services
 from honorbound.vault.collection import NewInteraction, add_interaction
 from honorbound.vault.models import Channel, Direction
-from honorbound.vault.rules import current_rules, no_policy
-from honorbound.vault.subjects import get_subject
+from honorbound.vault.rules import CollectionRefused, current_rules, no_policy
+from honorbound.vault.subjects import SubjectNotFound, get_subject
 
 CUSTOMER_LABEL = "Customer"
 AGENT_LABEL = "Agent"
@@ -136,3 +140,55 @@ def act_on_recording(
     subject = get_subject(session, organization_id, subject_id)
     acted = act_on_interaction(session, svc, subject, added.interaction, text, added.intents, actor)
     return ActedCall(added.interaction.id, acted)
+
+
+def act_on_call(
+    session: Session,
+    svc: Services,
+    laws: JurisdictionRules,
+    store: RecordingStore,
+    organization_id: int,
+    call: Call,
+    done: Ingested,
+    actor: Actor,
+) -> dict[str, Any] | None:
+    """What the adapters show under `conversation` after `collect.collect` stored `done`:
+    None when the call names no subject or has no transcript; `stored: false` with the reason
+    when the vault refuses the transcript (the redacted recording stays stored). Any other
+    failure deletes the stored recording before it propagates, as `collect` does: the
+    transaction that held its audit entry is rolled back, and no call is stored without one."""
+    if call.subject_id is None or done.transcript is None:
+        return None
+    try:
+        acted = act_on_recording(
+            session,
+            svc,
+            laws,
+            organization_id,
+            call.subject_id,
+            done,
+            actor,
+            customer_channel=call.customer_channel,
+            speaker_channels=call.speaker_channels,
+            direction=Direction(call.direction),
+            started_at=call.started_at,
+        )
+        session.flush()
+    except (CollectionRefused, SubjectNotFound) as exc:
+        return {"stored": False, "reason": str(exc)}
+    except BaseException:
+        store.delete(done.recording_id)
+        raise
+    return {
+        "stored": True,
+        "interaction_id": acted.interaction_id,
+        "intents": [
+            {
+                "id": a.intent.id,
+                "kind": a.intent.kind,
+                "status": a.intent.status,
+                "review_reason": a.intent.review_reason,
+            }
+            for a in acted.acted
+        ],
+    }

@@ -1,0 +1,280 @@
+"""/v1/clients: a BPO's administrators onboard, staff, disable and offboard client organizations.
+
+The caller's key is the BPO's (role admin). A client id that is not one of this BPO's clients
+is 404, whoever else it belongs to. Each route calls one function of bpo.clients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from honorbound.accounts.models import Organization
+from honorbound.accounts.service import AccountError, Principal
+from honorbound.api.deps import ReadSessionDep, RowId, RuntimeDep, SessionDep, require
+from honorbound.api.problems import Problem
+from honorbound.bpo import clients
+from honorbound.policy.store import AdoptionError, prepare
+from honorbound.retention.certificates import document
+
+router = APIRouter(prefix="/v1/clients", tags=["clients"])
+BpoAdmin = Annotated[Principal, Depends(require("clients.manage"))]
+NOT_FOUND = "No client with that id at your BPO."
+
+
+class NewClient(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slug: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=clients.MAX_NAME)
+    privacy_contact: str = Field(min_length=1, max_length=clients.MAX_CONTACT)
+    notice: str | None = Field(
+        default=None,
+        max_length=clients.MAX_NOTICE_BYTES,
+        description="The client's notice: a declaration in YAML, adopted as its first version.",
+    )
+
+
+class ClientOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    privacy_contact: str
+    state: str
+    created_at: dt.datetime
+    disabled_at: dt.datetime | None
+    offboarded_at: dt.datetime | None
+
+
+class NewClientKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=clients.MAX_NAME)
+    role: str = Field(min_length=1, max_length=32)
+
+
+class IssuedClientKey(BaseModel):
+    id: int
+    prefix: str
+    role: str
+    key: str = Field(description="The key itself. Shown once; store it now.")
+
+
+class NewInvitation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=1, max_length=320)
+    role: str = Field(min_length=1, max_length=32)
+    display_name: str = Field(default="", max_length=200)
+
+
+class Invitation(BaseModel):
+    user_id: int
+    username: str
+    link: str = Field(description="The one-use link, also mailed. Shown once.")
+
+
+class NewAccess(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=320)
+    role: str = Field(min_length=1, max_length=32)
+
+
+class Access(BaseModel):
+    user_id: int
+    organization_id: int
+    role: str
+
+
+class Offboarding(BaseModel):
+    package_name: str
+    package_sha256: str
+    certificate: dict[str, Any]
+
+
+def _out(org: Organization) -> ClientOut:
+    row = clients.ClientRow(
+        org.id, org.slug, org.name, org.privacy_contact, org.created_at, org.disabled_at,
+        org.offboarded_at,
+    )  # fmt: skip
+    return ClientOut(**{k: getattr(row, k) for k in ClientOut.model_fields})
+
+
+def _client(session: Session, principal: Principal, client_id: int) -> Organization:
+    try:
+        return clients.client_of(session, principal.organization_id, client_id)
+    except LookupError:
+        raise Problem(404, "Not found", NOT_FOUND) from None
+
+
+def owned_client(client_id: RowId, principal: BpoAdmin, session: ReadSessionDep) -> int:
+    """The client id when it is this BPO's client; 404 before the body is even read."""
+    try:
+        return clients.client_of(session, principal.organization_id, client_id).id
+    except LookupError:
+        raise Problem(404, "Not found", NOT_FOUND) from None
+
+
+OwnedClient = Annotated[int, Depends(owned_client)]
+
+
+def _refused(exc: AccountError) -> Problem:
+    return Problem(422, "Cannot do this", str(exc))
+
+
+@router.get("", response_model=list[ClientOut])
+def list_clients(principal: BpoAdmin, session: SessionDep) -> list[ClientOut]:
+    rows = clients.clients(session, principal.organization_id)
+    return [ClientOut(**{k: getattr(r, k) for k in ClientOut.model_fields}) for r in rows]
+
+
+@router.post("", response_model=ClientOut, status_code=201)
+def onboard(
+    body: NewClient, principal: BpoAdmin, runtime: RuntimeDep, session: SessionDep
+) -> ClientOut:
+    prepared = None
+    if body.notice is not None:
+        try:
+            prepared = prepare(body.notice, "notice.yaml")
+        except AdoptionError as exc:
+            raise Problem(422, "The notice has errors", str(exc)) from None
+    try:
+        org = clients.onboard_client(
+            session, principal.organization_id, body.slug, body.name, body.privacy_contact,
+            principal.actor, prepared, runtime.jobs,
+        )  # fmt: skip
+    except AccountError as exc:
+        raise _refused(exc) from None
+    return _out(org)
+
+
+@router.get("/{client_id}", response_model=ClientOut)
+def get_client(client_id: RowId, principal: BpoAdmin, session: SessionDep) -> ClientOut:
+    return _out(_client(session, principal, client_id))
+
+
+@router.post("/{client_id}/api-keys", response_model=IssuedClientKey, status_code=201)
+def issue_key(
+    client_id: OwnedClient, body: NewClientKey, principal: BpoAdmin, session: SessionDep
+) -> IssuedClientKey:
+    try:
+        key, plaintext = clients.issue_client_key(
+            session, principal.organization_id, client_id, body.role, body.name, principal.actor
+        )
+    except AccountError as exc:
+        raise _refused(exc) from None
+    return IssuedClientKey(id=key.id, prefix=key.prefix, role=key.role, key=plaintext)
+
+
+@router.post("/{client_id}/invitations", response_model=Invitation, status_code=201)
+def invite(
+    client_id: OwnedClient,
+    body: NewInvitation,
+    principal: BpoAdmin,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> Invitation:
+    try:
+        user, link = clients.invite_to_client(
+            session, runtime.keys, runtime.jobs, principal.organization_id, client_id,
+            body.email, body.role, body.display_name, principal.actor,
+            runtime.settings.base_url.rstrip("/") + "/invite",
+        )  # fmt: skip
+    except AccountError as exc:
+        raise _refused(exc) from None
+    return Invitation(user_id=user.id, username=user.username, link=link)
+
+
+@router.post("/{client_id}/members", response_model=Access, status_code=201)
+def grant(
+    client_id: OwnedClient, body: NewAccess, principal: BpoAdmin, session: SessionDep
+) -> Access:
+    try:
+        membership = clients.grant_client_access(
+            session, principal.organization_id, client_id, body.username, body.role,
+            principal.actor,
+        )  # fmt: skip
+    except AccountError as exc:
+        raise _refused(exc) from None
+    return Access(
+        user_id=membership.user_id,
+        organization_id=membership.organization_id,
+        role=membership.role,
+    )
+
+
+@router.post("/{client_id}/disable", response_model=ClientOut)
+def disable(client_id: RowId, principal: BpoAdmin, session: SessionDep) -> ClientOut:
+    org = _client(session, principal, client_id)
+    try:
+        clients.disable_client(session, principal.organization_id, client_id, principal.actor)
+    except AccountError as exc:
+        raise _refused(exc) from None
+    return _out(org)
+
+
+@router.post("/{client_id}/enable", response_model=ClientOut)
+def enable(client_id: RowId, principal: BpoAdmin, session: SessionDep) -> ClientOut:
+    org = _client(session, principal, client_id)
+    try:
+        clients.enable_client(session, principal.organization_id, client_id, principal.actor)
+    except AccountError as exc:
+        raise _refused(exc) from None
+    return _out(org)
+
+
+def offboarding_dir(runtime: Any) -> Any:
+    return runtime.settings.data_dir / "offboarding"
+
+
+@router.post("/{client_id}/offboarding", response_model=Offboarding, status_code=201)
+def offboard(client_id: RowId, principal: BpoAdmin, runtime: RuntimeDep) -> Offboarding:
+    """Export the disabled client's data as a package for the controller, erase it, and
+    answer with the signed certificate. The package waits at /offboarding/package."""
+    bpo_id = principal.organization_id
+    try:
+        with runtime.db.read_session() as session:
+            _client(session, principal, client_id)
+            export = clients.export_client(
+                session, runtime.vault_keys, runtime.rules, bpo_id, client_id,
+                offboarding_dir(runtime), runtime.settings.resolved_recordings_dir,
+            )  # fmt: skip
+        with runtime.db.session() as session:
+            row = clients.offboard_client(
+                session, runtime.keys, runtime.vault_keys, bpo_id, client_id, export,
+                principal.actor,
+            )  # fmt: skip
+            return Offboarding(
+                package_name=row.package_name,
+                package_sha256=row.package_sha256,
+                certificate=document(row.certificate, row.signature),
+            )
+    except AccountError as exc:
+        raise _refused(exc) from None
+
+
+@router.get("/{client_id}/offboarding/certificate")
+def certificate(client_id: RowId, principal: BpoAdmin, session: SessionDep) -> JSONResponse:
+    try:
+        row = clients.offboarding_of(session, principal.organization_id, client_id)
+    except LookupError:
+        raise Problem(404, "Not found", "No offboarding of that client at your BPO.") from None
+    return JSONResponse(document(row.certificate, row.signature))
+
+
+@router.get("/{client_id}/offboarding/package", response_model=None)
+def package(
+    client_id: RowId, principal: BpoAdmin, runtime: RuntimeDep, session: SessionDep
+) -> FileResponse:
+    try:
+        row = clients.offboarding_of(session, principal.organization_id, client_id)
+    except LookupError:
+        raise Problem(404, "Not found", "No offboarding of that client at your BPO.") from None
+    path = offboarding_dir(runtime) / row.package_name
+    if not path.is_file():
+        raise Problem(
+            410, "Gone", "The package was removed from the server after it was handed over."
+        )
+    return FileResponse(path, media_type="application/zip", filename=row.package_name)

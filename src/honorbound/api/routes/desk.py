@@ -1,0 +1,135 @@
+"""/v1/desk: the cross-client desk for a BPO's key (the BPO and every client it operates).
+
+A key belongs to one organization; a BPO's key sees its clients here (and only here: every
+other route acts in the key's own organization). `client` filters by slug; a slug that is not
+the BPO's or one of its clients is 404. Pages are keyset pages: follow `next_cursor`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from honorbound.accounts.service import Principal
+from honorbound.api.deps import ReadSessionDep, require
+from honorbound.api.problems import Problem
+from honorbound.bpo import desk
+
+router = APIRouter(prefix="/v1/desk", tags=["desk"])
+Reader = Annotated[Principal, Depends(require("desk.read"))]
+ClientFilter = Annotated[
+    str | None, Query(max_length=64, description="Only this organization (slug).")
+]
+
+
+class OrganizationOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    state: str
+
+
+class OrganizationSummaryOut(BaseModel):
+    organization: OrganizationOut
+    open_requests: int
+    overdue: int
+    due_soon: int
+    opt_outs_not_honored: int
+    opt_outs_open: int
+    said_opt_outs_review: int
+    outbox_failed: int
+    retention_last_started_at: dt.datetime | None
+    retention_running: int
+    audit_ok: bool | None
+    audit_checked_at: dt.datetime | None
+
+
+class SummaryOut(BaseModel):
+    organizations: list[OrganizationSummaryOut]
+    totals: dict[str, int]
+    audit_problems: int
+    audit_unchecked: int
+
+
+class DueItemOut(BaseModel):
+    id: int
+    organization: str
+    reference: str
+    type: str
+    status: str
+    due_at: dt.datetime
+    overdue: bool
+
+
+class PageOut(BaseModel):
+    items: list[DueItemOut]
+    next_cursor: str | None
+
+
+def _organizations(
+    session: ReadSessionDep, principal: Principal, client: str | None
+) -> list[desk.DeskOrganization]:
+    try:
+        return desk.only(desk.organizations_of_bpo(session, principal.organization_id), client)
+    except LookupError as exc:
+        raise Problem(404, "Not found", str(exc)) from None
+
+
+def _org(o: desk.DeskOrganization) -> OrganizationOut:
+    return OrganizationOut(id=o.id, slug=o.slug, name=o.name, state=o.state)
+
+
+@router.get("", response_model=SummaryOut)
+def summary(principal: Reader, session: ReadSessionDep, client: ClientFilter = None) -> SummaryOut:
+    found = desk.summary(session, _organizations(session, principal, client))
+    return SummaryOut(
+        organizations=[
+            OrganizationSummaryOut(
+                organization=_org(r.organization),
+                opt_outs_not_honored=r.opt_outs_not_honored,
+                **{
+                    name: getattr(r, name)
+                    for name in OrganizationSummaryOut.model_fields
+                    if name not in ("organization", "opt_outs_not_honored")
+                },
+            )
+            for r in found.organizations
+        ],
+        totals=found.totals,
+        audit_problems=found.audit_problems,
+        audit_unchecked=found.audit_unchecked,
+    )
+
+
+@router.get("/requests", response_model=PageOut)
+def requests(
+    principal: Reader,
+    session: ReadSessionDep,
+    client: ClientFilter = None,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=desk.MAX_PAGE_SIZE)] = desk.PAGE_SIZE,
+    overdue: bool = False,
+) -> PageOut:
+    organizations = _organizations(session, principal, client)
+    try:
+        page = desk.due_requests(session, organizations, cursor, limit, overdue)
+    except desk.DeskError as exc:
+        raise Problem(422, "Bad cursor", str(exc)) from None
+    return PageOut(
+        items=[
+            DueItemOut(
+                id=i.id,
+                organization=i.organization.slug,
+                reference=i.reference,
+                type=i.type,
+                status=i.status,
+                due_at=i.due_at,
+                overdue=i.overdue,
+            )  # fmt: skip
+            for i in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )

@@ -1,0 +1,299 @@
+"""The cross-client desk: everything due across the organizations someone works for.
+
+Per organization and in total: open requests, overdue, due within `DUE_SOON`, opt-outs not yet
+honored (open opt-out and limit requests, and opt-outs said in conversations waiting for
+review), the last retention run, outbox messages that failed, and the audit chain's last
+check. Then the open requests themselves, by due date across every organization, one page at
+a time.
+
+Scale: counts are one grouped query per table over the organizations' indexes (the requests'
+is covered by `ix_rights_requests_org_open_due`, so no row is read); a page of requests is one
+keyset query per organization on the same index (`WHERE organization_id = ? AND closed_at IS
+NULL AND (due_at, id) > cursor ORDER BY due_at, id LIMIT n`), merged in due order, so a page
+costs the same on page 1 and page 2,000 and never sorts the open requests. Who may see which
+organizations is the caller's business (`organizations_of_user`, `organizations_of_bpo`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import heapq
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from honorbound.accounts.models import Membership, Organization
+from honorbound.audit.models import AuditCheckpoint
+from honorbound.db.base import utcnow
+from honorbound.intents.models import ConversationIntent
+from honorbound.notify.models import OutboxMessage, OutboxStatus
+from honorbound.retention.models import RetentionRun
+from honorbound.rights.intake import OPT_OUT_TYPES
+from honorbound.rights.models import RightsRequest
+
+DUE_SOON = dt.timedelta(days=7)
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+# The most organizations one desk covers (a page runs one small query per organization).
+MAX_ORGANIZATIONS = 500
+REVIEW = "review"  # a said opt-out waiting for staff (honorbound.intents)
+
+
+class DeskError(ValueError):
+    """A cursor or filter that cannot be used; the message says which."""
+
+
+@dataclass(frozen=True)
+class DeskOrganization:
+    id: int
+    slug: str
+    name: str
+    state: str  # active | disabled | offboarded
+    role: str | None = None  # the caller's role in it (console); None for an API key
+
+
+@dataclass
+class OrganizationSummary:
+    organization: DeskOrganization
+    open_requests: int = 0
+    overdue: int = 0
+    due_soon: int = 0
+    opt_outs_open: int = 0
+    said_opt_outs_review: int = 0
+    outbox_failed: int = 0
+    retention_last_started_at: dt.datetime | None = None
+    retention_running: int = 0
+    audit_ok: bool | None = None  # None: never checked
+    audit_checked_at: dt.datetime | None = None
+    audit_problem: str | None = None
+
+    @property
+    def opt_outs_not_honored(self) -> int:
+        return self.opt_outs_open + self.said_opt_outs_review
+
+
+COUNTED = (
+    "open_requests",
+    "overdue",
+    "due_soon",
+    "opt_outs_open",
+    "said_opt_outs_review",
+    "outbox_failed",
+    "retention_running",
+)
+
+
+@dataclass
+class Summary:
+    organizations: list[OrganizationSummary]
+    totals: dict[str, int] = field(default_factory=dict)
+    audit_problems: int = 0
+    audit_unchecked: int = 0
+
+
+@dataclass(frozen=True)
+class DueItem:
+    id: int
+    organization: DeskOrganization
+    reference: str
+    type: str
+    status: str
+    due_at: dt.datetime
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[DueItem]
+    next_cursor: str | None
+
+
+def _state(org: Organization) -> str:
+    if org.offboarded_at is not None:
+        return "offboarded"
+    return "disabled" if org.disabled_at is not None else "active"
+
+
+def organizations_of_user(session: Session, user_id: int) -> list[DeskOrganization]:
+    """Every organization the user is a member of, with their role in each."""
+    rows = session.execute(
+        select(Organization, Membership.role)
+        .join(Membership, Membership.organization_id == Organization.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Organization.name, Organization.id)
+        .limit(MAX_ORGANIZATIONS)
+    ).all()
+    return [DeskOrganization(o.id, o.slug, o.name, _state(o), role) for o, role in rows]
+
+
+def organizations_of_bpo(session: Session, bpo_id: int) -> list[DeskOrganization]:
+    """The BPO itself and every client it operates (an API key of the BPO sees them all)."""
+    rows = session.scalars(
+        select(Organization)
+        .where(or_(Organization.id == bpo_id, Organization.operated_by_id == bpo_id))
+        .order_by(Organization.name, Organization.id)
+        .limit(MAX_ORGANIZATIONS)
+    ).all()
+    return [DeskOrganization(o.id, o.slug, o.name, _state(o)) for o in rows]
+
+
+def only(organizations: list[DeskOrganization], slug: str | None) -> list[DeskOrganization]:
+    """The filter by client: LookupError for a slug the caller may not see (unknown or not
+    theirs look the same)."""
+    if not slug:
+        return organizations
+    chosen = [o for o in organizations if o.slug == slug]
+    if not chosen:
+        raise LookupError(f"no organization {slug[:64]!r} among yours")
+    return chosen
+
+
+def summary(
+    session: Session, organizations: list[DeskOrganization], now: dt.datetime | None = None
+) -> Summary:
+    now = now or utcnow()
+    by_id = {o.id: OrganizationSummary(o) for o in organizations}
+    ids = list(by_id)
+    if not ids:
+        return Summary([], dict.fromkeys(COUNTED, 0))
+    opt_out_types = sorted(t.value for t in OPT_OUT_TYPES)
+    for org_id, total, overdue, soon, opt_outs in session.execute(
+        select(
+            RightsRequest.organization_id,
+            func.count(),
+            func.sum(case((RightsRequest.due_at < now, 1), else_=0)),
+            func.sum(
+                case(
+                    (and_(RightsRequest.due_at >= now, RightsRequest.due_at < now + DUE_SOON), 1),
+                    else_=0,
+                )
+            ),
+            func.sum(case((RightsRequest.type.in_(opt_out_types), 1), else_=0)),
+        )
+        .where(RightsRequest.organization_id.in_(ids), RightsRequest.closed_at.is_(None))
+        .group_by(RightsRequest.organization_id)
+    ):
+        row = by_id[org_id]
+        row.open_requests, row.overdue = int(total), int(overdue or 0)
+        row.due_soon, row.opt_outs_open = int(soon or 0), int(opt_outs or 0)
+    for org_id, count in session.execute(
+        select(ConversationIntent.organization_id, func.count())
+        .where(ConversationIntent.organization_id.in_(ids), ConversationIntent.status == REVIEW)
+        .group_by(ConversationIntent.organization_id)
+    ):
+        by_id[org_id].said_opt_outs_review = int(count)
+    for org_id, count in session.execute(
+        select(OutboxMessage.organization_id, func.count())
+        .where(
+            OutboxMessage.status == OutboxStatus.FAILED.value,
+            OutboxMessage.organization_id.in_(ids),
+        )
+        .group_by(OutboxMessage.organization_id)
+    ):
+        by_id[org_id].outbox_failed = int(count)
+    for org_id, last, running in session.execute(
+        select(
+            RetentionRun.organization_id,
+            func.max(RetentionRun.started_at),
+            func.sum(case((RetentionRun.status == "running", 1), else_=0)),
+        )
+        .where(RetentionRun.organization_id.in_(ids))
+        .group_by(RetentionRun.organization_id)
+    ):
+        by_id[org_id].retention_last_started_at = last
+        by_id[org_id].retention_running = int(running or 0)
+    for checkpoint in session.scalars(
+        select(AuditCheckpoint).where(AuditCheckpoint.organization_id.in_(ids))
+    ):
+        row = by_id[checkpoint.organization_id]
+        row.audit_ok = checkpoint.ok
+        row.audit_checked_at = checkpoint.checked_at
+        row.audit_problem = checkpoint.problem
+    rows = list(by_id.values())
+    totals = {name: sum(int(getattr(r, name)) for r in rows) for name in COUNTED}
+    return Summary(
+        rows,
+        totals,
+        audit_problems=sum(1 for r in rows if r.audit_ok is False),
+        audit_unchecked=sum(1 for r in rows if r.audit_ok is None),
+    )
+
+
+# -- the requests, by due date -----------------------------------------------------------------
+def encode_cursor(due_at: dt.datetime, request_id: int) -> str:
+    text = f"{due_at.astimezone(dt.UTC).isoformat()}|{request_id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    if len(cursor) > 100:
+        raise DeskError("the page cursor is too long; start again from the first page")
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, _, number = text.partition("|")
+        due_at = dt.datetime.fromisoformat(when)
+        request_id = int(number)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise DeskError("the page cursor is not one this desk gave; start again") from None
+    if due_at.tzinfo is None or not 1 <= request_id <= 2_147_483_647:
+        raise DeskError("the page cursor is not one this desk gave; start again")
+    return due_at, request_id
+
+
+def due_requests(
+    session: Session,
+    organizations: list[DeskOrganization],
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+    overdue_only: bool = False,
+    now: dt.datetime | None = None,
+) -> Page:
+    """One page of open requests across `organizations`, earliest due first."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise DeskError(f"a page holds 1 to {MAX_PAGE_SIZE} requests")
+    now = now or utcnow()
+    after = decode_cursor(cursor) if cursor else None
+    by_id = {o.id: o for o in organizations}
+    columns = (
+        RightsRequest.due_at,
+        RightsRequest.id,
+        RightsRequest.organization_id,
+        RightsRequest.reference,
+        RightsRequest.type,
+        RightsRequest.status,
+    )
+    streams: list[list[Any]] = []
+    for org_id in by_id:
+        query = select(*columns).where(
+            RightsRequest.organization_id == org_id, RightsRequest.closed_at.is_(None)
+        )
+        if after is not None:
+            due, last_id = after
+            query = query.where(
+                or_(
+                    RightsRequest.due_at > due,
+                    and_(RightsRequest.due_at == due, RightsRequest.id > last_id),
+                )
+            )
+        if overdue_only:
+            query = query.where(RightsRequest.due_at < now)
+        rows = session.execute(
+            query.order_by(RightsRequest.due_at, RightsRequest.id).limit(limit + 1)
+        ).all()
+        if rows:
+            streams.append([tuple(r) for r in rows])
+    merged = list(heapq.merge(*streams, key=lambda r: (_utc(r[0]), r[1])))[: limit + 1]
+    items = [
+        DueItem(r[1], by_id[r[2]], r[3], r[4], r[5], _utc(r[0]), _utc(r[0]) < now)
+        for r in merged[:limit]
+    ]
+    more = len(merged) > limit
+    return Page(items, encode_cursor(items[-1].due_at, items[-1].id) if more else None)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

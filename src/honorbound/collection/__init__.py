@@ -1,0 +1,1 @@
+"""Collecting interactions in bulk: the checks of the single endpoint, in batches (`bulk`)."""

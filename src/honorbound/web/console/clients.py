@@ -1,0 +1,407 @@
+"""A BPO in the console: the organization switcher, the clients page (onboard, keys, invite,
+staff, disable, offboard) and the cross-client desk ("All my clients"). Thin: each form calls
+one function of bpo.clients, sessions or bpo.desk and renders the answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from honorbound.accounts import sessions
+from honorbound.accounts.models import Organization
+from honorbound.accounts.roles import Role
+from honorbound.accounts.service import AccountError
+from honorbound.bpo import clients, desk
+from honorbound.retention.certificates import document
+from honorbound.web import csrf
+from honorbound.web.console.team import ROLE_NAMES
+from honorbound.web.rendering import render
+from honorbound.web.staff import SESSION_TOKEN, Staff, guard, guard_post, signed_in
+
+router = APIRouter(include_in_schema=False)
+MAX_ID = 2_147_483_647
+KEY_ROLES = {r.value: r.value.replace("_", " ") for r in Role}
+
+
+def _refuse(
+    request: Request, staff: Staff | None, status: int, title: str, message: str
+) -> Response:
+    """An error page in the console's frame."""
+    return render(
+        request,
+        "error.html",
+        status=status,
+        title=title,
+        message=message,
+        layout="console/layout.html" if staff else "base.html",
+        staff=staff,
+        home="/console" if staff else "/login",
+    )
+
+
+# -- the organization switcher -----------------------------------------------------------------
+@router.post("/console/organization", response_class=HTMLResponse)
+def switch(
+    request: Request,
+    organization_id: Annotated[str, Form(max_length=12)] = "",
+    next_page: Annotated[str, Form(alias="next", max_length=300)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = signed_in(request)
+    if staff is None:
+        return RedirectResponse("/login", status_code=303)
+    if not csrf.valid(request, csrf_token):
+        return render(request, "console/forbidden.html", 403, staff=staff, csrf_failed=True)
+    token = request.session.get(SESSION_TOKEN)
+    chosen = int(organization_id) if organization_id.isdigit() else 0
+    refused = (
+        "You are not a member of that organization, or it is disabled. Choose one of yours "
+        "from the list."
+    )
+    if not (1 <= chosen <= MAX_ID and isinstance(token, str)):
+        return _refuse(request, staff, 403, "Not one of your organizations", refused)
+    try:
+        with request.app.state.runtime.db.session() as session:
+            sessions.switch(session, token, chosen)
+    except sessions.NotAMember:
+        return _refuse(request, staff, 403, "Not one of your organizations", refused)
+    # Only a console page of this site (no open redirect).
+    target = next_page if next_page.startswith("/console") and "//" not in next_page else "/console"
+    return RedirectResponse(target, status_code=303)
+
+
+# -- the clients page --------------------------------------------------------------------------
+def _bpo_page(request: Request, staff: Staff, status: int = 200, **context: Any) -> Response:
+    with request.app.state.runtime.db.read_session() as session:
+        org = session.get(Organization, staff.organization_id)
+        assert org is not None
+        rows = clients.clients(session, org.id) if org.operated_by_id is None else []
+        is_client = org.operated_by_id is not None
+    return render(
+        request,
+        "console/clients.html",
+        status=status,
+        staff=staff,
+        section="clients",
+        clients=rows,
+        is_client=is_client,
+        **context,
+    )
+
+
+@router.get("/console/clients", response_class=HTMLResponse)
+def clients_page(request: Request) -> Response:
+    staff = guard(request, "clients.manage")
+    if isinstance(staff, Response):
+        return staff
+    return _bpo_page(request, staff)
+
+
+@router.post("/console/clients", response_class=HTMLResponse)
+def onboard(
+    request: Request,
+    slug: Annotated[str, Form(max_length=64)] = "",
+    name: Annotated[str, Form(max_length=clients.MAX_NAME)] = "",
+    privacy_contact: Annotated[str, Form(max_length=clients.MAX_CONTACT)] = "",
+    notice: Annotated[str, Form(max_length=clients.MAX_NOTICE_BYTES)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    from honorbound.policy.store import AdoptionError, prepare
+
+    staff = guard_post(request, "clients.manage", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    form = {"slug": slug, "name": name, "privacy_contact": privacy_contact, "notice": notice}
+    runtime = request.app.state.runtime
+    try:
+        prepared = prepare(notice, "notice.yaml") if notice.strip() else None
+    except AdoptionError as exc:
+        return _bpo_page(request, staff, 422, error=f"The notice has errors: {exc}", form=form)
+    try:
+        with runtime.db.session() as session:
+            org = clients.onboard_client(
+                session, staff.organization_id, slug, name, privacy_contact, staff.actor,
+                prepared, runtime.jobs,
+            )  # fmt: skip
+            client_id = org.id
+    except AccountError as exc:
+        return _bpo_page(request, staff, 422, error=str(exc), form=form)
+    return RedirectResponse(f"/console/clients/{client_id}?onboarded=1", status_code=303)
+
+
+def _client_page(
+    request: Request, staff: Staff, client_id: int, status: int = 200, **context: Any
+) -> Response:
+    from honorbound.accounts import team
+
+    with request.app.state.runtime.db.read_session() as session:
+        try:
+            client = clients.client_of(session, staff.organization_id, client_id)
+        except LookupError:
+            return render(request, "console/not_found.html", 404, staff=staff, what="client")
+        row = clients.clients(session, staff.organization_id)
+        found = next(r for r in row if r.id == client.id)
+        members = team.members(session, client.id)
+        try:
+            offboarding = clients.offboarding_of(session, staff.organization_id, client.id)
+        except LookupError:
+            offboarding = None
+    return render(
+        request,
+        "console/client.html",
+        status=status,
+        staff=staff,
+        section="clients",
+        client=found,
+        members=members,
+        offboarding=offboarding,
+        roles=ROLE_NAMES,
+        key_roles=KEY_ROLES,
+        onboarded=request.query_params.get("onboarded") == "1",
+        **context,
+    )
+
+
+def _client_id(request: Request, staff: Staff, client_id: int) -> Response | None:
+    if not 1 <= client_id <= MAX_ID:
+        return render(request, "console/not_found.html", 404, staff=staff, what="client")
+    return None
+
+
+@router.get("/console/clients/{client_id}", response_class=HTMLResponse)
+def client_page(request: Request, client_id: int) -> Response:
+    staff = guard(request, "clients.manage")
+    if isinstance(staff, Response):
+        return staff
+    return _client_id(request, staff, client_id) or _client_page(request, staff, client_id)
+
+
+def _act(
+    request: Request, staff: Staff | Response, client_id: int, action: Any, **shown: Any
+) -> Response:
+    """Run one write for a client; its errors come back on the client's page (422), an id
+    that is not this BPO's client is the console's 404."""
+    if isinstance(staff, Response):
+        return staff
+    bad = _client_id(request, staff, client_id)
+    if bad is not None:
+        return bad
+    runtime = request.app.state.runtime
+    try:
+        with runtime.db.session() as session:
+            result = action(session, runtime)
+    except LookupError:
+        return render(request, "console/not_found.html", 404, staff=staff, what="client")
+    except AccountError as exc:
+        return _client_page(request, staff, client_id, 422, error=str(exc), **shown)
+    if isinstance(result, dict):
+        return _client_page(request, staff, client_id, **result)
+    return RedirectResponse(f"/console/clients/{client_id}", status_code=303)
+
+
+@router.post("/console/clients/{client_id}/keys", response_class=HTMLResponse)
+def issue_key(
+    request: Request,
+    client_id: int,
+    name: Annotated[str, Form(max_length=clients.MAX_NAME)] = "",
+    role: Annotated[str, Form(max_length=32)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = guard_post(request, "clients.manage", csrf_token)
+
+    def action(session: Any, runtime: Any) -> dict[str, Any]:
+        assert isinstance(staff, Staff)
+        key, plaintext = clients.issue_client_key(
+            session, staff.organization_id, client_id, role, name, staff.actor
+        )
+        return {"new_key": plaintext, "new_key_prefix": key.prefix}
+
+    return _act(request, staff, client_id, action, key_form={"name": name, "role": role})
+
+
+@router.post("/console/clients/{client_id}/invite", response_class=HTMLResponse)
+def invite(
+    request: Request,
+    client_id: int,
+    email: Annotated[str, Form(max_length=320)] = "",
+    role: Annotated[str, Form(max_length=32)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = guard_post(request, "clients.manage", csrf_token)
+
+    def action(session: Any, runtime: Any) -> dict[str, Any]:
+        assert isinstance(staff, Staff)
+        user, link = clients.invite_to_client(
+            session, runtime.keys, runtime.jobs, staff.organization_id, client_id, email, role,
+            display_name, staff.actor, runtime.settings.base_url.rstrip("/") + "/invite",
+        )  # fmt: skip
+        return {"invited": user.username, "invite_link": link}
+
+    shown = {"invite_form": {"email": email, "role": role, "display_name": display_name}}
+    return _act(request, staff, client_id, action, **shown)
+
+
+@router.post("/console/clients/{client_id}/grant", response_class=HTMLResponse)
+def grant(
+    request: Request,
+    client_id: int,
+    username: Annotated[str, Form(max_length=320)] = "",
+    role: Annotated[str, Form(max_length=32)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = guard_post(request, "clients.manage", csrf_token)
+
+    def action(session: Any, runtime: Any) -> None:
+        assert isinstance(staff, Staff)
+        clients.grant_client_access(
+            session, staff.organization_id, client_id, username, role, staff.actor
+        )
+
+    return _act(request, staff, client_id, action, grant_form={"username": username})
+
+
+@router.post("/console/clients/{client_id}/disable", response_class=HTMLResponse)
+def disable(request: Request, client_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
+    staff = guard_post(request, "clients.manage", csrf_token)
+
+    def action(session: Any, runtime: Any) -> None:
+        assert isinstance(staff, Staff)
+        clients.disable_client(session, staff.organization_id, client_id, staff.actor)
+
+    return _act(request, staff, client_id, action)
+
+
+@router.post("/console/clients/{client_id}/enable", response_class=HTMLResponse)
+def enable(request: Request, client_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
+    staff = guard_post(request, "clients.manage", csrf_token)
+
+    def action(session: Any, runtime: Any) -> None:
+        assert isinstance(staff, Staff)
+        clients.enable_client(session, staff.organization_id, client_id, staff.actor)
+
+    return _act(request, staff, client_id, action)
+
+
+def offboarding_dir(runtime: Any) -> Any:
+    return runtime.settings.data_dir / "offboarding"
+
+
+@router.post("/console/clients/{client_id}/offboard", response_class=HTMLResponse)
+def offboard(
+    request: Request,
+    client_id: int,
+    confirm: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = guard_post(request, "clients.manage", csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    bad = _client_id(request, staff, client_id)
+    if bad is not None:
+        return bad
+    runtime = request.app.state.runtime
+    try:
+        with runtime.db.read_session() as session:
+            client = clients.client_of(session, staff.organization_id, client_id)
+            if confirm.strip() != client.slug:
+                raise AccountError(
+                    f"Type the client's slug ({client.slug}) to confirm: offboarding erases its "
+                    "data."
+                )
+            export = clients.export_client(
+                session, runtime.vault_keys, runtime.rules, staff.organization_id, client_id,
+                offboarding_dir(runtime), runtime.settings.resolved_recordings_dir,
+            )  # fmt: skip
+        with runtime.db.session() as session:
+            clients.offboard_client(
+                session, runtime.keys, runtime.vault_keys, staff.organization_id, client_id,
+                export, staff.actor,
+            )  # fmt: skip
+    except LookupError:
+        return render(request, "console/not_found.html", 404, staff=staff, what="client")
+    except AccountError as exc:
+        return _client_page(request, staff, client_id, 422, error=str(exc))
+    return RedirectResponse(f"/console/clients/{client_id}", status_code=303)
+
+
+@router.get("/console/clients/{client_id}/certificate.json", response_model=None)
+def certificate(request: Request, client_id: int) -> Response:
+    staff = guard(request, "clients.manage")
+    if isinstance(staff, Response):
+        return staff
+    bad = _client_id(request, staff, client_id)
+    if bad is not None:
+        return bad
+    try:
+        with request.app.state.runtime.db.read_session() as session:
+            row = clients.offboarding_of(session, staff.organization_id, client_id)
+            body = json.dumps(document(row.certificate, row.signature), indent=2)
+    except LookupError:
+        return render(request, "console/not_found.html", 404, staff=staff, what="offboarding")
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="offboarding-{client_id}.json"'},
+    )
+
+
+@router.get("/console/clients/{client_id}/package.zip", response_model=None)
+def package(request: Request, client_id: int) -> Response:
+    staff = guard(request, "clients.manage")
+    if isinstance(staff, Response):
+        return staff
+    bad = _client_id(request, staff, client_id)
+    if bad is not None:
+        return bad
+    runtime = request.app.state.runtime
+    try:
+        with runtime.db.read_session() as session:
+            row = clients.offboarding_of(session, staff.organization_id, client_id)
+    except LookupError:
+        return render(request, "console/not_found.html", 404, staff=staff, what="offboarding")
+    path = offboarding_dir(runtime) / row.package_name
+    if not path.is_file():
+        gone = "The package was removed from the server after it was handed over."
+        return _refuse(request, staff, 410, "Package removed", gone)
+    return FileResponse(path, media_type="application/zip", filename=row.package_name)
+
+
+# -- the cross-client desk ---------------------------------------------------------------------
+@router.get("/console/all-clients", response_class=HTMLResponse)
+def all_clients(request: Request) -> Response:
+    staff = guard(request, "desk.read")
+    if isinstance(staff, Response):
+        return staff
+    params = request.query_params
+    client = params.get("client", "")[:65]
+    cursor = params.get("cursor", "") or None
+    overdue = params.get("overdue") == "1"
+    with request.app.state.runtime.db.read_session() as session:
+        mine = desk.organizations_of_user(session, staff.user_id)
+        try:
+            chosen = desk.only(mine, client or None)
+        except LookupError:
+            return _refuse(request, staff, 404, "Not one of your clients",
+                           "There is no organization with that name among the ones you work "
+                           "for. Choose one from the list.")  # fmt: skip
+        found = desk.summary(session, chosen)
+        try:
+            page = desk.due_requests(session, chosen, cursor, overdue_only=overdue)
+        except desk.DeskError as exc:
+            return _refuse(request, staff, 422, "This page cannot be shown", str(exc) + ".")
+    return render(
+        request,
+        "console/all_clients.html",
+        staff=staff,
+        section="all-clients",
+        mine=mine,
+        summary=found,
+        page=page,
+        client=client,
+        overdue=overdue,
+        first=cursor is None,
+    )
