@@ -10,7 +10,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from honorbound.detect import digits, people
+from honorbound.detect import digits, patterns, people
+from honorbound.detect.findings import Finding
 from honorbound.detect.prepared import Prepared
 
 PIECES = [
@@ -70,3 +71,30 @@ def test_every_weak_cue_is_found_where_the_cue_as_written_finds_it() -> None:
             assert got == expected, text
             folded = [m.span() for m in people._WEAK_CUE._folded.finditer(text.lower())]
             assert folded == expected, text
+
+
+EMAIL_PIECES = ["at", "arroba", "AT", "dot", "punto", "period", "gmail", "com", "net", "us"]
+EMAIL_PIECES += ["me", "j", "o", "h", "n", "m as in mary", "underscore", "seven", "x1", "."]
+email_texts = st.lists(
+    st.tuples(st.sampled_from(EMAIL_PIECES), st.sampled_from([" ", " ", ".", "", ", ", "\n"])),
+    min_size=3,
+    max_size=30,
+).map(lambda parts: "".join(word + sep for word, sep in parts))
+
+
+@settings(max_examples=400, deadline=None)
+@given(email_texts)
+def test_the_spoken_email_tail_gate_changes_no_finding(text: str) -> None:
+    """The gate runs on folded text only; the reference (no shortcuts) never gates."""
+    fast: list[Finding] = []
+    reference: list[Finding] = []
+    patterns.emails(fast, Prepared(text))
+    patterns.emails(reference, Prepared(text, shortcuts=False))
+    assert [(f.start, f.end) for f in fast] == [(f.start, f.end) for f in reference]
+
+
+def test_the_spoken_email_tail_gate_lets_spoken_addresses_through() -> None:
+    for text in ("write to j o h n at gmail dot com", "es pedro arroba correo punto mx"):
+        found: list[Finding] = []
+        patterns.emails(found, Prepared(text))
+        assert [f.type for f in found] == ["EMAIL_ADDRESS"], text
