@@ -389,6 +389,13 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
     return Run("".join(digits), starts, ends, bounds, spoken, plus, first, pieces[-1].end())
 
 
+def _spans(matches: Iterator[re.Match[str]]) -> Iterator[tuple[int, int]]:
+    # A generator function, not a generator expression: mypyc builds the latter as a list,
+    # which on a 10 MB line would hold every match at once.
+    for m in matches:
+        yield m.span()
+
+
 def iter_runs(prepared: Prepared) -> Iterator[Run]:
     """Every number run in the text, in order, one at a time.
 
@@ -404,14 +411,14 @@ def iter_runs(prepared: Prepared) -> Iterator[Run]:
     if spoken and prepared.ascii and len(text) <= TOKEN_SCAN_MAX:
         spans = _ascii_run_spans(prepared)
     elif spoken and prepared.ascii:
-        spans = (m.span() for m in _RUN_SPOKEN_ASCII.finditer(prepared.lowered))
+        spans = _spans(_RUN_SPOKEN_ASCII.finditer(prepared.lowered))
     elif spoken and prepared.folded:
-        spans = (m.span() for m in _RUN_SPOKEN_FOLDED.finditer(prepared.lowered))
+        spans = _spans(_RUN_SPOKEN_FOLDED.finditer(prepared.lowered))
     elif spoken:
-        spans = (m.span() for m in _RUN_SPOKEN.finditer(text))
+        spans = _spans(_RUN_SPOKEN.finditer(text))
     elif prepared.has_digit:
         written = _RUN_WRITTEN_ASCII if prepared.ascii else _RUN_WRITTEN
-        spans = (m.span() for m in written.finditer(text))
+        spans = _spans(written.finditer(text))
     else:
         return
     last_end = -_NEAR
