@@ -64,6 +64,23 @@ def ingest_command(
             "blind index is kept; the call is matched to them later)."
         ),
     ] = None,
+    customer_channel: Annotated[
+        int | None,
+        typer.Option(
+            help="With --subject: the customer's audio channel, so what they asked on the call "
+            "(an opt-out, a rights request) is acted on; without it, staff review it."
+        ),
+    ] = None,
+    direction: Annotated[
+        str, typer.Option(help="With --subject: inbound or outbound (the call's direction).")
+    ] = "inbound",
+    started_at: Annotated[
+        str | None,
+        typer.Option(
+            help="With --subject: when the call started, ISO 8601 with a zone "
+            "(default: the ingest time minus the call's duration)."
+        ),
+    ] = None,
     offline_asr: Annotated[
         bool,
         typer.Option(
@@ -76,9 +93,14 @@ def ingest_command(
     """Redact one call (transcript findings, keypad tones, paused stretches) and store the
     redacted audio and transcript, through the same collection gate as the API (checks, the
     original's decision, the audit entry). Prints the stored recording's manifest as JSON."""
+    import datetime as dt
+
     from honorbound.cli.retention import CLI_ACTOR
+    from honorbound.intents.recorded import act_on_call
     from honorbound.recordings import collect
     from honorbound.recordings.errors import RecordingError
+    from honorbound.recordings.store import RecordingStore
+    from honorbound.rights.jobs import services
 
     loaded = settings()
     channels: dict[str, int] = {}
@@ -98,10 +120,15 @@ def ingest_command(
         marker_list = raw
     if offline_asr and transcript is not None:
         fail("give either --transcript or --offline-asr, not both")
-    try:
-        collect.check_call_id(call_id)
-    except RecordingError as exc:
-        fail(str(exc).replace("`call_id`", "--call-id"))
+    start: dt.datetime | None = None
+    if started_at is not None:
+        try:
+            start = dt.datetime.fromisoformat(started_at)
+        except ValueError:
+            fail(
+                f"--started-at {started_at!r}: expected ISO 8601 with a zone, "
+                "e.g. 2026-12-07T14:03Z"
+            )
     call = collect.Call(
         call_id=call_id,
         transcript=_read(transcript, MAX_TRANSCRIPT_BYTES, "transcript") if transcript else None,
@@ -111,7 +138,15 @@ def ingest_command(
         subject_id=subject,
         caller=caller,
         offline_asr=offline_asr,
+        customer_channel=customer_channel,
+        direction=direction,
+        started_at=start,
     )
+    try:
+        collect.check_call_id(call_id)
+        collect.check_call_facts(call)
+    except RecordingError as exc:
+        fail(_as_options(str(exc)))
     rt = runtime(loaded=loaded)
     try:
         with rt.db.session() as session:
@@ -125,11 +160,32 @@ def ingest_command(
                 audio,
                 call,
             )
+            shown: dict[str, Any] = {"uri": done.uri, **done.manifest}
+            acted = act_on_call(
+                session,
+                services(rt),
+                rt.rules,
+                RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
+                org_id,
+                call,
+                done,
+                CLI_ACTOR,
+            )
+            if acted is not None:
+                shown["conversation"] = acted
     except RecordingError as exc:
         fail(f"{audio.name}: {exc}")
     finally:
         rt.close()
-    out.print_json(json.dumps({"uri": done.uri, **done.manifest}))
+    out.print_json(json.dumps(shown))
+
+
+def _as_options(message: str) -> str:
+    """The gate's message with its field names as this command's options."""
+    for name in ("call_id", "subject_id", "customer_channel", "started_at", "direction"):
+        option = "--subject" if name == "subject_id" else "--" + name.replace("_", "-")
+        message = message.replace(f"`{name}`", option)
+    return message
 
 
 @app.command("transcribe")

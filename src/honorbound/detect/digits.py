@@ -160,6 +160,66 @@ _RUN_SPOKEN_FOLDED: Final = re.compile(rf"{_FOLDED_TOKEN}(?:{_GAP}{_FOLDED_TOKEN
 # On ASCII text "[0-9]" is "\d", checked inline instead of through the Unicode tables.
 _ASCII_TOKEN: Final = rf"(?:[0-9]+|{_FOLDED_TRIE}(?![a-z]))"
 _RUN_SPOKEN_ASCII: Final = re.compile(rf"{_ASCII_TOKEN}(?:{_GAP}{_ASCII_TOKEN})*+")
+# On an ASCII text of call length the runs are assembled from the tokens themselves, found
+# with C-speed `find`s for the few number words the text holds (its words are known from
+# `Prepared`), instead of the run pattern trying its trie at every letter that may start a
+# number word. The two agree by construction: a token is a maximal run of digits, or a
+# maximal run of letters that is a number word; a run is tokens joined by 1-6 separators
+# (see the module docstring). Longer texts take the pattern, which streams (bounded memory).
+_ASCII_NUMBER_WORDS: Final = frozenset(w for w in WORDS if w.isascii())
+_ASCII_NUMBER_BYTES: Final = frozenset(w.encode("ascii") for w in _ASCII_NUMBER_WORDS)
+_SEPARATOR_SET: Final = frozenset(_SEPARATORS)
+TOKEN_SCAN_MAX: Final = 20_000
+
+
+def _letter(ch: str) -> bool:
+    return "a" <= ch <= "z"
+
+
+def _ascii_run_spans(prepared: Prepared) -> list[tuple[int, int]]:
+    """The spans `_RUN_SPOKEN_ASCII.finditer(prepared.lowered)` gives, found token by token."""
+    lowered = prepared.lowered
+    size = len(lowered)
+    tokens: list[tuple[int, int]] = []
+    if prepared.has_digit:
+        for m in _ASCII_DIGITS.finditer(lowered):
+            tokens.append(m.span())
+    for raw in _ASCII_NUMBER_BYTES.intersection(prepared.ascii_words):
+        word = raw.decode("ascii")
+        width = len(word)
+        at = lowered.find(word)
+        while at >= 0:
+            after = at + width
+            if (at == 0 or not _letter(lowered[at - 1])) and (
+                after == size or not _letter(lowered[after])
+            ):
+                tokens.append((at, after))
+                at = lowered.find(word, after)
+            else:
+                at = lowered.find(word, at + 1)
+    if not tokens:
+        return []
+    tokens.sort()
+    spans: list[tuple[int, int]] = []
+    start, end = tokens[0]
+    for i in range(1, len(tokens)):
+        s, e = tokens[i]
+        gap = s - end
+        joined = 1 <= gap <= _MAX_GAP
+        if joined:
+            for k in range(end, s):
+                if lowered[k] not in _SEPARATOR_SET:
+                    joined = False
+                    break
+        if joined:
+            end = e
+        else:
+            spans.append((start, end))
+            start, end = s, e
+    spans.append((start, end))
+    return spans
+
+
 _TOKEN: Final = rf"(?:\d+|(?<![A-Za-z])(?ai:{_WORD_TRIE})(?![A-Za-z]))"
 _RUN_SPOKEN: Final = re.compile(rf"{_TOKEN}(?:{_GAP}{_TOKEN})*+")
 _RUN_WRITTEN: Final = re.compile(rf"\d+(?:{_GAP}\d+)*+")
@@ -329,6 +389,13 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
     return Run("".join(digits), starts, ends, bounds, spoken, plus, first, pieces[-1].end())
 
 
+def _spans(matches: Iterator[re.Match[str]]) -> Iterator[tuple[int, int]]:
+    # A generator function, not a generator expression: mypyc builds the latter as a list,
+    # which on a 10 MB line would hold every match at once.
+    for m in matches:
+        yield m.span()
+
+
 def iter_runs(prepared: Prepared) -> Iterator[Run]:
     """Every number run in the text, in order, one at a time.
 
@@ -340,22 +407,25 @@ def iter_runs(prepared: Prepared) -> Iterator[Run]:
     """
     text = prepared.text
     spoken = _has_number_word(prepared)
-    if spoken and prepared.ascii:
-        matches = _RUN_SPOKEN_ASCII.finditer(prepared.lowered)
+    spans: Iterable[tuple[int, int]]
+    if spoken and prepared.ascii and len(text) <= TOKEN_SCAN_MAX:
+        spans = _ascii_run_spans(prepared)
+    elif spoken and prepared.ascii:
+        spans = _spans(_RUN_SPOKEN_ASCII.finditer(prepared.lowered))
     elif spoken and prepared.folded:
-        matches = _RUN_SPOKEN_FOLDED.finditer(prepared.lowered)
+        spans = _spans(_RUN_SPOKEN_FOLDED.finditer(prepared.lowered))
     elif spoken:
-        matches = _RUN_SPOKEN.finditer(text)
+        spans = _spans(_RUN_SPOKEN.finditer(text))
     elif prepared.has_digit:
-        matches = (_RUN_WRITTEN_ASCII if prepared.ascii else _RUN_WRITTEN).finditer(text)
+        written = _RUN_WRITTEN_ASCII if prepared.ascii else _RUN_WRITTEN
+        spans = _spans(written.finditer(text))
     else:
         return
     last_end = -_NEAR
-    for match in matches:
-        start, end = match.span()
+    for start, end in spans:
         if (
             end - start < 3
-            and match.group()[0].isdigit()
+            and text[start].isdigit()
             and not (end - start == 2 and start - last_end < _NEAR)
             and not _own_line(text, start, end)
         ):
@@ -365,7 +435,7 @@ def iter_runs(prepared: Prepared) -> Iterator[Run]:
             continue
         if end - start > _MAX_RUN_CHARS:
             continue
-        group = match.group()
+        group = text[start:end]
         if not spoken or _ALL_WRITTEN.fullmatch(group):
             run = _written(text, start, end, group, prepared.ascii)
         else:

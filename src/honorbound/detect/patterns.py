@@ -57,6 +57,15 @@ _SPOKEN_EMAIL: Final = Caseless(
     rf"[A-Za-z0-9]{{1,40}}(?:(?:{_SPOKEN_SEP})[A-Za-z0-9]{{1,40}}){{0,3}}"
     rf"(?:{_SPOKEN_SEP})(?:{_TLD})(?![A-Za-z0-9])",
 )
+# Every spoken address ends with this (the tail of _SPOKEN_EMAIL: "at", the domain, the
+# top-level domain), which starts with a whitespace class, so the regex engine skips in C to
+# the spaces; a folded text without it cannot hold a spoken address, and the full pattern,
+# which tries its local part at every letter, is not run.
+_SPOKEN_EMAIL_TAIL: Final = re.compile(
+    r"\s(?:at|arroba)\s"
+    rf"[A-Za-z0-9]{{1,40}}(?:(?:{_SPOKEN_SEP})[A-Za-z0-9]{{1,40}}){{0,3}}"
+    rf"(?:{_SPOKEN_SEP})(?:{_TLD})(?![A-Za-z0-9])"
+)
 # Patterns start with a plain character class where they can: the regex engine then skips
 # ahead in C to the next possible first character instead of trying every position. Those
 # that start with a digit are Twins (prepared.py): on ASCII text \d is checked inline.
@@ -297,7 +306,12 @@ def emails(out: list[Finding], prepared: Prepared) -> None:
     # A spoken address says "at" (any case) and ends in a top-level domain said as a word
     # after a dot ("dot com").
     gates = prepared.gates
-    if gates & _AT_GATE and gates & _TLD_GATE and ("." in text or gates & _DOT_GATE):
+    if (
+        gates & _AT_GATE
+        and gates & _TLD_GATE
+        and ("." in text or gates & _DOT_GATE)
+        and (not prepared.folded or _SPOKEN_EMAIL_TAIL.search(prepared.lowered))
+    ):
         for m in _SPOKEN_EMAIL.finditer(prepared):
             out.append(Finding(EMAIL, m.start(), m.end(), 0.85, text[m.start() : m.end()]))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from honorbound.detect.digits import trie
 from honorbound.detect.findings import Finding
 from honorbound.detect.prepared import Caseless, Prepared, word_gate
 from honorbound.detect.resources import words
@@ -26,9 +27,16 @@ _STRONG_CUE: Final = Caseless(
     r"account\s+holder\s+is|cardholder\s+is|card\s+holder\s+is|"
     r"signed|sincerely|regards|dear)[,:]?\s+",
 )
+_WEAK_CUES: Final = (
+    "this is|it's|it is|i'm|i am|i m|hi|hello|hey|thanks|thank you|soy|habla|dear|ask for|"
+    "talk to|speak to|speak with"
+)
+# The cues factored into a trie whose branches each start with a plain letter, the "not after
+# a letter" check just after it (as in digits.trie): the regex engine then skips in C to the
+# few letters that start a cue instead of trying the lookbehind at every position. The words
+# of a cue are joined by \s+ as before.
 _WEAK_CUE: Final = Caseless(
-    r"(?<![A-Za-z])(?:this\s+is|it's|it\s+is|i'm|i\s+am|i\s+m|hi|hello|hey|thanks|"
-    r"thank\s+you|soy|habla|dear|ask\s+for|talk\s+to|speak\s+(?:to|with))[,:]?\s+",
+    trie(_WEAK_CUES.split("|"), first=r"(?<![a-z].)").replace("\\ ", r"\s+") + r"[,:]?\s+"
 )
 _TITLE: Final = re.compile(
     r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra|Srta|Mister|Doctor|Señor|Señora)\.?\s+"

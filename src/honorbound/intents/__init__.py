@@ -12,4 +12,7 @@ acts on them:
   `conversation`) at once or waits for staff review, per the organization's declaration
   (`conversations.opt_outs`); a rights request opens a request on the staff queue with its
   clock started at the time of the interaction. Idempotent per interaction content.
+- `recorded.act_on_call`: a recorded call of a vault subject (stored by
+  `recordings.collect`) becomes their call interaction, with `Customer:`/`Agent:` turns, and
+  is acted on by `acting.act_on_interaction` like a chat.
 """

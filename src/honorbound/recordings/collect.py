@@ -16,12 +16,18 @@ In order, before anything is stored:
    subject is named (their key seals it) AND the adopted notice says so
    (`originals: {keep: true, period}` on the call recording category and nothing against it
    in the categories of what the call holds, `retention.OriginalsRule`); then
-5. `ingest.ingest` checks the audio and the transcript and stores the redacted call in one
+5. the call's own facts (`customer_channel`, `direction`, `started_at`) are well formed and,
+   for the channel and the start, given with a subject (they describe a subject's call);
+6. `ingest.ingest` checks the audio and the transcript and stores the redacted call in one
    step, and the ingest is an audit entry (`recordings.ingested`, counts only).
+
+A named subject's transcript then becomes their call interaction, and what they asked on the
+call is acted on (`intents.recorded.act_on_call`, called by the adapters after this).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +45,8 @@ from honorbound.recordings.ingest import Ingested, ingest, original_key_for
 from honorbound.recordings.store import RecordingStore
 
 CALL_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+DIRECTIONS = ("inbound", "outbound")
+MAX_CHANNEL = 31
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,10 @@ class Call:
     subject_id: int | None = None
     caller: str | None = None
     offline_asr: bool = False
+    # The customer's audio channel: the transcript's turns are then `Customer:` and `Agent:`.
+    customer_channel: int | None = None
+    direction: str = "inbound"
+    started_at: dt.datetime | None = None
 
 
 def check_call_id(call_id: str | None) -> str:
@@ -90,6 +102,25 @@ def check_call_id(call_id: str | None) -> str:
             "(the dialer's reference, no personal data)"
         )
     return call_id
+
+
+def check_call_facts(call: Call) -> None:
+    """Step 5 of the module docstring."""
+    named = [n for n in ("customer_channel", "started_at") if getattr(call, n) is not None]
+    if named and call.subject_id is None:
+        raise RecordingError(
+            f"`{'` and `'.join(named)}`: only a subject's call has them; give `subject_id` too"
+        )
+    channel = call.customer_channel
+    if channel is not None and (
+        isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel <= MAX_CHANNEL
+    ):
+        raise RecordingError(f"`customer_channel` must be an audio channel 0-{MAX_CHANNEL}")
+    if call.direction not in DIRECTIONS:
+        raise RecordingError("`direction` must be inbound or outbound")
+    when = call.started_at
+    if when is not None and (when.tzinfo is None or when.utcoffset() is None):
+        raise RecordingError("`started_at` must include a time zone (e.g. 2026-12-07T14:03:00Z)")
 
 
 def _check_subject(session: Session, organization_id: int, subject_id: int) -> None:
@@ -107,9 +138,10 @@ def _check_subject(session: Session, organization_id: int, subject_id: int) -> N
 
 
 def precheck(session: Session, vault_keys: Any, organization_id: int, call: Call) -> str | None:
-    """The checks that need no audio (steps 1-3), so an upload can be refused before its body
+    """The checks that need no audio (steps 1-3 and 5), so an upload can be refused before its body
     is read; returns the caller's blind index."""
     check_call_id(call.call_id)
+    check_call_facts(call)
     if call.subject_id is not None:
         _check_subject(session, organization_id, call.subject_id)
     return caller_index(vault_keys, organization_id, call.caller) if call.caller else None

@@ -44,6 +44,10 @@ class Ingested:
     path: Path | None  # the local folder; None on an object store
     uri: str
     manifest: dict[str, Any]
+    # The transcript as parsed (original words): what `intents.recorded` acts on.
+    transcript: timings.Transcript | None = None
+    # Indices of its words said while the recording was paused: not part of the call as kept.
+    paused_words: frozenset[int] = frozenset()
 
 
 def original_key_for(
@@ -195,4 +199,4 @@ def ingest(
             )
         _write_json(work / "manifest.json", manifest)
         final = store.commit(work, rid, keep)
-    return Ingested(rid, final, store.uri(rid), manifest)
+    return Ingested(rid, final, store.uri(rid), manifest, parsed, frozenset(plan.dropped))

@@ -8,11 +8,14 @@ Content-Length over it is refused before a byte is read, and a body that grows p
 off there (`TooLarge`, 413). Anything else wrong is `BadUpload` (4xx) naming the part.
 
 Parts: `audio` (required, a file), `call_id` (required), `transcript`, `shape`, `markers`
-(a JSON list), `speaker_channels` (a JSON object), `subject_id` (an integer), `caller`.
+(a JSON list), `speaker_channels` (a JSON object), `subject_id` (an integer), `caller`, and
+for a subject's call `customer_channel` (an integer), `direction` and `started_at` (ISO 8601
+with a zone).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterable
@@ -27,7 +30,17 @@ from honorbound.recordings.collect import Call
 from honorbound.recordings.errors import RecordingError
 
 FIELD_LIMIT = 64 * 1024
-FIELDS = ("call_id", "shape", "markers", "speaker_channels", "subject_id", "caller")
+FIELDS = (
+    "call_id",
+    "shape",
+    "markers",
+    "speaker_channels",
+    "subject_id",
+    "caller",
+    "customer_channel",
+    "direction",
+    "started_at",
+)
 
 
 class BadUpload(RecordingError):
@@ -74,6 +87,17 @@ class Form:
         subject = self.fields.get("subject_id")
         if subject is not None and not subject.strip().isdigit():
             raise BadUpload("`subject_id` must be a vault subject id (an integer)")
+        customer = self.fields.get("customer_channel")
+        if customer is not None and not customer.strip().isdigit():
+            raise BadUpload("`customer_channel` must be an audio channel number (0-31)")
+        started: dt.datetime | None = None
+        if self.fields.get("started_at"):
+            try:
+                started = dt.datetime.fromisoformat(self.fields["started_at"].strip())
+            except ValueError:
+                raise BadUpload(
+                    "`started_at` must be an ISO 8601 time with a zone (2026-12-07T14:03:00Z)"
+                ) from None
         return Call(
             call_id=self.fields.get("call_id"),
             transcript=self.transcript,
@@ -82,6 +106,9 @@ class Form:
             speaker_channels=channels,
             subject_id=int(subject) if subject is not None else None,
             caller=self.fields.get("caller") or None,
+            customer_channel=int(customer) if customer is not None else None,
+            direction=self.fields.get("direction") or "inbound",
+            started_at=started,
         )
 
 

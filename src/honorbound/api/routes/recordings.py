@@ -5,19 +5,21 @@ in the inbox, and upload of a call (multipart, streamed to disk). Thin: parse, c
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.api.streaming import body_chunks
 from honorbound.audit import append
+from honorbound.intents.recorded import act_on_call
 from honorbound.recordings import collect, consent, uploads
 from honorbound.recordings.errors import RecordingError
 from honorbound.recordings.store import RecordingStore
+from honorbound.rights.jobs import services as rights_services
 
 router = APIRouter(tags=["recordings"])
 Writer = Annotated[Principal, Depends(require("consent.write"))]
@@ -97,7 +99,19 @@ class IngestIn(BaseModel):
     subject_id: int | None = Field(
         default=None,
         description="The vault subject whose call it is: their key seals a kept original, "
-        "and erasing them deletes the recording.",
+        "erasing them deletes the recording, and the transcript is stored as their call "
+        "interaction, whose opt-outs and rights requests are acted on.",
+    )
+    customer_channel: int | None = Field(
+        default=None,
+        description="With subject_id: the audio channel of the customer (0-31). Without it "
+        "the transcript's speakers have no role, and what they asked waits for staff review.",
+    )
+    direction: Literal["inbound", "outbound"] = "inbound"
+    started_at: AwareDatetime | None = Field(
+        default=None,
+        description="With subject_id: when the call started (with a time zone); default: "
+        "the ingest time minus the recording's duration.",
     )
     caller: str | None = Field(
         default=None,
@@ -123,7 +137,22 @@ def _audited(
         )
     except RecordingError as exc:
         raise Problem(422, exc.title, str(exc)) from None
-    return {"uri": done.uri, **done.manifest}
+    out: dict[str, Any] = {"uri": done.uri, **done.manifest}
+    acted = act_on_call(
+        session,
+        rights_services(runtime),
+        runtime.rules,
+        RecordingStore.for_organization(
+            runtime.settings.resolved_recordings_dir, principal.organization_id
+        ),
+        principal.organization_id,
+        call,
+        done,
+        principal.actor,
+    )
+    if acted is not None:
+        out["conversation"] = acted
+    return out
 
 
 @router.post("/v1/recordings", status_code=201)
@@ -147,6 +176,9 @@ def ingest_recording(
         speaker_channels=body.speaker_channels,
         subject_id=body.subject_id,
         caller=body.caller,
+        customer_channel=body.customer_channel,
+        direction=body.direction,
+        started_at=body.started_at,
     )
     out = _audited(session, runtime, principal, source, call)
     source.unlink()  # the unredacted audio does not linger in the inbox
@@ -173,6 +205,9 @@ def ingest_recording(
                             "speaker_channels": {"type": "string", "description": "JSON"},
                             "subject_id": {"type": "integer"},
                             "caller": {"type": "string"},
+                            "customer_channel": {"type": "integer"},
+                            "direction": {"type": "string", "enum": ["inbound", "outbound"]},
+                            "started_at": {"type": "string", "format": "date-time"},
                         },
                     }
                 }
