@@ -36,6 +36,7 @@ import numpy.typing as npt
 from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from honorbound.accounts.models import Organization
 from honorbound.consent import calling_hours, ledger, minors, subject_facts
 from honorbound.consent.identity import (
     Keys,
@@ -76,6 +77,9 @@ REASONS = (
     "sensitive_limited",
     "invalid_item",
     "minor",
+    # On the list of the BPO that dials for this organization (a request addressed to the
+    # call center itself binds it for every client: contact-rules.yaml company_dnc.binds).
+    "bpo_dnc",
 )
 BIT = {name: 1 << i for i, name in enumerate(REASONS)}
 
@@ -928,6 +932,7 @@ class DecisionEngine:
             self._dial_checks(
                 snap, dial, mk, numbers, c_code, at_epoch, latest_act, reasons, batch, subject_state
             )
+            self._telemarketer_checks(session, organization_id, dial, numbers, at_epoch, reasons)
 
         for i in errors:
             reasons[i] = BIT["invalid_item"]
@@ -1144,6 +1149,43 @@ class DecisionEngine:
             at, window = int(at_epoch[i]), int(item_windows[j])
             if sum(1 for t in times if at - window < t <= at) >= item_caps[j]:
                 reasons[i] |= BIT["call_cap_reached"]
+
+    def _telemarketer_checks(
+        self,
+        session: Session,
+        organization_id: int,
+        dial: npt.NDArray[np.bool_],
+        numbers: Int64Array,
+        at_epoch: Int64Array,
+        reasons: npt.NDArray[np.int32],
+    ) -> None:
+        """The operating BPO's own company list, for an organization a BPO dials for. Its
+        entries are keyed with the BPO's secret, so the numbers are keyed again here (dial
+        items only); the BPO's snapshot is the same cached one its own decisions use."""
+        bpo_id = session.scalar(
+            select(Organization.operated_by_id).where(Organization.id == organization_id)
+        )
+        if bpo_id is None:
+            return
+        bpo = self.snapshot(session, int(bpo_id))
+        if not len(bpo.company) and not bpo.delta_company:
+            return
+        idx = np.flatnonzero(dial)
+        state = hashlib.blake2b(b"phone:+1", key=self._secret(int(bpo_id)), digest_size=8)
+        raw = numbers[idx].astype("S10").tobytes()
+        digests: list[bytes] = []
+        for offset in range(0, len(raw), 10):
+            one = state.copy()
+            one.update(raw[offset : offset + 10])
+            digests.append(one.digest())
+        keys = np.frombuffer(b"".join(digests), dtype=">i8").astype(np.int64)
+        found, pos = _lookup(bpo.company, keys)
+        listed = found & (bpo.company_expiry[pos] > at_epoch[idx] if len(bpo.company) else found)
+        for j, key in enumerate(keys.tolist()):
+            expiry = bpo.delta_company.get(int(key))
+            if expiry is not None and expiry > at_epoch[idx[j]]:
+                listed[j] = True
+        reasons[idx[listed]] |= BIT["bpo_dnc"]
 
     def _warnings(self, snap: Snapshot, now: dt.datetime) -> list[str]:
         if snap.national_as_of is None:
