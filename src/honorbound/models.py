@@ -9,6 +9,7 @@ from honorbound.accounts.team import StaffInvite
 from honorbound.accounts.twofactor import RecoveryCode
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
 from honorbound.bpo.clients import ClientOffboarding
+from honorbound.bpo.sms_numbers import SharedNumber, SharedNumberClient, SharedSend
 from honorbound.breach.models import AffectedPerson, Incident, Notice
 from honorbound.consent.models import (
     CallAttempt,
@@ -18,6 +19,7 @@ from honorbound.consent.models import (
     NationalDncNumber,
     SmsInbound,
 )
+from honorbound.consent.overrides import ContactOverride
 from honorbound.db.base import Base
 from honorbound.disclosures.models import Disclosure, DisclosureSubject
 from honorbound.intents.models import ConversationIntent
@@ -103,6 +105,10 @@ __all__ = [
     "ProcessorForward",
     "SeenMessage",
     "ClientOffboarding",
+    "ContactOverride",
+    "SharedNumber",
+    "SharedNumberClient",
+    "SharedSend",
     "ConversationIntent",
     "AffectedPerson",
     "Incident",

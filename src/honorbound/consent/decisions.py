@@ -37,7 +37,7 @@ from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
-from honorbound.consent import calling_hours, ledger, minors, subject_facts
+from honorbound.consent import calling_hours, ledger, minors, overrides, subject_facts
 from honorbound.consent.identity import (
     Keys,
     guess_kind,
@@ -933,6 +933,7 @@ class DecisionEngine:
                 snap, dial, mk, numbers, c_code, at_epoch, latest_act, reasons, batch, subject_state
             )
             self._telemarketer_checks(session, organization_id, dial, numbers, at_epoch, reasons)
+            self._override_checks(session, organization_id, dial, numbers, at_epoch, reasons, batch)
 
         for i in errors:
             reasons[i] = BIT["invalid_item"]
@@ -1149,6 +1150,34 @@ class DecisionEngine:
             at, window = int(at_epoch[i]), int(item_windows[j])
             if sum(1 for t in times if at - window < t <= at) >= item_caps[j]:
                 reasons[i] |= BIT["call_cap_reached"]
+
+    def _override_checks(
+        self,
+        session: Session,
+        organization_id: int,
+        dial: npt.NDArray[np.bool_],
+        numbers: Int64Array,
+        at_epoch: Int64Array,
+        reasons: npt.NDArray[np.int32],
+        batch: Batch,
+    ) -> None:
+        """The organization's own calling hours, stricter than the law's (consent.overrides),
+        in the callee's zone (the item's, else every zone of the area code)."""
+        hours = overrides.calling_hours_of(session, organization_id)
+        if hours is None:
+            return
+        verdicts: dict[tuple[int, int, str], bool] = {}
+        for i in np.flatnonzero(dial).tolist():
+            npa = int(numbers[i]) // 10_000_000
+            zone = (batch.time_zones[i] if batch.time_zones else None) or ""
+            key = (int(at_epoch[i]) // 60, npa, zone)
+            verdict = verdicts.get(key)
+            if verdict is None:
+                zones = (zone,) if zone else calling_hours.zones_for_area_code(f"{npa:03d}")
+                when = dt.datetime.fromtimestamp(int(at_epoch[i]), dt.UTC)
+                verdict = verdicts[key] = overrides.inside(hours, when, zones)
+            if not verdict:
+                reasons[i] |= BIT["outside_calling_hours"]
 
     def _telemarketer_checks(
         self,

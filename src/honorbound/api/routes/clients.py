@@ -19,6 +19,7 @@ from honorbound.accounts.service import AccountError, Principal
 from honorbound.api.deps import ReadSessionDep, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.bpo import clients
+from honorbound.consent import overrides
 from honorbound.policy.store import AdoptionError, prepare
 from honorbound.retention.certificates import document
 
@@ -278,3 +279,64 @@ def package(
             410, "Gone", "The package was removed from the server after it was handed over."
         )
     return FileResponse(path, media_type="application/zip", filename=row.package_name)
+
+
+class CallingHoursIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: str = Field(max_length=5, description="HH:MM in the callee's local time.")
+    end: str = Field(max_length=5)
+
+
+class OverridesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    calling_hours: CallingHoursIn
+    note: str = Field(
+        default="", max_length=overrides.MAX_NOTE, description="The counsel position it follows."
+    )
+
+
+def _overrides_out(row: overrides.ContactOverride | None) -> dict[str, Any]:
+    if row is None:
+        return {"calling_hours": None, "note": "", "updated_at": None}
+    return {
+        "calling_hours": {"start": row.calling_start, "end": row.calling_end},
+        "note": row.note,
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+@router.get("/{client_id}/overrides")
+def get_overrides(client_id: OwnedClient, session: ReadSessionDep) -> dict[str, Any]:
+    return _overrides_out(session.get(overrides.ContactOverride, client_id))
+
+
+@router.put("/{client_id}/overrides")
+def put_overrides(
+    client_id: OwnedClient,
+    body: OverridesIn,
+    principal: BpoAdmin,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    """The client's own calling hours, stricter than the law (inside the federal window);
+    the law's windows keep applying on top."""
+    try:
+        row = overrides.set_calling_hours(
+            session,
+            client_id,
+            runtime.contact_rules,
+            body.calling_hours.start,
+            body.calling_hours.end,
+            body.note,
+            principal.actor,
+        )
+    except overrides.OverrideError as exc:
+        raise Problem(
+            422, "Invalid override", str(exc), errors=[{"field": exc.field, "message": str(exc)}]
+        ) from None
+    return _overrides_out(row)
+
+
+@router.delete("/{client_id}/overrides", status_code=204)
+def delete_overrides(client_id: OwnedClient, principal: BpoAdmin, session: SessionDep) -> None:
+    overrides.clear(session, client_id, principal.actor)
