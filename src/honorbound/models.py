@@ -22,6 +22,7 @@ from honorbound.consent.models import (
 from honorbound.consent.overrides import ContactOverride
 from honorbound.db.base import Base
 from honorbound.disclosures.models import Disclosure, DisclosureSubject
+from honorbound.disclosures.subprocessors import Subprocessor
 from honorbound.intents.models import ConversationIntent
 from honorbound.jobs.models import Job
 from honorbound.notify.models import OutboxMessage
@@ -109,6 +110,7 @@ __all__ = [
     "SharedNumber",
     "SharedNumberClient",
     "SharedSend",
+    "Subprocessor",
     "ConversationIntent",
     "AffectedPerson",
     "Incident",
