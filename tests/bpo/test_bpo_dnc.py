@@ -115,3 +115,27 @@ def test_bad_binds_change_nothing(
     assert _rows(
         runtime, "SELECT count(*) FROM audit_entries WHERE action LIKE 'consent.%dnc%'"
     ) == [(0,)]
+
+
+def test_hint_shows_other_clients_lists_to_bpo_staff_only(
+    client: TestClient, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    one = onboard(client, tenant, "one")["id"]
+    two = onboard(client, tenant, "two")["id"]
+    phone, clean = number("305", 65), number("305", 66)
+    said = client.post(
+        "/v1/dnc/company", json={"identity": phone}, headers=_agent(client, tenant, one)
+    )
+    assert said.status_code == 201, said.text
+
+    def hint(headers: dict[str, str], value: str) -> Any:
+        return client.post("/v1/desk/dnc-hints", json={"identity": value}, headers=headers)
+
+    assert hint(tenant.headers(), phone).json() == {"organizations": ["one"]}
+    assert hint(tenant.headers(), clean).json() == {"organizations": []}
+    assert hint(other_tenant.headers(), phone).json() == {"organizations": []}
+    # A client's own key sees its own list only: client one's request never reaches it.
+    assert hint(_agent(client, tenant, two), phone).json() == {"organizations": []}
+    assert hint(tenant.headers(), "not a number").status_code == 422
+    # The hint changes nothing: client two may still call (its own list is its own).
+    assert _reasons(client, _agent(client, tenant, two), [phone]) == [[]]
