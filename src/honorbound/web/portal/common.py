@@ -85,6 +85,27 @@ PLAIN_ERRORS: dict[str, str] = {
 }
 
 
+# A one-time code refused on a page that also offers a new code ("Email me a new code"): the
+# person is told to ask for one there, not to make the request again (TokenRejected's words,
+# which fit an emailed link, said so).
+CODE_REFUSED: dict[str, str] = {
+    "invalid": N_(
+        "This code does not match this reference. Check the 6 digits in our newest email: only "
+        "the newest code counts."
+    ),
+    "expired": N_("This code has expired. Ask for a new code on this page."),
+    "used": N_("This code was already used: it works only once. Ask for a new code on this page."),
+    "locked": N_(
+        "Too many wrong codes: this code is locked. Ask for a new code on this page and type it."
+    ),
+}
+
+
+def code_refused(reason: str, lang: str = "en") -> str:
+    """What to say when a typed one-time code is refused for `reason` (TokenRejected.reason)."""
+    return i18n.gettext(lang, CODE_REFUSED.get(reason, CODE_REFUSED["invalid"]))
+
+
 def plain_error(field: str, fallback: str, lang: str = "en") -> str:
     """The sentence for a refused field (`body.data_points.phone` -> `phone`), in `lang`, else
     the domain's own message as a sentence (English: the domain speaks to developers)."""

@@ -29,6 +29,7 @@ from honorbound.web import csrf
 from honorbound.web.portal import language
 from honorbound.web.portal.common import (
     client_key,
+    code_refused,
     limiter,
     not_found,
     organization,
@@ -250,7 +251,7 @@ def open_status(
             429 if exc.reason == "locked" else 422,
             {"reference": wanted, "code": ""},
             code_sent=True,
-            error=i18n.gettext(lang, str(exc)),
+            error=code_refused(exc.reason, lang),
             error_field="code",
         )
     return status_response(request, org, slug, found)
@@ -368,7 +369,7 @@ def enter_code(
             slug,
             429 if exc.reason == "locked" else 422,
             {"reference": wanted, "code": ""},
-            error=i18n.gettext(lang, str(exc)),
+            error=code_refused(exc.reason, lang),
             error_field="code",
         )
     return verify_form(request, org, slug, outcome, code="".join(code.split()))
