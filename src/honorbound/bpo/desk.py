@@ -24,7 +24,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, union_all
+from sqlalchemy import and_, bindparam, case, func, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Membership, Organization
@@ -268,14 +268,11 @@ def _page_statement(organizations: int, keyset: bool, overdue: bool, rows: int) 
             RightsRequest.closed_at.is_(None),
         )
         if keyset:
+            # A row-value comparison, not `due > d OR (due = d AND id > i)`: PostgreSQL starts
+            # an index range scan at a row value, while the OR form is a filter over the range.
             query = query.where(
-                or_(
-                    RightsRequest.due_at > bindparam("due", type_=due_type),
-                    and_(
-                        RightsRequest.due_at == bindparam("due", type_=due_type),
-                        RightsRequest.id > bindparam("last"),
-                    ),
-                )
+                tuple_(RightsRequest.due_at, RightsRequest.id)
+                > tuple_(bindparam("due", type_=due_type), bindparam("last"))
             )
         if overdue:
             query = query.where(RightsRequest.due_at < bindparam("now", type_=due_type))
