@@ -9,6 +9,7 @@ from honorbound.accounts.team import StaffInvite
 from honorbound.accounts.twofactor import RecoveryCode
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
 from honorbound.bpo.clients import ClientOffboarding
+from honorbound.bpo.sms_numbers import SharedNumber, SharedNumberClient, SharedSend
 from honorbound.breach.models import AffectedPerson, Incident, Notice
 from honorbound.consent.models import (
     CallAttempt,
@@ -18,8 +19,10 @@ from honorbound.consent.models import (
     NationalDncNumber,
     SmsInbound,
 )
+from honorbound.consent.overrides import ContactOverride
 from honorbound.db.base import Base
 from honorbound.disclosures.models import Disclosure, DisclosureSubject
+from honorbound.disclosures.subprocessors import Subprocessor
 from honorbound.intents.models import ConversationIntent
 from honorbound.jobs.models import Job
 from honorbound.notify.models import OutboxMessage
@@ -103,6 +106,11 @@ __all__ = [
     "ProcessorForward",
     "SeenMessage",
     "ClientOffboarding",
+    "ContactOverride",
+    "SharedNumber",
+    "SharedNumberClient",
+    "SharedSend",
+    "Subprocessor",
     "ConversationIntent",
     "AffectedPerson",
     "Incident",

@@ -250,6 +250,11 @@ def test_ids_of_another_organization_are_not_found(
         json={"slug": "a-client", "name": "A's client", "privacy_contact": "p@a.example"},
         headers=tenant.headers(),
     ).json()["id"]
+    ids["subprocessor_id"] = client.post(
+        f"/v1/clients/{ids['client_id']}/subprocessors",
+        json={"name": "Vendor Inc.", "purpose": "Hosting", "location": "United States"},
+        headers=tenant.headers(),
+    ).json()["id"]
     checked = 0
     for route in _v1_routes(client):
         params = re.findall(r"\{([^}]+)\}", route.path)
@@ -269,6 +274,10 @@ def test_ids_of_another_organization_are_not_found(
     # A's objects are intact and still A's.
     still = client.get(f"/v1/api-keys/{key['id']}", headers=tenant.headers())
     assert still.status_code == 200 and still.json()["revoked_at"] is None
+    register = client.get(
+        f"/v1/clients/{ids['client_id']}/subprocessors", headers=tenant.headers()
+    ).json()["items"]
+    assert [r["id"] for r in register] == [ids["subprocessor_id"]]
 
 
 def test_lists_only_show_own_rows(client: TestClient, tenant: Tenant, other_tenant: Tenant) -> None:

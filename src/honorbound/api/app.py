@@ -30,6 +30,7 @@ from honorbound.api.routes import (
     ingest,
     me,
     outbox,
+    sms_numbers,
     wellknown,
 )
 from honorbound.api.routes import breach as breach_routes
@@ -117,6 +118,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         apikeys.router,
         clients.router,
         desk.router,
+        sms_numbers.router,
         audit.router,
         outbox.router,
         detect.router,

@@ -24,11 +24,13 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, union_all
+from sqlalchemy import and_, bindparam, case, func, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Membership, Organization
 from honorbound.audit.models import AuditCheckpoint
+from honorbound.consent.identity import identify
+from honorbound.consent.models import CompanyDnc
 from honorbound.db.base import utcnow
 from honorbound.intents.models import ConversationIntent
 from honorbound.notify.models import OutboxMessage, OutboxStatus
@@ -267,14 +269,11 @@ def _page_statement(organizations: int, keyset: bool, overdue: bool, rows: int) 
             RightsRequest.closed_at.is_(None),
         )
         if keyset:
+            # A row-value comparison, not `due > d OR (due = d AND id > i)`: PostgreSQL starts
+            # an index range scan at a row value, while the OR form is a filter over the range.
             query = query.where(
-                or_(
-                    RightsRequest.due_at > bindparam("due", type_=due_type),
-                    and_(
-                        RightsRequest.due_at == bindparam("due", type_=due_type),
-                        RightsRequest.id > bindparam("last"),
-                    ),
-                )
+                tuple_(RightsRequest.due_at, RightsRequest.id)
+                > tuple_(bindparam("due", type_=due_type), bindparam("last"))
             )
         if overdue:
             query = query.where(RightsRequest.due_at < bindparam("now", type_=due_type))
@@ -318,3 +317,33 @@ def due_requests(
 
 def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def dnc_hints(
+    session: Session,
+    keys: Any,
+    organizations: list[DeskOrganization],
+    value: str,
+    kind: str | None = None,
+    now: dt.datetime | None = None,
+) -> list[DeskOrganization]:
+    """The organizations of this desk whose own company do-not-call list holds the identity
+    (unexpired): "this number opted out at another client", a hint for BPO staff. Read here,
+    written nowhere: no client's decisions or data change (a seller's list binds that seller
+    only; see docs/bpo.md). Raises InvalidIdentity (its message never quotes the value)."""
+    moment = now or utcnow()
+    found = []
+    for org in organizations:
+        ref = identify(keys, org.id, value, kind)
+        listed = session.scalar(
+            select(CompanyDnc.id)
+            .where(
+                CompanyDnc.organization_id == org.id,
+                CompanyDnc.identity_index == ref.index,
+                CompanyDnc.expires_at > moment,
+            )
+            .limit(1)
+        )
+        if listed is not None:
+            found.append(org)
+    return found

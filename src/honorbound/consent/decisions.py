@@ -36,7 +36,8 @@ import numpy.typing as npt
 from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from honorbound.consent import calling_hours, ledger, minors, subject_facts
+from honorbound.accounts.models import Organization
+from honorbound.consent import calling_hours, ledger, minors, overrides, subject_facts
 from honorbound.consent.identity import (
     Keys,
     guess_kind,
@@ -76,6 +77,9 @@ REASONS = (
     "sensitive_limited",
     "invalid_item",
     "minor",
+    # On the list of the BPO that dials for this organization (a request addressed to the
+    # call center itself binds it for every client: contact-rules.yaml company_dnc.binds).
+    "bpo_dnc",
 )
 BIT = {name: 1 << i for i, name in enumerate(REASONS)}
 
@@ -928,6 +932,8 @@ class DecisionEngine:
             self._dial_checks(
                 snap, dial, mk, numbers, c_code, at_epoch, latest_act, reasons, batch, subject_state
             )
+            self._telemarketer_checks(session, organization_id, dial, numbers, at_epoch, reasons)
+            self._override_checks(session, organization_id, dial, numbers, at_epoch, reasons, batch)
 
         for i in errors:
             reasons[i] = BIT["invalid_item"]
@@ -1144,6 +1150,71 @@ class DecisionEngine:
             at, window = int(at_epoch[i]), int(item_windows[j])
             if sum(1 for t in times if at - window < t <= at) >= item_caps[j]:
                 reasons[i] |= BIT["call_cap_reached"]
+
+    def _override_checks(
+        self,
+        session: Session,
+        organization_id: int,
+        dial: npt.NDArray[np.bool_],
+        numbers: Int64Array,
+        at_epoch: Int64Array,
+        reasons: npt.NDArray[np.int32],
+        batch: Batch,
+    ) -> None:
+        """The organization's own calling hours, stricter than the law's (consent.overrides),
+        in the callee's zone (the item's, else every zone of the area code)."""
+        hours = overrides.calling_hours_of(session, organization_id)
+        if hours is None:
+            return
+        verdicts: dict[tuple[int, int, str], bool] = {}
+        for i in np.flatnonzero(dial).tolist():
+            npa = int(numbers[i]) // 10_000_000
+            zone = (batch.time_zones[i] if batch.time_zones else None) or ""
+            key = (int(at_epoch[i]) // 60, npa, zone)
+            verdict = verdicts.get(key)
+            if verdict is None:
+                zones = (zone,) if zone else calling_hours.zones_for_area_code(f"{npa:03d}")
+                when = dt.datetime.fromtimestamp(int(at_epoch[i]), dt.UTC)
+                verdict = verdicts[key] = overrides.inside(hours, when, zones)
+            if not verdict:
+                reasons[i] |= BIT["outside_calling_hours"]
+
+    def _telemarketer_checks(
+        self,
+        session: Session,
+        organization_id: int,
+        dial: npt.NDArray[np.bool_],
+        numbers: Int64Array,
+        at_epoch: Int64Array,
+        reasons: npt.NDArray[np.int32],
+    ) -> None:
+        """The operating BPO's own company list, for an organization a BPO dials for. Its
+        entries are keyed with the BPO's secret, so the numbers are keyed again here (dial
+        items only); the BPO's snapshot is the same cached one its own decisions use."""
+        bpo_id = session.scalar(
+            select(Organization.operated_by_id).where(Organization.id == organization_id)
+        )
+        if bpo_id is None:
+            return
+        bpo = self.snapshot(session, int(bpo_id))
+        if not len(bpo.company) and not bpo.delta_company:
+            return
+        idx = np.flatnonzero(dial)
+        state = hashlib.blake2b(b"phone:+1", key=self._secret(int(bpo_id)), digest_size=8)
+        raw = numbers[idx].astype("S10").tobytes()
+        digests: list[bytes] = []
+        for offset in range(0, len(raw), 10):
+            one = state.copy()
+            one.update(raw[offset : offset + 10])
+            digests.append(one.digest())
+        keys = np.frombuffer(b"".join(digests), dtype=">i8").astype(np.int64)
+        found, pos = _lookup(bpo.company, keys)
+        listed = found & (bpo.company_expiry[pos] > at_epoch[idx] if len(bpo.company) else found)
+        for j, key in enumerate(keys.tolist()):
+            expiry = bpo.delta_company.get(int(key))
+            if expiry is not None and expiry > at_epoch[idx[j]]:
+                listed[j] = True
+        reasons[idx[listed]] |= BIT["bpo_dnc"]
 
     def _warnings(self, snap: Snapshot, now: dt.datetime) -> list[str]:
         if snap.national_as_of is None:

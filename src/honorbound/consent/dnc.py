@@ -18,8 +18,9 @@ import numpy.typing as npt
 from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from honorbound.accounts.models import Organization
 from honorbound.audit import Actor, append
-from honorbound.consent.identity import IdentityRef
+from honorbound.consent.identity import IdentityRef, Keys, identify
 from honorbound.consent.models import CompanyDnc, NationalDncImport, NationalDncNumber, Source
 from honorbound.consent.rules import ContactRules
 from honorbound.db.base import utcnow
@@ -308,3 +309,57 @@ def add_company_request(
         {"source": source, "expires": expires.date().isoformat()},
     )
     return row
+
+
+class Binds(StrEnum):
+    """Whom a company-specific request binds (contact-rules.yaml `company_dnc.binds`)."""
+
+    SELLER = "seller"  # the organization whose call it was: its own list
+    TELEMARKETER = "telemarketer"  # the BPO operating it: the BPO's list, every client
+
+
+class NotOperatedByBpo(ValueError):
+    """A telemarketer-wide request for an organization no BPO operates."""
+
+
+def operator_of(session: Session, organization_id: int) -> int | None:
+    """The BPO that operates (calls for) this organization, if any."""
+    return session.scalar(
+        select(Organization.operated_by_id).where(Organization.id == organization_id)
+    )
+
+
+def add_telemarketer_request(
+    session: Session,
+    keys: Keys,
+    organization_id: int,
+    value: str,
+    kind: str | None,
+    rules: ContactRules,
+    actor: Actor,
+    source: str = Source.AGENT_VERBAL.value,
+    requested_at: dt.datetime | None = None,
+) -> tuple[CompanyDnc, int]:
+    """Record a request addressed to the call center itself, taken on a call made for
+    `organization_id`: it goes on the operating BPO's own list (keyed with the BPO's keys, in
+    the BPO's audit chain), which every decision for any of the BPO's clients reads. The
+    client's chain records that one was taken on its call, without the identity.
+    Returns (the BPO's row, the BPO's id). Raises NotOperatedByBpo, InvalidIdentity."""
+    bpo_id = operator_of(session, organization_id)
+    if bpo_id is None:
+        raise NotOperatedByBpo(
+            "this organization is not operated by a BPO: record the request for the "
+            "organization itself (binds: seller)"
+        )
+    ref = identify(keys, bpo_id, value, kind)
+    row = add_company_request(session, bpo_id, ref, rules, actor, source, requested_at)
+    append(
+        session,
+        organization_id,
+        actor,
+        "consent.telemarketer_dnc_taken",
+        "company_dnc",
+        row.id,
+        {"bpo": bpo_id, "source": source},
+    )
+    return row, bpo_id

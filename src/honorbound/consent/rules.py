@@ -111,6 +111,9 @@ class ContactRules:
     email_mechanism_days: int
     unsubscribe_link_valid_days: int
     company_dnc_years: int
+    # Whom a company-specific request binds when none is chosen: "seller" (the client whose
+    # call it was) or "telemarketer" (the BPO, for every client it calls for).
+    company_dnc_default_binds: str
     national_dnc_max_age_days: int
     consent_required: frozenset[tuple[str, str]]  # (purpose, channel or "all")
     solicitation_purposes: frozenset[str]
@@ -179,6 +182,18 @@ def _weekdays(raw: dict[str, Any] | None, state: str) -> dict[int, tuple[dt.time
     return found
 
 
+DNC_BINDS = ("seller", "telemarketer")
+
+
+def _binds(value: Any) -> str:
+    if value not in DNC_BINDS:
+        raise ValueError(
+            f"contact-rules.yaml: company_dnc.binds.default is {value!r}; use one of "
+            f"{', '.join(DNC_BINDS)}"
+        )
+    return str(value)
+
+
 def parse(raw: dict[str, Any]) -> ContactRules:
     sms = raw["sms"]
     return ContactRules(
@@ -189,6 +204,7 @@ def parse(raw: dict[str, Any]) -> ContactRules:
         email_mechanism_days=int(raw["email"]["opt_out_mechanism_valid_days"]),
         unsubscribe_link_valid_days=int(raw["email"]["unsubscribe_link_valid_days"]),
         company_dnc_years=int(raw["company_dnc"]["keep_years"]),
+        company_dnc_default_binds=_binds(raw["company_dnc"]["binds"]["default"]),
         national_dnc_max_age_days=int(raw["national_dnc"]["scrub_at_least_every_days"]),
         consent_required=frozenset(
             (str(r["purpose"]), str(r["channel"])) for r in raw["consent_required"]

@@ -75,6 +75,12 @@ def webhook_secret(keys: Keys, organization_id: int) -> bytes:
     return keys.derived(f"org:{organization_id}:sms-webhook").hex().encode("ascii")
 
 
+def short_code(value: str) -> str | None:
+    """A short code's 5-6 digits (a sending number that is not a phone number), else None."""
+    text = value.strip()
+    return text if text.isdigit() and len(text) in (5, 6) else None
+
+
 class SmsError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -128,8 +134,11 @@ def handle(
     program: Program,
     detector: RevocationDetector | None = None,
     subject_id: int | None = None,
+    reply: bool = True,
 ) -> Outcome:
-    """Apply one inbound message. Raises SmsError for a number that is not a number."""
+    """Apply one inbound message. Raises SmsError for a number that is not a number.
+    `reply=False`: record it but send nothing (a shared number applying one STOP to several
+    clients sends the one confirmation CTIA allows, not one per client)."""
     # Serialize with the organization's other consent writes before looking for the message
     # id: a gateway's retry arriving at the same moment then finds the first copy.
     lock_chain(session, organization_id)
@@ -143,7 +152,7 @@ def handle(
         return Outcome(seen.kind, True, None, None)
     try:
         person = identify(keys, organization_id, message.sender, IdentityKind.PHONE)
-        our_number = normalize_phone(message.recipient)
+        our_number = short_code(message.recipient) or normalize_phone(message.recipient)
     except ValueError:
         raise SmsError("From/To", "From and To must be phone numbers") from None
 
@@ -206,8 +215,8 @@ def handle(
         text = replies.help_text.format(**facts)
 
     reply_id: int | None = None
-    if text is not None:
-        reply = outbox.put(
+    if text is not None and reply:
+        sent = outbox.put(
             session,
             keys,
             jobs,
@@ -219,6 +228,6 @@ def handle(
             headers={"From": our_number},
             actor=CONSUMER,
         )
-        reply_id = reply.id
+        reply_id = sent.id
     session.flush()
     return Outcome(kind, False, event_id, reply_id)

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.db.base import utcnow
+from honorbound.disclosures import subprocessors
 from honorbound.disclosures.reports import who_received
 from honorbound.policy import store
 from honorbound.policy.jurisdictions import JurisdictionRules
@@ -403,6 +404,11 @@ def build_package(
         ],
         "withheld": sorted(withheld),
         "disclosures": disclosures,
+        # The service providers (sub-processors) the organization's processor uses for it.
+        "subprocessors": [
+            {k: v for k, v in subprocessors.out(s).items() if k != "id"}
+            for s in subprocessors.current(session, org_id)
+        ],
         **({} if categories_only else {"identities": identities, "interactions": interactions}),
         **({"systems": systems_out} if systems_out else {}),
         **({"recordings": calls} if calls else {}),

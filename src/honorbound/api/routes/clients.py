@@ -19,6 +19,8 @@ from honorbound.accounts.service import AccountError, Principal
 from honorbound.api.deps import ReadSessionDep, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.bpo import clients
+from honorbound.consent import overrides
+from honorbound.disclosures import subprocessors
 from honorbound.policy.store import AdoptionError, prepare
 from honorbound.retention.certificates import document
 
@@ -278,3 +280,134 @@ def package(
             410, "Gone", "The package was removed from the server after it was handed over."
         )
     return FileResponse(path, media_type="application/zip", filename=row.package_name)
+
+
+class CallingHoursIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: str = Field(max_length=5, description="HH:MM in the callee's local time.")
+    end: str = Field(max_length=5)
+
+
+class OverridesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    calling_hours: CallingHoursIn
+    note: str = Field(
+        default="", max_length=overrides.MAX_NOTE, description="The counsel position it follows."
+    )
+
+
+def _overrides_out(row: overrides.ContactOverride | None) -> dict[str, Any]:
+    if row is None:
+        return {"calling_hours": None, "note": "", "updated_at": None}
+    return {
+        "calling_hours": {"start": row.calling_start, "end": row.calling_end},
+        "note": row.note,
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+@router.get("/{client_id}/overrides")
+def get_overrides(client_id: OwnedClient, session: ReadSessionDep) -> dict[str, Any]:
+    return _overrides_out(session.get(overrides.ContactOverride, client_id))
+
+
+@router.put("/{client_id}/overrides")
+def put_overrides(
+    client_id: OwnedClient,
+    body: OverridesIn,
+    principal: BpoAdmin,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    """The client's own calling hours, stricter than the law (inside the federal window);
+    the law's windows keep applying on top."""
+    try:
+        row = overrides.set_calling_hours(
+            session,
+            client_id,
+            runtime.contact_rules,
+            body.calling_hours.start,
+            body.calling_hours.end,
+            body.note,
+            principal.actor,
+        )
+    except overrides.OverrideError as exc:
+        raise Problem(
+            422, "Invalid override", str(exc), errors=[{"field": exc.field, "message": str(exc)}]
+        ) from None
+    return _overrides_out(row)
+
+
+@router.delete("/{client_id}/overrides", status_code=204)
+def delete_overrides(client_id: OwnedClient, principal: BpoAdmin, session: SessionDep) -> None:
+    overrides.clear(session, client_id, principal.actor)
+
+
+class SubprocessorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=subprocessors.MAX_NAME)
+    purpose: str = Field(min_length=1, max_length=subprocessors.MAX_PURPOSE)
+    location: str = Field(min_length=1, max_length=subprocessors.MAX_LOCATION)
+    categories: list[str] = Field(default_factory=list, max_length=subprocessors.MAX_CATEGORIES)
+    objection_days: int = Field(
+        default=subprocessors.DEFAULT_OBJECTION_DAYS,
+        ge=0,
+        le=365,
+        description="The contract's objection window, named in the change notice.",
+    )
+
+
+def _change_out(change: subprocessors.Change) -> dict[str, Any]:
+    return {
+        **subprocessors.out(change.subprocessor),
+        "objection_deadline": change.objection_deadline.isoformat(),
+        "notice_id": change.notice_id,
+    }
+
+
+@router.get("/{client_id}/subprocessors")
+def list_subprocessors(client_id: OwnedClient, session: ReadSessionDep) -> dict[str, Any]:
+    return {"items": [subprocessors.out(s) for s in subprocessors.current(session, client_id)]}
+
+
+@router.post("/{client_id}/subprocessors", status_code=201)
+def add_subprocessor(
+    client_id: OwnedClient,
+    body: SubprocessorIn,
+    principal: BpoAdmin,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    """Register a sub-processor for this client; the change notice goes to the client's
+    privacy contact."""
+    org = _client(session, principal, client_id)
+    try:
+        change = subprocessors.add(
+            session, runtime.keys, runtime.jobs, client_id, org.privacy_contact, body.name,
+            body.purpose, body.location, body.categories, principal.actor, body.objection_days,
+        )  # fmt: skip
+    except subprocessors.SubprocessorError as exc:
+        raise Problem(
+            422, "Invalid sub-processor", str(exc),
+            errors=[{"field": exc.field, "message": str(exc)}],
+        ) from None  # fmt: skip
+    return _change_out(change)
+
+
+@router.delete("/{client_id}/subprocessors/{subprocessor_id}")
+def remove_subprocessor(
+    client_id: OwnedClient,
+    subprocessor_id: RowId,
+    principal: BpoAdmin,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    org = _client(session, principal, client_id)
+    try:
+        change = subprocessors.remove(
+            session, runtime.keys, runtime.jobs, client_id, org.privacy_contact,
+            subprocessor_id, principal.actor,
+        )  # fmt: skip
+    except LookupError:
+        raise Problem(404, "Not found", "No such sub-processor for this client.") from None
+    return _change_out(change)

@@ -100,6 +100,12 @@ class DecisionsIn(_Body):
 class CompanyDncIn(IdentityIn):
     source: str = Field(default=Source.AGENT_VERBAL.value, max_length=32)
     requested_at: dt.datetime | None = None
+    binds: dnc.Binds | None = Field(
+        default=None,
+        description="seller: this organization's own list; telemarketer: the list of the BPO "
+        "that calls for it (the person asked the call center itself not to call), read by "
+        "every client's decisions. Default: contact-rules.yaml company_dnc.binds.default.",
+    )
 
 
 class CallAttemptIn(IdentityIn):
@@ -301,17 +307,38 @@ def contact_decisions(
 def add_company_dnc(
     body: CompanyDncIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    ref = _identity(runtime, principal, body)
+    binds = body.binds or dnc.Binds(runtime.contact_rules.company_dnc_default_binds)
+    ref = _identity(runtime, principal, body)  # checks the identity for either list
     try:
-        row = dnc.add_company_request(
-            session,
-            principal.organization_id,
-            ref,
-            runtime.contact_rules,
-            principal.actor,
-            source=body.source,
-            requested_at=body.requested_at,
-        )
+        if binds is dnc.Binds.TELEMARKETER:
+            row, _ = dnc.add_telemarketer_request(
+                session,
+                runtime.keys,
+                principal.organization_id,
+                body.identity,
+                body.kind,
+                runtime.contact_rules,
+                principal.actor,
+                source=body.source,
+                requested_at=body.requested_at,
+            )
+        else:
+            row = dnc.add_company_request(
+                session,
+                principal.organization_id,
+                ref,
+                runtime.contact_rules,
+                principal.actor,
+                source=body.source,
+                requested_at=body.requested_at,
+            )
+    except dnc.NotOperatedByBpo as exc:
+        raise Problem(
+            422,
+            "Invalid do-not-call request",
+            str(exc),
+            errors=[{"field": "binds", "message": str(exc)}],
+        ) from None
     except ValueError as exc:
         field = "source" if "Source" in str(exc) else "requested_at"
         raise Problem(
@@ -320,7 +347,7 @@ def add_company_dnc(
             str(exc),
             errors=[{"field": field, "message": str(exc)}],
         ) from None
-    return {"id": row.id, "expires_at": row.expires_at.isoformat()}
+    return {"id": row.id, "expires_at": row.expires_at.isoformat(), "binds": binds.value}
 
 
 @router.post(

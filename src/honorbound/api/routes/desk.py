@@ -11,10 +11,10 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from honorbound.accounts.service import Principal
-from honorbound.api.deps import ReadSessionDep, require
+from honorbound.api.deps import ReadSessionDep, RuntimeDep, require
 from honorbound.api.problems import Problem
 from honorbound.bpo import desk
 
@@ -133,3 +133,27 @@ def requests(
         ],
         next_cursor=page.next_cursor,
     )
+
+
+class HintIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    identity: str = Field(min_length=1, max_length=254)
+    kind: str | None = Field(default=None, max_length=16)
+
+
+@router.post("/dnc-hints")
+def dnc_hints(
+    body: HintIn, principal: Reader, session: ReadSessionDep, runtime: RuntimeDep
+) -> dict[str, list[str]]:
+    """Which of the desk's organizations hold this number (or email) on their own company
+    do-not-call list: a hint for BPO staff, never applied to another client's decisions.
+    POST so the identity stays out of URLs and access logs."""
+    organizations = _organizations(session, principal, None)
+    try:
+        found = desk.dnc_hints(session, runtime.keys, organizations, body.identity, body.kind)
+    except ValueError as exc:
+        field = "kind" if body.kind and "IdentityKind" in str(exc) else "identity"
+        raise Problem(
+            422, "Invalid identity", str(exc), errors=[{"field": field, "message": str(exc)}]
+        ) from None
+    return {"organizations": [o.slug for o in found]}

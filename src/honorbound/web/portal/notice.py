@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound import i18n
+from honorbound.disclosures import subprocessors
 from honorbound.policy import store as policy_store
 from honorbound.policy.render import category_rows, jurisdiction_names, word, wording
 from honorbound.policy.schema import Declaration, RecipientType
@@ -107,6 +108,8 @@ def _page(request: Request, slug: str, number: int | None) -> Response:
         if chosen is None:
             return not_found(request)
         adopted = policy_store.get_version(session, org.id, chosen.id)
+        # The register as it is today (it is not versioned with the notice).
+        processors = [subprocessors.out(s) for s in subprocessors.current(session, org.id)]
     assert adopted is not None
     lang = language.chosen(request)
     declaration: Declaration = localize(adopted.declaration, lang)
@@ -118,6 +121,7 @@ def _page(request: Request, slug: str, number: int | None) -> Response:
         notice=declaration,
         version=adopted,
         latest_number=latest.number,
+        subprocessors=processors,
         history=list(reversed(history)),
         rows=matrix(declaration),
         **plain_notice(declaration, runtime.rules.state_names, lang),
