@@ -122,6 +122,20 @@ def counts(rt: Runtime) -> dict[str, int]:
         }
 
 
+_INCIDENTS: dict[str, int] = {}
+
+
+def _incident_once(rt: Runtime, org: Tenant) -> int:
+    """One resident and one incident per runtime (Hypothesis runs every example of a test
+    with the same fixtures)."""
+    db = rt.settings.database_url  # one database per test
+    if db not in _INCIDENTS:
+        resident(rt, org.id, "NY")
+        with rt.db.session() as session:
+            _INCIDENTS[db] = incidents.create_incident(session, org.id, GOOD, ACTOR).id
+    return _INCIDENTS[db]
+
+
 def _sentence(exc: BreachInputError) -> None:
     assert exc.field and exc.message and len(str(exc)) < 300
     assert "\x00" not in str(exc)
@@ -156,12 +170,7 @@ def test_any_incident_is_recorded_or_refused_with_a_sentence(
 def test_any_selection_selects_or_is_refused_with_a_sentence(
     rt: Runtime, org: Tenant, values: dict[str, Any]
 ) -> None:
-    if not hasattr(test_any_selection_selects_or_is_refused_with_a_sentence, "iid"):
-        resident(rt, org.id, "NY")
-        with rt.db.session() as session:
-            iid = incidents.create_incident(session, org.id, GOOD, ACTOR).id
-        test_any_selection_selects_or_is_refused_with_a_sentence.iid = iid  # type: ignore[attr-defined]
-    iid = test_any_selection_selects_or_is_refused_with_a_sentence.iid  # type: ignore[attr-defined]
+    iid = _incident_once(rt, org)
     before = counts(rt)
     try:
         with rt.db.session() as session:
@@ -343,3 +352,25 @@ def test_the_cli_selection_refuses_bad_input(rt: Runtime, org: Tenant, cli_env: 
         assert r.exit_code == 2, (args, r.output)
         assert needle in r.output and "Traceback" not in r.output, (args, r.output)
     assert counts(rt) == before
+
+
+@FUZZ
+@given(body=st.one_of(selection_values, st.dictionaries(any_text, anything, max_size=3)))
+def test_the_selection_api_answers_any_json_with_200_or_a_problem(
+    rt: Runtime, api: TestClient, org: Tenant, body: Any
+) -> None:
+    h = org.headers(Role.PRIVACY_OFFICER)
+    url = f"/v1/breach/incidents/{_incident_once(rt, org)}"
+    before = counts(rt)
+    raw = json.dumps(body, default=str).encode()
+    r = api.post(f"{url}/selection", headers={**h, "content-type": "application/json"},
+                 content=raw)  # fmt: skip
+    if r.status_code == 200:
+        assert counts(rt)["audit_entries"] == before["audit_entries"] + 1
+        return
+    _problem(r, (422,))
+    assert counts(rt) == before
+    # Sending notices with a body of any shape: a problem or the notices, never a 500.
+    n = api.post(f"{url}/notices", headers={**h, "content-type": "application/json"},
+                 content=raw)  # fmt: skip
+    assert n.status_code in (200, 422), n.text[:300]
