@@ -16,6 +16,17 @@ for its own incident through `honorbound.breach.selection.select_affected` (one 
 SELECT, the counts by state, the audit entry), and the wide one runs again (a selection
 replaces the previous one). Wall and CPU seconds and the 1-minute load average print last as
 key=value pairs: on a shared machine the wall time follows the load, the CPU time much less.
+
+    .venv/bin/python bench/breach.py --notices 2000       # notice generation for 2,000 people
+
+`--notices N` measures the other half instead: notice generation for N affected people. N
+fictional people (Faker) are collected into a fresh vault through the vault's own functions
+(real per-person keys and sealed values: notices decrypt each person's email), spread over
+twelve states, one in ten without an email (a letter). Timed, each in its own transaction:
+`send_individual_notices` (render each person's notice from the state's fragments, decrypt
+their email, seal the message under their key into the outbox; delivery by the worker is not
+part of it), `prepare_documents` (the regulator and client documents), and printing up to 200
+of the letters as PDF (ReportLab; skipped when it is not installed). Figures print last.
 """
 
 from __future__ import annotations
@@ -146,11 +157,140 @@ def setup(path: Path, subjects: int) -> tuple[int, list[int]]:
     return org_id, made
 
 
+def notices_bench(people: int, workdir: Path) -> None:
+    import secrets
+
+    from faker import Faker
+
+    from honorbound.accounts.service import create_organization
+    from honorbound.audit import Actor
+    from honorbound.breach import letters, notices
+    from honorbound.breach.incidents import create_incident
+    from honorbound.breach.models import Notice
+    from honorbound.breach.selection import criteria, select_affected
+    from honorbound.config import Settings
+    from honorbound.db import migrate
+    from honorbound.policy.store import adopt_text
+    from honorbound.runtime import build_runtime
+    from honorbound.vault.collection import add_record
+    from honorbound.vault.identities import IdentityKind
+    from honorbound.vault.rules import current_rules
+    from honorbound.vault.subjects import IdentityInput, upsert_subject
+
+    url = f"sqlite:///{workdir / 'notices.db'}"
+    migrate.upgrade(url)
+    rt = build_runtime(
+        Settings(data_dir=workdir / "data", database_url=url, master_key=secrets.token_hex(32),
+                 keystore_url=f"sqlite:///{workdir / 'keys.db'}"),
+        immediate_jobs=False, transports=False,
+    )  # fmt: skip
+    actor = Actor("bench", "system")
+    fake = Faker("en_US")
+    fake.seed_instance(25)
+    started = time.perf_counter()
+    try:
+        with rt.db.session() as session:
+            org = create_organization(session, "bench", "Bench Contact Center", actor)
+            adopt_text(session, org.id, DECLARATION, actor)
+            org_id, org_name = org.id, org.name
+        done = 0
+        while done < people:
+            with rt.db.session() as session:
+                rules = current_rules(session, org_id, rt.rules)
+                assert rules is not None
+                for n in range(done, min(people, done + 500)):
+                    ids = [IdentityInput(IdentityKind.PHONE, f"+1212555{n:04d}")]
+                    if n % 10:
+                        ids.insert(0, IdentityInput(IdentityKind.EMAIL, f"p{n}@example.test"))
+                    subject = upsert_subject(
+                        session, rt.vault_keys, org_id, ids, actor, rules,
+                        subject_type="customer", jurisdiction=STATES[n % len(STATES)],
+                    ).subject  # fmt: skip
+                    add_record(
+                        session, rt.vault_keys, org_id, subject.id, "user.contact.address",
+                        fake.street_address(), ["support"], "web_form", actor, rules,
+                    )  # fmt: skip
+            done = min(people, done + 500)
+        with rt.db.session() as session:
+            iid = create_incident(
+                session, org_id,
+                {"title": "bench", "owner": "bench", "categories": ["user.contact"],
+                 "discovered_at": dt.datetime.now(dt.UTC) - dt.timedelta(days=1)},
+                actor,
+            ).id  # fmt: skip
+            select_affected(
+                session, org_id, iid, criteria({"categories": ["user.contact"]}), actor,
+                rt.vault_keys,
+            )  # fmt: skip
+        load_seconds = time.perf_counter() - started
+        print(f"collected {people:,} people in {load_seconds:.1f} s", flush=True)
+        t0, c0 = time.perf_counter(), time.process_time()
+        with rt.db.session() as session:
+            sent = notices.send_individual_notices(
+                session, rt.keys, rt.vault_keys, None, rt.rules, rt.breach_wording, org_id,
+                org_name, iid, actor, "en",
+            )  # fmt: skip
+        send_s, send_cpu = time.perf_counter() - t0, time.process_time() - c0
+        t0 = time.perf_counter()
+        with rt.db.session() as session:
+            documents = notices.prepare_documents(session, rt.rules, org_id, iid, actor)
+        documents_s = time.perf_counter() - t0
+        with rt.db.session() as session:
+            letter_ids = list(
+                session.scalars(
+                    __import__("sqlalchemy")
+                    .select(Notice.id)
+                    .where(Notice.incident_id == iid, Notice.channel == "letter")
+                    .limit(200)
+                )
+            )
+        printed, letters_s = 0, 0.0
+        try:
+            import reportlab  # noqa: F401
+
+            t0 = time.perf_counter()
+            with rt.db.session() as session:
+                for nid in letter_ids:
+                    pdf = letters.letter_pdf(
+                        session, rt.vault_keys, rt.rules, rt.breach_wording, org_id,
+                        org_name, iid, nid, actor,
+                    )  # fmt: skip
+                    assert pdf.startswith(b"%PDF")
+                    printed += 1
+            letters_s = time.perf_counter() - t0
+        except ImportError:
+            print("reportlab is not installed: letters not printed")
+    finally:
+        rt.close()
+    told = sent.emails + sent.letters
+    if told + sent.not_required != people:
+        sys.exit(f"expected {people} people, got {told} told and {sent.not_required} not")
+    print(f"load_average_1m={os.getloadavg()[0]:.1f}")
+    print(
+        f"people={people} emails={sent.emails} letters={sent.letters} "
+        f"not_required={sent.not_required} states={len(sent.by_state)} "
+        f"send_seconds={send_s:.2f} send_cpu_seconds={send_cpu:.2f} "
+        f"notices_per_second={told / send_s:.0f} documents={documents} "
+        f"documents_seconds={documents_s:.2f} letters_printed={printed} "
+        f"letter_pdf_ms={1000 * letters_s / max(printed, 1):.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subjects", type=int, default=1_000_000)
+    parser.add_argument("--notices", type=int, default=None, help="Notice generation for N.")
     parser.add_argument("--dir", type=Path, default=None, help="Where the database goes.")
     args = parser.parse_args()
+    if args.notices is not None:
+        if args.notices < 12:
+            parser.error("--notices must be at least 12 (one person per state)")
+        workdir = args.dir or Path(tempfile.mkdtemp(prefix="hb-breach-notices-"))
+        workdir.mkdir(parents=True, exist_ok=True)
+        for leftover in workdir.glob("*.db*"):
+            leftover.unlink()
+        notices_bench(args.notices, workdir)
+        return
     if args.subjects < 100:
         parser.error("--subjects must be at least 100")
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="hb-breach-"))

@@ -17,11 +17,16 @@ atomically). Its peak resident memory is read from the kernel.
 Then the same file and transcript go through the HTTP upload (`--no-upload` skips it): the real
 `honorbound serve` on loopback with a fresh SQLite installation, one `POST
 /v1/recordings/upload` sent from the file in 1 MB blocks (multipart, Content-Length given).
-`upload_mb_s` is the audio's MB over the time to send the body (the server reads it as it
-comes, to disk); `upload_total_s` is the time to the 201 (upload, redaction and storage);
-`server_cpu_s` the server's CPU seconds (user+system, /proc) for the request, which a loaded
-machine does not inflate the way it does wall time; `server_peak_rss_mb` is the server's
-highest VmRSS sampled every 50 ms during the request.
+`upload_mb` is the whole body (audio, transcript, multipart framing); `upload_mb_s` is that
+over the time from connecting to the kernel accepting the body's last byte: the client cannot
+see the server's last read, so this clock stops up to one socket buffer (`upload_sndbuf_kb`,
+a few MB on loopback) before the server has read everything, which overstates the rate by at
+most that much over the body. `upload_total_s` is the time to the 201 (upload, redaction and
+storage); the 201's manifest is checked to hold the same findings, spans and keypad tones as
+the direct ingest's, so the figure is of the same redaction. `server_cpu_s` is the server's
+CPU seconds (user+system, /proc) for the request, which a loaded machine does not inflate the
+way it does wall time; `server_peak_rss_mb` is the server's highest VmRSS sampled every 50 ms
+during the request.
 The server is not pinned to one core. Figures print last as key=value pairs.
 """
 
@@ -36,6 +41,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -96,7 +102,7 @@ def child(wav: str, transcript: str, store: str) -> None:
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "manifest": done.manifest}))
 
 
-def upload(wav: Path, transcript: Path, work: Path) -> dict[str, float]:
+def upload(wav: Path, transcript: Path, work: Path, expect: dict[str, Any]) -> dict[str, float]:
     """One upload through the real server; see the module docstring."""
     import secrets
     import socket
@@ -192,6 +198,7 @@ def upload(wav: Path, transcript: Path, work: Path) -> dict[str, float]:
         sampler.start()
         t0, cpu0 = time.perf_counter(), cpu()
         with socket.create_connection(("127.0.0.1", port)) as sock:
+            sndbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
             sock.sendall(
                 (
                     "POST /v1/recordings/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -214,9 +221,16 @@ def upload(wav: Path, transcript: Path, work: Path) -> dict[str, float]:
         sampler.join()
         if not answer.startswith(b"HTTP/1.1 201"):
             sys.exit(f"the upload failed: {answer[:400]!r}")
+        got = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+        for k in ("findings", "spans_redacted", "dtmf_tones_removed", "duration_s"):
+            if got.get(k) != expect.get(k):
+                sys.exit(
+                    f"the upload's {k} is {got.get(k)!r}, the direct ingest's {expect.get(k)!r}"
+                )
         return {
-            "upload_mb": wav.stat().st_size / 1e6,
-            "upload_mb_s": wav.stat().st_size / 1e6 / sent,
+            "upload_mb": length / 1e6,
+            "upload_mb_s": length / 1e6 / sent,
+            "upload_sndbuf_kb": sndbuf / 1024,
             "upload_total_s": total,
             "server_cpu_s": cpu() - cpu0,
             "server_idle_rss_mb": idle,
@@ -261,7 +275,7 @@ def main() -> None:
         m = r["manifest"]
         audio_hours = m["duration_s"] / 3600
         print(f"findings={m['findings']} dtmf={m['dtmf_tones_removed']}")
-        up = upload(wav, transcript, work) if args.upload else {}
+        up = upload(wav, transcript, work, m) if args.upload else {}
         upload_line = " ".join(f"{k}={v:.1f}" for k, v in up.items())
         print(f"load_average={os.getloadavg()[0]:.2f}")
         print(

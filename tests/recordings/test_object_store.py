@@ -8,6 +8,7 @@ no object."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import uuid
 from pathlib import Path
@@ -15,13 +16,17 @@ from typing import Any
 
 import fsspec
 import pytest
+from fastapi.testclient import TestClient
 from fsspec.implementations.memory import MemoryFileSystem
 
+from honorbound.accounts.roles import Role
+from honorbound.config import Settings
 from honorbound.policy.jurisdictions import load_rules
 from honorbound.recordings import report
 from honorbound.recordings.errors import RecordingError
 from honorbound.recordings.ingest import OriginalKey, ingest
 from honorbound.recordings.store import RecordingStore, open_sealed_file
+from tests.conftest import Tenant
 from tests.recordings import synth
 
 
@@ -82,9 +87,9 @@ def test_a_call_on_the_object_store_is_the_call_on_disk_with_its_original_sealed
     # Nothing of the call stays on the local disk (staging emptied, no recording folder).
     assert [p for p in local.rglob("*") if p.is_file()] == []
     assert store.recording_ids() == ["r1"] and store.exists("r1")
-    r = report.build(store, load_rules(None)).as_dict()
+    r = report.build(store, load_rules(None), audio_check=True).as_dict()
     assert r["recordings_scanned"] == 1 and r["originals_kept"] == 1
-    assert r["findings"] == {"CREDIT_CARD": 1}
+    assert r["findings"] == {"CREDIT_CARD": 1} and r["unreadable"] == 0 and r["incidents"] == []
     # Deleting it deletes every object under its prefix.
     assert store.delete("r1") is True
     assert objects(f"{prefix}/org-7") == {} and store.recording_ids() == []
@@ -133,3 +138,53 @@ def test_objects_without_a_manifest_are_no_recording(bucket: tuple[str, str]) ->
 def test_an_unknown_protocol_is_a_sentence() -> None:
     with pytest.raises(RecordingError, match="HONORBOUND_RECORDINGS_URL cannot be opened"):
         RecordingStore.for_organization("nosuchproto://x", 1)
+
+
+UPLOAD_BUCKET = f"hb-upload-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"recordings_url": f"memory://{UPLOAD_BUCKET}"})
+
+
+def test_the_upload_and_the_inbox_store_on_the_object_store(
+    client: TestClient, runtime: Any, tenant: Tenant, card_call: synth.Call, tmp_path: Path
+) -> None:
+    wav = card_call.write(tmp_path / "call.wav").read_bytes()
+    h = tenant.headers(Role.AGENT)
+    prefix = f"/{UPLOAD_BUCKET}/org-{tenant.id}"
+    bad = client.post(
+        "/v1/recordings/upload",
+        files={"audio": ("a.wav", b"RIFF\x10\x00\x00\x00WAVEjunk" + bytes(64), "audio/wav")},
+        data={"call_id": "dialer-0"}, headers=h,
+    )  # fmt: skip
+    assert bad.status_code == 422 and "corrupt" in bad.text
+    assert objects(prefix) == {}
+    r = client.post(
+        "/v1/recordings/upload",
+        files={
+            "audio": ("call.wav", wav, "audio/wav"),
+            "transcript": ("t.json", card_call.aws_json().encode(), "application/json"),
+        },
+        data={"call_id": "dialer-1"}, headers=h,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    rid = r.json()["recording_id"]
+    assert r.json()["uri"] == f"memory://{prefix}/{rid}"
+    # The inbox is local; what it ingests goes to the object store and leaves the inbox.
+    local = runtime.settings.resolved_recordings_dir / f"org-{tenant.id}"
+    (local / "inbox").mkdir(parents=True, exist_ok=True)
+    (local / "inbox" / "c2.wav").write_bytes(wav)
+    body = {
+        "call_id": "dialer-2",
+        "audio": "c2.wav",
+        "transcript": json.loads(card_call.aws_json()),
+    }
+    r2 = client.post("/v1/recordings", json=body, headers=h)
+    assert r2.status_code == 201, r2.text
+    got = objects(prefix)
+    assert {p.split("/")[3] for p in got} == {rid, r2.json()["recording_id"]}
+    assert not any(data == wav for data in got.values())  # only redacted copies
+    assert [p for p in local.rglob("*") if p.is_file()] == []  # no upload or inbox file left
+    fsspec.filesystem("memory").rm(f"/{UPLOAD_BUCKET}", recursive=True)

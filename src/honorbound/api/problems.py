@@ -141,6 +141,10 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
         html = await _page(request, exc.status_code, headers=getattr(exc, "headers", None))
         if html is not None:
             return html
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            # FastAPI reads the body itself and turns the parser's RecursionError into a bare
+            # "error parsing the body": say what was wrong, as `_deep` does.
+            return _nested(request)
         titles = {
             401: "Not authenticated",
             403: "Forbidden",
@@ -161,6 +165,9 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
     # database is an expected answer, logged once as a warning.
     @app.exception_handler(RecursionError)
     async def _deep(request: Request, exc: RecursionError) -> JSONResponse:
+        return _nested(request)
+
+    def _nested(request: Request) -> JSONResponse:
         # JSON nested deeper than the parser's recursion limit: bad input, not our failure.
         return problem_response(
             400,

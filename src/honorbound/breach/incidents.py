@@ -26,25 +26,60 @@ FIELDS = (*TEXT_FIELDS, *LIST_FIELDS, *FLAG_FIELDS, *TIME_FIELDS, "status")
 FUTURE_SLACK = dt.timedelta(minutes=5)
 
 
-def _time(field: str, value: Any, now: dt.datetime) -> dt.datetime | None:
+# The earliest time an incident or a selection window may name: nothing in a vault is older,
+# and it keeps every deadline computed from it inside the calendar.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MAX_TIME_TEXT = 64
+
+
+def parse_time(field: str, value: Any, now: dt.datetime | None = None) -> dt.datetime | None:
+    """A date and time from an API body or a CLI option, in UTC; `now` given: not after it
+    (beyond clock skew). Every time field of breach response is read here."""
     if value is None:
         return None
     if isinstance(value, str):
+        if len(value) > MAX_TIME_TEXT:
+            raise BreachInputError(field, "is not an ISO 8601 date and time")
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             raise BreachInputError(field, "is not an ISO 8601 date and time") from None
     if not isinstance(value, dt.datetime):
         raise BreachInputError(field, "is not a date and time")
-    if value.tzinfo is None:
+    if value.tzinfo is None or value.utcoffset() is None:
         raise BreachInputError(field, "needs a time zone (e.g. 2026-11-30T09:00:00Z)")
-    if value > now + FUTURE_SLACK:
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError:  # year 1 or 9999 pushed off the calendar by its offset
+        raise BreachInputError(field, "is outside the calendar") from None
+    if utc < EARLIEST:
+        raise BreachInputError(field, "is before 1970")
+    if now is not None and utc > now + FUTURE_SLACK:
         raise BreachInputError(field, "is in the future")
-    return value.astimezone(dt.UTC)
+    return utc
 
 
 MAX_NAMES = 200
 MAX_NAME = 200
+MULTILINE = {"description", "contact"}
+
+
+def check_text(field: str, value: Any, limit: int, *, lines: bool = False) -> str:
+    """Text a person typed, stripped; refused when it is not text, too long, not encodable as
+    UTF-8 (a lone surrogate: the database cannot store it) or holding control characters
+    (NUL is refused by PostgreSQL; the others garble notices). `lines`: newlines and tabs are
+    allowed (a description)."""
+    if not isinstance(value, str):
+        raise BreachInputError(field, "is text")
+    text = value.strip()
+    if len(text) > limit:
+        raise BreachInputError(field, f"is longer than {limit} characters")
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        raise BreachInputError(field, "is not valid Unicode text (it holds a lone surrogate)")
+    allowed = "\t\n\r" if lines else ""
+    if any((c < " " or "\x7f" <= c <= "\x9f") and c not in allowed for c in text):
+        raise BreachInputError(field, "holds a control character")
+    return text
 
 
 def _clean(values: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
@@ -54,10 +89,8 @@ def _clean(values: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in values.items():
         if name in TEXT_FIELDS:
-            text = str(value or "").strip()
-            if len(text) > TEXT_FIELDS[name]:
-                raise BreachInputError(name, f"is longer than {TEXT_FIELDS[name]} characters")
-            out[name] = text
+            value = "" if value is None else value
+            out[name] = check_text(name, value, TEXT_FIELDS[name], lines=name in MULTILINE)
         elif name in LIST_FIELDS:
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
                 raise BreachInputError(name, "is a list of names")
@@ -66,13 +99,14 @@ def _clean(values: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
                 raise BreachInputError(name, f"has more than {MAX_NAMES} entries")
             if any(len(v) > MAX_NAME for v in value):
                 raise BreachInputError(name, f"has an entry longer than {MAX_NAME} characters")
-            out[name] = sorted({v.strip() for v in value if v.strip()})
+            names = [check_text(name, v, MAX_NAME) for v in value]
+            out[name] = sorted({v for v in names if v})
         elif name in FLAG_FIELDS:
             if not isinstance(value, bool):
                 raise BreachInputError(name, "is true or false")
             out[name] = value
         elif name in TIME_FIELDS:
-            out[name] = _time(name, value, now)
+            out[name] = parse_time(name, value, now)
         elif name == "status":
             try:
                 out[name] = IncidentStatus(value).value
@@ -161,6 +195,9 @@ def update_incident(
 
 
 def get_incident(session: Session, organization_id: int, incident_id: int) -> Incident:
+    # An id no database integer can hold (the CLI takes any integer) is no incident either.
+    if not 0 < incident_id < 2**63:
+        raise IncidentNotFound(f"no incident {incident_id} in this organization")
     incident = session.get(Incident, incident_id)
     if incident is None or incident.organization_id != organization_id:
         raise IncidentNotFound(f"no incident {incident_id} in this organization")

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from honorbound.audit import Actor, append
 from honorbound.breach.connected import SystemSearch, search_connected
 from honorbound.breach.errors import BreachInputError, SelectionEmpty
-from honorbound.breach.incidents import OBJECT, get_incident
+from honorbound.breach.incidents import MAX_NAME, OBJECT, check_text, get_incident, parse_time
 from honorbound.breach.models import AffectedPerson, Incident
 from honorbound.db.base import utcnow
 from honorbound.disclosures.models import Disclosure, DisclosureSubject
@@ -66,22 +66,13 @@ def criteria(values: dict[str, Any]) -> Criteria:
             raise BreachInputError(name, "is a list of names")
         if len(raw) > MAX_VALUES:
             raise BreachInputError(name, f"has more than {MAX_VALUES} values")
-        lists[name] = sorted({v.strip() for v in raw if v.strip()})
+        names = [check_text(name, v, MAX_NAME) for v in raw]
+        lists[name] = sorted({v for v in names if v})
     known = {c.value for c in Channel}
     bad = [c for c in lists["channels"] if c not in known]
     if bad:
         raise BreachInputError("channels", f"{bad[0]!r} is not one of {', '.join(sorted(known))}")
-    times: dict[str, dt.datetime | None] = {}
-    for name in ("window_from", "window_to"):
-        value = values.get(name)
-        if isinstance(value, str):
-            try:
-                value = dt.datetime.fromisoformat(value)
-            except ValueError:
-                raise BreachInputError(name, "is not an ISO 8601 date and time") from None
-        if value is not None and (not isinstance(value, dt.datetime) or value.tzinfo is None):
-            raise BreachInputError(name, "needs a date and time with a time zone")
-        times[name] = value.astimezone(dt.UTC) if value is not None else None
+    times = {name: parse_time(name, values.get(name)) for name in ("window_from", "window_to")}
     start, end = times["window_from"], times["window_to"]
     if start is not None and end is not None and end < start:
         raise BreachInputError("window_to", "is before window_from")

@@ -237,6 +237,7 @@ class RecordingStore:
         if not self.fs.exists(key):
             return False
         self.fs.rm_file(key)
+        self._purge_versions(key, exact=True)
         return True
 
     def download(self, recording_id: str, name: str, dest: Path) -> Path:
@@ -257,7 +258,38 @@ class RecordingStore:
         if not self.fs.exists(prefix):
             return False
         self.fs.rm(prefix, recursive=True)
+        self._purge_versions(prefix + "/")
         return True
+
+    def _purge_versions(self, key: str, *, exact: bool = False) -> int:
+        """On S3 (s3fs), delete every stored version and delete marker under `key` (or of the
+        object `key`, `exact`): on a versioned bucket a deleted object's old bytes stay as
+        noncurrent versions, and a sealed original or a recording must really go. Elsewhere
+        (and on a bucket never versioned, where nothing is left) nothing to do; how many."""
+        if not hasattr(self.fs, "call_s3"):
+            return 0
+        bucket, path, _ = self.fs.split_path(key)
+        found: list[dict[str, str]] = []
+        marker: dict[str, str] = {}
+        while True:
+            page = self.fs.call_s3("list_object_versions", Bucket=bucket, Prefix=path, **marker)
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if not exact or v["Key"] == path:
+                    found.append({"Key": v["Key"], "VersionId": v["VersionId"]})
+            if not page.get("IsTruncated"):
+                break
+            marker = {
+                "KeyMarker": page["NextKeyMarker"],
+                "VersionIdMarker": page["NextVersionIdMarker"],
+            }
+        for i in range(0, len(found), 1000):  # the S3 API's limit per request
+            self.fs.call_s3(
+                "delete_objects",
+                Bucket=bucket,
+                Delete={"Objects": found[i : i + 1000], "Quiet": True},
+            )
+        self.fs.invalidate_cache(key)
+        return len(found)
 
     def recording_ids(self) -> list[str]:
         if self.is_local:
