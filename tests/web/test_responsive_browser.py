@@ -34,6 +34,7 @@ CONSOLE = [
     "/outbox",
     "/desk",
     "/staff",
+    "/breach",
 ]
 
 
@@ -61,3 +62,36 @@ def test_no_page_scrolls_sideways_at_390_px(
         if _overflow(staff) > WIDTH:
             wide[url] = _overflow(staff)
     assert wide == {}, f"pages wider than {WIDTH} px: {wide}"
+
+
+CELLS = """() => {
+  const row = document.querySelector('table.datamap tbody tr');
+  const table = row.closest('table').getBoundingClientRect().width;
+  return {table, cells: [...row.children].map(c => {
+    const box = c.getBoundingClientRect();
+    return {left: box.left, width: box.width,
+            label: getComputedStyle(c, '::before').content};
+  })};
+}"""
+
+
+def test_the_notice_table_is_a_card_per_category_on_a_phone(
+    new_page: Any, live_server: LiveServer, runtime: Runtime, tenant: Tenant
+) -> None:
+    """Looked at: at 390 px the notice's four columns were two words wide and the page 17,800
+    px tall. On a phone each category is a card, each cell full width under its column's name;
+    at 1280 px the table keeps its columns. Each purpose, recipient and period is a list item."""
+    adopt(runtime, tenant.id, DEMO_DECLARATION.read_text(encoding="utf-8"))
+    page = new_page(viewport={"width": WIDTH, "height": 844})
+    page.goto(f"{live_server.url}/p/{tenant.slug}")
+    phone = page.evaluate(CELLS)
+    assert all(cell["width"] >= 0.95 * phone["table"] for cell in phone["cells"]), phone
+    labels = [cell["label"] for cell in phone["cells"][1:]]
+    assert labels == ['"Why we use it"', '"Who receives it"', '"How long we keep it"'], labels
+    first = page.locator("table.datamap tbody tr").first
+    assert first.locator("td").first.locator("li").count() >= 2
+    page.set_viewport_size({"width": 1280, "height": 900})
+    desk = page.evaluate(CELLS)
+    lefts = [cell["left"] for cell in desk["cells"]]
+    assert lefts == sorted(lefts) and len(set(lefts)) == 4, desk  # side by side
+    assert all(cell["label"] in ("none", "normal") for cell in desk["cells"][1:]), desk
