@@ -1,7 +1,8 @@
 """Every portal page (English and Spanish) and every console page of the demo, photographed at
 1280 and 390 px wide for a person to look at (`HONORBOUND_SHOTS`, else
 test-output/screenshots/review/). What a look found is checked here too: at 390 px no page
-scrolls sideways, the detail pages included (a request, a message, a subject)."""
+scrolls sideways, the detail pages included (a request, a message), and no checkbox is
+stretched wider than a box."""
 
 from __future__ import annotations
 
@@ -53,9 +54,16 @@ def _name(prefix: str, path: str) -> str:
     return prefix + (re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home")
 
 
+# Checkboxes drawn wider than a box: the declaration's checkbox once stretched across the card.
+STRETCHED = """() => [...document.querySelectorAll('input[type=checkbox]')]
+  .map(e => e.getBoundingClientRect().width).filter(w => w > 40)"""
+
+
 def _photograph(page: Any, url: str, name: str, wide: dict[str, int]) -> None:
     page.goto(url)
     for width in WIDTHS:
+        if page.evaluate(STRETCHED):
+            wide[f"{name}@{width}: checkbox"] = max(page.evaluate(STRETCHED))
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(_shots() / f"{name}-{width}.png"), full_page=True)
         scroll = int(page.evaluate("() => document.documentElement.scrollWidth"))
