@@ -95,3 +95,34 @@ def test_the_notice_table_is_a_card_per_category_on_a_phone(
     lefts = [cell["left"] for cell in desk["cells"]]
     assert lefts == sorted(lefts) and len(set(lefts)) == 4, desk  # side by side
     assert all(cell["label"] in ("none", "normal") for cell in desk["cells"][1:]), desk
+
+
+SMALLEST_TEXT = """() => Math.min(...[...document.querySelectorAll('svg.chart text')]
+  .map(t => t.getBoundingClientRect().height))"""
+
+
+def test_dashboard_charts_stay_legible_on_a_phone(
+    new_page: Any, live_server: LiveServer, runtime: Runtime, tenant: Tenant
+) -> None:
+    """Looked at: at 390 px the dashboard's charts were scaled to the screen and their labels
+    drawn about 6 px tall. They keep their size and scroll inside their figure instead; the
+    page itself still does not scroll sideways."""
+    page = new_page(viewport={"width": WIDTH, "height": 844})
+    sign_in(page, live_server.url, add_staff(runtime, tenant, "officer390", Role.PRIVACY_OFFICER))
+    assert page.locator("svg.chart").count() == 3
+    assert page.evaluate(SMALLEST_TEXT) >= 10
+    assert _overflow(page) <= WIDTH
+    # The newest week (the last label, drawn rightmost) is on screen without scrolling.
+    newest = page.evaluate(
+        "() => [...document.querySelectorAll('svg.chart')].map(svg => {"
+        " const labels = [...svg.querySelectorAll('text[text-anchor=middle]')];"
+        " return labels[labels.length - 1].getBoundingClientRect().right; })"
+    )
+    assert newest and max(newest) <= WIDTH, newest
+    # On a wide screen the charts fit their figures: no scrollbar inside them.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    inside = page.evaluate(
+        "() => [...document.querySelectorAll('figure.chart')]"
+        ".map(f => f.scrollWidth - f.clientWidth)"
+    )
+    assert max(inside) <= 0, inside
