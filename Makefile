@@ -18,7 +18,7 @@ PYTEST := $(BIN)/python -m pytest -q -n $(JOBS)
 # runs a bounded number, `make conformance` many more on both databases.
 CONFORMANCE_EXAMPLES ?= 300
 
-.PHONY: run i18n test test-sqlite test-browser test-postgres test-systems test-spark conformance fuzz-api lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load bench-systems bench-spark bench-recordings clean
+.PHONY: run docs i18n test test-sqlite test-browser test-postgres test-systems test-spark conformance fuzz-api lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load bench-systems bench-spark bench-recordings clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -115,6 +115,11 @@ bench-pii: $(STAMP)
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build
 	find src -name "*.so" -delete
+
+# docs/cli.md from every command's --help (scripts/cli_docs.py). Installs nothing: it runs the
+# venv's Python on src/ (`make docs BIN=/path/to/venv/bin` for another virtualenv).
+docs:
+	PYTHONPATH=src $(BIN)/python scripts/cli_docs.py
 
 # Extract the portal's, the consumer mail's and the notice's strings (babel.cfg) and merge them
 # into the catalogs under src/honorbound/i18n/locales; then translate the empty msgstr lines.

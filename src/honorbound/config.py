@@ -232,6 +232,14 @@ class Settings(BaseSettings):
         description="Folder of the recording store (redacted call audio and transcripts, "
         "files 0600). Default: data_dir/recordings.",
     )
+    recordings_url: str | None = Field(
+        default=None,
+        description="fsspec URL of the recording store when it is not the local folder "
+        "(`s3://bucket/prefix`, `gcs://...`, `sftp://host/path`, `memory://name` for tests); "
+        "the filesystem's package (s3fs...) must be installed and its credentials come from "
+        "its usual environment. The inbox and the staging folder stay in recordings_dir. "
+        "Default: none (recordings_dir holds the recordings).",
+    )
     recordings_keep_original: bool = Field(
         default=False,
         description="Allow keeping the original, unredacted audio of ingested calls, sealed "
@@ -396,6 +404,11 @@ class Settings(BaseSettings):
     @property
     def resolved_recordings_dir(self) -> Path:
         return self.recordings_dir or self.data_dir / "recordings"
+
+    @property
+    def recordings_store(self) -> Path | str:
+        """Where stored recordings are: recordings_url, else the local folder."""
+        return self.recordings_url or self.resolved_recordings_dir
 
     @property
     def resolved_audit_key_file(self) -> Path:

@@ -11,10 +11,8 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
-from huey.api import crontab
 from sqlalchemy import event
 
 from honorbound.accounts.keycache import ApiKeyCache
@@ -38,9 +36,9 @@ from honorbound.crypto.providers import (
 from honorbound.db.engine import Database, Limits
 from honorbound.db.files import private_dir, private_sqlite_file
 from honorbound.jobs import JobQueue, JobRegistry, Periodic
+from honorbound.jobs.backends import huey_api
 from honorbound.notify import outbox
 from honorbound.notify.outbox import Transport
-from honorbound.notify.sms_gateway import HttpSmsTransport
 from honorbound.notify.smtp import SmtpTransport
 from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
 from honorbound.policy.problems import DeclarationError
@@ -55,6 +53,9 @@ from honorbound.vault import idempotency as vault_idempotency
 from honorbound.vault import keystore
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.notices import notify_material_change
+
+if TYPE_CHECKING:
+    from huey import Huey
 
 BACKUP_EXPIRE_JOB = "backup.expire_epochs"
 
@@ -251,13 +252,14 @@ def build_registry() -> JobRegistry:
 
 
 def build_huey(settings: Settings, immediate: bool = False) -> Huey:
+    api = huey_api(redis=bool(settings.redis_url) and not immediate)
     if immediate:
-        return MemoryHuey("honorbound", immediate=True)
+        return api.MemoryHuey("honorbound", immediate=True)
     if settings.redis_url:
-        return RedisHuey("honorbound", url=settings.redis_url)
+        return api.RedisHuey("honorbound", url=settings.redis_url)
     private_dir(settings.data_dir)
     private_sqlite_file(settings.job_queue_file)
-    return SqliteHuey("honorbound", filename=str(settings.job_queue_file))
+    return api.SqliteHuey("honorbound", filename=str(settings.job_queue_file))
 
 
 @lru_cache(maxsize=8)
@@ -344,6 +346,9 @@ def build_runtime(
     if settings.smtp_url and transports:
         senders["email"] = SmtpTransport(settings.smtp_url, settings.mail_from)
     if settings.sms_gateway and transports:
+        # httpx (about 20 MB) only in the process that sends text messages (the worker).
+        from honorbound.notify.sms_gateway import HttpSmsTransport
+
         senders["sms"] = HttpSmsTransport(
             settings.sms_gateway,
             settings.sms_gateway_secret,
@@ -374,6 +379,7 @@ def build_runtime(
 
 def register_periodic(runtime: Runtime) -> None:
     """Worker only: queue each scheduled job as a durable row when its time comes."""
+    crontab = huey_api().crontab
     for periodic in runtime.registry.periodic:
         schedule = crontab(
             periodic.minute, periodic.hour, periodic.day, periodic.month, periodic.day_of_week

@@ -131,7 +131,8 @@ def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 
     def make(**context_options: Any) -> Any:
         context = browser.new_context(**context_options)
-        context.set_default_timeout(10_000)
+        # Generous: a loaded 2-core runner renders slowly, and speed is benchmarked, not tested.
+        context.set_default_timeout(30_000)
         contexts.append(context)
         page = context.new_page()
         pages.append(page)

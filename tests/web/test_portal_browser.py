@@ -42,14 +42,14 @@ def test_notice_from_the_adopted_declaration_with_history(
     )
     page.goto(f"{live_server.url}/p/{tenant.slug}")
     assert page.get_by_role("heading", level=1).inner_text() == "Privacy notice"
-    assert "Effective 2026-03-01; version 2" in page.locator(".meta").inner_text()
+    assert "Effective March 1, 2026; version 2" in page.locator(".meta").inner_text()
     health = page.get_by_role("row", name="Health information")
     assert "Sensitive" in health.inner_text()
     assert "We do not sell personal information." in page.content()
     assert "An authorized agent may ask for you." in page.content()
     page.get_by_role("link", name="Version 1").click()
     assert "This is an earlier version." in page.locator(".meta").inner_text()
-    assert "Effective 2026-01-01; version 1" in page.locator(".meta").inner_text()
+    assert "Effective January 1, 2026; version 1" in page.locator(".meta").inner_text()
     assert page.goto(f"{live_server.url}/p/{tenant.slug}/versions/7").status == 404
     assert page.goto(f"{live_server.url}/p/no-such-org").status == 404
     # Nothing is fetched from another origin, and the page says so to the browser.

@@ -338,7 +338,7 @@ def export_client(
     bpo_id: int,
     client_id: int,
     directory: Path,
-    recordings_dir: Path | None = None,
+    recordings_dir: Path | str | None = None,
 ) -> Export:
     """Write the package for the controller: a ZIP (mode 0600) with manifest.json, the
     current notice and, per person held, the same access package a person gets from a

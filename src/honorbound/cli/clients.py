@@ -205,7 +205,7 @@ def offboard_cmd(
             client_id = _client_id(session, bpo_id, client)
             export = clients.export_client(
                 session, rt.vault_keys, rt.rules, bpo_id, client_id, out_dir,
-                rt.settings.resolved_recordings_dir,
+                rt.settings.recordings_store,
             )  # fmt: skip
         with rt.db.session() as session:
             row = clients.offboard_client(

@@ -216,7 +216,7 @@ def report_command(
     try:
         with rt.db.session() as session:
             org_id = organization_id(session, org)
-        store = RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id)
+        store = RecordingStore.for_organization(loaded.recordings_store, org_id)
         result = report.build(store, rt.rules, audio_check=audio)
         if open_incidents:
             with rt.db.session() as session:
@@ -252,7 +252,7 @@ def sweep_command(
             if adopted is None:
                 fail("the organization has adopted no notice: there is no retention rule")
             result = retention.sweep(
-                RecordingStore.for_organization(loaded.resolved_recordings_dir, org_id),
+                RecordingStore.for_organization(loaded.recordings_store, org_id),
                 adopted.declaration,
                 now,
                 dry_run=dry_run,

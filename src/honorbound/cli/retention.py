@@ -115,6 +115,7 @@ def holds_list(
     org: Org = None,
     all_: Annotated[bool, typer.Option("--all", help="Include released holds.")] = False,
 ) -> None:
+    """List the organization's legal holds in force (with --all, released ones too)."""
     rt = runtime()
     with rt.db.session() as session:
         rows = hold_service.list_holds(session, organization_id(session, org), all_)

@@ -152,6 +152,7 @@ def export_cmd(
 
 @app.command("disconnect")
 def disconnect_cmd(key: Annotated[str, typer.Argument()], org: Org = None) -> None:
+    """Remove the connected system KEY from the organization (recorded in the audit log)."""
     rt = runtime()
     try:
         with rt.db.session() as session:

@@ -20,7 +20,6 @@ from functools import cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo
 
-import holidays
 from phonenumbers.tzdata import TIMEZONE_DATA
 
 from honorbound.consent.rules import ContactRules
@@ -114,6 +113,8 @@ def known_zone(name: str) -> bool:
 
 @cache
 def _holidays(state: str, year: int) -> frozenset[dt.date]:
+    import holidays  # on first use: some 400 modules, about 19 MB
+
     try:
         calendar = holidays.country_holidays("US", subdiv=state, years=year)
     except NotImplementedError:

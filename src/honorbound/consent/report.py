@@ -13,7 +13,6 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
-import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,6 +22,8 @@ from honorbound.consent.rules import ContactRules
 
 @cache
 def _federal(year: int) -> frozenset[dt.date]:
+    import holidays  # on first use: some 400 modules
+
     return frozenset(holidays.country_holidays("US", years=year))
 
 

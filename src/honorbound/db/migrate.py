@@ -1,16 +1,22 @@
-"""Run Alembic migrations programmatically (no alembic.ini needed)."""
+"""Run Alembic migrations programmatically (no alembic.ini needed).
+
+Alembic is imported inside each function: the CLI (and so `honorbound serve`) imports this
+module, and the web server that never migrates need not hold alembic's modules resident."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -18,6 +24,8 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "heads") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
@@ -35,4 +43,6 @@ def current(url: str) -> str | None:
 
 
 def autogenerate(url: str, message: str) -> None:
+    from alembic import command
+
     command.revision(alembic_config(url), message=message, autogenerate=True)

@@ -12,9 +12,8 @@ import datetime as dt
 import logging
 import os
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from huey import Huey
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -22,6 +21,9 @@ from honorbound.db.base import utcnow
 from honorbound.db.engine import Database
 from honorbound.jobs.models import Job, JobStatus
 from honorbound.jobs.registry import JobRegistry
+
+if TYPE_CHECKING:
+    from huey import Huey
 
 log = logging.getLogger("honorbound.jobs")
 

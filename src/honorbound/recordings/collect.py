@@ -50,6 +50,8 @@ class Gate:
     pad_before: float = 0.5
     pad_after: float = 0.2
     sound: str = "tone"
+    # An object store's URL (Settings.recordings_url); None: recordings_dir holds them.
+    recordings_url: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> Gate:
@@ -59,6 +61,7 @@ class Gate:
             settings.recordings_pad_before,
             settings.recordings_pad_after,
             settings.recordings_sound,
+            settings.recordings_url,
         )
 
 
@@ -149,7 +152,9 @@ def collect(
         sound=gate.sound,  # type: ignore[arg-type]
         speaker_channels=dict(call.speaker_channels),
     )
-    store = RecordingStore.for_organization(gate.recordings_dir, organization_id)
+    store = RecordingStore.for_organization(
+        gate.recordings_url or gate.recordings_dir, organization_id, gate.recordings_dir
+    )
     done = ingest(
         store,
         audio_path,

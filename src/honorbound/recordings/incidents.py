@@ -11,10 +11,7 @@ the next run does not open it twice; deleting the recording (the remediation) re
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
-import os
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -31,21 +28,14 @@ CARD_CATEGORY = "user.financial.credit_card"
 
 def _opened(store: RecordingStore, recording_id: str) -> dict[str, int]:
     try:
-        doc = json.loads((store.path(recording_id) / MARKER).read_text(encoding="utf-8"))
+        doc = store.read_json(recording_id, MARKER)
     except (OSError, ValueError):
         return {}
     return {str(k): int(v) for k, v in doc.items()} if isinstance(doc, dict) else {}
 
 
 def _remember(store: RecordingStore, recording_id: str, opened: dict[str, int]) -> None:
-    folder = store.path(recording_id)
-    tmp = folder / f".{MARKER}.tmp"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(opened, fh)
-    os.replace(tmp, folder / MARKER)
+    store.write_json(recording_id, MARKER, opened)
 
 
 def _values(incident: Incident, now: dt.datetime, owner: str) -> dict[str, Any]:

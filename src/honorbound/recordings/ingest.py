@@ -41,7 +41,7 @@ class OriginalKey:
 @dataclass(frozen=True)
 class Ingested:
     recording_id: str
-    path: Path
+    path: Path | None  # the local folder; None on an object store
     uri: str
     manifest: dict[str, Any]
 
@@ -108,8 +108,8 @@ def ingest(
     transcript: transcribe the call with the bundled low-accuracy backend first."""
     options = options or redact.Options()
     rid = recording_id or uuid.uuid4().hex
-    store.path(rid)  # a valid id
-    if store.path(rid).exists():
+    store.check_id(rid)
+    if store.exists(rid):
         raise RecordingError(f"recording {rid} is stored already")
     with store.staging() as work:
         info = audio.open_audio(audio_path, work)

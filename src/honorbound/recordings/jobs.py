@@ -40,7 +40,7 @@ def _organizations(rt: JobContext, payload: dict[str, Any]) -> list[int]:
 
 
 def _store(rt: JobContext, organization_id: int) -> RecordingStore:
-    return RecordingStore.for_organization(rt.settings.resolved_recordings_dir, organization_id)
+    return RecordingStore.for_organization(rt.settings.recordings_store, organization_id)
 
 
 def sweep_job(rt: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def pci_job(rt: RulesJobContext, payload: dict[str, Any]) -> dict[str, Any]:
     totals = {"organizations": 0, "recordings": 0, "incidents": 0, "opened": 0}
     for organization_id in _organizations(rt, payload):
         store = _store(rt, organization_id)
-        if not store.root.exists():
+        if not store.recording_ids():
             continue
         found = report.build(store, rt.rules, audio_check=bool(payload.get("audio", False)))
         with rt.db.session() as session:

@@ -17,7 +17,6 @@ prints a finding's text.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,14 +91,9 @@ def build(
             if r.id in ("3.3.1", "3.3.1.2", "3.3.2", "12.10.7")
         ],
     )
-    if not store.root.exists():
-        return report
-    for folder in sorted(
-        p for p in store.root.iterdir() if not p.name.startswith(".") and p.name != "inbox"
-    ):
-        rid = folder.name
+    for rid in store.recording_ids():
         try:
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            manifest = store.manifest(rid)
         except (OSError, ValueError):
             report.unreadable += 1
             continue
@@ -110,16 +104,15 @@ def build(
             report.findings[kind] = report.findings.get(kind, 0) + int(n)
         report.dtmf_tones_removed += int(manifest.get("dtmf_tones_removed", 0))
         report.paused_seconds += float(manifest.get("paused_seconds", 0))
-        kept = (folder / "original.sealed").exists()
+        kept = store.has(rid, "original.sealed")
         report.originals_kept += kept
         if kept and (manifest.get("findings") or {}).get("CVV"):
             report.incidents.append(
                 Incident(rid, "3.3.1.2", "an original holding a card code is kept (sealed)")
             )
-        transcript = folder / "transcript.json"
-        if transcript.exists():
+        if store.has(rid, "transcript.json"):
             try:
-                doc = json.loads(transcript.read_text(encoding="utf-8"))
+                doc = store.read_json(rid, "transcript.json")
             except (OSError, ValueError):
                 report.unreadable += 1
                 continue
@@ -133,7 +126,7 @@ def build(
                     )
                 )
         if audio_check:
-            tones = _stored_tones(folder / str(manifest.get("redacted_file", "")))
+            tones = _stored_tones(store, rid, str(manifest.get("redacted_file", "")))
             if tones is None:
                 report.unreadable += 1
             elif tones:
@@ -143,17 +136,20 @@ def build(
     return report
 
 
-def _stored_tones(path: Any) -> int | None:
+def _stored_tones(store: RecordingStore, recording_id: str, name: str) -> int | None:
     import tempfile
     from pathlib import Path
 
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            info = audio.open_audio(Path(path), Path(tmp))
+            if not name or "/" in name:
+                return None
+            path = store.download(recording_id, name, Path(tmp) / ("stored-" + name))
+            info = audio.open_audio(path, Path(tmp))
             det = dtmf.Detector(info.samplerate, info.channels)
             scale = 1.0 / info.full_scale
             for _first, block in audio.blocks(info):
                 det.feed(block.astype("float64") * scale)
             return len(det.tones)
-    except RecordingError:
+    except (RecordingError, OSError):
         return None

@@ -1,21 +1,28 @@
-"""The recording store: a local folder by default, one directory per recording.
+"""The recording store: a local folder by default, or any fsspec store (`memory://`, `s3://`,
+`gcs://`, `sftp://`...) named by `HONORBOUND_RECORDINGS_URL`; one prefix per recording.
 
     <root>/inbox/                              audio dropped by the dialer for the API to ingest
-    <root>/<recording id>/manifest.json        counts and hashes, no personal data
-    <root>/<recording id>/redacted.wav|.flac   the redacted audio
-    <root>/<recording id>/transcript.json      the redacted transcript with word timings
-    <root>/<recording id>/original.sealed      only when keeping the original is allowed
+    <store>/<recording id>/manifest.json       counts and hashes, no personal data
+    <store>/<recording id>/redacted.wav|.flac  the redacted audio
+    <store>/<recording id>/transcript.json     the redacted transcript with word timings
+    <store>/<recording id>/original.sealed     only when keeping the original is allowed
 
-The store of an organization is `<recordings_dir>/org-<id>/` (`for_organization`): one
-client's calls never sit in another's folder. Directories are 0700, files 0600. A recording
-is written into `<root>/.staging/` and renamed into place in one step once complete, so a
-failure part-way stores nothing (the staging directory is removed; one left by a crash is
-swept on the next ingest).
+The store of an organization is `<store>/org-<id>/` (`for_organization`): one client's calls
+never sit in another's folder or prefix. `root` is always a local folder: the store itself when
+it is local, and in every case the inbox and the staging folder (audio is decoded, redacted and
+sealed on local disk, never in the object store).
+
+A recording is written into `<root>/.staging/` first. On a local store it is renamed into place
+in one step (directories 0700, files 0600). On an object store there is no rename: every file is
+uploaded, `manifest.json` last, and a recording without its manifest does not exist for any
+reader (`exists`, `recording_ids`); a failed upload removes what it wrote. Either way a failure
+part-way stores nothing (a staging directory left by a crash is swept on the next ingest).
 
 The original, when kept, is sealed with the person's own data key (AES-GCM in 1 MiB chunks,
 each chunk's number and a last-chunk flag bound into its associated data so chunks cannot be
-reordered, dropped or cut short): erasing the person's key makes it unreadable, like the rest
-of their vault data.
+reordered, dropped or cut short) before it leaves the staging folder: the object store only ever
+holds the sealed bytes, and erasing the person's key makes them unreadable, like the rest of
+their vault data. Deleting a recording removes every object under its prefix.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import json
 import os
 import shutil
 import struct
+import tempfile
 import time
 import uuid
 from collections.abc import Collection, Iterator
@@ -38,15 +46,56 @@ from honorbound.recordings.errors import RecordingError
 SEALED_MAGIC = b"HBREC1\n"
 CHUNK = 1 << 20
 STALE_STAGING_S = 24 * 3600
+MANIFEST = "manifest.json"
+
+
+def _object_store(location: str) -> tuple[Any, str] | None:
+    """(filesystem, path) of an fsspec URL that is not the local disk; None for a local one."""
+    import fsspec
+    from fsspec.implementations.local import LocalFileSystem
+
+    try:
+        fs, path = fsspec.core.url_to_fs(location)
+    except (ImportError, ValueError) as exc:
+        # fsspec names the missing package (s3fs, gcsfs...) or the bad URL; no secret in it.
+        raise RecordingError(f"HONORBOUND_RECORDINGS_URL cannot be opened: {exc}") from None
+    if isinstance(fs, LocalFileSystem):
+        return None
+    return fs, str(path).rstrip("/")
 
 
 class RecordingStore:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path | str, *, local: Path | None = None) -> None:
+        """`root`: a folder, or an fsspec URL. `local`: the local folder for the inbox and
+        staging when `root` is an object store (default: a folder under the temp directory)."""
+        remote = _object_store(root) if isinstance(root, str) else None
+        if remote is None:
+            self.root = Path(root.removeprefix("file://") if isinstance(root, str) else root)
+            self.fs: Any = None
+            self.base = str(self.root)
+        else:
+            self.fs, self.base = remote
+            self.root = local or Path(tempfile.gettempdir()) / "honorbound-recordings"
+
+    @property
+    def is_local(self) -> bool:
+        return self.fs is None
 
     @classmethod
-    def for_organization(cls, base: Path, organization_id: int) -> RecordingStore:
-        return cls(base / f"org-{int(organization_id)}")
+    def for_organization(
+        cls, base: Path | str, organization_id: int, local: Path | None = None
+    ) -> RecordingStore:
+        """`base`: the recordings folder or URL (`Settings.recordings_store`); `local`: the local
+        recordings folder (`Settings.resolved_recordings_dir`) for the inbox and staging."""
+        org = f"org-{int(organization_id)}"
+        if isinstance(base, Path):
+            return cls(base / org)
+        return cls(base.rstrip("/") + "/" + org, local=(local / org) if local else None)
+
+    @property
+    def location(self) -> str:
+        """Where the recordings are (a folder, or a URL with its protocol)."""
+        return self.base if self.is_local else str(self.fs.unstrip_protocol(self.base))
 
     @property
     def inbox(self) -> Path:
@@ -68,7 +117,7 @@ class RecordingStore:
 
     @contextlib.contextmanager
     def staging(self) -> Iterator[Path]:
-        """A fresh directory to build a recording in; removed unless committed."""
+        """A fresh local directory to build a recording in; removed unless committed."""
         self._ensure()
         self._sweep()
         path = self.root / ".staging" / uuid.uuid4().hex
@@ -85,9 +134,28 @@ class RecordingStore:
                 if d.stat().st_mtime < cutoff:
                     shutil.rmtree(d, ignore_errors=True)
 
-    def commit(self, staging: Path, recording_id: str, keep: set[str]) -> Path:
-        """Move the files named in `keep` from `staging` into place as one recording."""
-        final = self.root / recording_id
+    def check_id(self, recording_id: str) -> str:
+        if (
+            not recording_id
+            or "/" in recording_id
+            or "\\" in recording_id
+            or recording_id.startswith(".")
+            or recording_id == "inbox"
+        ):
+            raise RecordingError("not a recording id")
+        return recording_id
+
+    def _key(self, recording_id: str, name: str | None = None) -> str:
+        prefix = f"{self.base}/{self.check_id(recording_id)}"
+        return prefix if name is None else f"{prefix}/{name}"
+
+    def commit(self, staging: Path, recording_id: str, keep: set[str]) -> Path | None:
+        """Move the files named in `keep` from `staging` into place as one recording; its
+        local folder (None on an object store)."""
+        if not self.is_local:
+            self._upload(staging, recording_id, keep)
+            return None
+        final = self.path(recording_id)
         ready = staging / "ready"
         ready.mkdir(mode=0o700)
         for name in keep:
@@ -99,69 +167,140 @@ class RecordingStore:
         os.rename(ready, final)  # atomic: the recording appears whole or not at all
         return final
 
+    def _upload(self, staging: Path, recording_id: str, keep: set[str]) -> None:
+        # The manifest goes last: until it is there, the recording does not exist.
+        order = sorted(keep - {MANIFEST}) + ([MANIFEST] if MANIFEST in keep else [])
+        try:
+            for name in order:
+                self.fs.put_file(str(staging / name), self._key(recording_id, name))
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                self.fs.rm(self._key(recording_id), recursive=True)
+            raise RecordingError(
+                f"the recording store could not be written ({type(exc).__name__}); "
+                "nothing was stored"
+            ) from None
+
     def path(self, recording_id: str) -> Path:
-        if (
-            not recording_id
-            or "/" in recording_id
-            or recording_id.startswith(".")
-            or recording_id == "inbox"
-        ):
-            raise RecordingError("not a recording id")
-        return self.root / recording_id
+        """The local folder of a recording (local stores only)."""
+        if not self.is_local:
+            raise RecordingError("the recording store is not a local folder")
+        return self.root / self.check_id(recording_id)
 
     def uri(self, recording_id: str) -> str:
-        return self.path(recording_id).resolve().as_uri()
+        if self.is_local:
+            return self.path(recording_id).resolve().as_uri()
+        return str(self.fs.unstrip_protocol(self._key(recording_id)))
+
+    def exists(self, recording_id: str) -> bool:
+        if self.is_local:
+            return self.path(recording_id).exists()
+        return bool(self.fs.exists(self._key(recording_id, MANIFEST)))
+
+    def has(self, recording_id: str, name: str) -> bool:
+        if self.is_local:
+            return (self.path(recording_id) / name).exists()
+        return bool(self.fs.exists(self._key(recording_id, name)))
+
+    def read_bytes(self, recording_id: str, name: str) -> bytes:
+        """A file of a recording; OSError (FileNotFoundError) when it is not there."""
+        if self.is_local:
+            return (self.path(recording_id) / name).read_bytes()
+        return bytes(self.fs.cat_file(self._key(recording_id, name)))
+
+    def read_json(self, recording_id: str, name: str) -> Any:
+        return json.loads(self.read_bytes(recording_id, name).decode("utf-8"))
+
+    def write_json(self, recording_id: str, name: str, doc: Any) -> None:
+        """Replace one small JSON file of a recording in one step."""
+        data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if not self.is_local:
+            self.fs.pipe_file(self._key(recording_id, name), data)  # one PUT: whole or nothing
+            return
+        folder = self.path(recording_id)
+        tmp = folder / f".{name}.{uuid.uuid4().hex}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / name)
+
+    def remove(self, recording_id: str, name: str) -> bool:
+        """Delete one file of a recording; False when it was not there."""
+        if self.is_local:
+            p = self.path(recording_id) / name
+            existed = p.exists()
+            p.unlink(missing_ok=True)
+            return existed
+        key = self._key(recording_id, name)
+        if not self.fs.exists(key):
+            return False
+        self.fs.rm_file(key)
+        return True
+
+    def download(self, recording_id: str, name: str, dest: Path) -> Path:
+        """A local copy of one file of a recording (for analysis of stored audio)."""
+        if self.is_local:
+            return self.path(recording_id) / name
+        self.fs.get_file(self._key(recording_id, name), str(dest))
+        return dest
 
     def delete(self, recording_id: str) -> bool:
-        p = self.path(recording_id)
-        if not p.exists():
+        if self.is_local:
+            p = self.path(recording_id)
+            if not p.exists():
+                return False
+            shutil.rmtree(p)
+            return True
+        prefix = self._key(recording_id)
+        if not self.fs.exists(prefix):
             return False
-        shutil.rmtree(p)
+        self.fs.rm(prefix, recursive=True)
         return True
 
     def recording_ids(self) -> list[str]:
-        if not self.root.exists():
+        if self.is_local:
+            if not self.root.exists():
+                return []
+            return [
+                d.name
+                for d in sorted(self.root.iterdir())
+                if not d.name.startswith(".") and d.name != "inbox" and d.is_dir()
+            ]
+        try:
+            entries = self.fs.ls(self.base, detail=True)
+        except FileNotFoundError:
             return []
-        return [
-            d.name
-            for d in sorted(self.root.iterdir())
-            if not d.name.startswith(".") and d.name != "inbox" and d.is_dir()
-        ]
+        names = sorted(
+            str(e["name"]).rstrip("/").rsplit("/", 1)[-1]
+            for e in entries
+            if e.get("type") == "directory"
+        )
+        return [n for n in names if not n.startswith(".") and self.exists(n)]
 
     def manifest(self, recording_id: str) -> dict[str, Any]:
-        doc = json.loads((self.path(recording_id) / "manifest.json").read_text(encoding="utf-8"))
+        doc = self.read_json(recording_id, MANIFEST)
         if not isinstance(doc, dict):
             raise ValueError("manifest.json is not an object")
         return doc
-
-    def _replace_manifest(self, recording_id: str, manifest: dict[str, Any]) -> None:
-        folder = self.path(recording_id)
-        tmp = folder / f".manifest.{uuid.uuid4().hex}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(manifest, fh, ensure_ascii=False, separators=(",", ":"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / "manifest.json")
 
     def delete_original(self, recording_id: str, when: dt.datetime) -> bool:
         """Delete a kept original (its period ended); the manifest then says when. False when
         there was none."""
         manifest = self.manifest(recording_id)
-        sealed = self.path(recording_id) / "original.sealed"
-        existed = sealed.exists()
-        sealed.unlink(missing_ok=True)
+        existed = self.remove(recording_id, "original.sealed")
         manifest["original_kept"] = False
         manifest["original_deleted_at"] = when.astimezone(dt.UTC).isoformat(timespec="seconds")
-        self._replace_manifest(recording_id, manifest)
+        self.write_json(recording_id, MANIFEST, manifest)
         return existed
 
     def of_subject(
         self, subject_id: int, caller_indexes: Collection[str] = ()
-    ) -> list[tuple[Path, dict[str, Any]]]:
-        """(folder, manifest) of every recording of this vault subject: ingested under their
-        id, or from a caller number whose blind index is one of `caller_indexes` (the person's
-        phone identities: a caller not yet identified at ingest, matched later)."""
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """(recording id, manifest) of every recording of this vault subject: ingested under
+        their id, or from a caller number whose blind index is one of `caller_indexes` (the
+        person's phone identities: a caller not yet identified at ingest, matched later)."""
         wanted = set(caller_indexes)
         found = []
         for rid in self.recording_ids():
@@ -172,14 +311,14 @@ class RecordingStore:
             if manifest.get("subject_id") == subject_id or (
                 wanted and manifest.get("caller_index") in wanted
             ):
-                found.append((self.path(rid), manifest))
+                found.append((rid, manifest))
         return found
 
     def delete_for_subject(self, subject_id: int, caller_indexes: Collection[str] = ()) -> int:
         """Delete every recording of this vault subject (see `of_subject`); how many were."""
         found = self.of_subject(subject_id, caller_indexes)
-        for folder, _manifest in found:
-            shutil.rmtree(folder)
+        for rid, _manifest in found:
+            self.delete(rid)
         return len(found)
 
 

@@ -15,8 +15,6 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
-import holidays
-
 from honorbound.policy.jurisdictions import DayKind, Days, JurisdictionRules
 from honorbound.policy.schema import Declaration
 from honorbound.rights.rules import RightsRules
@@ -32,6 +30,10 @@ class NoAppealExtension(LookupError):
 
 @lru_cache(maxsize=64)
 def _holidays(year: int) -> frozenset[dt.date]:
+    # Imported on first use: the package loads about 300 modules, which a server that never
+    # counts a deadline (or not yet) need not hold.
+    import holidays
+
     return frozenset(holidays.country_holidays("US", years=year).keys())
 
 

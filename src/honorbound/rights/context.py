@@ -29,7 +29,7 @@ class Services:
     # Connected systems (CRM, files, webhooks, manual): where requests are carried out too.
     systems: SystemsContext
     # The recording store (honorbound.recordings): a person's stored calls go with them.
-    recordings_dir: Path | None = None
+    recordings_dir: Path | str | None = None
 
     @classmethod
     def build(
@@ -39,7 +39,7 @@ class Services:
         jobs: Any,
         base_url: str,
         laws: JurisdictionRules,
-        recordings_dir: Path | None = None,
+        recordings_dir: Path | str | None = None,
     ) -> Services:
         """`laws` is the runtime's one rules object (`Runtime.rules`), never a fresh load."""
         base = base_url.rstrip("/")

@@ -14,8 +14,8 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
-import holidays
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -47,22 +47,31 @@ from honorbound.rights.tokens import issue
 from honorbound.vault.identities import IdentityKind, InvalidIdentity, blind_index, normalize
 from honorbound.vault.subjects import find_subject_id
 
-US_STATES = frozenset(holidays.country_holidays("US").subdivisions) - {
-    "AS",
-    "GU",
-    "MP",
-    "PR",
-    "UM",
-    "VI",
-}
-# The names people choose from on forms (same source as the codes; a code without a name
-# keeps its code).
-_STATE_ALIASES: dict[str, str] = getattr(
-    holidays.country_holidays("US"), "subdivisions_aliases", {}
-)
-US_STATE_NAMES: dict[str, str] = {code: code for code in US_STATES} | {
-    code: name for name, code in _STATE_ALIASES.items() if code in US_STATES
-}
+_TERRITORIES = frozenset({"AS", "GU", "MP", "PR", "UM", "VI"})
+
+
+@cache
+def us_states() -> frozenset[str]:
+    """The states (and DC) a request may name, from the `holidays` package's US subdivisions;
+    read on first use (the package loads some 400 modules, about 19 MB)."""
+    import holidays
+
+    return frozenset(holidays.country_holidays("US").subdivisions) - _TERRITORIES
+
+
+@cache
+def us_state_names() -> dict[str, str]:
+    """Code -> the name people choose from on forms (same source as the codes; a code without
+    a name keeps its code)."""
+    import holidays
+
+    aliases: dict[str, str] = getattr(holidays.country_holidays("US"), "subdivisions_aliases", {})
+    states = us_states()
+    return {code: code for code in states} | {
+        code: name for name, code in aliases.items() if code in states
+    }
+
+
 OPT_OUT_TYPES = frozenset(
     {
         RequestType.OPT_OUT_SALE,
@@ -128,7 +137,7 @@ def _validate(new: NewRequest) -> tuple[str | None, str | None]:
     if new.type is RequestType.APPEAL:
         raise RightsError("body.type", "an appeal is filed with the link in our decision letter")
     state = new.jurisdiction.upper()
-    if state not in US_STATES:
+    if state not in us_states():
         raise RightsError("body.jurisdiction", "jurisdiction must be a two-letter US state code")
     if not new.email and not new.phone:
         raise RightsError("body.email", "give an email address or a phone number to answer to")

@@ -39,7 +39,7 @@ def services(rt: RightsJobContext) -> Services:
         rt.jobs,
         rt.settings.base_url,
         rt.rules,
-        rt.settings.resolved_recordings_dir,
+        rt.settings.recordings_store,
     )
 
 

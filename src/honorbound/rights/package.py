@@ -188,7 +188,7 @@ def build_package(
     laws: JurisdictionRules,
     request: RightsRequest,
     organization_name: str,
-    recordings_dir: Path | None = None,
+    recordings_dir: Path | str | None = None,
 ) -> Package:
     categories_only = request.type == RequestType.ACCESS_CATEGORIES.value
     org_id = request.organization_id
@@ -480,7 +480,7 @@ def build_package(
 
 
 def _stored_calls(
-    recordings_dir: Path,
+    recordings_dir: Path | str,
     org_id: int,
     subject_id: int,
     since: dt.datetime | None,
@@ -490,7 +490,7 @@ def _stored_calls(
         since = since.replace(tzinfo=dt.UTC)
     out = []
     store = RecordingStore.for_organization(recordings_dir, org_id)
-    for folder, manifest in store.of_subject(subject_id, callers):
+    for rid, manifest in store.of_subject(subject_id, callers):
         try:
             at = dt.datetime.fromisoformat(str(manifest.get("ingested_at")))
         except ValueError:
@@ -499,10 +499,10 @@ def _stored_calls(
             continue
         words: list[Any] = []
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            words = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))["words"]
+            words = store.read_json(rid, "transcript.json")["words"]
         out.append(
             {
-                "recording_id": folder.name,
+                "recording_id": rid,
                 "ingested_at": at.isoformat(),
                 "duration_s": manifest.get("duration_s"),
                 "redacted": manifest.get("findings", {}),

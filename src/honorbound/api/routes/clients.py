@@ -239,7 +239,7 @@ def offboard(client_id: RowId, principal: BpoAdmin, runtime: RuntimeDep) -> Offb
             _client(session, principal, client_id)
             export = clients.export_client(
                 session, runtime.vault_keys, runtime.rules, bpo_id, client_id,
-                offboarding_dir(runtime), runtime.settings.resolved_recordings_dir,
+                offboarding_dir(runtime), runtime.settings.recordings_store,
             )  # fmt: skip
         with runtime.db.session() as session:
             row = clients.offboard_client(

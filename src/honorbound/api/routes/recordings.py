@@ -131,8 +131,9 @@ def ingest_recording(
     body: IngestIn, principal: Collector, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Redact and store one call from the inbox; the inbox file is removed once stored."""
+    settings = runtime.settings
     store = RecordingStore.for_organization(
-        runtime.settings.resolved_recordings_dir, principal.organization_id
+        settings.recordings_store, principal.organization_id, settings.resolved_recordings_dir
     )
     try:
         source = store.inbox_file(body.audio)
@@ -187,7 +188,7 @@ def upload_recording(
     stored through the same gate. Larger than HONORBOUND_RECORDINGS_MAX_UPLOAD_BYTES: 413."""
     settings = runtime.settings
     store = RecordingStore.for_organization(
-        settings.resolved_recordings_dir, principal.organization_id
+        settings.recordings_store, principal.organization_id, settings.resolved_recordings_dir
     )
     with store.staging() as work:
         try:

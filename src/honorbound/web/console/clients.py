@@ -314,7 +314,7 @@ def offboard(
                 )
             export = clients.export_client(
                 session, runtime.vault_keys, runtime.rules, staff.organization_id, client_id,
-                offboarding_dir(runtime), runtime.settings.resolved_recordings_dir,
+                offboarding_dir(runtime), runtime.settings.recordings_store,
             )  # fmt: skip
         with runtime.db.session() as session:
             clients.offboard_client(

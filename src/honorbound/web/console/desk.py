@@ -21,7 +21,7 @@ from honorbound.consent.identity import guess_kind, identify
 from honorbound.consent.models import STAFF_SOURCES, Action, ConsentChannel, Purpose
 from honorbound.db.base import utcnow
 from honorbound.rights.errors import RightsError
-from honorbound.rights.intake import US_STATES, NewRequest, take_request
+from honorbound.rights.intake import NewRequest, take_request, us_states
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import TYPE_NAMES
 from honorbound.rights.models import Manner, RequestType
@@ -52,7 +52,7 @@ def _context(staff: Staff) -> dict[str, Any]:
         "channels": [c.value for c in ConsentChannel],
         "actions": [a.value for a in Action],
         "types": {t.value: TYPE_NAMES.get(t.value, t.value) for t in PHONE_TYPES},
-        "states": sorted(US_STATES),
+        "states": sorted(us_states()),
         "can_log_request": staff.may("rights.intake"),
     }
 
@@ -291,7 +291,7 @@ def log_request(
         return again(str(exc))
     if type not in {t.value for t in PHONE_TYPES}:
         return again("Choose what the caller asks for from the list.")
-    if jurisdiction.upper() not in US_STATES:
+    if jurisdiction.upper() not in us_states():
         return again("Choose the state the caller lives in.")
     kind = guess_kind(value)
     given_email = value if kind is IdentityKind.EMAIL else (email.strip() or None)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from honorbound.db.base import utcnow
 from honorbound.rights import closing, execution, queries, verification, work
 from honorbound.rights.errors import RequestNotFound, RightsError
-from honorbound.rights.intake import US_STATES
+from honorbound.rights.intake import us_states
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import DENIAL_REASONS, TYPE_NAMES
 from honorbound.rights.models import DenialBasis, RequestType, RightsRequest, Status
@@ -71,7 +71,7 @@ def queue(
         problem = "Choose a request type from the list."
     elif status and status not in {s.value for s in Status}:
         problem = "Choose a status from the list."
-    elif state and state.upper() not in US_STATES:
+    elif state and state.upper() not in us_states():
         problem = "Choose a state from the list."
     elif due and due not in DUE_WINDOWS:
         problem = "Choose a due date window from the list."
@@ -82,7 +82,7 @@ def queue(
         "section": "requests",
         "types": TYPE_NAMES,
         "statuses": [s.value for s in Status],
-        "states": sorted(US_STATES),
+        "states": sorted(us_states()),
         "filters": filters,
         "show": show,
         "type": type,

@@ -22,7 +22,6 @@ from honorbound import i18n
 from honorbound.audit import Actor
 from honorbound.consent import gpc as gpc_rules
 from honorbound.consent import ledger
-from honorbound.consent import rules as contact_rules
 from honorbound.consent.identity import identify
 from honorbound.consent.models import Purpose, Source
 from honorbound.policy import store as policy_store
@@ -230,7 +229,7 @@ def submit_choices(
                 evidence={**evidence, "text_shown": "Sec-GPC: 1"},
             )
             gpc_status = (
-                contact_rules.load().gpc_display(language.chosen(request))
+                runtime.contact_rules.gpc_display(language.chosen(request))
                 if honored.display
                 else None
             )

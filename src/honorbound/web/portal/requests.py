@@ -27,11 +27,11 @@ from honorbound.rights.context import Services
 from honorbound.rights.downloads import download
 from honorbound.rights.errors import RightsError
 from honorbound.rights.intake import (
-    US_STATE_NAMES,
     Correction,
     NewRequest,
     new_reference,
     take_request,
+    us_state_names,
 )
 from honorbound.rights.jobs import services
 from honorbound.rights.messages import type_name
@@ -105,7 +105,7 @@ def _form(
         org=org,
         slug=slug,
         types=[(t.value, type_name(t.value, language.chosen(request))) for t in PUBLIC_TYPES],
-        states=sorted(US_STATE_NAMES.items(), key=lambda item: item[1]),
+        states=sorted(us_state_names().items(), key=lambda item: item[1]),
         correctable=_correctable(request, org.id),
         max_correction=MAX_CORRECTION,
         max_kb=request.app.state.runtime.settings.max_body_bytes // 1024,
