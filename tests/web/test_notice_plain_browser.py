@@ -40,6 +40,12 @@ def test_demo_notice_in_plain_words(
     sale = page.locator("#sale + p").inner_text()
     assert "We do not share personal information for targeted advertising" not in sale
     assert "Meta" in sale and "place our ads" in sale
+    # Looked at: "Processors (processors)": a kind that only repeats the name is left out;
+    # a kind that says more stays.
+    received = page.locator("table.datamap td:nth-of-type(2) li").all_inner_texts()
+    repeated = [t for t in received if re.fullmatch(r"(.+) \(\1\)", t.strip(), re.IGNORECASE)]
+    assert received and repeated == [], repeated
+    assert any(t.endswith("(your authorized representatives)") for t in received), received
     # The codes stay in the machine-readable notice.
     data = page.request.get(f"{live_server.url}/v1/public/orgs/{tenant.slug}/notice.json").text()
     assert "US-CA" in data and "P6Y" in data and "user.device" in data

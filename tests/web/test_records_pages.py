@@ -158,3 +158,38 @@ def test_laws_and_obligations_page(client: TestClient, runtime: Runtime, tenant:
     assert "Laws and obligations" in page.text and "Risk assessments" in page.text
     assert "Oklahoma" in page.text and "(from 2027-01-01)" in page.text
     assert 'href="/console/obligations" aria-current="page"' in page.text
+
+
+def test_a_rule_with_two_triggers_reads_as_one_rule_with_alternatives(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    """Looked at: the demo's one rule (closed account, or 6 years dormant; users and website
+    visitors) read as four near-identical rows without their periods. Each row now says whom it
+    applies to and when in words; the second trigger for the same people reads "or ...". The
+    oracle is the declaration file itself, read here with yaml."""
+    import yaml
+
+    from honorbound.demo import DEMO_DECLARATION
+
+    text = DEMO_DECLARATION.read_text(encoding="utf-8")
+    adopt(runtime, tenant.id, text)
+    [rule] = yaml.safe_load(text)["retention"]
+    assert [t["period"] for t in rule["triggers"]] == ["P0D", "P6Y"]
+    _sign_in(client, runtime, tenant, Role.AUDITOR)
+    html = client.get("/console/retention").text
+    start = html.index('<table id="forecast">')
+    body = html[html.index("<tbody>", start) : html.index("</tbody>", start)]
+    rows = [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
+    ]
+    seen = [(r[1], r[2]) for r in rows]
+    assert len(seen) == len(set(seen)) >= 2, rows  # no row repeats another
+    assert rows[0][0] == rule["id"] and all(r[0] == "(same rule)" for r in rows[1:]), rows
+    by_people: dict[str, list[str]] = {}
+    for r in rows:
+        by_people.setdefault(r[1], []).append(r[2])
+    for whens in by_people.values():
+        assert len(whens) == 2, by_people
+        assert not whens[0].startswith("or ") and whens[1].startswith("or "), whens
+        assert "6 years" in whens[1] and whens[1].endswith("(whichever comes first)"), whens

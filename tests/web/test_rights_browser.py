@@ -179,7 +179,7 @@ def test_denied_request_then_appeal(new_page: Any, mailed_server: MailedServer) 
     wrong = "000000" if code != "000000" else "111111"
     consumer.get_by_label("Code from the email (6 digits)").fill(wrong)
     consumer.get_by_role("button", name="Show my requests").click()
-    assert "not valid" in consumer.locator("#form-error").inner_text()
+    assert "does not match this reference" in consumer.locator("#form-error").inner_text()
     assert consumer.locator("#status-ref").input_value() == reference  # kept
     consumer.get_by_label("Code from the email (6 digits)").fill(code)
     consumer.get_by_role("button", name="Show my requests").click()

@@ -157,6 +157,8 @@ class StepForecast:
     subjects: int
     oldest: dt.datetime | None
     held_back: int
+    # The trigger's ISO 8601 period (P6Y), as the declaration says it.
+    period: str = ""
 
 
 @dataclass(frozen=True)
@@ -296,6 +298,7 @@ def forecast(session: Session, organization_id: int, as_of: dt.datetime | None =
                 int(subjects or 0),
                 oldest,
                 held_back(session, step, organization_id, as_of, holds),
+                step.period,
             )
         )
     return Forecast(as_of, version_id, out, the_plan.not_enforced)

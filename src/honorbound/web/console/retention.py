@@ -10,8 +10,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from honorbound.policy.render import describe_trigger
+from honorbound.policy.schema import RetentionTrigger, Trigger
 from honorbound.retention import holds
 from honorbound.retention.certificates import document
+from honorbound.retention.due import Forecast
 from honorbound.retention.errors import RetentionInputError
 from honorbound.retention.models import RetentionRun
 from honorbound.retention.sweep import disposals, forecast, get_disposal
@@ -20,6 +23,29 @@ from honorbound.web.staff import Staff, guard, guard_post
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
+
+
+def rule_rows(plan: Forecast) -> list[dict[str, object]]:
+    """The forecast's steps as the page shows them: grouped by rule and by whom it applies to,
+    each trigger with its period in words; a second trigger of the same rule and people reads
+    as the alternative it is ("or 6 years after ..."), not as a repeated row."""
+    steps = sorted(plan.steps, key=lambda s: (s.rule_id, tuple(s.subject_types or ())))
+    rows: list[dict[str, object]] = []
+    for index, step in enumerate(steps):
+        before = steps[index - 1] if index else None
+        trigger = RetentionTrigger(trigger=Trigger(step.trigger), period=step.period or None)
+        rows.append(
+            {
+                "step": step,
+                "first_of_rule": before is None or before.rule_id != step.rule_id,
+                "alternative": before is not None
+                and before.rule_id == step.rule_id
+                and before.subject_types == step.subject_types,
+                "applies_to": ", ".join(step.subject_types or ()) or "everyone",
+                "when": describe_trigger(trigger),
+            }
+        )
+    return rows
 
 
 def _page(request: Request, staff: Staff, status: int = 200, error: str = "") -> Response:
@@ -46,6 +72,7 @@ def _page(request: Request, staff: Staff, status: int = 200, error: str = "") ->
         staff=staff,
         section="retention",
         plan=plan,
+        rule_rows=rule_rows(plan) if plan is not None else [],
         holds=all_holds,
         runs=runs,
         certificates=certificates,

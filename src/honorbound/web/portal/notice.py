@@ -12,7 +12,7 @@ from honorbound import i18n
 from honorbound.disclosures import subprocessors
 from honorbound.policy import store as policy_store
 from honorbound.policy.render import category_rows, jurisdiction_names, word, wording
-from honorbound.policy.schema import Declaration, RecipientType
+from honorbound.policy.schema import Declaration, Recipient, RecipientType
 from honorbound.policy.translations import localize
 from honorbound.web.datamap import Row, matrix
 from honorbound.web.portal import language
@@ -41,6 +41,19 @@ class PlainOffer:
     methods: list[str]
 
 
+def _recipient_kind(recipient: Recipient, lang: str) -> str:
+    """What follows a recipient's name, such as " (processors, a sale)": its kind, left out when
+    it only repeats the name ("Processors (processors)" read as a mistake), and what it gets."""
+    _ = i18n.translations(lang).gettext
+    kind = word("recipient_types", recipient.type.value, lang).lower()
+    text = (
+        ("" if kind == str(recipient.name).strip().lower() else kind)
+        + (_(", a sale") if recipient.sale else "")
+        + (_(", sharing for targeted advertising") if recipient.sharing else "")
+    ).lstrip(", ")
+    return f" ({text})" if text else ""
+
+
 def plain_notice(
     declaration: Declaration, state_names: dict[str, str], lang: str = "en"
 ) -> dict[str, Any]:
@@ -52,16 +65,7 @@ def plain_notice(
     _ = i18n.translations(lang).gettext
     rows = []
     for row, worded in zip(matrix(declaration), category_rows(declaration, lang), strict=True):
-        recipients = [
-            (
-                r.name,
-                f" ({word('recipient_types', r.type.value, lang).lower()}"
-                + (_(", a sale") if r.sale else "")
-                + (_(", sharing for targeted advertising") if r.sharing else "")
-                + ")",
-            )
-            for r in row.recipients
-        ]
+        recipients = [(r.name, _recipient_kind(r, lang)) for r in row.recipients]
         sources = i18n.join([word("sources", s.value, lang) for s in worded.category.sources], lang)
         rows.append(
             PlainRow(row, worded.title, list(dict.fromkeys(worded.retention)), sources, recipients)
