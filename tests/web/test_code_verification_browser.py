@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from honorbound.rights.models import RightsRequest, Status
@@ -79,13 +80,13 @@ def test_a_request_confirmed_with_the_emailed_code_is_carried_out(
 
     # "Email me a new code": only the newest code counts.
     page.locator("#send-new-code").click()
-    assert page.locator("#code-notice").is_visible()
+    expect(page.locator("#code-notice")).to_be_visible()
     fresh = server.smtp.wait_for(2)[1]
     assert fresh["To"] == someone.email and reference in str(fresh["Subject"])
     second = _code(fresh)
     page.get_by_label("Code from the email (6 digits)").fill(first)
     page.get_by_role("button", name="Continue").click()
-    assert page.locator("#form-error").is_visible()
+    expect(page.locator("#form-error")).to_be_visible()
     assert _row(server, reference).status == Status.VERIFYING.value
 
     # The newest code opens the same details form as the link, and the request is done.
@@ -96,7 +97,7 @@ def test_a_request_confirmed_with_the_emailed_code_is_carried_out(
     page.get_by_label("Phone number we have for you").fill(someone.phone)
     page.get_by_label("Date of birth (YYYY-MM-DD)").fill(someone.birth_date)
     page.get_by_role("button", name="Confirm my request").click()
-    assert page.locator("#verified").is_visible()
+    expect(page.locator("#verified")).to_be_visible()
     row = _row(server, reference)
     assert row.verified_at is not None
     assert row.status == Status.COMPLETED.value
@@ -104,7 +105,7 @@ def test_a_request_confirmed_with_the_emailed_code_is_carried_out(
     page.goto(f"{base}/p/{tenant.slug}/requests/code?reference={reference}")
     page.get_by_label("Code from the email (6 digits)").fill(second)
     page.get_by_role("button", name="Continue").click()
-    assert page.locator("#form-error").is_visible()
+    expect(page.locator("#form-error")).to_be_visible()
 
 
 def test_wrong_codes_lock_the_code_until_a_new_one_is_sent(
@@ -128,7 +129,7 @@ def test_wrong_codes_lock_the_code_until_a_new_one_is_sent(
     for _ in range(attempts):
         page.get_by_label("Code from the email (6 digits)").fill(_other(right))
         page.get_by_role("button", name="Continue").click()
-        assert page.locator("#form-error").is_visible()
+        expect(page.locator("#form-error")).to_be_visible()
     # Locked: even the right code is refused now, and the page says what to do.
     page.get_by_label("Code from the email (6 digits)").fill(right)
     page.get_by_role("button", name="Continue").click()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from honorbound.accounts.roles import Role
@@ -50,7 +51,7 @@ def test_officer_reads_the_verification_mail_and_follows_its_link(
     consumer.get_by_label("Email address").fill(someone.email)
     consumer.get_by_role("button", name="Send request").click()
     consumer.get_by_role("button", name="Yes, send my deletion request").click()
-    assert consumer.locator("#accepted").is_visible()
+    expect(consumer.locator("#accepted")).to_be_visible()
 
     # An auditor sees the list, not the contents, and cannot read a message by hand.
     auditor = new_page()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from honorbound.accounts.roles import Role
@@ -109,7 +110,7 @@ def test_opt_out_in_the_portal_shows_in_the_console_ledger(
     consumer.get_by_label("Do not sell or share my personal information").check()
     consumer.get_by_label("Email address or phone number we know you by").fill(someone.phone)
     consumer.get_by_role("button", name="Save my choices").click()
-    assert consumer.locator("#choices-done").is_visible()
+    expect(consumer.locator("#choices-done")).to_be_visible()
 
     staff = new_page()
     sign_in(staff, live_server.url, add_staff(runtime, tenant, "agent7", Role.AGENT))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from honorbound.accounts.roles import Role
 from honorbound.audit import Actor
@@ -93,7 +94,7 @@ def test_access_request_verified_approved_and_downloaded(
     consumer.get_by_label("Your full name").fill(f"{someone.first_name} {someone.last_name}")
     consumer.get_by_label("I sign this declaration").check()
     consumer.get_by_role("button", name="Confirm my request").click()
-    assert consumer.locator("#verified").is_visible()
+    expect(consumer.locator("#verified")).to_be_visible()
     assert consumer.locator("#status-value").inner_text() == "In progress"
     status_url = consumer.locator("#status-link").get_attribute("href")
     # The link worked once; it does not work again.
@@ -251,7 +252,7 @@ def test_request_verified_directly_on_the_portal_is_carried_out(
         consumer.get_by_label("Your full name").fill(f"{someone.first_name} {someone.last_name}")
         consumer.get_by_label("I sign this declaration").check()
     consumer.get_by_role("button", name="Confirm my request").click()
-    assert consumer.locator("#verified").is_visible()
+    expect(consumer.locator("#verified")).to_be_visible()
     status_url = consumer.locator("#status-link").get_attribute("href")
 
     consumer.goto(f"{base}{status_url}")
@@ -367,7 +368,7 @@ def test_demo_consumer_printed_by_the_demo_gets_a_copy_of_their_data(
     consumer.get_by_label("Your full name").fill(fields["name"])
     consumer.get_by_label("I sign this declaration").check()
     consumer.get_by_role("button", name="Confirm my request").click()
-    assert consumer.locator("#verified").is_visible()
+    expect(consumer.locator("#verified")).to_be_visible()
     consumer.goto(f"{base}{consumer.locator('#status-link').get_attribute('href')}")
     assert consumer.locator("#status-value").inner_text() == "Complete"
     assert any("is ready" in str(m["Subject"]) for m in server.smtp.wait_for(2))
@@ -396,7 +397,7 @@ def test_agents_signed_permission_is_kept_and_staff_can_open_it(
     # Deleting cannot be undone: a second step, where the file is added again.
     agent.get_by_label("The consumer's signed permission").set_input_files(str(upload))
     agent.get_by_role("button", name="Yes, send my deletion request").click()
-    assert agent.locator("#accepted").is_visible()
+    expect(agent.locator("#accepted")).to_be_visible()
 
     staff = new_page()
     sign_in(staff, base, add_staff(server.runtime, tenant, "officer", Role.PRIVACY_OFFICER))
