@@ -66,7 +66,7 @@ def contract_of(session: Session, organization_id: int) -> ControllerContract:
         raise ProtocolError(
             403,
             "this organization is not registered as a client controller; an administrator "
-            "registers it with `honorbound protocols controller` or PUT /v1/protocols/controller",
+            "registers it with PUT /v1/protocols/controller",
         )
     return contract
 
