@@ -108,6 +108,37 @@ def test_without_the_customer_channel_the_request_waits_for_staff(
         assert row is not None and row.status == "queued"
 
 
+def test_the_same_audio_ingested_twice_is_acted_on_once(
+    client: TestClient, runtime: Runtime, tenant: Tenant, stop_call: synth.Call
+) -> None:
+    """A call uploaded twice (another call id, no start time) adds no second interaction and no
+    second request; the same audio for another person is that person's call."""
+    _adopt(runtime, tenant)
+    sid, _who = _subject(client, tenant)
+    inbox = _inbox(runtime, tenant).inbox
+    for name in ("twice-a.wav", "twice-b.wav", "twice-c.wav"):
+        stop_call.write(inbox / name)
+    first = _post(client, tenant, stop_call, "twice-a.wav", subject_id=sid)
+    second = _post(client, tenant, stop_call, "twice-b.wav", subject_id=sid)
+    assert first.status_code == 201 and second.status_code == 201, second.text
+    once, again = first.json()["conversation"], second.json()["conversation"]
+    assert once["stored"] is True and len(once["intents"]) == 1
+    assert again["stored"] is False and again["intents"] == []
+    assert again["interaction_id"] == once["interaction_id"]
+    assert "already stored" in again["reason"]
+    other, _ = _subject(client, tenant)
+    third = _post(client, tenant, stop_call, "twice-c.wav", subject_id=other)
+    assert third.json()["conversation"]["stored"] is True
+    with runtime.db.session() as session:
+        for subject, count in ((sid, 1), (other, 1)):
+            rows = session.scalars(select(Interaction.id).where(Interaction.subject_id == subject))
+            assert len(list(rows)) == count
+            intents = session.scalars(
+                select(ConversationIntent.id).where(ConversationIntent.subject_id == subject)
+            )
+            assert len(list(intents)) == count
+
+
 def test_a_notice_without_call_transcripts_stores_the_recording_and_no_interaction(
     client: TestClient, runtime: Runtime, tenant: Tenant, stop_call: synth.Call
 ) -> None:

@@ -21,6 +21,10 @@ When. A recording is ingested after the call: the call ended no later than the i
 started `duration` seconds before that, unless the caller gives `started_at`. An opt-out is
 dated when the call ended (the latest moment it can have been said); a rights request's clock
 starts when it started (never later than the law allows).
+
+Once. The same audio (its original SHA-256) already stored as one of the subject's call
+interactions is not added or acted on again (`ActedCall.duplicate`): a call uploaded twice
+makes one opt-out and one request, whatever start time each upload gives or derives.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor
@@ -41,7 +46,7 @@ from honorbound.recordings.store import RecordingStore
 from honorbound.recordings.timings import Transcript
 from honorbound.rights.context import Services
 from honorbound.vault.collection import NewInteraction, add_interaction
-from honorbound.vault.models import Channel, Direction
+from honorbound.vault.models import Channel, Direction, Interaction
 from honorbound.vault.rules import CollectionRefused, current_rules, no_policy
 from honorbound.vault.subjects import SubjectNotFound, get_subject
 
@@ -53,6 +58,25 @@ AGENT_LABEL = "Agent"
 class ActedCall:
     interaction_id: int
     acted: list[Acted]
+    # True when the same audio (its SHA-256) was already stored as this interaction of the
+    # subject: nothing is added and nothing said in it is acted on a second time.
+    duplicate: bool = False
+
+
+def stored_call(
+    session: Session, organization_id: int, subject_id: int, original_sha256: str
+) -> int | None:
+    """The subject's call interaction whose evidence is this audio, if one was stored."""
+    return session.scalar(
+        select(Interaction.id)
+        .where(
+            Interaction.organization_id == organization_id,
+            Interaction.subject_id == subject_id,
+            Interaction.recording_sha256 == original_sha256.lower(),
+        )
+        .order_by(Interaction.id)
+        .limit(1)
+    )
 
 
 def transcript_text(
@@ -112,6 +136,11 @@ def act_on_recording(
     if done.transcript is None:
         raise ValueError("the recording was ingested without a transcript")
     manifest = done.manifest
+    digest = str(manifest["original_sha256"])
+    existing = stored_call(session, organization_id, subject_id, digest)
+    if existing is not None:
+        get_subject(session, organization_id, subject_id)  # erased or foreign: refused as below
+        return ActedCall(existing, [], duplicate=True)
     rules = current_rules(session, organization_id, laws)
     if rules is None:
         raise no_policy()
@@ -131,7 +160,7 @@ def act_on_recording(
             ended_at=start + duration if started_at is not None else ingested_at,
             text=text,
             recording_uri=done.uri,
-            recording_sha256=str(manifest["original_sha256"]),
+            recording_sha256=digest,
             tags=("recording",),
         ),
         actor,
@@ -179,6 +208,14 @@ def act_on_call(
     except BaseException:
         store.delete(done.recording_id)
         raise
+    if acted.duplicate:
+        return {
+            "stored": False,
+            "reason": "the same audio was already stored as this subject's call interaction "
+            f"{acted.interaction_id}; what was said in it is not acted on twice",
+            "interaction_id": acted.interaction_id,
+            "intents": [],
+        }
     return {
         "stored": True,
         "interaction_id": acted.interaction_id,
