@@ -183,7 +183,7 @@ def main() -> None:
         adopt_text(session, org, policy.read_text(encoding="utf-8"), Actor.system(),
                    filename=policy.name, jobs=rt.jobs)  # fmt: skip
     with rt.db.session() as session:
-        vault_rules = current_rules(session, org)
+        vault_rules = current_rules(session, org, rt.rules)
         assert vault_rules is not None
         created = 0
         for k, number in enumerate(fresh[: args.subjects * 2].tolist()):

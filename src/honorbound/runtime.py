@@ -24,6 +24,8 @@ from honorbound.backup.epochs import EpochKeys, Policy
 from honorbound.breach import reminders as breach_reminders
 from honorbound.breach.wording import Wording, load_wording
 from honorbound.config import ConfigError, Settings
+from honorbound.consent import service as consent_service
+from honorbound.consent.decisions import DecisionEngine
 from honorbound.consent.rules import ContactRules
 from honorbound.consent.rules import load as load_contact_rules
 from honorbound.crypto.keyring import KeyRing
@@ -117,6 +119,9 @@ class Runtime:
     # shipped consent/data/contact-rules.yaml with the `contact_rules` section of
     # HONORBOUND_RULES_FILE merged in, read once like the jurisdiction rules.
     contact_rules: ContactRules = field(default_factory=load_contact_rules)
+    # The one contact-decision engine (its snapshots are per organization), built from the
+    # key ring, the vault's key store and the two rules objects above.
+    decisions: DecisionEngine = field(default=None)  # type: ignore[assignment]  # set by build_runtime
 
     def installation(self) -> backup_archive.Installation:
         return backup_archive.Installation(
@@ -370,6 +375,7 @@ def build_runtime(
         keys,
         Policy(settings.backup_epoch_days, settings.backup_retention_days),
     )
+    runtime.decisions = consent_service.build_engine(keys, runtime.vault_keys, rules, contact)
     runtime.rate_limits = RateLimits(db, keys.derived("web:rate-limit-keys"), LIMITS)
     runtime.jobs = JobQueue(db, huey, registry, runtime, settings.job_lease_seconds)
     event.listen(db.sessions, "after_commit", runtime.jobs.after_commit)

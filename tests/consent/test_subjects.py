@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from honorbound.accounts.roles import Role
 from honorbound.audit import Actor
-from honorbound.consent import decisions
+from honorbound.consent.decisions import snapshots
 from honorbound.policy.store import AdoptedPolicy
 from honorbound.runtime import Runtime
 from honorbound.vault.identities import IdentityKind
@@ -167,7 +167,7 @@ def test_an_age_learned_later_is_picked_up(
     runtime: Runtime, tenant: Tenant, adopted_policy: AdoptedPolicy, monkeypatch: MonkeyPatch
 ) -> None:
     # Updates in place are found by a periodic scan; scan on every batch here.
-    monkeypatch.setattr(decisions, "SUBJECT_SCAN_EVERY", dt.timedelta(0))
+    monkeypatch.setattr(snapshots, "SUBJECT_SCAN_EVERY", dt.timedelta(0))
     who = person().email
     subject(runtime, tenant.id, who, IdentityKind.EMAIL)
     assert decide(runtime, tenant.id, [who], "sale", "email").allowed[0]

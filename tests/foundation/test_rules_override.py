@@ -221,9 +221,9 @@ def test_no_module_reads_the_contact_rules_but_the_runtime() -> None:
                 and any(alias.name == "load" for alias in node.names)
             ):
                 callers.append(str(path.relative_to(SRC)))
-    # decisions.py: the engine's fallback for callers that pass no rules (benchmarks, tests);
-    # its construction by the runtime is the decision-engine step of issue 18.
-    assert sorted(callers) == ["consent/decisions.py", "runtime.py"], callers
+    # decisions/engine.py: the fallback for an engine built without rules (the benchmark);
+    # the runtime builds the one engine with its contact rules (Runtime.decisions).
+    assert sorted(callers) == ["consent/decisions/engine.py", "runtime.py"], callers
 
 
 def test_job_handlers_take_a_typed_context_not_any() -> None:

@@ -301,7 +301,7 @@ def test_an_unreadable_birth_date_is_refused_with_a_sentence(
 def test_the_minor_reason_reads_a_birth_date_learned_from_a_record(
     client: TestClient, runtime: Runtime, monkeypatch: MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(decisions, "SUBJECT_SCAN_EVERY", dt.timedelta(0))
+    monkeypatch.setattr(decisions.snapshots, "SUBJECT_SCAN_EVERY", dt.timedelta(0))
     tenant = _tenant(runtime, "contact-center-1-2024")  # 16+: a 17-year-old may be a user
     who = person()
     sid = _subject(client, tenant, "user", who, jurisdiction="DE", age=40)

@@ -409,7 +409,7 @@ def test_2_the_minor_reason_reads_a_birth_date_learned_from_a_record(
     item = {"identity": who.email, "purpose": "sale", "channel": "email"}
     with pytest.MonkeyPatch.context() as patch:
         # The engine re-reads subjects' ages at most every SUBJECT_SCAN_EVERY; now, here.
-        patch.setattr(decisions, "SUBJECT_SCAN_EVERY", dt.timedelta(0))
+        patch.setattr(decisions.snapshots, "SUBJECT_SCAN_EVERY", dt.timedelta(0))
         assert _decide(hb, org, [item]) == [[]]
         ok = _record(hb, org, sid, "user.demographic.date_of_birth", _years_ago(17).isoformat())
         assert ok.status_code == 201, ok.text

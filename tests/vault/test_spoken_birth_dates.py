@@ -156,7 +156,7 @@ def test_a_child_named_by_a_spoken_birth_date_is_refused_and_a_teen_is_a_minor(
     form: int,
     variant: int,
 ) -> None:
-    monkeypatch.setattr(decisions, "SUBJECT_SCAN_EVERY", dt.timedelta(0))
+    monkeypatch.setattr(decisions.snapshots, "SUBJECT_SCAN_EVERY", dt.timedelta(0))
     tenant = make_tenant(runtime, f"dob-{next(_slugs)}")
     adopt_example(runtime, tenant.id, "contact-center-1-2024")
     headers = tenant.headers(Role.AGENT)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from honorbound.accounts.models import Organization
 from honorbound.audit import Actor
 from honorbound.cli.common import err, fail, out, runtime
-from honorbound.consent import dnc, report, scrub, service, sms
+from honorbound.consent import dnc, report, scrub, sms
 
 dnc_app = typer.Typer(help="Do-not-call lists.", no_args_is_help=True)
 consent_app = typer.Typer(help="Consent ledger reports and settings.", no_args_is_help=True)
@@ -52,7 +52,7 @@ def scrub_cmd(
         with rt.db.session() as session:
             result = scrub.scrub(
                 session,
-                service.engine(rt.keys, rt.vault_keys, rt.rules, rt.contact_rules),
+                rt.decisions,
                 _org_id(session, org),
                 source,
                 purpose,

@@ -1,9 +1,10 @@
-"""The consent package's entry points for adapters (API, CLI): one decision engine per process,
+"""The consent package's entry points for adapters (API, CLI): the runtime's decision engine,
 identity resolution that tolerates an unknown subject, and the receipt for an event."""
 
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 from sqlalchemy import select
@@ -19,8 +20,32 @@ from honorbound.crypto.keyring import KeyRing
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.vault.identities import IdentityKind
 
-_engines: dict[int, DecisionEngine] = {}
+# The engine each runtime built, by its key ring: for callers that hold only the key ring
+# (tests, the benchmark) to reach the same engine (and its snapshots) the runtime's adapters
+# use. Weak: an engine lives as long as its runtime. Adapters use `Runtime.decisions`.
+_built: weakref.WeakValueDictionary[int, DecisionEngine] = weakref.WeakValueDictionary()
+_fallback: dict[int, DecisionEngine] = {}
 _lock = threading.Lock()
+
+
+def build_engine(
+    keys: KeyRing,
+    vault_keys: Any = None,
+    laws: JurisdictionRules | None = None,
+    contact: ContactRules | None = None,
+) -> DecisionEngine:
+    """The runtime's engine (`build_runtime` calls this once): subjects' ages and states come
+    from the vault's key store and the jurisdiction rules; calling hours and caps from
+    `contact`, the runtime's contact rules."""
+    built = DecisionEngine(keys, contact, vault_keys=vault_keys, laws=laws)
+    with _lock:
+        _built[id(keys)] = built
+        _fallback.pop(id(keys), None)
+    return built
+
+
+def _fits(found: DecisionEngine | None, keys: KeyRing, contact: ContactRules | None) -> bool:
+    return found is not None and found.keys is keys and (contact is None or found.rules is contact)
 
 
 def engine(
@@ -29,20 +54,20 @@ def engine(
     laws: JurisdictionRules | None = None,
     contact: ContactRules | None = None,
 ) -> DecisionEngine:
-    """The process-wide engine for this key ring (snapshots are per organization inside).
-    With the vault's key store and the runtime's jurisdiction rules, decisions also use
-    subjects' ages and states; `contact` is the runtime's contact rules (calling hours, caps)."""
+    """The engine the runtime built for this key ring; without a runtime (a bare key ring),
+    one kept here, built as `build_engine` would. Arguments that differ from the engine's
+    update it (its snapshots are then rebuilt); other contact rules mean another engine."""
     with _lock:
-        found = _engines.get(id(keys))
-        if (
-            found is None
-            or found.keys is not keys
-            or (contact is not None and found.rules is not contact)
-        ):
-            found = _engines[id(keys)] = DecisionEngine(
-                keys, contact, vault_keys=vault_keys, laws=laws
-            )
-        elif (vault_keys is not None and found.vault_keys is not vault_keys) or (
+        found = _built.get(id(keys))
+        if not _fits(found, keys, contact):
+            found = _fallback.get(id(keys))
+            if found is None or not _fits(found, keys, contact):
+                found = _fallback[id(keys)] = DecisionEngine(
+                    keys, contact, vault_keys=vault_keys, laws=laws
+                )
+                return found
+        assert found is not None
+        if (vault_keys is not None and found.vault_keys is not vault_keys) or (
             laws is not None and found.laws is not laws
         ):
             found.vault_keys = vault_keys if vault_keys is not None else found.vault_keys

@@ -36,72 +36,161 @@ def _layout(run: Run, i: int, j: int) -> tuple[int, ...]:
     return tuple(b - a for a, b in zip(cuts, cuts[1:], strict=False))
 
 
+# What a step of `_classify` answers: a (type, score), `_STOP` (an empty type: this digit
+# string is no identifier, later steps are not asked) or None (not this step's kind).
+_Verdict = tuple[str, float] | None
+_STOP: Final = ("", 0.0)
+
+
 def _classify(
     run: Run, i: int, j: int, ctx: frozenset[str], whole: bool
 ) -> tuple[str, float] | None:
+    """The type of digits [i, j) of the run, or None. The checks run in this order, and the
+    first that answers decides (so the order is the precedence between look-alikes):
+
+    1. context-named short codes: a card code (3-4 digits after "cvv") or an expiry;
+    2. a payment card (12-19 digits passing Luhn; 12 only when "card" is said, none under a
+       negative context without "card", which stops the checks);
+    3. nine digits: a routing number after "routing", an ITIN, an SSN, a passport number;
+    4. a date of birth after "dob";
+    5. an international phone number (a leading "+", or the 011 / 00 exit codes);
+    6. the last four of an SSN ("the last four of my social"), for a whole run only;
+    7. a NANP phone number (10 digits, or 11 starting with 1; a negative context without
+       "phone" stops the checks), or a well-formatted written number outside the plan;
+    8. the kinds only a context word names: bank account, driver's license, passport,
+       medical record, and a seven-digit spoken local phone number after "phone".
+    """
     digits = run.digits[i:j]
-    n = len(digits)
-    negative = "negative" in ctx
-    written = not run.spoken
+    for step in _STEPS:
+        verdict = step(run, i, j, digits, ctx, whole)
+        if verdict is not None:
+            # Compared by value, not identity: compiled (mypyc), tuples are values.
+            return verdict if verdict[0] else None
+    return None
+
+
+def _context_codes(
+    run: Run, i: int, j: int, digits: str, ctx: frozenset[str], whole: bool
+) -> _Verdict:
     # Context-named kinds come first: the speaker said what the number is.
+    n = len(digits)
     if "cvv" in ctx and n in (3, 4):
         return CVV, 0.85
     if "expiry" in ctx and n in (3, 4, 6) and validators.expiry_ok(digits):
         return EXPIRY, 0.8
-    if 12 <= n <= 19 and validators.is_card(digits):
-        if negative and "card" not in ctx:
-            return None
-        if n == 12 and "card" not in ctx:
-            return None  # 12-digit Maestro only when someone says "card"
-        return CARD, 0.95 if "card" in ctx else 0.9
-    if n == 9:
-        layout = _layout(run, i, j)
-        if "routing" in ctx and validators.is_aba(digits):
-            return ABA, 0.9
-        if validators.is_itin(digits) and ("itin" in ctx or layout == (3, 2, 4)):
-            return ITIN, 0.9 if "itin" in ctx else 0.7
-        if validators.is_ssn(digits):
-            if "ssn" in ctx:
-                return SSN, 0.95
-            if layout == (3, 2, 4) and not negative:
-                return SSN, 0.85
-        if "passport" in ctx:
-            return PASSPORT, 0.8
+    return None
+
+
+def _card(run: Run, i: int, j: int, digits: str, ctx: frozenset[str], whole: bool) -> _Verdict:
+    n = len(digits)
+    if not (12 <= n <= 19 and validators.is_card(digits)):
+        return None
+    if "negative" in ctx and "card" not in ctx:
+        return _STOP
+    if n == 12 and "card" not in ctx:
+        return _STOP  # 12-digit Maestro only when someone says "card"
+    return CARD, 0.95 if "card" in ctx else 0.9
+
+
+def _nine_digits(
+    run: Run, i: int, j: int, digits: str, ctx: frozenset[str], whole: bool
+) -> _Verdict:
+    if len(digits) != 9:
+        return None
+    layout = _layout(run, i, j)
+    if "routing" in ctx and validators.is_aba(digits):
+        return ABA, 0.9
+    if validators.is_itin(digits) and ("itin" in ctx or layout == (3, 2, 4)):
+        return ITIN, 0.9 if "itin" in ctx else 0.7
+    if validators.is_ssn(digits):
+        if "ssn" in ctx:
+            return SSN, 0.95
+        if layout == (3, 2, 4) and "negative" not in ctx:
+            return SSN, 0.85
+    if "passport" in ctx:
+        return PASSPORT, 0.8
+    return None
+
+
+def _birth_date(
+    run: Run, i: int, j: int, digits: str, ctx: frozenset[str], whole: bool
+) -> _Verdict:
     if "dob" in ctx and validators.date_digits_ok(digits):
         return DOB, 0.8
+    return None
+
+
+def _international_phone(
+    run: Run, i: int, j: int, digits: str, ctx: frozenset[str], whole: bool
+) -> _Verdict:
     if run.plus and i == 0 and validators.international_phone_ok(digits):
         return PHONE, 0.9
     # International numbers dialled with an exit code: 00 (most of the world), 011 (NANP).
     for exit_code in ("011", "00"):
         if (
-            n >= 10
+            len(digits) >= 10
             and digits.startswith(exit_code)
             and validators.international_phone_ok(digits[len(exit_code) :])
         ):
             return PHONE, 0.85
-    if whole and "ssn" in ctx and n == 4 and not negative:
+    return None
+
+
+def _ssn_last_four(
+    run: Run, i: int, j: int, digits: str, ctx: frozenset[str], whole: bool
+) -> _Verdict:
+    if whole and "ssn" in ctx and len(digits) == 4 and "negative" not in ctx:
         return SSN, 0.6  # "the last four of my social": still part of the number
-    if n in (10, 11) and (n == 10 or digits[0] == "1"):
-        phone_ctx = "phone" in ctx
-        if negative and not phone_ctx:
-            return None
-        if validators.nanp_ok(digits):
-            return PHONE, 0.9 if phone_ctx else 0.75
-        layout = _layout(run, i, j)
-        if written and layout in _PHONE_LAYOUTS:
-            # Well-formatted but outside the numbering plan (fiction, tests, typos).
-            return PHONE, 0.6
-    if "account" in ctx and 6 <= n <= 17 and "card" not in ctx and not negative:
-        return BANK, 0.75
-    if "license" in ctx and 5 <= n <= 13 and not negative:
-        return LICENSE, 0.75
-    if "passport" in ctx and n in (8, 9) and not negative:
-        return PASSPORT, 0.75
-    if "medical" in ctx and 6 <= n <= 15 and not negative:
-        return MEDICAL, 0.75
-    if "phone" in ctx and written is False and n == 7 and not negative:
+    return None
+
+
+def _nanp_phone(
+    run: Run, i: int, j: int, digits: str, ctx: frozenset[str], whole: bool
+) -> _Verdict:
+    n = len(digits)
+    if not (n in (10, 11) and (n == 10 or digits[0] == "1")):
+        return None
+    phone_ctx = "phone" in ctx
+    if "negative" in ctx and not phone_ctx:
+        return _STOP
+    if validators.nanp_ok(digits):
+        return PHONE, 0.9 if phone_ctx else 0.75
+    if not run.spoken and _layout(run, i, j) in _PHONE_LAYOUTS:
+        # Well-formatted but outside the numbering plan (fiction, tests, typos).
         return PHONE, 0.6
     return None
+
+
+def _context_named(
+    run: Run, i: int, j: int, digits: str, ctx: frozenset[str], whole: bool
+) -> _Verdict:
+    n = len(digits)
+    if "negative" in ctx:
+        return None
+    if "account" in ctx and 6 <= n <= 17 and "card" not in ctx:
+        return BANK, 0.75
+    if "license" in ctx and 5 <= n <= 13:
+        return LICENSE, 0.75
+    if "passport" in ctx and n in (8, 9):
+        return PASSPORT, 0.75
+    if "medical" in ctx and 6 <= n <= 15:
+        return MEDICAL, 0.75
+    if "phone" in ctx and run.spoken and n == 7:
+        return PHONE, 0.6
+    return None
+
+
+# The order of `_classify`'s docstring; it is the precedence between look-alikes.
+_STEPS: Final = (
+    _context_codes,
+    _card,
+    _nine_digits,
+    _birth_date,
+    _international_phone,
+    _ssn_last_four,
+    _nanp_phone,
+    _context_named,
+)
 
 
 def classify_run(text: str, run: Run, index: context.Index) -> list[tuple[int, int, str, float]]:

@@ -36,7 +36,7 @@ from honorbound.consent.models import Purpose as ConsentPurpose
 from honorbound.disclosures.models import Basis
 from honorbound.policy.jurisdictions import Activity, JurisdictionRules
 from honorbound.policy.models import PolicyVersion
-from honorbound.policy.schema import Declaration, Recipient, RecipientType
+from honorbound.policy.schema import Declaration, Purpose, Recipient, RecipientType
 from honorbound.policy.store import AdoptedPolicy, get_version, purpose_allowed
 from honorbound.policy.taxonomy import is_within
 from honorbound.vault.keystore import KeyDestroyed, KeyStore
@@ -342,53 +342,115 @@ def check_disclosure(
     today: dt.date | None = None,
 ) -> DisclosureCheck:
     """Allow or refuse, per subject, category and record, with reasons. `recipient` None asks
-    about the organization's own use for `purpose`. Reads only; writes nothing."""
+    about the organization's own use for `purpose`. Reads only; writes nothing.
+
+    In named steps, as the module docstring orders the refusals: the whole disclosure
+    (`_whole_refusal`), each category (`_usable_categories`), then per subject its own
+    refusals (`_subject_refusals`), a limit on sensitive data, and each record against the
+    notice it was collected under (`_record_checks`)."""
     declaration = policy.declaration
     declared = declaration.recipient(recipient) if recipient is not None else None
     check = DisclosureCheck(declared, basis, purpose, list(categories), own_use=recipient is None)
-
-    def refuse_all(code: Refusal, message: str) -> DisclosureCheck:
-        check.reasons.append(Reason(code, message))
+    declared_purpose = declaration.purpose(purpose)
+    whole = _whole_refusal(declaration, declared, declared_purpose, recipient, purpose, basis)
+    if isinstance(whole, tuple):
+        check.reasons.append(Reason(*whole))
         check.allowed = {}
         return check
+    assert declared_purpose is not None  # a missing purpose is a whole refusal
+    basis = check.basis = whole
+    usable = _usable_categories(
+        check, declaration, declared, declared_purpose, recipient, categories
+    )
+    if not usable:
+        return check
+    ctx = _SubjectCheck(
+        session=session,
+        keys=keys,
+        rules=rules,
+        organization_id=organization_id,
+        policy=policy,
+        declared=declared,
+        declared_purpose=declared_purpose,
+        recipient=recipient,
+        purpose=purpose,
+        basis=basis,
+        usable=usable,
+        today=today or dt.date.today(),
+    )
+    ids = list(dict.fromkeys(subjects))
+    rows = {
+        s.id: s
+        for s in session.scalars(
+            select(Subject).where(Subject.organization_id == organization_id, Subject.id.in_(ids))
+        )
+    }
+    said_by = choices(session, organization_id, ids)
+    for subject_id in ids:
+        subject = rows.get(subject_id)
+        if subject is None or subject.status == SubjectStatus.ERASED.value:
+            check.reasons.append(
+                Reason(
+                    Refusal.SUBJECT_UNKNOWN,
+                    "no such subject in this organization, or erased",
+                    subject_id,
+                )
+            )
+            continue
+        final = _check_subject(ctx, check, subject, said_by.get(subject_id, Choices()))
+        if final:
+            check.allowed[subject_id] = final
+    return check
 
-    declared_purpose = declaration.purpose(purpose)
+
+def _whole_refusal(
+    declaration: Declaration,
+    declared: Recipient | None,
+    declared_purpose: Purpose | None,
+    recipient: str | None,
+    purpose: str,
+    basis: Basis | None,
+) -> tuple[Refusal, str] | Basis | None:
+    """A refusal of the whole disclosure, or else its basis (None for own use)."""
     if recipient is not None:
         if declared is None:
             known = ", ".join(r.id for r in declaration.recipients) or "none"
-            return refuse_all(
+            return (
                 Refusal.RECIPIENT_NOT_DECLARED,
                 f"recipient '{recipient}' is not declared in the notice (declared: {known})",
             )
         if not _accepts(declared, purpose):
             listed = ", ".join(declared.purposes) or "none: it may receive nothing"
-            return refuse_all(
+            return (
                 Refusal.PURPOSE_NOT_DECLARED,
                 f"purpose '{purpose}' is not declared for recipient '{recipient}' "
                 f"(declared: {listed})",
             )
     if declared_purpose is None:
-        return refuse_all(
-            Refusal.PURPOSE_NOT_DECLARED, f"purpose '{purpose}' is not declared in the notice"
+        return Refusal.PURPOSE_NOT_DECLARED, f"purpose '{purpose}' is not declared in the notice"
+    if declared is None:
+        return basis
+    basis = basis or default_basis(declared, declaration, purpose)
+    if basis is None:
+        return (
+            Refusal.BASIS_REQUIRED,
+            f"recipient '{recipient}' is a {declared.type.value} not marked as a sale or "
+            "sharing: name the basis of this disclosure (Honorbound does not assume "
+            "service_provider)",
         )
-    selling = sharing = False
-    if declared is not None:
-        basis = basis or default_basis(declared, declaration, purpose)
-        if basis is None:
-            return refuse_all(
-                Refusal.BASIS_REQUIRED,
-                f"recipient '{recipient}' is a {declared.type.value} not marked as a sale or "
-                "sharing: name the basis of this disclosure (Honorbound does not assume "
-                "service_provider)",
-            )
-        check.basis = basis
-        selling = basis == Basis.SALE or declared.sale
-        sharing = basis == Basis.SHARING or declared.sharing
-        whole = _basis_refusal(declaration, declared, basis)
-        if whole is not None:
-            return refuse_all(*whole)
-    targeted = declared_purpose.targeted_advertising
-    marketing = is_within(declared_purpose.use, "marketing")
+    return _basis_refusal(declaration, declared, basis) or basis
+
+
+def _usable_categories(
+    check: DisclosureCheck,
+    declaration: Declaration,
+    declared: Recipient | None,
+    declared_purpose: Purpose,
+    recipient: str | None,
+    categories: Sequence[str],
+) -> list[str]:
+    """The categories declared for the recipient and the purpose; a reason for each other."""
+    purpose = check.purpose
     recipient_keys = set(declaration.category_keys(declared.categories)) if declared else None
     purpose_keys = set(declaration.category_keys(declared_purpose.categories))
     usable: list[str] = []
@@ -412,164 +474,218 @@ def check_disclosure(
             )
         else:
             usable.append(key)
-    if not usable:
-        return check
-    sensitive = {k for k in usable if declaration.is_sensitive(k)}
-    ids = list(dict.fromkeys(subjects))
-    rows = {
-        s.id: s
-        for s in session.scalars(
-            select(Subject).where(Subject.organization_id == organization_id, Subject.id.in_(ids))
-        )
-    }
-    said_by = choices(session, organization_id, ids)
-    today = today or dt.date.today()
-    versions = list(
-        session.scalars(
-            select(PolicyVersion)
-            .where(PolicyVersion.organization_id == organization_id)
-            .order_by(PolicyVersion.number)
-        )
-    )
-    older: dict[int, Declaration | None] = {}
+    return usable
 
-    def notice(version_id: int | None) -> Declaration | None:
-        if version_id not in older:
+
+@dataclass
+class _SubjectCheck:
+    """What every subject of one disclosure check is checked against."""
+
+    session: Session
+    keys: KeyStore
+    rules: JurisdictionRules
+    organization_id: int
+    policy: AdoptedPolicy
+    declared: Recipient | None
+    declared_purpose: Purpose
+    recipient: str | None
+    purpose: str
+    basis: Basis | None
+    usable: list[str]
+    today: dt.date
+    _versions: list[PolicyVersion] | None = None
+    _older: dict[int | None, Declaration | None] = field(default_factory=dict)
+
+    @property
+    def declaration(self) -> Declaration:
+        return self.policy.declaration
+
+    @property
+    def selling(self) -> bool:
+        return self.declared is not None and (self.basis == Basis.SALE or self.declared.sale)
+
+    @property
+    def sharing(self) -> bool:
+        return self.declared is not None and (self.basis == Basis.SHARING or self.declared.sharing)
+
+    @property
+    def sensitive(self) -> set[str]:
+        return {k for k in self.usable if self.declaration.is_sensitive(k)}
+
+    @property
+    def versions(self) -> list[PolicyVersion]:
+        if self._versions is None:
+            self._versions = list(
+                self.session.scalars(
+                    select(PolicyVersion)
+                    .where(PolicyVersion.organization_id == self.organization_id)
+                    .order_by(PolicyVersion.number)
+                )
+            )
+        return self._versions
+
+    def notice(self, version_id: int | None) -> Declaration | None:
+        """The declaration of an earlier notice version (cached)."""
+        if version_id not in self._older:
             found = (
-                None if version_id is None else get_version(session, organization_id, version_id)
+                None
+                if version_id is None
+                else get_version(self.session, self.organization_id, version_id)
             )
-            older[version_id] = found.declaration if found else None  # type: ignore[index]
-        return older[version_id]  # type: ignore[index]
+            self._older[version_id] = found.declaration if found else None
+        return self._older[version_id]
 
-    for subject_id in ids:
-        subject = rows.get(subject_id)
-        if subject is None or subject.status == SubjectStatus.ERASED.value:
-            check.reasons.append(
-                Reason(
-                    Refusal.SUBJECT_UNKNOWN,
-                    "no such subject in this organization, or erased",
-                    subject_id,
-                )
-            )
-            continue
-        said = said_by.get(subject_id, Choices())
-        refusals: list[Reason] = []
+    def consented(self, said: Choices) -> bool:
+        """The person opted in to this recipient (own use: to this purpose)."""
+        if self.recipient is not None:
+            return said.recipients.get(self.recipient) == Action.OPT_IN.value
+        return said.purposes.get(self.purpose) == Action.OPT_IN.value
 
-        def refuse(
-            code: Refusal, message: str, _to: list[Reason] = refusals, _subject: int = subject_id
-        ) -> None:
-            _to.append(Reason(code, message, _subject))
 
-        if subject.type not in declaration.subject_ids(declared_purpose.subjects):
-            refuse(
-                Refusal.SUBJECT_TYPE_NOT_COVERED,
-                f"purpose '{purpose}' does not cover people of type '{subject.type}'",
+def _check_subject(
+    ctx: _SubjectCheck, check: DisclosureCheck, subject: Subject, said: Choices
+) -> list[str]:
+    """The categories that may go for this subject (adding the reasons for the others)."""
+    refusals = _subject_refusals(ctx, subject, said)
+    if refusals:
+        check.reasons.extend(refusals)
+        return []
+    allowed = list(ctx.usable)
+    sensitive = ctx.sensitive
+    if sensitive and "sensitive" in said.opted_out:
+        allowed = [k for k in ctx.usable if k not in sensitive]
+        check.reasons.extend(
+            Reason(
+                Refusal.LIMITED_SENSITIVE,
+                "the subject limited the use of their sensitive data",
+                subject.id,
+                key,
             )
-        if selling and "sale" in said.opted_out:
-            refuse(Refusal.OPTED_OUT_OF_SALE, "the subject opted out of sale")
-        if (sharing or targeted) and "sharing" in said.opted_out:
-            refuse(Refusal.OPTED_OUT_OF_SHARING, "the subject opted out of sharing")
-        if marketing and "marketing" in said.opted_out:
-            refuse(Refusal.OPTED_OUT_OF_MARKETING, "the subject opted out of marketing")
-        if declared_purpose.profiling and "profiling" in said.opted_out:
-            refuse(Refusal.OPTED_OUT_OF_PROFILING, "the subject opted out of profiling")
-        if said.purposes.get(purpose) == Action.OPT_OUT.value:
-            refuse(Refusal.OPTED_OUT_OF_PURPOSE, f"the subject opted out of '{purpose}'")
-        if recipient is not None and said.recipients.get(recipient) == Action.OPT_OUT.value:
-            refuse(
-                Refusal.OPTED_OUT_OF_RECIPIENT,
-                f"the subject asked us not to share with '{recipient}'",
-            )
-        consented = (
-            said.recipients.get(recipient) == Action.OPT_IN.value
-            if recipient is not None
-            else said.purposes.get(purpose) == Action.OPT_IN.value
+            for key in sorted(sensitive)
         )
-        if declared is not None and declared.consent_required and not consented:
-            refuse(
-                Refusal.NO_CONSENT,
-                f"recipient '{recipient}' receives data only with consent, and none is recorded",
+    if not allowed:
+        return []
+    return _record_checks(ctx, check, subject, allowed, ctx.consented(said))
+
+
+def _subject_refusals(ctx: _SubjectCheck, subject: Subject, said: Choices) -> list[Reason]:
+    """Refusals of one subject: a type the purpose does not cover, an opt-out, no consent
+    where the recipient needs it, a minor for a sale or sharing."""
+    refusals: list[Reason] = []
+
+    def refuse(code: Refusal, message: str) -> None:
+        refusals.append(Reason(code, message, subject.id))
+
+    declaration, declared_purpose = ctx.declaration, ctx.declared_purpose
+    recipient, purpose = ctx.recipient, ctx.purpose
+    selling, sharing = ctx.selling, ctx.sharing
+    if subject.type not in declaration.subject_ids(declared_purpose.subjects):
+        refuse(
+            Refusal.SUBJECT_TYPE_NOT_COVERED,
+            f"purpose '{purpose}' does not cover people of type '{subject.type}'",
+        )
+    if selling and "sale" in said.opted_out:
+        refuse(Refusal.OPTED_OUT_OF_SALE, "the subject opted out of sale")
+    if (sharing or declared_purpose.targeted_advertising) and "sharing" in said.opted_out:
+        refuse(Refusal.OPTED_OUT_OF_SHARING, "the subject opted out of sharing")
+    if is_within(declared_purpose.use, "marketing") and "marketing" in said.opted_out:
+        refuse(Refusal.OPTED_OUT_OF_MARKETING, "the subject opted out of marketing")
+    if declared_purpose.profiling and "profiling" in said.opted_out:
+        refuse(Refusal.OPTED_OUT_OF_PROFILING, "the subject opted out of profiling")
+    if said.purposes.get(purpose) == Action.OPT_OUT.value:
+        refuse(Refusal.OPTED_OUT_OF_PURPOSE, f"the subject opted out of '{purpose}'")
+    if recipient is not None and said.recipients.get(recipient) == Action.OPT_OUT.value:
+        refuse(
+            Refusal.OPTED_OUT_OF_RECIPIENT,
+            f"the subject asked us not to share with '{recipient}'",
+        )
+    if ctx.declared is not None and ctx.declared.consent_required and not ctx.consented(said):
+        refuse(
+            Refusal.NO_CONSENT,
+            f"recipient '{recipient}' receives data only with consent, and none is recorded",
+        )
+    if selling or sharing:
+        try:
+            age = subject_age(ctx.keys, subject, ctx.today)
+        except KeyDestroyed:
+            age = None
+        activity = Activity.sale if selling else Activity.sharing
+        if age is not None and age < minor_age_limit(ctx.rules, subject.jurisdiction, activity):
+            refuse(Refusal.MINOR, f"the subject is a minor for {activity.value} in their state")
+    return refusals
+
+
+def _record_checks(
+    ctx: _SubjectCheck,
+    check: DisclosureCheck,
+    subject: Subject,
+    allowed: list[str],
+    consented: bool,
+) -> list[str]:
+    """Each value against the notice it was collected under, unless consent since: the
+    allowed categories that keep at least one value (or hold none)."""
+    session, organization_id, declaration = ctx.session, ctx.organization_id, ctx.declaration
+    kept: set[str] = set()
+    items: list[tuple[str, str, int | None, int | None]] = [
+        (f"record:{r.id}", r.category, r.policy_version_id, r.id)
+        for r in session.scalars(
+            select(Record).where(
+                Record.organization_id == organization_id, Record.subject_id == subject.id
             )
-        if selling or sharing:
-            try:
-                age = subject_age(keys, subject, today)
-            except KeyDestroyed:
-                age = None
-            activity = Activity.sale if selling else Activity.sharing
-            if age is not None and age < minor_age_limit(rules, subject.jurisdiction, activity):
-                refuse(Refusal.MINOR, f"the subject is a minor for {activity.value} in their state")
-        if refusals:
-            check.reasons.extend(refusals)
+        )
+    ] + [
+        (
+            f"identity:{i.id}",
+            IDENTITY_CATEGORIES[i.kind],
+            _version_at(ctx.versions, i.created_at),
+            None,
+        )
+        for i in session.scalars(select(Identity).where(Identity.subject_id == subject.id))
+        if i.kind in IDENTITY_CATEGORIES
+    ]
+    for ref, category, version_id, record_id in items:
+        wanted = next((w for w in allowed if covers(declaration, w, category)), None)
+        if wanted is None:
             continue
-        allowed = list(usable)
-        if sensitive and "sensitive" in said.opted_out:
-            allowed = [k for k in usable if k not in sensitive]
-            check.reasons.extend(
-                Reason(
-                    Refusal.LIMITED_SENSITIVE,
-                    "the subject limited the use of their sensitive data",
-                    subject_id,
-                    key,
-                )
-                for key in sorted(sensitive)
-            )
-        if not allowed:
+        if version_id == ctx.policy.version_id or consented:
+            kept.add(wanted)
             continue
-        # Each value against the notice it was collected under, unless consent since.
-        kept: set[str] = set()
-        items: list[tuple[str, str, int | None, int | None]] = [
-            (f"record:{r.id}", r.category, r.policy_version_id, r.id)
-            for r in session.scalars(
-                select(Record).where(
-                    Record.organization_id == organization_id, Record.subject_id == subject_id
-                )
+        refusal = _earlier_notice_refusal(ctx, subject, category, version_id, record_id)
+        if refusal is None:
+            kept.add(wanted)
+            continue
+        check.excluded.add(ref)
+        check.reasons.append(
+            Reason(
+                Refusal.COLLECTED_UNDER_EARLIER_NOTICE,
+                "collected under a notice version that did not allow this "
+                f"({refusal[1]}); it needs the person's consent",
+                subject.id,
+                category,
+                record_id,
             )
-        ] + [
-            (
-                f"identity:{i.id}",
-                IDENTITY_CATEGORIES[i.kind],
-                _version_at(versions, i.created_at),
-                None,
-            )
-            for i in session.scalars(select(Identity).where(Identity.subject_id == subject_id))
-            if i.kind in IDENTITY_CATEGORIES
-        ]
-        for ref, category, version_id, record_id in items:
-            wanted = next((w for w in allowed if covers(declaration, w, category)), None)
-            if wanted is None:
-                continue
-            if version_id == policy.version_id or consented:
-                kept.add(wanted)
-                continue
-            old = notice(version_id)
-            refusal = (
-                (Refusal.COLLECTED_UNDER_EARLIER_NOTICE, "collected under no notice")
-                if old is None
-                else _notice_refusal(old, recipient, purpose, basis, category, subject.type)
-            )
-            if refusal is None and recipient is None and old is not None:
-                # Own use: the same question `policy.store.purpose_allowed` answers.
-                row = session.get(Record, record_id) if record_id is not None else None
-                if row is not None and not purpose_allowed(session, row, purpose):
-                    refusal = (Refusal.COLLECTED_UNDER_EARLIER_NOTICE, "purpose not declared")
-            if refusal is None:
-                kept.add(wanted)
-                continue
-            check.excluded.add(ref)
-            check.reasons.append(
-                Reason(
-                    Refusal.COLLECTED_UNDER_EARLIER_NOTICE,
-                    "collected under a notice version that did not allow this "
-                    f"({refusal[1]}); it needs the person's consent",
-                    subject_id,
-                    category,
-                    record_id,
-                )
-            )
-        final = [k for k in allowed if k in kept or not _held(items, declaration, k)]
-        if final:
-            check.allowed[subject_id] = final
-    return check
+        )
+    return [k for k in allowed if k in kept or not _held(items, declaration, k)]
+
+
+def _earlier_notice_refusal(
+    ctx: _SubjectCheck,
+    subject: Subject,
+    category: str,
+    version_id: int | None,
+    record_id: int | None,
+) -> tuple[Refusal, str] | None:
+    """Would the notice version a value was collected under refuse this disclosure?"""
+    old = ctx.notice(version_id)
+    if old is None:
+        return Refusal.COLLECTED_UNDER_EARLIER_NOTICE, "collected under no notice"
+    refusal = _notice_refusal(old, ctx.recipient, ctx.purpose, ctx.basis, category, subject.type)
+    if refusal is None and ctx.recipient is None:
+        # Own use: the same question `policy.store.purpose_allowed` answers.
+        row = ctx.session.get(Record, record_id) if record_id is not None else None
+        if row is not None and not purpose_allowed(ctx.session, row, ctx.purpose):
+            refusal = (Refusal.COLLECTED_UNDER_EARLIER_NOTICE, "purpose not declared")
+    return refusal
 
 
 def covers(declaration: Declaration, wanted: str, key: str) -> bool:

@@ -30,8 +30,15 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from honorbound.policy.schema import Declaration, Trigger, parse_duration
+from honorbound.policy.schema import (
+    Declaration,
+    RetentionRule,
+    RetentionTrigger,
+    Trigger,
+    parse_duration,
+)
 
 
 class Action(StrEnum):
@@ -127,10 +134,15 @@ def _declared_for_type(declaration: Declaration, subject_type: str) -> set[str]:
 
 
 def plan(declaration: Declaration, record_categories: list[str]) -> Plan:
-    """Steps for a declaration, given the category keys the vault holds for the organization."""
+    """Steps for a declaration, given the category keys the vault holds for the organization.
+
+    Per rule and trigger, in named steps: the trigger's period (`_period`, or why it is not
+    enforced); for `after_collection`, steps per interaction part, per stored record
+    category and, where the rule governs everything a subject type holds, erasure of such
+    subjects (`_after_collection_steps`); for the event triggers, per subject type
+    (`_event_steps`)."""
     steps: list[Step] = []
     skipped: list[NotEnforced] = []
-    all_types = [s.id for s in declaration.subjects]
     # The declared category each stored key falls under (nearest declared one).
     declared_of: dict[str, str] = {}
     for key in record_categories:
@@ -138,131 +150,162 @@ def plan(declaration: Declaration, record_categories: list[str]) -> Plan:
         if cat is not None:
             declared_of[key] = cat.key
     for rule in declaration.retention:
-        rule_cats = set(declaration.category_keys(rule.categories))
-        types = declaration.subject_ids(rule.subjects)
-        withdrawal = any(t.trigger == Trigger.until_consent_withdrawn for t in rule.triggers)
         others = [t for t in rule.triggers if t.trigger != Trigger.until_consent_withdrawn]
         for trig in rule.triggers:
-            if trig.trigger in NOT_ENFORCEABLE:
-                skipped.append(
-                    NotEnforced(rule.id, trig.trigger.value, NOT_ENFORCEABLE[trig.trigger])
-                )
-                continue
-            period = trig.period
-            if trig.trigger == Trigger.until_consent_withdrawn:
-                if period is None and others:
-                    # Asking otherwise makes the rule's other triggers apply; nothing extra.
-                    continue
-                period = period or "P0D"
+            period = _period(rule, trig, bool(others), skipped)
             if period is None:
-                skipped.append(NotEnforced(rule.id, trig.trigger.value, "no period given"))
                 continue
+            ctx = _RuleStep(
+                declaration=declaration,
+                rule=rule,
+                trigger=trig.trigger,
+                period=period,
+                rule_cats=set(declaration.category_keys(rule.categories)),
+                types=declaration.subject_ids(rule.subjects),
+                all_types=[s.id for s in declaration.subjects],
+                declared_of=declared_of,
+                withdrawal=len(others) != len(rule.triggers),
+            )
             if trig.trigger == Trigger.after_collection:
-                for part in INTERACTION_PARTS:
-                    cat = declaration.category(part)
-                    if cat is None or cat.key not in rule_cats:
-                        continue
-                    covered = tuple(
-                        t
-                        for t in types
-                        if cat.key in _declared_for_type(declaration, t)
-                        and any(r.id == rule.id for r in declaration.retention_rules_for(part, t))
-                    )
-                    if covered:
-                        steps.append(
-                            Step(
-                                key=f"{rule.id}:{trig.trigger.value}:interactions:{part}",
-                                rule_id=rule.id,
-                                trigger=trig.trigger,
-                                period=period,
-                                action=(
-                                    Action.DELETE_INTERACTIONS
-                                    if part.endswith("interaction_metadata")
-                                    else Action.CLEAR_INTERACTION_PART
-                                ),
-                                categories=(part,),
-                                subject_types=None if set(covered) >= set(all_types) else covered,
-                                needs_withdrawal=withdrawal,
-                                table="interactions",
-                            )
-                        )
-                for key in sorted(k for k, c in declared_of.items() if c in rule_cats):
-                    # Rules are matched per subject type: only the types this rule (and not
-                    # another rule) governs for this category.
-                    covered = tuple(
-                        t
-                        for t in types
-                        if declared_of[key] in _declared_for_type(declaration, t)
-                        and any(r.id == rule.id for r in declaration.retention_rules_for(key, t))
-                    )
-                    if not covered:
-                        continue
-                    steps.append(
-                        Step(
-                            key=f"{rule.id}:{trig.trigger.value}:{key}",
-                            rule_id=rule.id,
-                            trigger=trig.trigger,
-                            period=period,
-                            action=Action.DELETE_RECORDS,
-                            categories=(key,),
-                            subject_types=None if set(covered) >= set(all_types) else covered,
-                            needs_withdrawal=withdrawal,
-                        )
-                    )
-                # A rule that governs every category a subject type can hold leaves nothing of
-                # such a subject once its period has run since the last collection: their
-                # identities (contact data too) and the subject go as well ("not stored": an
-                # invited friend kept for no other purpose).
-                for subject_type in types:
-                    wanted = _declared_for_type(declaration, subject_type)
-                    if (
-                        wanted
-                        and wanted <= rule_cats
-                        and all(
-                            any(
-                                r.id == rule.id
-                                for r in declaration.retention_rules_for(key, subject_type)
-                            )
-                            for key in wanted
-                        )
-                    ):
-                        steps.append(
-                            Step(
-                                key=f"{rule.id}:{trig.trigger.value}:subjects:{subject_type}",
-                                rule_id=rule.id,
-                                trigger=trig.trigger,
-                                period=period,
-                                action=Action.ERASE_SUBJECTS,
-                                categories=(),
-                                subject_types=(subject_type,),
-                                needs_withdrawal=withdrawal,
-                                table="subjects",
-                            )
-                        )
-                continue
-            for subject_type in types:
-                wanted = _declared_for_type(declaration, subject_type)
-                mine = rule_cats & wanted
-                if not mine:
-                    continue
-                keys: tuple[str, ...] = ()
-                if mine >= wanted:
-                    action = Action.ERASE_SUBJECTS
-                else:
-                    action = Action.DELETE_RECORDS
-                    keys = tuple(sorted(k for k, c in declared_of.items() if c in mine))
-                    if not keys:
-                        continue
-                steps.append(
-                    Step(
-                        key=f"{rule.id}:{trig.trigger.value}:{subject_type}",
-                        rule_id=rule.id,
-                        trigger=trig.trigger,
-                        period=period,
-                        action=action,
-                        categories=keys,
-                        subject_types=(subject_type,),
-                        needs_withdrawal=withdrawal,
-                    )
-                )
+                steps.extend(_after_collection_steps(ctx))
+            else:
+                steps.extend(_event_steps(ctx))
     return Plan(steps, skipped)
+
+
+def _period(
+    rule: RetentionRule, trig: RetentionTrigger, has_others: bool, skipped: list[NotEnforced]
+) -> str | None:
+    """The trigger's period; None when it adds no step (noted in `skipped` when that is
+    because it cannot be enforced or has no period)."""
+    if trig.trigger in NOT_ENFORCEABLE:
+        skipped.append(NotEnforced(rule.id, trig.trigger.value, NOT_ENFORCEABLE[trig.trigger]))
+        return None
+    period: str | None = trig.period
+    if trig.trigger == Trigger.until_consent_withdrawn:
+        if period is None and has_others:
+            # Asking otherwise makes the rule's other triggers apply; nothing extra.
+            return None
+        period = period or "P0D"
+    if period is None:
+        skipped.append(NotEnforced(rule.id, trig.trigger.value, "no period given"))
+    return period
+
+
+@dataclass(frozen=True)
+class _RuleStep:
+    """One rule's trigger with its period, and what its steps are computed from."""
+
+    declaration: Declaration
+    rule: RetentionRule
+    trigger: Trigger
+    period: str
+    rule_cats: set[str]
+    types: list[str]
+    all_types: list[str]
+    declared_of: dict[str, str]
+    withdrawal: bool
+
+    def step(self, name: str, action: Action, categories: tuple[str, ...], **kw: Any) -> Step:
+        return Step(
+            key=f"{self.rule.id}:{self.trigger.value}:{name}",
+            rule_id=self.rule.id,
+            trigger=self.trigger,
+            period=self.period,
+            action=action,
+            categories=categories,
+            needs_withdrawal=self.withdrawal,
+            **kw,
+        )
+
+    def governs(self, key: str, subject_type: str) -> bool:
+        """This rule (and not another) governs category `key` for the subject type."""
+        rules = self.declaration.retention_rules_for(key, subject_type)
+        return any(r.id == self.rule.id for r in rules)
+
+    def covered(self, key: str, declared_key: str) -> tuple[str, ...]:
+        """The rule's subject types that may hold `declared_key` and that it governs for
+        `key` (rules are matched per subject type)."""
+        return tuple(
+            t
+            for t in self.types
+            if declared_key in _declared_for_type(self.declaration, t) and self.governs(key, t)
+        )
+
+    def subject_types(self, covered: tuple[str, ...]) -> tuple[str, ...] | None:
+        return None if set(covered) >= set(self.all_types) else covered
+
+
+def _after_collection_steps(ctx: _RuleStep) -> list[Step]:
+    declaration = ctx.declaration
+    steps: list[Step] = []
+    for part in INTERACTION_PARTS:
+        cat = declaration.category(part)
+        if cat is None or cat.key not in ctx.rule_cats:
+            continue
+        covered = ctx.covered(part, cat.key)
+        if covered:
+            action = (
+                Action.DELETE_INTERACTIONS
+                if part.endswith("interaction_metadata")
+                else Action.CLEAR_INTERACTION_PART
+            )
+            steps.append(
+                ctx.step(
+                    f"interactions:{part}",
+                    action,
+                    (part,),
+                    subject_types=ctx.subject_types(covered),
+                    table="interactions",
+                )
+            )
+    for key in sorted(k for k, c in ctx.declared_of.items() if c in ctx.rule_cats):
+        covered = ctx.covered(key, ctx.declared_of[key])
+        if covered:
+            steps.append(
+                ctx.step(
+                    key, Action.DELETE_RECORDS, (key,), subject_types=ctx.subject_types(covered)
+                )
+            )
+    # A rule that governs every category a subject type can hold leaves nothing of
+    # such a subject once its period has run since the last collection: their
+    # identities (contact data too) and the subject go as well ("not stored": an
+    # invited friend kept for no other purpose).
+    for subject_type in ctx.types:
+        wanted = _declared_for_type(declaration, subject_type)
+        if (
+            wanted
+            and wanted <= ctx.rule_cats
+            and all(ctx.governs(key, subject_type) for key in wanted)
+        ):
+            steps.append(
+                ctx.step(
+                    f"subjects:{subject_type}",
+                    Action.ERASE_SUBJECTS,
+                    (),
+                    subject_types=(subject_type,),
+                    table="subjects",
+                )
+            )
+    return steps
+
+
+def _event_steps(ctx: _RuleStep) -> list[Step]:
+    """An event trigger: per subject type, erase the subject when the rule covers all it may
+    hold, else delete the records of the covered categories."""
+    steps: list[Step] = []
+    for subject_type in ctx.types:
+        wanted = _declared_for_type(ctx.declaration, subject_type)
+        mine = ctx.rule_cats & wanted
+        if not mine:
+            continue
+        keys: tuple[str, ...] = ()
+        if mine >= wanted:
+            action = Action.ERASE_SUBJECTS
+        else:
+            action = Action.DELETE_RECORDS
+            keys = tuple(sorted(k for k, c in ctx.declared_of.items() if c in mine))
+            if not keys:
+                continue
+        steps.append(ctx.step(subject_type, action, keys, subject_types=(subject_type,)))
+    return steps

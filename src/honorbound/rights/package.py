@@ -36,8 +36,9 @@ from honorbound.db.base import utcnow
 from honorbound.disclosures import subprocessors
 from honorbound.disclosures.reports import who_received
 from honorbound.policy import store
-from honorbound.policy.jurisdictions import JurisdictionRules
+from honorbound.policy.jurisdictions import AccessRules, JurisdictionRules
 from honorbound.policy.schema import Declaration
+from honorbound.policy.store import AdoptedPolicy
 from honorbound.recordings.callers import caller_indexes
 from honorbound.recordings.store import RecordingStore
 from honorbound.rights.limits import months_before, period_of
@@ -183,6 +184,31 @@ _TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined
 )
 
 
+@dataclass
+class _Scope:
+    """What a package covers: the request, its subject (None when erased or not found),
+    the withheld categories, the period and the declarations the records were collected
+    under."""
+
+    request: RightsRequest
+    categories_only: bool
+    subject: Subject | None
+    forbidden: list[tuple[str, str]]
+    period: str
+    lookback: AccessRules
+    since: dt.datetime | None
+    current: AdoptedPolicy | None
+    declarations: dict[int | None, Declaration | None]
+
+    @property
+    def org_id(self) -> int:
+        return self.request.organization_id
+
+    @property
+    def current_declaration(self) -> Declaration | None:
+        return self.declarations[None]
+
+
 def build_package(
     session: Session,
     keys: KeyStore,
@@ -191,7 +217,41 @@ def build_package(
     organization_name: str,
     recordings_dir: Path | str | None = None,
 ) -> Package:
-    categories_only = request.type == RequestType.ACCESS_CATEGORIES.value
+    """The access package, in named steps: what it covers (`_scope`), the vault's records,
+    identities and interactions (`_gather_vault`), who received the data (`_disclosures`),
+    the connected systems' parts, the period's wording, the recordings' transcripts, then
+    data.json (`_data_json`) and the ZIP (`_write_zip`)."""
+    scope = _scope(session, laws, request)
+    vault = _gather_vault(session, keys, scope)
+    disclosures = _disclosures(session, scope)
+    # What the connected systems (CRM, files, webhooks, manual tasks) held, gathered when the
+    # request was carried out (honorbound.systems); values withheld as in the vault.
+    parts = package_parts(session, keys, request)
+    systems_out = [
+        _system_out(p, scope.current_declaration, scope.forbidden, scope.categories_only)
+        for p in parts
+    ]
+    vault.withheld.update(w for out in systems_out for w in out.pop("_withheld"))
+    generated = utcnow()
+    covers, period_out = _period_out(scope)
+    calls = _calls(session, scope, recordings_dir)
+    data = _data_json(session, scope, organization_name, generated, period_out, vault, disclosures)
+    data.update({"systems": systems_out} if systems_out else {})
+    data.update({"recordings": calls} if calls else {})
+    content = _write_zip(
+        scope, vault, disclosures, parts, systems_out, _document(data),
+        summary={
+            "organization": organization_name,
+            "reference": request.reference,
+            "received": request.received_at.strftime("%Y-%m-%d"),
+            "generated": generated.strftime("%Y-%m-%d %H:%M UTC"),
+            "covers": covers,
+        },
+    )  # fmt: skip
+    return Package(content, vault.count, len(vault.withheld), len(vault.categories))
+
+
+def _scope(session: Session, laws: JurisdictionRules, request: RightsRequest) -> _Scope:
     org_id = request.organization_id
     subject = session.get(Subject, request.subject_id) if request.subject_id is not None else None
     live = (
@@ -199,7 +259,6 @@ def build_package(
         and subject.organization_id == org_id
         and subject.status != SubjectStatus.ERASED.value
     )
-    forbidden = never_disclose(laws)
     # Requests taken before the period was recorded got everything held: keep that answer.
     period = period_of(session, request) or "all"
     lookback = laws.california.access_never_disclose
@@ -209,178 +268,251 @@ def build_package(
         else None
     )
     current = store.current(session, org_id)
-    declarations: dict[int | None, Declaration | None] = {
-        None: current.declaration if current else None
-    }
-
-    def declaration_of(version_id: int | None) -> Declaration | None:
-        if version_id not in declarations:
-            adopted = store.get_version(session, org_id, version_id) if version_id else None
-            declarations[version_id] = adopted.declaration if adopted else declarations[None]
-        return declarations[version_id]
-
-    by_category: dict[str, CategoryOut] = {}
-    identities: list[dict[str, str]] = []
-    interactions: list[dict[str, Any]] = []
-    withheld: set[str] = set()
-    count = 0
-    if live:
-        assert subject is not None
-        dek = keys.data_key(org_id, subject.key_id)
-        # Plain column reads, no ORM objects: a person with 100,000 records is one query.
-        record_query = select(
-            Record.category,
-            Record.source,
-            Record.purposes,
-            Record.collected_at,
-            Record.policy_version_id,
-            Record.value_sealed,
-        ).where(Record.subject_id == subject.id)
-        if since is not None:
-            record_query = record_query.where(Record.collected_at >= since)
-        labels: dict[str, str | None] = {}
-        for record in session.execute(record_query.order_by(Record.id)):
-            count += 1
-            declaration = declaration_of(record.policy_version_id)
-            out = by_category.get(record.category)
-            if out is None:
-                declared = declaration.category(record.category) if declaration else None
-                out = CategoryOut(
-                    record.category,
-                    declared.title if declared else record.category,
-                    retention=_retention(declaration, record.category, subject.type),
-                    recipients=[r.name for r in declaration.recipients_for(record.category)]
-                    if declaration
-                    else [],
-                )
-                by_category[record.category] = out
-            purposes = record.purposes
-            for purpose in purposes:
-                if purpose not in out.purposes:
-                    out.purposes.append(purpose)
-            if record.source not in out.sources:
-                out.sources.append(record.source)
-            if record.category not in labels:
-                labels[record.category] = withheld_label(forbidden, record.category)
-            label = labels[record.category]
-            item: dict[str, Any] = {
-                "source": record.source,
-                "purposes": list(purposes),
-                "collected_at": record.collected_at.isoformat(),
-                "policy_version_id": record.policy_version_id,
-            }
-            if categories_only:
-                pass
-            elif label is not None:
-                withheld.add(label)
-                item = {"held": True, "withheld_because": f"11 CCR 7024: {label}", **item}
-            else:
-                item = {
-                    "value": open_text(
-                        dek,
-                        org_id,
-                        subject.key_id,
-                        f"record:{record.category}",
-                        record.value_sealed,
-                    ),
-                    **item,
-                }
-            out.records.append(item)
-        if not categories_only:
-            for identity in session.scalars(
-                select(Identity).where(Identity.subject_id == subject.id).order_by(Identity.id)
-            ):
-                identities.append(
-                    {
-                        "kind": identity.kind,
-                        "value": open_text(
-                            dek,
-                            org_id,
-                            subject.key_id,
-                            f"identity:{identity.kind}",
-                            identity.value_sealed,
-                        ),
-                    }
-                )
-            interaction_query = select(
-                Interaction.channel,
-                Interaction.direction,
-                Interaction.started_at,
-                Interaction.ended_at,
-                Interaction.body_sealed,
-                Interaction.recording_uri_sealed,
-                Interaction.policy_version_id,
-            ).where(Interaction.subject_id == subject.id)
-            if since is not None:
-                interaction_query = interaction_query.where(Interaction.started_at >= since)
-            for item_row in session.execute(
-                interaction_query.order_by(Interaction.started_at, Interaction.id)
-            ):
-                interactions.append(
-                    {
-                        "channel": item_row.channel,
-                        "direction": item_row.direction,
-                        "started_at": item_row.started_at.isoformat(),
-                        "ended_at": item_row.ended_at.isoformat() if item_row.ended_at else None,
-                        "text": open_text(
-                            dek, org_id, subject.key_id, "interaction:body", item_row.body_sealed
-                        )
-                        if item_row.body_sealed
-                        else None,
-                        "recording_held": item_row.recording_uri_sealed is not None,
-                        "policy_version_id": item_row.policy_version_id,
-                    }
-                )
-    disclosures = (
-        [
-            {
-                "recipient": r.recipient_name,
-                "recipient_type": r.recipient_type,
-                "categories": r.categories,
-                "purpose": r.purpose,
-                "basis": r.basis,
-                "disclosed_at": r.disclosed_at.isoformat(),
-            }
-            for r in who_received(session, org_id, subject.id)
-            if since is None or r.disclosed_at >= since
-        ]
-        if live and subject is not None
-        else []
+    return _Scope(
+        request=request,
+        categories_only=request.type == RequestType.ACCESS_CATEGORIES.value,
+        subject=subject if live else None,
+        forbidden=never_disclose(laws),
+        period=period,
+        lookback=lookback,
+        since=since,
+        current=current,
+        declarations={None: current.declaration if current else None},
     )
-    # What the connected systems (CRM, files, webhooks, manual tasks) held, gathered when the
-    # request was carried out (honorbound.systems); values withheld as in the vault.
-    parts = package_parts(session, keys, request)
-    systems_out = [
-        _system_out(p, current.declaration if current else None, forbidden, categories_only)
-        for p in parts
+
+
+def _declaration_of(session: Session, scope: _Scope, version_id: int | None) -> Declaration | None:
+    """The declaration a record was collected under (cached; the current one when unknown)."""
+    declarations = scope.declarations
+    if version_id not in declarations:
+        adopted = store.get_version(session, scope.org_id, version_id) if version_id else None
+        declarations[version_id] = adopted.declaration if adopted else declarations[None]
+    return declarations[version_id]
+
+
+@dataclass
+class _Vault:
+    """What the vault holds for the subject, opened (values withheld as the law says)."""
+
+    categories: list[CategoryOut] = field(default_factory=list)
+    identities: list[dict[str, str]] = field(default_factory=list)
+    interactions: list[dict[str, Any]] = field(default_factory=list)
+    withheld: set[str] = field(default_factory=set)
+    count: int = 0
+
+
+def _gather_vault(session: Session, keys: KeyStore, scope: _Scope) -> _Vault:
+    vault = _Vault()
+    subject = scope.subject
+    if subject is None:
+        return vault
+    dek = keys.data_key(scope.org_id, subject.key_id)
+    vault.categories = _records(session, scope, subject, dek, vault)
+    if not scope.categories_only:
+        vault.identities = _identities(session, scope, subject, dek)
+        vault.interactions = _interactions(session, scope, subject, dek)
+    return vault
+
+
+def _records(
+    session: Session, scope: _Scope, subject: Subject, dek: bytes, vault: _Vault
+) -> list[CategoryOut]:
+    """The subject's records by category, sorted by category; counts them and notes the
+    withheld labels in `vault`."""
+    # Plain column reads, no ORM objects: a person with 100,000 records is one query.
+    record_query = select(
+        Record.category,
+        Record.source,
+        Record.purposes,
+        Record.collected_at,
+        Record.policy_version_id,
+        Record.value_sealed,
+    ).where(Record.subject_id == subject.id)
+    if scope.since is not None:
+        record_query = record_query.where(Record.collected_at >= scope.since)
+    by_category: dict[str, CategoryOut] = {}
+    labels: dict[str, str | None] = {}
+    for record in session.execute(record_query.order_by(Record.id)):
+        vault.count += 1
+        out = by_category.get(record.category)
+        if out is None:
+            declaration = _declaration_of(session, scope, record.policy_version_id)
+            out = by_category[record.category] = _category_out(
+                declaration, record.category, subject.type
+            )
+        purposes = record.purposes
+        for purpose in purposes:
+            if purpose not in out.purposes:
+                out.purposes.append(purpose)
+        if record.source not in out.sources:
+            out.sources.append(record.source)
+        if record.category not in labels:
+            labels[record.category] = withheld_label(scope.forbidden, record.category)
+        label = labels[record.category]
+        item: dict[str, Any] = {
+            "source": record.source,
+            "purposes": list(purposes),
+            "collected_at": record.collected_at.isoformat(),
+            "policy_version_id": record.policy_version_id,
+        }
+        if scope.categories_only:
+            pass
+        elif label is not None:
+            vault.withheld.add(label)
+            item = {"held": True, "withheld_because": f"11 CCR 7024: {label}", **item}
+        else:
+            value = open_text(
+                dek, scope.org_id, subject.key_id, f"record:{record.category}", record.value_sealed
+            )
+            item = {"value": value, **item}
+        out.records.append(item)
+    return sorted(by_category.values(), key=lambda c: c.category)
+
+
+def _category_out(declaration: Declaration | None, category: str, subject_type: str) -> CategoryOut:
+    """A category as the declaration its first record was collected under describes it."""
+    declared = declaration.category(category) if declaration else None
+    return CategoryOut(
+        category,
+        declared.title if declared else category,
+        retention=_retention(declaration, category, subject_type),
+        recipients=[r.name for r in declaration.recipients_for(category)] if declaration else [],
+    )
+
+
+def _identities(
+    session: Session, scope: _Scope, subject: Subject, dek: bytes
+) -> list[dict[str, str]]:
+    return [
+        {
+            "kind": identity.kind,
+            "value": open_text(
+                dek,
+                scope.org_id,
+                subject.key_id,
+                f"identity:{identity.kind}",
+                identity.value_sealed,
+            ),
+        }
+        for identity in session.scalars(
+            select(Identity).where(Identity.subject_id == subject.id).order_by(Identity.id)
+        )
     ]
-    withheld.update(w for out in systems_out for w in out.pop("_withheld"))
-    generated = utcnow()
-    categories = sorted(by_category.values(), key=lambda c: c.category)
+
+
+def _interactions(
+    session: Session, scope: _Scope, subject: Subject, dek: bytes
+) -> list[dict[str, Any]]:
+    interaction_query = select(
+        Interaction.channel,
+        Interaction.direction,
+        Interaction.started_at,
+        Interaction.ended_at,
+        Interaction.body_sealed,
+        Interaction.recording_uri_sealed,
+        Interaction.policy_version_id,
+    ).where(Interaction.subject_id == subject.id)
+    if scope.since is not None:
+        interaction_query = interaction_query.where(Interaction.started_at >= scope.since)
+    interactions = []
+    for row in session.execute(interaction_query.order_by(Interaction.started_at, Interaction.id)):
+        text = (
+            open_text(dek, scope.org_id, subject.key_id, "interaction:body", row.body_sealed)
+            if row.body_sealed
+            else None
+        )
+        interactions.append(
+            {
+                "channel": row.channel,
+                "direction": row.direction,
+                "started_at": row.started_at.isoformat(),
+                "ended_at": row.ended_at.isoformat() if row.ended_at else None,
+                "text": text,
+                "recording_held": row.recording_uri_sealed is not None,
+                "policy_version_id": row.policy_version_id,
+            }
+        )
+    return interactions
+
+
+def _disclosures(session: Session, scope: _Scope) -> list[dict[str, Any]]:
+    """Who received the subject's data, in the period (the disclosure ledger)."""
+    if scope.subject is None:
+        return []
+    since = scope.since
+    return [
+        {
+            "recipient": r.recipient_name,
+            "recipient_type": r.recipient_type,
+            "categories": r.categories,
+            "purpose": r.purpose,
+            "basis": r.basis,
+            "disclosed_at": r.disclosed_at.isoformat(),
+        }
+        for r in who_received(session, scope.org_id, scope.subject.id)
+        if since is None or r.disclosed_at >= since
+    ]
+
+
+def _period_out(scope: _Scope) -> tuple[str, dict[str, Any]]:
+    """(the sentence saying what the package covers, data.json's "period")."""
+    since, received = scope.since, scope.request.received_at
     if since is None:
         covers = "all personal information we hold about you"
     else:
         covers = (
-            f"personal information collected in the {lookback.lookback_months} months before "
-            f"your request ({since:%Y-%m-%d} to {request.received_at:%Y-%m-%d}); ask again "
-            f"with the period 'all' for everything we hold ({lookback.source})"
+            f"personal information collected in the {scope.lookback.lookback_months} months "
+            f"before your request ({since:%Y-%m-%d} to {received:%Y-%m-%d}); ask again "
+            f"with the period 'all' for everything we hold ({scope.lookback.source})"
         )
     period_out = {
-        "period": period,
+        "period": scope.period,
         "from": since.isoformat() if since is not None else None,
-        "to": request.received_at.isoformat() if since is not None else None,
+        "to": received.isoformat() if since is not None else None,
         "covers": covers,
     }
-    # The person's calls in the recording store, as their redacted transcripts (the store
-    # keeps no unredacted text; the audio itself stays out of the package).
-    calls = (
-        _stored_calls(
-            recordings_dir, org_id, subject.id, since, caller_indexes(session, org_id, subject.id)
-        )
-        if recordings_dir is not None and live and subject is not None and not categories_only
-        else []
-    )
-    data = {
+    return covers, period_out
+
+
+def _calls(
+    session: Session, scope: _Scope, recordings_dir: Path | str | None
+) -> list[dict[str, Any]]:
+    """The person's calls in the recording store, as their redacted transcripts (the store
+    keeps no unredacted text; the audio itself stays out of the package)."""
+    subject = scope.subject
+    if recordings_dir is None or subject is None or scope.categories_only:
+        return []
+    indexes = caller_indexes(session, scope.org_id, subject.id)
+    return _stored_calls(recordings_dir, scope.org_id, subject.id, scope.since, indexes)
+
+
+def _category_row(c: CategoryOut) -> dict[str, Any]:
+    return {
+        "category": c.category,
+        "label": c.label,
+        "count": c.count,
+        "purposes": c.purposes,
+        "sources": c.sources,
+        "recipients": c.recipients,
+        "retention": c.retention,
+    }
+
+
+_CATEGORY_COLUMNS = ["category", "label", "count", "purposes", "sources", "recipients", "retention"]
+_RECORD_COLUMNS = ["value", "held", "source", "purposes", "collected_at", "policy_version_id"]
+
+
+def _data_json(
+    session: Session,
+    scope: _Scope,
+    organization_name: str,
+    generated: dt.datetime,
+    period_out: dict[str, Any],
+    vault: _Vault,
+    disclosures: list[dict[str, Any]],
+) -> dict[str, Any]:
+    request, categories_only = scope.request, scope.categories_only
+    return {
         "organization": organization_name,
         "request": {
             "reference": request.reference,
@@ -390,99 +522,70 @@ def build_package(
         "generated_at": generated.isoformat(),
         "period": period_out,
         "categories": [
-            {
-                "category": c.category,
-                "label": c.label,
-                "count": c.count,
-                "purposes": c.purposes,
-                "sources": c.sources,
-                "recipients": c.recipients,
-                "retention": c.retention,
-                **({} if categories_only else {"records": c.records}),
-            }
-            for c in categories
+            {**_category_row(c), **({} if categories_only else {"records": c.records})}
+            for c in vault.categories
         ],
-        "withheld": sorted(withheld),
+        "withheld": sorted(vault.withheld),
         "disclosures": disclosures,
         # The service providers (sub-processors) the organization's processor uses for it.
         "subprocessors": [
             {k: v for k, v in subprocessors.out(s).items() if k != "id"}
-            for s in subprocessors.current(session, org_id)
+            for s in subprocessors.current(session, scope.org_id)
         ],
-        **({} if categories_only else {"identities": identities, "interactions": interactions}),
-        **({"systems": systems_out} if systems_out else {}),
-        **({"recordings": calls} if calls else {}),
+        **(
+            {}
+            if categories_only
+            else {"identities": vault.identities, "interactions": vault.interactions}
+        ),
     }
+
+
+def _write_zip(
+    scope: _Scope,
+    vault: _Vault,
+    disclosures: list[dict[str, Any]],
+    parts: list[SystemPart],
+    systems_out: list[dict[str, Any]],
+    data_json: str,
+    summary: dict[str, str],
+) -> bytes:
+    categories_only, categories = scope.categories_only, vault.categories
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("data.json", _document(data))
-        record_columns = [
-            "value",
-            "held",
-            "source",
-            "purposes",
-            "collected_at",
-            "policy_version_id",
-        ]
+        archive.writestr("data.json", data_json)
         if categories_only:
-            archive.writestr(
-                "categories.csv",
-                _csv(
-                    [
-                        {
-                            "category": c.category,
-                            "label": c.label,
-                            "count": c.count,
-                            "purposes": c.purposes,
-                            "sources": c.sources,
-                            "recipients": c.recipients,
-                            "retention": c.retention,
-                        }
-                        for c in categories
-                    ],
-                    [
-                        "category",
-                        "label",
-                        "count",
-                        "purposes",
-                        "sources",
-                        "recipients",
-                        "retention",
-                    ],
-                ),
-            )
+            rows = [_category_row(c) for c in categories]
+            archive.writestr("categories.csv", _csv(rows, _CATEGORY_COLUMNS))
         else:
             for c in categories:
                 same = {"recipients": c.recipients, "retention": c.retention}
                 archive.writestr(
-                    c.file, _csv(c.records, [*record_columns, "recipients", "retention"], same)
+                    c.file, _csv(c.records, [*_RECORD_COLUMNS, "recipients", "retention"], same)
                 )
-            archive.writestr("identities.csv", _csv(identities, ["kind", "value"]))
+            archive.writestr("identities.csv", _csv(vault.identities, ["kind", "value"]))
             archive.writestr(
                 "interactions.csv",
-                _csv(interactions, ["channel", "direction", "started_at", "ended_at", "text"]),
+                _csv(
+                    vault.interactions, ["channel", "direction", "started_at", "ended_at", "text"]
+                ),
             )
         archive.writestr("disclosures.csv", _csv(disclosures, DISCLOSURE_COLUMNS))
         _write_systems(archive, parts, systems_out, categories_only)
         archive.writestr(
             "summary.html",
             _TEMPLATE.render(
-                organization=organization_name,
-                reference=request.reference,
-                received=request.received_at.strftime("%Y-%m-%d"),
-                generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
+                **summary,
                 categories_only=categories_only,
-                covers=covers,
                 categories=categories,
                 summary_rows=SUMMARY_ROWS,
-                withheld=sorted(withheld),
-                identities=identities,
-                interactions=interactions,
+                withheld=sorted(vault.withheld),
+                identities=vault.identities,
+                interactions=vault.interactions,
                 disclosures=disclosures,
                 systems=systems_out,
             ),
         )
-    return Package(buffer.getvalue(), count, len(withheld), len(categories))
+    return buffer.getvalue()
 
 
 def _stored_calls(

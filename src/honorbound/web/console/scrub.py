@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from honorbound.consent import service
 from honorbound.consent.models import ConsentChannel, Purpose
 from honorbound.consent.scrub import ScrubError, scrub
 from honorbound.web.rendering import render
@@ -72,9 +71,7 @@ def scrub_list(
             with runtime.db.session() as session:
                 result = scrub(
                     session,
-                    service.engine(
-                        runtime.keys, runtime.vault_keys, runtime.rules, runtime.contact_rules
-                    ),
+                    runtime.decisions,
                     staff.organization_id,
                     source,
                     purpose,
