@@ -75,6 +75,7 @@ class Resident:
     state: str
     email: str | None
     street: str
+    phone: str = ""
 
 
 def resident(
@@ -131,7 +132,7 @@ def resident(
                 NewInteraction(Channel.CHAT, Direction.INBOUND, chat_at), ACTOR, rules,
             )  # fmt: skip
         subject_id = subject.id
-    return Resident(subject_id, state or "", address if email else None, street)
+    return Resident(subject_id, state or "", address if email else None, street, phone)
 
 
 __all__ = ["Resident", "resident"]

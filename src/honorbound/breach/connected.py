@@ -290,6 +290,17 @@ def _detected(fields: list[FieldMap], row: dict[str, Any]) -> Iterator[tuple[str
             yield DETECTED[finding.type], value[finding.start : finding.end]
 
 
+def _row_values(
+    ids: list[FieldMap], texts: list[FieldMap], others: list[FieldMap], row: dict[str, Any]
+) -> Iterator[tuple[str, Any]]:
+    """A row's candidate identities, in the order one is chosen to stand for the person: its
+    email or phone fields; else an email or phone `honorbound.detect` finds in its text
+    fields (scanned only when needed); else its other identities (account ids...)."""
+    yield from ((str(f.identity), row.get(f.name)) for f in ids)
+    yield from _detected(texts, row)
+    yield from ((str(f.identity), row.get(f.name)) for f in others)
+
+
 def _search_files(
     session: Session,
     vault_keys: KeyStore,
@@ -327,9 +338,10 @@ def _search_files(
         if collection.format == "recording":
             notes.append(f"{collection.name}: audio recordings are not read")
             continue
-        ids = [f for f in collection.fields if f.identity]
-        texts = [] if ids else [f for f in collection.fields if f.personal]
-        if not ids and not texts:
+        ids = [f for f in collection.fields if f.identity in CONTACT_KINDS]
+        others = [f for f in collection.fields if f.identity and f not in ids]
+        texts = [f for f in collection.fields if f.personal and not f.identity]
+        if not ids and not others and not texts:
             notes.append(f"{collection.name}: no identity or personal field to find people by")
             continue
         where = _state_field(collection)
@@ -384,12 +396,7 @@ def _search_files(
             for raw in rows:
                 row = {**extra, **raw}
                 state = _state(row.get(where.name)) if where is not None else ""
-                values = (
-                    ((str(f.identity), row.get(f.name)) for f in ids)
-                    if ids
-                    else _detected(texts, row)
-                )
-                collector.row(values, state, cats)
+                collector.row(_row_values(ids, texts, others, row), state, cats)
     in_vault, not_in_vault = _finish(session, organization_id, collector, found, unknown)
     reason = f"read {files} file(s) whole ({total} bytes) of {', '.join(names)}"
     if not_read or more:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
@@ -239,14 +239,16 @@ class SelectionIn(_Body):
     )  # fmt: skip
     window_from: dt.datetime | None = None
     window_to: dt.datetime | None = None
-    read_files: bool = Field(
+    read_files: StrictBool = Field(
         False, description="Read the connected files systems whole, within the byte caps."
     )
-    file_cap_bytes: int | None = Field(None, description="Bytes read per file (default 8 MiB).")
-    system_cap_bytes: int | None = Field(
+    file_cap_bytes: StrictInt | None = Field(
+        None, description="Bytes read per file (default 8 MiB)."
+    )
+    system_cap_bytes: StrictInt | None = Field(
         None, description="Bytes read per files system (default 64 MiB)."
     )
-    notify_unknown: bool = Field(
+    notify_unknown: StrictBool = Field(
         False,
         description="Keep the contact of people found only in connected systems (sealed, for "
         "this incident) so that they are notified too.",
