@@ -376,9 +376,12 @@ def _search_files(
                     return bytes(handle.read(n + 1))
 
             try:
-                data = connector._call(read, shown) or b""  # noqa: SLF001
+                data = connector._call(read, shown)  # noqa: SLF001
             except SystemsError as exc:
                 skip(shown, f"cannot be read: {exc}")
+                continue
+            if data is None:
+                skip(shown, "was gone when it was to be read")
                 continue
             if len(data) > limit:
                 # The store gave no size, or a wrong one: the cap still holds.
