@@ -413,3 +413,59 @@ def test_cli_reads_files_and_erases_contacts(
         assert value not in ok.output
     gone = runner.invoke(cli, ["breach", "erase-contacts", "1", "--org", org.slug])
     assert gone.exit_code == 0 and "erased 3 contact(s)" in gone.output, gone.output
+
+
+CRM = """\
+dataset:
+  - fides_key: crm
+    name: CRM
+    meta:
+      honorbound:
+        connection: {type: sql, url_env: BREACH_CRM_URL}
+    collections:
+      - name: customers
+        fields:
+          - {name: id, fides_meta: {primary_key: true}}
+          - {name: email, data_categories: [user.contact.email], fides_meta: {identity: email}}
+          - {name: state, data_categories: [user.contact.address.state]}
+"""
+
+
+def test_sql_strangers_are_kept_with_their_state_only_when_asked(
+    rt: Runtime,
+    org: Tenant,
+    api: TestClient,
+    people: list[Resident],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sqlite3
+
+    known = people[0]
+    strangers = [(stranger_email(), "OR"), (stranger_email(), "zz"), (stranger_email(), None)]
+    db = tmp_path / "crm.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, state TEXT)")
+        conn.executemany(
+            "INSERT INTO customers (email, state) VALUES (?, ?)",
+            [(known.email, "NY"), *strangers, (strangers[0][0].upper(), "OR")],  # a duplicate
+        )
+    monkeypatch.setenv("BREACH_CRM_URL", f"sqlite:///{db}")
+    connect(rt, org, CRM)
+    h = org.headers(Role.PRIVACY_OFFICER)
+    iid = incident(api, h)
+    url = f"/v1/breach/incidents/{iid}/selection"
+    body = {"categories": ["user.contact"], "connected_systems": ["crm"]}
+    counted = api.post(url, headers=h, json=body).json()
+    assert counted["by_state"] == {"NY": 1} and counted["connected_search"][0]["not_in_vault"] == 3
+    kept = api.post(url, headers=h, json={**body, "notify_unknown": True}).json()
+    # "zz" is no US state: unknown, like the row without one.
+    assert kept["by_state"] == {"": 2, "NY": 1, "OR": 1} and kept["not_in_vault_kept"] == 3
+    # A selection without the opt-in replaces it: the strangers (not noticed) are erased.
+    with rt.db.read_session() as session:
+        key_ids = list(session.scalars(select(ExternalContact.key_id)))
+    again = api.post(url, headers=h, json=body).json()
+    assert again["by_state"] == {"NY": 1} and again["not_in_vault_kept"] == 0
+    assert not any(rt.vault_keys.has_data_key(org.id, k) for k in key_ids)
+    with rt.db.read_session() as session:
+        assert session.scalar(select(ExternalContact.id)) is None
