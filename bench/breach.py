@@ -304,6 +304,7 @@ dataset:
 
 def files_bench(mb: int, workdir: Path) -> None:
     import json
+    import resource
     import secrets
 
     from honorbound.accounts.service import create_organization
@@ -377,6 +378,7 @@ def files_bench(mb: int, workdir: Path) -> None:
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         rt.close()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     (x,) = sel.connected_search
     if x["bytes_read"] != total_bytes or sel.total != rows:
         sys.exit(
@@ -386,7 +388,8 @@ def files_bench(mb: int, workdir: Path) -> None:
     print(
         f"files_mb={mb} bytes_read={x['bytes_read']} rows={x['rows']} in_vault={x['in_vault']} "
         f"kept={sel.not_in_vault_kept} select_seconds={seconds:.2f} select_cpu_seconds={cpu:.2f} "
-        f"mib_per_second={total_bytes / 1048576 / seconds:.2f} rows_per_second={rows / seconds:.0f}"
+        f"mib_per_second={total_bytes / 1048576 / seconds:.2f} "
+        f"rows_per_second={rows / seconds:.0f} max_rss_mib={rss / 1024:.0f}"
     )
 
 

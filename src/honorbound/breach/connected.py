@@ -67,7 +67,7 @@ class FilesReading:
     file_bytes: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Unknown:
     """An identity value found in a connected system that the vault does not know. In memory
     only: the selection seals `value` for the incident or drops it."""

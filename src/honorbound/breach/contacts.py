@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
@@ -69,23 +69,27 @@ def keep(
     new = [u for u in found if u.digest not in have]
     key_ids = {u.digest: f"{KEY_PREFIX}{incident_id}:{secrets.token_hex(12)}" for u in new}
     deks = vault_keys.create_data_keys(organization_id, key_ids.values())
-    for u in new:
-        key_id = key_ids[u.digest]
-        session.add(
-            ExternalContact(
-                organization_id=organization_id,
-                incident_id=incident_id,
-                key_id=key_id,
-                kind=u.kind,
-                blind_index=u.digest,
-                value_sealed=seal_text(
-                    deks[key_id], organization_id, key_id, _field(u.kind), u.value
-                ),
-                state=u.state,
-                system=u.system[:200],
-                categories=u.categories,
-            )
-        )
+    now_at = utcnow()
+    rows = [
+        {
+            "organization_id": organization_id,
+            "incident_id": incident_id,
+            "key_id": key_ids[u.digest],
+            "kind": u.kind,
+            "blind_index": u.digest,
+            "value_sealed": seal_text(
+                deks[key_ids[u.digest]], organization_id, key_ids[u.digest], _field(u.kind),
+                u.value,
+            ),
+            "state": u.state,
+            "system": u.system[:200],
+            "categories": u.categories,
+            "found_at": now_at,
+        }
+        for u in new
+    ]  # fmt: skip
+    for i in range(0, len(rows), 2000):
+        session.execute(insert(ExternalContact), rows[i : i + 2000])
     session.flush()
     return len(have) - len(gone) + len(new)
 
