@@ -29,7 +29,8 @@ from honorbound.vault.keystore import KeyStore
 from honorbound.vault.sealing import open_text, seal_text
 
 KEY_PREFIX = "breach-contact:"
-WAITING = ("pending", "sending")  # outbox states in which the sealed message is still needed
+WAITING = ("pending", "sending")
+CHUNK = 2000  # outbox states in which the sealed message is still needed
 
 
 def _field(kind: str) -> str:
@@ -67,29 +68,30 @@ def keep(
         vault_keys.destroy_data_keys(organization_id, [c.key_id for c in gone])
         session.execute(delete(ExternalContact).where(ExternalContact.id.in_([c.id for c in gone])))
     new = [u for u in found if u.digest not in have]
-    key_ids = {u.digest: f"{KEY_PREFIX}{incident_id}:{secrets.token_hex(12)}" for u in new}
-    deks = vault_keys.create_data_keys(organization_id, key_ids.values())
     now_at = utcnow()
-    rows = [
-        {
-            "organization_id": organization_id,
-            "incident_id": incident_id,
-            "key_id": key_ids[u.digest],
-            "kind": u.kind,
-            "blind_index": u.digest,
-            "value_sealed": seal_text(
-                deks[key_ids[u.digest]], organization_id, key_ids[u.digest], _field(u.kind),
-                u.value,
-            ),
-            "state": u.state,
-            "system": u.system[:200],
-            "categories": u.categories,
-            "found_at": now_at,
-        }
-        for u in new
-    ]  # fmt: skip
-    for i in range(0, len(rows), 2000):
-        session.execute(insert(ExternalContact), rows[i : i + 2000])
+    for i in range(0, len(new), CHUNK):  # keys, sealing and rows a chunk at a time (memory)
+        part = new[i : i + CHUNK]
+        key_ids = {u.digest: f"{KEY_PREFIX}{incident_id}:{secrets.token_hex(12)}" for u in part}
+        deks = vault_keys.create_data_keys(organization_id, key_ids.values())
+        rows = [
+            {
+                "organization_id": organization_id,
+                "incident_id": incident_id,
+                "key_id": key_ids[u.digest],
+                "kind": u.kind,
+                "blind_index": u.digest,
+                "value_sealed": seal_text(
+                    deks[key_ids[u.digest]], organization_id, key_ids[u.digest],
+                    _field(u.kind), u.value,
+                ),
+                "state": u.state,
+                "system": u.system[:200],
+                "categories": u.categories,
+                "found_at": now_at,
+            }
+            for u in part
+        ]  # fmt: skip
+        session.execute(insert(ExternalContact), rows)
     session.flush()
     return len(have) - len(gone) + len(new)
 

@@ -35,10 +35,11 @@ from honorbound.vault.models import Channel, Interaction, Record, Subject, Subje
 UNKNOWN_STATE = ""
 MAX_VALUES = 200
 # Reading files systems whole (`read_files`): the default caps and the most a selection may set.
+# Memory grows with the distinct people found (bench/breach.py --files-mb, docs/breach.md).
 FILE_BYTES = 8 * 1024 * 1024
-SYSTEM_BYTES = 64 * 1024 * 1024
+SYSTEM_BYTES = 16 * 1024 * 1024
 MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_SYSTEM_BYTES = 1024 * 1024 * 1024
+MAX_SYSTEM_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -246,7 +246,7 @@ class SelectionIn(_Body):
         None, description="Bytes read per file (default 8 MiB)."
     )
     system_cap_bytes: StrictInt | None = Field(
-        None, description="Bytes read per files system (default 64 MiB)."
+        None, description="Bytes read per files system (default 16 MiB)."
     )
     notify_unknown: StrictBool = Field(
         False,
