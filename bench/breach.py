@@ -27,6 +27,14 @@ twelve states, one in ten without an email (a letter). Timed, each in its own tr
 their email, seal the message under their key into the outbox; delivery by the worker is not
 part of it), `prepare_documents` (the regulator and client documents), and printing up to 200
 of the letters as PDF (ReportLab; skipped when it is not installed). Figures print last.
+
+    .venv/bin/python bench/breach.py --files-mb 8         # a files system read whole
+
+`--files-mb M` measures a selection reading a connected files system whole (`read_files`):
+M MiB of JSONL in eight files in a local folder (a synthetic `pN@example.test` address and a
+state per row), one person in a hundred collected into the vault first; the selection opts in
+to `notify_unknown`, so every other address is sealed under a key of its own and stored.
+Timed: `select_affected` (read, normalize, blind index, match, key creation and sealing).
 """
 
 from __future__ import annotations
@@ -276,12 +284,131 @@ def notices_bench(people: int, workdir: Path) -> None:
     )
 
 
+FILES_MAP = """\
+dataset:
+  - fides_key: exports
+    name: Exports
+    meta:
+      honorbound:
+        connection: {type: files, url: "file://ROOT"}
+        collections:
+          people: {path: "people/*.jsonl", format: jsonl}
+    collections:
+      - name: people
+        fields:
+          - {name: email, data_categories: [user.contact.email], fides_meta: {identity: email}}
+          - {name: state, data_categories: [user.contact.address.state]}
+          - {name: note, data_categories: [system.operations]}
+"""
+
+
+def files_bench(mb: int, workdir: Path) -> None:
+    import json
+    import resource
+    import secrets
+
+    from honorbound.accounts.service import create_organization
+    from honorbound.audit import Actor
+    from honorbound.breach.incidents import create_incident
+    from honorbound.breach.selection import criteria, select_affected
+    from honorbound.config import Settings
+    from honorbound.db import migrate
+    from honorbound.policy.store import adopt_text
+    from honorbound.runtime import build_runtime
+    from honorbound.systems import registry
+    from honorbound.vault.identities import IdentityKind
+    from honorbound.vault.rules import current_rules
+    from honorbound.vault.subjects import IdentityInput, upsert_subject
+
+    root = workdir / "exports"
+    (root / "people").mkdir(parents=True, exist_ok=True)
+    per_file = mb * 1024 * 1024 // 8
+    rows = 0
+    for f in range(8):
+        with open(root / "people" / f"part-{f}.jsonl", "w", encoding="utf-8") as out:
+            written = 0
+            while written < per_file:
+                line = json.dumps({"email": f"p{rows}@example.test", "state": STATES[rows % 12],
+                                   "note": "ticket closed"}) + "\n"  # fmt: skip
+                out.write(line)
+                written += len(line)
+                rows += 1
+    total_bytes = sum(p.stat().st_size for p in (root / "people").iterdir())
+    url = f"sqlite:///{workdir / 'files.db'}"
+    migrate.upgrade(url)
+    rt = build_runtime(
+        Settings(data_dir=workdir / "data", database_url=url, master_key=secrets.token_hex(32),
+                 keystore_url=f"sqlite:///{workdir / 'keys.db'}"),
+        immediate_jobs=False, transports=False,
+    )  # fmt: skip
+    actor = Actor("bench", "system")
+    try:
+        with rt.db.session() as session:
+            org = create_organization(session, "bench", "Bench Contact Center", actor)
+            adopt_text(session, org.id, DECLARATION, actor)
+            org_id = org.id
+        with rt.db.session() as session:
+            rules = current_rules(session, org_id, rt.rules)
+            assert rules is not None
+            for n in range(0, rows, 100):
+                upsert_subject(
+                    session, rt.vault_keys, org_id,
+                    [IdentityInput(IdentityKind.EMAIL, f"p{n}@example.test")], actor, rules,
+                    subject_type="customer", jurisdiction=STATES[n % 12],
+                )  # fmt: skip
+        text = FILES_MAP.replace("ROOT", str(root))
+        with rt.db.read_session() as session:
+            checked = registry.check_map(text, "exports.yaml", registry.connected(session, org_id))
+        with rt.db.session() as session:
+            registry.connect(session, org_id, checked, actor)
+            iid = create_incident(
+                session, org_id,
+                {"title": "bench", "owner": "bench", "categories": ["user.contact"],
+                 "discovered_at": dt.datetime.now(dt.UTC) - dt.timedelta(days=1)},
+                actor,
+            ).id  # fmt: skip
+        wanted = criteria(
+            {"categories": ["user.contact"], "connected_systems": ["exports"], "read_files": True,
+             "file_cap_bytes": max(per_file + 1024, 1), "system_cap_bytes": total_bytes + 1,
+             "notify_unknown": True}
+        )  # fmt: skip
+        t0, c0 = time.perf_counter(), time.process_time()
+        with rt.db.session() as session:
+            sel = select_affected(session, org_id, iid, wanted, actor, rt.vault_keys)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        rt.close()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    (x,) = sel.connected_search
+    if x["bytes_read"] != total_bytes or sel.total != rows:
+        sys.exit(
+            f"expected {rows} people in {total_bytes} bytes, got {sel.total}, {x['bytes_read']}"
+        )
+    print(f"load_average_1m={os.getloadavg()[0]:.1f}")
+    print(
+        f"files_mb={mb} bytes_read={x['bytes_read']} rows={x['rows']} in_vault={x['in_vault']} "
+        f"kept={sel.not_in_vault_kept} select_seconds={seconds:.2f} select_cpu_seconds={cpu:.2f} "
+        f"mib_per_second={total_bytes / 1048576 / seconds:.2f} "
+        f"rows_per_second={rows / seconds:.0f} max_rss_mib={rss / 1024:.0f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subjects", type=int, default=1_000_000)
     parser.add_argument("--notices", type=int, default=None, help="Notice generation for N.")
     parser.add_argument("--dir", type=Path, default=None, help="Where the database goes.")
+    parser.add_argument("--files-mb", type=int, default=None, help="A files system read whole.")
     args = parser.parse_args()
+    if args.files_mb is not None:
+        if not 1 <= args.files_mb <= 512:
+            parser.error("--files-mb is 1 to 512")
+        workdir = args.dir or Path(tempfile.mkdtemp(prefix="hb-breach-files-"))
+        workdir.mkdir(parents=True, exist_ok=True)
+        for leftover in workdir.glob("*.db*"):
+            leftover.unlink()
+        files_bench(args.files_mb, workdir)
+        return
     if args.notices is not None:
         if args.notices < 12:
             parser.error("--notices must be at least 12 (one person per state)")

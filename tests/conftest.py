@@ -27,6 +27,9 @@ from honorbound.policy.store import AdoptedPolicy, adopt_text
 from honorbound.runtime import Runtime, build_runtime
 from tests.support.smtp import SmtpSink
 
+# rt, api and the SMTP sink's log filter, shared by the rights, breach and systems tests.
+pytest_plugins = ["tests.support.app"]
+
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
 # Under pytest-xdist each worker process logs to its own file and checks its own values.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")

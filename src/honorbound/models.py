@@ -10,7 +10,7 @@ from honorbound.accounts.twofactor import RecoveryCode
 from honorbound.audit.models import AuditCheckpoint, AuditEntry
 from honorbound.bpo.clients import ClientOffboarding
 from honorbound.bpo.sms_numbers import SharedNumber, SharedNumberClient, SharedSend
-from honorbound.breach.models import AffectedPerson, Incident, Notice
+from honorbound.breach.models import AffectedPerson, ExternalContact, Incident, Notice
 from honorbound.consent.models import (
     CallAttempt,
     CompanyDnc,
@@ -113,6 +113,7 @@ __all__ = [
     "Subprocessor",
     "ConversationIntent",
     "AffectedPerson",
+    "ExternalContact",
     "Incident",
     "Notice",
     "AuditCheckpoint",

@@ -4,18 +4,13 @@ the vault through its own functions, each with fictional values (Faker)."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from faker import Faker
-from fastapi.testclient import TestClient
 
-from honorbound.api.app import create_app
 from honorbound.audit import Actor
-from honorbound.config import Settings
-from honorbound.runtime import Runtime, build_runtime
+from honorbound.runtime import Runtime
 from honorbound.vault.collection import Consent, NewInteraction, add_interaction, add_record
 from honorbound.vault.identities import IdentityKind
 from honorbound.vault.models import Channel, Direction
@@ -23,33 +18,8 @@ from honorbound.vault.rules import current_rules
 from honorbound.vault.subjects import IdentityInput, upsert_subject
 from tests.conftest import Tenant, adopt_example, make_tenant
 from tests.support.people import ISSUED, remember
-from tests.support.smtp import SmtpSink
 
 ACTOR = Actor("test", "system")
-
-
-class _OnlyWarnings(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING
-
-
-_SINK_FILTER = _OnlyWarnings()
-
-
-@pytest.fixture(autouse=True)
-def _quiet_smtp_sink() -> Iterator[None]:
-    """The loopback SMTP server logs recipients; it is the test's server, not Honorbound."""
-    logger = logging.getLogger("mail.log")
-    if _SINK_FILTER not in logger.filters:
-        logger.addFilter(_SINK_FILTER)
-    yield
-
-
-@pytest.fixture
-def rt(settings: Settings, smtp: SmtpSink) -> Iterator[Runtime]:
-    runtime = build_runtime(settings.model_copy(update={"smtp_url": smtp.url}), immediate_jobs=True)
-    yield runtime
-    runtime.close()
 
 
 @pytest.fixture
@@ -57,12 +27,6 @@ def org(rt: Runtime) -> Tenant:
     tenant = make_tenant(rt, "callco")
     adopt_example(rt, tenant.id)
     return tenant
-
-
-@pytest.fixture
-def api(rt: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(rt)) as test_client:
-        yield test_client
 
 
 _fake = Faker("en_US")
@@ -75,6 +39,7 @@ class Resident:
     state: str
     email: str | None
     street: str
+    phone: str = ""
 
 
 def resident(
@@ -131,7 +96,7 @@ def resident(
                 NewInteraction(Channel.CHAT, Direction.INBOUND, chat_at), ACTOR, rules,
             )  # fmt: skip
         subject_id = subject.id
-    return Resident(subject_id, state or "", address if email else None, street)
+    return Resident(subject_id, state or "", address if email else None, street, phone)
 
 
 __all__ = ["Resident", "resident"]

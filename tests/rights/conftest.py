@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import logging
 import re
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -16,13 +14,11 @@ import pytest
 from faker import Faker
 from fastapi.testclient import TestClient
 
-from honorbound.api.app import create_app
 from honorbound.audit import Actor
-from honorbound.config import Settings
 from honorbound.consent.models import Action
 from honorbound.rights.context import Services
 from honorbound.rights.jobs import services
-from honorbound.runtime import Runtime, build_runtime
+from honorbound.runtime import Runtime
 from honorbound.vault.collection import Consent, add_record
 from honorbound.vault.identities import IdentityKind
 from honorbound.vault.rules import current_rules
@@ -35,43 +31,11 @@ ACTOR = Actor("test", "system")
 LINK = re.compile(r"(http://testserver/p/[a-z0-9-]+/requests/(\w+)\?token=(\S+))")
 
 
-class _OnlyWarnings(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING
-
-
-_SINK_FILTER = _OnlyWarnings()
-
-
-@pytest.fixture(autouse=True)
-def _quiet_smtp_sink() -> Iterator[None]:
-    """The loopback SMTP server (aiosmtpd) logs envelopes, recipients included; that is the
-    test's mail server talking, not Honorbound, so it stays out of the personal-data log check.
-    A filter (not a level) because its thread may still be logging after a test's teardown."""
-    logger = logging.getLogger("mail.log")
-    if _SINK_FILTER not in logger.filters:
-        logger.addFilter(_SINK_FILTER)
-    yield
-
-
-@pytest.fixture
-def rt(settings: Settings, smtp: SmtpSink) -> Iterator[Runtime]:
-    runtime = build_runtime(settings.model_copy(update={"smtp_url": smtp.url}), immediate_jobs=True)
-    yield runtime
-    runtime.close()
-
-
 @pytest.fixture
 def org(rt: Runtime) -> Tenant:
     tenant = make_tenant(rt, "acme")
     adopt_example(rt, tenant.id)
     return tenant
-
-
-@pytest.fixture
-def api(rt: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(rt)) as test_client:
-        yield test_client
 
 
 @pytest.fixture

@@ -21,13 +21,7 @@ import pytest
 from faker import Faker
 from sqlalchemy import create_engine, text
 from tests.conftest import Tenant
-from tests.rights.conftest import (  # noqa: F401 (fixtures)
-    _quiet_smtp_sink,
-    api,
-    org,
-    rt,
-    svc,
-)
+from tests.rights.conftest import org, svc  # noqa: F401 (fixtures; rt, api: tests.support.app)
 from tests.support.people import ISSUED, remember
 
 from honorbound.audit import Actor

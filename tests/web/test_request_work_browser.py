@@ -17,7 +17,7 @@ from honorbound.audit import AuditEntry
 from honorbound.runtime import Runtime
 from honorbound.systems.models import SystemExecution
 from tests.conftest import Tenant
-from tests.rights.conftest import api, org, rt  # noqa: F401 (fixtures)
+from tests.rights.conftest import org  # noqa: F401 (fixture; rt, api: tests.support.app)
 from tests.support.smtp import SmtpSink
 from tests.systems.conftest import (  # noqa: F401 (fixtures)
     CRM_MAP,

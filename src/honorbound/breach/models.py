@@ -10,7 +10,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from honorbound.accounts.models import Organization
@@ -96,6 +96,34 @@ class Notice(Base):
     channel: Mapped[str] = mapped_column(String(20))  # email | letter | document
     language: Mapped[str] = mapped_column(String(5), default="en")
     outbox_message_id: Mapped[int | None] = mapped_column(default=None)
+    # A person found only in a connected system: their contact row here (0038).
+    contact_id: Mapped[int | None] = mapped_column(default=None)
     # For letters and documents: prepared | mailed; emails read their status from the outbox.
     status: Mapped[str] = mapped_column(String(20), default="prepared")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ExternalContact(Base):
+    """A person an incident affected who was found in a connected system but is unknown to
+    the vault: their contact value, sealed under a data key of their own in the vault's key
+    store (crypto-shreddable), kept for this incident's notices only. After erasure the row
+    keeps its state and categories (the counts and the notice record), not the value."""
+
+    __tablename__ = "breach_contacts"
+    __table_args__ = (
+        Index("ix_breach_contacts_incident", "incident_id", "blind_index", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey(Organization.id, ondelete="CASCADE"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("breach_incidents.id", ondelete="CASCADE"))
+    key_id: Mapped[str] = mapped_column(String(64))  # the data key in the vault's key store
+    kind: Mapped[str] = mapped_column(String(20))  # email | phone
+    # The vault's blind index of the value (one row per person and incident); None once erased.
+    blind_index: Mapped[str | None] = mapped_column(String(64), default=None)
+    value_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    state: Mapped[str] = mapped_column(String(2), default="")  # "" when no state is known
+    system: Mapped[str] = mapped_column(String(200))  # the connected system it was found in
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    found_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
+from honorbound.breach import contacts
 from honorbound.breach.confirmation import public_contact
 from honorbound.breach.deadlines import Plan, covers, plan
 from honorbound.breach.errors import BreachInputError
@@ -134,6 +135,7 @@ class SendResult:
     already: int
     not_required: int
     by_state: dict[str, int]
+    unreachable: int = 0  # people found only in a connected system, with a phone and no email
 
 
 def protection_for(
@@ -249,6 +251,44 @@ def send_individual_notices(
                 letters += 1
             session.add(notice)
             sent_states[state] += 1
+    # People found only in a connected system (kept, sealed, for this incident): an email is
+    # sent like a vault person's, sealed under the contact's own key; a phone alone gives no
+    # address to write to (recorded as `unreachable`, channel `phone`).
+    unreachable = 0
+    for contact in contacts.pending(session, incident.id):
+        if contact.state not in required and not hipaa_all:
+            not_required += 1
+            continue
+        held = set(contact.categories)
+        letter = render(
+            rules, wording, incident, organization_name, contact.state, held,
+            protection_for(rules, p, contact.state, held), language,
+        )  # fmt: skip
+        notice = Notice(
+            organization_id=organization_id, incident_id=incident.id,
+            audience=Audience.INDIVIDUAL.value, contact_id=contact.id, state=contact.state,
+            language=language, channel="phone", status="unreachable",
+        )  # fmt: skip
+        if contact.kind == IdentityKind.EMAIL.value:
+            try:
+                address = contacts.contact_value(vault_keys, contact)
+                dek = vault_keys.data_key(organization_id, contact.key_id)
+            except KeyDestroyed:
+                continue
+            message = outbox.put(
+                session, keys, None, organization_id, Channel.EMAIL, KIND, address,
+                letter.text(), subject=letter.subject,
+                subject_ref=f"breach:{incident.id}:contact:{contact.id}", actor=actor,
+                sealed_for=outbox.PersonKey(contact.key_id, dek),
+            )  # fmt: skip
+            notice.channel, notice.status = "email", "prepared"
+            notice.outbox_message_id = message.id
+            queued.append(message.id)
+            emails += 1
+        else:
+            unreachable += 1
+        session.add(notice)
+        sent_states[contact.state] += 1
     if incident.status == IncidentStatus.OPEN.value or incident.status == "contained":
         incident.status = IncidentStatus.NOTIFYING.value
     incident.updated_at = utcnow()
@@ -265,6 +305,7 @@ def send_individual_notices(
             "letters": letters,
             "already_noticed": skipped,
             "not_required": not_required,
+            "unreachable": unreachable,
             "by_state": dict(sorted(sent_states.items())),
             "language": language,
         },
@@ -277,7 +318,9 @@ def send_individual_notices(
                 session, outbox.DELIVER_JOB, {"message_id": message_id},
                 organization_id=organization_id,
             )  # fmt: skip
-    return SendResult(emails, letters, skipped, not_required, dict(sorted(sent_states.items())))
+    return SendResult(
+        emails, letters, skipped, not_required, dict(sorted(sent_states.items())), unreachable
+    )
 
 
 def prepare_documents(
@@ -392,6 +435,7 @@ class NoticeView:
     status: str  # an email's: its outbox status (pending, sending, sent, failed, erased)
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    contact_id: int | None = None  # a person found only in a connected system
 
 
 def list_notices(
@@ -417,6 +461,7 @@ def list_notices(
             status if n.outbox_message_id is not None and status else n.status,
             n.created_at,
             sent_at,
+            n.contact_id,
         )  # fmt: skip
         for n, status, sent_at in rows
     ]

@@ -135,13 +135,28 @@ def as_text(s: Summary) -> str:
         lines += ["", "Connected systems:"]
     for x in searched:
         if x["searched"]:
+            told = (
+                "kept sealed for this incident's notices"
+                if i.selection.get("notify_unknown")
+                else "not notified until collected"
+            )
             lines.append(
                 f"  {x['system']} ({x['type']}): {x['rows']:,} row(s) read, {x['in_vault']:,} "
                 f"people selected from the vault, {x['not_in_vault']:,} identity value(s) the "
-                f"vault does not hold (not notified until collected); {x['reason']}"
+                f"vault does not hold ({told}); {x['reason']}"
             )
+            for n in x.get("not_read") or []:
+                lines.append(f"    not read: {n['file']}: {n['why']}")
+            if x.get("not_read_more"):
+                lines.append(f"    not read: {x['not_read_more']:,} more file(s)")
         else:
             lines.append(f"  {x['system']} ({x['type']}): NOT SEARCHED: {x['reason']}")
+    if i.selection.get("not_in_vault_kept"):
+        lines.append(
+            f"  People found only in connected systems, kept to be notified: "
+            f"{i.selection['not_in_vault_kept']:,} (counted above by state; "
+            "'(unknown)' where the system holds no state)"
+        )
     lines += ["", "Deadlines:"]
     for o in s.plan.obligations:
         flag = "required" if o.required else "not required"

@@ -22,7 +22,8 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, literal, or_, 
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
-from honorbound.breach.connected import SystemSearch, search_connected
+from honorbound.breach import contacts
+from honorbound.breach.connected import FilesReading, SystemSearch, Unknown, search_connected
 from honorbound.breach.errors import BreachInputError, SelectionEmpty
 from honorbound.breach.incidents import MAX_NAME, OBJECT, check_text, get_incident, parse_time
 from honorbound.breach.models import AffectedPerson, Incident
@@ -33,6 +34,12 @@ from honorbound.vault.models import Channel, Interaction, Record, Subject, Subje
 
 UNKNOWN_STATE = ""
 MAX_VALUES = 200
+# Reading files systems whole (`read_files`): the default caps and the most a selection may set.
+# Memory grows with the distinct people found (bench/breach.py --files-mb, docs/breach.md).
+FILE_BYTES = 8 * 1024 * 1024
+SYSTEM_BYTES = 16 * 1024 * 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_SYSTEM_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,20 @@ class Criteria:
     connected_systems: list[str] = field(default_factory=list)
     window_from: dt.datetime | None = None
     window_to: dt.datetime | None = None
+    # Opt-in: read the connected files systems whole, within these caps (bytes).
+    read_files: bool = False
+    file_cap_bytes: int | None = None
+    system_cap_bytes: int | None = None
+    # Opt-in: keep the contact value (sealed, for this incident) of people found in a connected
+    # system whom the vault does not know, so that they are notified too.
+    notify_unknown: bool = False
+
+    def reading(self) -> FilesReading | None:
+        if not self.read_files:
+            return None
+        return FilesReading(
+            self.system_cap_bytes or SYSTEM_BYTES, self.file_cap_bytes or FILE_BYTES
+        )
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -76,9 +97,36 @@ def criteria(values: dict[str, Any]) -> Criteria:
     start, end = times["window_from"], times["window_to"]
     if start is not None and end is not None and end < start:
         raise BreachInputError("window_to", "is before window_from")
+    flags = {}
+    for name in ("read_files", "notify_unknown"):
+        value = values.get(name, False)
+        if not isinstance(value, bool):
+            raise BreachInputError(name, "is true or false")
+        flags[name] = value
+    caps: dict[str, int | None] = {}
+    for name, most in (("file_cap_bytes", MAX_FILE_BYTES), ("system_cap_bytes", MAX_SYSTEM_BYTES)):
+        value = values.get(name)
+        if value is None:
+            caps[name] = None
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BreachInputError(name, "is a whole number of bytes")
+        if value <= 0:
+            raise BreachInputError(name, f"must be at least 1 byte (got {value})")
+        if value > most:
+            raise BreachInputError(name, f"is more than the most allowed, {most} bytes")
+        if not flags["read_files"]:
+            raise BreachInputError(name, "applies only with read_files: true")
+        caps[name] = value
+    if flags["read_files"] and not lists["connected_systems"]:
+        raise BreachInputError("read_files", "needs connected_systems (the files systems to read)")
+    if flags["notify_unknown"] and not lists["connected_systems"]:
+        raise BreachInputError("notify_unknown", "needs connected_systems to find people in")
     found = Criteria(
         lists["categories"], lists["systems"], lists["channels"], lists["recipients"],
         lists["connected_systems"], times["window_from"], times["window_to"],
+        flags["read_files"], caps["file_cap_bytes"], caps["system_cap_bytes"],
+        flags["notify_unknown"],
     )  # fmt: skip
     if not (found.categories or found.systems or found.channels or found.recipients
             or found.connected_systems):  # fmt: skip
@@ -201,6 +249,7 @@ class Selection:
     total: int
     by_state: dict[str, int]
     connected_search: list[dict[str, Any]] = field(default_factory=list)
+    not_in_vault_kept: int = 0  # people not in the vault kept (sealed) to be notified
 
 
 def counts_by_state(session: Session, incident_id: int) -> dict[str, int]:
@@ -245,12 +294,16 @@ def select_affected(
     dialect = session.get_bind().dialect.name
     from_systems: set[int] = set()
     searches: list[SystemSearch] = []
+    unknown: list[Unknown] = []
     if c.connected_systems:
         if vault_keys is None:
             raise BreachInputError("connected_systems", "need the vault's keys to match people")
-        from_systems, searches = search_connected(
-            session, vault_keys, organization_id, c.connected_systems, c.categories, environ
-        )
+        from_systems, searches, unknown = search_connected(
+            session, vault_keys, organization_id, c.connected_systems, c.categories, environ,
+            c.reading(),
+        )  # fmt: skip
+    if not c.notify_unknown:
+        unknown = []
     wide = _vault_dimensions(c) and _is_wide(session, organization_id, c, dialect)
     inner = matching_subjects(organization_id, c, dialect, wide).subquery()
     # One pass: replace the rows inside a savepoint and undo it when nothing matched (a
@@ -271,7 +324,7 @@ def select_affected(
             .where(AffectedPerson.incident_id == incident.id)
             .limit(1)
         )
-        if anyone is None:
+        if anyone is None and not unknown:
             savepoint.rollback()
             unsearched = [f"{x.system} ({x.reason})" for x in searches if not x.searched]
             raise SelectionEmpty(
@@ -280,8 +333,14 @@ def select_affected(
                 "the window ends; interactions and disclosures when inside it)"
                 + (f"; not searched: {'; '.join(unsearched)}" if unsearched else "")
             )
-    by_state = _count_rows(session, incident.id)
+    kept = 0
+    if vault_keys is not None:  # replaces the earlier selection's (those noticed stay)
+        kept = contacts.keep(session, vault_keys, organization_id, incident.id, unknown)
+    by_state = contacts.merged(
+        _count_rows(session, incident.id), contacts.counts_by_state(session, incident.id)
+    )
     incident.selection = c.as_json()
+    incident.selection["not_in_vault_kept"] = kept
     if searches:
         incident.selection["connected_search"] = [s.as_json() for s in searches]
     incident.selected_at = utcnow()
@@ -299,11 +358,13 @@ def select_affected(
             "total": total,
             "by_state": by_state,
             "connected_search": [
-                {k: v for k, v in s.as_json().items() if k != "reason"} for s in searches
+                {k: v for k, v in s.as_json().items() if k not in ("reason", "not_read")}
+                for s in searches
             ],
+            "not_in_vault_kept": kept,
         },
     )
-    return Selection(incident.id, total, by_state, [x.as_json() for x in searches])
+    return Selection(incident.id, total, by_state, [x.as_json() for x in searches], kept)
 
 
 def _add_subjects(

@@ -1,5 +1,5 @@
-"""`honorbound breach record|list|select|deadlines|notify|report`: breach response from the
-command line, the same domain functions the API calls."""
+"""`honorbound breach record|list|select|deadlines|notify|report|erase-contacts`: breach
+response from the command line, the same domain functions the API calls."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rich.table import Table
 
 from honorbound.accounts.models import Organization
 from honorbound.audit import Actor
-from honorbound.breach import incidents, notices, report, selection
+from honorbound.breach import contacts, incidents, notices, report, selection
 from honorbound.breach.errors import BreachError, BreachInputError
 from honorbound.cli.common import fail, out, runtime
 from honorbound.cli.retention import Org, organization_id
@@ -102,13 +102,27 @@ def select_cmd(
     connected_system: Many = None,
     window_from: Annotated[str | None, typer.Option(help="ISO 8601 with a zone.")] = None,
     window_to: Annotated[str | None, typer.Option(help="ISO 8601 with a zone.")] = None,
+    read_files: Annotated[
+        bool, typer.Option(help="Read the connected files systems whole (within the caps).")
+    ] = False,
+    file_cap_bytes: Annotated[int | None, typer.Option(help="Bytes read per file.")] = None,
+    system_cap_bytes: Annotated[int | None, typer.Option(help="Bytes read per system.")] = None,
+    notify_unknown: Annotated[
+        bool,
+        typer.Option(
+            help="Keep (sealed) the contact of people found only in connected "
+            "systems, to notify them too."
+        ),
+    ] = False,  # fmt: skip
     org: Org = None,
 ) -> None:
     """Select the affected people; prints the counts by state."""
     values = dict(
         categories=category or [], systems=system or [], channels=channel or [],
         recipients=recipient or [], connected_systems=connected_system or [],
-        window_from=window_from, window_to=window_to,
+        window_from=window_from, window_to=window_to, read_files=read_files,
+        file_cap_bytes=file_cap_bytes, system_cap_bytes=system_cap_bytes,
+        notify_unknown=notify_unknown,
     )  # fmt: skip
 
     def work(rt: Any, session: Any, org_id: int) -> selection.Selection:
@@ -125,6 +139,26 @@ def select_cmd(
             else "NOT SEARCHED: "
         )
         out.print(f"  system {x['system']}: {found}{x['reason']}", highlight=False)
+        for n in x.get("not_read") or []:
+            out.print(f"    not read: {n['file']}: {n['why']}", highlight=False)
+    if s.not_in_vault_kept:
+        out.print(
+            f"  {s.not_in_vault_kept} people not in the vault kept (sealed) to be notified",
+            highlight=False,
+        )
+
+
+@app.command("erase-contacts")
+def erase_contacts_cmd(
+    incident: Annotated[int, typer.Argument(help="Incident id.")], org: Org = None
+) -> None:
+    """Crypto-shred the contacts kept for people found only in connected systems (after
+    their notices went out)."""
+
+    def work(rt: Any, session: Any, org_id: int) -> int:
+        return contacts.erase(session, rt.vault_keys, org_id, incident, CLI_ACTOR)
+
+    out.print(f"erased {_run(org, work)} contact(s)", highlight=False)
 
 
 @app.command("deadlines")

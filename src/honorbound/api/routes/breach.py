@@ -9,14 +9,22 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
-from honorbound.breach import incidents, letters, notices, report, selection, submissions
+from honorbound.breach import (
+    contacts,
+    incidents,
+    letters,
+    notices,
+    report,
+    selection,
+    submissions,
+)
 from honorbound.breach.confirmation import Check
 from honorbound.breach.deadlines import Obligation, plan
 from honorbound.breach.errors import BreachError, BreachInputError
@@ -231,12 +239,27 @@ class SelectionIn(_Body):
     )  # fmt: skip
     window_from: dt.datetime | None = None
     window_to: dt.datetime | None = None
+    read_files: StrictBool = Field(
+        False, description="Read the connected files systems whole, within the byte caps."
+    )
+    file_cap_bytes: StrictInt | None = Field(
+        None, description="Bytes read per file (default 8 MiB)."
+    )
+    system_cap_bytes: StrictInt | None = Field(
+        None, description="Bytes read per files system (default 16 MiB)."
+    )
+    notify_unknown: StrictBool = Field(
+        False,
+        description="Keep the contact of people found only in connected systems (sealed, for "
+        "this incident) so that they are notified too.",
+    )
 
 
 class SelectionOut(BaseModel):
     incident_id: int
     total: int
     by_state: dict[str, int]
+    not_in_vault_kept: int = 0
     connected_search: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Per connected system named: searched or not (with why), rows read, people "
@@ -263,8 +286,25 @@ def select_people(
         )  # fmt: skip
     return SelectionOut(
         incident_id=s.incident_id, total=s.total, by_state=s.by_state,
-        connected_search=s.connected_search,
+        connected_search=s.connected_search, not_in_vault_kept=s.not_in_vault_kept,
     )  # fmt: skip
+
+
+class ErasedOut(BaseModel):
+    erased: int
+
+
+@router.post("/incidents/{incident_id}/contacts/erase", response_model=ErasedOut)
+def erase_contacts(
+    incident_id: RowId, principal: Manager, session: SessionDep, runtime: RuntimeDep
+) -> ErasedOut:
+    """Crypto-shred the contacts kept for people found only in connected systems (after their
+    notices went out); the counts and notice records stay."""
+    with _answers():
+        n = contacts.erase(
+            session, runtime.vault_keys, principal.organization_id, incident_id, principal.actor
+        )
+    return ErasedOut(erased=n)
 
 
 @router.get("/incidents/{incident_id}/deadlines", response_model=list[ObligationOut])
@@ -332,6 +372,9 @@ class NoticeOut(BaseModel):
     id: int
     audience: str
     subject_id: int | None
+    contact_id: int | None = Field(
+        None, description="A person found only in a connected system (not in the vault)."
+    )
     state: str
     recipient: str
     channel: str
