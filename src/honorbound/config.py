@@ -14,11 +14,16 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from honorbound.errors import HonorboundError
+
 ENV_PREFIX = "HONORBOUND_"
 
 
-class ConfigError(Exception):
+class ConfigError(HonorboundError):
     """A configuration value is missing or wrong; the message names the variable."""
+
+    status = 500
+    title = "Configuration error"
 
 
 class Settings(BaseSettings):

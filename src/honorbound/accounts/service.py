@@ -13,12 +13,16 @@ from honorbound.accounts.models import ApiKey, Membership, Organization, User
 from honorbound.accounts.roles import Role
 from honorbound.audit import Actor, append
 from honorbound.db.base import utcnow
+from honorbound.errors import HonorboundError
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
-class AccountError(ValueError):
+class AccountError(HonorboundError, ValueError):
     """A request about accounts that cannot be done; the message says why."""
+
+    status = 422
+    title = "Refused"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from honorbound.accounts.models import Membership, Organization, User
 from honorbound.accounts.roles import Role
 from honorbound.audit import Actor, append
 from honorbound.db.base import Base, utcnow
+from honorbound.errors import HonorboundError
 
 # An absolute lifetime (ASVS 3.3.1/3.3.2: a session ends even if it stays busy).
 LIFETIME = dt.timedelta(hours=8)
@@ -119,8 +120,11 @@ def touch(session: Session, token: str) -> None:
     )
 
 
-class NotAMember(LookupError):
+class NotAMember(HonorboundError, LookupError):
     """The organization asked for is not one the user belongs to (or it is disabled)."""
+
+    status = 403
+    title = "Not one of your organizations"
 
 
 def switch(session: Session, token: str, organization_id: int) -> SignedIn:

@@ -26,6 +26,7 @@ from honorbound.accounts.models import User
 from honorbound.audit import Actor, append
 from honorbound.crypto.aead import open_sealed, seal
 from honorbound.db.base import Base, utcnow
+from honorbound.errors import HonorboundError
 
 ISSUER = "Honorbound"
 RECOVERY_CODES = 10
@@ -34,8 +35,11 @@ VALID_WINDOW = 1
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
-class TwoFactorError(ValueError):
+class TwoFactorError(HonorboundError, ValueError):
     """A code or enrollment step that cannot be accepted; the message says what to do."""
+
+    status = 422
+    title = "Code not accepted"
 
 
 class RecoveryCode(Base):

@@ -47,6 +47,7 @@ from honorbound.api.routes import vault as vault_routes
 from honorbound.runtime import Runtime
 from honorbound.web import errors as web_errors
 from honorbound.web import routes as web_routes
+from honorbound.web import staff as web_staff
 
 # Endpoints whose bodies are lists of many items get the larger bulk limit.
 BULK_PATHS = ("/v1/contact-decisions", "/v1/recordings")
@@ -112,6 +113,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     app.state.metrics = CollectorRegistry()
     problems.install(app, pages=web_errors.page)
+    app.add_exception_handler(web_staff.Turned, web_staff.turned)
     for router in (
         health.router,
         me.router,

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from honorbound.db.engine import is_contention
+from honorbound.errors import HonorboundError
 from honorbound.validation import field_errors, field_path
 from honorbound.validation import message as _message
 
@@ -104,6 +105,27 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
             exc.type,
             exc.headers,
             exc.extra,
+        )
+
+    # The one translation of the domain's errors: each carries its status, title and type
+    # (honorbound.errors); a browser path gets the web layer's HTML page for that status.
+    @app.exception_handler(HonorboundError)
+    async def _domain(request: Request, exc: HonorboundError) -> Response:
+        if exc.status == 500:
+            return await _crash(request, exc)  # our failure: logged, and a generic answer
+        errors = exc.errors()
+        field = errors[0]["field"].rsplit(".", 1)[-1] if errors else ""
+        html = await _page(request, exc.status, field)
+        if html is not None:
+            return html
+        return problem_response(
+            exc.status,
+            exc.title,
+            exc.detail(),
+            request.url.path,
+            errors,
+            exc.type,
+            extra=exc.extra(),
         )
 
     @app.exception_handler(RequestValidationError)

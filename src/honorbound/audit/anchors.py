@@ -34,12 +34,16 @@ from sqlalchemy.orm import Session
 from honorbound.audit.chain import GENESIS, ChainProblem, head, walk
 from honorbound.audit.models import AuditEntry
 from honorbound.db.base import utcnow
+from honorbound.errors import HonorboundError
 
 VERSION = "honorbound/audit-anchor/v1"
 
 
-class AnchorError(ValueError):
+class AnchorError(HonorboundError, ValueError):
     """The key or the anchor file cannot be used; the message says why."""
+
+    status = 422
+    title = "Invalid anchor"
 
 
 # -- the signing key (a file, never the database) -------------------------------------------

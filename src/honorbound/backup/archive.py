@@ -39,6 +39,7 @@ from honorbound.backup import snapshot, stream
 from honorbound.backup.epochs import EpochKeys
 from honorbound.db import migrate
 from honorbound.db.engine import Database
+from honorbound.errors import HonorboundError
 from honorbound.vault.erasure import erase_subjects
 from honorbound.vault.keystore import JournalEntry, KeyStore
 from honorbound.vault.models import Subject, SubjectStatus
@@ -49,8 +50,11 @@ RESTORE_ACTOR = Actor("restore", "system")
 _MAX_MANIFEST = 1 << 20
 
 
-class BackupError(Exception):
+class BackupError(HonorboundError):
     """A backup cannot be made, read or restored; the message says which file and why."""
+
+    status = 422
+    title = "Invalid backup"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from honorbound.errors import HonorboundError
+
 FORMAT = "honorbound-backup-keys/1"
 WRAP_LABEL = "backup-epoch-wrap"
 
@@ -40,8 +42,11 @@ class Wrapping(Protocol):
     def derived(self, label: str) -> bytes: ...
 
 
-class EpochError(Exception):
+class EpochError(HonorboundError):
     """An epoch key is missing, destroyed, or its file is unreadable; the message says which."""
+
+    status = 422
+    title = "Invalid key epoch"
 
 
 @dataclass(frozen=True)

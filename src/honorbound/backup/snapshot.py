@@ -15,11 +15,16 @@ from typing import IO
 
 from sqlalchemy.engine import URL, make_url
 
+from honorbound.errors import HonorboundError
+
 PG_DIRS = "/usr/lib/postgresql"
 
 
-class SnapshotError(RuntimeError):
+class SnapshotError(HonorboundError, RuntimeError):
     """A database could not be copied or restored; the message names the database and why."""
+
+    status = 500
+    title = "Snapshot failed"
 
 
 def sqlite_path(url: str) -> Path | None:

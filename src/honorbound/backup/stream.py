@@ -21,14 +21,19 @@ from typing import IO, Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from honorbound.errors import HonorboundError
+
 MAGIC = b"HBBACKUP1"
 CHUNK = 1 << 20
 _LEN = struct.Struct(">I")
 _MAX_HEADER = 64 * 1024
 
 
-class StreamError(ValueError):
+class StreamError(HonorboundError, ValueError):
     """The encrypted file is damaged, truncated, not ours, or under another key."""
+
+    status = 422
+    title = "Invalid backup stream"
 
 
 def _aad(header: bytes, counter: int, last: bool) -> bytes:

@@ -32,6 +32,7 @@ from honorbound.audit.models import AuditCheckpoint
 from honorbound.consent.identity import identify
 from honorbound.consent.models import CompanyDnc
 from honorbound.db.base import utcnow
+from honorbound.errors import HonorboundError
 from honorbound.intents.models import ConversationIntent
 from honorbound.notify.models import OutboxMessage, OutboxStatus
 from honorbound.retention.models import RetentionRun
@@ -46,8 +47,11 @@ MAX_ORGANIZATIONS = 500
 REVIEW = "review"  # a said opt-out waiting for staff (honorbound.intents)
 
 
-class DeskError(ValueError):
+class DeskError(HonorboundError, ValueError):
     """A cursor or filter that cannot be used; the message says which."""
+
+    status = 422
+    title = "Bad cursor"
 
 
 @dataclass(frozen=True)

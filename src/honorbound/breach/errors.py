@@ -8,9 +8,15 @@ BreachError
 
 from __future__ import annotations
 
+from honorbound.errors import HonorboundError
 
-class BreachError(Exception):
+
+class BreachError(HonorboundError):
+    title = "Invalid request"
     status = 422
+
+    def detail(self) -> str:
+        return f"{self}."
 
 
 class BreachInputError(BreachError):
@@ -19,6 +25,9 @@ class BreachInputError(BreachError):
         self.field = field
         self.message = message
 
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": self.field, "message": self.message}]
+
 
 class SelectionEmpty(BreachError):
     pass
@@ -26,3 +35,4 @@ class SelectionEmpty(BreachError):
 
 class IncidentNotFound(BreachError, LookupError):
     status = 404
+    title = "Not found"

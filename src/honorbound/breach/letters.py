@@ -29,6 +29,7 @@ ADDRESS_CATEGORY = "user.contact.address"
 
 
 class LettersUnavailable(BreachError):
+    title = "Not available"
     status = 501
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from honorbound.audit import Actor
 from honorbound.audit.chain import Event, append_many
 from honorbound.db.base import utcnow
+from honorbound.errors import HonorboundError
 from honorbound.intents.acting import Acted, act_on_interaction
 from honorbound.validation import field_errors, field_path
 from honorbound.vault import erasure
@@ -57,9 +58,11 @@ BATCH = 200
 _END = object()  # the end of the input (a blank line is b"")
 
 
-class LineRefused(Exception):
+class LineRefused(HonorboundError):
     """Why one line (or one request body) was not stored, worded as the API's problem
     documents are: status, title, detail, the fields at fault, extra members (`rule`)."""
+
+    status = 422  # each instance names its own
 
     def __init__(
         self,
@@ -70,28 +73,31 @@ class LineRefused(Exception):
         extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or title)
-        self.status, self.title, self.detail = status, title, detail
-        self.errors = errors or []
-        self.extra = extra or {}
+        self.status, self.title, self._detail = status, title, detail
+        self._errors = errors or []
+        self._extra = extra or {}
+
+    def detail(self) -> str:
+        return self._detail
+
+    def errors(self) -> list[dict[str, str]]:
+        return self._errors
+
+    def extra(self) -> dict[str, Any]:
+        return self._extra
 
     def result(self, line: int) -> dict[str, Any]:
         out: dict[str, Any] = {"line": line, "status": self.status, "title": self.title}
-        if self.detail:
-            out["detail"] = self.detail
-        if self.errors:
-            out["errors"] = self.errors
-        return out | self.extra
+        if self._detail:
+            out["detail"] = self._detail
+        if self._errors:
+            out["errors"] = self._errors
+        return out | self._extra
 
 
 def refused(exc: CollectionRefused) -> LineRefused:
     """A refusal by the declaration (or the lack of one), as the API words it."""
-    return LineRefused(
-        exc.status,
-        "Collection refused by the privacy notice" if exc.status == 422 else "No privacy notice",
-        exc.message,
-        errors=[{"field": exc.field, "message": exc.message}],
-        extra={"rule": exc.rule},
-    )
+    return LineRefused(exc.status, exc.title, exc.detail(), exc.errors(), exc.extra())
 
 
 def invalid(raw: list[Any], prefix: tuple[Any, ...]) -> LineRefused:

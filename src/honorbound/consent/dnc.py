@@ -24,6 +24,7 @@ from honorbound.consent.identity import IdentityRef, Keys, identify
 from honorbound.consent.models import CompanyDnc, NationalDncImport, NationalDncNumber, Source
 from honorbound.consent.rules import ContactRules
 from honorbound.db.base import utcnow
+from honorbound.errors import HonorboundError
 
 MAX_REPORTED_LINES = 20
 Numbers = npt.NDArray[np.int64]
@@ -36,8 +37,11 @@ class ImportMode(StrEnum):
     DELETE = "delete"  # a change file: numbers removed
 
 
-class DncFileError(ValueError):
+class DncFileError(HonorboundError, ValueError):
     """Bad lines in a registry file; `lines` holds (line number, reason) for the first few."""
+
+    status = 422
+    title = "Bad lines in the registry file"
 
     def __init__(self, lines: list[tuple[int, str]], total: int) -> None:
         shown = "; ".join(f"line {n}: {reason}" for n, reason in lines)
@@ -134,8 +138,11 @@ def _bulk_insert(session: Session, organization_id: int, numbers: Numbers) -> No
 MAX_UNCONFIRMED_REMOVAL = 0.10
 
 
-class RemovalNeedsConfirmation(ValueError):
+class RemovalNeedsConfirmation(HonorboundError, ValueError):
     """The import would remove more numbers than `MAX_UNCONFIRMED_REMOVAL` allows unconfirmed."""
+
+    status = 409
+    title = "Removal needs confirmation"
 
     def __init__(self, removed: int, held: int) -> None:
         super().__init__(
@@ -318,8 +325,11 @@ class Binds(StrEnum):
     TELEMARKETER = "telemarketer"  # the BPO operating it: the BPO's list, every client
 
 
-class NotOperatedByBpo(ValueError):
+class NotOperatedByBpo(HonorboundError, ValueError):
     """A telemarketer-wide request for an organization no BPO operates."""
+
+    status = 422
+    title = "Invalid do-not-call request"
 
 
 def operator_of(session: Session, organization_id: int) -> int | None:

@@ -27,6 +27,7 @@ from honorbound.audit.chain import lock_chain
 from honorbound.consent.identity import IdentityRef, Keys, nanp_digits
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
 from honorbound.db.base import utcnow
+from honorbound.errors import HonorboundError
 
 EVIDENCE_FIELDS = frozenset(
     {
@@ -48,8 +49,11 @@ EVIDENCE_FIELDS = frozenset(
 )
 
 
-class LedgerError(ValueError):
+class LedgerError(HonorboundError, ValueError):
     """A choice that cannot be recorded; `field` names the input at fault."""
+
+    status = 422
+    title = "Invalid consent event"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)

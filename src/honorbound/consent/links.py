@@ -19,6 +19,7 @@ from typing import Protocol
 
 from honorbound.consent.identity import IdentityRef
 from honorbound.db.base import utcnow
+from honorbound.errors import HonorboundError
 from honorbound.vault.identities import IdentityKind
 
 _LIST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -28,8 +29,11 @@ class Keys(Protocol):
     def derived(self, label: str) -> bytes: ...
 
 
-class LinkError(ValueError):
+class LinkError(HonorboundError, ValueError):
     """A token that was altered, expired, or not issued here."""
+
+    status = 400
+    title = "Link not accepted"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from honorbound.consent.models import Action, ConsentEvent, Purpose
+from honorbound.errors import HonorboundError
 
 VERSION = "KI-CR-v1.1.0"
 _COLLECTION = {
@@ -44,8 +45,11 @@ class Keys(Protocol):
     def derived(self, label: str) -> bytes: ...
 
 
-class ReceiptError(ValueError):
+class ReceiptError(HonorboundError, ValueError):
     """A token that is not a receipt signed by this installation."""
+
+    status = 422
+    title = "Invalid receipt"
 
 
 def _b64(data: bytes) -> str:

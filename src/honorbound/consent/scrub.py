@@ -16,14 +16,18 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from honorbound.consent.decisions import Batch, DecisionEngine, batch_from_items
+from honorbound.errors import HonorboundError
 
 IDENTITY_COLUMNS = ("identity", "phone", "email")
 ITEM_COLUMNS = ("purpose", "channel", "at", "state", "time_zone", "sender", "kind")
 CHUNK = 100_000
 
 
-class ScrubError(ValueError):
+class ScrubError(HonorboundError, ValueError):
     """The list cannot be read at all (e.g. no identity column)."""
+
+    status = 422
+    title = "Invalid campaign file"
 
 
 @dataclass(frozen=True)

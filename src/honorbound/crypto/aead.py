@@ -7,12 +7,17 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from honorbound.errors import HonorboundError
+
 VERSION = b"\x01"
 NONCE_BYTES = 12
 
 
-class DecryptionError(Exception):
+class DecryptionError(HonorboundError):
     """The ciphertext was not made with this key (or was altered)."""
+
+    status = 500
+    title = "Decryption failed"
 
 
 def seal(key: bytes, plaintext: bytes, associated_data: bytes = b"") -> bytes:

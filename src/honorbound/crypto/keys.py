@@ -15,9 +15,14 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from honorbound.errors import HonorboundError
 
-class MasterKeyError(Exception):
+
+class MasterKeyError(HonorboundError):
     """The master key is missing or unreadable; the message says what to do."""
+
+    status = 500
+    title = "Master key unusable"
 
 
 def generate_master_key() -> bytes:

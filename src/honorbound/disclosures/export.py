@@ -29,6 +29,7 @@ from honorbound.disclosures.guard import (
 )
 from honorbound.disclosures.ledger import DisclosureInputError, record_disclosure
 from honorbound.disclosures.models import Basis
+from honorbound.errors import HonorboundError
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.store import AdoptedPolicy
 from honorbound.vault.keystore import KeyStore
@@ -36,8 +37,11 @@ from honorbound.vault.models import Identity, Record, Subject, SubjectStatus
 from honorbound.vault.sealing import open_text
 
 
-class DisclosureRefused(Exception):
+class DisclosureRefused(HonorboundError):
     """The guard allows nothing of this export; `check.reasons` says why. Nothing was written."""
+
+    status = 422
+    title = "Export refused"
 
     def __init__(self, check: DisclosureCheck) -> None:
         reasons = "; ".join(sorted({r.message for r in check.reasons}))

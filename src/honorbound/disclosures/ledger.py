@@ -12,17 +12,17 @@ from sqlalchemy.orm import Session
 from honorbound.audit import Actor, append
 from honorbound.db.base import utcnow
 from honorbound.disclosures.models import Basis, Disclosure, DisclosureSubject
+from honorbound.errors import FieldError
 from honorbound.policy.schema import Recipient
 
 
-class DisclosureInputError(ValueError):
+class DisclosureInputError(FieldError, ValueError):
     """Bad input for a disclosure; `field` names it. Nothing was written."""
 
-    def __init__(self, field: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status
+    titles = {}  # "Invalid request" whatever the status, as the API has always answered
+
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": f"body.{self.field}", "message": self.message}]
 
 
 def parse_basis(value: str, field: str = "basis") -> Basis:

@@ -33,6 +33,7 @@ from honorbound.consent import ledger
 from honorbound.consent.identity import IdentityRef, match_key, match_secret
 from honorbound.consent.models import Action, Purpose, Source
 from honorbound.db.base import utcnow
+from honorbound.errors import FieldError
 from honorbound.intents import said
 from honorbound.intents.models import ConversationIntent, IntentKind, IntentStatus
 from honorbound.policy import store as policy_store
@@ -50,14 +51,17 @@ from honorbound.vault.subjects import get_subject
 _MANNER = {"call": Manner.PHONE, "sms": Manner.PHONE, "email": Manner.EMAIL}
 
 
-class IntentError(ValueError):
+class IntentError(FieldError, ValueError):
     """A staff decision that cannot be made; `field` names the input at fault."""
 
-    def __init__(self, field: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status
+    title = "Cannot decide this intent"
+    titles = {404: "Not found"}
+
+    def detail(self) -> str:
+        return self.message + "."
+
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": f"body.{self.field}", "message": self.message}]
 
 
 def reviews_opt_outs(session: Session, organization_id: int) -> bool:

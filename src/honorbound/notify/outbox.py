@@ -23,6 +23,7 @@ from honorbound.audit import Actor, append
 from honorbound.crypto.aead import open_sealed, seal
 from honorbound.db.base import utcnow
 from honorbound.db.engine import is_contention
+from honorbound.errors import HonorboundError
 from honorbound.jobs.queue import process_gone, worker_id
 from honorbound.notify.models import Channel, OutboxMessage, OutboxStatus
 
@@ -43,8 +44,14 @@ class DataKeys(Protocol):
     ) -> int: ...
 
 
-class MessageErased(LookupError):
+class MessageErased(HonorboundError, LookupError):
     """The message's key was destroyed with its person: nothing of it can be read."""
+
+    status = 410
+    title = "Gone"
+
+    def detail(self) -> str:
+        return "The person this message was for has been erased; it cannot be read."
 
 
 EPHEMERAL_PREFIX = "msg"
@@ -197,8 +204,9 @@ REVEAL_REASONS: dict[str, str] = {
 }
 
 
-class UnknownMessage(LookupError):
-    pass
+class UnknownMessage(HonorboundError, LookupError):
+    status = 404
+    title = "Not found"
 
 
 def reveal(
@@ -258,9 +266,12 @@ class Transport(Protocol):
         ...
 
 
-class SendError(Exception):
+class SendError(HonorboundError):
     """The server answered and did not take the message. `permanent` (5xx): trying again
     cannot help; otherwise (4xx) it is tried again later."""
+
+    status = 502
+    title = "Delivery failed"
 
     def __init__(self, reply: str, permanent: bool) -> None:
         super().__init__(reply)
@@ -268,8 +279,11 @@ class SendError(Exception):
         self.permanent = permanent
 
 
-class DeliveryDeferred(Exception):
+class DeliveryDeferred(HonorboundError):
     """Not delivered yet; the job runs again later (the queue's back-off)."""
+
+    status = 503
+    title = "Delivery deferred"
 
 
 Sessions = Callable[[], AbstractContextManager[Session]]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from honorbound.errors import HonorboundError
+
 Severity = Literal["error", "warning"]
 
 
@@ -22,8 +24,11 @@ class Problem:
         return f"{self.file}:{self.line}: {prefix}{self.message}"
 
 
-class DeclarationError(Exception):
+class DeclarationError(HonorboundError):
     """A file could not be turned into a valid model; `problems` says where and why."""
+
+    status = 422
+    title = "Declaration has errors"
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems

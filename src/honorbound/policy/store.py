@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
+from honorbound.errors import HonorboundError
 from honorbound.jobs.models import Job
 from honorbound.policy.check import check_text, errors
 from honorbound.policy.diff import diff_dicts
@@ -32,8 +33,11 @@ from honorbound.policy.taxonomy import is_within
 NOTIFY_JOB = "policy.notify_material_change"
 
 
-class AdoptionError(ValueError):
+class AdoptionError(HonorboundError, ValueError):
     """The declaration has errors; nothing was adopted. `problems` lists them."""
+
+    status = 422
+    title = "Declaration has errors"
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems

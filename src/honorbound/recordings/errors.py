@@ -12,9 +12,13 @@ Messages name what was wrong and never quote the transcript (it is personal data
 
 from __future__ import annotations
 
+from honorbound.errors import HonorboundError
 
-class RecordingError(ValueError):
+
+class RecordingError(HonorboundError, ValueError):
     """Bad recording input; the message is one sentence saying what to do."""
+
+    status = 422
 
     title = "Invalid recording"
 

@@ -18,12 +18,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from honorbound.crypto.keyring import KeyRing
+from honorbound.errors import HonorboundError
 
 CERTIFICATE_TYPE = "honorbound/disposal-certificate/v1"
 
 
-class CertificateError(ValueError):
+class CertificateError(HonorboundError, ValueError):
     """A certificate file or public key that cannot be read; the message says which part."""
+
+    status = 422
+    title = "Invalid certificate"
 
 
 def canonical(document: dict[str, Any]) -> bytes:

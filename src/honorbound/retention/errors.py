@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from honorbound.errors import FieldError
 
-class RetentionInputError(ValueError):
+
+class RetentionInputError(FieldError, ValueError):
     """Bad input (a hold, a withdrawal, a sweep request); `field` names it, `status` is the HTTP
     status an adapter should answer with. Nothing was written."""
 
-    def __init__(self, field: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status
+    def errors(self) -> list[dict[str, str]]:
+        field = f"body.{self.field}" if self.status == 422 else self.field
+        return [{"field": field, "message": self.message}]

@@ -15,17 +15,24 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
+from honorbound.errors import HonorboundError
 from honorbound.policy.jurisdictions import DayKind, Days, JurisdictionRules
 from honorbound.policy.schema import Declaration
 from honorbound.rights.rules import RightsRules
 
 
-class NoAppealRight(LookupError):
+class NoAppealRight(HonorboundError, LookupError):
     """The state's law gives no right to appeal (CA, UT)."""
 
+    status = 404
+    title = "Not found"
 
-class NoAppealExtension(LookupError):
+
+class NoAppealExtension(HonorboundError, LookupError):
     """The state's law allows no extension of an appeal decision (only CO and MN do)."""
+
+    status = 404
+    title = "Not found"
 
 
 @lru_cache(maxsize=64)

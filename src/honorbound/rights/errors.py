@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from honorbound.errors import FieldError, HonorboundError
 
-class RightsError(ValueError):
+
+class RightsError(FieldError, ValueError):
     """`field` names the input at fault (`body.email`), or "request" for a state conflict."""
 
-    def __init__(self, field: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status
+    def errors(self) -> list[dict[str, str]]:
+        # A state conflict (409) names no field of the body.
+        return super().errors() if self.status == 422 else []
 
 
-class RequestNotFound(LookupError):
-    pass
+class RequestNotFound(HonorboundError, LookupError):
+    status = 404
+    title = "Not found"
+
+    def detail(self) -> str:
+        return "No rights request with that id in your organization."

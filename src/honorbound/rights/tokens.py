@@ -18,11 +18,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.db.base import utcnow
+from honorbound.errors import HonorboundError
 from honorbound.i18n import N_
 from honorbound.rights.context import KeyRingLike
 from honorbound.rights.models import RequestToken, TokenAttempt, TokenPurpose
@@ -30,8 +32,11 @@ from honorbound.rights.models import RequestToken, TokenAttempt, TokenPurpose
 CODE_CHANNELS = ("sms", "email_code")
 
 
-class TokenRejected(Exception):
+class TokenRejected(HonorboundError):
     """The link or code cannot be used. `reason` is invalid|expired|used|locked."""
+
+    status = 400
+    title = "Link or code not accepted"
 
     MESSAGES = {
         "invalid": N_("This link or code is not valid. Check that you copied it completely."),
@@ -43,9 +48,15 @@ class TokenRejected(Exception):
         ),
     }
 
+    STATUSES = {"invalid": 400, "expired": 410, "used": 410, "locked": 429}
+
     def __init__(self, reason: str) -> None:
         super().__init__(self.MESSAGES[reason])
         self.reason = reason
+        self.status = self.STATUSES[reason]
+
+    def extra(self) -> dict[str, Any]:
+        return {"reason": self.reason}
 
 
 def _digest(

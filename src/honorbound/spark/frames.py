@@ -20,6 +20,7 @@ from pyspark.sql.types import (
 
 from honorbound.detect import OPERATORS
 from honorbound.detect.records import KEY_OPERATORS, check_entities
+from honorbound.errors import HonorboundError
 from honorbound.spark.partitions import Counts, Plan, redact_batches
 
 if TYPE_CHECKING:
@@ -37,8 +38,11 @@ FINDINGS_TYPE = ArrayType(FINDING_TYPE)
 CORRUPT = "_corrupt_record"
 
 
-class JobError(ValueError):
+class JobError(HonorboundError, ValueError):
     """The job cannot run as asked (a column missing or not text, a bad operator or key)."""
+
+    status = 422
+    title = "Invalid job"
 
 
 class _CountsParam(AccumulatorParam[Counts]):

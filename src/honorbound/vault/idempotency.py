@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from honorbound.db.base import utcnow
+from honorbound.errors import HonorboundError
 from honorbound.jobs.context import JobContext
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.models import IdempotencyKey
@@ -27,8 +28,11 @@ KEEP_FOR = dt.timedelta(hours=24)
 EXPIRE_JOB = "vault.idempotency_expire"
 
 
-class IdempotencyMismatch(Exception):
+class IdempotencyMismatch(HonorboundError):
     """The key was used before for a different request."""
+
+    status = 422
+    title = "Idempotency-Key reused"
 
 
 @dataclass(frozen=True)

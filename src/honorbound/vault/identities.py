@@ -15,6 +15,8 @@ from enum import StrEnum
 
 import phonenumbers
 
+from honorbound.errors import HonorboundError
+
 
 class IdentityKind(StrEnum):
     EMAIL = "email"
@@ -25,8 +27,11 @@ class IdentityKind(StrEnum):
     EXTERNAL_ID = "external_id"
 
 
-class InvalidIdentity(ValueError):
+class InvalidIdentity(HonorboundError, ValueError):
     """The value cannot be an identity of that kind. The message never quotes the value."""
+
+    status = 422
+    title = "Invalid identity"
 
 
 _LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")

@@ -67,6 +67,7 @@ from honorbound.crypto.aead import DecryptionError, open_sealed, seal
 from honorbound.crypto.keyring import KeyRing
 from honorbound.db.base import NAMING_CONVENTION, utcnow
 from honorbound.db.engine import Database, Limits
+from honorbound.errors import HonorboundError
 
 SCHEMA_VERSION = 2
 _SHRED_GENERATION = "shred_generation"
@@ -138,8 +139,11 @@ def _secure_delete(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class KeyDestroyed(LookupError):
+class KeyDestroyed(HonorboundError, LookupError):
     """The subject's data key no longer exists (the subject was erased): nothing can be read."""
+
+    status = 404
+    title = "Not found"
 
 
 @dataclass(frozen=True)

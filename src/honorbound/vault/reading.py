@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
+from honorbound.errors import HonorboundError
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.masking import mask_category, mask_identity
 from honorbound.vault.models import AccessLogEntry, Identity, Interaction, Record, SubjectStatus
@@ -141,8 +142,9 @@ def subject_view(
     return view
 
 
-class NothingToReveal(LookupError):
-    pass
+class NothingToReveal(HonorboundError, LookupError):
+    status = 404
+    title = "Not found"
 
 
 REVEALABLE = ("identity", "record", "interaction", "interaction_original", "recording_uri")

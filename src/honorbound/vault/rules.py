@@ -14,10 +14,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import yaml
 from sqlalchemy.orm import Session
 
+from honorbound.errors import HonorboundError
 from honorbound.policy import store
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.policy.schema import Consent as PurposeConsent
@@ -160,8 +162,10 @@ class CollectionRules:
         return True
 
 
-class CollectionRefused(Exception):
+class CollectionRefused(HonorboundError):
     """The declaration does not allow this collection. `rule` is a stable machine name."""
+
+    status = 422
 
     def __init__(self, rule: str, field: str, message: str, status: int = 422) -> None:
         super().__init__(message)
@@ -169,6 +173,18 @@ class CollectionRefused(Exception):
         self.field = field
         self.message = message
         self.status = status
+        self.title = (
+            "Collection refused by the privacy notice" if status == 422 else "No privacy notice"
+        )
+
+    def detail(self) -> str:
+        return self.message
+
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": self.field, "message": self.message}]
+
+    def extra(self) -> dict[str, Any]:
+        return {"rule": self.rule}
 
 
 def no_policy() -> CollectionRefused:

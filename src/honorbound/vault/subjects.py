@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
 from honorbound.db.base import utcnow
+from honorbound.errors import HonorboundError
 from honorbound.vault.identities import IdentityKind, InvalidIdentity, blind_index, normalize
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.models import (
@@ -35,8 +36,11 @@ from honorbound.vault.rules import (
 from honorbound.vault.sealing import open_text, seal_text
 
 
-class InvalidIdentityAt(ValueError):
+class InvalidIdentityAt(HonorboundError, ValueError):
     """Identity number `index` of the request is malformed (message never quotes it)."""
+
+    status = 422
+    title = "Invalid request"
 
     def __init__(self, index: int, message: str) -> None:
         super().__init__(message)
@@ -44,16 +48,20 @@ class InvalidIdentityAt(ValueError):
         self.message = message
 
 
-class SubjectConflict(Exception):
+class SubjectConflict(HonorboundError):
     """The identities given belong to more than one subject; they may be merged."""
+
+    status = 409
+    title = "Identities belong to different subjects"
 
     def __init__(self, subject_ids: list[int]) -> None:
         super().__init__("the identities belong to different subjects")
         self.subject_ids = subject_ids
 
 
-class SubjectNotFound(LookupError):
-    pass
+class SubjectNotFound(HonorboundError, LookupError):
+    status = 404
+    title = "Not found"
 
 
 class BelowMinimumAge(CollectionRefused):
@@ -373,8 +381,11 @@ def mark_dormant(
 LIFECYCLE_FIELDS = ("account_closed_at", "engagement_ended_at")
 
 
-class InvalidLifecycleDate(ValueError):
+class InvalidLifecycleDate(HonorboundError, ValueError):
     """A lifecycle date that cannot be right; `field` names it (the message quotes no value)."""
+
+    status = 422
+    title = "Invalid request"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from honorbound.accounts import sessions
@@ -87,6 +89,45 @@ def guard(request: Request, permission: str) -> Staff | Response:
             staff=staff,
         )
     return staff
+
+
+class Turned(Exception):
+    """Raised by the console's dependencies: send `response` (sign in first, or not allowed)
+    instead of the page. Answered by `turned`, the app's handler for it."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("not signed in, or not allowed")
+        self.response = response
+
+
+async def turned(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Turned)
+    return exc.response
+
+
+def staff_with(permission: str) -> Callable[[Request], Staff]:
+    """A dependency: the signed-in staff member whose role has `permission` (as the API's
+    `require`); otherwise the sign-in redirect or the 403 page naming the permission."""
+
+    def check(request: Request) -> Staff:
+        result = guard(request, permission)
+        if isinstance(result, Response):
+            raise Turned(result)
+        return result
+
+    return check
+
+
+def staff_form(permission: str) -> Callable[..., Staff]:
+    """As `staff_with`, for a form: it must also carry this session's CSRF token."""
+
+    def check(request: Request, csrf_token: Annotated[str, Form()] = "") -> Staff:
+        result = guard_post(request, permission, csrf_token)
+        if isinstance(result, Response):
+            raise Turned(result)
+        return result
+
+    return check
 
 
 def guard_post(request: Request, permission: str, submitted_token: str) -> Staff | Response:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -27,7 +25,6 @@ from honorbound.breach import (
 )
 from honorbound.breach.confirmation import Check
 from honorbound.breach.deadlines import Obligation, plan
-from honorbound.breach.errors import BreachError, BreachInputError
 from honorbound.breach.models import Incident, IncidentStatus, Notice
 
 router = APIRouter(prefix="/v1/breach", tags=["breach"])
@@ -35,21 +32,6 @@ Manager = Annotated[Principal, Depends(require("breach.manage"))]
 Reader = Annotated[Principal, Depends(require("reports.read"))]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Names = list[Name]
-
-
-@contextmanager
-def _answers() -> Iterator[None]:
-    """Domain errors as problem documents naming the field."""
-    try:
-        yield
-    except BreachInputError as exc:
-        raise Problem(
-            exc.status, "Invalid request", f"{exc}.",
-            errors=[{"field": exc.field, "message": exc.message}],
-        ) from None  # fmt: skip
-    except BreachError as exc:
-        title = {404: "Not found", 501: "Not available"}.get(exc.status, "Invalid request")
-        raise Problem(exc.status, title, f"{exc}.") from None
 
 
 def _org_name(session: Session, organization_id: int) -> str:
@@ -180,11 +162,10 @@ def create(
     body: IncidentIn, principal: Manager, session: SessionDep, runtime: RuntimeDep
 ) -> IncidentOut:
     """Record an incident. Every deadline runs from `discovered_at`."""
-    with _answers():
-        i = incidents.create_incident(
-            session, principal.organization_id, body.model_dump(), principal.actor
-        )
-        return _incident(session, runtime, i)
+    i = incidents.create_incident(
+        session, principal.organization_id, body.model_dump(), principal.actor
+    )
+    return _incident(session, runtime, i)
 
 
 @router.get("/incidents", response_model=list[IncidentOut])
@@ -199,9 +180,8 @@ def list_all(principal: Reader, session: SessionDep, runtime: RuntimeDep) -> lis
 def get_one(
     incident_id: RowId, principal: Reader, session: SessionDep, runtime: RuntimeDep
 ) -> IncidentOut:
-    with _answers():
-        i = incidents.get_incident(session, principal.organization_id, incident_id)
-        return _incident(session, runtime, i)
+    i = incidents.get_incident(session, principal.organization_id, incident_id)
+    return _incident(session, runtime, i)
 
 
 @router.patch("/incidents/{incident_id}", response_model=IncidentOut)
@@ -221,11 +201,10 @@ def change(
             "body.discovered_at cannot be removed.",
             errors=[{"field": "body.discovered_at", "message": "cannot be removed"}],
         )
-    with _answers():
-        i = incidents.update_incident(
-            session, principal.organization_id, incident_id, values, principal.actor
-        )
-        return _incident(session, runtime, i)
+    i = incidents.update_incident(
+        session, principal.organization_id, incident_id, values, principal.actor
+    )
+    return _incident(session, runtime, i)
 
 
 class SelectionIn(_Body):
@@ -277,13 +256,12 @@ def select_people(
 ) -> SelectionOut:
     """Select the affected people from the vault (replaces an earlier selection). Counts by
     state come from clear columns: nothing is decrypted."""
-    with _answers():
-        incidents.get_incident(session, principal.organization_id, incident_id)
-        c = selection.criteria(body.model_dump())
-        s = selection.select_affected(
-            session, principal.organization_id, incident_id, c, principal.actor,
-            runtime.vault_keys,
-        )  # fmt: skip
+    incidents.get_incident(session, principal.organization_id, incident_id)
+    c = selection.criteria(body.model_dump())
+    s = selection.select_affected(
+        session, principal.organization_id, incident_id, c, principal.actor,
+        runtime.vault_keys,
+    )  # fmt: skip
     return SelectionOut(
         incident_id=s.incident_id, total=s.total, by_state=s.by_state,
         connected_search=s.connected_search, not_in_vault_kept=s.not_in_vault_kept,
@@ -313,8 +291,7 @@ def deadlines(
 ) -> list[ObligationOut]:
     """Every duty the incident sets running, required or not (with the reason), from the
     rules data, each with its source and confidence."""
-    with _answers():
-        s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
+    s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
     return [_obligation(o) for o in s.plan.obligations]
 
 
@@ -324,8 +301,7 @@ def checks(
 ) -> list[CheckOut]:
     """Every rule the incident relies on (deadlines, notice content, agency contacts,
     regulator forms), each `confirmed` against the reference or `unverified`."""
-    with _answers():
-        s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
+    s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
     return [_check(c) for c in s.checks]
 
 
@@ -352,16 +328,15 @@ def send(
 ) -> SendOut:
     """Queue the notices to people (email through the outbox; a letter when there is no email)
     and prepare the regulator and client documents. Safe to call again."""
-    with _answers():
-        r = notices.send_individual_notices(
-            session, runtime.keys, runtime.vault_keys, runtime.jobs, runtime.rules,
-            runtime.breach_wording, principal.organization_id,
-            _org_name(session, principal.organization_id), incident_id, principal.actor,
-            body.language,
-        )  # fmt: skip
-        docs = notices.prepare_documents(
-            session, runtime.rules, principal.organization_id, incident_id, principal.actor
-        )
+    r = notices.send_individual_notices(
+        session, runtime.keys, runtime.vault_keys, runtime.jobs, runtime.rules,
+        runtime.breach_wording, principal.organization_id,
+        _org_name(session, principal.organization_id), incident_id, principal.actor,
+        body.language,
+    )  # fmt: skip
+    docs = notices.prepare_documents(
+        session, runtime.rules, principal.organization_id, incident_id, principal.actor
+    )
     return SendOut(
         emails=r.emails, letters=r.letters, already=r.already, not_required=r.not_required,
         by_state=r.by_state, documents=docs,
@@ -393,8 +368,7 @@ def list_sent(
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
 ) -> list[NoticeOut]:
     """Every notice with its delivery status (an email's is its outbox message's)."""
-    with _answers():
-        incidents.get_incident(session, principal.organization_id, incident_id)
+    incidents.get_incident(session, principal.organization_id, incident_id)
     return [
         NoticeOut(**n.__dict__) for n in notices.list_notices(session, incident_id, limit, offset)
     ]
@@ -413,8 +387,7 @@ def document(
     runtime: RuntimeDep,
 ) -> PlainTextResponse:  # fmt: skip
     """A regulator's or client's notice as text, ready to submit."""
-    with _answers():
-        i = incidents.get_incident(session, principal.organization_id, incident_id)
+    i = incidents.get_incident(session, principal.organization_id, incident_id)
     n = _notice(session, incident_id, notice_id)
     if n.channel != "document":
         raise Problem(409, "Conflict", "This notice is to a person; ask for its letter instead.")
@@ -431,13 +404,12 @@ def letter(
     runtime: RuntimeDep,
 ) -> Response:  # fmt: skip
     """The printable letter to a person (PDF); decrypts only their postal address."""
-    with _answers():
-        pdf = letters.letter_pdf(
-            session, runtime.vault_keys, runtime.rules, runtime.breach_wording,
-            principal.organization_id,
-            _org_name(session, principal.organization_id), incident_id, notice_id,
-            principal.actor,
-        )  # fmt: skip
+    pdf = letters.letter_pdf(
+        session, runtime.vault_keys, runtime.rules, runtime.breach_wording,
+        principal.organization_id,
+        _org_name(session, principal.organization_id), incident_id, notice_id,
+        principal.actor,
+    )  # fmt: skip
     return Response(pdf, media_type="application/pdf")
 
 
@@ -446,10 +418,9 @@ def submitted(
     incident_id: RowId, notice_id: RowId, principal: Manager, session: SessionDep
 ) -> NoticeOut:
     """A letter was mailed or a document submitted."""
-    with _answers():
-        notices.mark_submitted(
-            session, principal.organization_id, incident_id, notice_id, principal.actor
-        )
+    notices.mark_submitted(
+        session, principal.organization_id, incident_id, notice_id, principal.actor
+    )
     found = next(n for n in notices.list_notices(session, incident_id) if n.id == notice_id)
     return NoticeOut(**found.__dict__)
 
@@ -482,8 +453,7 @@ def summary(
     format: Annotated[Literal["json", "text"], Query()] = "json",
 ) -> ReportOut | PlainTextResponse:
     """The timeline and a regulator-ready summary (`?format=text` for plain text)."""
-    with _answers():
-        s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
+    s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
     if format == "text":
         return PlainTextResponse(report.as_text(s))
     docs = [n for n in notices.list_notices(session, incident_id) if n.channel == "document"]

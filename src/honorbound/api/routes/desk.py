@@ -114,10 +114,7 @@ def requests(
     overdue: bool = False,
 ) -> PageOut:
     organizations = _organizations(session, principal, client)
-    try:
-        page = desk.due_requests(session, organizations, cursor, limit, overdue)
-    except desk.DeskError as exc:
-        raise Problem(422, "Bad cursor", str(exc)) from None
+    page = desk.due_requests(session, organizations, cursor, limit, overdue)
     return PageOut(
         items=[
             DueItemOut(

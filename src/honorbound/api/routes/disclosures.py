@@ -16,7 +16,7 @@ from honorbound.api.deps import Offset, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.disclosures.export import DisclosureRefused, export
 from honorbound.disclosures.guard import DisclosureCheck, check_disclosure
-from honorbound.disclosures.ledger import DisclosureInputError, list_disclosures, record_disclosure
+from honorbound.disclosures.ledger import list_disclosures, record_disclosure
 from honorbound.disclosures.models import Basis, Disclosure
 from honorbound.disclosures.reports import legal_process_log, shine_the_light, who_received
 from honorbound.policy import store
@@ -213,29 +213,21 @@ def record(
             errors=[{"field": "body.categories", "message": r.message} for r in result.reasons],
             extra={"reasons": [r.model_dump() for r in out.reasons]},
         )
-    try:
-        entry = record_disclosure(
-            session,
-            principal.organization_id,
-            principal.actor,
-            recipient=result.recipient,
-            categories=usable,
-            purpose=body.purpose,
-            basis=result.basis,
-            subjects=result.allowed if body.subject_ids is not None else None,
-            aggregate_count=body.aggregate_count,
-            legal_reference=body.legal_reference,
-            channel="api",
-            policy_version_id=adopted.version_id,
-            disclosed_at=body.disclosed_at,
-        )
-    except DisclosureInputError as exc:
-        raise Problem(
-            exc.status,
-            "Invalid request",
-            exc.message,
-            errors=[{"field": f"body.{exc.field}", "message": exc.message}],
-        ) from None
+    entry = record_disclosure(
+        session,
+        principal.organization_id,
+        principal.actor,
+        recipient=result.recipient,
+        categories=usable,
+        purpose=body.purpose,
+        basis=result.basis,
+        subjects=result.allowed if body.subject_ids is not None else None,
+        aggregate_count=body.aggregate_count,
+        legal_reference=body.legal_reference,
+        channel="api",
+        policy_version_id=adopted.version_id,
+        disclosed_at=body.disclosed_at,
+    )
     return RecordedOut(disclosure=_out(entry), check=out)
 
 
@@ -378,13 +370,6 @@ def export_file(
                 ]
                 or [{"field": "body.categories", "message": str(exc)}],
                 extra={"reasons": [r.model_dump() for r in out.reasons]},
-            ) from None
-        except DisclosureInputError as exc:
-            raise Problem(
-                exc.status,
-                "Invalid request",
-                exc.message,
-                errors=[{"field": f"body.{exc.field}", "message": exc.message}],
             ) from None
         text = target.read_text(encoding="utf-8")
     return PlainTextResponse(

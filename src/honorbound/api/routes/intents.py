@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import ReadSessionDep, RowId, RuntimeDep, SessionDep, require
-from honorbound.api.problems import Problem
 from honorbound.intents import acting
 from honorbound.intents.models import ConversationIntent
 from honorbound.rights.jobs import services
@@ -69,15 +68,6 @@ def _out(row: ConversationIntent) -> IntentOut:
     )
 
 
-def _problem(exc: acting.IntentError) -> Problem:
-    return Problem(
-        exc.status,
-        "Not found" if exc.status == 404 else "Cannot decide this intent",
-        exc.message + ".",
-        errors=[{"field": f"body.{exc.field}", "message": exc.message}],
-    )
-
-
 @router.get("", response_model=list[IntentOut])
 def list_intents(
     principal: Reader,
@@ -100,27 +90,21 @@ def confirm_intent(
     """Apply a queued intent: the opt-out is recorded, or the request opened (clock from the
     interaction). 409 when it was decided already."""
     body = body or ConfirmIn()
-    try:
-        row = acting.confirm(
-            session,
-            services(runtime),
-            principal.organization_id,
-            intent_id,
-            principal.actor,
-            request_type=body.request_type,
-            jurisdiction=body.jurisdiction,
-            channel=body.channel,
-        )
-    except acting.IntentError as exc:
-        raise _problem(exc) from None
+    row = acting.confirm(
+        session,
+        services(runtime),
+        principal.organization_id,
+        intent_id,
+        principal.actor,
+        request_type=body.request_type,
+        jurisdiction=body.jurisdiction,
+        channel=body.channel,
+    )
     return _out(row)
 
 
 @router.post("/{intent_id}/dismiss", response_model=IntentOut)
 def dismiss_intent(intent_id: RowId, principal: Decider, session: SessionDep) -> IntentOut:
     """The phrase was not a request: nothing is recorded. 409 when it was decided already."""
-    try:
-        row = acting.dismiss(session, principal.organization_id, intent_id, principal.actor)
-    except acting.IntentError as exc:
-        raise _problem(exc) from None
+    row = acting.dismiss(session, principal.organization_id, intent_id, principal.actor)
     return _out(row)

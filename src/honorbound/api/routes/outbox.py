@@ -11,7 +11,7 @@ from honorbound.accounts.service import Principal
 from honorbound.api.deps import Offset, ReadSessionDep, RowId, RuntimeDep, require
 from honorbound.api.problems import Problem
 from honorbound.notify.models import OutboxMessage
-from honorbound.notify.outbox import MessageErased, list_messages, unseal
+from honorbound.notify.outbox import list_messages, unseal
 
 router = APIRouter(prefix="/v1/outbox", tags=["outbox"])
 Reader = Annotated[Principal, Depends(require("outbox.read"))]
@@ -77,12 +77,7 @@ def get_message(
     )
     if row is None:
         raise Problem(404, "Not found", "No outbox message with that id in your organization.")
-    try:
-        message = unseal(runtime.keys, row, runtime.vault_keys)
-    except MessageErased:
-        raise Problem(
-            410, "Gone", "The person this message was for has been erased; it cannot be read."
-        ) from None
+    message = unseal(runtime.keys, row, runtime.vault_keys)
     return MessageDetail(
         **_summary(row).model_dump(),
         recipient=message.recipient,

@@ -12,12 +12,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RuntimeDep, SessionDep, require
-from honorbound.api.problems import Problem
 from honorbound.api.streaming import body_chunks
 from honorbound.audit import append
 from honorbound.intents.recorded import act_on_call
 from honorbound.recordings import collect, consent, uploads
-from honorbound.recordings.errors import RecordingError
 from honorbound.recordings.store import RecordingStore
 from honorbound.rights.jobs import services as rights_services
 
@@ -47,15 +45,12 @@ def recording_decision(
 ) -> dict[str, Any]:
     """May this call be recorded: `{may_record, action, regime, reasons, sources}`. The
     decision and what it rests on are written to the audit log (the evidence)."""
-    try:
-        decision = consent.decide(
-            runtime.rules,
-            [consent.Party(p.role, p.state) for p in body.parties],
-            announcement_played=body.announcement_played,
-            refused=body.refused,
-        )
-    except RecordingError as exc:
-        raise Problem(422, exc.title, str(exc)) from None
+    decision = consent.decide(
+        runtime.rules,
+        [consent.Party(p.role, p.state) for p in body.parties],
+        announcement_played=body.announcement_played,
+        refused=body.refused,
+    )
     entry = append(
         session,
         principal.organization_id,
@@ -125,18 +120,15 @@ class IngestIn(BaseModel):
 def _audited(
     session: Any, runtime: Any, principal: Principal, source: Any, call: collect.Call
 ) -> dict[str, Any]:
-    try:
-        done = collect.collect(
-            session,
-            runtime.vault_keys,
-            collect.Gate.from_settings(runtime.settings),
-            principal.organization_id,
-            principal.actor,
-            source,
-            call,
-        )
-    except RecordingError as exc:
-        raise Problem(422, exc.title, str(exc)) from None
+    done = collect.collect(
+        session,
+        runtime.vault_keys,
+        collect.Gate.from_settings(runtime.settings),
+        principal.organization_id,
+        principal.actor,
+        source,
+        call,
+    )
     out: dict[str, Any] = {"uri": done.uri, **done.manifest}
     acted = act_on_call(
         session,
@@ -164,10 +156,7 @@ def ingest_recording(
     store = RecordingStore.for_organization(
         settings.recordings_store, principal.organization_id, settings.resolved_recordings_dir
     )
-    try:
-        source = store.inbox_file(body.audio)
-    except RecordingError as exc:
-        raise Problem(422, exc.title, str(exc)) from None
+    source = store.inbox_file(body.audio)
     call = collect.Call(
         call_id=body.call_id,
         transcript=json.dumps(body.transcript).encode() if body.transcript is not None else None,
@@ -226,16 +215,13 @@ def upload_recording(
         settings.recordings_store, principal.organization_id, settings.resolved_recordings_dir
     )
     with store.staging() as work:
-        try:
-            form = uploads.receive(
-                request.headers.get("content-type", ""),
-                request.headers.get("content-length"),
-                body_chunks(request),
-                work / "upload",
-                settings.recordings_max_upload_bytes,
-                settings.max_bulk_body_bytes,
-            )
-            call = form.call()
-        except uploads.BadUpload as exc:  # TooLarge included: 413
-            raise Problem(exc.status, exc.title, str(exc)) from None
+        form = uploads.receive(
+            request.headers.get("content-type", ""),
+            request.headers.get("content-length"),
+            body_chunks(request),
+            work / "upload",
+            settings.recordings_max_upload_bytes,
+            settings.max_bulk_body_bytes,
+        )
+        call = form.call()
         return _audited(session, runtime, principal, work / "upload", call)

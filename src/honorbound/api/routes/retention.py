@@ -12,11 +12,9 @@ from sqlalchemy import select
 
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import Offset, RowId, RuntimeDep, SessionDep, require
-from honorbound.api.problems import Problem
 from honorbound.retention import holds as hold_service
 from honorbound.retention.certificates import document, public_key_pem
 from honorbound.retention.due import forecast
-from honorbound.retention.errors import RetentionInputError
 from honorbound.retention.models import LegalHold, RetentionRun
 from honorbound.retention.sweep import SWEEP_JOB, disposals
 from honorbound.retention.withdrawals import SOURCES, record_withdrawal
@@ -24,21 +22,6 @@ from honorbound.retention.withdrawals import SOURCES, record_withdrawal
 router = APIRouter(prefix="/v1/retention", tags=["retention"])
 Manager = Annotated[Principal, Depends(require("retention.manage"))]
 Reader = Annotated[Principal, Depends(require("reports.read"))]
-
-
-def _problem(exc: RetentionInputError) -> Problem:
-    titles = {404: "Not found", 409: "Conflict"}
-    return Problem(
-        exc.status,
-        titles.get(exc.status, "Invalid request"),
-        exc.message,
-        errors=[
-            {
-                "field": f"body.{exc.field}" if exc.status == 422 else exc.field,
-                "message": exc.message,
-            }
-        ],
-    )
 
 
 class _Body(BaseModel):
@@ -74,10 +57,7 @@ class ForecastOut(BaseModel):
 @router.get("/due", response_model=ForecastOut)
 def due(principal: Reader, session: SessionDep) -> ForecastOut:
     """A dry run: per rule, what a sweep would dispose of now and what holds keep back."""
-    try:
-        result = forecast(session, principal.organization_id)
-    except RetentionInputError as exc:
-        raise _problem(exc) from None
+    result = forecast(session, principal.organization_id)
     return ForecastOut(
         as_of=result.as_of,
         policy_version_id=result.policy_version_id,
@@ -268,12 +248,9 @@ def list_holds(
 @router.post("/holds", response_model=HoldOut, status_code=201)
 def place_hold(body: HoldIn, principal: Manager, session: SessionDep) -> HoldOut:
     """Place a legal hold. Each given field narrows it; none given holds the organization."""
-    try:
-        hold = hold_service.place_hold(
-            session, principal.organization_id, principal.actor, **body.model_dump()
-        )
-    except RetentionInputError as exc:
-        raise _problem(exc) from None
+    hold = hold_service.place_hold(
+        session, principal.organization_id, principal.actor, **body.model_dump()
+    )
     return _hold(hold)
 
 
@@ -287,12 +264,9 @@ def release_hold(
     hold_id: RowId, body: ReleaseIn, principal: Manager, session: SessionDep
 ) -> HoldOut:
     """Release a hold: what it covered is due again at the next sweep."""
-    try:
-        hold = hold_service.release_hold(
-            session, principal.organization_id, hold_id, principal.actor, body.reason
-        )
-    except RetentionInputError as exc:
-        raise _problem(exc) from None
+    hold = hold_service.release_hold(
+        session, principal.organization_id, hold_id, principal.actor, body.reason
+    )
     return _hold(hold)
 
 
@@ -313,17 +287,14 @@ class WithdrawalOut(BaseModel):
 def withdraw(body: WithdrawalIn, principal: Manager, session: SessionDep) -> WithdrawalOut:
     """Record that a subject asked not to be kept longer than needed (an applicant who does not
     want to be considered for future openings)."""
-    try:
-        row, created = record_withdrawal(
-            session,
-            principal.organization_id,
-            body.subject_id,
-            principal.actor,
-            body.source,
-            body.asked_at,
-        )
-    except RetentionInputError as exc:
-        raise _problem(exc) from None
+    row, created = record_withdrawal(
+        session,
+        principal.organization_id,
+        body.subject_id,
+        principal.actor,
+        body.source,
+        body.asked_at,
+    )
     return WithdrawalOut(
         subject_id=row.subject_id, asked_at=row.asked_at, source=row.source, created=created
     )

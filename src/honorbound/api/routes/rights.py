@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -38,7 +36,6 @@ from honorbound.api.problems import Problem
 from honorbound.rights import closing, execution, limits, metrics, queries, verification
 from honorbound.rights.context import Services
 from honorbound.rights.downloads import download
-from honorbound.rights.errors import RequestNotFound, RightsError
 from honorbound.rights.intake import Correction, NewRequest, take_request
 from honorbound.rights.jobs import services
 from honorbound.rights.models import (
@@ -49,7 +46,6 @@ from honorbound.rights.models import (
     RightsRequest,
 )
 from honorbound.rights.timeline import CONSUMER, events
-from honorbound.rights.tokens import TokenRejected
 
 router = APIRouter(tags=["rights requests"])
 Intaker = Annotated[Principal, Depends(require("rights.intake"))]
@@ -240,30 +236,6 @@ class MetricsRow(BaseModel):
 
 
 # -- helpers -----------------------------------------------------------------------------------
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except RightsError as exc:
-        if exc.status == 422:
-            raise Problem(
-                422,
-                "Invalid request",
-                exc.message,
-                errors=[{"field": exc.field, "message": exc.message}],
-            ) from None
-        raise Problem(exc.status, "Conflict", exc.message) from None
-    except RequestNotFound:
-        raise Problem(
-            404, "Not found", "No rights request with that id in your organization."
-        ) from None
-    except TokenRejected as exc:
-        status = {"invalid": 400, "expired": 410, "used": 410, "locked": 429}[exc.reason]
-        raise Problem(
-            status, "Link or code not accepted", str(exc), extra={"reason": exc.reason}
-        ) from None
-
-
 def _svc(runtime: RuntimeDep) -> Services:
     return services(runtime)
 
@@ -345,14 +317,13 @@ def create_request(
     """Log a request taken by phone, mail or in person, from an authorized agent, or sent by
     a controller's system (role `client`)."""
     manner = Manner.CONTROLLER if principal.role is Role.CLIENT else body.manner
-    with _errors():
-        result = take_request(
-            session,
-            svc,
-            principal.organization_id,
-            _new(body, manner, body.received_at),
-            principal.actor,
-        )
+    result = take_request(
+        session,
+        svc,
+        principal.organization_id,
+        _new(body, manner, body.received_at),
+        principal.actor,
+    )
     return CreatedOut(**_out(result.request, session), merged=result.merged)  # type: ignore[arg-type]
 
 
@@ -398,8 +369,7 @@ def request_metrics(
 
 @router.get("/v1/requests/{request_id}", response_model=RequestDetail)
 def get_request(request_id: RowId, principal: Reader, session: SessionDep) -> RequestDetail:
-    with _errors():
-        request = closing.get_request(session, principal.organization_id, request_id)
+    request = closing.get_request(session, principal.organization_id, request_id)
     timeline = [_event(e) for e in events(session, request)]
     return RequestDetail(**_out(request, session), events=timeline)  # type: ignore[arg-type]
 
@@ -409,10 +379,9 @@ def extend_request(
     request_id: RowId, body: ReasonIn, principal: Manager, session: SessionDep, svc: SvcDep
 ) -> RequestOut:
     """The one extension (+45 days in most states), with the reason the consumer is told."""
-    with _errors():
-        request = execution.extend(
-            session, svc, principal.organization_id, request_id, body.reason, principal.actor
-        )
+    request = execution.extend(
+        session, svc, principal.organization_id, request_id, body.reason, principal.actor
+    )
     return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
@@ -421,10 +390,9 @@ def hold_request(
     request_id: RowId, body: ReasonIn, principal: Manager, session: SessionDep, svc: SvcDep
 ) -> RequestOut:
     """Fraud suspicion: nothing is carried out until the request is released or denied."""
-    with _errors():
-        request = execution.hold(
-            session, svc, principal.organization_id, request_id, body.reason, principal.actor
-        )
+    request = execution.hold(
+        session, svc, principal.organization_id, request_id, body.reason, principal.actor
+    )
     return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
@@ -435,17 +403,16 @@ def verify_request_manually(
     """Staff verified the consumer another way (e.g. a call back to the number on file): marks
     the request verified at `level` data points, with the note kept sealed, and carries it out
     (unless it is held). Closed or already verified requests are refused (409)."""
-    with _errors():
-        request = verification.verify_manually(
-            session,
-            svc,
-            principal.organization_id,
-            request_id,
-            principal.actor,
-            body.level,
-            body.note,
-            body.declaration,
-        )
+    request = verification.verify_manually(
+        session,
+        svc,
+        principal.organization_id,
+        request_id,
+        principal.actor,
+        body.level,
+        body.note,
+        body.declaration,
+    )
     return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
@@ -453,10 +420,9 @@ def verify_request_manually(
 def release_request(
     request_id: RowId, principal: Manager, session: SessionDep, svc: SvcDep
 ) -> RequestOut:
-    with _errors():
-        request = execution.release(
-            session, svc, principal.organization_id, request_id, principal.actor
-        )
+    request = execution.release(
+        session, svc, principal.organization_id, request_id, principal.actor
+    )
     return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
@@ -464,16 +430,15 @@ def release_request(
 def deny_request(
     request_id: RowId, body: DenyIn, principal: Manager, session: SessionDep, svc: SvcDep
 ) -> RequestOut:
-    with _errors():
-        request = execution.deny(
-            session,
-            svc,
-            principal.organization_id,
-            request_id,
-            body.basis,
-            body.explanation,
-            principal.actor,
-        )
+    request = execution.deny(
+        session,
+        svc,
+        principal.organization_id,
+        request_id,
+        body.basis,
+        body.explanation,
+        principal.actor,
+    )
     return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
@@ -493,10 +458,9 @@ def answer_request(
     """The written answer to a verified request the privacy team answers itself (request types
     with `executes: staff_answer`, such as `access_admt`); mailed to the consumer. 409 for other
     types or an unverified request."""
-    with _errors():
-        request = execution.answer(
-            session, svc, principal.organization_id, request_id, body.text, principal.actor
-        )
+    request = execution.answer(
+        session, svc, principal.organization_id, request_id, body.text, principal.actor
+    )
     return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
@@ -508,16 +472,15 @@ def decide_appeal(
     session: SessionDep,
     svc: SvcDep,
 ) -> RequestOut:
-    with _errors():
-        request = execution.decide_appeal(
-            session,
-            svc,
-            principal.organization_id,
-            request_id,
-            None if body.outcome is None else body.outcome == "granted",
-            body.explanation,
-            principal.actor,
-        )
+    request = execution.decide_appeal(
+        session,
+        svc,
+        principal.organization_id,
+        request_id,
+        None if body.outcome is None else body.outcome == "granted",
+        body.explanation,
+        principal.actor,
+    )
     return RequestOut(**_out(request, session))  # type: ignore[arg-type]
 
 
@@ -536,8 +499,7 @@ def public_intake(
     """A consumer's request. Limited per client address and per person asked about (the
     same limits as the portal's form): nobody can have a flood of emails sent to someone."""
     limit_identity(runtime, org_id, body.email or body.phone)
-    with _errors():
-        take_request(session, svc, org_id, _new(body, Manner.PORTAL, None), CONSUMER)
+    take_request(session, svc, org_id, _new(body, Manner.PORTAL, None), CONSUMER)
     return Accepted(message=ACCEPTED)
 
 
@@ -546,8 +508,7 @@ def public_verify_preview(
     org_id: PublicOrg, token: Token, request: Request, session: SessionDep, svc: SvcDep
 ) -> PreviewOut:
     """What the emailed link shows: how many details to confirm, whether to sign."""
-    with _errors():
-        outcome = verification.preview(session, svc, org_id, token, client_address(request))
+    outcome = verification.preview(session, svc, org_id, token, client_address(request))
     return PreviewOut(
         reference=outcome.request.reference,
         type=outcome.request.type,
@@ -573,18 +534,17 @@ def public_verify(
         if body.declaration
         else None
     )
-    with _errors():
-        outcome = verification.verify(
-            session,
-            svc,
-            org_id,
-            points,
-            declaration,
-            token=body.token,
-            reference=body.reference,
-            code=body.code,
-            client=client_address(request),
-        )
+    outcome = verification.verify(
+        session,
+        svc,
+        org_id,
+        points,
+        declaration,
+        token=body.token,
+        reference=body.reference,
+        code=body.code,
+        client=client_address(request),
+    )
     return VerifyOut(
         reference=outcome.request.reference,
         verified=outcome.verified,
@@ -623,8 +583,7 @@ def public_download(
     org_id: PublicOrg, token: Token, request: Request, session: SessionDep, svc: SvcDep
 ) -> HttpResponse:
     """The access package (ZIP). The link expires; every download is recorded."""
-    with _errors():
-        found, package = download(session, svc, org_id, token, client_address(request))
+    found, package = download(session, svc, org_id, token, client_address(request))
     return HttpResponse(
         package.content,
         media_type="application/zip",
@@ -639,8 +598,7 @@ def public_download(
 def public_appeal(
     org_id: PublicOrg, body: AppealIn, request: Request, session: SessionDep, svc: SvcDep
 ) -> Accepted:
-    with _errors():
-        execution.file_appeal(
-            session, svc, org_id, body.token, body.reason, client=client_address(request)
-        )
+    execution.file_appeal(
+        session, svc, org_id, body.token, body.reason, client=client_address(request)
+    )
     return Accepted(message="We received your appeal; we sent you a confirmation by email.")

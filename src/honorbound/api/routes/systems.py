@@ -15,7 +15,6 @@ from honorbound.rights import work
 from honorbound.rights.jobs import services
 from honorbound.systems import registry, tasks
 from honorbound.systems.check import check_text
-from honorbound.systems.errors import MapError, SystemsError
 from honorbound.systems.jobs import SCAN_JOB
 from honorbound.systems.protocol import SIGNATURE, TIMESTAMP
 from honorbound.systems.requests import executions
@@ -30,16 +29,6 @@ RightsManager = Annotated[Principal, Depends(require("rights.manage"))]
 RightsReader = Annotated[Principal, Depends(require("rights.read"))]
 MAX_MAP_CHARS = 1_000_000
 MAX_CALLBACK_BYTES = 20 * 1024 * 1024
-
-
-def _problem(exc: SystemsError) -> Problem:
-    titles = {404: "Not found", 409: "Conflict", 401: "Unauthorized", 413: "Too large"}
-    return Problem(
-        exc.status,
-        titles.get(exc.status, "Invalid request" if exc.status < 500 else "System failed"),
-        str(exc),
-        errors=[{"field": exc.field or exc.system, "message": exc.message}],
-    )
 
 
 class SystemOut(BaseModel):
@@ -101,18 +90,10 @@ def check(body: MapIn, principal: Manager, runtime: RuntimeDep) -> CheckOut:
 def connect(body: MapIn, principal: Manager, runtime: RuntimeDep) -> list[SystemOut]:
     """Connect the map's systems (replacing systems of the same key)."""
     org_id = principal.organization_id
-    try:
-        with runtime.db.read_session() as session:
-            now = registry.connected(session, org_id)
-        # Parsed and checked with no transaction open: no parse holds the database.
-        checked = registry.check_map(body.map, body.file, now)
-    except MapError as exc:
-        raise Problem(
-            422,
-            "Invalid map",
-            str(exc),
-            errors=[{"field": f"{p.file}:{p.line}", "message": p.message} for p in exc.problems],
-        ) from None
+    with runtime.db.read_session() as session:
+        now = registry.connected(session, org_id)
+    # Parsed and checked with no transaction open: no parse holds the database.
+    checked = registry.check_map(body.map, body.file, now)
     with runtime.db.session() as session:
         rows = registry.connect(session, org_id, checked, principal.actor)
     return [
@@ -191,19 +172,16 @@ def task_evidence(
     """Upload the evidence that a manual task is done; the request goes on."""
     # Optional in the signature so another organization's task id is a 404, not a 422.
     data = evidence.file.read(tasks.MAX_EVIDENCE_BYTES + 1) if evidence else b""
-    try:
-        task = work.complete_system_task(
-            session,
-            services(runtime),
-            principal.organization_id,
-            task_id,
-            principal.actor,
-            (evidence.filename if evidence else None) or "evidence",
-            data,
-            note,
-        )
-    except SystemsError as exc:
-        raise _problem(exc) from None
+    task = work.complete_system_task(
+        session,
+        services(runtime),
+        principal.organization_id,
+        task_id,
+        principal.actor,
+        (evidence.filename if evidence else None) or "evidence",
+        data,
+        note,
+    )
     return _task_out(task)
 
 
@@ -212,19 +190,16 @@ def callback(token: str, request: Request, body: RawBody, runtime: RuntimeDep) -
     """A webhook system reports a long job's result (signed; see docs/systems.md)."""
     if len(body) > MAX_CALLBACK_BYTES:
         raise Problem(413, "Too large", "The callback body is larger than 20 MB.")
-    try:
-        with runtime.db.session() as session:
-            execution = work.receive_system_callback(
-                session,
-                services(runtime),
-                token,
-                request.headers.get(TIMESTAMP),
-                request.headers.get(SIGNATURE),
-                body,
-            )
-            status = execution.status
-    except SystemsError as exc:
-        raise _problem(exc) from None
+    with runtime.db.session() as session:
+        execution = work.receive_system_callback(
+            session,
+            services(runtime),
+            token,
+            request.headers.get(TIMESTAMP),
+            request.headers.get(SIGNATURE),
+            body,
+        )
+        status = execution.status
     return {"status": status}
 
 
@@ -243,12 +218,8 @@ def request_systems(
 ) -> list[ExecutionOut]:
     """What each connected system did for a rights request."""
     from honorbound.rights.closing import get_request
-    from honorbound.rights.errors import RequestNotFound
 
-    try:
-        request = get_request(session, principal.organization_id, request_id)
-    except RequestNotFound:
-        raise Problem(404, "Not found", "No rights request with that id.") from None
+    request = get_request(session, principal.organization_id, request_id)
     return [
         ExecutionOut(
             system=e.system_key,
@@ -267,14 +238,6 @@ def retry_request(
     request_id: RowId, principal: RightsManager, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, str]:
     """Carry a partly done request out again now."""
-    from honorbound.rights.errors import RequestNotFound
 
-    try:
-        request = work.retry_request(
-            session, services(runtime), principal.organization_id, request_id
-        )
-    except RequestNotFound:
-        raise Problem(404, "Not found", "No rights request with that id.") from None
-    except SystemsError as exc:
-        raise _problem(exc) from None
+    request = work.retry_request(session, services(runtime), principal.organization_id, request_id)
     return {"reference": request.reference, "status": "queued"}

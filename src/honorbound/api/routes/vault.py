@@ -295,9 +295,9 @@ def _problem(refusal: bulk.LineRefused) -> Problem:
     return Problem(
         refusal.status,
         refusal.title,
-        refusal.detail,
-        errors=refusal.errors,
-        extra=refusal.extra,
+        refusal.detail(),
+        errors=refusal.errors(),
+        extra=refusal.extra(),
     )
 
 

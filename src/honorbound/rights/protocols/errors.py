@@ -3,8 +3,13 @@ what the protocol's error body needs (DRP s.3.06 `fatal`; OpenDSR s.7.6 `errors[
 
 from __future__ import annotations
 
+from honorbound.errors import HonorboundError
 
-class ProtocolError(Exception):
+
+class ProtocolError(HonorboundError):
+    status = 422  # each instance names its own
+    title = "Refused"
+
     def __init__(
         self,
         status: int,

@@ -17,9 +17,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
+from honorbound.errors import HonorboundError
 
-class BadSignature(ValueError):
+
+class BadSignature(HonorboundError, ValueError):
     """The message is not signed by the key it claims; the message says which check failed."""
+
+    status = 403
+    title = "Bad signature"
 
 
 def parse_verify_key(text: str, size: int = 32) -> Ed25519PublicKey:

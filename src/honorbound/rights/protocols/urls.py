@@ -16,11 +16,16 @@ import socket
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
+from honorbound.errors import HonorboundError
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class CallbackRefused(ValueError):
+class CallbackRefused(HonorboundError, ValueError):
     """The callback URL may not be called; the message says why (no personal data in it)."""
+
+    status = 422
+    title = "Callback address refused"
 
 
 def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:

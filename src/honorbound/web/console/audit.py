@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from honorbound.accounts.team import members
 from honorbound.audit import AuditEntry, head, verify
 from honorbound.web.rendering import render
-from honorbound.web.staff import guard
+from honorbound.web.staff import Staff, staff_with
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
@@ -20,12 +20,10 @@ PAGE = 50
 @router.get("/console/audit", response_class=HTMLResponse)
 def audit_log(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_with("audit.read"))],
     action: Annotated[str, Query(max_length=100)] = "",
     before: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
 ) -> Response:
-    staff = guard(request, "audit.read")
-    if isinstance(staff, Response):
-        return staff
     runtime = request.app.state.runtime
     org_id = staff.organization_id
     with runtime.db.session() as session:

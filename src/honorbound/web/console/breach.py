@@ -3,7 +3,9 @@ notices and timeline. Reads only; changes go through the API or the CLI."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.breach import incidents, report
@@ -11,16 +13,15 @@ from honorbound.breach.errors import IncidentNotFound
 from honorbound.db.base import utcnow
 from honorbound.web.console.requests import time_left
 from honorbound.web.rendering import render
-from honorbound.web.staff import guard
+from honorbound.web.staff import Staff, staff_with
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/console/breach", response_class=HTMLResponse)
-def breach_page(request: Request) -> Response:
-    staff = guard(request, "reports.read")
-    if isinstance(staff, Response):
-        return staff
+def breach_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("reports.read"))]
+) -> Response:
     runtime = request.app.state.runtime
     now = utcnow()
     with runtime.db.session() as session:
@@ -38,10 +39,9 @@ def breach_page(request: Request) -> Response:
 
 
 @router.get("/console/breach/{incident_id}", response_class=HTMLResponse)
-def incident_page(request: Request, incident_id: int) -> Response:
-    staff = guard(request, "reports.read")
-    if isinstance(staff, Response):
-        return staff
+def incident_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("reports.read"))], incident_id: int
+) -> Response:
     runtime = request.app.state.runtime
     now = utcnow()
     with runtime.db.session() as session:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from honorbound.accounts import sessions
@@ -19,7 +19,7 @@ from honorbound.retention.certificates import document
 from honorbound.web import csrf
 from honorbound.web.console.team import ROLE_NAMES
 from honorbound.web.rendering import render
-from honorbound.web.staff import SESSION_TOKEN, Staff, guard, guard_post, signed_in
+from honorbound.web.staff import SESSION_TOKEN, Staff, signed_in, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
@@ -93,27 +93,23 @@ def _bpo_page(request: Request, staff: Staff, status: int = 200, **context: Any)
 
 
 @router.get("/console/clients", response_class=HTMLResponse)
-def clients_page(request: Request) -> Response:
-    staff = guard(request, "clients.manage")
-    if isinstance(staff, Response):
-        return staff
+def clients_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("clients.manage"))]
+) -> Response:
     return _bpo_page(request, staff)
 
 
 @router.post("/console/clients", response_class=HTMLResponse)
 def onboard(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("clients.manage"))],
     slug: Annotated[str, Form(max_length=64)] = "",
     name: Annotated[str, Form(max_length=clients.MAX_NAME)] = "",
     privacy_contact: Annotated[str, Form(max_length=clients.MAX_CONTACT)] = "",
     notice: Annotated[str, Form(max_length=clients.MAX_NOTICE_BYTES)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     from honorbound.policy.store import AdoptionError, prepare
 
-    staff = guard_post(request, "clients.manage", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     form = {"slug": slug, "name": name, "privacy_contact": privacy_contact, "notice": notice}
     runtime = request.app.state.runtime
     try:
@@ -172,20 +168,15 @@ def _client_id(request: Request, staff: Staff, client_id: int) -> Response | Non
 
 
 @router.get("/console/clients/{client_id}", response_class=HTMLResponse)
-def client_page(request: Request, client_id: int) -> Response:
-    staff = guard(request, "clients.manage")
-    if isinstance(staff, Response):
-        return staff
+def client_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("clients.manage"))], client_id: int
+) -> Response:
     return _client_id(request, staff, client_id) or _client_page(request, staff, client_id)
 
 
-def _act(
-    request: Request, staff: Staff | Response, client_id: int, action: Any, **shown: Any
-) -> Response:
+def _act(request: Request, staff: Staff, client_id: int, action: Any, **shown: Any) -> Response:
     """Run one write for a client; its errors come back on the client's page (422), an id
     that is not this BPO's client is the console's 404."""
-    if isinstance(staff, Response):
-        return staff
     bad = _client_id(request, staff, client_id)
     if bad is not None:
         return bad
@@ -205,15 +196,13 @@ def _act(
 @router.post("/console/clients/{client_id}/keys", response_class=HTMLResponse)
 def issue_key(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("clients.manage"))],
     client_id: int,
     name: Annotated[str, Form(max_length=clients.MAX_NAME)] = "",
     role: Annotated[str, Form(max_length=32)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "clients.manage", csrf_token)
 
     def action(session: Any, runtime: Any) -> dict[str, Any]:
-        assert isinstance(staff, Staff)
         key, plaintext = clients.issue_client_key(
             session, staff.organization_id, client_id, role, name, staff.actor
         )
@@ -225,16 +214,14 @@ def issue_key(
 @router.post("/console/clients/{client_id}/invite", response_class=HTMLResponse)
 def invite(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("clients.manage"))],
     client_id: int,
     email: Annotated[str, Form(max_length=320)] = "",
     role: Annotated[str, Form(max_length=32)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "clients.manage", csrf_token)
 
     def action(session: Any, runtime: Any) -> dict[str, Any]:
-        assert isinstance(staff, Staff)
         user, link = clients.invite_to_client(
             session, runtime.keys, runtime.jobs, staff.organization_id, client_id, email, role,
             display_name, staff.actor, runtime.settings.base_url.rstrip("/") + "/invite",
@@ -248,15 +235,13 @@ def invite(
 @router.post("/console/clients/{client_id}/grant", response_class=HTMLResponse)
 def grant(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("clients.manage"))],
     client_id: int,
     username: Annotated[str, Form(max_length=320)] = "",
     role: Annotated[str, Form(max_length=32)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "clients.manage", csrf_token)
 
     def action(session: Any, runtime: Any) -> None:
-        assert isinstance(staff, Staff)
         clients.grant_client_access(
             session, staff.organization_id, client_id, username, role, staff.actor
         )
@@ -265,22 +250,26 @@ def grant(
 
 
 @router.post("/console/clients/{client_id}/disable", response_class=HTMLResponse)
-def disable(request: Request, client_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
-    staff = guard_post(request, "clients.manage", csrf_token)
+def disable(
+    request: Request,
+    staff: Annotated[Staff, Depends(staff_form("clients.manage"))],
+    client_id: int,
+) -> Response:
 
     def action(session: Any, runtime: Any) -> None:
-        assert isinstance(staff, Staff)
         clients.disable_client(session, staff.organization_id, client_id, staff.actor)
 
     return _act(request, staff, client_id, action)
 
 
 @router.post("/console/clients/{client_id}/enable", response_class=HTMLResponse)
-def enable(request: Request, client_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
-    staff = guard_post(request, "clients.manage", csrf_token)
+def enable(
+    request: Request,
+    staff: Annotated[Staff, Depends(staff_form("clients.manage"))],
+    client_id: int,
+) -> Response:
 
     def action(session: Any, runtime: Any) -> None:
-        assert isinstance(staff, Staff)
         clients.enable_client(session, staff.organization_id, client_id, staff.actor)
 
     return _act(request, staff, client_id, action)
@@ -293,13 +282,10 @@ def offboarding_dir(runtime: Any) -> Any:
 @router.post("/console/clients/{client_id}/offboard", response_class=HTMLResponse)
 def offboard(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("clients.manage"))],
     client_id: int,
     confirm: Annotated[str, Form(max_length=64)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "clients.manage", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     bad = _client_id(request, staff, client_id)
     if bad is not None:
         return bad
@@ -329,10 +315,9 @@ def offboard(
 
 
 @router.get("/console/clients/{client_id}/certificate.json", response_model=None)
-def certificate(request: Request, client_id: int) -> Response:
-    staff = guard(request, "clients.manage")
-    if isinstance(staff, Response):
-        return staff
+def certificate(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("clients.manage"))], client_id: int
+) -> Response:
     bad = _client_id(request, staff, client_id)
     if bad is not None:
         return bad
@@ -350,10 +335,9 @@ def certificate(request: Request, client_id: int) -> Response:
 
 
 @router.get("/console/clients/{client_id}/package.zip", response_model=None)
-def package(request: Request, client_id: int) -> Response:
-    staff = guard(request, "clients.manage")
-    if isinstance(staff, Response):
-        return staff
+def package(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("clients.manage"))], client_id: int
+) -> Response:
     bad = _client_id(request, staff, client_id)
     if bad is not None:
         return bad
@@ -372,10 +356,9 @@ def package(request: Request, client_id: int) -> Response:
 
 # -- the cross-client desk ---------------------------------------------------------------------
 @router.get("/console/all-clients", response_class=HTMLResponse)
-def all_clients(request: Request) -> Response:
-    staff = guard(request, "desk.read")
-    if isinstance(staff, Response):
-        return staff
+def all_clients(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("desk.read"))]
+) -> Response:
     params = request.query_params
     client = params.get("client", "")[:65]
     cursor = params.get("cursor", "") or None

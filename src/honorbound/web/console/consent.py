@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.accounts.models import Organization
@@ -20,7 +20,7 @@ from honorbound.vault.identities import InvalidIdentity
 from honorbound.vault.masking import mask_identity
 from honorbound.web.portal.preferences import issue_link
 from honorbound.web.rendering import render
-from honorbound.web.staff import guard, guard_post
+from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,28 +39,24 @@ def _page(request: Request, status: int = 200, **context: object) -> Response:
 
 
 @router.get("/console/consent", response_class=HTMLResponse)
-def consent_page(request: Request) -> Response:
-    staff = guard(request, "consent.read")
-    if isinstance(staff, Response):
-        return staff
+def consent_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("consent.read"))]
+) -> Response:
     return _page(request, staff=staff)
 
 
 @router.post("/console/consent/opt-out", response_class=HTMLResponse)
 def record_received(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("consent.record_received"))],
     identity: Annotated[str, Form(max_length=320)] = "",
     source: Annotated[str, Form(max_length=32)] = "",
     purpose: Annotated[str, Form(max_length=32)] = "all",
     channel: Annotated[str, Form(max_length=8)] = "all",
     received_on: Annotated[str, Form(max_length=32)] = "",
     reference: Annotated[str, Form(max_length=80)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """An opt-out the staff member received by email, on a call or in a letter."""
-    staff = guard_post(request, "consent.record_received", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     runtime = request.app.state.runtime
     value = identity.strip()
     try:
@@ -119,12 +115,9 @@ def record_received(
 @router.post("/console/consent", response_class=HTMLResponse)
 def consent_lookup(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("consent.read"))],
     identity: Annotated[str, Form(max_length=320)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "consent.read", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     runtime = request.app.state.runtime
     value = identity.strip()
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from honorbound.web.charts import Series, bar_chart
 from honorbound.web.console import figures
 from honorbound.web.console.requests import time_left
 from honorbound.web.rendering import render
-from honorbound.web.staff import guard, guard_post
+from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,10 +48,9 @@ def consent_weeks(
 
 
 @router.get("/console", response_class=HTMLResponse)
-def dashboard(request: Request) -> Response:
-    staff = guard(request, "policy.read")
-    if isinstance(staff, Response):
-        return staff
+def dashboard(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("policy.read"))]
+) -> Response:
     runtime = request.app.state.runtime
     org_id = staff.organization_id
     now = utcnow()
@@ -118,12 +117,11 @@ def dashboard(request: Request) -> Response:
 
 
 @router.post("/console/audit/verify", response_class=HTMLResponse)
-def verify_chain_now(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+def verify_chain_now(
+    request: Request, staff: Annotated[Staff, Depends(staff_form("audit.read"))]
+) -> Response:
     """Queue a walk of the whole audit chain (what the daily job does), recorded as asked by
     this staff member; the dashboard shows it waiting, then its result."""
-    staff = guard_post(request, "audit.read", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     runtime = request.app.state.runtime
     with runtime.db.session() as session:
         request_full_check(session, runtime.jobs, staff.organization_id, staff.actor)

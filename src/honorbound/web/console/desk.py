@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.consent import ledger, received
@@ -31,7 +31,7 @@ from honorbound.vault.identities import IdentityKind, InvalidIdentity
 from honorbound.vault.masking import mask_identity
 from honorbound.vault.subjects import find_subject_id
 from honorbound.web.rendering import render
-from honorbound.web.staff import Staff, guard, guard_post
+from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 PERMISSION = "consent.record_received"
@@ -111,10 +111,7 @@ def _caller(request: Request, staff: Staff, value: str) -> dict[str, Any]:
 
 
 @router.get("/console/desk", response_class=HTMLResponse)
-def desk(request: Request) -> Response:
-    staff = guard(request, PERMISSION)
-    if isinstance(staff, Response):
-        return staff
+def desk(request: Request, staff: Annotated[Staff, Depends(staff_with(PERMISSION))]) -> Response:
     return _page(request, staff)
 
 
@@ -139,13 +136,10 @@ def _find(request: Request, staff: Staff, value: str, call_started: str) -> dict
 @router.post("/console/desk", response_class=HTMLResponse)
 def find_caller(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form(PERMISSION))],
     identity: Annotated[str, Form(max_length=320)] = "",
     call_started: Annotated[str, Form(max_length=32)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, PERMISSION, csrf_token)
-    if isinstance(staff, Response):
-        return staff
     value = identity.strip()
     started = call_started.strip() or utcnow().strftime(CALL_FORMAT)
     found = _find(request, staff, value, started)
@@ -157,6 +151,7 @@ def find_caller(
 @router.post("/console/desk/choice", response_class=HTMLResponse)
 def record_choice(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form(PERMISSION))],
     identity: Annotated[str, Form(max_length=320)] = "",
     call_started: Annotated[str, Form(max_length=32)] = "",
     action: Annotated[str, Form(max_length=16)] = "",
@@ -164,13 +159,9 @@ def record_choice(
     purpose: Annotated[str, Form(max_length=32)] = "all",
     channel: Annotated[str, Form(max_length=8)] = "all",
     reference: Annotated[str, Form(max_length=80)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """An opt-out or opt-in the caller states, with its true source (a call, or an email or a
     letter the agent is reading out) and its channel; it takes effect at the call's start."""
-    staff = guard_post(request, PERMISSION, csrf_token)
-    if isinstance(staff, Response):
-        return staff
     runtime = request.app.state.runtime
     value = identity.strip()
     form = {
@@ -253,18 +244,15 @@ def _plain_ledger(exc: ledger.LedgerError) -> str:
 @router.post("/console/desk/request", response_class=HTMLResponse)
 def log_request(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form(PERMISSION))],
     identity: Annotated[str, Form(max_length=320)] = "",
     call_started: Annotated[str, Form(max_length=32)] = "",
     type: Annotated[str, Form(max_length=40)] = "",
     jurisdiction: Annotated[str, Form(max_length=2)] = "",
     email: Annotated[str, Form(max_length=320)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """A rights request the caller makes on the phone (a method the laws accept), received at
     the call's start: its due date counts from then."""
-    staff = guard_post(request, PERMISSION, csrf_token)
-    if isinstance(staff, Response):
-        return staff
     if not staff.may("rights.intake"):
         return render(
             request, "console/forbidden.html", status=403, permission="rights.intake", staff=staff

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.disclosures.ledger import list_disclosures
 from honorbound.disclosures.models import Basis
 from honorbound.web.rendering import render
-from honorbound.web.staff import guard
+from honorbound.web.staff import Staff, staff_with
 
 router = APIRouter(include_in_schema=False)
 PAGE = 100
@@ -19,12 +19,10 @@ PAGE = 100
 @router.get("/console/disclosures", response_class=HTMLResponse)
 def disclosures(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_with("reports.read"))],
     basis: Annotated[str, Query(max_length=30)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    staff = guard(request, "reports.read")
-    if isinstance(staff, Response):
-        return staff
     bases = [b.value for b in Basis]
     if basis and basis not in bases:
         return render(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.intents import acting
 from honorbound.rights.jobs import services
 from honorbound.web.rendering import render
-from honorbound.web.staff import Staff, guard, guard_post
+from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 PATH = "/console/conversation-intents"
@@ -34,24 +34,20 @@ def _page(request: Request, staff: Staff, status: int = 200, **context: object) 
 
 
 @router.get(PATH, response_class=HTMLResponse)
-def intents_page(request: Request) -> Response:
-    staff = guard(request, "consent.read")
-    if isinstance(staff, Response):
-        return staff
+def intents_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("consent.read"))]
+) -> Response:
     return _page(request, staff)
 
 
 @router.post(PATH + "/{intent_id}", response_class=HTMLResponse)
 def decide(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("consent.record_received"))],
     intent_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
     decision: Annotated[str, Form(max_length=16)] = "",
     jurisdiction: Annotated[str, Form(max_length=2)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "consent.record_received", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     if decision not in ("confirm", "dismiss"):
         return _page(request, staff, 422, error="decision: choose confirm or dismiss")
     state = jurisdiction.strip().upper() or None

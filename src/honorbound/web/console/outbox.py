@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
@@ -23,7 +23,7 @@ from honorbound.notify.outbox import (
     reveal,
 )
 from honorbound.web.rendering import render
-from honorbound.web.staff import Staff, guard, guard_post
+from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
@@ -47,10 +47,11 @@ def body_parts(body: str, base_url: str) -> list[tuple[str, bool]]:
 
 
 @router.get("/console/outbox", response_class=HTMLResponse)
-def outbox(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
-    staff = guard(request, "outbox.read")
-    if isinstance(staff, Response):
-        return staff
+def outbox(
+    request: Request,
+    staff: Annotated[Staff, Depends(staff_with("outbox.read"))],
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
     runtime = request.app.state.runtime
     with runtime.db.read_session() as session:
         messages = list_messages(session, staff.organization_id, PAGE, (page - 1) * PAGE)
@@ -104,23 +105,19 @@ def _message_page(
 
 
 @router.get("/console/outbox/{message_id}", response_class=HTMLResponse)
-def message(request: Request, message_id: int) -> Response:
-    staff = guard(request, "outbox.read")
-    if isinstance(staff, Response):
-        return staff
+def message(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("outbox.read"))], message_id: int
+) -> Response:
     return _message_page(request, staff, message_id)
 
 
 @router.post("/console/outbox/{message_id}/read", response_class=HTMLResponse)
 def read_message(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("outbox.reveal"))],
     message_id: int,
     reason: Annotated[str, Form(max_length=40)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "outbox.reveal", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     if not 1 <= message_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="message")
     runtime = request.app.state.runtime

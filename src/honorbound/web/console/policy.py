@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.policy import store as policy_store
@@ -14,17 +14,16 @@ from honorbound.policy.applicability import report as applicability_report
 from honorbound.policy.diff import diff as declaration_diff
 from honorbound.web.datamap import matrix
 from honorbound.web.rendering import render
-from honorbound.web.staff import guard
+from honorbound.web.staff import Staff, staff_with
 
 router = APIRouter(include_in_schema=False)
 VersionNumber = Annotated[int, Query(ge=1, le=2_147_483_647)]
 
 
 @router.get("/console/data-map", response_class=HTMLResponse)
-def data_map(request: Request) -> Response:
-    staff = guard(request, "policy.read")
-    if isinstance(staff, Response):
-        return staff
+def data_map(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("policy.read"))]
+) -> Response:
     runtime = request.app.state.runtime
     with runtime.db.session() as session:
         policy = policy_store.current(session, staff.organization_id)
@@ -39,12 +38,11 @@ def data_map(request: Request) -> Response:
 
 
 @router.get("/console/obligations", response_class=HTMLResponse)
-def obligations(request: Request) -> Response:
+def obligations(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("policy.read"))]
+) -> Response:
     """Which state laws apply to the organization and its dated obligations (the same report
     as `GET /v1/policy/applicability` and `honorbound policy check`)."""
-    staff = guard(request, "policy.read")
-    if isinstance(staff, Response):
-        return staff
     runtime = request.app.state.runtime
     with runtime.db.session() as session:
         policy = policy_store.current(session, staff.organization_id)
@@ -62,10 +60,9 @@ def obligations(request: Request) -> Response:
 
 
 @router.get("/console/policy", response_class=HTMLResponse)
-def versions(request: Request) -> Response:
-    staff = guard(request, "policy.read")
-    if isinstance(staff, Response):
-        return staff
+def versions(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("policy.read"))]
+) -> Response:
     runtime = request.app.state.runtime
     with runtime.db.session() as session:
         rows = policy_store.versions(session, staff.organization_id)
@@ -75,10 +72,12 @@ def versions(request: Request) -> Response:
 
 
 @router.get("/console/policy/diff", response_class=HTMLResponse)
-def diff(request: Request, old: VersionNumber, new: VersionNumber) -> Response:
-    staff = guard(request, "policy.read")
-    if isinstance(staff, Response):
-        return staff
+def diff(
+    request: Request,
+    staff: Annotated[Staff, Depends(staff_with("policy.read"))],
+    old: VersionNumber,
+    new: VersionNumber,
+) -> Response:
     runtime = request.app.state.runtime
     with runtime.db.session() as session:
         by_number = {v.number: v for v in policy_store.versions(session, staff.organization_id)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.audit import append
@@ -18,7 +18,7 @@ from honorbound.rights.jobs import services
 from honorbound.vault.identities import InvalidIdentity, guess_kind
 from honorbound.vault.subjects import find_subject_id
 from honorbound.web.rendering import render
-from honorbound.web.staff import Staff, guard, guard_post
+from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 Year = Annotated[int | None, Query(ge=2020, le=2100)]
@@ -37,10 +37,11 @@ def _rows(request: Request, organization_id: int, year: int) -> list[metrics.Row
 
 
 @router.get("/console/reports", response_class=HTMLResponse)
-def reports(request: Request, year: Year = None) -> Response:
-    staff = guard(request, "reports.read")
-    if isinstance(staff, Response):
-        return staff
+def reports(
+    request: Request,
+    staff: Annotated[Staff, Depends(staff_with("reports.read"))],
+    year: Year = None,
+) -> Response:
     chosen = year or utcnow().year
     rows = [r.as_dict() for r in _rows(request, staff.organization_id, chosen)]
     return render(
@@ -55,10 +56,9 @@ def reports(request: Request, year: Year = None) -> Response:
 
 
 @router.get("/console/reports/metrics-{year}.csv")
-def metrics_csv(request: Request, year: int) -> Response:
-    staff = guard(request, "reports.read")
-    if isinstance(staff, Response):
-        return staff
+def metrics_csv(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("reports.read"))], year: int
+) -> Response:
     if not 2020 <= year <= 2100:
         return render(request, "console/not_found.html", status=404, staff=staff, what="year")
     body = metrics.to_csv(_rows(request, staff.organization_id, year))
@@ -95,24 +95,20 @@ def _stl_page(
 
 
 @router.get("/console/reports/shine-the-light", response_class=HTMLResponse)
-def shine_the_light_page(request: Request) -> Response:
-    staff = guard(request, "reports.read")
-    if isinstance(staff, Response):
-        return staff
+def shine_the_light_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("reports.read"))]
+) -> Response:
     return _stl_page(request, staff)
 
 
 @router.post("/console/reports/shine-the-light", response_class=HTMLResponse)
 def shine_the_light_lookup(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("reports.read"))],
     identity: Annotated[str, Form(max_length=320)] = "",
     year: Annotated[str, Form(max_length=10)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """The person's Shine the Light answer for the preceding calendar year (or `year`)."""
-    staff = guard_post(request, "reports.read", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     value = identity.strip()
     wanted = year.strip()
     this_year = utcnow().year

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.db.base import utcnow
@@ -21,7 +21,7 @@ from honorbound.rights.outgoing import organization
 from honorbound.rights.package import build_package
 from honorbound.rights.timeline import events, log_event
 from honorbound.web.rendering import render
-from honorbound.web.staff import Staff, guard, guard_post
+from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
@@ -46,6 +46,7 @@ DUE_WINDOWS = {"overdue": 0, "7": 7, "30": 30}  # "due within N days" (0: alread
 @router.get("/console/requests", response_class=HTMLResponse)
 def queue(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_with("rights.read"))],
     show: Annotated[str, Query(pattern="^(open|all)$")] = "open",
     type: Annotated[str, Query(max_length=40)] = "",
     status: Annotated[str, Query(max_length=20)] = "",
@@ -54,9 +55,6 @@ def queue(
     reference: Annotated[str, Query(max_length=24)] = "",
     assigned: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
-    staff = guard(request, "rights.read")
-    if isinstance(staff, Response):
-        return staff
     filters = {
         "show": show,
         "type": type,
@@ -183,24 +181,20 @@ def _detail(
 
 
 @router.get("/console/requests/{request_id}", response_class=HTMLResponse)
-def detail(request: Request, request_id: int) -> Response:
-    staff = guard(request, "rights.read")
-    if isinstance(staff, Response):
-        return staff
+def detail(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("rights.read"))], request_id: int
+) -> Response:
     return _detail(request, staff, request_id)
 
 
 @router.post("/console/requests/{request_id}/appeal-reason", response_class=HTMLResponse)
 def appeal_reason(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("rights.manage"))],
     request_id: int,
     reason: Annotated[str, Form(max_length=500)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """The consumer's reason for an appeal, shown once on this answer; the reveal is logged."""
-    staff = guard_post(request, "rights.manage", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     if not 1 <= request_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
     svc = services(request.app.state.runtime)
@@ -232,14 +226,11 @@ def _work_error(exc: RightsError) -> str:
 @router.post("/console/requests/{request_id}/assign", response_class=HTMLResponse)
 def assign(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("rights.manage"))],
     request_id: int,
     assignee: Annotated[str, Form(max_length=12)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Assign the request to a staff member ("me", a user id, or empty for nobody)."""
-    staff = guard_post(request, "rights.manage", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     if not 1 <= request_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
     value = assignee.strip()
@@ -265,16 +256,13 @@ def assign(
 @router.post("/console/requests/{request_id}/steps/{step_id}/{what}", response_class=HTMLResponse)
 def step_action(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("rights.manage"))],
     request_id: int,
     step_id: int,
     what: str,
     reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Retry a failed or stuck step now, or mark it done by hand; both need a reason."""
-    staff = guard_post(request, "rights.manage", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     if what not in ("retry", "complete") or not (
         1 <= request_id <= MAX_ID and 1 <= step_id <= MAX_ID
     ):
@@ -296,6 +284,7 @@ def step_action(
 @router.post("/console/requests/{request_id}/{action}", response_class=HTMLResponse)
 def act(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("rights.manage"))],
     request_id: int,
     action: str,
     reason: Annotated[str, Form(max_length=5000)] = "",
@@ -303,11 +292,7 @@ def act(
     level: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str, Form(max_length=5000)] = "",
     declaration: Annotated[str, Form(max_length=10)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "rights.manage", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     if action not in ACTIONS or not 1 <= request_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="action")
     svc = services(request.app.state.runtime)
@@ -348,11 +333,10 @@ def act(
 
 
 @router.get("/console/requests/{request_id}/agent-permission")
-def agent_permission_file(request: Request, request_id: int) -> Response:
+def agent_permission_file(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("rights.manage"))], request_id: int
+) -> Response:
     """The authorized agent's signed permission, as received (sealed at rest); logged."""
-    staff = guard(request, "rights.manage")
-    if isinstance(staff, Response):
-        return staff
     if not 1 <= request_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
     svc = services(request.app.state.runtime)
@@ -378,12 +362,11 @@ def agent_permission_file(request: Request, request_id: int) -> Response:
 
 
 @router.get("/console/requests/{request_id}/package.zip")
-def staff_package(request: Request, request_id: int) -> Response:
+def staff_package(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("rights.manage"))], request_id: int
+) -> Response:
     """The access package of a verified access request, for staff who send it another way
     (e.g. by post). Each download is on the request's timeline and in the audit log."""
-    staff = guard(request, "rights.manage")
-    if isinstance(staff, Response):
-        return staff
     if not 1 <= request_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
     svc = services(request.app.state.runtime)

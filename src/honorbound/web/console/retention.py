@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -19,7 +19,7 @@ from honorbound.retention.errors import RetentionInputError
 from honorbound.retention.models import RetentionRun
 from honorbound.retention.sweep import disposals, forecast, get_disposal
 from honorbound.web.rendering import render
-from honorbound.web.staff import Staff, guard, guard_post
+from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
@@ -82,25 +82,21 @@ def _page(request: Request, staff: Staff, status: int = 200, error: str = "") ->
 
 
 @router.get("/console/retention", response_class=HTMLResponse)
-def retention_page(request: Request) -> Response:
-    staff = guard(request, "reports.read")
-    if isinstance(staff, Response):
-        return staff
+def retention_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("reports.read"))]
+) -> Response:
     return _page(request, staff)
 
 
 @router.post("/console/retention/holds", response_class=HTMLResponse)
 def place_hold(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("retention.manage"))],
     reason: Annotated[str, Form(max_length=500)] = "",
     owner: Annotated[str, Form(max_length=200)] = "",
     subject_id: Annotated[str, Form(max_length=12)] = "",
     category: Annotated[str, Form(max_length=200)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "retention.manage", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     subject: int | None = None
     if subject_id.strip():
         if not subject_id.strip().isdigit() or not 1 <= int(subject_id) <= MAX_ID:
@@ -125,13 +121,10 @@ def place_hold(
 @router.post("/console/retention/holds/{hold_id}/release", response_class=HTMLResponse)
 def release_hold(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("retention.manage"))],
     hold_id: int,
     reason: Annotated[str, Form(max_length=500)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "retention.manage", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     if not 1 <= hold_id <= MAX_ID:
         return _page(request, staff, 404, "hold_id: no legal hold with that id.")
     try:
@@ -143,10 +136,9 @@ def release_hold(
 
 
 @router.get("/console/retention/certificates/{entry_id}.json")
-def certificate(request: Request, entry_id: int) -> Response:
-    staff = guard(request, "reports.read")
-    if isinstance(staff, Response):
-        return staff
+def certificate(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("reports.read"))], entry_id: int
+) -> Response:
     if not 1 <= entry_id <= MAX_ID:
         return render(
             request, "console/not_found.html", status=404, staff=staff, what="disposal certificate"

@@ -10,13 +10,13 @@ import zipfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.consent.models import ConsentChannel, Purpose
 from honorbound.consent.scrub import ScrubError, scrub
 from honorbound.web.rendering import render
-from honorbound.web.staff import Staff, guard, guard_post
+from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 PURPOSES = [p.value for p in Purpose if p is not Purpose.ALL]
@@ -38,24 +38,20 @@ def _page(request: Request, staff: Staff, status: int = 200, error: str = "") ->
 
 
 @router.get("/console/scrub", response_class=HTMLResponse)
-def scrub_page(request: Request) -> Response:
-    staff = guard(request, "consent.read")
-    if isinstance(staff, Response):
-        return staff
+def scrub_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("consent.read"))]
+) -> Response:
     return _page(request, staff)
 
 
 @router.post("/console/scrub")
 def scrub_list(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("consent.read"))],
     purpose: Annotated[str, Form(max_length=40)] = "",
     channel: Annotated[str, Form(max_length=10)] = "",
     campaign: Annotated[UploadFile | None, File()] = None,
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "consent.read", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     if purpose not in PURPOSES:
         return _page(request, staff, 422, "purpose: choose what the campaign is for.")
     if channel not in CHANNELS:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.disclosures.reports import who_received
@@ -16,29 +16,25 @@ from honorbound.vault import reading
 from honorbound.vault.identities import InvalidIdentity, guess_kind
 from honorbound.vault.subjects import SubjectNotFound, find_subject_id
 from honorbound.web.rendering import render
-from honorbound.web.staff import Staff, guard, guard_post
+from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
 
 
 @router.get("/console/subjects", response_class=HTMLResponse)
-def lookup_page(request: Request) -> Response:
-    staff = guard(request, "data.read_masked")
-    if isinstance(staff, Response):
-        return staff
+def lookup_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("data.read_masked"))]
+) -> Response:
     return render(request, "console/subjects.html", staff=staff, section="subjects")
 
 
 @router.post("/console/subjects", response_class=HTMLResponse)
 def lookup(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("data.read_masked"))],
     identity: Annotated[str, Form(max_length=320)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "data.read_masked", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     runtime = request.app.state.runtime
     value = identity.strip()
     if not value:
@@ -103,25 +99,23 @@ def _subject_page(
 
 
 @router.get("/console/subjects/{subject_id}", response_class=HTMLResponse)
-def subject_page(request: Request, subject_id: int) -> Response:
-    staff = guard(request, "data.read_masked")
-    if isinstance(staff, Response):
-        return staff
+def subject_page(
+    request: Request,
+    staff: Annotated[Staff, Depends(staff_with("data.read_masked"))],
+    subject_id: int,
+) -> Response:
     return _subject_page(request, staff, subject_id)
 
 
 @router.post("/console/subjects/{subject_id}/reveal", response_class=HTMLResponse)
 def reveal(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("data.reveal"))],
     subject_id: int,
     object_type: Annotated[str, Form(max_length=40)] = "",
     object_id: Annotated[int, Form(ge=1, le=MAX_ID)] = 1,
     reason: Annotated[str, Form(max_length=500)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "data.reveal", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     if object_type not in reading.REVEALABLE:
         return _subject_page(
             request,

@@ -3,7 +3,9 @@ and the last retention disposals in the systems. Reads only; changes go through 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.systems import registry, tasks
@@ -11,16 +13,15 @@ from honorbound.systems.errors import SystemsError
 from honorbound.systems.scan import latest
 from honorbound.systems.sweep import disposals
 from honorbound.web.rendering import render
-from honorbound.web.staff import guard
+from honorbound.web.staff import Staff, staff_with
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/console/systems", response_class=HTMLResponse)
-def systems_page(request: Request) -> Response:
-    staff = guard(request, "reports.read")
-    if isinstance(staff, Response):
-        return staff
+def systems_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("reports.read"))]
+) -> Response:
     org_id = staff.organization_id
     error = ""
     with request.app.state.runtime.db.session() as session:

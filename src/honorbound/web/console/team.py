@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.accounts import team, twofactor
@@ -14,7 +14,7 @@ from honorbound.accounts.models import Organization, User
 from honorbound.accounts.service import AccountError
 from honorbound.web import csrf
 from honorbound.web.rendering import render
-from honorbound.web.staff import Staff, guard, guard_post
+from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
@@ -44,24 +44,20 @@ def _page(request: Request, staff: Staff, status: int = 200, **context: Any) -> 
 
 
 @router.get("/console/staff", response_class=HTMLResponse)
-def staff_page(request: Request) -> Response:
-    staff = guard(request, "org.manage")
-    if isinstance(staff, Response):
-        return staff
+def staff_page(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("org.manage"))]
+) -> Response:
     return _page(request, staff)
 
 
 @router.post("/console/staff/invite", response_class=HTMLResponse)
 def invite(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("org.manage"))],
     email: Annotated[str, Form(max_length=320)] = "",
     role: Annotated[str, Form(max_length=32)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = guard_post(request, "org.manage", csrf_token)
-    if isinstance(staff, Response):
-        return staff
     runtime = request.app.state.runtime
     form = {"email": email, "role": role, "display_name": display_name}
     try:
@@ -87,10 +83,8 @@ def invite(
 
 
 def _member_action(
-    request: Request, staff: Staff | Response, user_id: int, action: str, role: str = ""
+    request: Request, staff: Staff, user_id: int, action: str, role: str = ""
 ) -> Response:
-    if isinstance(staff, Response):
-        return staff
     if not 1 <= user_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="member")
     runtime = request.app.state.runtime
@@ -118,27 +112,25 @@ def _member_action(
 @router.post("/console/staff/{user_id}/role", response_class=HTMLResponse)
 def change_role(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form("org.manage"))],
     user_id: int,
     role: Annotated[str, Form(max_length=32)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    return _member_action(
-        request, guard_post(request, "org.manage", csrf_token), user_id, "role", role
-    )
+    return _member_action(request, staff, user_id, "role", role)
 
 
 @router.post("/console/staff/{user_id}/disable", response_class=HTMLResponse)
-def disable(request: Request, user_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
-    return _member_action(
-        request, guard_post(request, "org.manage", csrf_token), user_id, "disable"
-    )
+def disable(
+    request: Request, staff: Annotated[Staff, Depends(staff_form("org.manage"))], user_id: int
+) -> Response:
+    return _member_action(request, staff, user_id, "disable")
 
 
 @router.post("/console/staff/{user_id}/reset-two-factor", response_class=HTMLResponse)
 def reset_two_factor(
-    request: Request, user_id: int, csrf_token: Annotated[str, Form()] = ""
+    request: Request, staff: Annotated[Staff, Depends(staff_form("org.manage"))], user_id: int
 ) -> Response:
-    return _member_action(request, guard_post(request, "org.manage", csrf_token), user_id, "reset")
+    return _member_action(request, staff, user_id, "reset")
 
 
 # -- the invited person ------------------------------------------------------------------------
