@@ -182,6 +182,39 @@ def test_no_english_product_string_on_a_spanish_console_page(
     _spanish(client, "/console/requests/99999")  # not found
     _spanish(client, "/console/outbox")
     _spanish(client, "/console/outbox/1")
+    _spanish(client, "/console/audit")
+    officer_token = _csrf(client.get("/console/subjects", headers=ES).text)
+    _spanish(client, "/console/subjects")
+    _spanish(client, "/console/subjects", identity=" ", csrf_token=officer_token)
+    _spanish(client, "/console/subjects", identity=fake.email(), csrf_token=officer_token)
+    subject_id = _a_subject(runtime, tenant.id, fake.email())
+    _spanish(client, f"/console/subjects/{subject_id}")
+    reveal = f"/console/subjects/{subject_id}/reveal"
+    _spanish(client, reveal, object_type="identity", csrf_token=officer_token)  # no reason
+
+
+def _a_subject(runtime: Runtime, organization_id: int, email: str) -> int:
+    from honorbound.audit import Actor
+    from honorbound.vault.identities import IdentityKind
+    from honorbound.vault.rules import CategoryRule, CollectionRules
+    from honorbound.vault.subjects import IdentityInput, upsert_subject
+
+    rules = CollectionRules(
+        policy_version_id=None,
+        categories={"user.contact.email": CategoryRule("user.contact.email", False, frozenset())},
+        subject_types=frozenset({"customer"}),
+        minimum_age=None,
+    )
+    with runtime.db.session() as session:
+        subject = upsert_subject(
+            session,
+            runtime.vault_keys,
+            organization_id,
+            [IdentityInput(IdentityKind.EMAIL, email)],
+            Actor("test", "system"),
+            rules,
+        )
+    return subject.subject.id
 
 
 def test_the_console_switch_goes_back_to_console_pages_only(client: TestClient) -> None:

@@ -80,7 +80,6 @@ def mount_static(app: FastAPI) -> None:
 ENGLISH_ONLY: frozenset[str] = frozenset(
     {
         "console/all_clients.html",
-        "console/audit.html",
         "console/breach.html",
         "console/breach_incident.html",
         "console/client.html",
@@ -97,8 +96,6 @@ ENGLISH_ONLY: frozenset[str] = frozenset(
         "console/scrub.html",
         "console/shine_the_light.html",
         "console/staff.html",
-        "console/subject.html",
-        "console/subjects.html",
         "console/systems.html",
     }
 )
