@@ -183,6 +183,17 @@ def test_no_english_product_string_on_a_spanish_console_page(
     _spanish(client, "/console/outbox")
     _spanish(client, "/console/outbox/1")
     _spanish(client, "/console/audit")
+    _spanish(client, "/console/consent")
+    ledger_token = _csrf(client.get("/console/consent", headers=ES).text)
+    _spanish(client, "/console/consent", identity=caller, csrf_token=ledger_token)
+    _spanish(
+        client,
+        "/console/consent/opt-out",
+        identity=caller,
+        source="letter",
+        received_on="yesterday",
+        csrf_token=ledger_token,
+    )  # refused date
     officer_token = _csrf(client.get("/console/subjects", headers=ES).text)
     _spanish(client, "/console/subjects")
     _spanish(client, "/console/subjects", identity=" ", csrf_token=officer_token)

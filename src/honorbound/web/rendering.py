@@ -84,7 +84,6 @@ ENGLISH_ONLY: frozenset[str] = frozenset(
         "console/breach_incident.html",
         "console/client.html",
         "console/clients.html",
-        "console/consent.html",
         "console/data_map.html",
         "console/disclosures.html",
         "console/intents.html",
