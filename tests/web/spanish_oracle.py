@@ -1,16 +1,23 @@
-"""An independent oracle for the Spanish portal: no English product string on a Spanish page.
+"""An independent oracle for the Spanish portal and console: no English product string on a
+Spanish page.
 
 The English strings are the msgids of the portal's templates, extracted here with Babel's
 Jinja extractor straight from the template files (not through honorbound.i18n or its
 `make i18n` extractor, and not from the catalog the app loads). A Spanish page fails when any of
 them appears verbatim in its text outside an element marked `lang="en"` (the organization's own
-untranslated words, the switch's "English"), unless the string is the same in both languages
+untranslated words, the switch's "English"; `lang=""`, a text in an unknown language such as a
+consumer's mail shown in the outbox), unless the string is the same in both languages
 (its msgstr in the Spanish .po file, read here with Babel, equals the msgid).
+
+For the console (`console=True`) the English strings are also the msgids of the console's and
+the sign-in pages' templates and the messages marked in the console's Python code (Babel's own
+Python extractor over those files: web/console/*.py, web/login.py and the outbox's reasons).
 
 Placeholders (`%(name)s`) split a msgid into fragments; a fragment counts when it has at least
 two words or eight letters (a lone "Email" or "Name" is too weak to tell a language by), and is
 matched on word boundaries, case-sensitively, in the page's visible text, its <title>, and its
-aria-label, placeholder and alt attributes.
+aria-label, placeholder and alt attributes. A `<code>` element is not text to read: it shows a
+machine identifier as it is (a message kind such as `rights.completed`, a setting's name).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from babel.messages.extract import extract_from_file
+from babel.messages.frontend import parse_keywords
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,28 +39,58 @@ PORTAL_TEMPLATES = [
     TEMPLATES / "error.html",
     TEMPLATES / "fields.html",
 ]
+CONSOLE_TEMPLATES = [
+    *sorted((TEMPLATES / "console").glob("*.html")),
+    *sorted(TEMPLATES.glob("login*.html")),
+    TEMPLATES / "invite.html",
+]
+SRC = ROOT / "src" / "honorbound"
+CONSOLE_CODE = [
+    *sorted((SRC / "web" / "console").glob("*.py")),
+    SRC / "web" / "login.py",
+    SRC / "web" / "charts.py",
+    SRC / "notify" / "outbox.py",
+    SRC / "accounts" / "twofactor.py",
+]
 PO = ROOT / "src" / "honorbound" / "i18n" / "locales" / "es" / "LC_MESSAGES" / "messages.po"
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{[a-z_]*\}")
+# `_`, `N_` and one-argument `gettext` (Jinja's {% trans %}) take the message first;
+# `i18n.gettext(lang, message)` second.
+_KEYWORDS = parse_keywords(
+    ["_", "N_", "gettext", "gettext:2,2t", "ngettext:1,2", "ngettext:2,3,4t"]
+)
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _VOID = {"br", "meta", "link", "input", "img", "hr", "source", "wbr", "area", "col"}
 _ATTRS = ("aria-label", "placeholder", "alt")
 
 
-@cache
-def template_msgids() -> tuple[str, ...]:
-    """Every msgid (singular and plural) of the portal templates."""
+def _extract(paths: list[Path], method: str) -> set[str]:
     found: set[str] = set()
-    for path in PORTAL_TEMPLATES:
+    options = {"extensions": "jinja2.ext.i18n"} if method == "jinja2" else {}
+    for path in paths:
         if not path.exists():
             continue
         for _line, message, _comments, _context in extract_from_file(
-            "jinja2", str(path), options={"extensions": "jinja2.ext.i18n"}
+            method, str(path), keywords=_KEYWORDS, options=options
         ):
             for text in (message,) if isinstance(message, str) else message:
                 if text:
                     found.add(text)
-    return tuple(sorted(found))
+    return found
+
+
+@cache
+def template_msgids() -> tuple[str, ...]:
+    """Every msgid (singular and plural) of the portal templates."""
+    return tuple(sorted(_extract(PORTAL_TEMPLATES, "jinja2")))
+
+
+@cache
+def console_msgids() -> tuple[str, ...]:
+    """The portal's msgids, and the console's templates' and code's."""
+    found = set(template_msgids()) | _extract(CONSOLE_TEMPLATES, "jinja2")
+    return tuple(sorted(found | _extract(CONSOLE_CODE, "python")))
 
 
 @cache
@@ -93,21 +131,22 @@ class _Spanish(HTMLParser):
         values = dict(attrs)
         if tag == "html":
             self.page_lang = values.get("lang") or ""
-        lang = values.get("lang") or self._lang()
+        # lang="" says "unknown language" (HTML): not the page's either.
+        lang = values["lang"] or "" if "lang" in values else self._lang()
         if lang == self.page_lang:
             self.parts.extend(str(values[a]) for a in _ATTRS if values.get(a))
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):
             self.skip += 1
         if tag not in _VOID:
             self.stack.append((tag, lang))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        if (values.get("lang") or self._lang()) == self.page_lang:
+        if (values["lang"] or "" if "lang" in values else self._lang()) == self.page_lang:
             self.parts.extend(str(values[a]) for a in _ATTRS if values.get(a))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):
             self.skip = max(0, self.skip - 1)
         for i in range(len(self.stack) - 1, -1, -1):
             if self.stack[i][0] == tag:
@@ -126,12 +165,12 @@ def spanish_text(html: str) -> str:
     return _SPACE.sub(" ", " ".join(parser.parts))
 
 
-def english_left(html: str) -> list[str]:
+def english_left(html: str, console: bool = False) -> list[str]:
     """The template msgids found verbatim on a Spanish page outside `lang="en"`; [] is a pass."""
     text = spanish_text(html)
     same = _same_in_spanish()
     left = []
-    for msgid in template_msgids():
+    for msgid in console_msgids() if console else template_msgids():
         if msgid in same:
             continue
         for piece in fragments(msgid):

@@ -27,6 +27,7 @@ from honorbound.audit import Actor, append
 from honorbound.crypto.aead import open_sealed, seal
 from honorbound.db.base import Base, utcnow
 from honorbound.errors import HonorboundError
+from honorbound.i18n import N_
 
 ISSUER = "Honorbound"
 RECOVERY_CODES = 10
@@ -124,10 +125,12 @@ def confirm(
 ) -> list[str]:
     """Put the pending secret in force with a first code; returns the recovery codes."""
     if user.totp_sealed is None:
-        raise TwoFactorError("Start the set-up again: no authenticator is waiting to be confirmed.")
+        raise TwoFactorError(
+            N_("Start the set-up again: no authenticator is waiting to be confirmed.")
+        )
     if not _step_ok(keys, user, code, utcnow()):
         raise TwoFactorError(
-            "That code did not match. Enter the 6 digits your authenticator app shows now."
+            N_("That code did not match. Enter the 6 digits your authenticator app shows now.")
         )
     user.totp_enabled_at = utcnow()
     codes = new_recovery_codes(session, user)

@@ -33,9 +33,34 @@ WORDED_GROUPS = ("sources", "recipient_types", "rights", "methods", "triggers", 
 MAX_ACCEPT_LANGUAGE = 500  # characters of the header read; the rest is ignored
 
 
-def N_(message: str) -> str:
-    """Marks a string for the catalogs where it is defined; it is translated where shown."""
-    return message
+class Marked(str):
+    """A marked message with its fields: reads as the English text; `translate` fills the
+    fields into the message's translation."""
+
+    message: str
+    fields: dict[str, object]
+
+    def __new__(cls, message: str, fields: dict[str, object]) -> Marked:
+        obj = super().__new__(cls, message.format(**fields))
+        obj.message = message
+        obj.fields = fields
+        return obj
+
+
+def N_(message: str, **fields: object) -> str:
+    """Marks a string for the catalogs where it is defined; it is translated where shown
+    (`translate`). With fields, `message` has `{name}` placeholders filled with them."""
+    return Marked(message, fields) if fields else message
+
+
+def translate(lang: str, message: str) -> str:
+    """A message made in code (marked with N_), in `lang`: its fields filled in after."""
+    if isinstance(message, Marked):
+        fields = {
+            k: translate(lang, v) if isinstance(v, Marked) else v for k, v in message.fields.items()
+        }
+        return gettext(lang, message.message).format(**fields)
+    return gettext(lang, message)
 
 
 def catalog_path(lang: str) -> Path:

@@ -24,6 +24,7 @@ from honorbound.crypto.aead import open_sealed, seal
 from honorbound.db.base import utcnow
 from honorbound.db.engine import is_contention
 from honorbound.errors import HonorboundError
+from honorbound.i18n import N_
 from honorbound.jobs.queue import process_gone, worker_id
 from honorbound.notify.models import Channel, OutboxMessage, OutboxStatus
 
@@ -197,10 +198,10 @@ def unseal(keys: KeyRing, row: OutboxMessage, data_keys: DataKeys | None = None)
 # Why a staff member reads a sealed message: chosen from this list, so the audit entry says
 # why without holding free text (audit details never hold personal data).
 REVEAL_REASONS: dict[str, str] = {
-    "delivery_problem": "Checking a message that was not delivered",
-    "consumer_question": "The person asked what we sent them",
-    "no_mail_server": "No mail server is configured: passing the message on by hand",
-    "development": "Trying a journey on a development or demo installation",
+    "delivery_problem": N_("Checking a message that was not delivered"),
+    "consumer_question": N_("The person asked what we sent them"),
+    "no_mail_server": N_("No mail server is configured: passing the message on by hand"),
+    "development": N_("Trying a journey on a development or demo installation"),
 }
 
 

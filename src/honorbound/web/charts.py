@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from honorbound import i18n
+
 # Colours with at least 3:1 contrast against white (WCAG 2.1 non-text contrast).
 PALETTE = ("#0b5cad", "#a14b00", "#1e6b2f", "#6f2da8", "#a61b1b", "#005f66")
 
@@ -26,8 +28,12 @@ def bar_chart(
     width: int = 640,
     height: int = 240,
     unit: str = "",
+    lang: str = i18n.DEFAULT,
 ) -> Markup:
-    """Grouped bars: one group per label, one bar per series. Returns safe SVG markup."""
+    """Grouped bars: one group per label, one bar per series. Returns safe SVG markup. The
+    title, the series' names and the unit are marked messages (N_), shown in `lang`."""
+    title, unit = i18n.translate(lang, title), i18n.translate(lang, unit) if unit else ""
+    series = [Series(i18n.translate(lang, s.name), s.values) for s in series]
     for s in series:
         if len(s.values) != len(labels):
             raise ValueError(
@@ -43,13 +49,10 @@ def bar_chart(
     groups = max(len(labels), 1)
     group_w = plot_w / groups
     bar_w = max(group_w * 0.8 / max(len(series), 1), 1.0)
-    description = (
-        "; ".join(
-            f"{label}: " + ", ".join(f"{s.name} {_number(s.values[i])}{unit}" for s in series)
-            for i, label in enumerate(labels)
-        )
-        or "No data."
-    )
+    description = "; ".join(
+        f"{label}: " + ", ".join(f"{s.name} {_number(s.values[i])}{unit}" for s in series)
+        for i, label in enumerate(labels)
+    ) or i18n.gettext(lang, "No data.")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
         f'viewBox="0 0 {width} {height}" width="100%" aria-labelledby="{_id(title)}-t '
@@ -68,9 +71,11 @@ def bar_chart(
         )
     else:
         # An axis from 0 to 0 with no bars reads as a broken chart: say there is nothing.
+        nothing = i18n.gettext(lang, "Nothing to show for these weeks")
         parts.append(
             f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
-            f'font-size="13" fill="#4a5560">Nothing to show for these weeks</text>'
+            f'font-size="13" fill="#4a5560">'
+            f"{escape(nothing)}</text>"
         )
     for i, label in enumerate(labels):
         x0 = left + i * group_w + group_w * 0.1

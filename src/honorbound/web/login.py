@@ -20,6 +20,7 @@ from honorbound.accounts.models import Organization, User
 from honorbound.accounts.roles import Role
 from honorbound.accounts.service import authenticate_user, memberships
 from honorbound.audit import Actor, append
+from honorbound.i18n import N_
 from honorbound.ratelimit import address_key
 from honorbound.web import csrf
 from honorbound.web.rendering import render
@@ -55,7 +56,7 @@ def _refused(request: Request, retry_after: int, error: str) -> Response:
 
 def _minutes(seconds: int) -> str:
     minutes = max(1, (seconds + 59) // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return N_("1 minute") if minutes == 1 else N_("{num} minutes", num=minutes)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -70,7 +71,7 @@ def login(
             request,
             "login.html",
             status=403,
-            error="Your form expired or was not sent by this site. Please try again.",
+            error=N_("Your form expired or was not sent by this site. Please try again."),
         )
     runtime = request.app.state.runtime
     limits = runtime.rate_limits
@@ -81,7 +82,10 @@ def login(
         return _refused(
             request,
             wait,
-            f"Too many sign-in attempts from your network. Try again in {_minutes(wait)}.",
+            N_(
+                "Too many sign-in attempts from your network. Try again in {wait}.",
+                wait=_minutes(wait),
+            ),
         )
     by_user = limits["login.user"]
     user_key = "user:" + username.strip().lower()
@@ -90,8 +94,11 @@ def login(
         return _refused(
             request,
             wait,
-            "This account is locked after too many wrong passwords. Try again in "
-            f"{_minutes(wait)}, or ask an administrator.",
+            N_(
+                "This account is locked after too many wrong passwords. Try again in "
+                "{wait}, or ask an administrator.",
+                wait=_minutes(wait),
+            ),
         )
     with runtime.db.session() as session:
         user = authenticate_user(session, username, password)
@@ -101,7 +108,7 @@ def login(
         if by_user.exceeded(user_key):
             with runtime.db.session() as session:
                 _record_lock(session, username)
-        return render(request, "login.html", status=401, error="Wrong username or password.")
+        return render(request, "login.html", status=401, error=N_("Wrong username or password."))
     with runtime.db.session() as session:
         user = session.merge(user)
         # A disabled client (honorbound.bpo.clients) is not signed in to.
@@ -111,7 +118,7 @@ def login(
                 request,
                 "login.html",
                 status=403,
-                error="This account has no organization; ask an administrator.",
+                error=N_("This account has no organization; ask an administrator."),
             )
         org, role = orgs[0]
         enrolled = twofactor.enabled(user)
@@ -187,7 +194,9 @@ def _start_again(request: Request) -> Response:
         request,
         "login.html",
         status=401,
-        error="Your sign-in took too long or was interrupted. Sign in again with your password.",
+        error=N_(
+            "Your sign-in took too long or was interrupted. Sign in again with your password."
+        ),
     )
 
 
@@ -211,7 +220,7 @@ def code_step(
             request,
             "login_code.html",
             status=403,
-            error="Your form expired or was not sent by this site. Please try again.",
+            error=N_("Your form expired or was not sent by this site. Please try again."),
         )
     pending = _pending(request)
     if pending is None:
@@ -225,7 +234,10 @@ def code_step(
         return _refused_code(
             request,
             wait,
-            f"Too many sign-in attempts from your network. Try again in {_minutes(wait)}.",
+            N_(
+                "Too many sign-in attempts from your network. Try again in {wait}.",
+                wait=_minutes(wait),
+            ),
         )
     # The limiter works in units of work of its own: none is opened inside another.
     with runtime.db.read_session() as session:
@@ -240,8 +252,11 @@ def code_step(
         return _refused_code(
             request,
             wait,
-            "This account is locked after too many wrong codes or passwords. Try again in "
-            f"{_minutes(wait)}, or ask an administrator.",
+            N_(
+                "This account is locked after too many wrong codes or passwords. Try again in "
+                "{wait}, or ask an administrator.",
+                wait=_minutes(wait),
+            ),
         )
     with runtime.db.session() as session:
         found = _pending_user(session, pending)
@@ -258,10 +273,12 @@ def code_step(
             with runtime.db.session() as session:
                 _record_lock(session, user_key.removeprefix("user:"))
         message = (
-            "Enter the code your authenticator app shows now (6 digits), or one of your "
-            "recovery codes."
+            N_(
+                "Enter the code your authenticator app shows now (6 digits), or one of your "
+                "recovery codes."
+            )
             if code.strip()
-            else "Enter the 6-digit code from your authenticator app."
+            else N_("Enter the 6-digit code from your authenticator app.")
         )
         return render(request, "login_code.html", status=401, error=message)
     _set_session(request, token)
@@ -349,7 +366,7 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
             request,
             "login.html",
             status=403,
-            error="Your form expired or was not sent by this site.",
+            error=N_("Your form expired or was not sent by this site."),
         )
     token = request.session.get(SESSION_TOKEN)
     if isinstance(token, str):

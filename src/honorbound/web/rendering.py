@@ -16,11 +16,13 @@ from fastapi.templating import Jinja2Templates
 
 from honorbound import i18n
 from honorbound.web import csrf
+from honorbound.web.console.words import say as _say
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 # `{% trans %}` and `_()` in templates speak the language of the page being rendered: the
-# portal's pages follow the person's choice (web/portal/language.py); the console is English.
+# portal's and the console's pages follow the person's choice (web/portal/language.py: the
+# switch's cookie, else Accept-Language); the console's pages not yet translated are English.
 _LANG: contextvars.ContextVar[str] = contextvars.ContextVar("page_language", default="en")
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -32,6 +34,10 @@ templates.env.filters["day"] = lambda value: i18n.format_day(value, _LANG.get())
 # The text alone, for places markup cannot go (<title>, attributes): a declaration's text
 # shown in another language renders marked with its language (policy/translations.Foreign).
 templates.env.filters["text"] = str
+# A message made in code (a form's error, a type's label), marked there with N_: translated
+# when shown, escaped like any value (never formatted, never trusted as markup).
+templates.env.filters["t"] = lambda message: i18n.translate(_LANG.get(), message)
+templates.env.globals["say"] = lambda group, code: _say(_LANG.get(), group, code)
 templates.env.filters["number"] = lambda value: i18n.format_number(value, _LANG.get())
 
 # Pages never load anything from another origin; the policy says so to the browser too.
@@ -69,6 +75,31 @@ def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
 
+# The console's pages still written in English only (docs/web.md, Language): shown in English
+# whatever the staff member chose, so a page never claims a language it does not speak.
+ENGLISH_ONLY: frozenset[str] = frozenset(
+    {
+        "console/all_clients.html",
+        "console/breach.html",
+        "console/breach_incident.html",
+        "console/client.html",
+        "console/clients.html",
+        "console/data_map.html",
+        "console/disclosures.html",
+        "console/intents.html",
+        "console/obligations.html",
+        "console/policy.html",
+        "console/policy_diff.html",
+        "console/reports.html",
+        "console/retention.html",
+        "console/scrub.html",
+        "console/shine_the_light.html",
+        "console/staff.html",
+        "console/systems.html",
+    }
+)
+
+
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     # Who is signed in, as checked against the server's session table by `staff.signed_in`
     # (never read from the cookie alone: an ended session shows nobody).
@@ -78,11 +109,17 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     context["csrf_token"] = csrf.token(request)
     lang = "en"
     portal = name.startswith("portal/") or context.get("layout") == "portal/layout.html"
-    if portal:
+    console = not portal and name.startswith(("console/", "login")) or name == "invite.html"
+    if portal or console:
         from honorbound.web.portal import language
 
         lang = language.chosen(request)
-        context.setdefault("languages", language.switch_links(request, lang, context.get("slug")))
+        if portal:
+            links = language.switch_links(request, lang, context.get("slug"))
+        else:
+            lang = lang if name not in ENGLISH_ONLY else i18n.DEFAULT
+            links = language.console_switch_links(request, lang)
+        context.setdefault("languages", links)
     context["lang"] = lang
     reset = _LANG.set(lang)
     try:
@@ -90,7 +127,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     finally:
         _LANG.reset(reset)
     response.headers.update(SECURITY_HEADERS)
-    if portal:
+    if portal or console:
         response.headers["Content-Language"] = lang
         response.headers["Vary"] = "Accept-Language, Cookie"
     return response

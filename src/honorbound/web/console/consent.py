@@ -16,6 +16,7 @@ from honorbound.accounts.models import Organization
 from honorbound.consent import ledger, received, service
 from honorbound.consent.identity import guess_kind, identify
 from honorbound.consent.models import STAFF_SOURCES, ConsentChannel, Purpose
+from honorbound.i18n import N_
 from honorbound.vault.identities import InvalidIdentity
 from honorbound.vault.masking import mask_identity
 from honorbound.web.portal.preferences import issue_link
@@ -71,7 +72,7 @@ def record_received(
             day = dt.date.fromisoformat(received_on.strip())
         except ValueError:
             return _page(
-                request, 422, staff=staff, error="received on: use a date such as 2026-11-30"
+                request, 422, staff=staff, error=N_("received on: use a date such as 2026-11-30")
             )
         # A date only: the start of that day in UTC, or now when that is today.
         when = min(dt.datetime.combine(day, dt.time(), dt.UTC), dt.datetime.now(dt.UTC))

@@ -16,11 +16,13 @@ from honorbound.audit.checkpoints import full_check_pending, request_full_check,
 from honorbound.breach.report import open_clocks
 from honorbound.consent.models import Action, ConsentEvent
 from honorbound.db.base import utcnow
+from honorbound.i18n import N_
 from honorbound.notify.models import OutboxMessage, OutboxStatus
 from honorbound.policy import store as policy_store
 from honorbound.web.charts import Series, bar_chart
 from honorbound.web.console import figures
 from honorbound.web.console.requests import time_left
+from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
@@ -92,20 +94,24 @@ def dashboard(
         outbox_failed=outbox_counts.get(OutboxStatus.FAILED.value, 0),
         outbox_sent=outbox_counts.get(OutboxStatus.SENT.value, 0),
         consent_chart=bar_chart(
-            "Consent choices recorded per week",
+            N_("Consent choices recorded per week"),
             labels,
-            [Series("Opt-outs", opt_out), Series("Opt-ins", opt_in)],
+            [Series(N_("Opt-outs"), opt_out), Series(N_("Opt-ins"), opt_in)],
+            lang=chosen(request),
         ),
         opt_outs_total=sum(opt_out),
         policy=policy,
         rights=rights,
         soonest=[(r, *time_left(r.due_at, now)) for r in rights.open_soonest],
-        requests_chart=bar_chart("Requests received per week, by type", labels, rights.per_week),
+        requests_chart=bar_chart(
+            N_("Requests received per week, by type"), labels, rights.per_week, lang=chosen(request)
+        ),
         median_chart=bar_chart(
-            "Median days to close, by week of response",
+            N_("Median days to close, by week of response"),
             labels,
-            [Series("Median days", rights.median_days)],
-            unit=" days",
+            [Series(N_("Median days"), rights.median_days)],
+            unit=N_(" days"),
+            lang=chosen(request),
         ),
         opt_out_share=opt_outs,
         sweep=sweep,

@@ -20,6 +20,7 @@ from honorbound.consent import ledger, received
 from honorbound.consent.identity import guess_kind, identify
 from honorbound.consent.models import STAFF_SOURCES, Action, ConsentChannel, Purpose
 from honorbound.db.base import utcnow
+from honorbound.i18n import N_
 from honorbound.rights.errors import RightsError
 from honorbound.rights.intake import NewRequest, take_request, us_states
 from honorbound.rights.jobs import services
@@ -71,15 +72,17 @@ def _call_start(value: str) -> dt.datetime:
         when = dt.datetime.strptime(value.strip(), CALL_FORMAT).replace(tzinfo=dt.UTC)
     except ValueError:
         raise ValueError(
-            "Enter when the call started as a date and time in UTC, such as 2026-12-03 14:05."
+            N_("Enter when the call started as a date and time in UTC, such as 2026-12-03 14:05.")
         ) from None
     now = utcnow()
     if when > now + dt.timedelta(minutes=5):
-        raise ValueError("The call's start is in the future. Enter when it started (UTC).")
+        raise ValueError(N_("The call's start is in the future. Enter when it started (UTC)."))
     if when < now - CALL_WINDOW:
         raise ValueError(
-            "The desk logs calls of the last 30 days. For an older call, use the consent "
-            "page or the API with the date it was received."
+            N_(
+                "The desk logs calls of the last 30 days. For an older call, use the consent "
+                "page or the API with the date it was received."
+            )
         )
     return when
 
@@ -117,10 +120,13 @@ def desk(request: Request, staff: Annotated[Staff, Depends(staff_with(PERMISSION
 
 def _identity_problem(value: str) -> str:
     return (
-        f"We could not read “{value[:80]}” as an email address or a phone number. Check it "
-        "with the caller (a phone number with its area code, such as 415 555 0134)."
+        N_(
+            "We could not read “{value}” as an email address or a phone number. Check it "
+            "with the caller (a phone number with its area code, such as 415 555 0134).",
+            value=value[:80],
+        )
         if value
-        else "Enter the email address or phone number the caller gives."
+        else N_("Enter the email address or phone number the caller gives.")
     )
 
 
@@ -191,9 +197,9 @@ def record_choice(
     except ValueError as exc:
         return again(str(exc))
     if action not in {a.value for a in Action}:
-        return again("Choose whether the caller opts out or opts in.")
+        return again(N_("Choose whether the caller opts out or opts in."))
     if source not in {s.value for s in STAFF_SOURCES}:
-        return again("Choose how the choice reached you: on this call, by email or by letter.")
+        return again(N_("Choose how the choice reached you: on this call, by email or by letter."))
     ref = identify(runtime.keys, staff.organization_id, value)
     try:
         with runtime.db.session() as session:
@@ -230,15 +236,15 @@ def record_choice(
 
 def _plain_ledger(exc: ledger.LedgerError) -> str:
     if exc.field == "reference":
-        return (
+        return N_(
             "The reference is the call, ticket or letter id, with no spaces and no names "
             "(letters, digits and . _ : / # - only)."
         )
     if exc.field == "purpose":
-        return "Choose what the choice is about from the list."
+        return N_("Choose what the choice is about from the list.")
     if exc.field == "channel":
-        return "Choose the channel from the list."
-    return f"The ledger could not record this: {exc.message}."
+        return N_("Choose the channel from the list.")
+    return N_("The ledger could not record this: {problem}.", problem=exc.message)
 
 
 @router.post("/console/desk/request", response_class=HTMLResponse)
@@ -279,9 +285,9 @@ def log_request(
     except ValueError as exc:
         return again(str(exc))
     if type not in load_rights_rules().taken_by("phone"):
-        return again("Choose what the caller asks for from the list.")
+        return again(N_("Choose what the caller asks for from the list."))
     if jurisdiction.upper() not in us_states():
-        return again("Choose the state the caller lives in.")
+        return again(N_("Choose the state the caller lives in."))
     kind = guess_kind(value)
     given_email = value if kind is IdentityKind.EMAIL else (email.strip() or None)
     phone = value if kind is IdentityKind.PHONE else None
@@ -313,15 +319,19 @@ def log_request(
     except RightsError as exc:
         if exc.field == "body.email":
             return again(
-                "Ask the caller for an email address to send the answer to, or check the one "
-                "typed (such as name@example.com)."
+                N_(
+                    "Ask the caller for an email address to send the answer to, or check the "
+                    "one typed (such as name@example.com)."
+                )
             )
         if exc.field == "body.corrections":
             return again(
-                "A correction needs the corrected values: log it from the request form, or "
-                "ask the caller to use the privacy portal."
+                N_(
+                    "A correction needs the corrected values: log it from the request form, or "
+                    "ask the caller to use the privacy portal."
+                )
             )
-        return again(f"The request could not be logged: {exc.message}.")
+        return again(N_("The request could not be logged: {problem}.", problem=exc.message))
     return _page(
         request,
         staff,

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from honorbound.i18n import N_
 from honorbound.notify.models import OutboxMessage
 from honorbound.notify.outbox import (
     REVEAL_REASONS,
@@ -140,7 +141,9 @@ def read_message(
             staff,
             message_id,
             status=422,
-            error="Choose why you need to read this message: the reason is kept in the audit log.",
+            error=N_(
+                "Choose why you need to read this message: the reason is kept in the audit log."
+            ),
         )
     except MessageErased:
         return _message_page(
@@ -148,6 +151,6 @@ def read_message(
             staff,
             message_id,
             status=410,
-            error="The person this message was for has been erased; it cannot be read.",
+            error=N_("The person this message was for has been erased; it cannot be read."),
         )
     return _message_page(request, staff, message_id, opened=opened)

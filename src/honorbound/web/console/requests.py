@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.db.base import utcnow
+from honorbound.i18n import N_
 from honorbound.rights import closing, execution, queries, verification, work
 from honorbound.rights.errors import RequestNotFound, RightsError
 from honorbound.rights.intake import us_states
@@ -34,10 +35,10 @@ def time_left(due_at: dt.datetime, now: dt.datetime) -> tuple[str, bool]:
     days = (due_at.date() - now.date()).days
     if due_at < now:
         late = max(1, -days)
-        return f"{late} day{'s' if late != 1 else ''} overdue", True
+        return (N_("1 day overdue") if late == 1 else N_("{num} days overdue", num=late)), True
     if days == 0:
-        return "due today", False
-    return f"{days} day{'s' if days != 1 else ''} left", False
+        return N_("due today"), False
+    return (N_("1 day left") if days == 1 else N_("{num} days left", num=days)), False
 
 
 DUE_WINDOWS = {"overdue": 0, "7": 7, "30": 30}  # "due within N days" (0: already overdue)
@@ -66,15 +67,15 @@ def queue(
     }
     problem = ""
     if type and type not in {t.value for t in RequestType}:
-        problem = "Choose a request type from the list."
+        problem = N_("Choose a request type from the list.")
     elif status and status not in {s.value for s in Status}:
-        problem = "Choose a status from the list."
+        problem = N_("Choose a status from the list.")
     elif state and state.upper() not in us_states():
-        problem = "Choose a state from the list."
+        problem = N_("Choose a state from the list.")
     elif due and due not in DUE_WINDOWS:
-        problem = "Choose a due date window from the list."
+        problem = N_("Choose a due date window from the list.")
     elif assigned and assigned not in ("me", "nobody"):
-        problem = "Choose whose requests to show from the list."
+        problem = N_("Choose whose requests to show from the list.")
     context: dict[str, Any] = {
         "staff": staff,
         "section": "requests",
@@ -207,7 +208,7 @@ def appeal_reason(
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
     except RightsError as exc:
         message = (
-            "Say why you need to read the consumer's reason (it is kept in the access log)."
+            N_("Say why you need to read the consumer's reason (it is kept in the access log).")
             if exc.field == "body.reason"
             else exc.message
         )
@@ -217,9 +218,9 @@ def appeal_reason(
 
 def _work_error(exc: RightsError) -> str:
     if exc.field == "body.reason":
-        return f"Say why in the reason box ({exc.message})."
+        return N_("Say why in the reason box ({problem}).", problem=exc.message)
     if exc.field == "body.assignee":
-        return "Choose a staff member from the list."
+        return N_("Choose a staff member from the list.")
     return exc.message[0].upper() + exc.message[1:] + "."
 
 

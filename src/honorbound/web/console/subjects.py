@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.disclosures.reports import who_received
+from honorbound.i18n import N_
 from honorbound.vault import reading
 from honorbound.vault.identities import InvalidIdentity, guess_kind
 from honorbound.vault.subjects import SubjectNotFound, find_subject_id
@@ -38,7 +39,7 @@ def lookup(
     runtime = request.app.state.runtime
     value = identity.strip()
     if not value:
-        return _lookup_error(request, staff, "Enter an email address or a phone number.")
+        return _lookup_error(request, staff, N_("Enter an email address or a phone number."))
     try:
         with runtime.db.session() as session:
             subject_id = find_subject_id(
@@ -47,7 +48,7 @@ def lookup(
     except InvalidIdentity as exc:
         return _lookup_error(request, staff, f"identity: {exc}")
     if subject_id is None:
-        return _lookup_error(request, staff, "No subject holds that identity.", status=404)
+        return _lookup_error(request, staff, N_("No subject holds that identity."), status=404)
     return RedirectResponse(f"/console/subjects/{subject_id}", status_code=303)
 
 
@@ -121,7 +122,7 @@ def reveal(
             request,
             staff,
             subject_id,
-            error="object_type: not a value that can be revealed.",
+            error=N_("object_type: not a value that can be revealed."),
             status=422,
         )
     if not reason.strip():
@@ -130,7 +131,7 @@ def reveal(
             staff,
             subject_id,
             status=422,
-            error="reason: say why you need to see this value; the reason is logged.",
+            error=N_("reason: say why you need to see this value; the reason is logged."),
         )
     runtime = request.app.state.runtime
     try:

@@ -1,5 +1,7 @@
-"""The portal's language: the switch on every page (a plain link, no script) remembered by a
-cookie, else the browser's Accept-Language, else English (honorbound.i18n)."""
+"""The language of the portal's and the console's pages: the switch on every page (a plain link,
+no script) remembered by a cookie, else the browser's Accept-Language, else English
+(honorbound.i18n). A staff member's choice is the same cookie: it sticks across pages and
+sign-ins on that browser."""
 
 from __future__ import annotations
 
@@ -46,17 +48,31 @@ def switch_links(
     ]
 
 
-def _safe_next(slug: str, target: str) -> str:
-    """Only a page of this portal: never another site (no open redirect)."""
+CONSOLE = "/console"
+
+
+def console_switch_links(request: Request, current: str) -> list[tuple[str, str, str]]:
+    """As `switch_links`, for a console (or sign-in) page: back to the same page."""
+    back = quote(switch_target(request, "") if request.method == "GET" else CONSOLE, safe="")
+    return [
+        (lang, name, f"{CONSOLE}/language?to={lang}&next={back}")
+        for lang, name in i18n.LANGUAGES.items()
+        if lang != current
+    ]
+
+
+def _safe_next(slug: str, target: str, homes: tuple[str, ...] = ()) -> str:
+    """Only a page of this portal (or of the console and its sign-in pages): never another
+    site (no open redirect)."""
     parts = urlsplit(target)
-    home = f"/p/{slug}"
+    homes = homes or (f"/p/{slug}",)
     if (
         parts.scheme
         or parts.netloc
         or "\\" in target
-        or not (parts.path == home or parts.path.startswith(home + "/"))
+        or not any(parts.path == home or parts.path.startswith(home + "/") for home in homes)
     ):
-        return home
+        return homes[0]
     return target
 
 
@@ -67,8 +83,21 @@ def switch_language(
     to: Annotated[str, Query(max_length=16)] = "",
     next: Annotated[str, Query(max_length=600)] = "",
 ) -> Response:
+    return _remember(request, to, _safe_next(slug[:63], next))
+
+
+@router.get("/console/language")
+def switch_console_language(
+    request: Request,
+    to: Annotated[str, Query(max_length=16)] = "",
+    next: Annotated[str, Query(max_length=600)] = "",
+) -> Response:
+    return _remember(request, to, _safe_next("", next, (CONSOLE, "/login", "/invite")))
+
+
+def _remember(request: Request, to: str, target: str) -> Response:
     lang = i18n.supported(to) or i18n.DEFAULT
-    response = RedirectResponse(_safe_next(slug[:63], next), status_code=303)
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
         lang,
