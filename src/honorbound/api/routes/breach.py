@@ -278,10 +278,9 @@ def erase_contacts(
 ) -> ErasedOut:
     """Crypto-shred the contacts kept for people found only in connected systems (after their
     notices went out); the counts and notice records stay."""
-    with _answers():
-        n = contacts.erase(
-            session, runtime.vault_keys, principal.organization_id, incident_id, principal.actor
-        )
+    n = contacts.erase(
+        session, runtime.vault_keys, principal.organization_id, incident_id, principal.actor
+    )
     return ErasedOut(erased=n)
 
 
