@@ -65,6 +65,10 @@ def _classify(
                 return SSN, 0.95
             if layout == (3, 2, 4) and not negative:
                 return SSN, 0.85
+        elif whole and "ssn" in ctx and not negative:
+            # Nine digits the speaker called a social security number but outside the issued
+            # ranges (000/666 areas, published samples, a misheard digit): still redacted.
+            return SSN, 0.7
         if "passport" in ctx:
             return PASSPORT, 0.8
     if "dob" in ctx and validators.date_digits_ok(digits):
@@ -90,6 +94,10 @@ def _classify(
         layout = _layout(run, i, j)
         if written and layout in _PHONE_LAYOUTS:
             # Well-formatted but outside the numbering plan (fiction, tests, typos).
+            return PHONE, 0.6
+        if phone_ctx and whole:
+            # Someone said "phone" and gave ten digits the plan does not assign (555, N11,
+            # 0xx/1xx exchanges, a misheard digit): a phone number all the same.
             return PHONE, 0.6
     if "account" in ctx and 6 <= n <= 17 and "card" not in ctx and not negative:
         return BANK, 0.75
