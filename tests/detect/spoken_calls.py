@@ -526,6 +526,8 @@ def surviving_digits(text: str) -> list[str]:
                 nxt = tokens[k + 1]
                 if nxt in _ORACLE and len(_ORACLE[nxt]) == 1:
                     k += 1
+            elif token in ES_TENS:
+                nxt = ""  # "cuarenta cuatro" is 40 then 4: Spanish joins with "y" only
             if nxt in _ORACLE and len(_ORACLE[nxt]) == 1 and nxt not in ("oh", "o", "zero", "cero"):
                 unit = _ORACLE[nxt]
                 k += 1

@@ -132,6 +132,10 @@ def test_hard_negatives_stay_clear() -> None:
         "your balance is 411 dollars and 91 cents",
         "ticket 123 45 6789 was closed",
         "mi número de pedido es cuatro uno uno nueve uno uno",
+        # Ten digits outside the numbering plan next to a phone word and an order word.
+        "mi número de pedido es 4119110318",
+        "can you call me about ticket 4111223344",
+        "text me the tracking number one two three one two three one two three four",
         "zip code 62704",
         "the meeting is at 10:30 on 12/05/2026",
     ):

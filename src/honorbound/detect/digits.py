@@ -122,6 +122,11 @@ HUNDREDS: Final = {
     "novecientos": "9",
     "novecientas": "9",
 }
+# "cuarenta y uno": the Spanish tens take their unit after "y" only ("cuarenta cuatro" is
+# 40 then 4, as a number is dictated in groups).
+_SPANISH_TENS: Final = frozenset(
+    {"veinte", "treinta", "cuarenta", "cincuenta", "sesenta", "setenta", "ochenta", "noventa"}
+)
 # "cuarenta y uno": the Spanish tens take their unit after "y".
 _AND: Final = frozenset({"y"})
 REPEAT: Final = {"double": 2, "triple": 3}
@@ -356,6 +361,7 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
         if word in TENS:
             out = TENS[word] + "0"
             nxt = pieces[k] if k < len(pieces) else None
+            joined = False
             if (
                 nxt is not None
                 and nxt.group().lower() in _AND
@@ -364,7 +370,8 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
             ):
                 k += 1
                 nxt = pieces[k]
-            if nxt is not None:
+                joined = True
+            if nxt is not None and (joined or word not in _SPANISH_TENS):
                 following = nxt.group().lower()
                 unit = UNITS.get(following)
                 if unit is not None and unit != "0":

@@ -37,8 +37,10 @@ def _layout(run: Run, i: int, j: int) -> tuple[int, ...]:
 
 
 def _classify(
-    run: Run, i: int, j: int, ctx: frozenset[str], whole: bool
+    run: Run, i: int, j: int, ctx: frozenset[str], whole: bool, near_negative: bool = True
 ) -> tuple[str, float] | None:
+    """`near_negative`: an order/ticket/amount word on the run's own line (`ctx` also reads
+    the line before, where "llamo por mi factura" must not veto the phone said next)."""
     digits = run.digits[i:j]
     n = len(digits)
     negative = "negative" in ctx
@@ -65,7 +67,7 @@ def _classify(
                 return SSN, 0.95
             if layout == (3, 2, 4) and not negative:
                 return SSN, 0.85
-        elif whole and "ssn" in ctx and not negative:
+        elif whole and "ssn" in ctx and not near_negative:
             # Nine digits the speaker called a social security number but outside the issued
             # ranges (000/666 areas, published samples, a misheard digit): still redacted.
             return SSN, 0.7
@@ -95,7 +97,7 @@ def _classify(
         if written and layout in _PHONE_LAYOUTS:
             # Well-formatted but outside the numbering plan (fiction, tests, typos).
             return PHONE, 0.6
-        if phone_ctx and whole:
+        if phone_ctx and whole and not near_negative:
             # Someone said "phone" and gave ten digits the plan does not assign (555, N11,
             # 0xx/1xx exchanges, a misheard digit): a phone number all the same.
             return PHONE, 0.6
@@ -120,7 +122,13 @@ def classify_run(text: str, run: Run, index: context.Index) -> list[tuple[int, i
     ctx = index.around(run.start, run.end)
     if n < 9 and not run.plus and not (ctx - {"negative"}):
         return []  # below nine digits everything needs a context word
-    found = _classify(run, 0, n, ctx, True)
+    near_negative = "negative" in ctx
+    if near_negative:
+        line = text.rfind("\n", 0, run.start) + 1
+        near_negative = "negative" in index.around(
+            run.start, run.end, left=min(context.LEFT, run.start - line)
+        )
+    found = _classify(run, 0, n, ctx, True, near_negative)
     if found:
         return [(0, n, found[0], found[1])]
     hits: list[tuple[int, int, str, float]] = []
