@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from typing import Final
 
 from honorbound.detect import conversation, dates
@@ -70,11 +71,13 @@ def _is_number(token: str) -> bool:
     return token.isdigit() or token in _NUMBER
 
 
-def _walk(tokens: list[tuple[str, int, int]], limit: int) -> int:
-    """How far (an offset) the number tokens at the head of `tokens` go; -1 for none."""
+def _walk(tokens: Iterator[re.Match[str]], limit: int) -> int:
+    """How far (an offset) the number tokens at the head of `tokens` go; -1 for none. Lazy:
+    most findings end where their number ends, so one token is read."""
     reached = -1
     light = 0
-    for token, start, end in tokens:
+    for match in tokens:
+        token, start, end = match.group(), match.start(), match.end()
         if start >= limit or token == "\n":
             break
         if _is_number(token):
@@ -89,6 +92,19 @@ def _walk(tokens: list[tuple[str, int, int]], limit: int) -> int:
     return reached
 
 
+def _walk_left(lowered: str, window: int, start: int) -> int:
+    """Where the number tokens and light words just before `start` begin, within the window
+    (`window` when they fill it)."""
+    first = start
+    for match in reversed(list(_TOKEN.finditer(lowered, window, start))):
+        token = match.group()
+        if _is_number(token) or token in _SEPARATOR or token in _INSIDE:
+            first = match.start()
+            continue
+        return start if first == start else first
+    return window if first != start else start
+
+
 def _extend(text: str, lowered: str, found: list[Finding]) -> list[Finding]:
     out: list[Finding] = []
     pii = [k for k, f in enumerate(found) if f.type not in _SKIP]
@@ -100,15 +116,15 @@ def _extend(text: str, lowered: str, found: list[Finding]) -> list[Finding]:
         after = found[pii[n + 1]].start if n + 1 < len(pii) else len(text)
         start, end = finding.start, finding.end
         # Right: the tokens after the finding, in order.
-        right = [
-            (m.group(), m.start(), m.end())
-            for m in _TOKEN.finditer(lowered, end, min(after, end + _REACH))
-        ]
+        right = _TOKEN.finditer(lowered, end, min(after, end + _REACH))
         reached = _walk(right, after)
         if reached > end:
             end = reached
         # Left: the tokens before it, nearest first, read the same way.
-        window = max(before, start - _REACH)
+        # Left: a short window first; the whole reach only when the number fills it.
+        window = max(before, start - 24)
+        if window > before and _walk_left(lowered, window, start) == window:
+            window = max(before, start - _REACH)
         left = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(lowered, window, start)]
         if left and left[0][1] == window and window > before and lowered[window - 1].isalnum():
             left = left[1:]  # a word cut by the window
@@ -141,6 +157,16 @@ _SKIP: Final = frozenset({"OPT_OUT_REQUEST", "RIGHTS_REQUEST"})
 
 
 def _repeats(text: str, found: list[Finding], runs: list[tuple[int, int, str]]) -> list[Finding]:
+    spans = sorted((f.start, f.end) for f in found if f.type not in _SKIP)
+    starts = [s for s, _e in spans]
+    free: list[tuple[int, int, str]] = []
+    for start, end, said in runs:
+        # Taken spans do not overlap: only the one starting last before `end` can collide.
+        i = bisect.bisect_left(starts, end) - 1
+        if i < 0 or spans[i][1] <= start:
+            free.append((start, end, said))
+    if not free:
+        return []  # every number run is already covered: nothing can be a repeat
     pieces: list[tuple[str, str, int, int | None]] = []
     for f in found:
         if f.type in _REPEATED and len(pieces) < _MAX_VALUES:
@@ -159,20 +185,13 @@ def _repeats(text: str, found: list[Finding], runs: list[tuple[int, int, str]]) 
     ]
     if not values:
         return []
-    spans = sorted((f.start, f.end) for f in found if f.type not in _SKIP)
-    starts = [s for s, _e in spans]
     added: list[Finding] = []
-    for start, end, said in runs:
-        # Taken spans do not overlap: only the one starting last before `end` can collide.
-        i = bisect.bisect_left(starts, end) - 1
-        if i >= 0 and spans[i][1] > start:
-            continue
+    for start, end, said in free:
         for value, kind, at, value_id in values:
             near = len(said) >= 4 or (abs(start - at) < 400 and _own_line(text, start, end))
             if near and (said in value or (len(said) <= 19 and value in said)):
                 vid = value_id if value_id is not None else at
                 added.append(Finding(kind, start, end, 0.6, text[start:end], vid))
-                spans.append((start, end))
                 break
     return added
 
