@@ -107,7 +107,11 @@ def test_ssn_written_spoken_and_invalid(fakes: Fakes) -> None:
     # Unformatted nine digits without context are not claimed.
     assert types(f"code {digits}") == []
     for invalid in ("000-12-3456", "666-12-3456", "123-00-4567", "123-45-0000", "078-05-1120"):
-        assert types(f"ssn {invalid}") == [], invalid
+        # Never issued, but said as a social security number: still redacted (issue 16, no
+        # partial value), at a lower score than a valid one; without the word, not claimed.
+        found = scan(f"ssn {invalid}")
+        assert [(f.type, f.text, f.score) for f in found] == [("US_SSN", invalid, 0.7)], invalid
+        assert types(f"ref {invalid}") == [], invalid
 
 
 def test_itin_and_routing_number() -> None:

@@ -100,14 +100,25 @@ def _label_at(text: str, line_start: int, position: int) -> tuple[str | None, in
 class Segment:
     """One run's part in a chain: its role, and for a homophone the digit and its span."""
 
-    __slots__ = ("digits", "end", "role", "run", "start")
+    __slots__ = ("digits", "end", "repeat", "role", "run", "start")
 
-    def __init__(self, role: int, run: Run | None, digits: str, start: int, end: int) -> None:
+    def __init__(
+        self,
+        role: int,
+        run: Run | None,
+        digits: str,
+        start: int,
+        end: int,
+        repeat: bool = False,
+    ) -> None:
         self.role = role
         self.run = run
         self.digits = digits
         self.start = start
         self.end = end
+        # The same digits again right after, where no label says who speaks: a piece, or the
+        # other party echoing it (`findings` reads it both ways).
+        self.repeat = repeat
 
 
 def _gap(text: str, lowered: str, start: int, end: int) -> tuple[bool, bool, str, str] | None:
@@ -216,7 +227,13 @@ def chains(
                     current.append(Segment(HOMOPHONE, None, homophone, at[0], at[1]))
                     given += homophone
                 role = CORRECT if correction else APPEND
-                current.append(Segment(role, run, run.digits, run.start, run.end))
+                repeat = (
+                    who is None
+                    and speaker is None
+                    and len(run.digits) >= 2
+                    and current[-1].digits == run.digits
+                )
+                current.append(Segment(role, run, run.digits, run.start, run.end, repeat))
                 given += run.digits
                 last_end = run.end
                 continue
@@ -331,25 +348,32 @@ def findings(
     fewest digits unexplained wins (a card that passes Luhn only read one way)."""
     plus = chain[0].run is not None and chain[0].run.plus
     has_correction = any(segment.role == CORRECT for segment in chain)
-    best: tuple[int, _Assembly, list[tuple[int, int, str, float]]] | None = None
-    for reading in (1, 2, 0) if has_correction else (0,):
-        built = _assemble(chain, text, reading)
-        run = built.run(chain, plus)
-        hits = numbers.classify_run(text, run, index)
-        crossing = any(
-            built.corrected
-            or any(i < b < j for b in built.breaks)
-            or any(_echoes(segment, built, i, j) for segment in chain)
-            for i, j, _, _ in hits
+    ways = [chain]
+    if any(segment.repeat for segment in chain):
+        # Unlabelled lines saying the same group twice: also read the second as an echo.
+        ways.append(
+            [Segment(ECHO, s.run, s.digits, s.start, s.end) if s.repeat else s for s in chain]
         )
-        if not crossing:
-            continue
-        left = len(built.digits) - sum(j - i for i, j, _, _ in hits)
-        if best is None or left < best[0]:
-            best = (left, built, hits)
+    best: tuple[int, _Assembly, list[tuple[int, int, str, float]], list[Segment]] | None = None
+    for way in ways:
+        for reading in (1, 2, 0) if has_correction else (0,):
+            built = _assemble(way, text, reading)
+            run = built.run(way, plus)
+            hits = numbers.classify_run(text, run, index)
+            crossing = any(
+                built.corrected
+                or any(i < b < j for b in built.breaks)
+                or any(_echoes(segment, built, i, j) for segment in way)
+                for i, j, _, _ in hits
+            )
+            if not crossing:
+                continue
+            left = len(built.digits) - sum(j - i for i, j, _, _ in hits)
+            if best is None or left < best[0]:
+                best = (left, built, hits, way)
     if best is None:
         return [False] * len(chain)
-    return _emit(out, text, chain, best[1], best[2])
+    return _emit(out, text, best[3], best[1], best[2])
 
 
 def _echoes(segment: Segment, built: _Assembly, i: int, j: int) -> bool:

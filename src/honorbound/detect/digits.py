@@ -99,6 +99,34 @@ TENS: Final = {
     "ochenta": "8",
     "noventa": "9",
 }
+# Spanish hundreds: "ochocientos" 800, "ochocientos veinte" 820, "novecientos noventa y
+# nueve" 999; a unit after them stays a digit of its own ("ochocientos cinco cinco cinco" is
+# 800 555, as people dictate a toll-free number).
+HUNDREDS: Final = {
+    "cien": "1",
+    "ciento": "1",
+    "doscientos": "2",
+    "doscientas": "2",
+    "trescientos": "3",
+    "trescientas": "3",
+    "cuatrocientos": "4",
+    "cuatrocientas": "4",
+    "quinientos": "5",
+    "quinientas": "5",
+    "seiscientos": "6",
+    "seiscientas": "6",
+    "setecientos": "7",
+    "setecientas": "7",
+    "ochocientos": "8",
+    "ochocientas": "8",
+    "novecientos": "9",
+    "novecientas": "9",
+}
+# "cuarenta y uno": the Spanish tens take their unit after "y" only ("cuarenta cuatro" is
+# 40 then 4, as a number is dictated in groups).
+_SPANISH_TENS: Final = frozenset(
+    {"veinte", "treinta", "cuarenta", "cincuenta", "sesenta", "setenta", "ochenta", "noventa"}
+)
 # "cuarenta y uno": the Spanish tens take their unit after "y".
 _AND: Final = frozenset({"y"})
 REPEAT: Final = {"double": 2, "triple": 3}
@@ -106,6 +134,7 @@ WORDS: Final = {
     **UNITS,
     **TEENS,
     **TENS,
+    **HUNDREDS,
     "hundred": "00",
     "double": "",
     "triple": "",
@@ -332,6 +361,7 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
         if word in TENS:
             out = TENS[word] + "0"
             nxt = pieces[k] if k < len(pieces) else None
+            joined = False
             if (
                 nxt is not None
                 and nxt.group().lower() in _AND
@@ -340,13 +370,35 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
             ):
                 k += 1
                 nxt = pieces[k]
-            if nxt is not None:
+                joined = True
+            if nxt is not None and (joined or word not in _SPANISH_TENS):
                 following = nxt.group().lower()
                 unit = UNITS.get(following)
                 if unit is not None and unit != "0":
                     out = TENS[word] + unit
                     e = nxt.end()
                     k += 1
+        elif word in HUNDREDS:
+            out = HUNDREDS[word] + "00"
+            nxt = pieces[k] if k < len(pieces) else None
+            following = nxt.group().lower() if nxt is not None else ""
+            if following in TEENS and nxt is not None:
+                out = HUNDREDS[word] + TEENS[following]
+                e = nxt.end()
+                k += 1
+            elif following in TENS and nxt is not None:
+                out = HUNDREDS[word] + TENS[following] + "0"
+                e = nxt.end()
+                k += 1
+                if (
+                    k + 1 < len(pieces)
+                    and pieces[k].group().lower() in _AND
+                    and pieces[k + 1].group().lower() in UNITS
+                    and UNITS[pieces[k + 1].group().lower()] != "0"
+                ):
+                    out = out[:-1] + UNITS[pieces[k + 1].group().lower()]
+                    e = pieces[k + 1].end()
+                    k += 2
         elif word == "hundred":
             out = "00"
         elif word == "thousand":

@@ -9,23 +9,44 @@ layer and may overlap PII ("delete my information" next to an email address).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Final
 
-from honorbound.detect import context, conversation, digits, intents, numbers, patterns, people
+from honorbound.detect import (
+    context,
+    conversation,
+    digits,
+    intents,
+    numbers,
+    patterns,
+    people,
+    whole,
+)
 from honorbound.detect.findings import Finding
 from honorbound.detect.prepared import Prepared
 
 INTENT_TYPES: Final = frozenset({intents.OPT_OUT, intents.RIGHTS})
 
 
-def _number_findings(prepared: Prepared, index: context.Index) -> list[Finding]:
+def _kept(
+    said: Iterator[tuple[digits.Run, str | None, int]], store: list[tuple[int, int, str]]
+) -> Iterator[tuple[digits.Run, str | None, int]]:
+    """The runs, each remembered for `whole.complete` unless it is a speaker label's."""
+    for run, who, content in said:
+        if run.start >= content:
+            whole.keep(store, run.start, run.end, run.digits)
+        yield run, who, content
+
+
+def _number_findings(
+    prepared: Prepared, index: context.Index, runs: list[tuple[int, int, str]]
+) -> list[Finding]:
     """Findings of the number runs: a chain of runs (conversation.py) read as one value when
     a value crosses its pieces, every other run on its own. Runs and chains stream through
     (generators): memory holds one chain at a time, whatever the length of the text."""
     text = prepared.text
     out: list[Finding] = []
-    said = conversation.speakers(text, digits.iter_runs(prepared))
+    said = _kept(conversation.speakers(text, digits.iter_runs(prepared)), runs)
     for chain in conversation.chains(text, prepared.lowered, said):
         if len(chain) == 1:
             run = chain[0].run
@@ -40,9 +61,9 @@ def _number_findings(prepared: Prepared, index: context.Index) -> list[Finding]:
     return out
 
 
-def _candidates(prepared: Prepared) -> list[Finding]:
+def _candidates(prepared: Prepared, runs: list[tuple[int, int, str]]) -> list[Finding]:
     index = context.Index(prepared)
-    out = _number_findings(prepared, index)
+    out = _number_findings(prepared, index, runs)
     patterns.emails(out, prepared)
     patterns.ips(out, prepared)
     patterns.dates(out, prepared, index)
@@ -83,8 +104,11 @@ def scan(text: str, *, entities: Iterable[str] | None = None) -> list[Finding]:
 
 def scan_prepared(prepared: Prepared, *, entities: Iterable[str] | None = None) -> list[Finding]:
     """`scan` of a text already prepared (tests prepare one without shortcuts)."""
-    candidates = _candidates(prepared)
+    runs: list[tuple[int, int, str]] = []
+    candidates = _candidates(prepared, runs)
     found = resolve(candidates) if len(candidates) > 1 else candidates
+    # No partial value: number findings grown over their whole number, repeats added.
+    found = whole.complete(prepared.text, prepared.lowered, found, runs)
     said: list[Finding] = []
     intents.intents(said, prepared)
     if said:

@@ -40,6 +40,10 @@ def _layout(run: Run, i: int, j: int) -> tuple[int, ...]:
 # string is no identifier, later steps are not asked) or None (not this step's kind).
 _Verdict = tuple[str, float] | None
 _STOP: Final = ("", 0.0)
+# Added to the context of a whole run when an order/ticket/amount word is on the run's own
+# line (the context also reads the line before, where "llamo por mi factura" must not veto the
+# phone said next): the out-of-plan fallbacks for a named SSN or phone are refused then.
+LINE_NEGATIVE: Final = "negative on the line"
 
 
 def _classify(
@@ -51,12 +55,15 @@ def _classify(
     1. context-named short codes: a card code (3-4 digits after "cvv") or an expiry;
     2. a payment card (12-19 digits passing Luhn; 12 only when "card" is said, none under a
        negative context without "card", which stops the checks);
-    3. nine digits: a routing number after "routing", an ITIN, an SSN, a passport number;
+    3. nine digits: a routing number after "routing", an ITIN, an SSN (after "ssn", also one
+       outside the issued ranges, for a whole run with no negative word on its line), a
+       passport number;
     4. a date of birth after "dob";
     5. an international phone number (a leading "+", or the 011 / 00 exit codes);
     6. the last four of an SSN ("the last four of my social"), for a whole run only;
     7. a NANP phone number (10 digits, or 11 starting with 1; a negative context without
-       "phone" stops the checks), or a well-formatted written number outside the plan;
+       "phone" stops the checks), a well-formatted written number outside the plan, or
+       ten digits outside the plan after "phone" (a whole run, no negative word on its line);
     8. the kinds only a context word names: bank account, driver's license, passport,
        medical record, and a seven-digit spoken local phone number after "phone".
     """
@@ -107,6 +114,10 @@ def _nine_digits(
             return SSN, 0.95
         if layout == (3, 2, 4) and "negative" not in ctx:
             return SSN, 0.85
+    elif whole and "ssn" in ctx and LINE_NEGATIVE not in ctx:
+        # Nine digits the speaker called a social security number but outside the issued
+        # ranges (000/666 areas, published samples, a misheard digit): still redacted.
+        return SSN, 0.7
     if "passport" in ctx:
         return PASSPORT, 0.8
     return None
@@ -158,6 +169,10 @@ def _nanp_phone(
     if not run.spoken and _layout(run, i, j) in _PHONE_LAYOUTS:
         # Well-formatted but outside the numbering plan (fiction, tests, typos).
         return PHONE, 0.6
+    if phone_ctx and whole and LINE_NEGATIVE not in ctx:
+        # Someone said "phone" and gave ten digits the plan does not assign (555, N11,
+        # 0xx/1xx exchanges, a misheard digit): a phone number all the same.
+        return PHONE, 0.6
     return None
 
 
@@ -201,7 +216,12 @@ def classify_run(text: str, run: Run, index: context.Index) -> list[tuple[int, i
     ctx = index.around(run.start, run.end)
     if n < 9 and not run.plus and not (ctx - {"negative"}):
         return []  # below nine digits everything needs a context word
-    found = _classify(run, 0, n, ctx, True)
+    whole_ctx = ctx
+    if "negative" in ctx:
+        line = text.rfind("\n", 0, run.start) + 1
+        if "negative" in index.around(run.start, run.end, left=min(context.LEFT, run.start - line)):
+            whole_ctx = ctx | {LINE_NEGATIVE}
+    found = _classify(run, 0, n, whole_ctx, True)
     if found:
         return [(0, n, found[0], found[1])]
     hits: list[tuple[int, int, str, float]] = []

@@ -110,6 +110,32 @@ _DAY: Final = rf"(?:(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?|{_ORDINAL_WORDS})"
 # Only after the month: "october fifteen" is a date, "one may" is not.
 _DAY_AFTER_MONTH: Final = rf"(?:{_DAY}|{_CARDINAL_DAYS})"
 _YEAR: Final = rf"(?:(?:19|20)\d{{2}}|'\d{{2}}|{_YEAR_WORDS})"
+# Spanish days and years in words: "quince de octubre de mil novecientos sesenta y ocho",
+# "primero de mayo del dos mil tres".
+_ES_UNIT: Final = r"uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve"
+_ES_TWENTIES: Final = (
+    r"veinti(?:uno|ún|un|dós|dos|trés|tres|cuatro|cinco|séis|seis|siete|ocho|nueve)"
+)
+_ES_TEENS: Final = (
+    r"diez|once|doce|trece|catorce|quince|dieciséis|dieciseis|diecisiete|dieciocho|diecinueve"
+)
+_ES_BELOW_100: Final = (
+    rf"(?:(?:treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa)(?:\s+y\s+(?:{_ES_UNIT}))?"
+    rf"|{_ES_TWENTIES}|veinte|{_ES_TEENS}|{_ES_UNIT})"
+)
+_ES_YEAR: Final = (
+    rf"(?:mil\s+(?:novecientos|ochocientos)(?:\s+{_ES_BELOW_100})?"
+    rf"|dos\s+mil(?:\s+{_ES_BELOW_100})?)"
+)
+_ES_DAY: Final = (
+    rf"(?:primero|treinta\s+y\s+uno|{_ES_TWENTIES}|veinte|treinta|{_ES_TEENS}|{_ES_UNIT}|un)"
+)
+_ES_DATE_WORDS: Final = (
+    "primero uno dos tres cuatro cinco seis siete ocho nueve un diez once doce trece catorce "
+    "quince dieciséis dieciseis diecisiete dieciocho diecinueve veinte veintiuno veintiún "
+    "veintiun veintidós veintidos veintitrés veintitres veinticuatro veinticinco veintiséis "
+    "veintiseis veintisiete veintiocho veintinueve treinta"
+)
 _NUMERIC_DATES: Final = Twin(
     r"\d(?<![\w/.-]\d)(?:\d?([/.-])\d{1,2}\1(?:\d{4}|\d{2})|\d{3}([/.-])\d{1,2}\2\d{1,2})"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:\s?[ap]\.?m\.?)?)?"
@@ -120,13 +146,16 @@ _MONTH_DATES: Final = Caseless(
     # With the year first: "october twenty two thousand eight" is the 20th, not the 22nd.
     rf"(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY_AFTER_MONTH},?\s+{_YEAR}"
     rf"|(?:{_MONTHS})\.?\s+(?:the\s+)?{_DAY_AFTER_MONTH}"
+    rf"|(?:{_ES_DAY}|{_DAY})\s+de\s+(?:{_MONTHS})(?:\s+(?:de|del)\s+(?:el\s+)?(?:{_ES_YEAR}|{_YEAR}))?"
     rf"|{_DAY}\s+(?:of\s+|de\s+)?(?:{_MONTHS})\.?(?:,?\s+(?:de\s+|del\s+)?{_YEAR})?"
     rf"|(?:{_MONTHS})\.?,?\s+(?:19|20)\d{{2}}"
     r")(?![\w/])",
 )
 # Plain lower-case literals: the regex engine skips in C to candidate first letters.
 _MONTH_GATE_WORDS: Final = word_gate(_MONTHS.split("|"))
-_ORDINAL_GATE: Final = word_gate(re.findall(r"[a-z]+", _ORDINAL_WORDS + "|" + _CARDINAL_DAYS))
+_ORDINAL_GATE: Final = word_gate(
+    re.findall(r"[a-z]+", _ORDINAL_WORDS + "|" + _CARDINAL_DAYS + " " + _ES_DATE_WORDS)
+)
 _MONTH_GATE: Final = re.compile("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|ene|abr|ago|dic")
 # A written expiry counts after an expiry word (context.py's "expiry" class).
 _EXPIRY_WORDS: Final = word_gate(context.words_of("expiry"))
