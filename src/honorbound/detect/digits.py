@@ -130,7 +130,7 @@ _SPANISH_TENS: Final = frozenset(
 # "cuarenta y uno": the Spanish tens take their unit after "y".
 _AND: Final = frozenset({"y"})
 REPEAT: Final = {"double": 2, "triple": 3}
-WORDS: Final = {
+WORDS: Final[dict[str, str]] = {
     **UNITS,
     **TEENS,
     **TENS,
