@@ -42,6 +42,7 @@ COMPILED = [
     "intents",
     "findings",
     "resources",
+    "whole",
     "engine",
 ]
 
