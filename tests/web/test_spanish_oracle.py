@@ -248,3 +248,52 @@ def test_the_console_switch_goes_back_to_console_pages_only(client: TestClient) 
     client.cookies.set("honorbound_lang", "es")
     page = client.get("/login", headers={"Accept-Language": "en"})
     assert page.headers["content-language"] == "es" and "Iniciar sesión" in page.text
+
+
+ENGLISH_MONTHS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+SPANISH_MONTHS = (
+    "ene",
+    "feb",
+    "mar",
+    "abr",
+    "may",
+    "jun",
+    "jul",
+    "ago",
+    "sept",
+    "oct",
+    "nov",
+    "dic",
+)
+
+
+def test_the_dashboard_charts_name_the_weeks_in_the_page_language(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    """The charts' week labels ("Oct 19") are dates, not catalog strings: the oracle cannot
+    see them, so the months are checked against lists written here."""
+    from honorbound.accounts.roles import Role
+    from tests.web.conftest import add_staff
+
+    adopt(runtime, tenant.id, CC1.read_text())
+    officer = add_staff(runtime, tenant, "officer4", Role.PRIVACY_OFFICER)
+    _sign_in(client, officer.username, officer.password)
+    spanish = client.get("/console", headers=ES).text
+    english = client.get("/console").text
+    day_first = re.compile(r">(\d{1,2}) (" + "|".join(SPANISH_MONTHS) + r")\.?<")
+    month_first = re.compile(r">(" + "|".join(ENGLISH_MONTHS) + r") (\d{1,2})<")
+    assert len(day_first.findall(spanish)) >= 8 and not month_first.findall(spanish)
+    assert len(month_first.findall(english)) >= 8 and not day_first.findall(english)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _format_date
+from babel.dates import format_skeleton
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -134,6 +135,11 @@ def format_day(value: dt.date | dt.datetime, lang: str) -> str:
     """A date in words: "December 3, 2026", "3 de diciembre de 2026"."""
     day = value.date() if isinstance(value, dt.datetime) else value
     return str(_format_date(day, format="long", locale=_locale(lang)))
+
+
+def format_month_day(value: dt.date, lang: str) -> str:
+    """A short day and month, as a chart's axis shows it: "Oct 19", "19 oct"."""
+    return str(format_skeleton("MMMd", value, locale=_locale(lang)))
 
 
 def format_number(value: int | float, lang: str) -> str:

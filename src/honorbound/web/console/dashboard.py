@@ -56,7 +56,8 @@ def dashboard(
     runtime = request.app.state.runtime
     org_id = staff.organization_id
     now = utcnow()
-    labels = figures.week_labels(now.date())
+    lang = chosen(request)
+    labels = figures.week_labels(now.date(), lang)
     # Only the entries added since the last check, in read batches of their own before the
     # page's unit of work; the full walk runs daily and on demand.
     chain = verify_chain(runtime.db, org_id, now=now)
@@ -97,21 +98,21 @@ def dashboard(
             N_("Consent choices recorded per week"),
             labels,
             [Series(N_("Opt-outs"), opt_out), Series(N_("Opt-ins"), opt_in)],
-            lang=chosen(request),
+            lang=lang,
         ),
         opt_outs_total=sum(opt_out),
         policy=policy,
         rights=rights,
         soonest=[(r, *time_left(r.due_at, now)) for r in rights.open_soonest],
         requests_chart=bar_chart(
-            N_("Requests received per week, by type"), labels, rights.per_week, lang=chosen(request)
+            N_("Requests received per week, by type"), labels, rights.per_week, lang=lang
         ),
         median_chart=bar_chart(
             N_("Median days to close, by week of response"),
             labels,
             [Series(N_("Median days"), rights.median_days)],
             unit=N_(" days"),
-            lang=chosen(request),
+            lang=lang,
         ),
         opt_out_share=opt_outs,
         sweep=sweep,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from honorbound import i18n
 from honorbound.consent import report
 from honorbound.consent.rules import ContactRules
 from honorbound.retention.models import RetentionRun
@@ -37,8 +38,9 @@ def _index(starts: list[dt.date], day: dt.date) -> int | None:
     return i if 0 <= i < len(starts) else None
 
 
-def week_labels(today: dt.date) -> list[str]:
-    return [s.strftime("%b %d") for s in _weeks(today)]
+def week_labels(today: dt.date, lang: str = i18n.DEFAULT) -> list[str]:
+    """The first day of each of the dashboard's weeks, in the page's language."""
+    return [i18n.format_month_day(s, lang) for s in _weeks(today)]
 
 
 @dataclass(frozen=True)
