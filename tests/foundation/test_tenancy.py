@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from honorbound.accounts.roles import Role
 from honorbound.notify.models import Channel
@@ -430,8 +431,9 @@ def test_console_bpo_pages_keep_to_the_bpo(
         after = conn.exec_driver_sql("SELECT count(*) FROM audit_entries").scalar_one()
     # B's console reads leave B's own audit entries at most; nothing of A's changed.
     with runtime.db.engine.connect() as conn:
-        a_client = conn.exec_driver_sql(
-            "SELECT disabled_at, offboarded_at FROM organizations WHERE id = ?", (made["id"],)
+        a_client = conn.execute(
+            text("SELECT disabled_at, offboarded_at FROM organizations WHERE id = :id"),
+            {"id": made["id"]},
         ).one()
     assert tuple(a_client) == (None, None) and after == before
     assert "a-client" not in intruder.get("/console/clients").text

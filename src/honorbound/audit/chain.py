@@ -343,8 +343,11 @@ def _entries(
         .order_by(AuditEntry.seq, AuditEntry.id)
         .limit(limit)
     )
-    # Core rows straight from the connection (no ORM result machinery), streamed.
-    result = session.connection().execution_options(yield_per=2000).execute(stmt)
+    # Core rows straight from the connection (no ORM result machinery), streamed. The option
+    # is the statement's: set on the connection (`Connection.execution_options` changes it in
+    # place) every later statement of the transaction, a SAVEPOINT too, became a server-side
+    # cursor on PostgreSQL ("DECLARE ... CURSOR FOR SAVEPOINT").
+    result = session.connection().execute(stmt.execution_options(yield_per=2000))
     for rows in result.partitions():
         yield from rows
 

@@ -28,7 +28,9 @@ from honorbound.notify.models import OutboxMessage
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.sealing import open_text, seal_text
 
-KEY_PREFIX = "breach-contact:"
+# A contact's data key id: "bc-" and 24 random hex digits, 27 characters (key ids are
+# String(32) in the outbox and the key store; PostgreSQL refuses a longer one).
+KEY_PREFIX = "bc-"
 WAITING = ("pending", "sending")
 CHUNK = 2000  # outbox states in which the sealed message is still needed
 
@@ -71,7 +73,7 @@ def keep(
     now_at = utcnow()
     for i in range(0, len(new), CHUNK):  # keys, sealing and rows a chunk at a time (memory)
         part = new[i : i + CHUNK]
-        key_ids = {u.digest: f"{KEY_PREFIX}{incident_id}:{secrets.token_hex(12)}" for u in part}
+        key_ids = {u.digest: f"{KEY_PREFIX}{secrets.token_hex(12)}" for u in part}
         deks = vault_keys.create_data_keys(organization_id, key_ids.values())
         rows = [
             {
