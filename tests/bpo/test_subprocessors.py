@@ -5,32 +5,18 @@ and bad input refused with nothing written or sent."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from honorbound.api.app import create_app
-from honorbound.config import Settings
-from honorbound.runtime import Runtime, build_runtime
+from honorbound.runtime import Runtime
 from tests.conftest import make_tenant
 from tests.support.smtp import SmtpSink
 
 CONTACT = "privacy@client-one.example"
 
 
-@pytest.fixture
-def rt(settings: Settings, smtp: SmtpSink) -> Iterator[Runtime]:
-    runtime = build_runtime(settings.model_copy(update={"smtp_url": smtp.url}), immediate_jobs=True)
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture
-def api(rt: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(rt)) as client:
-        yield client
+# `rt` and `api` (a runtime mailing the loopback SMTP sink, its app) are tests/support/app.py's.
 
 
 def _body(message: object) -> str:
