@@ -24,6 +24,7 @@ from honorbound.accounts.roles import Role
 from honorbound.accounts.service import AccountError, add_membership, memberships
 from honorbound.audit import Actor, append
 from honorbound.db.base import Base, utcnow
+from honorbound.i18n import N_
 from honorbound.notify.models import Channel
 from honorbound.notify.outbox import put
 from honorbound.vault.identities import IdentityKind, InvalidIdentity, normalize
@@ -94,7 +95,7 @@ def _role(value: str) -> Role:
     except ValueError:
         role = None
     if role not in STAFF_ROLES:
-        raise AccountError("Choose a role from the list.")
+        raise AccountError(N_("Choose a role from the list."))
     assert role is not None
     return role
 
@@ -120,12 +121,12 @@ def invite(
         address = normalize(IdentityKind.EMAIL, email.strip())
     except InvalidIdentity:
         raise AccountError(
-            "Enter the person's work email address, such as name@example.com."
+            N_("Enter the person's work email address, such as name@example.com.")
         ) from None
     if len(display_name) > 200:
-        raise AccountError("Keep the name under 200 characters.")
+        raise AccountError(N_("Keep the name under 200 characters."))
     if session.scalar(select(User.id).where(User.username == address)):
-        raise AccountError("Someone with that email address already has an account.")
+        raise AccountError(N_("Someone with that email address already has an account."))
     user = User(username=address, display_name=display_name.strip(), password_hash=NO_PASSWORD)
     session.add(user)
     session.flush()
@@ -172,8 +173,10 @@ def accept_invite(session: Session, token: str, password: str) -> User:
     found = pending_invite(session, token)
     if found is None:
         raise AccountError(
-            "This invitation link is not valid any more (used or expired). Ask your "
-            "administrator for a new one."
+            N_(
+                "This invitation link is not valid any more (used or expired). Ask your "
+                "administrator for a new one."
+            )
         )
     user = session.get(User, found.user_id)
     assert user is not None
@@ -181,7 +184,7 @@ def accept_invite(session: Session, token: str, password: str) -> User:
         user.password_hash = passwords.hash_password(password)
     except ValueError:
         raise AccountError(
-            f"Choose a password of at least {passwords.MIN_LENGTH} characters."
+            N_("Choose a password of at least {num} characters.", num=passwords.MIN_LENGTH)
         ) from None
     found.used_at = utcnow()
     append(
@@ -229,10 +232,10 @@ def change_role(
     chosen = _role(role)
     membership = _membership(session, organization_id, user_id)
     if user_id == by_user:
-        raise AccountError("You cannot change your own role; ask another administrator.")
+        raise AccountError(N_("You cannot change your own role; ask another administrator."))
     demoted = membership.role == Role.ADMIN.value and chosen is not Role.ADMIN
     if demoted and _other_admins(session, organization_id, user_id) == 0:
-        raise AccountError("The organization needs at least one administrator.")
+        raise AccountError(N_("The organization needs at least one administrator."))
     if membership.role == chosen.value:
         return
     before = membership.role
@@ -256,12 +259,12 @@ def disable(
     organization is removed from this one instead."""
     membership = _membership(session, organization_id, user_id)
     if user_id == by_user:
-        raise AccountError("You cannot disable your own account.")
+        raise AccountError(N_("You cannot disable your own account."))
     if (
         membership.role == Role.ADMIN.value
         and _other_admins(session, organization_id, user_id) == 0
     ):
-        raise AccountError("The organization needs at least one active administrator.")
+        raise AccountError(N_("The organization needs at least one active administrator."))
     if len(memberships(session, user_id)) > 1:
         sessions.remove_membership(session, user_id, organization_id, actor)
         return

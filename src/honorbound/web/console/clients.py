@@ -15,6 +15,7 @@ from honorbound.accounts.models import Organization
 from honorbound.accounts.roles import Role
 from honorbound.accounts.service import AccountError
 from honorbound.bpo import clients, desk
+from honorbound.i18n import N_, message_of
 from honorbound.retention.certificates import document
 from honorbound.web import csrf
 from honorbound.web.console.team import ROLE_NAMES
@@ -23,7 +24,7 @@ from honorbound.web.staff import SESSION_TOKEN, Staff, signed_in, staff_form, st
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
-KEY_ROLES = {r.value: r.value.replace("_", " ") for r in Role}
+KEY_ROLES = [r.value for r in Role]  # shown by words.say("role", ...)
 
 
 def _refuse(
@@ -115,7 +116,8 @@ def onboard(
     try:
         prepared = prepare(notice, "notice.yaml") if notice.strip() else None
     except AdoptionError as exc:
-        return _bpo_page(request, staff, 422, error=f"The notice has errors: {exc}", form=form)
+        problem = N_("The notice has errors: {problem}", problem=str(exc))
+        return _bpo_page(request, staff, 422, error=problem, form=form)
     try:
         with runtime.db.session() as session:
             org = clients.onboard_client(
@@ -124,7 +126,7 @@ def onboard(
             )  # fmt: skip
             client_id = org.id
     except AccountError as exc:
-        return _bpo_page(request, staff, 422, error=str(exc), form=form)
+        return _bpo_page(request, staff, 422, error=message_of(exc), form=form)
     return RedirectResponse(f"/console/clients/{client_id}?onboarded=1", status_code=303)
 
 
@@ -187,7 +189,7 @@ def _act(request: Request, staff: Staff, client_id: int, action: Any, **shown: A
     except LookupError:
         return render(request, "console/not_found.html", 404, staff=staff, what="client")
     except AccountError as exc:
-        return _client_page(request, staff, client_id, 422, error=str(exc), **shown)
+        return _client_page(request, staff, client_id, 422, error=message_of(exc), **shown)
     if isinstance(result, dict):
         return _client_page(request, staff, client_id, **result)
     return RedirectResponse(f"/console/clients/{client_id}", status_code=303)
@@ -295,8 +297,10 @@ def offboard(
             client = clients.client_of(session, staff.organization_id, client_id)
             if confirm.strip() != client.slug:
                 raise AccountError(
-                    f"Type the client's slug ({client.slug}) to confirm: offboarding erases its "
-                    "data."
+                    N_(
+                        "Type the client's slug ({slug}) to confirm: offboarding erases its data.",
+                        slug=client.slug,
+                    )
                 )
             export = clients.export_client(
                 session, runtime.vault_keys, runtime.rules, staff.organization_id, client_id,
@@ -310,7 +314,7 @@ def offboard(
     except LookupError:
         return render(request, "console/not_found.html", 404, staff=staff, what="client")
     except AccountError as exc:
-        return _client_page(request, staff, client_id, 422, error=str(exc))
+        return _client_page(request, staff, client_id, 422, error=message_of(exc))
     return RedirectResponse(f"/console/clients/{client_id}", status_code=303)
 
 

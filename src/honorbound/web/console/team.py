@@ -12,17 +12,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from honorbound.accounts import team, twofactor
 from honorbound.accounts.models import Organization, User
 from honorbound.accounts.service import AccountError
+from honorbound.i18n import N_, message_of
 from honorbound.web import csrf
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
+# The staff roles by name, marked for the catalog (shown with `|t` in the page's language).
 ROLE_NAMES = {
-    "admin": "Administrator",
-    "privacy_officer": "Privacy officer",
-    "agent": "Agent",
-    "auditor": "Auditor",
+    "admin": N_("Administrator"),
+    "privacy_officer": N_("Privacy officer"),
+    "agent": N_("Agent"),
+    "auditor": N_("Auditor"),
 }
 
 
@@ -78,7 +80,7 @@ def invite(
             )
             invited = user.username
     except AccountError as exc:
-        return _page(request, staff, 422, error=str(exc), form=form)
+        return _page(request, staff, 422, error=message_of(exc), form=form)
     return _page(request, staff, invited=invited, invite_link=link)
 
 
@@ -105,7 +107,7 @@ def _member_action(
     except LookupError:
         return render(request, "console/not_found.html", status=404, staff=staff, what="member")
     except AccountError as exc:
-        return _page(request, staff, 422, error=str(exc))
+        return _page(request, staff, 422, error=message_of(exc))
     return RedirectResponse("/console/staff", status_code=303)
 
 
@@ -178,5 +180,6 @@ def accept(
         with runtime.db.session() as session:
             team.accept_invite(session, token, password)
     except AccountError as exc:
-        return render(request, "invite.html", 422, token=token, username=username, error=str(exc))
+        error = message_of(exc)
+        return render(request, "invite.html", 422, token=token, username=username, error=error)
     return render(request, "login.html", notice="Your password is set. Sign in with it now.")
