@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from honorbound import i18n
 from honorbound.accounts import passwords, sessions
 from honorbound.accounts.models import Membership, User
-from honorbound.accounts.roles import Role
+from honorbound.accounts.roles import ROLE_NAMES, Role
 from honorbound.accounts.service import AccountError, add_membership, memberships
 from honorbound.audit import Actor, append
 from honorbound.db.base import Base, utcnow
@@ -114,9 +115,13 @@ def invite(
     display_name: str,
     actor: Actor,
     accept_url: str,
+    lang: str = i18n.DEFAULT,
 ) -> tuple[User, str]:
-    """Create the invited account and mail its link; returns the user and the link."""
+    """Create the invited account and mail its link, in `lang` (the language the inviter chose
+    for the invitee); returns the user and the link."""
     chosen = _role(role)
+    if lang not in i18n.LANGUAGES:
+        raise AccountError(N_("Choose the invitation's language from the list."))
     try:
         address = normalize(IdentityKind.EMAIL, email.strip())
     except InvalidIdentity:
@@ -142,6 +147,7 @@ def invite(
         )
     )
     link = f"{accept_url}/{token}"
+    subject, body = invitation_mail(lang, organization_name, chosen, link)
     put(
         session,
         keys,
@@ -150,13 +156,29 @@ def invite(
         Channel.EMAIL,
         "staff_invite",
         address,
-        f"You are invited to {organization_name}'s privacy console as {chosen.value}.\n\n"
-        f"Choose your password here (the link works once, for {INVITE_DAYS} days):\n{link}\n",
-        subject=f"Your account at {organization_name}'s privacy console",
+        body,
+        subject=subject,
+        headers={"Content-Language": lang},
         actor=actor,
     )
     append(session, organization_id, actor, "user.invited", "user", user.id, {"role": chosen.value})
     return user, link
+
+
+INVITE_SUBJECT = N_("Your account at {org}'s privacy console")
+INVITE_BODY = N_(
+    "You are invited to {org}'s privacy console as {role}.\n\n"
+    "Choose your password here (the link works once, for {days} days):\n{link}\n"
+)
+
+
+def invitation_mail(lang: str, organization_name: str, role: Role, link: str) -> tuple[str, str]:
+    """The invitation's subject and body in `lang`; the organization's name as it wrote it."""
+    fields = {"org": organization_name, "days": INVITE_DAYS, "link": link}
+    subject = i18n.gettext(lang, INVITE_SUBJECT).format(**fields)
+    role_name = i18n.gettext(lang, ROLE_NAMES.get(role.value, role.value))
+    body = i18n.gettext(lang, INVITE_BODY).format(role=role_name, **fields)
+    return subject, body
 
 
 def pending_invite(session: Session, token: str) -> StaffInvite | None:

@@ -248,14 +248,17 @@ def invite_to_client(
     display_name: str,
     actor: Actor,
     accept_url: str,
+    lang: str = "en",
 ) -> tuple[User, str]:
-    """Invite a new person into the client with a role (accounts.team.invite does the work).
-    Someone who already has an account is given access instead (`grant_client_access`)."""
+    """Invite a new person into the client with a role, the mail in `lang` (accounts.team.invite
+    does the work). Someone who already has an account is given access instead
+    (`grant_client_access`)."""
     client = client_of(session, bpo_id, client_id)
     _active(client)
     return team.invite(
-        session, keys, jobs, client.id, client.name, email, role, display_name, actor, accept_url
-    )
+        session, keys, jobs, client.id, client.name, email, role, display_name, actor, accept_url,
+        lang,
+    )  # fmt: skip
 
 
 def grant_client_access(

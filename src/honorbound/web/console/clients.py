@@ -10,15 +10,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from honorbound import i18n
 from honorbound.accounts import sessions
 from honorbound.accounts.models import Organization
-from honorbound.accounts.roles import Role
+from honorbound.accounts.roles import ROLE_NAMES, Role
 from honorbound.accounts.service import AccountError
 from honorbound.bpo import clients, desk
 from honorbound.i18n import N_, message_of
 from honorbound.retention.certificates import document
 from honorbound.web import csrf
-from honorbound.web.console.team import ROLE_NAMES
+from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
 from honorbound.web.staff import SESSION_TOKEN, Staff, signed_in, staff_form, staff_with
 
@@ -158,6 +159,7 @@ def _client_page(
         offboarding=offboarding,
         roles=ROLE_NAMES,
         key_roles=KEY_ROLES,
+        languages_offered=i18n.LANGUAGES,
         onboarded=request.query_params.get("onboarded") == "1",
         **context,
     )
@@ -221,16 +223,19 @@ def invite(
     email: Annotated[str, Form(max_length=320)] = "",
     role: Annotated[str, Form(max_length=32)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
+    language: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
 
     def action(session: Any, runtime: Any) -> dict[str, Any]:
         user, link = clients.invite_to_client(
             session, runtime.keys, runtime.jobs, staff.organization_id, client_id, email, role,
             display_name, staff.actor, runtime.settings.base_url.rstrip("/") + "/invite",
+            language or chosen(request),
         )  # fmt: skip
         return {"invited": user.username, "invite_link": link}
 
-    shown = {"invite_form": {"email": email, "role": role, "display_name": display_name}}
+    form = {"email": email, "role": role, "display_name": display_name, "language": language}
+    shown = {"invite_form": form}
     return _act(request, staff, client_id, action, **shown)
 
 
