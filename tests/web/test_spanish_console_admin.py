@@ -254,3 +254,29 @@ def test_the_catalog_plural_rule_is_babels_for_spanish() -> None:
     for n in range(0, 2001):
         picked = int(eval(expression, {"n": n}))  # noqa: S307 (the catalog's own C expression)
         assert picked == (0 if locale.plural_form(n) == "one" else 1), n
+
+
+def test_the_dashboard_charts_name_request_types_in_the_page_language(
+    rt: Runtime, org: Tenant, api: TestClient
+) -> None:
+    """The requests chart's series are request types: their legend (and each bar's title) in
+    the page's words, the type's code nowhere as text."""
+    for kind in ("delete", "opt_out_sale", "access_admt"):
+        made = api.post(
+            "/v1/requests",
+            json={"type": kind, "jurisdiction": "CA", "email": f"{kind}@example.test",
+                  "manner": "phone"},
+            headers=org.headers(),
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+    _sign_in(rt, org, api, "officer-chart", Role.PRIVACY_OFFICER)
+    spanish = api.get("/console", headers=ES).text
+    english = api.get("/console", headers=EN).text
+    legend = re.compile(r"<text[^>]*>([^<]+)</text>")
+    assert {"eliminar", "excluirse de la venta", "acceso a decisiones automatizadas"} <= set(
+        legend.findall(spanish)
+    )
+    assert {"delete", "opt out sale", "access to automated decisions"} <= set(
+        legend.findall(english)
+    )
+    assert not {"opt out sale", "access admt"} & set(legend.findall(spanish))

@@ -84,6 +84,9 @@ WORDS: dict[str, dict[str, str]] = {
         "opt_out_profiling": N_("opt out profiling"),
         "limit_sensitive": N_("limit sensitive"),
         "appeal": N_("appeal"),
+        "shine_the_light": N_("Shine the Light"),
+        "opt_out_admt": N_("opt-out of automated decisions"),
+        "access_admt": N_("access to automated decisions"),
     },
     "manner": {
         "portal": N_("portal"),
