@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from sqlalchemy import select
 
 from honorbound import i18n
@@ -177,7 +178,7 @@ def render_cmd(
     try:
         lang = i18n.offered(lang, "--lang")
     except i18n.UnsupportedLanguage as exc:
-        fail(exc.message)
+        fail(escape(exc.message))
     text = render(_load(file), format, state_names=_rules(None).state_names, lang=lang)
     if output is None:
         typer.echo(text, nl=False)

@@ -115,19 +115,16 @@ class UnsupportedLanguage(FieldError):
 
 
 def offered(lang: str, field: str = "lang") -> str:
-    """`lang` when the product speaks it (exactly a key of LANGUAGES); else UnsupportedLanguage
-    naming the languages offered. A reader's Accept-Language is a preference, not this: see
-    `from_accept_language`."""
-    if lang in LANGUAGES:
-        return lang
-    shown = (
-        lang
-        if len(lang) <= 20 and lang.isprintable()
-        else lang[:20].encode("unicode_escape").decode() + "..."
-    )
+    """The language `lang` names when the product speaks it: a key of LANGUAGES, in any case
+    ("ES" is "es"; a region such as "es-MX" is not a language code here). Else
+    UnsupportedLanguage naming the languages offered. A reader's Accept-Language is a
+    preference, not this: see `from_accept_language`."""
+    if lang.lower() in LANGUAGES:
+        return lang.lower()
+    shown = lang if len(lang) <= 20 and lang.isprintable() else repr(lang[:20])[1:-1] + "..."
     raise UnsupportedLanguage(
         field,
-        f"{field}: {shown!r} is not a language the notice is offered in; "
+        f"{field}: '{shown}' is not a language the notice is offered in; "
         f"use one of {', '.join(LANGUAGES)}",
     )
 
