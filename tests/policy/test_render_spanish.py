@@ -169,6 +169,20 @@ def test_translated_organization_texts_are_used_unmarked() -> None:
     for name in names.values():
         assert name in spanish
     assert raw["translations"]["es"]["title"] in spanish
+    # CC1 translates every text it has: nothing on its Spanish notice is marked English.
+    assert 'lang="en"' not in html
+
+
+def test_declaration_text_is_escaped_in_the_spanish_html() -> None:
+    """A name with markup, untranslated (so marked) and filled into the table's sentences."""
+    text = LIVEOPS.read_text("utf-8").replace(
+        "name: Service providers", "name: Service <script>alert(1)</script> providers", 1
+    )
+    d, _ = parse_declaration(text)
+    assert any("<script>" in r.name for r in d.recipients)
+    html = render(d, "html", lang="es")
+    assert "<script>" not in html
+    assert '<span lang="en">Service &lt;script&gt;alert(1)&lt;/script&gt; providers</span>' in html
 
 
 def test_counts_take_the_plural_form() -> None:
