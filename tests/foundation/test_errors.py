@@ -103,6 +103,7 @@ STATUSES = {
     "TwoFactorError": 422,
     "UnknownMessage": 404,
     "UnsupportedAudio": 422,
+    "UnsupportedLanguage": 422,
 }
 
 # Constructor arguments by parameter name (no personal data: fixed words and numbers).

@@ -13,6 +13,10 @@ For the console (`console=True`) the English strings are also the msgids of the 
 the sign-in pages' templates and the messages marked in the console's Python code (Babel's own
 Python extractor over those files: web/console/*.py, web/login.py and the outbox's reasons).
 
+For the rendered notice (`notice_msgids()`: `policy render`, the API's notice) the English
+strings are the msgids of the notice's two templates and of policy/render.py, and every value of
+the wording file (policy/data/wording.yaml, read here as YAML), which the notice shows.
+
 Placeholders (`%(name)s`) split a msgid into fragments; a fragment counts when it has at least
 two words or eight letters (a lone "Email" or "Name" is too weak to tell a language by), and is
 matched on word boundaries, case-sensitively, in the page's visible text, its <title>, and its
@@ -27,6 +31,7 @@ from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
+import yaml
 from babel.messages.extract import extract_from_file
 from babel.messages.frontend import parse_keywords
 from babel.messages.pofile import read_po
@@ -52,6 +57,12 @@ CONSOLE_CODE = [
     SRC / "notify" / "outbox.py",
     SRC / "accounts" / "twofactor.py",
 ]
+NOTICE_TEMPLATES = [
+    SRC / "policy" / "templates" / "notice.html",
+    SRC / "policy" / "templates" / "notice.md.txt",
+]
+NOTICE_CODE = [SRC / "policy" / "render.py"]
+WORDING = SRC / "policy" / "data" / "wording.yaml"
 PO = ROOT / "src" / "honorbound" / "i18n" / "locales" / "es" / "LC_MESSAGES" / "messages.po"
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{[a-z_]*\}")
 # `_`, `N_` and one-argument `gettext` (Jinja's {% trans %}) take the message first;
@@ -91,6 +102,16 @@ def console_msgids() -> tuple[str, ...]:
     """The portal's msgids, and the console's templates' and code's."""
     found = set(template_msgids()) | _extract(CONSOLE_TEMPLATES, "jinja2")
     return tuple(sorted(found | _extract(CONSOLE_CODE, "python")))
+
+
+@cache
+def notice_msgids() -> tuple[str, ...]:
+    """The rendered notice's English: its templates' and render.py's msgids, the wording file's
+    values."""
+    found = _extract(NOTICE_TEMPLATES, "jinja2") | _extract(NOTICE_CODE, "python")
+    words = yaml.safe_load(WORDING.read_text("utf-8"))
+    found |= {text for group in words.values() for text in group.values() if text}
+    return tuple(sorted(found))
 
 
 @cache
@@ -165,12 +186,17 @@ def spanish_text(html: str) -> str:
     return _SPACE.sub(" ", " ".join(parser.parts))
 
 
-def english_left(html: str, console: bool = False) -> list[str]:
-    """The template msgids found verbatim on a Spanish page outside `lang="en"`; [] is a pass."""
-    text = spanish_text(html)
+def english_left(
+    html: str, console: bool = False, msgids: tuple[str, ...] | None = None, text: str | None = None
+) -> list[str]:
+    """The template msgids (or `msgids`) found verbatim on a Spanish page outside `lang="en"`
+    (or in `text`, already freed of other-language parts); [] is a pass."""
+    text = spanish_text(html) if text is None else _SPACE.sub(" ", text)
     same = _same_in_spanish()
     left = []
-    for msgid in console_msgids() if console else template_msgids():
+    if msgids is None:
+        msgids = console_msgids() if console else template_msgids()
+    for msgid in msgids:
         if msgid in same:
             continue
         for piece in fragments(msgid):

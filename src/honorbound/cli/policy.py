@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from sqlalchemy import select
 
+from honorbound import i18n
 from honorbound.accounts.models import Organization
 from honorbound.audit import Actor
 from honorbound.cli.common import fail, out, runtime, settings
@@ -166,11 +168,18 @@ def render_cmd(
     file: Annotated[Path, typer.Argument(help="Declaration file (YAML).")],
     format: Annotated[str, typer.Option("--format", "-f", help="html or md.")] = "html",
     output: Annotated[Path | None, typer.Option("--out", "-o", help="Write here.")] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", "-l", help=f"Language: {', '.join(i18n.LANGUAGES)}.")
+    ] = i18n.DEFAULT,
 ) -> None:
-    """Print (or write) the human-readable notice."""
+    """Print (or write) the human-readable notice, in English or Spanish (--lang es)."""
     if format not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
-    text = render(_load(file), format, state_names=_rules(None).state_names)
+    try:
+        lang = i18n.offered(lang, "--lang")
+    except i18n.UnsupportedLanguage as exc:
+        fail(escape(exc.message))
+    text = render(_load(file), format, state_names=_rules(None).state_names, lang=lang)
     if output is None:
         typer.echo(text, nl=False)
     else:

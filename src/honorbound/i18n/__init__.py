@@ -24,13 +24,24 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from honorbound.errors import FieldError
+
 LOCALES = Path(__file__).parent / "locales"
 DEFAULT = "en"
 # Each language by its own name (what the language switch shows).
 LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}
 # The groups of policy/data/wording.yaml the portal's notice page shows in the page's language:
 # their values are catalog strings (`make i18n` reads them from the data file).
-WORDED_GROUPS = ("sources", "recipient_types", "rights", "methods", "triggers", "triggers_zero")
+WORDED_GROUPS = (
+    "sources",
+    "recipient_types",
+    "rights",
+    "methods",
+    "triggers",
+    "triggers_zero",
+    "change_methods",
+    "on_discovery",
+)
 MAX_ACCEPT_LANGUAGE = 500  # characters of the header read; the rest is ignored
 
 
@@ -122,6 +133,27 @@ def supported(lang: str | None) -> str | None:
         return None
     base = lang.strip().lower().replace("_", "-").split("-", 1)[0]
     return base if base in LANGUAGES else None
+
+
+class UnsupportedLanguage(FieldError):
+    """A language asked for by name (`?lang=`, `--lang`) that the product does not speak."""
+
+    title = "Unsupported language"
+
+
+def offered(lang: str, field: str = "lang") -> str:
+    """The language `lang` names when the product speaks it: a key of LANGUAGES, in any case
+    ("ES" is "es"; a region such as "es-MX" is not a language code here). Else
+    UnsupportedLanguage naming the languages offered. A reader's Accept-Language is a
+    preference, not this: see `from_accept_language`."""
+    if lang.lower() in LANGUAGES:
+        return lang.lower()
+    shown = lang if len(lang) <= 20 and lang.isprintable() else repr(lang[:20])[1:-1] + "..."
+    raise UnsupportedLanguage(
+        field,
+        f"{field}: '{shown}' is not a language the notice is offered in; "
+        f"use one of {', '.join(LANGUAGES)}",
+    )
 
 
 def from_accept_language(header: str | None) -> str:

@@ -38,7 +38,8 @@ def extract(root: Path = ROOT) -> Catalog:
     words = yaml.safe_load((root / WORDING).read_text("utf-8"))
     for group in WORDED_GROUPS:
         for key, text in words[group].items():
-            template.add(text, None, [(f"{WORDING}:{group}.{key}", 0)])
+            if text:  # an empty value says nothing (and "" is the catalog's header)
+                template.add(text, None, [(f"{WORDING}:{group}.{key}", 0)])
     # What each request type asks for, in words (its row's `label`): the portal's choices and
     # the mails. Read from the file itself, like the wording above.
     rows = yaml.safe_load((root / REQUEST_TYPES).read_text("utf-8"))["types"]

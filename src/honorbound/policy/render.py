@@ -3,6 +3,12 @@
 Everything the notice says comes from the declaration: the per-category table is computed from
 purposes, recipients and retention rules, so the text cannot promise something the enforcing
 parts do not do. Wording for enumerated values lives in `data/wording.yaml`.
+
+The notice is rendered in one of the languages the product speaks (`i18n.LANGUAGES`): the
+product's sentences (templates and this module) through the gettext catalog, the wording
+file's values through the same catalog, dates through Babel. The organization's own texts come
+from the declaration's `translations:` block (policy/translations.localize); a text it did not
+translate is shown as written and, in HTML, marked with its language (`<span lang="en">`).
 """
 
 from __future__ import annotations
@@ -15,17 +21,21 @@ from typing import Any, Literal
 
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from honorbound import i18n
 from honorbound.policy.schema import (
     Category,
     Declaration,
+    Purpose,
+    Recipient,
     RecipientType,
     RetentionRule,
     RetentionTrigger,
     parse_duration,
 )
 from honorbound.policy.taxonomy import data_categories
+from honorbound.policy.translations import localize
 
 Format = Literal["html", "md"]
 FORMATS: tuple[Format, ...] = ("html", "md")
@@ -41,7 +51,50 @@ def wording() -> dict[str, dict[str, str]]:
 def word(group: str, key: str, lang: str = i18n.DEFAULT) -> str:
     """The data file's words for `key`; in `lang` for the groups in i18n.WORDED_GROUPS."""
     text = wording()[group].get(key, key.replace("_", " "))
-    return i18n.gettext(lang, text) if group in i18n.WORDED_GROUPS else text
+    # An empty value (`not_stated: ""`) says nothing; gettext("") would be the catalog header.
+    return i18n.gettext(lang, text) if text and group in i18n.WORDED_GROUPS else text
+
+
+@dataclass(frozen=True)
+class Words:
+    """The product's sentences of the notice in one language, filled with the declaration's
+    texts. Called as `_`, so `make i18n` extracts each literal. In HTML (`html=True`) the
+    result is markup: the filled-in texts are escaped, and an organization's text left
+    untranslated keeps its language mark (translations.Foreign); otherwise plain text."""
+
+    lang: str = i18n.DEFAULT
+    html: bool = False
+
+    def __call__(self, message: str, **fields: object) -> str:
+        return self.fill(i18n.gettext(self.lang, message), **fields)
+
+    def ngettext(self, singular: str, plural: str, n: int, **fields: object) -> str:
+        return self.fill(i18n.ngettext(self.lang, singular, plural, n), num=n, **fields)
+
+    def fill(self, text: str, **fields: object) -> str:
+        if self.html:
+            return Markup(escape(text)) % fields if fields else Markup(escape(text))
+        return text % fields if fields else text
+
+    def _parts(self, items: list[str]) -> list[str]:
+        return [str(escape(i)) for i in items] if self.html else list(items)
+
+    def _wrap(self, text: str) -> str:
+        return Markup(text) if self.html else text
+
+    def listing(self, items: list[str]) -> str:
+        """`a, b and c` / `a, b y c`."""
+        return self._wrap(i18n.join(self._parts(items), self.lang))
+
+    def alternatives(self, items: list[str]) -> str:
+        """`a, b, or c` / `a, b o c`."""
+        parts = self._parts(items)
+        text = ", or ".join(parts) if self.lang == i18n.DEFAULT else i18n.join_or(parts, self.lang)
+        return self._wrap(text)
+
+    def joined(self, separator: str, items: list[str]) -> str:
+        """Texts one after the other (`; `, a space), each escaped in HTML."""
+        return self._wrap(separator.join(self._parts(items)))
 
 
 # Literal calls, so `make i18n` extracts each plural pair.
@@ -82,9 +135,15 @@ def describe_rule(rule: RetentionRule, lang: str = i18n.DEFAULT) -> str:
     if len(phrases) == 1:
         text = phrases[0]
     else:
-        choices = ", or ".join(phrases) if lang == i18n.DEFAULT else i18n.join_or(phrases, lang)
+        choices = Words(lang).alternatives(phrases)
         text = i18n.gettext(lang, "{choices}, whichever comes first").format(choices=choices)
     return text[0].upper() + text[1:]
+
+
+def retention_text(rule: RetentionRule, _: Words) -> str:
+    """The organization's description of a rule (in the reader's language where translated),
+    else the rule in words."""
+    return rule.description or _.fill(describe_rule(rule, _.lang))
 
 
 @dataclass(frozen=True)
@@ -101,34 +160,83 @@ class CategoryRow:
     sources: str
 
 
-def _list(items: list[str]) -> str:
-    if not items:
-        return ""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+def _targeted(_: Words, targeted: list[str], shared: list[str]) -> str:
+    if targeted and shared:
+        return _(
+            "We use this information for targeted advertising (%(purposes)s) and share it for "
+            "that purpose with %(recipients)s.",
+            purposes=_.listing(targeted),
+            recipients=_.listing(shared),
+        )
+    if targeted:
+        return _(
+            "We use this information for targeted advertising (%(purposes)s).",
+            purposes=_.listing(targeted),
+        )
+    if shared:
+        return _(
+            "We use this information for targeted advertising and share it for that purpose "
+            "with %(recipients)s.",
+            recipients=_.listing(shared),
+        )
+    return _(
+        "We do not use this information for targeted advertising or share it for targeted "
+        "advertising purposes."
+    )
 
 
-def category_rows(d: Declaration, lang: str = i18n.DEFAULT) -> list[CategoryRow]:
-    """The notice's table, one row per category. Retention sentences, taxonomy names and
-    sources are in `lang`; the declaration's own texts as `d` has them (see
-    policy/translations.localize); the other sentences are English (the rendered file)."""
+def _other_disclosures(_: Words, others: list[Recipient], purposes: list[Purpose]) -> str:
+    if not others:
+        return _("We do not disclose this information to others.")
+    declared = {p.id for p in purposes}
+    items = []
+    for r in others:
+        why = _.listing([p.name for p in purposes if p.id in r.purposes])
+        if declared & set(r.purposes):
+            items.append(
+                _(
+                    "%(recipient)s (%(purposes)s), only with your consent",
+                    recipient=r.name,
+                    purposes=why,
+                )
+                if r.consent_required
+                else _.fill("%(recipient)s (%(purposes)s)", recipient=r.name, purposes=why)
+            )
+        else:
+            items.append(
+                _("%(recipient)s, only with your consent", recipient=r.name)
+                if r.consent_required
+                else _.fill("%(recipient)s", recipient=r.name)
+            )
+    return _.fill("%(items)s.", items=_.joined("; ", items))
+
+
+def _retention(d: Declaration, cat: Category, _: Words) -> list[str]:
+    per_subject: dict[str, str] = {}
+    for subject in d.subject_ids(cat.subjects):
+        rules = d.retention_rules_for(cat.key, subject)
+        per_subject[subject] = _.joined(" ", [retention_text(r, _) for r in rules])
+    if len(set(per_subject.values())) <= 1:
+        return list(dict.fromkeys(per_subject.values()))
+    return [
+        _.fill("%(subjects)s: %(rule)s", subjects=_subject_name(d, sid), rule=text)
+        for sid, text in per_subject.items()
+    ]
+
+
+def category_rows(
+    d: Declaration, lang: str = i18n.DEFAULT, *, html: bool = False
+) -> list[CategoryRow]:
+    """The notice's table, one row per category, its sentences in `lang`; the declaration's
+    own texts as `d` has them (see policy/translations.localize). With `html`, the sentences
+    are markup keeping the language mark of untranslated texts (see `Words`)."""
+    _ = Words(lang, html)
     rows = []
     for cat in d.categories:
         purposes = d.purposes_for(cat.key)
         recipients = d.recipients_for(cat.key)
         profiling = [p.name for p in purposes if p.profiling]
-        targeted = [p.name for p in purposes if p.targeted_advertising]
-        shared = [r.name for r in recipients if r.sharing]
         sold = [r.name for r in recipients if r.sale]
-        others = [r for r in recipients if not (r.sale or r.sharing)]
-        per_subject: dict[str, str] = {}
-        for subject in d.subject_ids(cat.subjects):
-            rules = d.retention_rules_for(cat.key, subject)
-            per_subject[subject] = " ".join(r.description or describe_rule(r, lang) for r in rules)
-        if len(set(per_subject.values())) <= 1:
-            retention = list(set(per_subject.values()))
-        else:
-            retention = [f"{_subject_name(d, sid)}: {text}" for sid, text in per_subject.items()]
-        declared = {p.id for p in purposes}
         rows.append(
             CategoryRow(
                 category=cat,
@@ -136,42 +244,31 @@ def category_rows(d: Declaration, lang: str = i18n.DEFAULT) -> list[CategoryRow]
                 examples=cat.examples or cat.includes or [cat.key],
                 purposes=[p.name for p in purposes],
                 profiling=(
-                    f"We use this information for profiling: {_list(profiling)}."
+                    _(
+                        "We use this information for profiling: %(purposes)s.",
+                        purposes=_.listing(profiling),
+                    )
                     if profiling
-                    else "We do not use this information for profiling in furtherance of "
-                    "decisions that produce legal or similarly significant effects."
+                    else _(
+                        "We do not use this information for profiling in furtherance of "
+                        "decisions that produce legal or similarly significant effects."
+                    )
                 ),
-                targeted_advertising=(
-                    "We use this information for targeted advertising"
-                    + (f" ({_list(targeted)})" if targeted else "")
-                    + (f" and share it for that purpose with {_list(shared)}" if shared else "")
-                    + "."
-                    if targeted or shared
-                    else "We do not use this information for targeted advertising or share it "
-                    "for targeted advertising purposes."
+                targeted_advertising=_targeted(
+                    _,
+                    [p.name for p in purposes if p.targeted_advertising],
+                    [r.name for r in recipients if r.sharing],
                 ),
                 sale=(
-                    f"We sell this information to {_list(sold)}."
+                    _("We sell this information to %(recipients)s.", recipients=_.listing(sold))
                     if sold
-                    else "We do not sell this information."
+                    else _("We do not sell this information.")
                 ),
-                other_disclosures=(
-                    "; ".join(
-                        r.name
-                        + (
-                            f" ({_list([p.name for p in purposes if p.id in r.purposes])})"
-                            if declared & set(r.purposes)
-                            else ""
-                        )
-                        + (", only with your consent" if r.consent_required else "")
-                        for r in others
-                    )
-                    + "."
-                    if others
-                    else "We do not disclose this information to others."
+                other_disclosures=_other_disclosures(
+                    _, [r for r in recipients if not (r.sale or r.sharing)], purposes
                 ),
-                retention=retention,
-                sources=i18n.join([word("sources", s.value, lang) for s in cat.sources], lang),
+                retention=_retention(d, cat, _),
+                sources=_.listing([word("sources", s.value, lang) for s in cat.sources]),
             )
         )
     return rows
@@ -186,11 +283,18 @@ def category_title(cat: Category, lang: str = i18n.DEFAULT) -> str:
     return i18n.gettext(lang, entry.name) if entry else cat.key
 
 
-def jurisdiction_names(codes: list[str], state_names: Mapping[str, str] | None = None) -> str:
+def jurisdiction_names(
+    codes: list[str], state_names: Mapping[str, str] | None = None, lang: str = i18n.DEFAULT
+) -> str:
     """`["US-CA", "US-CO"]` -> `California and Colorado` with the runtime's rules' state names
-    (`JurisdictionRules.state_names`); unknown codes stay as written."""
-    names = {"US": "the United States", **(state_names or {})}
-    return _list([names.get(code, code) for code in codes])
+    (`JurisdictionRules.state_names`), `US` and `all` in words in `lang`; unknown codes stay
+    as written. The portal's notice and the rendered one both say where rights apply so."""
+    names = {
+        "all": i18n.gettext(lang, "any place"),
+        "US": i18n.gettext(lang, "the United States"),
+        **(state_names or {}),
+    }
+    return i18n.join([names.get(code, code) for code in codes], lang)
 
 
 def _subject_name(d: Declaration, subject_id: str) -> str:
@@ -198,72 +302,85 @@ def _subject_name(d: Declaration, subject_id: str) -> str:
     return subject.name if subject else subject_id
 
 
-def _rule_scope(d: Declaration, rule: RetentionRule) -> str:
-    cats = (
-        "all categories"
-        if rule.categories == "all"
-        else _list([category_title(c) if (c := d.category(k)) else k for k in rule.categories])
+def _rule_scope(d: Declaration, rule: RetentionRule, _: Words) -> str:
+    """Whose data of which categories a rule keeps, and for how long."""
+    text = retention_text(rule, _)
+    everyone = rule.subjects == "all"
+    who = _.listing([_subject_name(d, s) for s in d.subject_ids(rule.subjects)])
+    if rule.categories == "all":
+        if everyone:
+            return _("All categories of everyone: %(rule)s", rule=text)
+        return _("All categories of %(subjects)s: %(rule)s", subjects=who, rule=text)
+    cats = _.listing(
+        [category_title(c, _.lang) if (c := d.category(k)) else k for k in rule.categories]
     )
-    who = (
-        "everyone"
-        if rule.subjects == "all"
-        else _list([_subject_name(d, s) for s in d.subject_ids(rule.subjects)])
-    )
-    return f"{cats.capitalize() if cats == 'all categories' else cats} of {who}: " + (
-        rule.description or describe_rule(rule)
-    )
+    if everyone:
+        return _("%(categories)s of everyone: %(rule)s", categories=cats, rule=text)
+    return _("%(categories)s of %(subjects)s: %(rule)s", categories=cats, subjects=who, rule=text)
 
 
 def _view(
-    d: Declaration, notice_url: str | None, state_names: Mapping[str, str] | None
+    d: Declaration, notice_url: str | None, state_names: Mapping[str, str] | None, _: Words
 ) -> dict[str, Any]:
-    rows = category_rows(d)
+    lang = _.lang
+    rows = category_rows(d, lang, html=_.html)
     by_type: dict[RecipientType, list[Any]] = {}
     for r in d.recipients:
         by_type.setdefault(r.type, []).append(r)
     return {
         "d": d,
+        "lang": lang,
+        "effective": i18n.format_day(d.effective_date, lang),
         "notice_url": notice_url,
         "rows": rows,
         "ordinary_rows": [r for r in rows if not r.category.sensitive],
         "sensitive_rows": [r for r in rows if r.category.sensitive],
-        "recipient_groups": [(word("recipient_types", t.value), rs) for t, rs in by_type.items()],
-        "word": word,
-        "purpose_categories": lambda p: _list(
+        "recipient_groups": [
+            (word("recipient_types", t.value, lang), rs) for t, rs in by_type.items()
+        ],
+        "word": lambda group, key: word(group, key, lang),
+        "purpose_categories": lambda p: _.listing(
             [
-                category_title(c) if (c := d.category(k)) else k
+                category_title(c, lang) if (c := d.category(k)) else k
                 for k in d.category_keys(p.categories)
             ]
         ),
-        "listing": _list,
-        "jurisdictions": lambda codes: jurisdiction_names(codes, state_names),
-        "retention": [(rule, _rule_scope(d, rule)) for rule in d.retention],
-        "offer_methods": lambda offer: [_method(d, m.value) for m in offer.methods],
-        "change_methods": [word("change_methods", m.value) for m in d.changes.methods],
+        "listing": _.listing,
+        "jurisdictions": lambda codes: jurisdiction_names(codes, state_names, lang),
+        "retention": [(rule, _rule_scope(d, rule, _)) for rule in d.retention],
+        "offer_methods": lambda offer: [_method(d, m.value, _) for m in offer.methods],
+        "change_methods": [word("change_methods", m.value, lang) for m in d.changes.methods],
     }
 
 
-def _method(d: Declaration, method: str) -> str:
-    text = word("methods", method)
+def _method(d: Declaration, method: str, _: Words) -> str:
+    text = word("methods", method, _.lang)
     contact = {
         "email": d.contact.email,
         "phone": d.contact.phone,
         "postal_mail": d.contact.postal_address,
         "web_form": d.contact.web_form,
     }.get(method)
-    return f"{text} ({contact})" if contact else text
+    return _.fill("%(method)s (%(contact)s)", method=text, contact=contact) if contact else text
 
 
 @cache
-def _environment(fmt: Format) -> Environment:
-    return Environment(
+def _environment(fmt: Format, lang: str) -> Environment:
+    """The templates with the catalog of `lang` (Jinja's i18n extension, new-style gettext: a
+    filled-in value is escaped in HTML, the translated sentence is not)."""
+    env = Environment(
         loader=PackageLoader("honorbound.policy", "templates"),
         autoescape=select_autoescape(["html"]) if fmt == "html" else False,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    # A text without its language mark, where markup cannot go (<title>).
+    env.filters["text"] = str
+    return env
 
 
 def render(
@@ -271,15 +388,17 @@ def render(
     fmt: Format = "html",
     notice_url: str | None = None,
     state_names: Mapping[str, str] | None = None,
+    lang: str = i18n.DEFAULT,
 ) -> str:
-    """The notice as a complete HTML page or a Markdown document. `state_names` (the runtime's
+    """The notice as a complete HTML page or a Markdown document, in `lang` (one of
+    `i18n.LANGUAGES`; `i18n.offered` checks a reader's choice). `state_names` (the runtime's
     `rules.state_names`) spells out `US-CA` as California."""
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
+    lang = i18n.offered(lang)
     name = "notice.html" if fmt == "html" else "notice.md.txt"
-    text = (
-        _environment(fmt).get_template(name).render(**_view(declaration, notice_url, state_names))
-    )
+    view = _view(localize(declaration, lang), notice_url, state_names, Words(lang, fmt == "html"))
+    text = _environment(fmt, lang).get_template(name).render(**view)
     return _tidy_markdown(text) if fmt == "md" else text
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from honorbound import i18n
 from honorbound.accounts.models import Organization
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import PublicRead, RowId, RuntimeDep, SessionDep, require
@@ -116,9 +117,11 @@ async def _declaration_text(request: Request) -> str:
                 for e in exc.errors()
             ]
             raise Problem(
-                422, "Invalid request", f"{errors[0]['field']}: {errors[0]['message']}.",
+                422,
+                "Invalid request",
+                f"{errors[0]['field']}: {errors[0]['message']}.",
                 errors=errors,
-            ) from None  # fmt: skip
+            ) from None
     if kind and kind not in YAML_TYPES:
         raise Problem(
             415,
@@ -300,15 +303,41 @@ def _notice_url(request: Request, slug: str) -> str:
     return str(request.url_for("public_notice", slug=slug))
 
 
+def _language(
+    request: Request,
+    lang: Annotated[
+        str | None,
+        Query(
+            description=f"The notice's language: {', '.join(i18n.LANGUAGES)}. Without it, "
+            "the best of Accept-Language, else English."
+        ),
+    ] = None,
+) -> str:
+    """`?lang=` when given (an unknown one is refused, naming the languages offered), else the
+    reader's Accept-Language (a preference: one the notice is not offered in is passed over)."""
+    if lang is not None:
+        return i18n.offered(lang, "query.lang")
+    return i18n.from_accept_language(request.headers.get("accept-language"))
+
+
+NoticeLanguage = Annotated[str, Depends(_language)]
+
+
+def _language_headers(lang: str) -> dict[str, str]:
+    return {"Content-Language": lang, "Vary": "Accept-Language"}
+
+
 @public.get("/{slug}/notice", response_class=HTMLResponse, name="public_notice")
 def public_notice(
     slug: str,
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
+    lang: NoticeLanguage,
     format: Annotated[str, Query(pattern="^(html|md)$")] = "html",
 ) -> Response:
-    """The privacy notice in force, rendered from the adopted declaration."""
+    """The privacy notice in force, rendered from the adopted declaration, in English or
+    Spanish (`?lang=`, else Accept-Language)."""
     row = _current_row(session, _org_id(session, slug))
     version = store.get_version(session, row.organization_id, row.id)
     assert version is not None
@@ -317,8 +346,14 @@ def public_notice(
         "md" if format == "md" else "html",
         _notice_url(request, slug),
         runtime.rules.state_names,
+        lang,
     )
-    headers = {"ETag": f'"{row.content_hash}"', **standalone_headers(text)}
+    # One representation per version and language (the ETag names both).
+    headers = {
+        "ETag": f'"{row.content_hash}-{lang}"',
+        **standalone_headers(text),
+        **_language_headers(lang),
+    }
     if format == "md":
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=headers)
     return HTMLResponse(text, headers=headers)
@@ -364,9 +399,15 @@ def public_history(slug: str, session: SessionDep) -> list[PublicVersion]:
 
 @public.get("/{slug}/notice/versions/{number}", response_class=HTMLResponse)
 def public_past_notice(
-    slug: str, number: RowId, request: Request, session: SessionDep, runtime: RuntimeDep
+    slug: str,
+    number: RowId,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    lang: NoticeLanguage,
 ) -> Response:
-    """An earlier version of the notice, as it read then."""
+    """An earlier version of the notice, as it read then (in the language chosen as for the
+    notice in force)."""
     org_id = _org_id(session, slug)
     row = next((r for r in store.versions(session, org_id) if r.number == number), None)
     if row is None:
@@ -374,6 +415,6 @@ def public_past_notice(
     version = store.get_version(session, org_id, row.id)
     assert version is not None
     html = render(
-        version.declaration, "html", _notice_url(request, slug), runtime.rules.state_names
+        version.declaration, "html", _notice_url(request, slug), runtime.rules.state_names, lang
     )
-    return HTMLResponse(html, headers=standalone_headers(html))
+    return HTMLResponse(html, headers={**standalone_headers(html), **_language_headers(lang)})

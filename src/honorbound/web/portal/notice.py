@@ -62,20 +62,18 @@ def plain_notice(
     truth about advertising partners next to the sharing statement. The product's words are
     in `lang`; the declaration's own texts are as `declaration` has them (the caller passes
     it through policy.translations.localize)."""
-    _ = i18n.translations(lang).gettext
     rows = []
-    for row, worded in zip(matrix(declaration), category_rows(declaration, lang), strict=True):
+    worded_rows = category_rows(declaration, lang, html=True)
+    for row, worded in zip(matrix(declaration), worded_rows, strict=True):
         recipients = [(r.name, _recipient_kind(r, lang)) for r in row.recipients]
-        sources = i18n.join([word("sources", s.value, lang) for s in worded.category.sources], lang)
         rows.append(
-            PlainRow(row, worded.title, list(dict.fromkeys(worded.retention)), sources, recipients)
+            PlainRow(
+                row, worded.title, list(dict.fromkeys(worded.retention)), worded.sources, recipients
+            )
         )
     offers = [
         PlainOffer(
-            jurisdiction_names(
-                list(o.jurisdictions),
-                {"all": _("any place"), "US": _("the United States"), **state_names},
-            ),
+            jurisdiction_names(list(o.jurisdictions), state_names, lang),
             [word("rights", r.value, lang) for r in o.rights],
             [word("methods", m.value, lang) for m in o.methods],
         )
