@@ -14,7 +14,9 @@ from honorbound.accounts import sessions
 from honorbound.accounts.models import Organization
 from honorbound.accounts.roles import Role
 from honorbound.accounts.service import AccountError
-from honorbound.bpo import clients, desk
+from honorbound.bpo import clients, desk, sms_numbers
+from honorbound.consent import overrides
+from honorbound.disclosures import subprocessors
 from honorbound.retention.certificates import document
 from honorbound.web import csrf
 from honorbound.web.console.team import ROLE_NAMES
@@ -80,6 +82,7 @@ def _bpo_page(request: Request, staff: Staff, status: int = 200, **context: Any)
         assert org is not None
         rows = clients.clients(session, org.id) if org.operated_by_id is None else []
         is_client = org.operated_by_id is not None
+        numbers = [] if is_client else sms_numbers.numbers_of(session, org.id)
     return render(
         request,
         "console/clients.html",
@@ -88,6 +91,8 @@ def _bpo_page(request: Request, staff: Staff, status: int = 200, **context: Any)
         section="clients",
         clients=rows,
         is_client=is_client,
+        numbers=numbers,
+        routings=[r.value for r in sms_numbers.Routing],
         **context,
     )
 
@@ -145,6 +150,8 @@ def _client_page(
             offboarding = clients.offboarding_of(session, staff.organization_id, client.id)
         except LookupError:
             offboarding = None
+        hours = session.get(overrides.ContactOverride, client.id)
+        register = subprocessors.current(session, client.id)
     return render(
         request,
         "console/client.html",
@@ -154,6 +161,8 @@ def _client_page(
         client=found,
         members=members,
         offboarding=offboarding,
+        hours=hours,
+        subprocessors=register,
         roles=ROLE_NAMES,
         key_roles=KEY_ROLES,
         onboarded=request.query_params.get("onboarded") == "1",
@@ -186,7 +195,7 @@ def _act(request: Request, staff: Staff, client_id: int, action: Any, **shown: A
             result = action(session, runtime)
     except LookupError:
         return render(request, "console/not_found.html", 404, staff=staff, what="client")
-    except AccountError as exc:
+    except (AccountError, overrides.OverrideError, subprocessors.SubprocessorError) as exc:
         return _client_page(request, staff, client_id, 422, error=str(exc), **shown)
     if isinstance(result, dict):
         return _client_page(request, staff, client_id, **result)
