@@ -80,6 +80,7 @@ def mount_static(app: FastAPI) -> None:
 ENGLISH_ONLY: frozenset[str] = frozenset(
     {
         "console/all_clients.html",
+        "console/all_clients_map.html",
         "console/breach.html",
         "console/breach_incident.html",
         "console/client.html",

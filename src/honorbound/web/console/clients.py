@@ -397,3 +397,27 @@ def all_clients(
         overdue=overdue,
         first=cursor is None,
     )
+
+
+@router.get("/console/all-clients/data-map", response_class=HTMLResponse)
+def all_clients_data_map(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("desk.read"))]
+) -> Response:
+    """The notices of every organization the person is a member of, side by side by data
+    category (purposes, recipients, retention), with the differences marked."""
+    from honorbound.policy import store as policy_store
+    from honorbound.web.datamap import side_by_side
+
+    with request.app.state.runtime.db.read_session() as session:
+        mine = desk.organizations_of_user(session, staff.user_id)
+        adopted = [policy_store.current(session, o.id) for o in mine]
+    rows = side_by_side([p.declaration if p else None for p in adopted])
+    return render(
+        request,
+        "console/all_clients_map.html",
+        staff=staff,
+        section="all-clients",
+        columns=list(zip(mine, adopted, strict=True)),
+        rows=rows,
+        differing=len({r.key for r in rows if r.cells and r.cells[0].differs}),
+    )
