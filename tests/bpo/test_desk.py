@@ -36,6 +36,12 @@ def _request(client: TestClient, headers: dict[str, str], n: int, kind: str = "d
     return int(made.json()["id"])
 
 
+def _when(value: object) -> dt.datetime:
+    """A due date as the driver returned it (SQLite: text), as an aware UTC datetime."""
+    when = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
 def test_pages_follow_the_oracle_and_counts_match_sql(
     client: TestClient, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
 ) -> None:
@@ -112,6 +118,11 @@ def test_pages_follow_the_oracle_and_counts_match_sql(
         mine = [r for r in rows if r[2] == slug]
         assert found["open_requests"] == len(mine)
         assert found["opt_outs_open"] == sum(1 for r in mine if r[3] == "opt_out_sale")
+        # Overdue and due within 7 days, from the due dates SQL returned (no date is near an
+        # edge: they are whole days from `base`).
+        due = [_when(r[1]) for r in mine]
+        assert found["overdue"] == sum(1 for d in due if d < base)
+        assert found["due_soon"] == sum(1 for d in due if base <= d < base + dt.timedelta(days=7))
     assert summary["totals"]["open_requests"] == len(rows)
 
 

@@ -417,6 +417,18 @@ HAND_TRANSLATED: dict[tuple[str, str], str] = {
         "NotAMember",
     ): PAGE,
     (
+        "web/console/clients.py",
+        "OverrideError",
+    ): PAGE,
+    (
+        "web/console/clients.py",
+        "SubprocessorError",
+    ): PAGE,
+    (
+        "web/console/client_settings.py",
+        "SharedNumberError",
+    ): PAGE,
+    (
         "web/console/consent.py",
         "InvalidIdentity",
     ): PAGE,

@@ -394,6 +394,7 @@ def test_console_bpo_pages_keep_to_the_bpo(
     B's lists or desk; switching to A's organization is refused."""
     from starlette.routing import Route as StarletteRoute
 
+    from honorbound.web.console import client_settings
     from honorbound.web.console import clients as console_clients
 
     owner = TestClient(app)  # type: ignore[arg-type]
@@ -409,21 +410,30 @@ def test_console_bpo_pages_keep_to_the_bpo(
               "manner": "phone"},
         headers=tenant.headers(),
     ).json()["reference"]  # fmt: skip
+    sub_id = owner.post(
+        f"/v1/clients/{made['id']}/subprocessors",
+        json={"name": "Vendor Inc.", "purpose": "Hosting", "location": "United States"},
+        headers=tenant.headers(),
+    ).json()["id"]
+    number = {"number": "+12125550190", "clients": ["a-client"], "routing": "all"}
+    assert owner.post("/v1/sms-numbers", json=number, headers=tenant.headers()).status_code == 201
     intruder = TestClient(app)  # type: ignore[arg-type]
     token = _console_admin(intruder, runtime, other_tenant, "b.admin")
     routes = [
         r
-        for r in console_clients.router.routes
+        for r in [*console_clients.router.routes, *client_settings.router.routes]
         if isinstance(r, StarletteRoute) and r.path.startswith("/console/clients/{client_id}")
     ]
-    assert len(routes) >= 9
+    assert len(routes) >= 13
     with runtime.db.engine.connect() as conn:
         before = conn.exec_driver_sql("SELECT count(*) FROM audit_entries").scalar_one()
     for route in routes:
         path = route.path.replace("{client_id}", str(made["id"]))
         for method in (route.methods or set()) - {"HEAD"}:
             data = {"csrf_token": token, "name": "k", "role": "agent", "email": "x@b.example",
-                    "username": "b.admin", "confirm": "a-client"}  # fmt: skip
+                    "username": "b.admin", "confirm": "a-client", "start": "10:00",
+                    "end": "18:00", "purpose": "p", "location": "US",
+                    "subprocessor_id": str(sub_id)}  # fmt: skip
             answer = intruder.request(method, path, data=data if method == "POST" else None)
             assert answer.status_code == 404, (method, route.path, answer.status_code)
             assert "text/html" in answer.headers["content-type"]
@@ -436,7 +446,21 @@ def test_console_bpo_pages_keep_to_the_bpo(
             {"id": made["id"]},
         ).one()
     assert tuple(a_client) == (None, None) and after == before
-    assert "a-client" not in intruder.get("/console/clients").text
+    # A's shared number: not on B's page; B can neither name A's client nor take A's number.
+    for bad in ({"client": "a-client", "number": "+12125550191"},
+                {"number": "+12125550190"}):  # fmt: skip
+        taken = intruder.post("/console/sms-numbers", data={"csrf_token": token, **bad})
+        assert taken.status_code == 422 and 'id="number-error"' in taken.text
+    with runtime.db.engine.connect() as conn:
+        kept = conn.exec_driver_sql(
+            "SELECT n.number, n.routing, c.organization_id FROM bpo_shared_numbers n "
+            "JOIN bpo_shared_number_clients c ON c.shared_number_id = n.id"
+        ).all()
+        after_numbers = conn.exec_driver_sql("SELECT count(*) FROM audit_entries").scalar_one()
+    assert [tuple(r) for r in kept] == [("+12125550190", "all", made["id"])]
+    assert after_numbers == before
+    own_page = intruder.get("/console/clients").text
+    assert "a-client" not in own_page and "+12125550190" not in own_page
     desk = intruder.get("/console/all-clients")
     assert desk.status_code == 200 and reference not in desk.text and "Org org-a" not in desk.text
     assert intruder.get("/console/all-clients?client=a-client").status_code == 404

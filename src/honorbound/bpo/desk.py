@@ -6,12 +6,13 @@ review), the last retention run, outbox messages that failed, and the audit chai
 check. Then the open requests themselves, by due date across every organization, one page at
 a time.
 
-Scale: counts are one grouped query per table over the organizations' indexes (the requests'
-is covered by `ix_rights_requests_org_open_due`, so no row is read); a page of requests is one
-statement, a UNION ALL of one keyset part per organization on the same index (`WHERE
-organization_id = ? AND closed_at IS NULL AND (due_at, id) > cursor ORDER BY due_at, id LIMIT
-n`), of which the database keeps the earliest n: a page costs the same on page 1 and page
-2,000 and never sorts more than n rows per organization. Who may see which
+Scale: the requests' counts are one grouped query over the partial index of the open requests
+(`ix_rights_requests_open_due`, which covers it, so no row is read; about 100 ms for 100,000
+open requests, the desk's largest cost); a page of requests is one statement, a UNION ALL of
+one keyset part per organization on the same index (`WHERE organization_id = ? AND closed_at
+IS NULL AND (due_at, id) > cursor ORDER BY due_at, id LIMIT n`), of which the database keeps
+the earliest n: a page costs the same on page 1 and page 2,000 and never reads more than n
+rows per organization. Who may see which
 organizations is the caller's business (`organizations_of_user`, `organizations_of_bpo`).
 """
 

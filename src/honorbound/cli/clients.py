@@ -223,4 +223,7 @@ def offboard_cmd(
 
 
 def register(parent: typer.Typer) -> None:
+    from honorbound.cli import bpo_settings  # it reuses this module's options and lookups
+
+    bpo_settings.register(app)
     parent.add_typer(app, name="clients")

@@ -8,7 +8,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from honorbound.db.base import Base, utcnow
@@ -89,6 +89,7 @@ class RightsRequest(Base):
         Index("ix_rights_requests_org_contact", "organization_id", "contact_index", "type"),
         Index("ix_rights_requests_org_received", "organization_id", "received_at"),
         # The cross-client desk's keyset pages: open requests (closed_at NULL) by due date.
+        # Kept for MariaDB, which has no partial indexes (the one below is plain there).
         Index(
             "ix_rights_requests_org_open_due",
             "organization_id",
@@ -96,6 +97,19 @@ class RightsRequest(Base):
             "due_at",
             "id",
             "type",
+        ),
+        # Only the open requests, in due order per organization. PostgreSQL walks an index in
+        # (due_at, id) order only when every column before them is an equality, and `closed_at
+        # IS NULL` is not one: without this index it read and sorted every open request of
+        # every client for a page of 50 (bench/desk.py, 0.5-2 s). `type`: it covers the counts.
+        Index(
+            "ix_rights_requests_open_due",
+            "organization_id",
+            "due_at",
+            "id",
+            "type",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
         ),
     )
 

@@ -58,3 +58,53 @@ def matrix(declaration: Declaration) -> list[Row]:
             )
         )
     return rows
+
+
+# -- several notices side by side (a BPO's clients) ---------------------------------------------
+ASPECTS = ("purposes", "recipients", "retention")
+NOT_DECLARED = "not in this notice"
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str  # what this notice says for the category and aspect; NOT_DECLARED when absent
+    differs: bool  # not every compared notice says the same
+
+
+@dataclass(frozen=True)
+class ComparedRow:
+    key: str
+    title: str
+    aspect: str  # one of ASPECTS
+    cells: list[Cell]  # one per notice, in the order given
+
+
+def _aspect_text(row: Row | None, aspect: str) -> str:
+    if row is None:
+        return NOT_DECLARED
+    if aspect == "recipients":
+        values = sorted(f"{r.name} ({r.type.value.replace('_', ' ')})" for r in row.recipients)
+    else:
+        values = sorted(getattr(row, aspect))
+    return "; ".join(values) or "none"
+
+
+def side_by_side(declarations: list[Declaration | None]) -> list[ComparedRow]:
+    """The notices' data maps aligned by category (the union of their categories, by key):
+    for each category and aspect (purposes, recipients, retention) what each notice says, and
+    whether they differ. A notice without the category, or no notice at all, says
+    NOT_DECLARED, which differs from any notice that declares it."""
+    maps = [{r.key: r for r in matrix(d)} if d is not None else {} for d in declarations]
+    titles: dict[str, str] = {}
+    for found in maps:
+        for key, row in found.items():
+            titles.setdefault(key, row.title)
+    compared = []
+    for key in sorted(titles):
+        for aspect in ASPECTS:
+            texts = [_aspect_text(found.get(key), aspect) for found in maps]
+            differs = len(set(texts)) > 1
+            compared.append(
+                ComparedRow(key, titles[key], aspect, [Cell(t, differs) for t in texts])
+            )
+    return compared

@@ -79,6 +79,7 @@ def mount_static(app: FastAPI) -> None:
 # whatever the staff member chose, so a page never claims a language it does not speak.
 ENGLISH_ONLY: frozenset[str] = frozenset(
     {
+        "console/all_clients_map.html",
         "console/data_map.html",
         "console/disclosures.html",
         "console/intents.html",

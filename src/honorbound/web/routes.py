@@ -12,6 +12,7 @@ from honorbound.web import login
 from honorbound.web.console import (
     audit,
     breach,
+    client_settings,
     clients,
     consent,
     dashboard,
@@ -52,6 +53,7 @@ for module in (
     outbox,
     team,
     clients,
+    client_settings,
     notice,
     choices,
     preferences,

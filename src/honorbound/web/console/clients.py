@@ -15,7 +15,9 @@ from honorbound.accounts import sessions
 from honorbound.accounts.models import Organization
 from honorbound.accounts.roles import ROLE_NAMES, Role
 from honorbound.accounts.service import AccountError
-from honorbound.bpo import clients, desk
+from honorbound.bpo import clients, desk, sms_numbers
+from honorbound.consent import overrides
+from honorbound.disclosures import subprocessors
 from honorbound.i18n import N_, message_of
 from honorbound.retention.certificates import document
 from honorbound.web import csrf
@@ -82,6 +84,7 @@ def _bpo_page(request: Request, staff: Staff, status: int = 200, **context: Any)
         assert org is not None
         rows = clients.clients(session, org.id) if org.operated_by_id is None else []
         is_client = org.operated_by_id is not None
+        numbers = [] if is_client else sms_numbers.numbers_of(session, org.id)
     return render(
         request,
         "console/clients.html",
@@ -90,6 +93,8 @@ def _bpo_page(request: Request, staff: Staff, status: int = 200, **context: Any)
         section="clients",
         clients=rows,
         is_client=is_client,
+        numbers=numbers,
+        routings=[r.value for r in sms_numbers.Routing],
         **context,
     )
 
@@ -148,6 +153,8 @@ def _client_page(
             offboarding = clients.offboarding_of(session, staff.organization_id, client.id)
         except LookupError:
             offboarding = None
+        hours = session.get(overrides.ContactOverride, client.id)
+        register = subprocessors.current(session, client.id)
     return render(
         request,
         "console/client.html",
@@ -157,6 +164,8 @@ def _client_page(
         client=found,
         members=members,
         offboarding=offboarding,
+        hours=hours,
+        subprocessors=register,
         roles=ROLE_NAMES,
         key_roles=KEY_ROLES,
         languages_offered=i18n.LANGUAGES,
@@ -190,7 +199,7 @@ def _act(request: Request, staff: Staff, client_id: int, action: Any, **shown: A
             result = action(session, runtime)
     except LookupError:
         return render(request, "console/not_found.html", 404, staff=staff, what="client")
-    except AccountError as exc:
+    except (AccountError, overrides.OverrideError, subprocessors.SubprocessorError) as exc:
         return _client_page(request, staff, client_id, 422, error=message_of(exc), **shown)
     if isinstance(result, dict):
         return _client_page(request, staff, client_id, **result)
@@ -396,4 +405,28 @@ def all_clients(
         client=client,
         overdue=overdue,
         first=cursor is None,
+    )
+
+
+@router.get("/console/all-clients/data-map", response_class=HTMLResponse)
+def all_clients_data_map(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("desk.read"))]
+) -> Response:
+    """The notices of every organization the person is a member of, side by side by data
+    category (purposes, recipients, retention), with the differences marked."""
+    from honorbound.policy import store as policy_store
+    from honorbound.web.datamap import side_by_side
+
+    with request.app.state.runtime.db.read_session() as session:
+        mine = desk.organizations_of_user(session, staff.user_id)
+        adopted = [policy_store.current(session, o.id) for o in mine]
+    rows = side_by_side([p.declaration if p else None for p in adopted])
+    return render(
+        request,
+        "console/all_clients_map.html",
+        staff=staff,
+        section="all-clients",
+        columns=list(zip(mine, adopted, strict=True)),
+        rows=rows,
+        differing=len({r.key for r in rows if r.cells and r.cells[0].differs}),
     )
