@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -75,6 +76,15 @@ def invalid(raw: list[Any], prefix: tuple[Any, ...] = ("body",)) -> Problem:
     return Problem(422, "Invalid request", f"{first['field']} {first['message']}.", errors)
 
 
+class ProtocolRoute(APIRoute):
+    """A route of a protocol whose error bodies are its own, not problem documents (DRP,
+    OpenDSR): the one handler asks the route first. `render_error` answers the protocol's
+    body, or None to leave the error to the problem document."""
+
+    def render_error(self, exc: HonorboundError) -> Response | None:
+        return None
+
+
 # Given by the app: the HTML page for an error on a browser path, or None for the API's paths
 # (`honorbound.web.errors.page`). Called in a worker thread.
 Pages = Callable[..., Response | None]
@@ -111,6 +121,11 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
     # (honorbound.errors); a browser path gets the web layer's HTML page for that status.
     @app.exception_handler(HonorboundError)
     async def _domain(request: Request, exc: HonorboundError) -> Response:
+        route = request.scope.get("route")
+        if isinstance(route, ProtocolRoute):
+            own = route.render_error(exc)
+            if own is not None:
+                return own
         if exc.status == 500:
             return await _crash(request, exc)  # our failure: logged, and a generic answer
         errors = exc.errors()

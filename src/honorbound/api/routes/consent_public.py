@@ -59,26 +59,21 @@ def sms_webhook(
     headers = {k.lower(): v for k, v in request.headers.items()}
     if not signature_check(runtime, org.id).valid(str(request.url), params, headers):
         raise Problem(403, "Bad signature", "The request signature does not match.")
-    try:
-        message = sms.Inbound.from_form(params)
-        outcome = sms.handle(
-            session,
-            runtime.keys,
-            runtime.jobs,
-            org.id,
-            message,
-            runtime.contact_rules,
-            sms.Program(
-                org.name,
-                runtime.settings.mail_from,
-                runtime.contact_rules.sms.default_frequency,
-            ),
-            detector=sms.detect_revocation,
-        )
-    except sms.SmsError as exc:
-        raise Problem(
-            422, "Invalid message", str(exc), errors=[{"field": exc.field, "message": str(exc)}]
-        ) from None
+    message = sms.Inbound.from_form(params)
+    outcome = sms.handle(
+        session,
+        runtime.keys,
+        runtime.jobs,
+        org.id,
+        message,
+        runtime.contact_rules,
+        sms.Program(
+            org.name,
+            runtime.settings.mail_from,
+            runtime.contact_rules.sms.default_frequency,
+        ),
+        detector=sms.detect_revocation,
+    )
     return {"kind": outcome.kind, "duplicate": outcome.duplicate}
 
 
