@@ -455,3 +455,22 @@ def test_routers_leave_domain_errors_to_the_handler() -> None:
     assert not unlisted, f"caught by hand (let the handler answer, or list why): {unlisted}"
     stale = sorted(set(HAND_TRANSLATED) - found)
     assert not stale, f"listed in HAND_TRANSLATED but no longer caught: {stale}"
+
+
+def test_every_problem_type_is_listed_in_the_api_doc() -> None:
+    """docs/api.md lists each type a client can meet, with its status and class: a new error,
+    a renamed one or a changed status fails here until the table says so. 500s are not listed
+    (they answer about:blank, the internal error hidden)."""
+    import re
+
+    text = (SRC.parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(urn:honorbound:problem:[a-z0-9-]+)` \| (\d+)[^|]* \| `([\w.]+)` \|$",
+                      text, re.M)  # fmt: skip
+    listed = {type_: (int(status), where) for type_, status, where in rows}
+    assert len(listed) == len(rows), "a type is listed twice"
+    expected = {
+        c.type: (STATUSES[c.__name__], f"{c.__module__.removeprefix('honorbound.')}.{c.__name__}")
+        for c in CLASSES
+        if STATUSES[c.__name__] != 500
+    }
+    assert listed == expected
