@@ -296,22 +296,6 @@ HAND_TRANSLATED: dict[tuple[str, str], str] = {
         "IncidentNotFound",
     ): PAGE,
     (
-        "web/console/clients.py",
-        "AccountError",
-    ): PAGE,
-    (
-        "web/console/clients.py",
-        "AdoptionError",
-    ): PAGE,
-    (
-        "web/console/clients.py",
-        "DeskError",
-    ): PAGE,
-    (
-        "web/console/clients.py",
-        "NotAMember",
-    ): PAGE,
-    (
         "web/console/consent.py",
         "InvalidIdentity",
     ): PAGE,
@@ -330,10 +314,6 @@ HAND_TRANSLATED: dict[tuple[str, str], str] = {
     (
         "web/console/desk.py",
         "RightsError",
-    ): PAGE,
-    (
-        "web/console/intents.py",
-        "IntentError",
     ): PAGE,
     (
         "web/console/outbox.py",
@@ -360,10 +340,6 @@ HAND_TRANSLATED: dict[tuple[str, str], str] = {
         "RetentionInputError",
     ): PAGE,
     (
-        "web/console/scrub.py",
-        "ScrubError",
-    ): PAGE,
-    (
         "web/console/subjects.py",
         "InvalidIdentity",
     ): PAGE,
@@ -378,10 +354,6 @@ HAND_TRANSLATED: dict[tuple[str, str], str] = {
     (
         "web/console/systems.py",
         "SystemsError",
-    ): PAGE,
-    (
-        "web/console/team.py",
-        "AccountError",
     ): PAGE,
     (
         "web/login.py",

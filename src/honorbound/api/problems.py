@@ -97,11 +97,12 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
         field: str = "",
         kind: str = "",
         headers: dict[str, str] | None = None,
+        error: HonorboundError | None = None,
     ) -> Response | None:
         if pages is None:
             return None
         return await anyio.to_thread.run_sync(
-            lambda: pages(request, status, field=field, kind=kind, headers=headers)
+            lambda: pages(request, status, field=field, kind=kind, headers=headers, error=error)
         )
 
     @app.exception_handler(Problem)
@@ -130,7 +131,7 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
             return await _crash(request, exc)  # our failure: logged, and a generic answer
         errors = exc.errors()
         field = errors[0]["field"].rsplit(".", 1)[-1] if errors else ""
-        html = await _page(request, exc.status, field)
+        html = await _page(request, exc.status, field, error=exc)
         if html is not None:
             return html
         return problem_response(

@@ -18,10 +18,12 @@ from honorbound.bpo import clients, desk
 from honorbound.retention.certificates import document
 from honorbound.web import csrf
 from honorbound.web.console.team import ROLE_NAMES
+from honorbound.web.forms import shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import SESSION_TOKEN, Staff, signed_in, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
+NOT_YOURS = "Not one of your organizations"
 MAX_ID = 2_147_483_647
 KEY_ROLES = {r.value: r.value.replace("_", " ") for r in Role}
 
@@ -62,12 +64,10 @@ def switch(
         "from the list."
     )
     if not (1 <= chosen <= MAX_ID and isinstance(token, str)):
-        return _refuse(request, staff, 403, "Not one of your organizations", refused)
-    try:
-        with request.app.state.runtime.db.session() as session:
-            sessions.switch(session, token, chosen)
-    except sessions.NotAMember:
-        return _refuse(request, staff, 403, "Not one of your organizations", refused)
+        return _refuse(request, staff, 403, NOT_YOURS, refused)
+    shown_again(request, lambda status, _: _refuse(request, staff, status, NOT_YOURS, refused))
+    with request.app.state.runtime.db.session() as session:
+        sessions.switch(session, token, chosen)  # or NotAMember: the page above
     # Only a console page of this site (no open redirect).
     target = next_page if next_page.startswith("/console") and "//" not in next_page else "/console"
     return RedirectResponse(target, status_code=303)
@@ -108,23 +108,26 @@ def onboard(
     privacy_contact: Annotated[str, Form(max_length=clients.MAX_CONTACT)] = "",
     notice: Annotated[str, Form(max_length=clients.MAX_NOTICE_BYTES)] = "",
 ) -> Response:
-    from honorbound.policy.store import AdoptionError, prepare
+    from honorbound.policy.store import prepare
 
     form = {"slug": slug, "name": name, "privacy_contact": privacy_contact, "notice": notice}
     runtime = request.app.state.runtime
-    try:
-        prepared = prepare(notice, "notice.yaml") if notice.strip() else None
-    except AdoptionError as exc:
-        return _bpo_page(request, staff, 422, error=f"The notice has errors: {exc}", form=form)
-    try:
-        with runtime.db.session() as session:
-            org = clients.onboard_client(
-                session, staff.organization_id, slug, name, privacy_contact, staff.actor,
-                prepared, runtime.jobs,
-            )  # fmt: skip
-            client_id = org.id
-    except AccountError as exc:
-        return _bpo_page(request, staff, 422, error=str(exc), form=form)
+    shown_again(
+        request,
+        lambda status, error: _bpo_page(
+            request, staff, status, error=f"The notice has errors: {error}", form=form
+        ),
+    )
+    prepared = prepare(notice, "notice.yaml") if notice.strip() else None
+    shown_again(
+        request, lambda status, error: _bpo_page(request, staff, status, error=error, form=form)
+    )
+    with runtime.db.session() as session:
+        org = clients.onboard_client(
+            session, staff.organization_id, slug, name, privacy_contact, staff.actor,
+            prepared, runtime.jobs,
+        )  # fmt: skip
+        client_id = org.id
     return RedirectResponse(f"/console/clients/{client_id}?onboarded=1", status_code=303)
 
 
@@ -181,13 +184,15 @@ def _act(request: Request, staff: Staff, client_id: int, action: Any, **shown: A
     if bad is not None:
         return bad
     runtime = request.app.state.runtime
+    shown_again(
+        request,
+        lambda status, error: _client_page(request, staff, client_id, status, error=error, **shown),
+    )
     try:
         with runtime.db.session() as session:
             result = action(session, runtime)
     except LookupError:
         return render(request, "console/not_found.html", 404, staff=staff, what="client")
-    except AccountError as exc:
-        return _client_page(request, staff, client_id, 422, error=str(exc), **shown)
     if isinstance(result, dict):
         return _client_page(request, staff, client_id, **result)
     return RedirectResponse(f"/console/clients/{client_id}", status_code=303)
@@ -290,6 +295,9 @@ def offboard(
     if bad is not None:
         return bad
     runtime = request.app.state.runtime
+    shown_again(
+        request, lambda status, error: _client_page(request, staff, client_id, status, error=error)
+    )
     try:
         with runtime.db.read_session() as session:
             client = clients.client_of(session, staff.organization_id, client_id)
@@ -309,8 +317,6 @@ def offboard(
             )  # fmt: skip
     except LookupError:
         return render(request, "console/not_found.html", 404, staff=staff, what="client")
-    except AccountError as exc:
-        return _client_page(request, staff, client_id, 422, error=str(exc))
     return RedirectResponse(f"/console/clients/{client_id}", status_code=303)
 
 
@@ -372,10 +378,13 @@ def all_clients(
                            "There is no organization with that name among the ones you work "
                            "for. Choose one from the list.")  # fmt: skip
         found = desk.summary(session, chosen)
-        try:
-            page = desk.due_requests(session, chosen, cursor, overdue_only=overdue)
-        except desk.DeskError as exc:
-            return _refuse(request, staff, 422, "This page cannot be shown", str(exc) + ".")
+        shown_again(
+            request,
+            lambda status, error: _refuse(
+                request, staff, status, "This page cannot be shown", error + "."
+            ),
+        )
+        page = desk.due_requests(session, chosen, cursor, overdue_only=overdue)
     return render(
         request,
         "console/all_clients.html",
