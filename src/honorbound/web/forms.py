@@ -30,24 +30,35 @@ Rerender = Callable[[int, str], Response]
 class _Shown:
     rerender: Rerender
     field: str
+    kinds: tuple[type[HonorboundError], ...]
 
 
-def shown_again(request: Request, rerender: Rerender, field: str = "") -> None:
+def shown_again(
+    request: Request,
+    rerender: Rerender,
+    field: str = "",
+    kinds: tuple[type[HonorboundError], ...] = (HonorboundError,),
+) -> None:
     """A domain error raised after this call (in this request) answers `rerender(status,
-    sentence)`; `field` names the form field the sentence is about, when the page knows it."""
-    request.state.shown_again = _Shown(rerender, field)
+    sentence)`; `field` names the form field the sentence is about, when the page knows it;
+    `kinds` keeps it to the errors the page expects (the others get the error page)."""
+    request.state.shown_again = _Shown(rerender, field, kinds)
+
+
+# A field's name on the forms where the domain's name would read oddly.
+LABELS = {"received_at": "received on"}
 
 
 def sentence(exc: HonorboundError, field: str = "") -> str:
     """The words a form shows for an error: `field: what was wrong`."""
     if isinstance(exc, FieldError):
-        return f"{exc.field}: {exc.message}"
+        return f"{LABELS.get(exc.field, exc.field)}: {exc.message}"
     return f"{field}: {exc}" if field else str(exc)
 
 
 def answer(request: Request, exc: HonorboundError) -> Response | None:
     """The page shown again for this error, or None when the page declared none."""
     shown: _Shown | None = getattr(request.state, "shown_again", None)
-    if shown is None or exc.status >= 500:
+    if shown is None or exc.status >= 500 or not isinstance(exc, shown.kinds):
         return None
     return shown.rerender(exc.status, sentence(exc, shown.field))

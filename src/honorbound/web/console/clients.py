@@ -65,7 +65,11 @@ def switch(
     )
     if not (1 <= chosen <= MAX_ID and isinstance(token, str)):
         return _refuse(request, staff, 403, NOT_YOURS, refused)
-    shown_again(request, lambda status, _: _refuse(request, staff, status, NOT_YOURS, refused))
+    shown_again(
+        request,
+        lambda status, _: _refuse(request, staff, status, NOT_YOURS, refused),
+        kinds=(sessions.NotAMember,),
+    )
     with request.app.state.runtime.db.session() as session:
         sessions.switch(session, token, chosen)  # or NotAMember: the page above
     # Only a console page of this site (no open redirect).
@@ -108,7 +112,7 @@ def onboard(
     privacy_contact: Annotated[str, Form(max_length=clients.MAX_CONTACT)] = "",
     notice: Annotated[str, Form(max_length=clients.MAX_NOTICE_BYTES)] = "",
 ) -> Response:
-    from honorbound.policy.store import prepare
+    from honorbound.policy.store import AdoptionError, prepare
 
     form = {"slug": slug, "name": name, "privacy_contact": privacy_contact, "notice": notice}
     runtime = request.app.state.runtime
@@ -117,10 +121,13 @@ def onboard(
         lambda status, error: _bpo_page(
             request, staff, status, error=f"The notice has errors: {error}", form=form
         ),
+        kinds=(AdoptionError,),
     )
     prepared = prepare(notice, "notice.yaml") if notice.strip() else None
     shown_again(
-        request, lambda status, error: _bpo_page(request, staff, status, error=error, form=form)
+        request,
+        lambda status, error: _bpo_page(request, staff, status, error=error, form=form),
+        kinds=(AccountError,),
     )
     with runtime.db.session() as session:
         org = clients.onboard_client(
@@ -187,6 +194,7 @@ def _act(request: Request, staff: Staff, client_id: int, action: Any, **shown: A
     shown_again(
         request,
         lambda status, error: _client_page(request, staff, client_id, status, error=error, **shown),
+        kinds=(AccountError,),
     )
     try:
         with runtime.db.session() as session:
@@ -296,7 +304,9 @@ def offboard(
         return bad
     runtime = request.app.state.runtime
     shown_again(
-        request, lambda status, error: _client_page(request, staff, client_id, status, error=error)
+        request,
+        lambda status, error: _client_page(request, staff, client_id, status, error=error),
+        kinds=(AccountError,),
     )
     try:
         with runtime.db.read_session() as session:
@@ -383,6 +393,7 @@ def all_clients(
             lambda status, error: _refuse(
                 request, staff, status, "This page cannot be shown", error + "."
             ),
+            kinds=(desk.DeskError,),
         )
         page = desk.due_requests(session, chosen, cursor, overdue_only=overdue)
     return render(

@@ -55,7 +55,11 @@ def decide(
     if state is not None and not (len(state) == 2 and state.isalpha()):
         return _page(request, staff, 422, error="state: two letters, such as CA")
     runtime = request.app.state.runtime
-    shown_again(request, lambda status, error: _page(request, staff, status, error=error))
+    shown_again(
+        request,
+        lambda status, error: _page(request, staff, status, error=error),
+        kinds=(acting.IntentError,),
+    )
     with runtime.db.session() as session:  # an IntentError rolls it back and shows the page
         if decision == "confirm":
             acting.confirm(

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from honorbound.consent.models import ConsentChannel, Purpose
-from honorbound.consent.scrub import scrub
+from honorbound.consent.scrub import ScrubError, scrub
 from honorbound.web.forms import shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
@@ -71,6 +71,7 @@ def scrub_list(
                 request, staff, status, error.replace("list.csv", "the file")
             ),
             field="campaign",
+            kinds=(ScrubError,),
         )
         try:
             with runtime.db.session() as session:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.accounts import team, twofactor
 from honorbound.accounts.models import Organization, User
+from honorbound.accounts.service import AccountError
 from honorbound.web import csrf
 from honorbound.web.forms import shown_again
 from honorbound.web.rendering import render
@@ -61,7 +62,9 @@ def invite(
     runtime = request.app.state.runtime
     form = {"email": email, "role": role, "display_name": display_name}
     shown_again(
-        request, lambda status, error: _page(request, staff, status, error=error, form=form)
+        request,
+        lambda status, error: _page(request, staff, status, error=error, form=form),
+        kinds=(AccountError,),
     )
     with runtime.db.session() as session:
         org = session.get(Organization, staff.organization_id)
@@ -88,7 +91,11 @@ def _member_action(
     if not 1 <= user_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="member")
     runtime = request.app.state.runtime
-    shown_again(request, lambda status, error: _page(request, staff, status, error=error))
+    shown_again(
+        request,
+        lambda status, error: _page(request, staff, status, error=error),
+        kinds=(AccountError,),
+    )
     try:
         with runtime.db.session() as session:
             if action == "role":
@@ -178,6 +185,7 @@ def accept(
         lambda status, error: render(
             request, "invite.html", status, token=token, username=username, error=error
         ),
+        kinds=(AccountError,),
     )
     with runtime.db.session() as session:
         team.accept_invite(session, token, password)
