@@ -122,11 +122,9 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
     # (honorbound.errors); a browser path gets the web layer's HTML page for that status.
     @app.exception_handler(HonorboundError)
     async def _domain(request: Request, exc: HonorboundError) -> Response:
-        route = request.scope.get("route")
-        if isinstance(route, ProtocolRoute):
-            own = route.render_error(exc)
-            if own is not None:
-                return own
+        own = _protocol_answer(request, exc)
+        if own is not None:
+            return own
         if exc.status == 500:
             return await _crash(request, exc)  # our failure: logged, and a generic answer
         errors = exc.errors()
@@ -205,16 +203,6 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
     async def _deep(request: Request, exc: RecursionError) -> JSONResponse:
         return _nested(request)
 
-    def _nested(request: Request) -> JSONResponse:
-        # JSON nested deeper than the parser's recursion limit: bad input, not our failure.
-        return problem_response(
-            400,
-            "Request body is nested too deeply",
-            "The body nests arrays or objects too deeply to read; flatten it.",
-            request.url.path,
-            [{"field": "body", "message": "is nested too deeply"}],
-        )
-
     @app.exception_handler(SQLAlchemyError)
     async def _busy(request: Request, exc: SQLAlchemyError) -> JSONResponse:
         if _nul_character(exc):
@@ -258,6 +246,23 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
             "Something went wrong on our side; it has been logged.",
             request.url.path,
         )
+
+
+def _protocol_answer(request: Request, exc: HonorboundError) -> Response | None:
+    """The protocol's own error body, when the route is a protocol's (DRP, OpenDSR)."""
+    route = request.scope.get("route")
+    return route.render_error(exc) if isinstance(route, ProtocolRoute) else None
+
+
+def _nested(request: Request) -> JSONResponse:
+    # JSON nested deeper than the parser's recursion limit: bad input, not our failure.
+    return problem_response(
+        400,
+        "Request body is nested too deeply",
+        "The body nests arrays or objects too deeply to read; flatten it.",
+        request.url.path,
+        [{"field": "body", "message": "is nested too deeply"}],
+    )
 
 
 def _nul_character(exc: SQLAlchemyError) -> bool:
