@@ -14,8 +14,9 @@ Every exception class a domain package raises for bad input or a refused action 
 The API registers one handler for the base (`honorbound.api.problems`): every subclass answers
 as a problem document without a try/except in the router. The web layer registers one handler
 that answers an HTML error page in the frame of the portal or the console
-(`honorbound.web.errors`). A router catches a domain error by hand only when its answer depends
-on the route (a title naming the form); `tests/foundation/test_errors.py` lists those.
+(`honorbound.web.errors`). A protocol with its own error body answers through its route class
+(`api.problems.ProtocolRoute`), a form shown again through `web.forms.shown_again`; the few
+routers that still catch a domain error by hand are listed in `tests/foundation/test_errors.py`.
 
     HonorboundError                   base (500 unless a subclass says otherwise)
      +-- FieldError                   bad input; `field` names it, status 422 unless given

@@ -275,259 +275,127 @@ def test_a_route_error_keeps_its_problem_fields(app: Any) -> None:
 # -- no hand-written translations in the routers --------------------------------------------
 ROUTERS = [SRC / "api" / "routes", SRC / "web"]
 
-# (module relative to src/honorbound, class caught) -> why the router words it itself.
-PAGE = "re-renders its page or form with the sentence (or the console's not-found page naming what)"
-CLIENTS = "titles name the client operation; the 404s name the client or offboarding"
-CONSENT = (
-    "titles name the consent form (event, opt-out, do-not-call, import); the route picks the field"
+# (module relative to src/honorbound, class caught) -> why the router still catches it itself.
+# An error that needs more members says so on its class (detail/errors/extra); a protocol's
+# own body is its route class's (api/problems.ProtocolRoute); a form shown again with the
+# sentence says so with web/forms.shown_again before the domain call. What remains:
+ERASE = "a refused minor's data already held is scheduled for erasure in its own unit of work; "
+ERASE += "the refusal is then re-raised to the one handler"
+NOT_YET = (
+    "not yet moved to web/forms.shown_again: the page maps the error to its own plain words "
+    "(per field, in the portal's language) or tells two errors of the same status apart "
+    "(a not-found page for one, the form for the other)"
 )
-VAULT = "fields name the body's index (identities[i]); BelowMinimumAge schedules an erasure first"
-PUBLIC = "SMS webhook title 'Invalid message'; a bad link answers the unsubscribe page"
+SPANISH = (
+    "not yet moved to web/forms.shown_again: the page shows the error's message still marked "
+    "for translation (i18n.message_of), which forms.sentence does not keep yet"
+)
+PARTIAL = "not a refusal: the page is still shown, without the part that could not be read"
 HAND_TRANSLATED: dict[tuple[str, str], str] = {
-    (
-        "api/routes/clients.py",
-        "AccountError",
-    ): CLIENTS,
-    (
-        "api/routes/clients.py",
-        "AdoptionError",
-    ): CLIENTS,
-    (
-        "api/routes/clients.py",
-        "OverrideError",
-    ): CLIENTS,
-    (
-        "api/routes/clients.py",
-        "SubprocessorError",
-    ): CLIENTS,
-    (
-        "api/routes/consent.py",
-        "DncFileError",
-    ): CONSENT,
-    (
-        "api/routes/consent.py",
-        "InvalidIdentity",
-    ): CONSENT,
-    (
-        "api/routes/consent.py",
-        "LedgerError",
-    ): CONSENT,
-    (
-        "api/routes/consent.py",
-        "NotOperatedByBpo",
-    ): CONSENT,
-    (
-        "api/routes/consent.py",
-        "RemovalNeedsConfirmation",
-    ): CONSENT,
-    (
-        "api/routes/consent_public.py",
-        "LinkError",
-    ): PUBLIC,
-    (
-        "api/routes/consent_public.py",
-        "SmsError",
-    ): PUBLIC,
-    (
-        "api/routes/disclosures.py",
-        "DisclosureRefused",
-    ): "the refusal's `reasons` member is the route's view of the check",
-    (
-        "api/routes/policy.py",
-        "AdoptionError",
-    ): "the detail counts the declaration's problems and names each line",
-    (
-        "api/routes/protocols.py",
-        "ProtocolError",
-    ): "DRP/OpenDSR error bodies are the protocols' own, not problem documents",
-    (
-        "api/routes/protocols.py",
-        "RightsError",
-    ): "DRP/OpenDSR error bodies are the protocols' own, not problem documents",
-    (
-        "api/routes/sms_numbers.py",
-        "SharedNumberError",
-    ): "the route names the field at fault (clients, number)",
-    (
-        "api/routes/sms_numbers.py",
-        "SmsError",
-    ): "the route names the field at fault (clients, number)",
-    (
-        "api/routes/vault.py",
-        "BelowMinimumAge",
-    ): VAULT,
-    (
-        "api/routes/vault.py",
-        "CollectionRefused",
-    ): VAULT,
-    (
-        "api/routes/vault.py",
-        "IdempotencyMismatch",
-    ): VAULT,
-    (
-        "api/routes/vault.py",
-        "InvalidIdentity",
-    ): VAULT,
-    (
-        "api/routes/vault.py",
-        "InvalidIdentityAt",
-    ): VAULT,
-    (
-        "api/routes/vault.py",
-        "InvalidLifecycleDate",
-    ): VAULT,
-    (
-        "api/routes/vault.py",
-        "KeyDestroyed",
-    ): VAULT,
-    (
-        "api/routes/vault.py",
-        "LineRefused",
-    ): VAULT,
-    (
-        "api/routes/vault.py",
-        "NothingToReveal",
-    ): VAULT,
-    (
-        "api/routes/vault.py",
-        "SubjectConflict",
-    ): VAULT,
-    (
-        "api/routes/vault.py",
-        "SubjectNotFound",
-    ): VAULT,
-    (
-        "web/console/breach.py",
-        "IncidentNotFound",
-    ): PAGE,
-    (
-        "web/console/clients.py",
-        "AccountError",
-    ): PAGE,
-    (
-        "web/console/clients.py",
-        "AdoptionError",
-    ): PAGE,
-    (
-        "web/console/clients.py",
-        "DeskError",
-    ): PAGE,
-    (
-        "web/console/clients.py",
-        "NotAMember",
-    ): PAGE,
-    (
-        "web/console/clients.py",
-        "OverrideError",
-    ): PAGE,
-    (
-        "web/console/clients.py",
-        "SubprocessorError",
-    ): PAGE,
     (
         "web/console/client_settings.py",
         "SharedNumberError",
-    ): PAGE,
+    ): SPANISH,
     (
-        "web/console/consent.py",
-        "InvalidIdentity",
-    ): PAGE,
+        "web/console/clients.py",
+        "AccountError",
+    ): SPANISH,
     (
-        "web/console/consent.py",
-        "LedgerError",
-    ): PAGE,
+        "web/console/clients.py",
+        "AdoptionError",
+    ): SPANISH,
     (
-        "web/console/desk.py",
-        "InvalidIdentity",
-    ): PAGE,
+        "web/console/clients.py",
+        "DeskError",
+    ): SPANISH,
     (
-        "web/console/desk.py",
-        "LedgerError",
-    ): PAGE,
+        "web/console/clients.py",
+        "NotAMember",
+    ): SPANISH,
     (
-        "web/console/desk.py",
-        "RightsError",
-    ): PAGE,
+        "web/console/clients.py",
+        "OverrideError",
+    ): SPANISH,
     (
-        "web/console/intents.py",
-        "IntentError",
-    ): PAGE,
-    (
-        "web/console/outbox.py",
-        "MessageErased",
-    ): PAGE,
-    (
-        "web/console/outbox.py",
-        "UnknownMessage",
-    ): PAGE,
-    (
-        "web/console/reports.py",
-        "InvalidIdentity",
-    ): PAGE,
-    (
-        "web/console/requests.py",
-        "RequestNotFound",
-    ): PAGE,
-    (
-        "web/console/requests.py",
-        "RightsError",
-    ): PAGE,
-    (
-        "web/console/retention.py",
-        "RetentionInputError",
-    ): PAGE,
-    (
-        "web/console/scrub.py",
-        "ScrubError",
-    ): PAGE,
-    (
-        "web/console/subjects.py",
-        "InvalidIdentity",
-    ): PAGE,
-    (
-        "web/console/subjects.py",
-        "NothingToReveal",
-    ): PAGE,
-    (
-        "web/console/subjects.py",
-        "SubjectNotFound",
-    ): PAGE,
-    (
-        "web/console/systems.py",
-        "SystemsError",
-    ): PAGE,
+        "web/console/clients.py",
+        "SubprocessorError",
+    ): SPANISH,
     (
         "web/console/team.py",
         "AccountError",
-    ): PAGE,
+    ): SPANISH,
+    (
+        "api/routes/vault.py",
+        "BelowMinimumAge",
+    ): ERASE,
+    (
+        "web/console/desk.py",
+        "InvalidIdentity",
+    ): NOT_YET,
+    (
+        "web/console/desk.py",
+        "LedgerError",
+    ): NOT_YET,
+    (
+        "web/console/desk.py",
+        "RightsError",
+    ): NOT_YET,
+    (
+        "web/console/outbox.py",
+        "MessageErased",
+    ): NOT_YET,
+    (
+        "web/console/outbox.py",
+        "UnknownMessage",
+    ): NOT_YET,
+    (
+        "web/console/requests.py",
+        "RequestNotFound",
+    ): NOT_YET,
+    (
+        "web/console/requests.py",
+        "RightsError",
+    ): NOT_YET,
+    (
+        "web/console/retention.py",
+        "RetentionInputError",
+    ): NOT_YET,
+    (
+        "web/console/subjects.py",
+        "NothingToReveal",
+    ): NOT_YET,
+    (
+        "web/console/subjects.py",
+        "SubjectNotFound",
+    ): NOT_YET,
+    (
+        "web/console/systems.py",
+        "SystemsError",
+    ): PARTIAL,
     (
         "web/login.py",
         "TwoFactorError",
-    ): PAGE,
+    ): NOT_YET,
     (
         "web/portal/choices.py",
         "InvalidIdentity",
-    ): PAGE,
-    (
-        "web/portal/preferences.py",
-        "LinkError",
-    ): PAGE,
+    ): NOT_YET,
     (
         "web/portal/requests.py",
         "InvalidIdentity",
-    ): PAGE,
+    ): NOT_YET,
     (
         "web/portal/requests.py",
         "RightsError",
-    ): PAGE,
+    ): NOT_YET,
     (
         "web/portal/requests.py",
         "TokenRejected",
-    ): PAGE,
+    ): NOT_YET,
     (
         "web/portal/status.py",
         "TokenRejected",
-    ): PAGE,
+    ): NOT_YET,
 }
 
 
@@ -542,14 +410,24 @@ def _caught(handler: ast.ExceptHandler) -> list[str]:
     return out
 
 
+def _passes_it_on(handler: ast.ExceptHandler) -> bool:
+    """`except HonorboundError: raise` (before an `except ValueError` the domain errors would
+    otherwise fall into) leaves the error to the handler: not a translation."""
+    body = handler.body
+    return len(body) == 1 and isinstance(body[0], ast.Raise) and body[0].exc is None
+
+
 def hand_translations() -> set[tuple[str, str]]:
-    names = {c.__name__ for c in CLASSES}
+    # The bases too: a catch of HonorboundError that words the answer is a translation.
+    names = {c.__name__ for c in CLASSES} | {"HonorboundError"}
     found: set[tuple[str, str]] = set()
     for root in ROUTERS:
         for path in sorted(root.rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
                 if isinstance(node, ast.ExceptHandler) and node.type is not None:
+                    if _passes_it_on(node):
+                        continue
                     for name in _caught(node):
                         if name in names:
                             found.add((str(path.relative_to(SRC)), name))
@@ -562,3 +440,22 @@ def test_routers_leave_domain_errors_to_the_handler() -> None:
     assert not unlisted, f"caught by hand (let the handler answer, or list why): {unlisted}"
     stale = sorted(set(HAND_TRANSLATED) - found)
     assert not stale, f"listed in HAND_TRANSLATED but no longer caught: {stale}"
+
+
+def test_every_problem_type_is_listed_in_the_api_doc() -> None:
+    """docs/api.md lists each type a client can meet, with its status and class: a new error,
+    a renamed one or a changed status fails here until the table says so. 500s are not listed
+    (they answer about:blank, the internal error hidden)."""
+    import re
+
+    text = (SRC.parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(urn:honorbound:problem:[a-z0-9-]+)` \| (\d+)[^|]* \| `([\w.]+)` \|$",
+                      text, re.M)  # fmt: skip
+    listed = {type_: (int(status), where) for type_, status, where in rows}
+    assert len(listed) == len(rows), "a type is listed twice"
+    expected = {
+        c.type: (STATUSES[c.__name__], f"{c.__module__.removeprefix('honorbound.')}.{c.__name__}")
+        for c in CLASSES
+        if STATUSES[c.__name__] != 500
+    }
+    assert listed == expected

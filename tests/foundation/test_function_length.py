@@ -24,7 +24,7 @@ HOT = "compiled (mypyc) hot path of the detector; split only with bench/detect.p
 # "path::qualified name": (lines today, reason)
 ALLOWED: dict[str, tuple[int, str]] = {
     "api/app.py::create_app": (90, WIRING),
-    "api/problems.py::install": (162, ERRORS),
+    "api/problems.py::install": (156, ERRORS),
     "bpo/clients.py::offboard_client": (104, NOT_YET),
     "bpo/sms_numbers.py::route_inbound": (94, NOT_YET),
     "breach/deadlines.py::plan": (156, NOT_YET),

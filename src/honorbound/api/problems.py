@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -75,6 +76,15 @@ def invalid(raw: list[Any], prefix: tuple[Any, ...] = ("body",)) -> Problem:
     return Problem(422, "Invalid request", f"{first['field']} {first['message']}.", errors)
 
 
+class ProtocolRoute(APIRoute):
+    """A route of a protocol whose error bodies are its own, not problem documents (DRP,
+    OpenDSR): the one handler asks the route first. `render_error` answers the protocol's
+    body, or None to leave the error to the problem document."""
+
+    def render_error(self, exc: HonorboundError) -> Response | None:
+        return None
+
+
 # Given by the app: the HTML page for an error on a browser path, or None for the API's paths
 # (`honorbound.web.errors.page`). Called in a worker thread.
 Pages = Callable[..., Response | None]
@@ -87,11 +97,12 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
         field: str = "",
         kind: str = "",
         headers: dict[str, str] | None = None,
+        error: HonorboundError | None = None,
     ) -> Response | None:
         if pages is None:
             return None
         return await anyio.to_thread.run_sync(
-            lambda: pages(request, status, field=field, kind=kind, headers=headers)
+            lambda: pages(request, status, field=field, kind=kind, headers=headers, error=error)
         )
 
     @app.exception_handler(Problem)
@@ -111,11 +122,14 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
     # (honorbound.errors); a browser path gets the web layer's HTML page for that status.
     @app.exception_handler(HonorboundError)
     async def _domain(request: Request, exc: HonorboundError) -> Response:
+        own = _protocol_answer(request, exc)
+        if own is not None:
+            return own
         if exc.status == 500:
             return await _crash(request, exc)  # our failure: logged, and a generic answer
         errors = exc.errors()
         field = errors[0]["field"].rsplit(".", 1)[-1] if errors else ""
-        html = await _page(request, exc.status, field)
+        html = await _page(request, exc.status, field, error=exc)
         if html is not None:
             return html
         return problem_response(
@@ -189,16 +203,6 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
     async def _deep(request: Request, exc: RecursionError) -> JSONResponse:
         return _nested(request)
 
-    def _nested(request: Request) -> JSONResponse:
-        # JSON nested deeper than the parser's recursion limit: bad input, not our failure.
-        return problem_response(
-            400,
-            "Request body is nested too deeply",
-            "The body nests arrays or objects too deeply to read; flatten it.",
-            request.url.path,
-            [{"field": "body", "message": "is nested too deeply"}],
-        )
-
     @app.exception_handler(SQLAlchemyError)
     async def _busy(request: Request, exc: SQLAlchemyError) -> JSONResponse:
         if _nul_character(exc):
@@ -242,6 +246,23 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
             "Something went wrong on our side; it has been logged.",
             request.url.path,
         )
+
+
+def _protocol_answer(request: Request, exc: HonorboundError) -> Response | None:
+    """The protocol's own error body, when the route is a protocol's (DRP, OpenDSR)."""
+    route = request.scope.get("route")
+    return route.render_error(exc) if isinstance(route, ProtocolRoute) else None
+
+
+def _nested(request: Request) -> JSONResponse:
+    # JSON nested deeper than the parser's recursion limit: bad input, not our failure.
+    return problem_response(
+        400,
+        "Request body is nested too deeply",
+        "The body nests arrays or objects too deeply to read; flatten it.",
+        request.url.path,
+        [{"field": "body", "message": "is nested too deeply"}],
+    )
 
 
 def _nul_character(exc: SQLAlchemyError) -> bool:

@@ -40,7 +40,7 @@ from honorbound.consent.models import SmsInbound
 from honorbound.consent.rules import ContactRules
 from honorbound.crypto.keyring import KeyRing
 from honorbound.db.base import Base, utcnow
-from honorbound.errors import HonorboundError
+from honorbound.errors import FieldError
 from honorbound.notify import outbox
 from honorbound.vault.identities import IdentityKind, InvalidIdentity, normalize_phone
 
@@ -96,13 +96,10 @@ class SharedSend(Base):
     sent_at: Mapped[dt.datetime] = mapped_column()
 
 
-class SharedNumberError(HonorboundError, ValueError):
-    status = 422
-    title = "Invalid shared number"
+class SharedNumberError(FieldError, ValueError):
+    """A shared number's configuration that cannot be used; `field` names the input."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+    title = "Invalid shared number"
 
 
 def normalize_number(value: str) -> str:

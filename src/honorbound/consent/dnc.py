@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +50,9 @@ class DncFileError(HonorboundError, ValueError):
         super().__init__(f"{total} bad line(s), nothing imported: {shown}{more}")
         self.lines = lines
         self.total = total
+
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": f"line {n}", "message": reason} for n, reason in self.lines]
 
 
 def parse_line(text: str) -> int:
@@ -153,6 +157,12 @@ class RemovalNeedsConfirmation(HonorboundError, ValueError):
         )
         self.removed = removed
         self.held = held
+
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": "confirm_removal", "message": str(self)}]
+
+    def extra(self) -> dict[str, Any]:
+        return {"removed": self.removed, "held": self.held}
 
 
 def _would_remove(
@@ -330,6 +340,9 @@ class NotOperatedByBpo(HonorboundError, ValueError):
 
     status = 422
     title = "Invalid do-not-call request"
+
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": "binds", "message": str(self)}]
 
 
 def operator_of(session: Session, organization_id: int) -> int | None:

@@ -27,7 +27,7 @@ from honorbound.audit.chain import lock_chain
 from honorbound.consent.identity import IdentityRef, Keys, nanp_digits
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
 from honorbound.db.base import utcnow
-from honorbound.errors import HonorboundError
+from honorbound.errors import FieldError
 
 EVIDENCE_FIELDS = frozenset(
     {
@@ -49,16 +49,10 @@ EVIDENCE_FIELDS = frozenset(
 )
 
 
-class LedgerError(HonorboundError, ValueError):
+class LedgerError(FieldError, ValueError):
     """A choice that cannot be recorded; `field` names the input at fault."""
 
-    status = 422
     title = "Invalid consent event"
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def hash_evidence(keys: Keys, organization_id: int, value: str) -> str:

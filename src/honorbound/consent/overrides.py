@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from honorbound.audit import Actor, append
 from honorbound.consent.rules import ContactRules
 from honorbound.db.base import Base, utcnow
-from honorbound.errors import HonorboundError
+from honorbound.errors import FieldError
 
 MAX_NOTE = 500
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -39,13 +39,10 @@ class ContactOverride(Base):
     updated_by: Mapped[str] = mapped_column(String(200), default="")
 
 
-class OverrideError(HonorboundError, ValueError):
-    status = 422
-    title = "Invalid override"
+class OverrideError(FieldError, ValueError):
+    """A client's contact override that cannot be used; `field` names the input."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+    title = "Invalid override"
 
 
 @dataclass(frozen=True)

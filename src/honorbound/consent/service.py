@@ -18,7 +18,7 @@ from honorbound.consent.models import ConsentEvent
 from honorbound.consent.rules import ContactRules
 from honorbound.crypto.keyring import KeyRing
 from honorbound.policy.jurisdictions import JurisdictionRules
-from honorbound.vault.identities import IdentityKind
+from honorbound.vault.identities import IdentityKind, InvalidIdentity
 
 # The engine each runtime built, by its key ring: for callers that hold only the key ring
 # (tests, the benchmark) to reach the same engine (and its snapshots) the runtime's adapters
@@ -82,8 +82,13 @@ def resolve(
     value: str,
     kind: str | None = None,
 ) -> IdentityRef:
-    """Raises InvalidIdentity (a ValueError) naming the problem, never the value."""
-    return identify(keys, organization_id, value, IdentityKind(kind) if kind else None)
+    """Raises InvalidIdentity (a ValueError) naming the problem, never the value; its
+    `field` is "kind" for a kind that is not one of IdentityKind."""
+    try:
+        known = IdentityKind(kind) if kind else None
+    except ValueError as exc:
+        raise InvalidIdentity(str(exc), field="kind") from None
+    return identify(keys, organization_id, value, known)
 
 
 def subject_for(

@@ -30,7 +30,7 @@ from honorbound.consent.keywords import language as keyword_language
 from honorbound.consent.models import Action, ConsentChannel, Purpose, SmsInbound, Source
 from honorbound.consent.rules import ContactRules
 from honorbound.crypto.keyring import KeyRing
-from honorbound.errors import HonorboundError
+from honorbound.errors import FieldError
 from honorbound.notify import outbox
 from honorbound.notify.models import Channel
 from honorbound.vault.identities import IdentityKind, normalize_phone
@@ -82,13 +82,10 @@ def short_code(value: str) -> str | None:
     return text if text.isdigit() and len(text) in (5, 6) else None
 
 
-class SmsError(HonorboundError, ValueError):
-    status = 422
-    title = "Invalid message"
+class SmsError(FieldError, ValueError):
+    """An inbound message that cannot be read; `field` names the form field at fault."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+    title = "Invalid message"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -47,6 +48,25 @@ class DisclosureRefused(HonorboundError):
         reasons = "; ".join(sorted({r.message for r in check.reasons}))
         super().__init__(reasons or "no subject holds data of those categories")
         self.check = check
+
+    def errors(self) -> list[dict[str, str]]:
+        at_fault = [{"field": "body.recipient", "message": r.message} for r in self.check.reasons]
+        return at_fault or [{"field": "body.categories", "message": str(self)}]
+
+    def extra(self) -> dict[str, Any]:
+        # Each reason as the guard's check answers it (POST /v1/disclosures/check).
+        return {
+            "reasons": [
+                {
+                    "code": r.code.value,
+                    "message": r.message,
+                    "subject_id": r.subject_id,
+                    "category": r.category,
+                    "record_id": r.record_id,
+                }
+                for r in self.check.reasons
+            ]
+        }
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from honorbound.audit import Actor, append
 from honorbound.crypto.keyring import KeyRing
 from honorbound.db.base import Base, utcnow
-from honorbound.errors import HonorboundError
+from honorbound.errors import FieldError
 from honorbound.notify import outbox
 from honorbound.notify.models import Channel
 
@@ -46,13 +46,10 @@ class Subprocessor(Base):
     removed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
-class SubprocessorError(HonorboundError, ValueError):
-    status = 422
-    title = "Invalid sub-processor"
+class SubprocessorError(FieldError, ValueError):
+    """A sub-processor entry that cannot be used; `field` names the input."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+    title = "Invalid sub-processor"
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,13 @@ class AdoptionError(HonorboundError, ValueError):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    def detail(self) -> str:
+        first = f"; the first: {self.problems[0]}" if self.problems else ""
+        return f"{len(self.problems)} problem(s){first}. Nothing was adopted."
+
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": f"line {p.line}", "message": p.message} for p in self.problems]
+
 
 @dataclass(frozen=True)
 class AdoptedPolicy:

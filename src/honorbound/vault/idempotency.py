@@ -34,6 +34,9 @@ class IdempotencyMismatch(HonorboundError):
     status = 422
     title = "Idempotency-Key reused"
 
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": "header.Idempotency-Key", "message": str(self)}]
+
 
 @dataclass(frozen=True)
 class Replay:

@@ -33,6 +33,14 @@ class InvalidIdentity(HonorboundError, ValueError):
     status = 422
     title = "Invalid identity"
 
+    def __init__(self, message: str, field: str = "identity") -> None:
+        super().__init__(message)
+        # The input at fault: the value ("identity") or, for an unknown kind, "kind".
+        self.field = field
+
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": self.field, "message": str(self)}]
+
 
 _LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")

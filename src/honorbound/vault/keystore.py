@@ -145,6 +145,10 @@ class KeyDestroyed(HonorboundError, LookupError):
     status = 404
     title = "Not found"
 
+    def detail(self) -> str:
+        # Which key is gone is for the log, not for the caller: to them the subject is erased.
+        return "No such subject, or it has been erased."
+
 
 @dataclass(frozen=True)
 class RotationResult:

@@ -10,6 +10,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -46,6 +47,13 @@ class InvalidIdentityAt(HonorboundError, ValueError):
         super().__init__(message)
         self.index = index
         self.message = message
+        self.field = f"body.identities[{index}].value"
+
+    def detail(self) -> str:
+        return f"{self.field} {self.message}."
+
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": self.field, "message": self.message}]
 
 
 class SubjectConflict(HonorboundError):
@@ -58,10 +66,25 @@ class SubjectConflict(HonorboundError):
         super().__init__("the identities belong to different subjects")
         self.subject_ids = subject_ids
 
+    def detail(self) -> str:
+        return (
+            "The identities given belong to more than one subject; merge them first "
+            "(POST /v1/subjects/merge)."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"subject_ids": self.subject_ids}
+
 
 class SubjectNotFound(HonorboundError, LookupError):
+    """No such subject in the organization, or it has been erased; the message says which."""
+
     status = 404
     title = "Not found"
+
+    def detail(self) -> str:
+        text = str(self)
+        return text[:1].upper() + text[1:] + "."
 
 
 class BelowMinimumAge(CollectionRefused):
@@ -109,7 +132,7 @@ def get_subject(session: Session, organization_id: int, subject_id: int) -> Subj
         select(Subject).where(Subject.id == subject_id, Subject.organization_id == organization_id)
     )
     if subject is None:
-        raise SubjectNotFound("no subject with that id in this organization")
+        raise SubjectNotFound("no subject with that id in your organization")
     return subject
 
 
@@ -391,6 +414,16 @@ class InvalidLifecycleDate(HonorboundError, ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+    def _path(self) -> str:
+        # The request body's field (lifecycle dates arrive as a JSON body).
+        return "body" if self.field == "body" else f"body.{self.field}"
+
+    def detail(self) -> str:
+        return f"{self._path()} {self.message}."
+
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": self._path(), "message": self.message}]
 
 
 def record_lifecycle(

@@ -10,10 +10,12 @@ from collections import defaultdict
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 
 from honorbound import i18n
+from honorbound.errors import HonorboundError
 from honorbound.i18n import N_
+from honorbound.web import forms
 from honorbound.web.portal import language
 from honorbound.web.portal.common import organization
 from honorbound.web.rendering import render
@@ -124,9 +126,15 @@ def page(
     field: str = "",
     kind: str = "",
     headers: dict[str, str] | None = None,
-) -> HTMLResponse | None:
+    error: HonorboundError | None = None,
+) -> Response | None:
     """The HTML page for an error on a browser path; None for the JSON API's paths. Runs in a
-    worker thread (it may read the organization)."""
+    worker thread (it may read the organization). A domain `error` on a page that shows its
+    form again (`web/forms.py`) answers that page."""
+    if error is not None:
+        again = forms.answer(request, error)  # a page that declared it (/invite is one too)
+        if again is not None:
+            return again
     if not is_browser_path(request.url.path):
         return None
     context = _frame(request)

@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Organization
-from honorbound.accounts.service import AccountError, Principal
+from honorbound.accounts.service import Principal
 from honorbound.api.deps import ReadSessionDep, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
 from honorbound.bpo import clients
 from honorbound.consent import overrides
 from honorbound.disclosures import subprocessors
-from honorbound.policy.store import AdoptionError, prepare
+from honorbound.policy.store import prepare
 from honorbound.retention.certificates import document
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
@@ -122,10 +122,6 @@ def owned_client(client_id: RowId, principal: BpoAdmin, session: ReadSessionDep)
 OwnedClient = Annotated[int, Depends(owned_client)]
 
 
-def _refused(exc: AccountError) -> Problem:
-    return Problem(422, "Cannot do this", str(exc))
-
-
 @router.get("", response_model=list[ClientOut])
 def list_clients(principal: BpoAdmin, session: SessionDep) -> list[ClientOut]:
     rows = clients.clients(session, principal.organization_id)
@@ -138,17 +134,11 @@ def onboard(
 ) -> ClientOut:
     prepared = None
     if body.notice is not None:
-        try:
-            prepared = prepare(body.notice, "notice.yaml")
-        except AdoptionError as exc:
-            raise Problem(422, "The notice has errors", str(exc)) from None
-    try:
-        org = clients.onboard_client(
-            session, principal.organization_id, body.slug, body.name, body.privacy_contact,
-            principal.actor, prepared, runtime.jobs,
-        )  # fmt: skip
-    except AccountError as exc:
-        raise _refused(exc) from None
+        prepared = prepare(body.notice, "notice.yaml")  # AdoptionError names each line
+    org = clients.onboard_client(
+        session, principal.organization_id, body.slug, body.name, body.privacy_contact,
+        principal.actor, prepared, runtime.jobs,
+    )  # fmt: skip
     return _out(org)
 
 
@@ -161,12 +151,9 @@ def get_client(client_id: RowId, principal: BpoAdmin, session: SessionDep) -> Cl
 def issue_key(
     client_id: OwnedClient, body: NewClientKey, principal: BpoAdmin, session: SessionDep
 ) -> IssuedClientKey:
-    try:
-        key, plaintext = clients.issue_client_key(
-            session, principal.organization_id, client_id, body.role, body.name, principal.actor
-        )
-    except AccountError as exc:
-        raise _refused(exc) from None
+    key, plaintext = clients.issue_client_key(
+        session, principal.organization_id, client_id, body.role, body.name, principal.actor
+    )
     return IssuedClientKey(id=key.id, prefix=key.prefix, role=key.role, key=plaintext)
 
 
@@ -178,14 +165,11 @@ def invite(
     runtime: RuntimeDep,
     session: SessionDep,
 ) -> Invitation:
-    try:
-        user, link = clients.invite_to_client(
-            session, runtime.keys, runtime.jobs, principal.organization_id, client_id,
-            body.email, body.role, body.display_name, principal.actor,
-            runtime.settings.base_url.rstrip("/") + "/invite",
-        )  # fmt: skip
-    except AccountError as exc:
-        raise _refused(exc) from None
+    user, link = clients.invite_to_client(
+        session, runtime.keys, runtime.jobs, principal.organization_id, client_id,
+        body.email, body.role, body.display_name, principal.actor,
+        runtime.settings.base_url.rstrip("/") + "/invite",
+    )  # fmt: skip
     return Invitation(user_id=user.id, username=user.username, link=link)
 
 
@@ -193,13 +177,10 @@ def invite(
 def grant(
     client_id: OwnedClient, body: NewAccess, principal: BpoAdmin, session: SessionDep
 ) -> Access:
-    try:
-        membership = clients.grant_client_access(
-            session, principal.organization_id, client_id, body.username, body.role,
-            principal.actor,
-        )  # fmt: skip
-    except AccountError as exc:
-        raise _refused(exc) from None
+    membership = clients.grant_client_access(
+        session, principal.organization_id, client_id, body.username, body.role,
+        principal.actor,
+    )  # fmt: skip
     return Access(
         user_id=membership.user_id,
         organization_id=membership.organization_id,
@@ -210,20 +191,14 @@ def grant(
 @router.post("/{client_id}/disable", response_model=ClientOut)
 def disable(client_id: RowId, principal: BpoAdmin, session: SessionDep) -> ClientOut:
     org = _client(session, principal, client_id)
-    try:
-        clients.disable_client(session, principal.organization_id, client_id, principal.actor)
-    except AccountError as exc:
-        raise _refused(exc) from None
+    clients.disable_client(session, principal.organization_id, client_id, principal.actor)
     return _out(org)
 
 
 @router.post("/{client_id}/enable", response_model=ClientOut)
 def enable(client_id: RowId, principal: BpoAdmin, session: SessionDep) -> ClientOut:
     org = _client(session, principal, client_id)
-    try:
-        clients.enable_client(session, principal.organization_id, client_id, principal.actor)
-    except AccountError as exc:
-        raise _refused(exc) from None
+    clients.enable_client(session, principal.organization_id, client_id, principal.actor)
     return _out(org)
 
 
@@ -236,25 +211,22 @@ def offboard(client_id: RowId, principal: BpoAdmin, runtime: RuntimeDep) -> Offb
     """Export the disabled client's data as a package for the controller, erase it, and
     answer with the signed certificate. The package waits at /offboarding/package."""
     bpo_id = principal.organization_id
-    try:
-        with runtime.db.read_session() as session:
-            _client(session, principal, client_id)
-            export = clients.export_client(
-                session, runtime.vault_keys, runtime.rules, bpo_id, client_id,
-                offboarding_dir(runtime), runtime.settings.recordings_store,
-            )  # fmt: skip
-        with runtime.db.session() as session:
-            row = clients.offboard_client(
-                session, runtime.keys, runtime.vault_keys, bpo_id, client_id, export,
-                principal.actor,
-            )  # fmt: skip
-            return Offboarding(
-                package_name=row.package_name,
-                package_sha256=row.package_sha256,
-                certificate=document(row.certificate, row.signature),
-            )
-    except AccountError as exc:
-        raise _refused(exc) from None
+    with runtime.db.read_session() as session:
+        _client(session, principal, client_id)
+        export = clients.export_client(
+            session, runtime.vault_keys, runtime.rules, bpo_id, client_id,
+            offboarding_dir(runtime), runtime.settings.recordings_store,
+        )  # fmt: skip
+    with runtime.db.session() as session:
+        row = clients.offboard_client(
+            session, runtime.keys, runtime.vault_keys, bpo_id, client_id, export,
+            principal.actor,
+        )  # fmt: skip
+        return Offboarding(
+            package_name=row.package_name,
+            package_sha256=row.package_sha256,
+            certificate=document(row.certificate, row.signature),
+        )
 
 
 @router.get("/{client_id}/offboarding/certificate")
@@ -321,20 +293,15 @@ def put_overrides(
 ) -> dict[str, Any]:
     """The client's own calling hours, stricter than the law (inside the federal window);
     the law's windows keep applying on top."""
-    try:
-        row = overrides.set_calling_hours(
-            session,
-            client_id,
-            runtime.contact_rules,
-            body.calling_hours.start,
-            body.calling_hours.end,
-            body.note,
-            principal.actor,
-        )
-    except overrides.OverrideError as exc:
-        raise Problem(
-            422, "Invalid override", str(exc), errors=[{"field": exc.field, "message": str(exc)}]
-        ) from None
+    row = overrides.set_calling_hours(
+        session,
+        client_id,
+        runtime.contact_rules,
+        body.calling_hours.start,
+        body.calling_hours.end,
+        body.note,
+        principal.actor,
+    )
     return _overrides_out(row)
 
 
@@ -381,16 +348,10 @@ def add_subprocessor(
     """Register a sub-processor for this client; the change notice goes to the client's
     privacy contact."""
     org = _client(session, principal, client_id)
-    try:
-        change = subprocessors.add(
-            session, runtime.keys, runtime.jobs, client_id, org.privacy_contact, body.name,
-            body.purpose, body.location, body.categories, principal.actor, body.objection_days,
-        )  # fmt: skip
-    except subprocessors.SubprocessorError as exc:
-        raise Problem(
-            422, "Invalid sub-processor", str(exc),
-            errors=[{"field": exc.field, "message": str(exc)}],
-        ) from None  # fmt: skip
+    change = subprocessors.add(
+        session, runtime.keys, runtime.jobs, client_id, org.privacy_contact, body.name,
+        body.purpose, body.location, body.categories, principal.actor, body.objection_days,
+    )  # fmt: skip
     return _change_out(change)
 
 

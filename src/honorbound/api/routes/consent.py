@@ -19,7 +19,7 @@ from honorbound.api.problems import Problem
 from honorbound.consent import calls, dnc, ledger, links, received, report, service
 from honorbound.consent.decisions import MAX_ITEMS, batch_from_items
 from honorbound.consent.models import STAFF_SOURCES, ConsentEvent, Source
-from honorbound.vault.identities import InvalidIdentity
+from honorbound.errors import HonorboundError
 
 router = APIRouter(tags=["consent"])
 Writer = Annotated[Principal, Depends(require("consent.write"))]
@@ -119,13 +119,8 @@ class LinkIn(IdentityIn):
 
 
 def _identity(runtime: Any, principal: Principal, body: IdentityIn) -> Any:
-    try:
-        return service.resolve(runtime.keys, principal.organization_id, body.identity, body.kind)
-    except (InvalidIdentity, ValueError) as exc:
-        field = "kind" if body.kind and "IdentityKind" in str(exc) else "identity"
-        raise Problem(
-            422, "Invalid identity", str(exc), errors=[{"field": field, "message": str(exc)}]
-        ) from None
+    # InvalidIdentity names the field ("identity", or "kind"); the handler answers it.
+    return service.resolve(runtime.keys, principal.organization_id, body.identity, body.kind)
 
 
 def _event_out(event: ConsentEvent) -> EventOut:
@@ -164,29 +159,21 @@ def record_event(
     if body.user_agent:
         evidence["user_agent_hash"] = ledger.hash_evidence(runtime.keys, org, body.user_agent)
     subject_id = service.subject_for(session, runtime.vault_keys, org, ref, body.identity)
-    try:
-        event, created = ledger.record(
-            session,
-            org,
-            ref,
-            body.purpose,
-            body.channel,
-            body.action,
-            body.source,
-            principal.actor,
-            scope=body.scope,
-            subject_id=subject_id,
-            evidence=evidence,
-            occurred_at=body.occurred_at,
-            external_ref=body.external_ref,
-        )
-    except ledger.LedgerError as exc:
-        raise Problem(
-            422,
-            "Invalid consent event",
-            exc.message,
-            errors=[{"field": exc.field, "message": exc.message}],
-        ) from None
+    event, created = ledger.record(
+        session,
+        org,
+        ref,
+        body.purpose,
+        body.channel,
+        body.action,
+        body.source,
+        principal.actor,
+        scope=body.scope,
+        subject_id=subject_id,
+        evidence=evidence,
+        occurred_at=body.occurred_at,
+        external_ref=body.external_ref,
+    )
     _, token = service.receipt_for(
         session, runtime.keys, event, runtime.settings.base_url, runtime.settings.mail_from
     )
@@ -202,26 +189,18 @@ def record_received_opt_out(
     ref = _identity(runtime, principal, body)
     org = principal.organization_id
     subject_id = service.subject_for(session, runtime.vault_keys, org, ref, body.identity)
-    try:
-        event, created = received.record_received_opt_out(
-            session,
-            org,
-            ref,
-            principal.actor,
-            source=body.source,
-            purpose=body.purpose,
-            channel=body.channel,
-            received_at=body.received_at,
-            reference=body.reference,
-            subject_id=subject_id,
-        )
-    except ledger.LedgerError as exc:
-        raise Problem(
-            422,
-            "Invalid opt-out",
-            exc.message,
-            errors=[{"field": exc.field, "message": exc.message}],
-        ) from None
+    event, created = received.record_received_opt_out(
+        session,
+        org,
+        ref,
+        principal.actor,
+        source=body.source,
+        purpose=body.purpose,
+        channel=body.channel,
+        received_at=body.received_at,
+        reference=body.reference,
+        subject_id=subject_id,
+    )
     _, token = service.receipt_for(
         session, runtime.keys, event, runtime.settings.base_url, runtime.settings.mail_from
     )
@@ -329,13 +308,8 @@ def add_company_dnc(
                 source=body.source,
                 requested_at=body.requested_at,
             )
-    except dnc.NotOperatedByBpo as exc:
-        raise Problem(
-            422,
-            "Invalid do-not-call request",
-            str(exc),
-            errors=[{"field": "binds", "message": str(exc)}],
-        ) from None
+    except HonorboundError:
+        raise  # e.g. NotOperatedByBpo (a ValueError too): the one handler answers it
     except ValueError as exc:
         field = "source" if "Source" in str(exc) else "requested_at"
         raise Problem(
@@ -384,15 +358,7 @@ def import_national_dnc(
             "(permission dnc.replace). Use mode=add to only add numbers.",
         )
     text = body.decode("utf-8", errors="replace")
-    try:
-        numbers = dnc.parse(text.splitlines())
-    except dnc.DncFileError as exc:
-        raise Problem(
-            422,
-            "Bad lines in the registry file",
-            str(exc),
-            errors=[{"field": f"line {n}", "message": r} for n, r in exc.lines],
-        ) from None
+    numbers = dnc.parse(text.splitlines())  # DncFileError lists the bad lines
     try:
         result = dnc.import_national(
             session,
@@ -404,14 +370,8 @@ def import_national_dnc(
             principal.actor,
             confirm_removal=confirm_removal,
         )
-    except dnc.RemovalNeedsConfirmation as exc:
-        raise Problem(
-            409,
-            "Removal needs confirmation",
-            str(exc),
-            errors=[{"field": "confirm_removal", "message": str(exc)}],
-            extra={"removed": exc.removed, "held": exc.held},
-        ) from None
+    except HonorboundError:
+        raise  # RemovalNeedsConfirmation (a ValueError too): the one handler answers it
     except ValueError as exc:
         raise Problem(
             422,

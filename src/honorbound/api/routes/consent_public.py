@@ -21,6 +21,7 @@ from honorbound.consent import unsubscribe as unsubscribe_
 from honorbound.consent.identity import identify
 from honorbound.consent.models import Source
 from honorbound.vault.identities import IdentityKind
+from honorbound.web.forms import shown_again
 from honorbound.web.rendering import SECURITY_HEADERS
 
 router = APIRouter(tags=["consent (public)"])
@@ -59,26 +60,21 @@ def sms_webhook(
     headers = {k.lower(): v for k, v in request.headers.items()}
     if not signature_check(runtime, org.id).valid(str(request.url), params, headers):
         raise Problem(403, "Bad signature", "The request signature does not match.")
-    try:
-        message = sms.Inbound.from_form(params)
-        outcome = sms.handle(
-            session,
-            runtime.keys,
-            runtime.jobs,
-            org.id,
-            message,
-            runtime.contact_rules,
-            sms.Program(
-                org.name,
-                runtime.settings.mail_from,
-                runtime.contact_rules.sms.default_frequency,
-            ),
-            detector=sms.detect_revocation,
-        )
-    except sms.SmsError as exc:
-        raise Problem(
-            422, "Invalid message", str(exc), errors=[{"field": exc.field, "message": str(exc)}]
-        ) from None
+    message = sms.Inbound.from_form(params)
+    outcome = sms.handle(
+        session,
+        runtime.keys,
+        runtime.jobs,
+        org.id,
+        message,
+        runtime.contact_rules,
+        sms.Program(
+            org.name,
+            runtime.settings.mail_from,
+            runtime.contact_rules.sms.default_frequency,
+        ),
+        detector=sms.detect_revocation,
+    )
     return {"kind": outcome.kind, "duplicate": outcome.duplicate}
 
 
@@ -140,6 +136,14 @@ def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
     return response
 
 
+def _shown_again(request: Request) -> None:
+    shown_again(
+        request,
+        lambda status, error: _page(request, status, error=error, organization=""),
+        kinds=(links.LinkError,),
+    )
+
+
 def _read(runtime: Any, token: str) -> links.Unsubscribe:
     return links.read(runtime.keys, token, runtime.contact_rules.unsubscribe_link_valid_days)
 
@@ -148,10 +152,8 @@ def _read(runtime: Any, token: str) -> links.Unsubscribe:
 def unsubscribe_page(
     token: str, request: Request, session: SessionDep, runtime: RuntimeDep, signal: GpcDep
 ) -> Response:
-    try:
-        link = _read(runtime, token)
-    except links.LinkError as exc:
-        return _page(request, 400, error=str(exc), organization="")
+    _shown_again(request)
+    link = _read(runtime, token)  # a LinkError answers the page with its sentence (400)
     org = session.get(Organization, link.organization_id)
     gpc_status = signal.honor(
         session, link.organization_id, link.identity, subject_id=link.subject_id
@@ -176,10 +178,8 @@ def unsubscribe(
     confirm: Annotated[str | None, Form()] = None,
 ) -> Response:
     """RFC 8058: `List-Unsubscribe=One-Click` acts at once. The confirm page's button too."""
-    try:
-        link = _read(runtime, token)
-    except links.LinkError as exc:
-        return _page(request, 400, error=str(exc), organization="")
+    _shown_again(request)
+    link = _read(runtime, token)  # a LinkError answers the page with its sentence (400)
     if one_click != "One-Click" and confirm != "1":
         return _page(
             request, 400, error="Use the button on the page to unsubscribe.", organization=""

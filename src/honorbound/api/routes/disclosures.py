@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import Offset, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
-from honorbound.disclosures.export import DisclosureRefused, export
+from honorbound.disclosures.export import export
 from honorbound.disclosures.guard import DisclosureCheck, check_disclosure
 from honorbound.disclosures.ledger import list_disclosures, record_disclosure
 from honorbound.disclosures.models import Basis, Disclosure
@@ -343,34 +343,22 @@ def export_file(
     adopted = _policy(session, principal.organization_id)
     with tempfile.TemporaryDirectory(prefix="honorbound-export-") as tmp:
         target = Path(tmp) / "export.jsonl"
-        try:
-            result = export(
-                session,
-                runtime.vault_keys,
-                runtime.rules,
-                principal.organization_id,
-                adopted,
-                recipient=body.recipient,
-                categories=body.categories,
-                purpose=body.purpose,
-                out=target,
-                actor=principal.actor,
-                basis=body.basis,
-                legal_reference=body.legal_reference,
-                subject_ids=body.subject_ids,
-            )
-        except DisclosureRefused as exc:
-            out = _check_out(body.recipient, exc.check)
-            raise Problem(
-                422,
-                "Disclosure refused",
-                str(exc),
-                errors=[
-                    {"field": "body.recipient", "message": r.message} for r in exc.check.reasons
-                ]
-                or [{"field": "body.categories", "message": str(exc)}],
-                extra={"reasons": [r.model_dump() for r in out.reasons]},
-            ) from None
+        # DisclosureRefused carries the errors and the guard's `reasons`: the handler answers.
+        result = export(
+            session,
+            runtime.vault_keys,
+            runtime.rules,
+            principal.organization_id,
+            adopted,
+            recipient=body.recipient,
+            categories=body.categories,
+            purpose=body.purpose,
+            out=target,
+            actor=principal.actor,
+            basis=body.basis,
+            legal_reference=body.legal_reference,
+            subject_ids=body.subject_ids,
+        )
         text = target.read_text(encoding="utf-8")
     return PlainTextResponse(
         text,

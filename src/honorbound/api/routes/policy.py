@@ -241,17 +241,9 @@ def adopt(
     already; 422 listing every problem as `line` + `message` when it does not pass the check.
     `warnings` lists, as `line` + `message`, what the check warns about with the jurisdiction
     rules (the same as `honorbound policy check`); they do not block adoption."""
-    try:
-        # Parsed and checked before the unit of work opens: no parse holds the database.
-        prepared = store.prepare(text, "declaration.yaml", runtime.rules)
-    except store.AdoptionError as exc:
-        errors = [{"field": f"line {p.line}", "message": p.message} for p in exc.problems]
-        raise Problem(
-            422,
-            "Declaration has errors",
-            f"{len(errors)} problem(s); the first: {exc.problems[0]}. Nothing was adopted.",
-            errors=errors,
-        ) from None
+    # Parsed and checked before the unit of work opens: no parse holds the database. An
+    # AdoptionError lists each line at fault; the handler answers it.
+    prepared = store.prepare(text, "declaration.yaml", runtime.rules)
     warned = [{"line": p.line, "message": p.message} for p in prepared.warnings]
     with runtime.db.session() as session:
         adopted, created = store.adopt(

@@ -16,8 +16,6 @@ request writes nothing (not even the replay record).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -27,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from honorbound.accounts.models import Organization
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import RawBody, RuntimeDep, SessionDep, require
-from honorbound.api.problems import Problem
-from honorbound.rights.errors import RightsError
+from honorbound.api.problems import Problem, ProtocolRoute
+from honorbound.errors import HonorboundError
 from honorbound.rights.execution import privacy_contact
 from honorbound.rights.intake import NewRequest
 from honorbound.rights.models import Manner, RequestType
@@ -88,92 +86,85 @@ def _dsr_error(exc: ProtocolError) -> Response:
     )
 
 
-@contextmanager
-def _problems() -> Iterator[None]:
-    try:
-        yield
-    except RightsError as exc:
-        status = 422 if exc.status == 422 else exc.status
-        title = {404: "Not found", 409: "Conflict"}.get(status, "Invalid request")
-        raise Problem(
-            status, title, exc.message, errors=[{"field": exc.field, "message": exc.message}]
-        ) from None
-    except ProtocolError as exc:
-        raise Problem(exc.status, "Refused", exc.message) from None
+class DrpRoute(ProtocolRoute):
+    """DRP's routes: a refusal answers in DRP's error body (s.3.06)."""
+
+    def render_error(self, exc: HonorboundError) -> Response | None:
+        return _drp_error(exc) if isinstance(exc, ProtocolError) else None
+
+
+class OpenDsrRoute(ProtocolRoute):
+    """OpenDSR's routes: a refusal answers in OpenDSR's error body (s.7.6)."""
+
+    def render_error(self, exc: HonorboundError) -> Response | None:
+        return _dsr_error(exc) if isinstance(exc, ProtocolError) else None
+
+
+# The protocols' own paths; included into `router` at the end of the module. The set-up
+# routes under /v1/protocols answer problem documents, as the rest of the API.
+drp_router = APIRouter(route_class=DrpRoute)
+opendsr_router = APIRouter(route_class=OpenDsrRoute)
 
 
 # -- Data Rights Protocol 1.0 ------------------------------------------------------------------
-@router.post(RULES.drp.paths.agent, responses={403: {"description": "Validation failed; no body."}})
+@drp_router.post(
+    RULES.drp.paths.agent, responses={403: {"description": "Validation failed; no body."}}
+)
 def drp_pair(agent_id: AgentId, body: RawBody, request: Request, runtime: RuntimeDep) -> Response:
     """Pair-wise key setup (DRP s.2.05): a signed `{agent-id, business-id, issued-at,
     expires-at, drp.version}` gives `{agent-id, token}`, the pair's bearer token."""
     ctx = _ctx(request, runtime)
-    try:
-        with runtime.db.session() as session:
-            answer = drp.pair(session, ctx, agent_id, body, _now())
-    except ProtocolError as exc:
-        return _drp_error(exc)
+    with runtime.db.session() as session:
+        answer = drp.pair(session, ctx, agent_id, body, _now())
     return JSONResponse(answer)
 
 
-@router.get(RULES.drp.paths.agent)
+@drp_router.get(RULES.drp.paths.agent)
 def drp_agent_info(agent_id: AgentId, request: Request, runtime: RuntimeDep) -> Response:
     """Agent information (DRP s.2.06): `{}` while the token is good; 403 when the token is
     another agent's."""
     ctx = _ctx(request, runtime)
-    try:
-        with runtime.db.read_session() as session:
-            pair_ = drp.authenticate(session, ctx, _bearer(request))
-            if pair_.agent.agent_id != agent_id:
-                raise ProtocolError(403, "the bearer token belongs to another agent")
-    except ProtocolError as exc:
-        return _drp_error(exc)
+    with runtime.db.read_session() as session:
+        pair_ = drp.authenticate(session, ctx, _bearer(request))
+        if pair_.agent.agent_id != agent_id:
+            raise ProtocolError(403, "the bearer token belongs to another agent")
     return JSONResponse({})
 
 
-@router.post(RULES.drp.paths.exercise)
+@drp_router.post(RULES.drp.paths.exercise)
 def drp_exercise(body: RawBody, request: Request, runtime: RuntimeDep) -> Response:
     """Data Rights Exercise (DRP s.2.01): the signed request, base64, `text/plain`. Answers
     the Exercise Status object (s.3.03)."""
     ctx = _ctx(request, runtime)
-    try:
-        with runtime.db.session() as session:
-            pair_ = drp.authenticate(session, ctx, _bearer(request))
-            row, rights = drp.exercise(session, ctx, pair_, body, _now())
-            answer = drp.status_of(ctx, row, rights)
-            links.report_soon(session, ctx.rights, rights)
-    except ProtocolError as exc:
-        return _drp_error(exc)
+    with runtime.db.session() as session:
+        pair_ = drp.authenticate(session, ctx, _bearer(request))
+        row, rights = drp.exercise(session, ctx, pair_, body, _now())
+        answer = drp.status_of(ctx, row, rights)
+        links.report_soon(session, ctx.rights, rights)
     return JSONResponse(answer)
 
 
-@router.get(RULES.drp.paths.status)
+@drp_router.get(RULES.drp.paths.status)
 def drp_status(request_id: DrpRequestId, request: Request, runtime: RuntimeDep) -> Response:
     """Data Rights Status (DRP s.2.02); 403 for a request another agent manages."""
     ctx = _ctx(request, runtime)
-    try:
-        with runtime.db.read_session() as session:
-            pair_ = drp.authenticate(session, ctx, _bearer(request))
-            answer = drp.status(session, ctx, pair_, request_id)
-    except ProtocolError as exc:
-        return _drp_error(exc)
+    with runtime.db.read_session() as session:
+        pair_ = drp.authenticate(session, ctx, _bearer(request))
+        answer = drp.status(session, ctx, pair_, request_id)
     return JSONResponse(answer)
 
 
-@router.delete(RULES.drp.paths.revoke)
+@drp_router.delete(RULES.drp.paths.revoke)
 def drp_revoke(
     request_id: DrpRequestId, body: RawBody, request: Request, runtime: RuntimeDep
 ) -> Response:
     """Data Rights Revoke (DRP s.2.04): a signed `{reason}`; answers the `revoked` status."""
     ctx = _ctx(request, runtime)
-    try:
-        with runtime.db.session() as session:
-            pair_ = drp.authenticate(session, ctx, _bearer(request))
-            row, rights = drp.revoke(session, ctx, pair_, request_id, body, _now())
-            answer = drp.status_of(ctx, row, rights)
-            links.report_soon(session, ctx.rights, rights)
-    except ProtocolError as exc:
-        return _drp_error(exc)
+    with runtime.db.session() as session:
+        pair_ = drp.authenticate(session, ctx, _bearer(request))
+        row, rights = drp.revoke(session, ctx, pair_, request_id, body, _now())
+        answer = drp.status_of(ctx, row, rights)
+        links.report_soon(session, ctx.rights, rights)
     return JSONResponse(answer)
 
 
@@ -183,38 +174,35 @@ def _signed(ctx: ProtocolContext, body: dict[str, Any], status: int, field: bool
     return Response(raw, status_code=status, media_type="application/json", headers=headers)
 
 
-@router.get(RULES.opendsr.paths.discovery)
+@opendsr_router.get(RULES.opendsr.paths.discovery)
 def opendsr_discovery(request: Request, runtime: RuntimeDep) -> Response:
     """What this processor supports (OpenDSR s.6), and where its certificate is."""
     ctx = _ctx(request, runtime)
     return _signed(ctx, opendsr.discovery(ctx), 200, False)
 
 
-@router.get(RULES.opendsr.paths.certificate)
+@opendsr_router.get(RULES.opendsr.paths.certificate)
 def opendsr_certificate(request: Request, runtime: RuntimeDep) -> Response:
     """The certificate whose key signs responses and callbacks (OpenDSR s.6.3)."""
     ctx = _ctx(request, runtime)
     return Response(ctx.processor_key().certificate_pem, media_type="application/x-pem-file")
 
 
-@router.post(RULES.opendsr.paths.requests, status_code=201)
+@opendsr_router.post(RULES.opendsr.paths.requests, status_code=201)
 def opendsr_submit(
     body: RawBody, principal: Controller, request: Request, runtime: RuntimeDep
 ) -> Response:
     """A controller's request (OpenDSR s.7), checked against the 2.0 schema: 201 with the
     signed receipt (s.7.3)."""
     ctx = _ctx(request, runtime)
-    try:
-        with runtime.db.session() as session:
-            _row, answer = opendsr.submit(
-                session, ctx, principal.organization_id, body, principal.actor, _now()
-            )
-    except ProtocolError as exc:
-        return _dsr_error(exc)
+    with runtime.db.session() as session:
+        _row, answer = opendsr.submit(
+            session, ctx, principal.organization_id, body, principal.actor, _now()
+        )
     return _signed(ctx, answer, 201, True)
 
 
-@router.get(RULES.opendsr.paths.request)
+@opendsr_router.get(RULES.opendsr.paths.request)
 def opendsr_status(
     subject_request_id: SubjectRequestId,
     principal: Controller,
@@ -223,16 +211,13 @@ def opendsr_status(
 ) -> Response:
     """The request's status (OpenDSR s.8), signed."""
     ctx = _ctx(request, runtime)
-    try:
-        with runtime.db.read_session() as session:
-            row = opendsr.find(session, principal.organization_id, subject_request_id)
-            answer = opendsr.status_body(session, ctx, row)
-    except ProtocolError as exc:
-        return _dsr_error(exc)
+    with runtime.db.read_session() as session:
+        row = opendsr.find(session, principal.organization_id, subject_request_id)
+        answer = opendsr.status_body(session, ctx, row)
     return _signed(ctx, answer, 200, False)
 
 
-@router.delete(RULES.opendsr.paths.request, status_code=202)
+@opendsr_router.delete(RULES.opendsr.paths.request, status_code=202)
 def opendsr_cancel(
     subject_request_id: SubjectRequestId,
     principal: Controller,
@@ -241,18 +226,15 @@ def opendsr_cancel(
 ) -> Response:
     """Cancel while pending (OpenDSR s.9): 202 with the signed receipt; 409 once it is not."""
     ctx = _ctx(request, runtime)
-    try:
-        with runtime.db.session() as session:
-            answer = opendsr.cancel(
-                session,
-                ctx,
-                principal.organization_id,
-                subject_request_id,
-                principal.actor,
-                _now(),
-            )
-    except ProtocolError as exc:
-        return _dsr_error(exc)
+    with runtime.db.session() as session:
+        answer = opendsr.cancel(
+            session,
+            ctx,
+            principal.organization_id,
+            subject_request_id,
+            principal.actor,
+            _now(),
+        )
     return _signed(ctx, answer, 202, True)
 
 
@@ -337,18 +319,17 @@ def add_agent(
     body: AgentIn, principal: Admin, session: SessionDep, request: Request, runtime: RuntimeDep
 ) -> AgentOut:
     """Register an agent from its service-directory entry (DRP s.3.05.1)."""
-    with _problems():
-        agent = drp.register_agent(
-            session,
-            _ctx(request, runtime),
-            principal.organization_id,
-            body.agent_id,
-            body.name,
-            body.verify_key,
-            principal.actor,
-            body.web_url,
-            body.identity_assurance_url,
-        )
+    agent = drp.register_agent(
+        session,
+        _ctx(request, runtime),
+        principal.organization_id,
+        body.agent_id,
+        body.name,
+        body.verify_key,
+        principal.actor,
+        body.web_url,
+        body.identity_assurance_url,
+    )
     return _agent_out(agent)
 
 
@@ -359,8 +340,7 @@ def remove_agent(
     session: SessionDep,
 ) -> AgentOut:
     """Disable an agent: its tokens stop working at once; its requests stay on record."""
-    with _problems():
-        agent = drp.disable_agent(session, principal.organization_id, agent_row_id, principal.actor)
+    agent = drp.disable_agent(session, principal.organization_id, agent_row_id, principal.actor)
     return _agent_out(agent)
 
 
@@ -400,17 +380,16 @@ def put_contract(
 ) -> ContractOut:
     """Register this organization as a client controller, or change its terms: the deadline
     of requests it pushes (default 30 days, Liveops 2018) and where its notices go."""
-    with _problems():
-        row = forwarding.set_contract(
-            session,
-            _ctx(request, runtime),
-            principal.organization_id,
-            principal.actor,
-            body.controller_id,
-            body.contract_days,
-            body.notice_email,
-            body.contract_source,
-        )
+    row = forwarding.set_contract(
+        session,
+        _ctx(request, runtime),
+        principal.organization_id,
+        principal.actor,
+        body.controller_id,
+        body.contract_days,
+        body.notice_email,
+        body.contract_source,
+    )
     return _contract_out(row)
 
 
@@ -432,15 +411,14 @@ def forward_request(
         email=body.email,
         phone=body.phone,
     )
-    with _problems():
-        done = forwarding.forward(
-            session,
-            _ctx(request, runtime),
-            principal.organization_id,
-            body.client,
-            new,
-            principal.actor,
-        )
+    done = forwarding.forward(
+        session,
+        _ctx(request, runtime),
+        principal.organization_id,
+        body.client,
+        new,
+        principal.actor,
+    )
     return ForwardOut(
         forward_id=done.forward.id,
         client=body.client,
@@ -450,3 +428,7 @@ def forward_request(
         consumer_told=done.forward.consumer_told,
         merged=done.merged,
     )
+
+
+router.include_router(drp_router)
+router.include_router(opendsr_router)

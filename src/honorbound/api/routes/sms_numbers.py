@@ -38,12 +38,6 @@ class SentIn(BaseModel):
     sent_at: dt.datetime | None = None
 
 
-def _problem(exc: sms_numbers.SharedNumberError | sms.SmsError) -> Problem:
-    return Problem(
-        422, "Invalid shared number", str(exc), errors=[{"field": exc.field, "message": str(exc)}]
-    )
-
-
 @router.post("/v1/sms-numbers", status_code=201)
 def configure_number(body: NumberIn, principal: BpoAdmin, session: SessionDep) -> dict[str, Any]:
     """Register or re-configure a shared number: the clients (slugs) that send from it and
@@ -59,12 +53,9 @@ def configure_number(body: NumberIn, principal: BpoAdmin, session: SessionDep) -
                 str(exc),
                 errors=[{"field": "clients", "message": str(exc)}],
             ) from None
-    try:
-        view = sms_numbers.configure(
-            session, principal.organization_id, body.number, ids, body.routing, principal.actor
-        )
-    except sms_numbers.SharedNumberError as exc:
-        raise _problem(exc) from None
+    view = sms_numbers.configure(
+        session, principal.organization_id, body.number, ids, body.routing, principal.actor
+    )
     return {"number": view.number, "routing": view.routing, "clients": view.clients}
 
 
@@ -80,17 +71,14 @@ def list_numbers(principal: BpoAdmin, session: ReadSessionDep) -> dict[str, Any]
 def report_sent(body: SentIn, principal: Writer, session: SessionDep, runtime: RuntimeDep) -> None:
     """A client's dialer: a message was sent to `to` from the shared number `from` (what a
     STOP on that number is attributed by)."""
-    try:
-        sms_numbers.record_sent(
-            session,
-            runtime.keys,
-            principal.organization_id,
-            body.from_number,
-            body.to,
-            body.sent_at,
-        )
-    except sms_numbers.SharedNumberError as exc:
-        raise _problem(exc) from None
+    sms_numbers.record_sent(
+        session,
+        runtime.keys,
+        principal.organization_id,
+        body.from_number,
+        body.to,
+        body.sent_at,
+    )
 
 
 @router.post("/v1/public/sms/numbers/{number}")
@@ -110,34 +98,31 @@ def shared_number_webhook(
     headers = {k.lower(): v for k, v in request.headers.items()}
     if not signature_check(runtime, shared.bpo_id).valid(str(request.url), params, headers):
         raise Problem(403, "Bad signature", "The request signature does not match.")
-    try:
-        message = sms.Inbound.from_form(params)
-        by_id = {
-            o.id: o
-            for o in session.scalars(
-                select(Organization).where(Organization.operated_by_id == shared.bpo_id)
-            )
-        }
-        bpo = session.get(Organization, shared.bpo_id)
-        assert bpo is not None
-        frequency = runtime.contact_rules.sms.default_frequency
-
-        def program(org: Organization) -> sms.Program:
-            return sms.Program(org.name, runtime.settings.mail_from, frequency)
-
-        routed = sms_numbers.route_inbound(
-            session,
-            runtime.keys,
-            runtime.jobs,
-            shared,
-            message,
-            runtime.contact_rules,
-            {i: program(o) for i, o in by_id.items()},
-            program(bpo),
-            detector=sms.detect_revocation,
+    message = sms.Inbound.from_form(params)
+    by_id = {
+        o.id: o
+        for o in session.scalars(
+            select(Organization).where(Organization.operated_by_id == shared.bpo_id)
         )
-    except (sms.SmsError, sms_numbers.SharedNumberError) as exc:
-        raise _problem(exc) from None
+    }
+    bpo = session.get(Organization, shared.bpo_id)
+    assert bpo is not None
+    frequency = runtime.contact_rules.sms.default_frequency
+
+    def program(org: Organization) -> sms.Program:
+        return sms.Program(org.name, runtime.settings.mail_from, frequency)
+
+    routed = sms_numbers.route_inbound(
+        session,
+        runtime.keys,
+        runtime.jobs,
+        shared,
+        message,
+        runtime.contact_rules,
+        {i: program(o) for i, o in by_id.items()},
+        program(bpo),
+        detector=sms.detect_revocation,
+    )
     return {
         "kind": routed.kind,
         "duplicate": routed.duplicate,

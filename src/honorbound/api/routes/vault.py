@@ -14,7 +14,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +33,7 @@ from honorbound.api.problems import Problem
 from honorbound.audit import Actor
 from honorbound.collection import bulk
 from honorbound.consent.models import Source as ConsentSource
+from honorbound.errors import HonorboundError
 from honorbound.intents.acting import act_on_interaction
 from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.rights.jobs import services as rights_services
@@ -32,18 +41,15 @@ from honorbound.runtime import Runtime
 from honorbound.vault import erasure, idempotency
 from honorbound.vault.bodies import InteractionIn
 from honorbound.vault.collection import Consent, add_interaction, add_record
-from honorbound.vault.identities import IdentityKind, InvalidIdentity
-from honorbound.vault.keystore import KeyDestroyed
+from honorbound.vault.identities import IdentityKind, normalize
 from honorbound.vault.models import Subject
 from honorbound.vault.reading import (
-    NothingToReveal,
     SubjectView,
     access_log,
     reveal,
     subject_view,
 )
 from honorbound.vault.rules import (
-    CollectionRefused,
     CollectionRules,
     current_rules,
     no_policy,
@@ -51,10 +57,6 @@ from honorbound.vault.rules import (
 from honorbound.vault.subjects import (
     BelowMinimumAge,
     IdentityInput,
-    InvalidIdentityAt,
-    InvalidLifecycleDate,
-    SubjectConflict,
-    SubjectNotFound,
     find_subject_id,
     get_subject,
     merge_subjects,
@@ -206,6 +208,15 @@ class LookupIn(_In):
     kind: IdentityKind
     value: str = Field(min_length=1, max_length=320)
 
+    @field_validator("value")
+    @classmethod
+    def _an_identity_of_that_kind(cls, value: str, info: ValidationInfo) -> str:
+        # A malformed value is a 422 naming body.value, as any other invalid field.
+        kind = info.data.get("kind")
+        if kind is not None:
+            normalize(kind, value)  # raises InvalidIdentity (a ValueError), never quoting it
+        return value
+
 
 class LookupOut(BaseModel):
     subject_id: int
@@ -267,10 +278,7 @@ class AccessLogOut(BaseModel):
 def owned_subject(subject_id: RowId, principal: PrincipalDep, session: SessionDep) -> Subject:
     """The subject, if it belongs to the caller's organization; 404 otherwise. Runs before the
     role check and body validation, so another organization's id is always just not found."""
-    try:
-        return get_subject(session, principal.organization_id, subject_id)
-    except SubjectNotFound:
-        raise Problem(404, "Not found", "No subject with that id in your organization.") from None
+    return get_subject(session, principal.organization_id, subject_id)  # or SubjectNotFound
 
 
 OwnedSubject = Annotated[Subject, Depends(owned_subject)]
@@ -283,22 +291,8 @@ def _actor(principal: Principal) -> Actor:
 def _rules(session: Session, organization_id: int, laws: JurisdictionRules) -> CollectionRules:
     rules = current_rules(session, organization_id, laws)
     if rules is None:
-        raise _refused(no_policy())
+        raise no_policy()
     return rules
-
-
-def _refused(exc: CollectionRefused) -> Problem:
-    return _problem(bulk.refused(exc))
-
-
-def _problem(refusal: bulk.LineRefused) -> Problem:
-    return Problem(
-        refusal.status,
-        refusal.title,
-        refusal.detail(),
-        errors=refusal.errors(),
-        extra=refusal.extra(),
-    )
 
 
 def _honor(signal: GpcSignal, session: Session, runtime: Runtime, subject: Subject) -> str | None:
@@ -316,8 +310,8 @@ def _honor(signal: GpcSignal, session: Session, runtime: Runtime, subject: Subje
 
 @contextmanager
 def _domain_errors(session: Session, runtime: Runtime, principal: Principal) -> Iterator[None]:
-    """Domain exceptions -> problem documents. A refused minor's existing data is scheduled for
-    erasure in its own committed unit of work (the refused write itself is rolled back)."""
+    """A refused minor's existing data is scheduled for erasure in its own committed unit of
+    work (the refused write itself is rolled back); the refusal then goes on to the handler."""
     try:
         yield
     except BelowMinimumAge as exc:
@@ -332,34 +326,10 @@ def _domain_errors(session: Session, runtime: Runtime, principal: Principal) -> 
                 "minimum_age",
             )
             session.commit()
-        raise _refused(exc) from None
-    except CollectionRefused as exc:
-        raise _refused(exc) from None
-    except InvalidIdentityAt as exc:
-        field = f"body.identities[{exc.index}].value"
-        raise Problem(
-            422,
-            "Invalid request",
-            f"{field} {exc.message}.",
-            errors=[{"field": field, "message": exc.message}],
-        ) from None
-    except SubjectConflict as exc:
-        raise Problem(
-            409,
-            "Identities belong to different subjects",
-            "The identities given belong to more than one subject; merge them first "
-            "(POST /v1/subjects/merge).",
-            extra={"subject_ids": exc.subject_ids},
-        ) from None
-    except (SubjectNotFound, KeyDestroyed):
-        raise Problem(404, "Not found", "No such subject, or it has been erased.") from None
-    except idempotency.IdempotencyMismatch as exc:
-        raise Problem(
-            422,
-            "Idempotency-Key reused",
-            str(exc),
-            errors=[{"field": "header.Idempotency-Key", "message": str(exc)}],
-        ) from None
+        raise
+    # Every other domain error (CollectionRefused, InvalidIdentityAt, SubjectConflict,
+    # SubjectNotFound, KeyDestroyed, IdempotencyMismatch) carries its own problem document
+    # and goes on to the one handler.
 
 
 def _idempotent(
@@ -441,17 +411,9 @@ def lookup(
     body: LookupIn, principal: Reader, session: SessionDep, runtime: RuntimeDep
 ) -> LookupOut:
     """Find a subject by one identity (through the blind index). 404 when unknown."""
-    try:
-        found = find_subject_id(
-            session, runtime.vault_keys, principal.organization_id, body.kind, body.value
-        )
-    except InvalidIdentity as exc:
-        raise Problem(
-            422,
-            "Invalid request",
-            f"body.value {exc}.",
-            errors=[{"field": "body.value", "message": str(exc)}],
-        ) from None
+    found = find_subject_id(
+        session, runtime.vault_keys, principal.organization_id, body.kind, body.value
+    )
     if found is None:
         raise Problem(404, "Not found", "No subject holds that identity in your organization.")
     return LookupOut(subject_id=found)
@@ -546,10 +508,7 @@ def create_record(
 
 
 def check_interaction(body: InteractionIn) -> None:
-    try:
-        bulk.check_interaction(body)
-    except bulk.LineRefused as refusal:
-        raise _problem(refusal) from None
+    bulk.check_interaction(body)  # a LineRefused is its own problem document
 
 
 def store_interaction(
@@ -635,8 +594,8 @@ def reveal_value(
                 _actor(principal),
                 body.reason,
             )
-        except NothingToReveal as exc:
-            raise Problem(404, "Not found", str(exc)) from None
+        except HonorboundError:
+            raise  # NothingToReveal and the rest: the one handler answers
         except ValueError as exc:
             raise Problem(
                 422,
@@ -670,19 +629,10 @@ def record_subject_lifecycle(
     out is unchanged; null clears it. Dates in the future or before the subject was created are
     refused (422 names the field)."""
     changes = {name: getattr(body, name) for name in sorted(body.model_fields_set)}
-    try:
-        with _domain_errors(session, runtime, principal):
-            updated = record_lifecycle(
-                session, principal.organization_id, subject.id, changes, _actor(principal)
-            )
-    except InvalidLifecycleDate as exc:
-        field = f"body.{exc.field}" if exc.field != "body" else "body"
-        raise Problem(
-            422,
-            "Invalid request",
-            f"{field} {exc.message}.",
-            errors=[{"field": field, "message": exc.message}],
-        ) from None
+    with _domain_errors(session, runtime, principal):  # InvalidLifecycleDate names the field
+        updated = record_lifecycle(
+            session, principal.organization_id, subject.id, changes, _actor(principal)
+        )
     return LifecycleOut(
         subject_id=updated.id,
         account_closed_at=updated.account_closed_at,

@@ -12,6 +12,7 @@ from honorbound.breach import incidents, report
 from honorbound.breach.errors import IncidentNotFound
 from honorbound.db.base import utcnow
 from honorbound.web.console.requests import time_left
+from honorbound.web.forms import shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_with
 
@@ -44,12 +45,20 @@ def incident_page(
 ) -> Response:
     runtime = request.app.state.runtime
     now = utcnow()
+    shown_again(
+        request,
+        lambda status, _: render(
+            request,
+            "console/not_found.html",
+            status=status,
+            staff=staff,
+            section="breach",
+            what="incident",
+        ),  # fmt: skip
+        kinds=(IncidentNotFound,),
+    )
     with runtime.db.session() as session:
-        try:
-            s = report.summary(session, runtime.rules, staff.organization_id, incident_id)
-        except IncidentNotFound:
-            return render(request, "console/not_found.html", status=404, staff=staff,
-                          section="breach", what="incident")  # fmt: skip
+        s = report.summary(session, runtime.rules, staff.organization_id, incident_id)
         todo = report.pending(s)
     return render(
         request,

@@ -19,6 +19,7 @@ from honorbound.consent.models import STAFF_SOURCES, ConsentChannel, Purpose
 from honorbound.i18n import N_
 from honorbound.vault.identities import InvalidIdentity
 from honorbound.vault.masking import mask_identity
+from honorbound.web.forms import shown_again
 from honorbound.web.portal.preferences import issue_link
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
@@ -60,12 +61,11 @@ def record_received(
     """An opt-out the staff member received by email, on a call or in a letter."""
     runtime = request.app.state.runtime
     value = identity.strip()
-    try:
-        if not value:
-            raise InvalidIdentity("enter the email address or phone number the person gave")
-        ref = identify(runtime.keys, staff.organization_id, value)
-    except InvalidIdentity as exc:
-        return _page(request, 422, staff=staff, error=f"identity: {exc}")
+    shown_again(request, lambda status, error: _page(request, status, staff=staff, error=error),
+                field="identity", kinds=(InvalidIdentity, ledger.LedgerError))  # fmt: skip
+    if not value:
+        raise InvalidIdentity("enter the email address or phone number the person gave")
+    ref = identify(runtime.keys, staff.organization_id, value)
     when: dt.datetime | None = None
     if received_on.strip():
         try:
@@ -80,23 +80,19 @@ def record_received(
         subject_id = service.subject_for(
             session, runtime.vault_keys, staff.organization_id, ref, value
         )
-        try:
-            event, _ = received.record_received_opt_out(
-                session,
-                staff.organization_id,
-                ref,
-                staff.actor,
-                source=source,
-                purpose=purpose,
-                channel=channel,
-                received_at=when,
-                reference=reference.strip() or None,
-                subject_id=subject_id,
-            )
-        except ledger.LedgerError as exc:
-            session.rollback()
-            field = "received on" if exc.field == "received_at" else exc.field
-            return _page(request, 422, staff=staff, error=f"{field}: {exc.message}")
+        # A LedgerError rolls the session back and shows the page (received_at is "received on")
+        event, _ = received.record_received_opt_out(
+            session,
+            staff.organization_id,
+            ref,
+            staff.actor,
+            source=source,
+            purpose=purpose,
+            channel=channel,
+            received_at=when,
+            reference=reference.strip() or None,
+            subject_id=subject_id,
+        )
         recorded = {"source": event.source, "purpose": event.purpose, "channel": event.channel}
         receipt_id = event.receipt_id
         events = ledger.history(session, staff.organization_id, ref.index)
@@ -121,12 +117,11 @@ def consent_lookup(
 ) -> Response:
     runtime = request.app.state.runtime
     value = identity.strip()
-    try:
-        if not value:
-            raise InvalidIdentity("enter an email address or a phone number")
-        ref = identify(runtime.keys, staff.organization_id, value)
-    except InvalidIdentity as exc:
-        return _page(request, 422, staff=staff, error=f"identity: {exc}")
+    shown_again(request, lambda status, error: _page(request, status, staff=staff, error=error),
+                field="identity", kinds=(InvalidIdentity,))  # fmt: skip
+    if not value:
+        raise InvalidIdentity("enter an email address or a phone number")
+    ref = identify(runtime.keys, staff.organization_id, value)
     with runtime.db.session() as session:
         events = ledger.history(session, staff.organization_id, ref.index)
         org = session.get(Organization, staff.organization_id)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.intents import acting
 from honorbound.rights.jobs import services
+from honorbound.web.forms import shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
@@ -54,20 +55,21 @@ def decide(
     if state is not None and not (len(state) == 2 and state.isalpha()):
         return _page(request, staff, 422, error="state: two letters, such as CA")
     runtime = request.app.state.runtime
-    with runtime.db.session() as session:
-        try:
-            if decision == "confirm":
-                acting.confirm(
-                    session,
-                    services(runtime),
-                    staff.organization_id,
-                    intent_id,
-                    staff.actor,
-                    jurisdiction=state,
-                )
-            else:
-                acting.dismiss(session, staff.organization_id, intent_id, staff.actor)
-        except acting.IntentError as exc:
-            session.rollback()
-            return _page(request, staff, exc.status, error=f"{exc.field}: {exc.message}")
+    shown_again(
+        request,
+        lambda status, error: _page(request, staff, status, error=error),
+        kinds=(acting.IntentError,),
+    )
+    with runtime.db.session() as session:  # an IntentError rolls it back and shows the page
+        if decision == "confirm":
+            acting.confirm(
+                session,
+                services(runtime),
+                staff.organization_id,
+                intent_id,
+                staff.actor,
+                jurisdiction=state,
+            )
+        else:
+            acting.dismiss(session, staff.organization_id, intent_id, staff.actor)
     return RedirectResponse(PATH, status_code=303)

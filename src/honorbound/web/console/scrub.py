@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from honorbound.consent.models import ConsentChannel, Purpose
 from honorbound.consent.scrub import ScrubError, scrub
+from honorbound.web.forms import shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
@@ -63,6 +64,15 @@ def scrub_list(
     with tempfile.TemporaryDirectory(prefix="scrub-") as work:
         source = Path(work) / "list.csv"
         source.write_bytes(content)
+        # A ScrubError names the file by its name here (list.csv): the page says "the file".
+        shown_again(
+            request,
+            lambda status, error: _page(
+                request, staff, status, error.replace("list.csv", "the file")
+            ),
+            field="campaign",
+            kinds=(ScrubError,),
+        )
         try:
             with runtime.db.session() as session:
                 result = scrub(
@@ -74,8 +84,6 @@ def scrub_list(
                     channel,
                     Path(work) / "out",
                 )
-        except ScrubError as exc:
-            return _page(request, staff, 422, f"campaign: {exc}".replace("list.csv", "the file"))
         except UnicodeDecodeError as exc:
             return _page(
                 request, staff, 422, f"campaign: byte {exc.start} is not UTF-8; save as UTF-8 CSV."

@@ -16,6 +16,7 @@ from honorbound.i18n import N_
 from honorbound.vault import reading
 from honorbound.vault.identities import InvalidIdentity, guess_kind
 from honorbound.vault.subjects import SubjectNotFound, find_subject_id
+from honorbound.web.forms import shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
@@ -40,13 +41,16 @@ def lookup(
     value = identity.strip()
     if not value:
         return _lookup_error(request, staff, N_("Enter an email address or a phone number."))
-    try:
-        with runtime.db.session() as session:
-            subject_id = find_subject_id(
-                session, runtime.vault_keys, staff.organization_id, guess_kind(value), value
-            )
-    except InvalidIdentity as exc:
-        return _lookup_error(request, staff, f"identity: {exc}")
+    shown_again(
+        request,
+        lambda status, error: _lookup_error(request, staff, error, status),
+        field="identity",
+        kinds=(InvalidIdentity,),
+    )
+    with runtime.db.session() as session:
+        subject_id = find_subject_id(
+            session, runtime.vault_keys, staff.organization_id, guess_kind(value), value
+        )
     if subject_id is None:
         return _lookup_error(request, staff, N_("No subject holds that identity."), status=404)
     return RedirectResponse(f"/console/subjects/{subject_id}", status_code=303)

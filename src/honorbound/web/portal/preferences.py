@@ -20,6 +20,7 @@ from honorbound.consent.identity import IdentityRef, Keys
 from honorbound.consent.models import Action, ConsentChannel, ConsentEvent, Purpose, Source
 from honorbound.i18n import N_
 from honorbound.web import csrf
+from honorbound.web.forms import shown_again
 from honorbound.web.portal import language
 from honorbound.web.portal.common import not_found, organization, plain_error
 from honorbound.web.rendering import render
@@ -70,12 +71,14 @@ def _read(request: Request, slug: str, token: str) -> tuple[int, links.Unsubscri
         org_id = org.id if org else None
     if org_id is None:
         return not_found(request)
-    try:
-        link = links.read(runtime.keys, token, runtime.contact_rules.unsubscribe_link_valid_days)
-    except links.LinkError as exc:
-        return render(
-            request, "portal/link_problem.html", status=400, org=org, slug=slug, message=str(exc)
-        )
+    shown_again(
+        request,
+        lambda status, error: render(
+            request, "portal/link_problem.html", status=status, org=org, slug=slug, message=error
+        ),
+        kinds=(links.LinkError,),
+    )
+    link = links.read(runtime.keys, token, runtime.contact_rules.unsubscribe_link_valid_days)
     if link.organization_id != org_id or link.list_id != LIST_ID:
         return render(
             request,
