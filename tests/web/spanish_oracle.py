@@ -10,8 +10,9 @@ consumer's mail shown in the outbox), unless the string is the same in both lang
 (its msgstr in the Spanish .po file, read here with Babel, equals the msgid).
 
 For the console (`console=True`) the English strings are also the msgids of the console's and
-the sign-in pages' templates and the messages marked in the console's Python code (Babel's own
-Python extractor over those files: web/console/*.py, web/login.py and the outbox's reasons).
+the sign-in pages' templates (and the data map's table) and the messages marked in the console's
+Python code (Babel's own Python extractor over those files: web/console/*.py, web/login.py, the
+outbox's reasons, the Shine the Light answer).
 
 Placeholders (`%(name)s`) split a msgid into fragments; a fragment counts when it has at least
 two words or eight letters (a lone "Email" or "Name" is too weak to tell a language by), and is
@@ -43,6 +44,7 @@ CONSOLE_TEMPLATES = [
     *sorted((TEMPLATES / "console").glob("*.html")),
     *sorted(TEMPLATES.glob("login*.html")),
     TEMPLATES / "invite.html",
+    TEMPLATES / "datamap_table.html",
 ]
 SRC = ROOT / "src" / "honorbound"
 CONSOLE_CODE = [
@@ -51,6 +53,7 @@ CONSOLE_CODE = [
     SRC / "web" / "charts.py",
     SRC / "notify" / "outbox.py",
     SRC / "accounts" / "twofactor.py",
+    SRC / "disclosures" / "reports.py",
 ]
 PO = ROOT / "src" / "honorbound" / "i18n" / "locales" / "es" / "LC_MESSAGES" / "messages.po"
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{[a-z_]*\}")

@@ -84,18 +84,9 @@ ENGLISH_ONLY: frozenset[str] = frozenset(
         "console/breach_incident.html",
         "console/client.html",
         "console/clients.html",
-        "console/data_map.html",
-        "console/disclosures.html",
-        "console/intents.html",
         "console/obligations.html",
-        "console/policy.html",
-        "console/policy_diff.html",
         "console/reports.html",
-        "console/retention.html",
-        "console/scrub.html",
-        "console/shine_the_light.html",
         "console/staff.html",
-        "console/systems.html",
     }
 )
 

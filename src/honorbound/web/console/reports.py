@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from honorbound.audit import append
 from honorbound.db.base import utcnow
 from honorbound.disclosures.reports import shine_the_light
+from honorbound.i18n import N_
 from honorbound.policy import store
 from honorbound.rights import metrics
 from honorbound.rights.jobs import services
@@ -70,6 +71,9 @@ def metrics_csv(
 
 
 STL_TEMPLATE = "console/shine_the_light.html"
+NOT_AN_IDENTITY = N_(
+    "That is not an email address or a phone number we can read: check it and try again."
+)
 
 
 def _stl_page(
@@ -117,7 +121,7 @@ def shine_the_light_lookup(
             request,
             staff,
             year=wanted,
-            error="identity: enter an email address or a phone number.",
+            error=N_("Enter the person's email address or phone number."),
             status=422,
         )
     if wanted and not (wanted.isdigit() and 2000 <= int(wanted) < this_year):
@@ -125,7 +129,7 @@ def shine_the_light_lookup(
             request,
             staff,
             year="",
-            error=f"year: a past calendar year, 2000 to {this_year - 1}.",
+            error=N_("Give a past calendar year, 2000 to {last}.", last=this_year - 1),
             status=422,
         )
     chosen = int(wanted) if wanted else this_year - 1
@@ -141,7 +145,7 @@ def shine_the_light_lookup(
                     request,
                     staff,
                     year=str(chosen),
-                    error="No subject holds that identity.",
+                    error=N_("No one with this identity is on file."),
                     status=404,
                 )
             adopted = store.current(session, staff.organization_id)
@@ -150,7 +154,7 @@ def shine_the_light_lookup(
                     request,
                     staff,
                     year=str(chosen),
-                    error="Adopt a privacy notice first: the report needs its purposes.",
+                    error=N_("Adopt a privacy notice first: the report needs its purposes."),
                     status=409,
                 )
             report = shine_the_light(
@@ -165,6 +169,6 @@ def shine_the_light_lookup(
                 subject_id,
                 {"year": chosen, "recipients": len(report.recipients)},
             )
-    except InvalidIdentity as exc:
-        return _stl_page(request, staff, year=str(chosen), error=f"identity: {exc}", status=422)
+    except InvalidIdentity:
+        return _stl_page(request, staff, year=str(chosen), error=NOT_AN_IDENTITY, status=422)
     return _stl_page(request, staff, year=str(chosen), report=report, subject_id=subject_id)
