@@ -30,6 +30,9 @@ from honorbound.policy.store import adopt_text
 from honorbound.retention import holds
 from honorbound.retention.models import LegalHold
 from honorbound.runtime import Runtime
+from honorbound.vault.identities import IdentityKind
+from honorbound.vault.rules import CategoryRule, CollectionRules
+from honorbound.vault.subjects import IdentityInput, upsert_subject
 from tests.conftest import Tenant
 from tests.intents.test_api import CALL, _adopt, _ingest, _subject
 from tests.web.conftest import add_staff
@@ -38,9 +41,10 @@ from tests.web.test_spanish_oracle import ES, _csrf, _sign_in, _spanish
 
 ACTOR = Actor("test", "system")
 EXAMPLE = Path(__file__).parents[2] / "examples" / "policies" / "contact-center-1-2024.yaml"
+CC1_TEXT = EXAMPLE.read_text("utf-8")
 
 
-def _a_second_version(runtime: Runtime, tenant: Tenant) -> None:
+def _second_version(runtime: Runtime, tenant: Tenant) -> None:
     """Version 2: what the first says, with one retention period longer (a material change)."""
     with runtime.db.session() as session:
         current = store.current(session, tenant.id)
@@ -52,10 +56,26 @@ def _a_second_version(runtime: Runtime, tenant: Tenant) -> None:
         adopt_text(session, tenant.id, text.replace("period: P6Y", "period: P7Y", 1), ACTOR)
 
 
-def _records(runtime: Runtime, tenant: Tenant, subject_id: int) -> None:
+def _records(runtime: Runtime, tenant: Tenant, email: str) -> int:
+    """Two disclosures to a service provider (one of 1,200 people in aggregate, one naming the
+    person with `email`) and a legal hold; the person's subject id."""
+    rules = CollectionRules(
+        policy_version_id=None,
+        categories={"user.contact.email": CategoryRule("user.contact.email", False, frozenset())},
+        subject_types=frozenset({"customer", "user"}),
+        minimum_age=None,
+    )
     with runtime.db.session() as session:
         policy = store.current(session, tenant.id)
         assert policy is not None
+        subject_id = upsert_subject(
+            session,
+            runtime.vault_keys,
+            tenant.id,
+            [IdentityInput(IdentityKind.EMAIL, email)],
+            ACTOR,
+            rules,
+        ).subject.id
         recipient = policy.declaration.recipients[0]
         common = {
             "recipient": recipient,
@@ -72,16 +92,17 @@ def _records(runtime: Runtime, tenant: Tenant, subject_id: int) -> None:
             **common,  # type: ignore[arg-type]
         )
         holds.place_hold(session, tenant.id, ACTOR, reason="case 24-117", owner="Legal")
+    return subject_id
 
 
 def test_the_records_pages_in_spanish_have_no_english_left(
     client: TestClient, runtime: Runtime, tenant: Tenant
 ) -> None:
     _adopt(runtime, tenant, review=True)
-    _a_second_version(runtime, tenant)
+    _second_version(runtime, tenant)
     subject_id, who = _subject(client, tenant)
     _ingest(client, tenant, subject_id, CALL)  # an opt-out the organization reviews: queued
-    _records(runtime, tenant, subject_id)
+    assert _records(runtime, tenant, who.email) == subject_id
     officer = add_staff(runtime, tenant, "officer-es", Role.PRIVACY_OFFICER)
     token = _sign_in(client, officer.username, officer.password)
 
