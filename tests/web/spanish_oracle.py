@@ -12,7 +12,7 @@ consumer's mail shown in the outbox), unless the string is the same in both lang
 For the console (`console=True`) the English strings are also the msgids of the console's and
 the sign-in pages' templates (and the data map's table) and the messages marked in the console's
 Python code (Babel's own Python extractor over those files: web/console/*.py, web/login.py, the
-outbox's reasons, the Shine the Light answer).
+outbox's reasons, the Shine the Light answer, what changed between two declarations).
 
 Placeholders (`%(name)s`) split a msgid into fragments; a fragment counts when it has at least
 two words or eight letters (a lone "Email" or "Name" is too weak to tell a language by), and is
@@ -54,6 +54,7 @@ CONSOLE_CODE = [
     SRC / "notify" / "outbox.py",
     SRC / "accounts" / "twofactor.py",
     SRC / "disclosures" / "reports.py",
+    SRC / "policy" / "diff.py",
 ]
 PO = ROOT / "src" / "honorbound" / "i18n" / "locales" / "es" / "LC_MESSAGES" / "messages.po"
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{[a-z_]*\}")

@@ -110,6 +110,7 @@ def test_the_records_pages_in_spanish_have_no_english_left(
     assert "Cambios desde la versión 1" in versions and "Cambio importante" in versions
     diff = _spanish(client, "/console/policy/diff?old=1&new=2")
     assert "Versión 1 → 2" in diff and "--- versión 1" in diff
+    assert "puede conservarse más tiempo (after_last_activity)" in diff  # the change, in words
     _spanish(client, "/console/policy/diff?old=1&new=9")  # not found
     datamap = _spanish(client, "/console/data-map")
     assert "Mapa de datos" in datamap and "7 años" in datamap
