@@ -13,7 +13,6 @@ from honorbound import i18n
 from honorbound.policy import store as policy_store
 from honorbound.policy.applicability import report as applicability_report
 from honorbound.policy.diff import diff as declaration_diff
-from honorbound.policy.render import word, wording
 from honorbound.policy.translations import localize
 from honorbound.web.datamap import matrix
 from honorbound.web.portal.language import chosen
@@ -41,7 +40,6 @@ def data_map(
         section="data-map",
         policy=policy,
         rows=matrix(localize(policy.declaration, lang), lang) if policy else [],
-        kinds={k: word("recipient_types", k, lang).lower() for k in wording()["recipient_types"]},
     )
 
 
