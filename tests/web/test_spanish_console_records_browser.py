@@ -166,3 +166,17 @@ def test_a_privacy_officer_works_the_records_pages_in_spanish(
     page.get_by_role("button", name="Depurar la lista").click()
     assert "La primera línea del archivo" in page.locator("#form-error").inner_text()
     _spanish(page, "scrub-refused")
+
+    # Shine the Light for the person the ledger names (no direct-marketing disclosure), and the
+    # list of requests said in conversations (nothing waits).
+    page.get_by_role("link", name="Informes").click()
+    page.goto(f"{base}/console/reports/shine-the-light")
+    _spanish(page, "shine-the-light")
+    page.get_by_label("Correo electrónico o número de teléfono").fill(left.email)
+    page.get_by_role("button", name="Mostrar la respuesta").click()
+    assert "No divulgamos su información personal" in page.locator("#stl-note").inner_text()
+    assert left.email not in page.content()
+    _spanish(page, "shine-the-light-answer")
+    page.get_by_role("link", name="Dicho en conversaciones").click()
+    assert "No hay nada pendiente." in page.locator("#intents").inner_text()
+    _spanish(page, "intents")
