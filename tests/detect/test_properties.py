@@ -65,3 +65,30 @@ def test_any_luhn_card_is_found_written_and_spoken(body: int, first: str) -> Non
         text = f"Customer: my card number is {form} thanks"
         assert [f.type for f in scan(text)] == ["CREDIT_CARD"], form
         assert digits[-4:] not in redact(text).text
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=10**14, max_value=10**15 - 1),
+    st.sampled_from(["4", "51", "37"]),
+    st.integers(min_value=2, max_value=15),
+    st.integers(min_value=1, max_value=9),
+)
+def test_a_card_with_one_misheard_digit_after_a_card_word_is_still_the_card(
+    body: int, prefix: str, position: int, shift: int
+) -> None:
+    """A PCI assessor reads "my card number is ..." with one digit wrong (Luhn fails) as the
+    card: the whole number is redacted. The same digits after an order word are not a card."""
+    length = 15 if prefix == "37" else 16
+    valid = luhn_complete((prefix + str(body))[: length - 1])
+    position = min(position, length - 1)
+    wrong = valid[:position] + str((int(valid[position]) + shift) % 10) + valid[position + 1 :]
+    # Luhn catches every single-digit change, computed here, not by the engine.
+    assert luhn_complete(wrong[:-1]) != wrong
+    for form in (wrong, speak(wrong), " ".join(wrong[i : i + 4] for i in range(0, length, 4))):
+        text = f"Customer: my card number is {form} thanks"
+        found = scan(text)
+        assert [f.type for f in found] == ["CREDIT_CARD"], form
+        assert found[0].text.strip(" ,") == form
+        assert wrong[-4:] not in redact(text).text.replace(" ", "")
+        assert scan(f"Customer: my order number is {form} thanks") == [], form

@@ -36,7 +36,6 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "consent/ledger.py::record": (86, NOT_YET),
     "consent/rules.py::parse": (87, NOT_YET),
     "consent/sms.py::handle": (107, NOT_YET),
-    "detect/digits.py::_build": (116, HOT),
     "disclosures/export.py::export": (150, NOT_YET),
     "disclosures/ledger.py::record_disclosure": (84, NOT_YET),
     "intents/acting.py::act_on_interaction": (87, NOT_YET),

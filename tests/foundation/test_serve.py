@@ -18,7 +18,9 @@ from honorbound.demo_subjects import TRY_IT, people
 from tests.support.smtp import free_port
 
 
-@pytest.mark.timeout(180)
+# Timeouts here guard against a hang, not speed (speed lives in bench/): `honorbound demo` takes
+# ~11 s at load 2 and passed 120 s at load 11-16 on this 2-core machine.
+@pytest.mark.timeout(900)
 def test_demo_then_serve(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HONORBOUND_")}
     log_file = tmp_path / "honorbound.log"
@@ -34,7 +36,7 @@ def test_demo_then_serve(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert demo.returncode == 0, demo.stderr
     assert "username: admin" in demo.stdout and "password:" in demo.stdout
@@ -48,7 +50,7 @@ def test_demo_then_serve(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert again.returncode == 0 and again.stdout == demo.stdout  # idempotent, same login
 
@@ -58,7 +60,7 @@ def test_demo_then_serve(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             try:
                 health = httpx.get(f"{base}/healthz", timeout=2)
@@ -102,7 +104,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_serve_stops_its_worker_when_stopped(tmp_path: Path, stop: signal.Signals) -> None:
     """`kill` (SIGTERM) or Ctrl-C on `honorbound serve` stops the worker it started too."""
@@ -121,7 +123,7 @@ def test_serve_stops_its_worker_when_stopped(tmp_path: Path, stop: signal.Signal
     )
     workers: set[int] = set()
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             try:
                 httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)

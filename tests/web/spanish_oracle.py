@@ -61,7 +61,7 @@ _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{[a-z_]*\}")
 # `_`, `N_` and one-argument `gettext` (Jinja's {% trans %}) take the message first;
 # `i18n.gettext(lang, message)` second.
 _KEYWORDS = parse_keywords(
-    ["_", "N_", "gettext", "gettext:2,2t", "ngettext:1,2", "ngettext:2,3,4t"]
+    ["_", "N_", "gettext", "gettext:2,2t", "ngettext:1,2", "ngettext:2,3,4t", "N_plural:1,2"]
 )
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")

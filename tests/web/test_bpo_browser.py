@@ -37,7 +37,7 @@ def _orgs(runtime: Runtime) -> int:
 
 def _onboard(page: Any, slug: str, name: str) -> None:
     page.get_by_label("Slug").fill(slug)
-    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Client name", exact=True).fill(name)
     page.get_by_label("The controller's privacy contact (email)").fill(f"privacy@{slug}.example")
     page.get_by_role("button", name="Onboard client").click()
 
@@ -87,7 +87,7 @@ def test_bpo_onboards_invites_and_the_user_works_across_clients(
     before = _orgs(runtime)
     _onboard(admin, "bpo", "Acme Corp")
     assert "taken" in admin.locator("#clients-error").inner_text()
-    assert admin.get_by_label("Name", exact=True).input_value() == "Acme Corp"  # kept
+    assert admin.get_by_label("Client name", exact=True).input_value() == "Acme Corp"  # kept
     admin.evaluate("() => document.querySelector('#client-name').removeAttribute('maxlength')")
     _onboard(admin, "acme", "x" * 201)
     assert "too long" in admin.get_by_role("alert").inner_text()

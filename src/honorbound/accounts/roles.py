@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from honorbound.i18n import N_
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -11,6 +13,16 @@ class Role(StrEnum):
     AGENT = "agent"
     AUDITOR = "auditor"
     CLIENT = "client"  # a controller's system calling in
+
+
+# The staff roles by name, marked for the catalog: the console shows them in the page's
+# language, the staff invitation mail in the invitation's.
+ROLE_NAMES: dict[str, str] = {
+    "admin": N_("Administrator"),
+    "privacy_officer": N_("Privacy officer"),
+    "agent": N_("Agent"),
+    "auditor": N_("Auditor"),
+}
 
 
 # Permissions are coarse on purpose: each names a family of actions a role may take.

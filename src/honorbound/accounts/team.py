@@ -18,12 +18,14 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from honorbound import i18n
 from honorbound.accounts import passwords, sessions
 from honorbound.accounts.models import Membership, User
-from honorbound.accounts.roles import Role
+from honorbound.accounts.roles import ROLE_NAMES, Role
 from honorbound.accounts.service import AccountError, add_membership, memberships
 from honorbound.audit import Actor, append
 from honorbound.db.base import Base, utcnow
+from honorbound.i18n import N_
 from honorbound.notify.models import Channel
 from honorbound.notify.outbox import put
 from honorbound.vault.identities import IdentityKind, InvalidIdentity, normalize
@@ -94,7 +96,7 @@ def _role(value: str) -> Role:
     except ValueError:
         role = None
     if role not in STAFF_ROLES:
-        raise AccountError("Choose a role from the list.")
+        raise AccountError(N_("Choose a role from the list."))
     assert role is not None
     return role
 
@@ -113,19 +115,23 @@ def invite(
     display_name: str,
     actor: Actor,
     accept_url: str,
+    lang: str = i18n.DEFAULT,
 ) -> tuple[User, str]:
-    """Create the invited account and mail its link; returns the user and the link."""
+    """Create the invited account and mail its link, in `lang` (the language the inviter chose
+    for the invitee); returns the user and the link."""
     chosen = _role(role)
+    if lang not in i18n.LANGUAGES:
+        raise AccountError(N_("Choose the invitation's language from the list."))
     try:
         address = normalize(IdentityKind.EMAIL, email.strip())
     except InvalidIdentity:
         raise AccountError(
-            "Enter the person's work email address, such as name@example.com."
+            N_("Enter the person's work email address, such as name@example.com.")
         ) from None
     if len(display_name) > 200:
-        raise AccountError("Keep the name under 200 characters.")
+        raise AccountError(N_("Keep the name under 200 characters."))
     if session.scalar(select(User.id).where(User.username == address)):
-        raise AccountError("Someone with that email address already has an account.")
+        raise AccountError(N_("Someone with that email address already has an account."))
     user = User(username=address, display_name=display_name.strip(), password_hash=NO_PASSWORD)
     session.add(user)
     session.flush()
@@ -141,6 +147,7 @@ def invite(
         )
     )
     link = f"{accept_url}/{token}"
+    subject, body = invitation_mail(lang, organization_name, chosen, link)
     put(
         session,
         keys,
@@ -149,13 +156,29 @@ def invite(
         Channel.EMAIL,
         "staff_invite",
         address,
-        f"You are invited to {organization_name}'s privacy console as {chosen.value}.\n\n"
-        f"Choose your password here (the link works once, for {INVITE_DAYS} days):\n{link}\n",
-        subject=f"Your account at {organization_name}'s privacy console",
+        body,
+        subject=subject,
+        headers={"Content-Language": lang},
         actor=actor,
     )
     append(session, organization_id, actor, "user.invited", "user", user.id, {"role": chosen.value})
     return user, link
+
+
+INVITE_SUBJECT = N_("Your account at {org}'s privacy console")
+INVITE_BODY = N_(
+    "You are invited to {org}'s privacy console as {role}.\n\n"
+    "Choose your password here (the link works once, for {days} days):\n{link}\n"
+)
+
+
+def invitation_mail(lang: str, organization_name: str, role: Role, link: str) -> tuple[str, str]:
+    """The invitation's subject and body in `lang`; the organization's name as it wrote it."""
+    fields = {"org": organization_name, "days": INVITE_DAYS, "link": link}
+    subject = i18n.gettext(lang, INVITE_SUBJECT).format(**fields)
+    role_name = i18n.gettext(lang, ROLE_NAMES.get(role.value, role.value))
+    body = i18n.gettext(lang, INVITE_BODY).format(role=role_name, **fields)
+    return subject, body
 
 
 def pending_invite(session: Session, token: str) -> StaffInvite | None:
@@ -172,8 +195,10 @@ def accept_invite(session: Session, token: str, password: str) -> User:
     found = pending_invite(session, token)
     if found is None:
         raise AccountError(
-            "This invitation link is not valid any more (used or expired). Ask your "
-            "administrator for a new one."
+            N_(
+                "This invitation link is not valid any more (used or expired). Ask your "
+                "administrator for a new one."
+            )
         )
     user = session.get(User, found.user_id)
     assert user is not None
@@ -181,7 +206,7 @@ def accept_invite(session: Session, token: str, password: str) -> User:
         user.password_hash = passwords.hash_password(password)
     except ValueError:
         raise AccountError(
-            f"Choose a password of at least {passwords.MIN_LENGTH} characters."
+            N_("Choose a password of at least {num} characters.", num=passwords.MIN_LENGTH)
         ) from None
     found.used_at = utcnow()
     append(
@@ -229,10 +254,10 @@ def change_role(
     chosen = _role(role)
     membership = _membership(session, organization_id, user_id)
     if user_id == by_user:
-        raise AccountError("You cannot change your own role; ask another administrator.")
+        raise AccountError(N_("You cannot change your own role; ask another administrator."))
     demoted = membership.role == Role.ADMIN.value and chosen is not Role.ADMIN
     if demoted and _other_admins(session, organization_id, user_id) == 0:
-        raise AccountError("The organization needs at least one administrator.")
+        raise AccountError(N_("The organization needs at least one administrator."))
     if membership.role == chosen.value:
         return
     before = membership.role
@@ -256,12 +281,12 @@ def disable(
     organization is removed from this one instead."""
     membership = _membership(session, organization_id, user_id)
     if user_id == by_user:
-        raise AccountError("You cannot disable your own account.")
+        raise AccountError(N_("You cannot disable your own account."))
     if (
         membership.role == Role.ADMIN.value
         and _other_admins(session, organization_id, user_id) == 0
     ):
-        raise AccountError("The organization needs at least one active administrator.")
+        raise AccountError(N_("The organization needs at least one active administrator."))
     if len(memberships(session, user_id)) > 1:
         sessions.remove_membership(session, user_id, organization_id, actor)
         return

@@ -47,6 +47,7 @@ from honorbound.accounts.service import (
 )
 from honorbound.audit import Actor, append
 from honorbound.db.base import Base, utcnow
+from honorbound.i18n import N_
 from honorbound.vault.identities import IdentityKind, InvalidIdentity, normalize
 
 MAX_NAME = 200
@@ -98,7 +99,7 @@ def _bpo(session: Session, bpo_id: int) -> Organization:
         raise LookupError("no such organization")
     if bpo.operated_by_id is not None:
         raise AccountError(
-            "This organization is itself a client of a BPO; only the BPO onboards clients."
+            N_("This organization is itself a client of a BPO; only the BPO onboards clients.")
         )
     return bpo
 
@@ -143,21 +144,25 @@ def check_onboarding(slug: str, name: str, privacy_contact: str) -> tuple[str, s
     name = name.strip()
     if not SLUG.match(slug):
         raise AccountError(
-            "The slug must be 2-63 lower-case letters, digits or dashes, starting with a "
-            "letter or digit (it is the client's portal address, /p/<slug>)."
+            N_(
+                "The slug must be 2-63 lower-case letters, digits or dashes, starting with a "
+                "letter or digit (it is the client's portal address, /p/<slug>)."
+            )
         )
     if not name:
-        raise AccountError("Enter the client's name.")
+        raise AccountError(N_("Enter the client's name."))
     if len(name) > MAX_NAME:
-        raise AccountError(f"Keep the client's name under {MAX_NAME} characters.")
+        raise AccountError(N_("Keep the client's name under {num} characters.", num=MAX_NAME))
     if len(privacy_contact) > MAX_CONTACT:
-        raise AccountError(f"Keep the privacy contact under {MAX_CONTACT} characters.")
+        raise AccountError(N_("Keep the privacy contact under {num} characters.", num=MAX_CONTACT))
     try:
         contact = normalize(IdentityKind.EMAIL, privacy_contact.strip())
     except InvalidIdentity:
         raise AccountError(
-            "Enter the controller's privacy contact as an email address, such as "
-            "privacy@client.example."
+            N_(
+                "Enter the controller's privacy contact as an email address, such as "
+                "privacy@client.example."
+            )
         ) from None
     return slug, name, contact
 
@@ -177,12 +182,12 @@ def onboard_client(
     slug, name, contact = check_onboarding(slug, name, privacy_contact)
     bpo = _bpo(session, bpo_id)
     if bpo.disabled_at is not None:
-        raise AccountError("This BPO organization is disabled.")
+        raise AccountError(N_("This BPO organization is disabled."))
     try:
         client = create_organization(session, slug, name, actor, operated_by_id=bpo.id)
     except AccountError:
         raise AccountError(
-            f"The slug {slug!r} is taken by another organization; choose another."
+            N_("The slug '{slug}' is taken by another organization; choose another.", slug=slug)
         ) from None
     client.privacy_contact = contact
     if notice is not None:
@@ -204,10 +209,12 @@ def onboard_client(
 def _active(client: Organization) -> None:
     if client.offboarded_at is not None:
         raise AccountError(
-            f"The client {client.slug!r} was offboarded; nothing more happens in it."
+            N_("The client '{slug}' was offboarded; nothing more happens in it.", slug=client.slug)
         )
     if client.disabled_at is not None:
-        raise AccountError(f"The client {client.slug!r} is disabled; enable it first.")
+        raise AccountError(
+            N_("The client '{slug}' is disabled; enable it first.", slug=client.slug)
+        )
 
 
 def issue_client_key(
@@ -219,10 +226,14 @@ def issue_client_key(
     try:
         chosen = Role(role)
     except ValueError:
-        raise AccountError(f"Choose a key role from: {', '.join(r.value for r in Role)}.") from None
+        raise AccountError(
+            N_("Choose a key role from: {roles}.", roles=", ".join(r.value for r in Role))
+        ) from None
     name = name.strip()
     if not name or len(name) > MAX_NAME:
-        raise AccountError(f"Name the key (1 to {MAX_NAME} characters), e.g. 'CRM sync'.")
+        raise AccountError(
+            N_("Name the key (1 to {num} characters), e.g. 'CRM sync'.", num=MAX_NAME)
+        )
     return issue_api_key(session, client.id, chosen, name, actor)
 
 
@@ -237,14 +248,17 @@ def invite_to_client(
     display_name: str,
     actor: Actor,
     accept_url: str,
+    lang: str = "en",
 ) -> tuple[User, str]:
-    """Invite a new person into the client with a role (accounts.team.invite does the work).
-    Someone who already has an account is given access instead (`grant_client_access`)."""
+    """Invite a new person into the client with a role, the mail in `lang` (accounts.team.invite
+    does the work). Someone who already has an account is given access instead
+    (`grant_client_access`)."""
     client = client_of(session, bpo_id, client_id)
     _active(client)
     return team.invite(
-        session, keys, jobs, client.id, client.name, email, role, display_name, actor, accept_url
-    )
+        session, keys, jobs, client.id, client.name, email, role, display_name, actor, accept_url,
+        lang,
+    )  # fmt: skip
 
 
 def grant_client_access(
@@ -268,8 +282,10 @@ def grant_client_access(
     )
     if user is None or not works_here:
         raise AccountError(
-            "Nobody working for this BPO or its clients has that username; invite the person "
-            "instead."
+            N_(
+                "Nobody working for this BPO or its clients has that username; invite the "
+                "person instead."
+            )
         )
     assert user is not None
     if session.scalar(
@@ -278,8 +294,12 @@ def grant_client_access(
         )
     ):
         raise AccountError(
-            f"{user.username} is already a member of {client.name}; change the role on the "
-            "client's staff page."
+            N_(
+                "{username} is already a member of {client}; change the role on the client's "
+                "staff page.",
+                username=user.username,
+                client=client.name,
+            )
         )
     return add_membership(session, user, client.id, chosen, actor)
 
@@ -289,7 +309,7 @@ def disable_client(session: Session, bpo_id: int, client_id: int, actor: Actor) 
     Memberships stay (so enabling restores access); returns how many keys were revoked."""
     client = client_of(session, bpo_id, client_id)
     if client.offboarded_at is not None:
-        raise AccountError(f"The client {client.slug!r} was offboarded already.")
+        raise AccountError(N_("The client '{slug}' was offboarded already.", slug=client.slug))
     if client.disabled_at is not None:
         return 0
     client.disabled_at = utcnow()
@@ -313,7 +333,9 @@ def enable_client(session: Session, bpo_id: int, client_id: int, actor: Actor) -
     """Undo `disable_client`: its staff may sign in again (revoked keys stay revoked)."""
     client = client_of(session, bpo_id, client_id)
     if client.offboarded_at is not None:
-        raise AccountError(f"The client {client.slug!r} was offboarded; it cannot be enabled.")
+        raise AccountError(
+            N_("The client '{slug}' was offboarded; it cannot be enabled.", slug=client.slug)
+        )
     if client.disabled_at is None:
         return
     client.disabled_at = None
@@ -351,10 +373,13 @@ def export_client(
 
     client = client_of(session, bpo_id, client_id)
     if client.offboarded_at is not None:
-        raise AccountError(f"The client {client.slug!r} was offboarded already.")
+        raise AccountError(N_("The client '{slug}' was offboarded already.", slug=client.slug))
     if client.disabled_at is None:
         raise AccountError(
-            f"Disable the client {client.slug!r} first: nothing may change while it is exported."
+            N_(
+                "Disable the client '{slug}' first: nothing may change while it is exported.",
+                slug=client.slug,
+            )
         )
     now = utcnow()
     subject_ids = list(
@@ -407,6 +432,12 @@ def export_client(
     return Export(path, digest.hexdigest(), path.stat().st_size, subject_ids)
 
 
+CHANGED_SINCE_PACKAGE = N_(
+    "People were added to or removed from the client after its package was written; nothing "
+    "was erased. Offboard it again (a new package is written)."
+)
+
+
 def offboard_client(
     session: Session,
     keys: Any,
@@ -429,9 +460,9 @@ def offboard_client(
 
     client = client_of(session, bpo_id, client_id)
     if client.offboarded_at is not None:
-        raise AccountError(f"The client {client.slug!r} was offboarded already.")
+        raise AccountError(N_("The client '{slug}' was offboarded already.", slug=client.slug))
     if client.disabled_at is None:
-        raise AccountError(f"Disable the client {client.slug!r} first.")
+        raise AccountError(N_("Disable the client '{slug}' first.", slug=client.slug))
     live = list(
         session.scalars(
             select(Subject.id)
@@ -443,10 +474,7 @@ def offboard_client(
         )
     )
     if live != export.subject_ids:
-        raise AccountError(
-            "People were added to or removed from the client after its package was written; "
-            "nothing was erased. Offboard it again (a new package is written)."
-        )
+        raise AccountError(CHANGED_SINCE_PACKAGE)
     totals = {"records": 0, "interactions": 0, "identities": 0, "keys_destroyed": 0}
     for start in range(0, len(live), ERASE_BATCH):
         erased = erase_subjects(

@@ -140,7 +140,9 @@ WORDS: Final[dict[str, str]] = {
     "triple": "",
     "y": "",
     "thousand": "",
+    "mil": "",
 }
+THOUSAND: Final = frozenset({"thousand", "mil"})
 
 _PIECE: Final = re.compile(r"\d+|[^\W\d_]+")
 _SEPARATORS: Final = " \t,.-()#*"  # "*" and "#" from keypad notation
@@ -359,71 +361,22 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
             repeat_start = s
             continue
         if word in TENS:
-            out = TENS[word] + "0"
-            nxt = pieces[k] if k < len(pieces) else None
-            joined = False
-            if (
-                nxt is not None
-                and nxt.group().lower() in _AND
-                and k + 1 < len(pieces)
-                and pieces[k + 1].group().lower() in UNITS
-            ):
-                k += 1
-                nxt = pieces[k]
-                joined = True
-            if nxt is not None and (joined or word not in _SPANISH_TENS):
-                following = nxt.group().lower()
-                unit = UNITS.get(following)
-                if unit is not None and unit != "0":
-                    out = TENS[word] + unit
-                    e = nxt.end()
-                    k += 1
+            out, e, k = _tens(word, pieces, k, e)
         elif word in HUNDREDS:
-            out = HUNDREDS[word] + "00"
-            nxt = pieces[k] if k < len(pieces) else None
-            following = nxt.group().lower() if nxt is not None else ""
-            if following in TEENS and nxt is not None:
-                out = HUNDREDS[word] + TEENS[following]
-                e = nxt.end()
-                k += 1
-            elif following in TENS and nxt is not None:
-                out = HUNDREDS[word] + TENS[following] + "0"
-                e = nxt.end()
-                k += 1
-                if (
-                    k + 1 < len(pieces)
-                    and pieces[k].group().lower() in _AND
-                    and pieces[k + 1].group().lower() in UNITS
-                    and UNITS[pieces[k + 1].group().lower()] != "0"
-                ):
-                    out = out[:-1] + UNITS[pieces[k + 1].group().lower()]
-                    e = pieces[k + 1].end()
-                    k += 2
+            out, e, k = _after_hundred(pieces, k, e)
+            out = HUNDREDS[word] + out
         elif word == "hundred":
-            out = "00"
-        elif word == "thousand":
-            # "two thousand three" is 2003, "two thousand twelve" 2012.
-            out = "000"
-            nxt = pieces[k] if k < len(pieces) else None
-            following = nxt.group().lower() if nxt is not None else ""
-            if following in UNITS and UNITS[following] != "0":
-                out = "00" + UNITS[following]
-            elif following in TEENS:
-                out = "0" + TEENS[following]
-            elif following in TENS:
-                out = "0" + TENS[following] + "0"
-                after = pieces[k + 1].group().lower() if k + 1 < len(pieces) else ""
-                if after in UNITS and UNITS[after] != "0":
-                    out = out[:-1] + UNITS[after]
-                    k += 1
-            if out != "000" and nxt is not None:
-                k += 1
-                e = pieces[k - 1].end()
+            out, e, k = _after_hundred(pieces, k, e)
+        elif word in THOUSAND:
+            # "mil" said first is one thousand ("mil novecientos"); "dos mil" multiplies.
+            lead = "1" if word == "mil" and not _multiplier(pieces, k - 2) else ""
+            out, e, k = _after_thousand(pieces, k, e)
+            out = lead + out
         else:
             out = UNITS.get(word) or TEENS.get(word, "")
         if not out:
             continue
-        if word != "hundred" and word != "thousand":
+        if word != "hundred" and (word not in THOUSAND or word == "mil" and out[0] == "1"):
             bounds.append(len(digits))
         if pending_repeat > 1 and len(out) == 1:
             out = out * pending_repeat
@@ -439,6 +392,72 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
     first = pieces[0].start()
     plus = first > 0 and text[first - 1] == "+"
     return Run("".join(digits), starts, ends, bounds, spoken, plus, first, pieces[-1].end())
+
+
+def _lower(pieces: list[re.Match[str]], k: int) -> str:
+    return pieces[k].group().lower() if 0 <= k < len(pieces) else ""
+
+
+def _multiplier(pieces: list[re.Match[str]], k: int) -> bool:
+    word = _lower(pieces, k)
+    return word[:1].isdigit() or word in UNITS or word in TEENS or word in TENS or word in HUNDREDS
+
+
+def _tens(word: str, pieces: list[re.Match[str]], k: int, e: int) -> tuple[str, int, int]:
+    """The two digits of the tens word just read and of the unit that may follow ("twenty
+    two"; a Spanish tens word takes its unit only after "y": "cuarenta y uno"), with the end
+    offset and the index of the next piece."""
+    out = TENS[word] + "0"
+    nxt = _lower(pieces, k)
+    joined = False
+    if nxt in _AND and _lower(pieces, k + 1) in UNITS:
+        k += 1
+        nxt = _lower(pieces, k)
+        joined = True
+    if nxt and (joined or word not in _SPANISH_TENS):
+        unit = UNITS.get(nxt)
+        if unit is not None and unit != "0":
+            out = TENS[word] + unit
+            e = pieces[k].end()
+            k += 1
+    return out, e, k
+
+
+def _after_hundred(pieces: list[re.Match[str]], k: int, e: int) -> tuple[str, int, int]:
+    """The last two digits of a hundred ("eight hundred twenty" 820, "ochocientos quince"
+    815): a teen or a tens word (with its unit) that follows, else "00" (a unit after it stays
+    a digit of its own: "eight hundred five five five" is 800 555, as a toll-free number is
+    dictated)."""
+    following = _lower(pieces, k)
+    if following in TEENS:
+        return TEENS[following], pieces[k].end(), k + 1
+    if following in TENS:
+        return _tens(following, pieces, k + 1, pieces[k].end())
+    return "00", e, k
+
+
+def _after_thousand(pieces: list[re.Match[str]], k: int, e: int) -> tuple[str, int, int]:
+    """The last three digits of a thousand: "two thousand three" 2003, "two thousand twelve"
+    2012, "dos mil veinticuatro" 2024, "mil novecientos ochenta y cuatro" 1984, "mil
+    novecientos uno" 1901; "000" when nothing follows."""
+    following = _lower(pieces, k)
+    if following in HUNDREDS:
+        # Inside a thousand a unit completes the hundred: "mil novecientos uno" is 1901.
+        rest, e, after = _after_hundred(pieces, k + 1, pieces[k].end())
+        unit = UNITS.get(_lower(pieces, after), "0")
+        if rest == "00" and unit != "0":
+            rest, e, after = "0" + unit, pieces[after].end(), after + 1
+        return HUNDREDS[following] + rest, e, after
+    if following in UNITS and UNITS[following] != "0":
+        if _lower(pieces, k + 1) == "hundred":
+            return "", e, k  # "two thousand one hundred": the unit and "hundred" give three
+        return "00" + UNITS[following], pieces[k].end(), k + 1
+    if following in TEENS:
+        return "0" + TEENS[following], pieces[k].end(), k + 1
+    if following in TENS:
+        out, e, k = _tens(following, pieces, k + 1, pieces[k].end())
+        return "0" + out, e, k
+    return "000", e, k
 
 
 def _spans(matches: Iterator[re.Match[str]]) -> Iterator[tuple[int, int]]:

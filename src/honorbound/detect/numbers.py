@@ -60,6 +60,8 @@ def _classify(
        passport number;
     4. a date of birth after "dob";
     5. an international phone number (a leading "+", or the 011 / 00 exit codes);
+    5b. after "card", a whole run of 13-19 digits in an issuer's range that fails Luhn (a
+       misheard or misspoken digit), score 0.6; never under a negative word;
     6. the last four of an SSN ("the last four of my social"), for a whole run only;
     7. a NANP phone number (10 digits, or 11 starting with 1; a negative context without
        "phone" stops the checks), a well-formatted written number outside the plan, or
@@ -97,6 +99,23 @@ def _card(run: Run, i: int, j: int, digits: str, ctx: frozenset[str], whole: boo
     if n == 12 and "card" not in ctx:
         return _STOP  # 12-digit Maestro only when someone says "card"
     return CARD, 0.95 if "card" in ctx else 0.9
+
+
+def _misheard_card(
+    run: Run, i: int, j: int, digits: str, ctx: frozenset[str], whole: bool
+) -> _Verdict:
+    # Someone said "card" and read 13-19 digits of an issuer's range that fail Luhn: a card
+    # with a misheard or misspoken digit is still the card (a PCI assessor reads it as one).
+    # Only a whole run, never under an order/ticket/amount word.
+    if (
+        whole
+        and "card" in ctx
+        and "negative" not in ctx
+        and 13 <= len(digits) <= 19
+        and validators.card_issuer_ok(digits)
+    ):
+        return CARD, 0.6
+    return None
 
 
 def _nine_digits(
@@ -202,6 +221,7 @@ _STEPS: Final = (
     _nine_digits,
     _birth_date,
     _international_phone,
+    _misheard_card,
     _ssn_last_four,
     _nanp_phone,
     _context_named,

@@ -40,12 +40,21 @@ class Marked(str):
 
     message: str
     fields: dict[str, object]
+    plural: str | None = None  # a count's message (N_plural): the plural form in English
 
-    def __new__(cls, message: str, fields: dict[str, object]) -> Marked:
-        obj = super().__new__(cls, message.format(**fields))
+    def __new__(cls, message: str, fields: dict[str, object], plural: str | None = None) -> Marked:
+        english = message if plural is None else ngettext(DEFAULT, message, plural, _num(fields))
+        obj = super().__new__(cls, english.format(**fields))
         obj.message = message
         obj.fields = fields
+        obj.plural = plural
         return obj
+
+
+def _num(fields: dict[str, object]) -> int:
+    num = fields["num"]
+    assert isinstance(num, int), "a plural message counts with an int `num`"
+    return num
 
 
 def N_(message: str, **fields: object) -> str:
@@ -54,14 +63,32 @@ def N_(message: str, **fields: object) -> str:
     return Marked(message, fields) if fields else message
 
 
+def N_plural(singular: str, plural: str, num: int, **fields: object) -> str:
+    """Marks a message about a count of `num` things (`{num}` in both forms): shown in the form
+    the language's plural rule (the catalog's Plural-Forms, Babel's CLDR rules) picks for
+    `num`: "1 day left", "2 days left"; "1 día", "2 días"."""
+    return Marked(singular, {"num": num, **fields}, plural)
+
+
 def translate(lang: str, message: str) -> str:
-    """A message made in code (marked with N_), in `lang`: its fields filled in after."""
+    """A message made in code (marked with N_ or N_plural), in `lang`: its fields filled in
+    after."""
     if isinstance(message, Marked):
         fields = {
             k: translate(lang, v) if isinstance(v, Marked) else v for k, v in message.fields.items()
         }
+        if message.plural is not None:
+            text = ngettext(lang, message.message, message.plural, _num(message.fields))
+            return text.format(**fields)
         return gettext(lang, message.message).format(**fields)
     return gettext(lang, message)
+
+
+def message_of(error: BaseException) -> str:
+    """The message an error was raised with, still marked (N_) so `translate` can show it in
+    another language; `str(error)` would drop the mark."""
+    first = error.args[0] if len(error.args) == 1 else None
+    return first if isinstance(first, str) else str(error)
 
 
 def catalog_path(lang: str) -> Path:

@@ -20,7 +20,9 @@ WORDING = "src/honorbound/policy/data/wording.yaml"
 REQUEST_TYPES = "src/honorbound/rights/data/requests.yaml"
 # `_`/`N_` take the message first; `i18n.gettext(lang, message)` second (one-argument
 # `gettext` is what Jinja's {% trans %} blocks yield).
-KEYWORDS = parse_keywords(["_", "N_", "gettext", "gettext:2,2t", "ngettext:1,2", "ngettext:2,3,4t"])
+KEYWORDS = parse_keywords(
+    ["_", "N_", "gettext", "gettext:2,2t", "ngettext:1,2", "ngettext:2,3,4t", "N_plural:1,2"]
+)
 
 
 def extract(root: Path = ROOT) -> Catalog:

@@ -42,9 +42,10 @@ class SmtpTransport:
         email["Subject"] = message.subject
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = message.message_id or self.message_id(message.id)
+        email.set_content(message.body)
+        # After the body: set_content clears every Content-* header (Content-Language, RFC 3282).
         for name, value in message.headers.items():
             email[name] = value
-        email.set_content(message.body)
         return email
 
     def message_id(self, outbox_id: int) -> str:

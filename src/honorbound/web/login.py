@@ -20,7 +20,7 @@ from honorbound.accounts.models import Organization, User
 from honorbound.accounts.roles import Role
 from honorbound.accounts.service import authenticate_user, memberships
 from honorbound.audit import Actor, append
-from honorbound.i18n import N_
+from honorbound.i18n import N_, N_plural
 from honorbound.ratelimit import address_key
 from honorbound.web import csrf
 from honorbound.web.rendering import render
@@ -56,7 +56,7 @@ def _refused(request: Request, retry_after: int, error: str) -> Response:
 
 def _minutes(seconds: int) -> str:
     minutes = max(1, (seconds + 59) // 60)
-    return N_("1 minute") if minutes == 1 else N_("{num} minutes", num=minutes)
+    return N_plural("{num} minute", "{num} minutes", minutes)
 
 
 @router.post("/login", response_class=HTMLResponse)

@@ -10,20 +10,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from honorbound import i18n
 from honorbound.accounts import sessions
 from honorbound.accounts.models import Organization
-from honorbound.accounts.roles import Role
+from honorbound.accounts.roles import ROLE_NAMES, Role
 from honorbound.accounts.service import AccountError
 from honorbound.bpo import clients, desk
+from honorbound.i18n import N_, message_of
 from honorbound.retention.certificates import document
 from honorbound.web import csrf
-from honorbound.web.console.team import ROLE_NAMES
+from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
 from honorbound.web.staff import SESSION_TOKEN, Staff, signed_in, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
-KEY_ROLES = {r.value: r.value.replace("_", " ") for r in Role}
+KEY_ROLES = [r.value for r in Role]  # shown by words.say("role", ...)
 
 
 def _refuse(
@@ -115,7 +117,8 @@ def onboard(
     try:
         prepared = prepare(notice, "notice.yaml") if notice.strip() else None
     except AdoptionError as exc:
-        return _bpo_page(request, staff, 422, error=f"The notice has errors: {exc}", form=form)
+        problem = N_("The notice has errors: {problem}", problem=str(exc))
+        return _bpo_page(request, staff, 422, error=problem, form=form)
     try:
         with runtime.db.session() as session:
             org = clients.onboard_client(
@@ -124,7 +127,7 @@ def onboard(
             )  # fmt: skip
             client_id = org.id
     except AccountError as exc:
-        return _bpo_page(request, staff, 422, error=str(exc), form=form)
+        return _bpo_page(request, staff, 422, error=message_of(exc), form=form)
     return RedirectResponse(f"/console/clients/{client_id}?onboarded=1", status_code=303)
 
 
@@ -156,6 +159,7 @@ def _client_page(
         offboarding=offboarding,
         roles=ROLE_NAMES,
         key_roles=KEY_ROLES,
+        languages_offered=i18n.LANGUAGES,
         onboarded=request.query_params.get("onboarded") == "1",
         **context,
     )
@@ -187,7 +191,7 @@ def _act(request: Request, staff: Staff, client_id: int, action: Any, **shown: A
     except LookupError:
         return render(request, "console/not_found.html", 404, staff=staff, what="client")
     except AccountError as exc:
-        return _client_page(request, staff, client_id, 422, error=str(exc), **shown)
+        return _client_page(request, staff, client_id, 422, error=message_of(exc), **shown)
     if isinstance(result, dict):
         return _client_page(request, staff, client_id, **result)
     return RedirectResponse(f"/console/clients/{client_id}", status_code=303)
@@ -219,16 +223,19 @@ def invite(
     email: Annotated[str, Form(max_length=320)] = "",
     role: Annotated[str, Form(max_length=32)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
+    language: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
 
     def action(session: Any, runtime: Any) -> dict[str, Any]:
         user, link = clients.invite_to_client(
             session, runtime.keys, runtime.jobs, staff.organization_id, client_id, email, role,
             display_name, staff.actor, runtime.settings.base_url.rstrip("/") + "/invite",
+            language or chosen(request),
         )  # fmt: skip
         return {"invited": user.username, "invite_link": link}
 
-    shown = {"invite_form": {"email": email, "role": role, "display_name": display_name}}
+    form = {"email": email, "role": role, "display_name": display_name, "language": language}
+    shown = {"invite_form": form}
     return _act(request, staff, client_id, action, **shown)
 
 
@@ -295,8 +302,10 @@ def offboard(
             client = clients.client_of(session, staff.organization_id, client_id)
             if confirm.strip() != client.slug:
                 raise AccountError(
-                    f"Type the client's slug ({client.slug}) to confirm: offboarding erases its "
-                    "data."
+                    N_(
+                        "Type the client's slug ({slug}) to confirm: offboarding erases its data.",
+                        slug=client.slug,
+                    )
                 )
             export = clients.export_client(
                 session, runtime.vault_keys, runtime.rules, staff.organization_id, client_id,
@@ -310,7 +319,7 @@ def offboard(
     except LookupError:
         return render(request, "console/not_found.html", 404, staff=staff, what="client")
     except AccountError as exc:
-        return _client_page(request, staff, client_id, 422, error=str(exc))
+        return _client_page(request, staff, client_id, 422, error=message_of(exc))
     return RedirectResponse(f"/console/clients/{client_id}", status_code=303)
 
 

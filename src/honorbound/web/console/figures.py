@@ -20,6 +20,7 @@ from honorbound.retention.models import RetentionRun
 from honorbound.rights import queries
 from honorbound.rights.models import OPEN_STATUSES, RightsRequest
 from honorbound.web.charts import Series
+from honorbound.web.console.words import WORDS
 
 WEEKS = 8
 
@@ -91,7 +92,9 @@ def request_figures(session: Session, organization_id: int, now: dt.datetime) ->
         open_count=int(counts[0]),
         overdue=int(counts[1]),
         per_week=[
-            Series(name.replace("_", " "), values) for name, values in sorted(per_type.items())
+            # each type's words (marked for the catalog), shown in the page's language
+            Series(WORDS["type"].get(name) or name.replace("_", " "), values)
+            for name, values in sorted(per_type.items())
         ],
         median_days=[round(statistics.median(d), 1) if d else 0.0 for d in durations],
     )

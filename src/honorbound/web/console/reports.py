@@ -4,6 +4,7 @@ email or phone posted in a form (never in a URL, so it stays out of history and 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -51,6 +52,8 @@ def reports(
         staff=staff,
         section="reports",
         year=chosen,
+        first_day=dt.date(chosen, 1, 1),
+        last_day=dt.date(chosen, 12, 31),
         columns=metrics.COLUMNS,
         rows=rows,
     )

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from honorbound.db.base import utcnow
-from honorbound.i18n import N_
+from honorbound.i18n import N_, N_plural
 from honorbound.rights import closing, execution, queries, verification, work
 from honorbound.rights.errors import RequestNotFound, RightsError
 from honorbound.rights.intake import us_states
@@ -35,10 +35,10 @@ def time_left(due_at: dt.datetime, now: dt.datetime) -> tuple[str, bool]:
     days = (due_at.date() - now.date()).days
     if due_at < now:
         late = max(1, -days)
-        return (N_("1 day overdue") if late == 1 else N_("{num} days overdue", num=late)), True
+        return N_plural("{num} day overdue", "{num} days overdue", late), True
     if days == 0:
         return N_("due today"), False
-    return (N_("1 day left") if days == 1 else N_("{num} days left", num=days)), False
+    return N_plural("{num} day left", "{num} days left", days), False
 
 
 DUE_WINDOWS = {"overdue": 0, "7": 7, "30": 30}  # "due within N days" (0: already overdue)

@@ -9,21 +9,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from honorbound import i18n
 from honorbound.accounts import team, twofactor
 from honorbound.accounts.models import Organization, User
+from honorbound.accounts.roles import ROLE_NAMES
 from honorbound.accounts.service import AccountError
+from honorbound.i18n import message_of
 from honorbound.web import csrf
+from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
-ROLE_NAMES = {
-    "admin": "Administrator",
-    "privacy_officer": "Privacy officer",
-    "agent": "Agent",
-    "auditor": "Auditor",
-}
 
 
 def _page(request: Request, staff: Staff, status: int = 200, **context: Any) -> Response:
@@ -39,6 +37,7 @@ def _page(request: Request, staff: Staff, status: int = 200, **context: Any) -> 
         members=rows,
         roles=ROLE_NAMES,
         two_factor_roles=runtime.settings.two_factor_roles,
+        languages_offered=i18n.LANGUAGES,
         **context,
     )
 
@@ -57,9 +56,10 @@ def invite(
     email: Annotated[str, Form(max_length=320)] = "",
     role: Annotated[str, Form(max_length=32)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
+    language: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     runtime = request.app.state.runtime
-    form = {"email": email, "role": role, "display_name": display_name}
+    form = {"email": email, "role": role, "display_name": display_name, "language": language}
     try:
         with runtime.db.session() as session:
             org = session.get(Organization, staff.organization_id)
@@ -75,10 +75,11 @@ def invite(
                 display_name,
                 staff.actor,
                 runtime.settings.base_url.rstrip("/") + "/invite",
+                language or chosen(request),
             )
             invited = user.username
     except AccountError as exc:
-        return _page(request, staff, 422, error=str(exc), form=form)
+        return _page(request, staff, 422, error=message_of(exc), form=form)
     return _page(request, staff, invited=invited, invite_link=link)
 
 
@@ -105,7 +106,7 @@ def _member_action(
     except LookupError:
         return render(request, "console/not_found.html", status=404, staff=staff, what="member")
     except AccountError as exc:
-        return _page(request, staff, 422, error=str(exc))
+        return _page(request, staff, 422, error=message_of(exc))
     return RedirectResponse("/console/staff", status_code=303)
 
 
@@ -178,5 +179,6 @@ def accept(
         with runtime.db.session() as session:
             team.accept_invite(session, token, password)
     except AccountError as exc:
-        return render(request, "invite.html", 422, token=token, username=username, error=str(exc))
+        error = message_of(exc)
+        return render(request, "invite.html", 422, token=token, username=username, error=error)
     return render(request, "login.html", notice="Your password is set. Sign in with it now.")

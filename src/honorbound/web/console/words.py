@@ -84,6 +84,9 @@ WORDS: dict[str, dict[str, str]] = {
         "opt_out_profiling": N_("opt out profiling"),
         "limit_sensitive": N_("limit sensitive"),
         "appeal": N_("appeal"),
+        "shine_the_light": N_("Shine the Light"),
+        "opt_out_admt": N_("opt-out of automated decisions"),
+        "access_admt": N_("access to automated decisions"),
     },
     "manner": {
         "portal": N_("portal"),
@@ -265,6 +268,55 @@ WORDS: dict[str, dict[str, str]] = {
         "step": N_("step"),
         "subject": N_("subject"),
         "year": N_("year"),
+    },
+    # a client organization of a BPO (bpo.desk / bpo.clients)
+    "client_state": {
+        "active": N_("active"),
+        "disabled": N_("disabled"),
+        "offboarded": N_("offboarded"),
+    },
+    # a breach incident (breach.models.IncidentStatus)
+    "incident": {
+        "open": N_("open"),
+        "contained": N_("contained"),
+        "notifying": N_("notifying"),
+        "closed": N_("closed"),
+    },
+    # what a breach incident relies on (breach.confirmation.Check.kind)
+    "check": {
+        "deadline": N_("deadline"),
+        "notice_content": N_("notice content"),
+        "contact": N_("agency contact"),
+        "form": N_("regulator form"),
+    },
+    # whether a law or an obligation applies (policy.applicability.Status)
+    "applicability": {
+        "applies": N_("applies"),
+        "may_apply": N_("may apply"),
+        "does_not_apply": N_("does not apply"),
+    },
+    # the CCPA request metrics (rights.metrics.COLUMNS; the CSV keeps the codes)
+    "metric": {
+        "request_type": N_("Request type"),
+        "received": N_("Number received"),
+        "complied_in_whole_or_part": N_("Complied in whole or in part"),
+        "denied": N_("Denied"),
+        "denied_unverifiable": N_("Denied: unverifiable"),
+        "denied_not_a_consumer": N_("Denied: not a consumer"),
+        "denied_exempt": N_("Denied: exempt"),
+        "denied_other": N_("Denied: other"),
+        "median_days": N_("Median days"),
+        "mean_days": N_("Mean days"),
+    },
+    # the request types the metrics count (us-rules.yaml, california.metrics.request_types)
+    "metric_type": {
+        "delete": N_("delete"),
+        "correct": N_("correct"),
+        "know": N_("know"),
+        "opt_out": N_("opt-out"),
+        "limit": N_("limit"),
+        "opt_out_admt": N_("opt-out of automated decisions"),
+        "access_admt": N_("access to automated decisions"),
     },
     "role": {
         "admin": N_("admin"),
