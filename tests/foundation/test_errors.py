@@ -291,7 +291,23 @@ SPANISH = (
     "for translation (i18n.message_of), which forms.sentence does not keep yet"
 )
 PARTIAL = "not a refusal: the page is still shown, without the part that could not be read"
+SPANISH_WORDS = (
+    "not yet moved to web/forms.shown_again: the page words each refusal in the page's "
+    "language (a table of field and status), not the domain's English sentence"
+)
 HAND_TRANSLATED: dict[tuple[str, str], str] = {
+    (
+        "web/console/intents.py",
+        "IntentError",
+    ): SPANISH_WORDS,
+    (
+        "web/console/reports.py",
+        "InvalidIdentity",
+    ): SPANISH_WORDS,
+    (
+        "web/console/scrub.py",
+        "ScrubError",
+    ): SPANISH_WORDS,
     (
         "web/console/client_settings.py",
         "SharedNumberError",

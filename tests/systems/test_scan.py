@@ -154,3 +154,38 @@ def test_the_console_page_shows_the_findings(
             },
         )
         assert other.get("/console/systems").status_code == 403
+
+
+def test_the_console_page_in_spanish_words_the_findings(
+    rt: Runtime, org: Tenant, api: TestClient, crm: Crm
+) -> None:
+    """The systems page in Spanish against the independent oracle (its English twin trips
+    it), and the scan's reasons in words from their codes, not the English sentences."""
+    import re
+
+    from tests.web.conftest import add_staff
+    from tests.web.spanish_oracle import english_left
+
+    from honorbound.accounts.roles import Role
+
+    _drift(crm)
+    crm.rows("CREATE TABLE leads (id INTEGER PRIMARY KEY, email TEXT)")
+    connect(rt, org, CRM_MAP, LEADS)
+    with rt.db.session() as session:
+        report = scan(session, context(rt), org.id, sample_rows=50)
+    assert {i["code"] for i in report["identities_reaching_nothing"]} >= {"empty_table"}
+    login = add_staff(rt, org, "auditor-es", Role.AUDITOR)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', api.get("/login").text)
+    assert token
+    api.post(
+        "/login",
+        data={"username": login.username, "password": login.password, "csrf_token": token.group(1)},
+    )
+    spanish = api.get("/console/systems", headers={"Accept-Language": "es"})
+    assert spanish.headers["content-language"] == "es"
+    assert english_left(spanish.text, console=True) == []
+    assert "Sistemas conectados" in spanish.text and "la tabla está vacía" in spanish.text
+    assert "the table is empty" not in spanish.text
+    english = api.get("/console/systems").text
+    assert "the table is empty" in english
+    assert english_left(english.replace('<html lang="en"', '<html lang="es"'), console=True)

@@ -10,8 +10,9 @@ consumer's mail shown in the outbox), unless the string is the same in both lang
 (its msgstr in the Spanish .po file, read here with Babel, equals the msgid).
 
 For the console (`console=True`) the English strings are also the msgids of the console's and
-the sign-in pages' templates and the messages marked in the console's Python code (Babel's own
-Python extractor over those files: web/console/*.py, web/login.py and the outbox's reasons).
+the sign-in pages' templates (and the data map's table) and the messages marked in the console's
+Python code (Babel's own Python extractor over those files: web/console/*.py, web/login.py, the
+outbox's reasons, the Shine the Light answer, what changed between two declarations).
 
 For the rendered notice (`notice_msgids()`: `policy render`, the API's notice) the English
 strings are the msgids of the notice's two templates and of policy/render.py, and every value of
@@ -48,6 +49,7 @@ CONSOLE_TEMPLATES = [
     *sorted((TEMPLATES / "console").glob("*.html")),
     *sorted(TEMPLATES.glob("login*.html")),
     TEMPLATES / "invite.html",
+    TEMPLATES / "datamap_table.html",
 ]
 SRC = ROOT / "src" / "honorbound"
 CONSOLE_CODE = [
@@ -56,6 +58,8 @@ CONSOLE_CODE = [
     SRC / "web" / "charts.py",
     SRC / "notify" / "outbox.py",
     SRC / "accounts" / "twofactor.py",
+    SRC / "disclosures" / "reports.py",
+    SRC / "policy" / "diff.py",
 ]
 NOTICE_TEMPLATES = [
     SRC / "policy" / "templates" / "notice.html",

@@ -136,7 +136,7 @@ def test_data_map_and_policy_diff(
     assert "Sensitive" in health.inner_text()
     assert "Answering your questions" in health.inner_text()
     assert "Telling you about offers" not in health.inner_text()
-    assert "P2Y" in health.inner_text()
+    assert "contact-data: 2 years after your last activity with us" in health.inner_text()
     email_row = page.get_by_role("row", name="Email address")
     assert "Telling you about offers" in email_row.inner_text()
 

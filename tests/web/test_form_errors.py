@@ -59,8 +59,8 @@ def test_a_scrub_file_without_an_identity_column(
     )
     assert answer.status_code == 422 and ERROR_PAGE not in answer.text
     assert (
-        "campaign: the file:1: the header needs an &#39;identity&#39; (or &#39;phone&#39;/"
-        "&#39;email&#39;) column" in answer.text
+        "The file&#39;s first line needs an &#39;identity&#39; (or &#39;phone&#39; or "
+        "&#39;email&#39;) column naming who to contact." in answer.text
     )
     assert "list.csv" not in answer.text
 

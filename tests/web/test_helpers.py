@@ -61,7 +61,12 @@ def test_matrix_links_categories_to_purposes_recipients_and_retention() -> None:
         "Telling you about offers",
     ]
     assert [r.name for r in rows["user.contact.email"].recipients] == ["Our CRM provider"]
-    assert rows["user.contact.email"].retention == ["contact-data: after last activity (P3Y)"]
+    # The rule's id (the code staff write) and the rule in words, in the page's language.
+    assert rows["user.contact.email"].retention == [
+        "contact-data: 3 years after your last activity with us"
+    ]
+    spanish = {row.key: row for row in matrix(declaration, "es")}
+    assert spanish["user.contact.email"].retention[0].startswith("contact-data: 3 años")
 
 
 def test_database_limiter_is_shared_by_processes_and_stores_no_key(runtime: Runtime) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.disclosures.models import Basis, Disclosure, DisclosureSubject
+from honorbound.i18n import N_
 from honorbound.policy.schema import Declaration
 
 
@@ -105,12 +106,19 @@ def shine_the_light(
         item.categories = sorted(set(item.categories) | set(entry.categories))
     recipients = sorted(by_recipient.values(), key=lambda r: r.name)
     categories = sorted({c for r in recipients for c in r.categories})
+    # Marked for the catalogs: reads as English (the API, the letter), translated where shown.
     note = (
-        f"Disclosures of your personal information to third parties for their direct marketing "
-        f"purposes in calendar year {year}."
+        N_(
+            "Disclosures of your personal information to third parties for their direct "
+            "marketing purposes in calendar year {year}.",
+            year=year,
+        )
         if recipients
-        else f"We did not disclose your personal information to third parties for their direct "
-        f"marketing purposes in calendar year {year}."
+        else N_(
+            "We did not disclose your personal information to third parties for their direct "
+            "marketing purposes in calendar year {year}.",
+            year=year,
+        )
     )
     return ShineTheLight(year, recipients, categories, note)
 

@@ -35,7 +35,7 @@ from honorbound.consent.models import Action, Purpose, Source
 from honorbound.db.base import utcnow
 from honorbound.errors import FieldError
 from honorbound.intents import said
-from honorbound.intents.models import ConversationIntent, IntentKind, IntentStatus
+from honorbound.intents.models import ConversationIntent, IntentKind, IntentStatus, ReviewReason
 from honorbound.policy import store as policy_store
 from honorbound.rights.context import Services
 from honorbound.rights.errors import RightsError
@@ -195,16 +195,16 @@ def _executes(request_type: str | None) -> str | None:
 
 def _rights_review_reason(
     subject: Subject, found: said.Said, reviews: bool, c: said.Cues
-) -> str | None:
+) -> ReviewReason | None:
     if found.reason == "unknown_speaker":
-        return "unknown_speaker"
+        return ReviewReason.UNKNOWN_SPEAKER
     if found.confidence < c.open_at_confidence:
-        return "low_confidence"
+        return ReviewReason.LOW_CONFIDENCE
     executes = _executes(found.request_type)
     if executes == "correct" or subject.jurisdiction is None:
-        return "needs_details"
+        return ReviewReason.NEEDS_DETAILS
     if reviews and executes == "opt_out":
-        return "setting"
+        return ReviewReason.SETTING
     return None
 
 
@@ -254,9 +254,9 @@ def act_on_interaction(
         is_opt_out = kind == said.OPT_OUT
         if is_opt_out:
             reason = (
-                "unknown_speaker"
+                ReviewReason.UNKNOWN_SPEAKER
                 if found.reason == "unknown_speaker"
-                else ("setting" if reviews else None)
+                else (ReviewReason.SETTING if reviews else None)
             )
         else:
             reason = _rights_review_reason(subject, found, reviews, c)
@@ -291,7 +291,7 @@ def act_on_interaction(
                 # Intake refused what the subject's data gave it (a state outside its list):
                 # staff give what is missing.
                 row.status = IntentStatus.QUEUED.value
-                row.review_reason = "needs_details"
+                row.review_reason = ReviewReason.NEEDS_DETAILS.value
         _audit(session, row, actor, f"conversation_intent.{row.status}")
         out.append(Acted(row, True))
     return out

@@ -22,6 +22,15 @@ class IntentKind(StrEnum):
     RIGHTS_REQUEST = "rights_request"
 
 
+class ReviewReason(StrEnum):
+    """Why a said request waits for staff (`ConversationIntent.review_reason`)."""
+
+    SETTING = "setting"  # the organization reviews opt-outs said in conversations
+    UNKNOWN_SPEAKER = "unknown_speaker"
+    LOW_CONFIDENCE = "low_confidence"
+    NEEDS_DETAILS = "needs_details"  # a correction, or a state we do not know
+
+
 class IntentStatus(StrEnum):
     APPLIED = "applied"  # ledger events recorded / request opened when ingested
     QUEUED = "queued"  # waiting for staff to confirm or dismiss

@@ -9,10 +9,11 @@ longer retention, or fewer rights. Material changes are announced to the people 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from honorbound.i18n import N_
 from honorbound.policy.schema import (
     PERIODLESS_TRIGGERS,
     Consent,
@@ -74,7 +75,8 @@ class Change:
         return self.kind in MATERIAL_KINDS
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # The message as plain text: a marked message (i18n.N_) is stored as the English it reads.
+        data = asdict(replace(self, message=str(self.message)))
         data["kind"] = self.kind.value
         data["material"] = self.material
         return data
@@ -99,9 +101,14 @@ def diff(old: Declaration, new: Declaration) -> list[Change]:
         if old.translations.get(lang) != new.translations.get(lang)
     )
     if changed:
-        changes.append(Change(ChangeKind.wording, f"translations changed: {', '.join(changed)}"))
+        changes.append(
+            Change(
+                ChangeKind.wording,
+                N_("translations changed: {languages}", languages=", ".join(changed)),
+            )
+        )
     if not changes and old.model_dump() != new.model_dump():
-        changes.append(Change(ChangeKind.wording, "wording or settings changed"))
+        changes.append(Change(ChangeKind.wording, N_("wording or settings changed")))
     return sorted(changes, key=lambda c: not c.material)
 
 
@@ -120,13 +127,13 @@ def _categories(old: Declaration, new: Declaration) -> list[Change]:
     out = [
         Change(
             ChangeKind.new_category,
-            f"new category '{key}' is collected",
+            N_("new category '{key}' is collected", key=key),
             new.subjects_for(key),
         )
         for key in sorted(after - before)
     ]
     out += [
-        Change(ChangeKind.removed_category, f"category '{key}' is no longer collected")
+        Change(ChangeKind.removed_category, N_("category '{key}' is no longer collected", key=key))
         for key in sorted(before - after)
     ]
     return out
@@ -153,7 +160,7 @@ def _purposes(old: Declaration, new: Declaration) -> list[Change]:
             out.append(
                 Change(
                     ChangeKind.new_purpose,
-                    f"category '{cat.key}' is now used for '{use}'",
+                    N_("category '{key}' is now used for '{use}'", key=cat.key, use=use),
                     subjects,
                 )
             )
@@ -162,7 +169,11 @@ def _purposes(old: Declaration, new: Declaration) -> list[Change]:
                 out.append(
                     Change(
                         ChangeKind.new_profiling,
-                        f"category '{cat.key}' is now used for profiling ('{use}')",
+                        N_(
+                            "category '{key}' is now used for profiling ('{use}')",
+                            key=cat.key,
+                            use=use,
+                        ),
                         subjects,
                     )
                 )
@@ -170,7 +181,7 @@ def _purposes(old: Declaration, new: Declaration) -> list[Change]:
             out.append(
                 Change(
                     ChangeKind.removed_purpose,
-                    f"category '{cat.key}' is no longer used for '{use}'",
+                    N_("category '{key}' is no longer used for '{use}'", key=cat.key, use=use),
                 )
             )
     return out
@@ -187,8 +198,12 @@ def _recipients(old: Declaration, new: Declaration) -> list[Change]:
             out.append(
                 Change(
                     ChangeKind.new_recipient,
-                    f"new recipient '{rec.name}' ({rec.type.value}) receives "
-                    f"{', '.join(sorted(keys))}",
+                    N_(
+                        "new recipient '{name}' ({type}) receives {categories}",
+                        name=rec.name,
+                        type=rec.type.value,
+                        categories=", ".join(sorted(keys)),
+                    ),
                     subjects,
                 )
             )
@@ -200,7 +215,11 @@ def _recipients(old: Declaration, new: Declaration) -> list[Change]:
             out.append(
                 Change(
                     ChangeKind.recipient_new_purpose,
-                    f"recipient '{rec.name}' now also receives data for {', '.join(names)}",
+                    N_(
+                        "recipient '{name}' now also receives data for {purposes}",
+                        name=rec.name,
+                        purposes=", ".join(names),
+                    ),
                     subjects,
                 )
             )
@@ -209,13 +228,18 @@ def _recipients(old: Declaration, new: Declaration) -> list[Change]:
             out.append(
                 Change(
                     ChangeKind.recipient_receives_more,
-                    f"recipient '{rec.name}' now also receives {', '.join(sorted(more))}",
+                    N_(
+                        "recipient '{name}' now also receives {categories}",
+                        name=rec.name,
+                        categories=", ".join(sorted(more)),
+                    ),
                     sorted({s for k in more for s in new.subjects_for(k)}),
                 )
             )
     out += [
         Change(
-            ChangeKind.removed_recipient, f"recipient '{before[rid].name}' no longer receives data"
+            ChangeKind.removed_recipient,
+            N_("recipient '{name}' no longer receives data", name=before[rid].name),
         )
         for rid in sorted(set(before) - set(after))
     ]
@@ -224,29 +248,41 @@ def _recipients(old: Declaration, new: Declaration) -> list[Change]:
 
 def _sale_and_sharing(old: Declaration, new: Declaration) -> list[Change]:
     out: list[Change] = []
-    for attr, new_kind, end_kind, verb in (
-        ("sale", ChangeKind.new_sale, ChangeKind.ended_sale, "sold"),
-        ("sharing", ChangeKind.new_sharing, ChangeKind.ended_sharing, "shared for targeted ads"),
+    for attr, new_kind, end_kind, now_text, ended_text in (
+        (
+            "sale",
+            ChangeKind.new_sale,
+            ChangeKind.ended_sale,
+            N_("category '{key}' is now sold"),
+            N_("category '{key}' is no longer sold"),
+        ),
+        (
+            "sharing",
+            ChangeKind.new_sharing,
+            ChangeKind.ended_sharing,
+            N_("category '{key}' is now shared for targeted ads"),
+            N_("category '{key}' is no longer shared for targeted ads"),
+        ),
     ):
         for cat in new.categories:
             was = _flag(old, cat.key, attr) if old.category(cat.key) is not None else False
             now = _flag(new, cat.key, attr)
             if now and not was:
-                out.append(
-                    Change(
-                        new_kind, f"category '{cat.key}' is now {verb}", new.subjects_for(cat.key)
-                    )
-                )
+                out.append(Change(new_kind, N_(now_text, key=cat.key), new.subjects_for(cat.key)))
         for cat in old.categories:
             if _flag(old, cat.key, attr) and not _flag(new, cat.key, attr):
-                out.append(Change(end_kind, f"category '{cat.key}' is no longer {verb}"))
+                out.append(Change(end_kind, N_(ended_text, key=cat.key)))
     # The notice's own statement, even with no recipient marked yet.
     for attr, new_kind, text in (
-        ("sells_personal_data", ChangeKind.new_sale, "the notice now says personal data is sold"),
+        (
+            "sells_personal_data",
+            ChangeKind.new_sale,
+            N_("the notice now says personal data is sold"),
+        ),
         (
             "shares_for_targeted_advertising",
             ChangeKind.new_sharing,
-            "the notice now says personal data is shared for targeted advertising",
+            N_("the notice now says personal data is shared for targeted advertising"),
         ),
     ):
         if getattr(new.commitments, attr) and not getattr(old.commitments, attr):
@@ -291,17 +327,27 @@ def _retention(old: Declaration, new: Declaration) -> list[Change]:
                 t.value for t in after if t == Trigger.while_necessary and t not in before
             ]
             shorter = [t.value for t in after if t in before and after[t] < before[t]]
-            where = f"category '{cat.key}' of subject type '{subject}'"
             if longer:
                 out.append(
                     Change(
                         ChangeKind.longer_retention,
-                        f"{where} may be kept longer ({', '.join(sorted(longer))})",
+                        N_(
+                            "category '{key}' of subject type '{subject}' may be kept longer "
+                            "({triggers})",
+                            key=cat.key,
+                            subject=subject,
+                            triggers=", ".join(sorted(longer)),
+                        ),
                         [subject],
                     )
                 )
             elif shorter or set(after) - set(before):
-                out.append(Change(ChangeKind.shorter_retention, f"{where} is kept for less time"))
+                text = N_(
+                    "category '{key}' of subject type '{subject}' is kept for less time",
+                    key=cat.key,
+                    subject=subject,
+                )
+                out.append(Change(ChangeKind.shorter_retention, text))
     return out
 
 
@@ -330,7 +376,11 @@ def _rights(old: Declaration, new: Declaration) -> list[Change]:
             out.append(
                 Change(
                     ChangeKind.fewer_rights,
-                    f"rights no longer offered in {juris}: {', '.join(sorted(lost))}",
+                    N_(
+                        "rights no longer offered in {place}: {rights}",
+                        place=juris,
+                        rights=", ".join(sorted(lost)),
+                    ),
                     _all_subjects(new),
                 )
             )
@@ -338,8 +388,11 @@ def _rights(old: Declaration, new: Declaration) -> list[Change]:
             out.append(
                 Change(
                     ChangeKind.fewer_rights,
-                    f"rights in {juris} can no longer be exercised by "
-                    f"{', '.join(sorted(lost_methods))}",
+                    N_(
+                        "rights in {place} can no longer be exercised by {methods}",
+                        place=juris,
+                        methods=", ".join(sorted(lost_methods)),
+                    ),
                     _all_subjects(new),
                 )
             )
@@ -347,7 +400,12 @@ def _rights(old: Declaration, new: Declaration) -> list[Change]:
         if gained and juris in before:
             out.append(
                 Change(
-                    ChangeKind.more_rights, f"rights added in {juris}: {', '.join(sorted(gained))}"
+                    ChangeKind.more_rights,
+                    N_(
+                        "rights added in {place}: {rights}",
+                        place=juris,
+                        rights=", ".join(sorted(gained)),
+                    ),
                 )
             )
     out += _consent(old, new)
@@ -367,8 +425,11 @@ def _consent(old: Declaration, new: Declaration) -> list[Change]:
             out.append(
                 Change(
                     ChangeKind.fewer_rights,
-                    f"purpose '{purpose.name}' no longer asks for consent "
-                    f"(was {before.consent.value})",
+                    N_(
+                        "purpose '{name}' no longer asks for consent (was {consent})",
+                        name=purpose.name,
+                        consent=before.consent.value,
+                    ),
                     new.subject_ids(purpose.subjects),
                 )
             )
@@ -378,7 +439,7 @@ def _consent(old: Declaration, new: Declaration) -> list[Change]:
             out.append(
                 Change(
                     ChangeKind.fewer_rights,
-                    f"recipient '{rec.name}' now receives data without your consent",
+                    N_("recipient '{name}' now receives data without your consent", name=rec.name),
                     sorted(
                         {s for k in new.category_keys(rec.categories) for s in new.subjects_for(k)}
                     ),
@@ -410,11 +471,11 @@ def _wording(old: Declaration, new: Declaration) -> list[Change]:
     out: list[Change] = []
     for name in _WORDING_FIELDS:
         if getattr(old, name) != getattr(new, name):
-            out.append(Change(ChangeKind.wording, f"'{name}' changed"))
+            out.append(Change(ChangeKind.wording, N_("'{name}' changed", name=name)))
     for name, label in (
-        ("categories", "category"),
-        ("purposes", "purpose"),
-        ("recipients", "recipient"),
+        ("categories", N_("category '{ident}' details changed")),
+        ("purposes", N_("purpose '{ident}' details changed")),
+        ("recipients", N_("recipient '{ident}' details changed")),
     ):
         for item in getattr(new, name):
             ident = getattr(item, "key", None) or item.id
@@ -422,5 +483,5 @@ def _wording(old: Declaration, new: Declaration) -> list[Change]:
                 (o for o in getattr(old, name) if (getattr(o, "key", None) or o.id) == ident), None
             )
             if before is not None and before != item:
-                out.append(Change(ChangeKind.wording, f"{label} '{ident}' details changed"))
+                out.append(Change(ChangeKind.wording, N_(label, ident=ident)))
     return out

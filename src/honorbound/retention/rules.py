@@ -68,6 +68,16 @@ SUBJECT_TRIGGERS = frozenset(
         Trigger.after_engagement_end,
     }
 )
+
+
+class Unenforced(StrEnum):
+    """Why a rule's trigger is not enforced: a stable code (adapters word it in the reader's
+    language; `NotEnforced.reason` is the English sentence the API and CLI show)."""
+
+    NAMES_NO_PERIOD = "names_no_period"  # "as long as necessary"
+    NO_PERIOD_GIVEN = "no_period_given"
+
+
 NOT_ENFORCEABLE = {
     Trigger.while_necessary: "'as long as necessary' names no period; write one in the "
     "declaration to have it enforced",
@@ -109,6 +119,7 @@ class NotEnforced:
     rule_id: str
     trigger: str
     reason: str
+    code: Unenforced
 
 
 @dataclass(frozen=True)
@@ -179,7 +190,14 @@ def _period(
     """The trigger's period; None when it adds no step (noted in `skipped` when that is
     because it cannot be enforced or has no period)."""
     if trig.trigger in NOT_ENFORCEABLE:
-        skipped.append(NotEnforced(rule.id, trig.trigger.value, NOT_ENFORCEABLE[trig.trigger]))
+        skipped.append(
+            NotEnforced(
+                rule.id,
+                trig.trigger.value,
+                NOT_ENFORCEABLE[trig.trigger],
+                Unenforced.NAMES_NO_PERIOD,
+            )
+        )
         return None
     period: str | None = trig.period
     if trig.trigger == Trigger.until_consent_withdrawn:
@@ -188,7 +206,9 @@ def _period(
             return None
         period = period or "P0D"
     if period is None:
-        skipped.append(NotEnforced(rule.id, trig.trigger.value, "no period given"))
+        skipped.append(
+            NotEnforced(rule.id, trig.trigger.value, "no period given", Unenforced.NO_PERIOD_GIVEN)
+        )
     return period
 
 

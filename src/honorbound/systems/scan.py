@@ -18,6 +18,7 @@ sample into a dataset map for review (Fides YAML), with what was found as its ca
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 import yaml
@@ -38,6 +39,32 @@ from honorbound.systems.models import DriftScan
 from honorbound.systems.sweep import plan as retention_plan
 
 REQUEST_IDENTITIES = ("email", "phone")
+
+
+class Unreached(StrEnum):
+    """Why an identity reaches nothing (`identities_reaching_nothing[].code`; `reason` is the
+    English sentence)."""
+
+    EMPTY_TABLE = "empty_table"
+    NO_VALUE_SAMPLED = "no_value_sampled"
+    NOT_SEARCHED = "not_searched"  # no connected system is searched by that identity
+
+
+# The scan's own error when no declaration is adopted (`errors[].code`).
+NO_DECLARATION = "no_declaration"
+
+
+def _unreached(rows: int | None, kind: str) -> dict[str, str]:
+    """Why an identity reaches nothing: the English sentence and its code. `rows` is how many
+    rows of the table were sampled, None when no connected system is searched by `kind`."""
+    if rows is None:
+        code, reason = Unreached.NOT_SEARCHED, f"requests carry a {kind}, and no connected "
+        reason += "system is searched by it"
+    elif rows == 0:
+        code, reason = Unreached.EMPTY_TABLE, "the table is empty"
+    else:
+        code, reason = Unreached.NO_VALUE_SAMPLED, f"no value in the {rows} sampled rows"
+    return {"reason": reason, "code": code.value}
 
 
 def classify(sample: Sample) -> list[FieldScan]:
@@ -159,9 +186,7 @@ def scan(
                                 "collection": sample.collection,
                                 "field": f.name,
                                 "identity": f.identity,
-                                "reason": "the table is empty"
-                                if not sample.rows
-                                else f"no value in the {len(sample.rows)} sampled rows",
+                                **_unreached(len(sample.rows), f.identity),
                             }
                         )
     searched = {kind for _, kind in graph.identity_fields(systems)}
@@ -173,7 +198,7 @@ def scan(
                     "collection": None,
                     "field": None,
                     "identity": kind,
-                    "reason": f"requests carry a {kind}, and no connected system is searched by it",
+                    **_unreached(None, kind),
                 }
             )
     report["categories_not_in_notice"] = [
@@ -184,6 +209,7 @@ def scan(
             {
                 "system": None,
                 "error": "no declaration adopted: categories and retention were not compared",
+                "code": NO_DECLARATION,
             }
         )
     finished = utcnow()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from honorbound import i18n
+from honorbound.policy.render import category_title, describe_rule
 from honorbound.policy.schema import Declaration, Recipient, RetentionRule, Selection
 from honorbound.policy.taxonomy import is_within
 
@@ -27,31 +29,27 @@ def _covers(selection: Selection, key: str) -> bool:
     return any(is_within(key, k) or is_within(k, key) for k in selection)
 
 
-def retention_text(rule: RetentionRule) -> str:
-    parts = [
-        f"{t.trigger.value.replace('_', ' ')}" + (f" ({t.period})" if t.period else "")
-        for t in rule.triggers
-    ]
-    return (
-        f"{rule.id}: "
-        + ", or ".join(parts)
-        + (" (whichever comes first)" if len(parts) > 1 else "")
-    )
+def retention_text(rule: RetentionRule, lang: str = i18n.DEFAULT) -> str:
+    """The rule's id (the declaration's code, as staff write it) and what it says, in words
+    in `lang` ("6 years after ..."); the ISO periods stay in the declaration's text."""
+    return f"{rule.id}: {describe_rule(rule, lang)}"
 
 
-def matrix(declaration: Declaration) -> list[Row]:
+def matrix(declaration: Declaration, lang: str = i18n.DEFAULT) -> list[Row]:
+    """One row per category; the product's words (taxonomy names, retention) in `lang`, the
+    declaration's own texts as `declaration` has them (policy.translations.localize)."""
     rows = []
     for cat in declaration.categories:
         rows.append(
             Row(
                 key=cat.key,
-                title=cat.title,
+                title=category_title(cat, lang),
                 sensitive=cat.sensitive,
                 sources=[s.value.replace("_", " ") for s in cat.sources],
                 purposes=[p.name for p in declaration.purposes if _covers(p.categories, cat.key)],
                 recipients=[r for r in declaration.recipients if _covers(r.categories, cat.key)],
                 retention=[
-                    retention_text(rule)
+                    retention_text(rule, lang)
                     for rule in declaration.retention
                     if _covers(rule.categories, cat.key)
                 ],

@@ -77,20 +77,7 @@ def mount_static(app: FastAPI) -> None:
 
 # The console's pages still written in English only (docs/web.md, Language): shown in English
 # whatever the staff member chose, so a page never claims a language it does not speak.
-ENGLISH_ONLY: frozenset[str] = frozenset(
-    {
-        "console/all_clients_map.html",
-        "console/data_map.html",
-        "console/disclosures.html",
-        "console/intents.html",
-        "console/policy.html",
-        "console/policy_diff.html",
-        "console/retention.html",
-        "console/scrub.html",
-        "console/shine_the_light.html",
-        "console/systems.html",
-    }
-)
+ENGLISH_ONLY: frozenset[str] = frozenset({"console/all_clients_map.html"})
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

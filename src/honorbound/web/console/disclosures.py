@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from honorbound.disclosures.ledger import list_disclosures
 from honorbound.disclosures.models import Basis
+from honorbound.i18n import N_
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_with
 
@@ -36,7 +37,7 @@ def disclosures(
             basis=basis,
             page=page,
             more=False,
-            error="basis: not a disclosure basis.",
+            error=N_("Choose a basis from the list."),
         )
     with request.app.state.runtime.db.session() as session:
         rows = list_disclosures(

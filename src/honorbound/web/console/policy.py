@@ -9,10 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from honorbound import i18n
 from honorbound.policy import store as policy_store
 from honorbound.policy.applicability import report as applicability_report
 from honorbound.policy.diff import diff as declaration_diff
+from honorbound.policy.translations import localize
 from honorbound.web.datamap import matrix
+from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_with
 
@@ -27,13 +30,16 @@ def data_map(
     runtime = request.app.state.runtime
     with runtime.db.session() as session:
         policy = policy_store.current(session, staff.organization_id)
+    # The organization's own texts in the page's language where it translated them, else as
+    # written and marked with their language (never machine-translated).
+    lang = chosen(request)
     return render(
         request,
         "console/data_map.html",
         staff=staff,
         section="data-map",
         policy=policy,
-        rows=matrix(policy.declaration) if policy else [],
+        rows=matrix(localize(policy.declaration, lang), lang) if policy else [],
     )
 
 
@@ -86,25 +92,25 @@ def diff(
             for n in (old, new)
             if n in by_number
         }
-    missing = [f"{name}={n}" for name, n in (("old", old), ("new", new)) if n not in by_number]
-    if missing:
+    if old not in by_number or new not in by_number:
         return render(
             request,
             "console/not_found.html",
             status=404,
             staff=staff,
-            what=f"policy version ({', '.join(missing)})",
+            what="policy version",
         )
     a, b = by_number[old], by_number[new]
     old_policy, new_policy = adopted[old], adopted[new]
     assert old_policy is not None and new_policy is not None
     changes = declaration_diff(old_policy.declaration, new_policy.declaration)
+    lang = chosen(request)
     lines = list(
         difflib.unified_diff(
             a.source_text.splitlines(),
             b.source_text.splitlines(),
-            f"version {a.number}",
-            f"version {b.number}",
+            i18n.gettext(lang, "version %(number)s") % {"number": a.number},
+            i18n.gettext(lang, "version %(number)s") % {"number": b.number},
             lineterm="",
         )
     )

@@ -13,12 +13,12 @@ from fastapi.responses import HTMLResponse, Response
 from honorbound.audit import append
 from honorbound.db.base import utcnow
 from honorbound.disclosures.reports import shine_the_light
+from honorbound.i18n import N_
 from honorbound.policy import store
 from honorbound.rights import metrics
 from honorbound.rights.jobs import services
 from honorbound.vault.identities import InvalidIdentity, guess_kind
 from honorbound.vault.subjects import find_subject_id
-from honorbound.web.forms import shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
@@ -74,6 +74,9 @@ def metrics_csv(
 
 
 STL_TEMPLATE = "console/shine_the_light.html"
+NOT_AN_IDENTITY = N_(
+    "That is not an email address or a phone number we can read: check it and try again."
+)
 
 
 def _stl_page(
@@ -121,7 +124,7 @@ def shine_the_light_lookup(
             request,
             staff,
             year=wanted,
-            error="identity: enter an email address or a phone number.",
+            error=N_("Enter the person's email address or phone number."),
             status=422,
         )
     if wanted and not (wanted.isdigit() and 2000 <= int(wanted) < this_year):
@@ -129,51 +132,46 @@ def shine_the_light_lookup(
             request,
             staff,
             year="",
-            error=f"year: a past calendar year, 2000 to {this_year - 1}.",
+            error=N_("Give a past calendar year, 2000 to {last}.", last=this_year - 1),
             status=422,
         )
     chosen = int(wanted) if wanted else this_year - 1
     kind = guess_kind(value)
     runtime = request.app.state.runtime
-    shown_again(
-        request,
-        lambda status, error: _stl_page(
-            request, staff, year=str(chosen), error=error, status=status
-        ),
-        field="identity",
-        kinds=(InvalidIdentity,),
-    )
-    with runtime.db.session() as session:
-        subject_id = find_subject_id(
-            session, runtime.vault_keys, staff.organization_id, kind, value
-        )
-        if subject_id is None:
-            return _stl_page(
-                request,
-                staff,
-                year=str(chosen),
-                error="No subject holds that identity.",
-                status=404,
+    try:
+        with runtime.db.session() as session:
+            subject_id = find_subject_id(
+                session, runtime.vault_keys, staff.organization_id, kind, value
             )
-        adopted = store.current(session, staff.organization_id)
-        if adopted is None:
-            return _stl_page(
-                request,
-                staff,
-                year=str(chosen),
-                error="Adopt a privacy notice first: the report needs its purposes.",
-                status=409,
+            if subject_id is None:
+                return _stl_page(
+                    request,
+                    staff,
+                    year=str(chosen),
+                    error=N_("No one with this identity is on file."),
+                    status=404,
+                )
+            adopted = store.current(session, staff.organization_id)
+            if adopted is None:
+                return _stl_page(
+                    request,
+                    staff,
+                    year=str(chosen),
+                    error=N_("Adopt a privacy notice first: the report needs its purposes."),
+                    status=409,
+                )
+            report = shine_the_light(
+                session, staff.organization_id, subject_id, adopted.declaration, chosen
             )
-        report = shine_the_light(
-            session, staff.organization_id, subject_id, adopted.declaration, chosen
-        )
-        append(
-            session,
-            staff.organization_id,
-            staff.actor,
-            "disclosures.shine_the_light_viewed",
-            "subject",
-            subject_id,
-            {"year": chosen, "recipients": len(report.recipients)},
-        )
+            append(
+                session,
+                staff.organization_id,
+                staff.actor,
+                "disclosures.shine_the_light_viewed",
+                "subject",
+                subject_id,
+                {"year": chosen, "recipients": len(report.recipients)},
+            )
+    except InvalidIdentity:
+        return _stl_page(request, staff, year=str(chosen), error=NOT_AN_IDENTITY, status=422)
     return _stl_page(request, staff, year=str(chosen), report=report, subject_id=subject_id)

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from honorbound import i18n
+from honorbound.i18n import N_
 from honorbound.policy.render import describe_trigger
 from honorbound.policy.schema import RetentionTrigger, Trigger
 from honorbound.retention import holds
@@ -18,6 +20,7 @@ from honorbound.retention.due import Forecast
 from honorbound.retention.errors import RetentionInputError
 from honorbound.retention.models import RetentionRun
 from honorbound.retention.sweep import disposals, forecast, get_disposal
+from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
@@ -25,7 +28,7 @@ router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
 
 
-def rule_rows(plan: Forecast) -> list[dict[str, object]]:
+def rule_rows(plan: Forecast, lang: str = i18n.DEFAULT) -> list[dict[str, object]]:
     """The forecast's steps as the page shows them: grouped by rule and by whom it applies to,
     each trigger with its period in words; a second trigger of the same rule and people reads
     as the alternative it is ("or 6 years after ..."), not as a repeated row."""
@@ -41,11 +44,30 @@ def rule_rows(plan: Forecast) -> list[dict[str, object]]:
                 "alternative": before is not None
                 and before.rule_id == step.rule_id
                 and before.subject_types == step.subject_types,
-                "applies_to": ", ".join(step.subject_types or ()) or "everyone",
-                "when": describe_trigger(trigger),
+                "applies_to": list(step.subject_types or ()),
+                "when": describe_trigger(trigger, lang),
             }
         )
     return rows
+
+
+# What the hold forms can be refused for, by (field, status), in the page's language (the
+# domain's sentence, for the API, stays English); another refusal shows the domain's words.
+PLACE_REFUSED = {
+    ("reason", 422): N_("Say why the hold is placed, for example: litigation hold, case 24-117."),
+    ("owner", 422): N_("Say who answers for this hold."),
+    ("category", 422): N_("Give the category as a taxonomy key, such as user.contact.email."),
+    ("subject_id", 404): N_("There is no subject with that number in your organization."),
+}
+RELEASE_REFUSED = {
+    ("reason", 422): N_("Say why the hold is released, for example: case settled."),
+    ("hold_id", 404): N_("There is no legal hold with that number in your organization."),
+    ("hold_id", 409): N_("That hold is already released."),
+}
+
+
+def _refused(exc: RetentionInputError, words: dict[tuple[str, int], str]) -> str:
+    return words.get((exc.field, exc.status), f"{exc.field}: {exc.message}")
 
 
 def _page(request: Request, staff: Staff, status: int = 200, error: str = "") -> Response:
@@ -72,7 +94,7 @@ def _page(request: Request, staff: Staff, status: int = 200, error: str = "") ->
         staff=staff,
         section="retention",
         plan=plan,
-        rule_rows=rule_rows(plan) if plan is not None else [],
+        rule_rows=rule_rows(plan, chosen(request)) if plan is not None else [],
         holds=all_holds,
         runs=runs,
         certificates=certificates,
@@ -100,7 +122,7 @@ def place_hold(
     subject: int | None = None
     if subject_id.strip():
         if not subject_id.strip().isdigit() or not 1 <= int(subject_id) <= MAX_ID:
-            return _page(request, staff, 422, "subject_id: a subject number, or leave it empty.")
+            return _page(request, staff, 422, N_("Give a subject number, or leave it empty."))
         subject = int(subject_id)
     try:
         with request.app.state.runtime.db.session() as session:
@@ -114,7 +136,7 @@ def place_hold(
                 category=category.strip() or None,
             )
     except RetentionInputError as exc:
-        return _page(request, staff, exc.status, f"{exc.field}: {exc.message}")
+        return _page(request, staff, exc.status, _refused(exc, PLACE_REFUSED))
     return RedirectResponse("/console/retention", status_code=303)
 
 
@@ -126,12 +148,12 @@ def release_hold(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     if not 1 <= hold_id <= MAX_ID:
-        return _page(request, staff, 404, "hold_id: no legal hold with that id.")
+        return _page(request, staff, 404, RELEASE_REFUSED["hold_id", 404])
     try:
         with request.app.state.runtime.db.session() as session:
             holds.release_hold(session, staff.organization_id, hold_id, staff.actor, reason)
     except RetentionInputError as exc:
-        return _page(request, staff, exc.status, f"{exc.field}: {exc.message}")
+        return _page(request, staff, exc.status, _refused(exc, RELEASE_REFUSED))
     return RedirectResponse("/console/retention", status_code=303)
 
 

@@ -13,15 +13,42 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from honorbound import i18n
 from honorbound.consent.models import ConsentChannel, Purpose
-from honorbound.consent.scrub import ScrubError, scrub
-from honorbound.web.forms import shown_again
+from honorbound.consent.scrub import ScrubError, ScrubResult, scrub
+from honorbound.i18n import N_
+from honorbound.web.console.words import say
+from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 PURPOSES = [p.value for p in Purpose if p is not Purpose.ALL]
 CHANNELS = [c.value for c in ConsentChannel if c is not ConsentChannel.ALL]
+
+
+NO_IDENTITY_COLUMN = N_(
+    "The file's first line needs an 'identity' (or 'phone' or 'email') column naming who to "
+    "contact."
+)
+
+
+def summary_lines(result: ScrubResult, purpose: str, channel: str, lang: str) -> list[str]:
+    """summary.txt in the staff member's language: the counts, and each reason in words with
+    its code (the code is what blocked.csv's `reasons` column holds)."""
+    _ = i18n.translations(lang).gettext
+    return [
+        _("Purpose: {purpose}; channel: {channel}").format(
+            purpose=say(lang, "purpose", purpose), channel=say(lang, "channel", channel)
+        ),
+        _("Allowed: {count}").format(count=i18n.format_number(result.allowed, lang)),
+        _("Blocked: {count}").format(count=i18n.format_number(result.blocked, lang)),
+        *(
+            f"  {say(lang, 'decision_reason', name)} ({name}): {i18n.format_number(count, lang)}"
+            for name, count in sorted(result.reasons.items())
+        ),
+        *(_("Warning: {warning}").format(warning=w) for w in result.warnings),
+    ]
 
 
 def _page(request: Request, staff: Staff, status: int = 200, error: str = "") -> Response:
@@ -54,25 +81,18 @@ def scrub_list(
     campaign: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     if purpose not in PURPOSES:
-        return _page(request, staff, 422, "purpose: choose what the campaign is for.")
+        return _page(request, staff, 422, N_("Choose what the campaign is for (its purpose)."))
     if channel not in CHANNELS:
-        return _page(request, staff, 422, "channel: choose how the campaign reaches people.")
+        return _page(
+            request, staff, 422, N_("Choose how the campaign reaches people (its channel).")
+        )
     if campaign is None or not campaign.filename:
-        return _page(request, staff, 422, "campaign: choose the CSV file to scrub.")
+        return _page(request, staff, 422, N_("Choose the CSV file to scrub."))
     content = campaign.file.read()  # a spooled file: this runs in a worker thread
     runtime = request.app.state.runtime
     with tempfile.TemporaryDirectory(prefix="scrub-") as work:
         source = Path(work) / "list.csv"
         source.write_bytes(content)
-        # A ScrubError names the file by its name here (list.csv): the page says "the file".
-        shown_again(
-            request,
-            lambda status, error: _page(
-                request, staff, status, error.replace("list.csv", "the file")
-            ),
-            field="campaign",
-            kinds=(ScrubError,),
-        )
         try:
             with runtime.db.session() as session:
                 result = scrub(
@@ -84,17 +104,17 @@ def scrub_list(
                     channel,
                     Path(work) / "out",
                 )
+        except ScrubError:
+            # The one refusal of a readable file (consent.scrub): its header.
+            return _page(request, staff, 422, NO_IDENTITY_COLUMN)
         except UnicodeDecodeError as exc:
             return _page(
-                request, staff, 422, f"campaign: byte {exc.start} is not UTF-8; save as UTF-8 CSV."
+                request,
+                staff,
+                422,
+                N_("Byte {byte} is not UTF-8: save the list as a UTF-8 CSV.", byte=exc.start),
             )
-        summary = [
-            f"Purpose: {purpose}; channel: {channel}",
-            f"Allowed: {result.allowed}",
-            f"Blocked: {result.blocked}",
-            *(f"  {name}: {count}" for name, count in sorted(result.reasons.items())),
-            *(f"Warning: {w}" for w in result.warnings),
-        ]
+        summary = summary_lines(result, purpose, channel, chosen(request))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.write(result.allowed_path, "allowed.csv")

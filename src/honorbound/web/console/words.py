@@ -111,6 +111,91 @@ WORDS: dict[str, dict[str, str]] = {
         "excessive": N_("excessive"),
         "other": N_("other"),
     },
+    # why a disclosure was lawful (disclosures.models.Basis)
+    "disclosure_basis": {
+        "service_provider": N_("service provider"),
+        "sale": N_("sale"),
+        "sharing": N_("sharing"),
+        "affiliate": N_("affiliate"),
+        "legal_process": N_("legal process"),
+        "corporate_transaction": N_("corporate transaction"),
+        "consent": N_("consent"),
+    },
+    # who received it (policy.schema.RecipientType)
+    "recipient_type": {
+        "processor": N_("processor"),
+        "service_provider": N_("service provider"),
+        "contractor": N_("contractor"),
+        "advertising_partner": N_("advertising partner"),
+        "analytics_partner": N_("analytics partner"),
+        "affiliate": N_("affiliate"),
+        "business_partner": N_("business partner"),
+        "authority": N_("authority"),
+        "acquirer": N_("acquirer"),
+        "authorized_representative": N_("authorized representative"),
+        "client": N_("client"),
+        "third_party": N_("third party"),
+    },
+    # how a disclosure left (disclosures.models.Disclosure.channel)
+    "disclosure_channel": {"export": N_("export"), "api": N_("API"), "manual": N_("by hand")},
+    # a request said in a conversation (intents.models)
+    "intent_kind": {"opt_out": N_("opt-out"), "rights_request": N_("rights request")},
+    "speaker": {
+        "customer": N_("the customer"),
+        "agent": N_("the agent"),
+        "unknown": N_("not known"),
+    },
+    # why a said request waits for staff (intents.models.ReviewReason)
+    "review_reason": {
+        "setting": N_("the organization reviews opt-outs"),
+        "unknown_speaker": N_("the speaker is not known"),
+        "low_confidence": N_("not sure enough of what was said"),
+        "needs_details": N_("a detail is missing"),
+    },
+    # why a consent decision blocks a contact (consent.decisions.REASONS)
+    "decision_reason": {
+        "opted_out": N_("opted out"),
+        "national_dnc": N_("on the National Do Not Call Registry"),
+        "company_dnc": N_("on the organization's do-not-call list"),
+        "outside_calling_hours": N_("outside calling hours"),
+        "call_cap_reached": N_("call limit reached"),
+        "consent_required": N_("needs consent, none recorded"),
+        "sensitive_limited": N_("limited the use of sensitive data"),
+        "invalid_item": N_("not a usable email address or phone number"),
+        "minor": N_("a minor"),
+        "bpo_dnc": N_("on the call center's do-not-call list"),
+    },
+    # why a retention rule's trigger is not enforced (retention.rules.Unenforced)
+    "unenforced": {
+        "names_no_period": N_(
+            "'as long as necessary' names no period; write one in the declaration to have it "
+            "enforced"
+        ),
+        "no_period_given": N_("no period given"),
+    },
+    # what a retention rule does (retention.rules.Action) and its sweeps' status
+    "retention_action": {
+        "delete_records": N_("delete records"),
+        "erase_subjects": N_("erase subjects"),
+        "clear_interaction_part": N_("clear part of interactions"),
+        "delete_interactions": N_("delete interactions"),
+    },
+    "run_status": {"running": N_("running"), "finished": N_("finished"), "failed": N_("failed")},
+    # connected systems: a task for a system without an API, a disposal in a system
+    "task_action": {
+        "access": N_("access"),
+        "erasure": N_("erasure"),
+    },
+    # why an identity reaches nothing in the drift scan (systems.scan.Unreached)
+    "unreached": {
+        "empty_table": N_("the table is empty"),
+        "no_value_sampled": N_("no value in the sampled rows"),
+        "not_searched": N_(
+            "requests carry this identity, and no connected system is searched by it"
+        ),
+    },
+    "disposal_action": {"delete_rows": N_("delete rows"), "erase_fields": N_("erase fields")},
+    "disposal_status": {"pending": N_("pending"), "done": N_("done"), "failed": N_("failed")},
     # a request's step in one connected system
     "step": {
         "pending": N_("pending"),
@@ -178,6 +263,7 @@ WORDS: dict[str, dict[str, str]] = {
         "member": N_("member"),
         "message": N_("message"),
         "offboarding": N_("offboarding"),
+        "policy version": N_("policy version"),
         "request": N_("request"),
         "step": N_("step"),
         "subject": N_("subject"),
