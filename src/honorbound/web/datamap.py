@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from honorbound import i18n
+from honorbound.i18n import N_
 from honorbound.policy.render import category_title, describe_rule
 from honorbound.policy.schema import Declaration, Recipient, RetentionRule, Selection
 from honorbound.policy.taxonomy import is_within
@@ -60,7 +61,11 @@ def matrix(declaration: Declaration, lang: str = i18n.DEFAULT) -> list[Row]:
 
 # -- several notices side by side (a BPO's clients) ---------------------------------------------
 ASPECTS = ("purposes", "recipients", "retention")
-NOT_DECLARED = "not in this notice"
+NOT_DECLARED = N_("not in this notice")
+NONE_DECLARED = N_("none")
+PRODUCT_WORDS = frozenset(
+    {NOT_DECLARED, NONE_DECLARED}
+)  # shown translated; the rest is the notice's
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def _aspect_text(row: Row | None, aspect: str) -> str:
         values = sorted(f"{r.name} ({r.type.value.replace('_', ' ')})" for r in row.recipients)
     else:
         values = sorted(getattr(row, aspect))
-    return "; ".join(values) or "none"
+    return "; ".join(values) or NONE_DECLARED
 
 
 def side_by_side(declarations: list[Declaration | None]) -> list[ComparedRow]:

@@ -77,7 +77,7 @@ def mount_static(app: FastAPI) -> None:
 
 # The console's pages still written in English only (docs/web.md, Language): shown in English
 # whatever the staff member chose, so a page never claims a language it does not speak.
-ENGLISH_ONLY: frozenset[str] = frozenset({"console/all_clients_map.html"})
+ENGLISH_ONLY: frozenset[str] = frozenset()
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -61,17 +61,17 @@ def switch(
         return render(request, "console/forbidden.html", 403, staff=staff, csrf_failed=True)
     token = request.session.get(SESSION_TOKEN)
     chosen = int(organization_id) if organization_id.isdigit() else 0
-    refused = (
+    refused = N_(
         "You are not a member of that organization, or it is disabled. Choose one of yours "
         "from the list."
     )
     if not (1 <= chosen <= MAX_ID and isinstance(token, str)):
-        return _refuse(request, staff, 403, "Not one of your organizations", refused)
+        return _refuse(request, staff, 403, N_("Not one of your organizations"), refused)
     try:
         with request.app.state.runtime.db.session() as session:
             sessions.switch(session, token, chosen)
     except sessions.NotAMember:
-        return _refuse(request, staff, 403, "Not one of your organizations", refused)
+        return _refuse(request, staff, 403, N_("Not one of your organizations"), refused)
     # Only a console page of this site (no open redirect).
     target = next_page if next_page.startswith("/console") and "//" not in next_page else "/console"
     return RedirectResponse(target, status_code=303)
@@ -367,8 +367,8 @@ def package(
         return render(request, "console/not_found.html", 404, staff=staff, what="offboarding")
     path = offboarding_dir(runtime) / row.package_name
     if not path.is_file():
-        gone = "The package was removed from the server after it was handed over."
-        return _refuse(request, staff, 410, "Package removed", gone)
+        gone = N_("The package was removed from the server after it was handed over.")
+        return _refuse(request, staff, 410, N_("Package removed"), gone)
     return FileResponse(path, media_type="application/zip", filename=row.package_name)
 
 
@@ -386,14 +386,14 @@ def all_clients(
         try:
             chosen = desk.only(mine, client or None)
         except LookupError:
-            return _refuse(request, staff, 404, "Not one of your clients",
-                           "There is no organization with that name among the ones you work "
-                           "for. Choose one from the list.")  # fmt: skip
+            return _refuse(request, staff, 404, N_("Not one of your clients"),
+                           N_("There is no organization with that name among the ones you work "
+                              "for. Choose one from the list."))  # fmt: skip
         found = desk.summary(session, chosen)
         try:
             page = desk.due_requests(session, chosen, cursor, overdue_only=overdue)
         except desk.DeskError as exc:
-            return _refuse(request, staff, 422, "This page cannot be shown", str(exc) + ".")
+            return _refuse(request, staff, 422, N_("This page cannot be shown"), str(exc) + ".")
     return render(
         request,
         "console/all_clients.html",
@@ -415,7 +415,7 @@ def all_clients_data_map(
     """The notices of every organization the person is a member of, side by side by data
     category (purposes, recipients, retention), with the differences marked."""
     from honorbound.policy import store as policy_store
-    from honorbound.web.datamap import side_by_side
+    from honorbound.web.datamap import PRODUCT_WORDS, side_by_side
 
     with request.app.state.runtime.db.read_session() as session:
         mine = desk.organizations_of_user(session, staff.user_id)
@@ -429,4 +429,5 @@ def all_clients_data_map(
         columns=list(zip(mine, adopted, strict=True)),
         rows=rows,
         differing=len({r.key for r in rows if r.cells and r.cells[0].differs}),
+        product_words=PRODUCT_WORDS,
     )
