@@ -1,6 +1,7 @@
 """Compound number words read as the number they say ("eight hundred twenty" is 820, not
-80020; "mil novecientos ochenta y cuatro" is 1984), checked against a speller written here,
-independent of the engine's word tables, over every value in range."""
+80020; "mil novecientos ochenta y cuatro" is 1984), checked against the call generator's speller
+(tests/detect/spoken_calls.py), independent of the engine's word tables, over every value in
+range."""
 
 from __future__ import annotations
 
@@ -9,106 +10,18 @@ import pytest
 from honorbound.detect import scan
 from honorbound.detect.digits import iter_runs
 from honorbound.detect.prepared import Prepared
-
-EN_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-EN_TEENS = [
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-EN_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-ES_UNITS = ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"]
-ES_TEENS = [
-    "diez",
-    "once",
-    "doce",
-    "trece",
-    "catorce",
-    "quince",
-    "dieciséis",
-    "diecisiete",
-    "dieciocho",
-    "diecinueve",
-]
-ES_TWENTIES = [
-    "veinte",
-    "veintiuno",
-    "veintidós",
-    "veintitrés",
-    "veinticuatro",
-    "veinticinco",
-    "veintiséis",
-    "veintisiete",
-    "veintiocho",
-    "veintinueve",
-]
-ES_TENS = [
-    "_",
-    "_",
-    "_",
-    "treinta",
-    "cuarenta",
-    "cincuenta",
-    "sesenta",
-    "setenta",
-    "ochenta",
-    "noventa",
-]
-ES_HUNDREDS = [
-    "_",
-    "ciento",
-    "doscientos",
-    "trescientos",
-    "cuatrocientos",
-    "quinientos",
-    "seiscientos",
-    "setecientos",
-    "ochocientos",
-    "novecientos",
-]
-
-
-def en_below_100(n: int) -> str:
-    if n < 10:
-        return EN_UNITS[n]
-    if n < 20:
-        return EN_TEENS[n - 10]
-    tens, unit = divmod(n, 10)
-    return EN_TENS[tens] + ("" if unit == 0 else " " + EN_UNITS[unit])
+from tests.detect.spoken_calls import EN_UNITS, say_pair, say_year
 
 
 def en_hundreds(n: int) -> str:
     hundreds, rest = divmod(n, 100)
-    return f"{EN_UNITS[hundreds]} hundred" + ("" if rest == 0 else " " + en_below_100(rest))
-
-
-def es_below_100(n: int) -> str:
-    if n < 10:
-        return ES_UNITS[n]
-    if n < 20:
-        return ES_TEENS[n - 10]
-    if n < 30:
-        return ES_TWENTIES[n - 20]
-    tens, unit = divmod(n, 10)
-    return ES_TENS[tens] + ("" if unit == 0 else " y " + ES_UNITS[unit])
+    return f"{EN_UNITS[hundreds]} hundred" + (
+        "" if rest == 0 else " " + say_pair(f"{rest:02d}", "en")
+    )
 
 
 def es_year(year: int) -> str:
-    thousands, rest = divmod(year, 1000)
-    words = "mil" if thousands == 1 else f"{ES_UNITS[thousands]} mil"
-    hundreds, below = divmod(rest, 100)
-    if hundreds:
-        words += " " + ("cien" if hundreds == 1 and below == 0 else ES_HUNDREDS[hundreds])
-    if below:
-        words += " " + es_below_100(below)
-    return words
+    return say_year(year, "es")
 
 
 def runs(text: str) -> list[str]:
