@@ -18,7 +18,7 @@ PYTEST := $(BIN)/python -m pytest -q -n $(JOBS)
 # runs a bounded number, `make conformance` many more on both databases.
 CONFORMANCE_EXAMPLES ?= 300
 
-.PHONY: run docs i18n test test-sqlite test-browser test-postgres test-systems test-spark conformance fuzz-api lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load bench-systems bench-spark bench-recordings clean
+.PHONY: run docs i18n i18n-merge test test-sqlite test-browser test-postgres test-systems test-spark conformance fuzz-api lint typecheck bench-pii bench-vault bench-consent bench-rights bench-retention bench-load bench-systems bench-spark bench-recordings clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -125,3 +125,8 @@ docs:
 # into the catalogs under src/honorbound/i18n/locales; then translate the empty msgstr lines.
 i18n: .venv/.installed
 	.venv/bin/python -m honorbound.i18n.extract
+
+# After a merge that conflicts in a catalog: the union of both sides by message id, then the
+# extraction (scripts/i18n_merge.py says how a message translated on both sides is settled).
+i18n-merge: .venv/.installed
+	PYTHONPATH=src .venv/bin/python scripts/i18n_merge.py
