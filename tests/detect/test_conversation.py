@@ -316,3 +316,33 @@ def test_a_stretch_longer_than_any_identifier_is_no_value() -> None:
     assert [(f.type, text[f.start : f.end]) for f in found] == [
         ("CREDIT_CARD", "4111 1111 1111 1111")
     ]
+
+
+def _luhn_ok(number: str) -> bool:
+    return luhn_complete(number[:-1]) == number
+
+
+def test_unlabelled_lines_saying_each_group_twice_are_one_card() -> None:
+    """Each group of a 13-digit card said twice on lines without speaker labels (the caller
+    and the agent, unlabelled). Chosen so that the doubled reading also explains every digit:
+    the first four lines pass Luhn as a 16-digit card and the last two read as a valid US
+    phone number (phonenumbers says so, not the engine). One card said with echoes is still
+    the better reading: one value explains all the digits, against two."""
+    import random
+
+    import phonenumbers
+
+    rng = random.Random(20261207)
+    while True:
+        g1 = "4" + "".join(rng.choice("0123456789") for _ in range(3))
+        g2 = "".join(rng.choice("0123456789") for _ in range(4))
+        g3 = luhn_complete(g1 + g2 + "".join(rng.choice("0123456789") for _ in range(4)))[8:]
+        doubled_phone = phonenumbers.parse("+1" + g3 + g3)
+        if _luhn_ok(g1 + g1 + g2 + g2) and phonenumbers.is_valid_number(doubled_phone):
+            break
+    lines = [speak(g, group=5) for g in (g1, g1, g2, g2, g3, g3)]
+    text = "i'm calling about my bill\nit's a visa " + "\n".join(lines) + "\nanything else"
+    found = [f for f in scan(text) if f.type != "PERSON"]
+    assert [text[f.start : f.end] for f in found] == lines
+    assert {f.type for f in found} == {"CREDIT_CARD"}
+    assert len({f.value_id for f in found}) == 1

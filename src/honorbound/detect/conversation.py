@@ -354,7 +354,9 @@ def findings(
         ways.append(
             [Segment(ECHO, s.run, s.digits, s.start, s.end) if s.repeat else s for s in chain]
         )
-    best: tuple[int, _Assembly, list[tuple[int, int, str, float]], list[Segment]] | None = None
+    best: (
+        tuple[tuple[int, int], _Assembly, list[tuple[int, int, str, float]], list[Segment]] | None
+    ) = None
     for way in ways:
         for reading in (1, 2, 0) if has_correction else (0,):
             built = _assemble(way, text, reading)
@@ -368,7 +370,11 @@ def findings(
             )
             if not crossing:
                 continue
-            left = len(built.digits) - sum(j - i for i, j, _, _ in hits)
+            # The reading that leaves the fewest digits unexplained, then the one that
+            # explains them with the fewest values: "4425 4425 7652 7652 31225 31225" is one
+            # card said with each group twice, not a card and a phone number that happen to
+            # pass their checks.
+            left = (len(built.digits) - sum(j - i for i, j, _, _ in hits), len(hits))
             if best is None or left < best[0]:
                 best = (left, built, hits, way)
     if best is None:
