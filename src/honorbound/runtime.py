@@ -21,6 +21,7 @@ from honorbound.audit import Actor
 from honorbound.audit import jobs as audit_jobs
 from honorbound.backup import archive as backup_archive
 from honorbound.backup.epochs import EpochKeys, Policy
+from honorbound.bpo.desk import RequestCounts
 from honorbound.breach import reminders as breach_reminders
 from honorbound.breach.wording import Wording, load_wording
 from honorbound.config import ConfigError, Settings
@@ -122,6 +123,9 @@ class Runtime:
     # The one contact-decision engine (its snapshots are per organization), built from the
     # key ring, the vault's key store and the two rules objects above.
     decisions: DecisionEngine = field(default=None)  # type: ignore[assignment]  # set by build_runtime
+    # The cross-client desk's open-request counts per organization, kept by the database's
+    # per-organization request counter (bpo.desk.RequestCounts).
+    desk_counts: RequestCounts = field(default_factory=RequestCounts)
 
     def installation(self) -> backup_archive.Installation:
         return backup_archive.Installation(

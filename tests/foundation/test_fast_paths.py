@@ -20,7 +20,7 @@ from honorbound.accounts.roles import Role
 from honorbound.config import Settings
 from honorbound.consent import service
 from honorbound.consent.decisions import MAX_SNAPSHOT_AGE
-from honorbound.db.changes import DECISION_TABLES, KEY_TABLES
+from honorbound.db.changes import DECISION_TABLES, KEY_TABLES, REQUEST_TABLES
 from honorbound.runtime import Runtime, build_runtime
 from tests.conftest import Tenant
 from tests.consent.conftest import number, record
@@ -153,6 +153,6 @@ def test_every_counted_table_has_its_trigger(runtime: Runtime) -> None:
             names = set(conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
         else:
             names = set(conn.scalars(text("SELECT tgname FROM pg_trigger")))
-    for table, operations in (*DECISION_TABLES, *KEY_TABLES):
+    for table, operations in (*DECISION_TABLES, *KEY_TABLES, *REQUEST_TABLES):
         for operation in operations:
             assert f"hb_changes_{table}_{operation.lower()}" in names, (table, operation)

@@ -20,12 +20,26 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import datetime as dt
 import functools
+import threading
+from array import array
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, tuple_, union_all
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Membership, Organization
@@ -33,6 +47,7 @@ from honorbound.audit.models import AuditCheckpoint
 from honorbound.consent.identity import identify
 from honorbound.consent.models import CompanyDnc
 from honorbound.db.base import utcnow
+from honorbound.db.changes import request_versions
 from honorbound.errors import HonorboundError
 from honorbound.intents.models import ConversationIntent
 from honorbound.notify.models import OutboxMessage, OutboxStatus
@@ -161,14 +176,23 @@ def only(organizations: list[DeskOrganization], slug: str | None) -> list[DeskOr
 
 
 def summary(
-    session: Session, organizations: list[DeskOrganization], now: dt.datetime | None = None
+    session: Session,
+    organizations: list[DeskOrganization],
+    now: dt.datetime | None = None,
+    counts: RequestCounts | None = None,
 ) -> Summary:
+    """The desk's figures per organization and in total. With `counts` (the runtime's), the
+    open-request figures come from its cache, re-read only for organizations whose requests
+    changed; without, from four counts over the index (the same figures, slower at size)."""
     now = now or utcnow()
     by_id = {o.id: OrganizationSummary(o) for o in organizations}
     ids = list(by_id)
     if not ids:
         return Summary([], dict.fromkeys(COUNTED, 0))
-    _count_requests(session, by_id, now)
+    if counts is None:
+        _count_requests(session, by_id, now)
+    else:
+        counts.fill(session, by_id, now)
     for org_id, count in session.execute(
         select(ConversationIntent.organization_id, func.count())
         .where(ConversationIntent.organization_id.in_(ids), ConversationIntent.status == REVIEW)
@@ -234,6 +258,84 @@ def _count_requests(
             .group_by(RightsRequest.organization_id)
         ):
             setattr(by_id[org_id], name, int(count))
+
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND: Final = dt.timedelta(microseconds=1)
+
+
+_NAIVE_EPOCH: Final = _EPOCH.replace(tzinfo=None)
+
+
+def _micros(value: dt.datetime) -> int:
+    """Microseconds since 1970 of a UTC time (naive, as SQLite gives it back, or aware)."""
+    if value.tzinfo is None:
+        return (value - _NAIVE_EPOCH) // _MICROSECOND
+    return (value - _EPOCH) // _MICROSECOND
+
+
+@dataclass(frozen=True)
+class _Open:
+    version: int
+    due: array[int]  # due dates of the open requests, sorted, in microseconds since 1970
+    opt_outs: int
+
+
+class RequestCounts:
+    """The open requests of each organization, kept by its `requests_version` (a counter the
+    database's triggers move on every write to rights_requests, migration 0040): the due dates
+    sorted, so "overdue" and "due soon" at any moment are two binary searches, and the count of
+    opt-out requests. A desk page reads the 50 counters (primary-key lookups) and re-reads the
+    rows of only the organizations whose counter moved; at 50 clients and 100,000 open requests
+    that takes the summary from a scan of every open request to one indexed read.
+
+    One per process (runtime.py builds it). The counter is read before the rows, so a write
+    that lands in between leaves the cache older than its counter, and the next page re-reads."""
+
+    def __init__(self) -> None:
+        self._by_org: dict[int, _Open] = {}
+        self._lock = threading.Lock()
+
+    def fill(
+        self, session: Session, by_id: dict[int, OrganizationSummary], now: dt.datetime
+    ) -> None:
+        versions = request_versions(session, by_id)
+        with self._lock:
+            known = dict(self._by_org)
+        stale = [org for org, v in versions.items() if org not in known or known[org].version != v]
+        if stale:
+            fresh = self._read(session, stale, versions)
+            with self._lock:
+                self._by_org.update(fresh)
+            known.update(fresh)
+        at, soon = _micros(now), _micros(now + DUE_SOON)
+        for org_id, row in by_id.items():
+            found = known[org_id]
+            overdue = bisect.bisect_left(found.due, at)
+            row.open_requests, row.overdue = len(found.due), overdue
+            row.due_soon = bisect.bisect_left(found.due, soon) - overdue
+            row.opt_outs_open = found.opt_outs
+
+    @staticmethod
+    def _read(session: Session, orgs: list[int], versions: dict[int, int]) -> dict[int, _Open]:
+        opt_out_types = load_rights_rules().executing("opt_out")
+        due: dict[int, list[int]] = {org: [] for org in orgs}
+        opt_outs = dict.fromkeys(orgs, 0)
+        # The due date as the driver gives it (SQLite: ISO text, parsed here by the C
+        # `fromisoformat`; SQLAlchemy's own DateTime parsing is several times slower per row).
+        raw_due = type_coerce(RightsRequest.due_at, String)
+        # Plain column reads on the connection: no ORM row processing for 100,000 rows.
+        for org_id, due_at, kind in session.connection().execute(
+            select(RightsRequest.organization_id, raw_due, RightsRequest.type).where(
+                RightsRequest.organization_id.in_(orgs), RightsRequest.closed_at.is_(None)
+            )
+        ):
+            when = due_at if isinstance(due_at, dt.datetime) else dt.datetime.fromisoformat(due_at)
+            due[org_id].append(_micros(when))
+            opt_outs[org_id] += kind in opt_out_types
+        return {
+            org: _Open(versions[org], array("q", sorted(due[org])), opt_outs[org]) for org in orgs
+        }
 
 
 # -- the requests, by due date -----------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Per-organization change counters, bumped by database triggers in the writing transaction.
 
-Two numbers per organization, each read with one primary-key lookup:
+Three numbers per organization, each read with one primary-key lookup:
 
 * `keys_version`: changes whenever one of its API keys is updated or deleted (a revocation). A
   process that caches authenticated keys compares it on every request and re-reads the key
@@ -8,12 +8,18 @@ Two numbers per organization, each read with one primary-key lookup:
 * `decisions_version`: changes whenever a write lands that the contact-decision snapshot reads
   (consent events, company DNC, national DNC imports, call attempts, vault subjects and
   identities, adopted policy versions). Unchanged: the snapshot is current, no other query.
+* `requests_version`: changes whenever a rights request is written (opened, moved, closed,
+  deleted). The cross-client desk keeps each organization's open-request counts by it
+  (`bpo.desk.RequestCounts`) and re-reads only the organizations whose number moved.
 
-Triggers (migration 0027), not application code, bump them: every writer is covered, bulk SQL
-and other processes included, and the bump commits or rolls back with the write itself.
+Triggers (migrations 0027 and 0040), not application code, bump them: every writer is
+covered, bulk SQL and other processes included, and the bump commits or rolls back with the
+write itself.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import BigInteger, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -27,6 +33,7 @@ class OrganizationChanges(Base):
     organization_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     keys_version: Mapped[int] = mapped_column(BigInteger, default=0)
     decisions_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    requests_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 # Tables whose writes move `decisions_version`, with the operations that matter to the
@@ -42,6 +49,7 @@ DECISION_TABLES = (
     ("policy_versions", ("INSERT", "DELETE")),
 )
 KEY_TABLES = (("api_keys", ("UPDATE", "DELETE")),)
+REQUEST_TABLES = (("rights_requests", ("INSERT", "UPDATE", "DELETE")),)
 
 
 def versions(session: Session, organization_id: int) -> tuple[int, int]:
@@ -52,3 +60,16 @@ def versions(session: Session, organization_id: int) -> tuple[int, int]:
         )
     ).first()
     return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def request_versions(session: Session, organization_ids: Iterable[int]) -> dict[int, int]:
+    """`requests_version` of each organization; 0 for one never written since migration 0040."""
+    ids = list(organization_ids)
+    found = dict.fromkeys(ids, 0)
+    for org_id, version in session.execute(
+        select(OrganizationChanges.organization_id, OrganizationChanges.requests_version).where(
+            OrganizationChanges.organization_id.in_(ids)
+        )
+    ):
+        found[int(org_id)] = int(version)
+    return found

@@ -83,8 +83,11 @@ def _org(o: desk.DeskOrganization) -> OrganizationOut:
 
 
 @router.get("", response_model=SummaryOut)
-def summary(principal: Reader, session: ReadSessionDep, client: ClientFilter = None) -> SummaryOut:
-    found = desk.summary(session, _organizations(session, principal, client))
+def summary(
+    principal: Reader, session: ReadSessionDep, runtime: RuntimeDep, client: ClientFilter = None
+) -> SummaryOut:
+    chosen = _organizations(session, principal, client)
+    found = desk.summary(session, chosen, counts=runtime.desk_counts)
     return SummaryOut(
         organizations=[
             OrganizationSummaryOut(
