@@ -42,6 +42,7 @@ from honorbound.jobs.backends import huey_api
 from honorbound.notify import outbox
 from honorbound.notify.outbox import Transport
 from honorbound.notify.smtp import SmtpTransport
+from honorbound.policy.client_rules import RuleBook
 from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
 from honorbound.policy.problems import DeclarationError
 from honorbound.ratelimit import LIMITS, RateLimits
@@ -122,6 +123,9 @@ class Runtime:
     # The one contact-decision engine (its snapshots are per organization), built from the
     # key ring, the vault's key store and the two rules objects above.
     decisions: DecisionEngine = field(default=None)  # type: ignore[assignment]  # set by build_runtime
+    # The rules of each organization: `rules`, or with the client's own override merged in
+    # (policy.client_rules), built once per override version.
+    rule_book: RuleBook = field(default=None)  # type: ignore[assignment]  # set by build_runtime
 
     def installation(self) -> backup_archive.Installation:
         return backup_archive.Installation(
@@ -364,6 +368,7 @@ def build_runtime(
         )
     runtime = Runtime(settings, db, keys, registry, huey, None, rules, senders)  # type: ignore[arg-type]
     runtime.contact_rules = contact
+    runtime.rule_book = RuleBook(rules, settings.rules_file)
     runtime.vault_keys = KeyStore(
         settings.resolved_keystore_url,
         keys,

@@ -190,6 +190,9 @@ def numbers_set(
 
 
 def register(parent: typer.Typer) -> None:
+    from honorbound.cli.client_rules import app as rules_app
+
     parent.add_typer(hours, name="hours")
+    parent.add_typer(rules_app, name="rules")
     parent.add_typer(register_app, name="subprocessors")
     parent.add_typer(numbers, name="sms-numbers")
