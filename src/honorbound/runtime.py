@@ -43,7 +43,7 @@ from honorbound.notify import outbox
 from honorbound.notify.outbox import Transport
 from honorbound.notify.smtp import SmtpTransport
 from honorbound.policy.client_rules import RuleBook
-from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
+from honorbound.policy.jurisdictions import JurisdictionRules, load_rules, rules_data
 from honorbound.policy.problems import DeclarationError
 from honorbound.ratelimit import LIMITS, RateLimits
 from honorbound.recordings import jobs as recordings_jobs
@@ -368,7 +368,7 @@ def build_runtime(
         )
     runtime = Runtime(settings, db, keys, registry, huey, None, rules, senders)  # type: ignore[arg-type]
     runtime.contact_rules = contact
-    runtime.rule_book = RuleBook(rules, settings.rules_file)
+    runtime.rule_book = RuleBook(rules, lambda: rules_data(settings.rules_file))
     runtime.vault_keys = KeyStore(
         settings.resolved_keystore_url,
         keys,

@@ -218,15 +218,16 @@ def owner_notices(
         if not targets:
             continue
         _, plan = incident_plan(session, rules, incident, counts_by_state(session, incident.id))
-        sent = set(
-            session.execute(
+        sent = {
+            (state, recipient)
+            for state, recipient in session.execute(
                 select(Notice.state, Notice.recipient).where(
                     Notice.incident_id == incident.id,
                     Notice.audience == Audience.OWNER.value,
                     Notice.status == "submitted",
                 )
-            ).tuples()
-        )
+            )
+        }
         for o in plan.required():
             if o.audience != "owner" or o.who not in targets or o.due_at is None:
                 continue
@@ -238,7 +239,7 @@ def owner_notices(
                     incident.title, o.state, due, o.rule, status, o.confirmed,
                 )
             )  # fmt: skip
-    return sorted(out, key=lambda n: (n.due_at, n.incident_id, n.state))
+    return sorted(out, key=lambda n: (n.due_at, n.incident_id, n.organization.slug, n.state))
 
 
 def summary(

@@ -25,7 +25,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ from honorbound.policy.jurisdictions import (
     ProcessorNotice,
     merged_data,
     read_override_text,
-    rules_data,
     validate_rules,
 )
 from honorbound.policy.problems import DeclarationError, Problem
@@ -267,9 +266,15 @@ class RuleBook:
     """The rules of an organization: the installation's, or with the organization's override
     merged in, built once per override version (`sha256`) and cached (LRU, `CACHE_SIZE`)."""
 
-    def __init__(self, installation: JurisdictionRules, rules_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        installation: JurisdictionRules,
+        installation_data: Callable[[], tuple[dict[str, Any], LineMap]],
+    ) -> None:
+        """`installation_data`: the runtime's reader of the same files `installation` came
+        from, unvalidated (`jurisdictions.rules_data`), called once, on first use."""
         self.installation = installation
-        self._rules_file = rules_file
+        self._read = installation_data
         self._data: tuple[dict[str, Any], LineMap] | None = None
         self._cache: OrderedDict[str, JurisdictionRules] = OrderedDict()
         self._lock = threading.Lock()
@@ -278,7 +283,7 @@ class RuleBook:
     def installation_data(self) -> tuple[dict[str, Any], LineMap]:
         """The installation's merged data (shipped + `HONORBOUND_RULES_FILE`), read once."""
         if self._data is None:
-            self._data = rules_data(self._rules_file)
+            self._data = self._read()
         return self._data
 
     def check(self, text: str, name: str) -> JurisdictionRules:
