@@ -10,27 +10,14 @@ from typing import Annotated, Any
 
 import typer
 
+from honorbound.cli.bpo_settings import _run
 from honorbound.cli.clients import ACTOR, Bpo, Client, _bpo_id, _client_id
-from honorbound.cli.common import fail, out, runtime
+from honorbound.cli.common import fail, out
 from honorbound.policy import client_rules
-from honorbound.policy.problems import DeclarationError
 
 app = typer.Typer(
     help="A client's own jurisdiction rules: deadlines stricter than the installation's."
 )
-
-
-def _run(write: bool, work: Any) -> None:
-    rt = runtime()
-    try:
-        with rt.db.session() if write else rt.db.read_session() as session:
-            work(session, rt)
-    except DeclarationError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(2) from None
-    finally:
-        rt.close()
 
 
 @app.command("show")
