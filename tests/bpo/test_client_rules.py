@@ -105,13 +105,14 @@ def test_a_client_counsel_deadline_reaches_its_requests_only(
 REFUSED = [
     # Looser than the law: a longer period, business days over calendar days, an extension the
     # law does not give, a slower notice to the owner.
-    ("states:\n  VA:\n    respond: {days: 60, kind: calendar}\n",
+    ("states:\n  VA:\n    respond: {days: 60, kind: calendar}\n    source: m\n",
      "acme.yaml:3: states.VA.respond: a client's deadline can only be stricter than the "
      "installation's rules: 60 calendar days can end later than 45 calendar days"),
-    ("states:\n  VA:\n    respond: {days: 40, kind: business}\n",
+    ("states:\n  VA:\n    respond: {days: 40, kind: business}\n    source: m\n",
      "40 business days can end later than 45 calendar days"),
-    ("states:\n  VA:\n    appeal: {required: false}\n", "keep `required: true`"),
-    ("breach:\n  OR:\n    processor_to_owner: {within: {days: 11, kind: calendar}}\n",
+    ("states:\n  VA:\n    appeal: {required: false}\n    source: m\n", "keep `required: true`"),
+    ("breach:\n  OR:\n    processor_to_owner: {within: {days: 11, kind: calendar}}\n"
+     "    source: m\n",
      "11 calendar days can end later than 10 calendar days"),
     # Not honoured per client, not in the rules, not valid: the loader's own sentences.
     ("states:\n  VA:\n    sensitive: opt_out\n",
@@ -119,9 +120,12 @@ REFUSED = [
     ("coppa: {source: x}\n", "acme.yaml:1: `coppa` cannot be overridden per client"),
     ("states:\n  ZZ:\n    respond: {days: 1, kind: calendar}\n",
      "acme.yaml:2: states.ZZ: no such row in the installation's rules"),
-    ("states:\n  VA:\n    respond: {days: -1, kind: calendar}\n",
+    ("states:\n  VA:\n    respond: {days: -1, kind: calendar}\n    source: m\n",
      "acme.yaml:3: states.VA.respond.days: input should be greater than or equal to 0"),
-    ("states:\n  VA:\n    respond: {days: 10, kind: weekly}\n", "acme.yaml:3: states.VA.respond"),
+    ("states:\n  VA:\n    respond: {days: 10, kind: weekly}\n    source: m\n",
+     "acme.yaml:3: states.VA.respond"),
+    ("states:\n  VA:\n    respond: {days: 10, kind: calendar}\n",
+     "acme.yaml:2: states.VA: say where the client's period comes from in `source`"),
     ("- a list\n", "acme.yaml:1: an override file is a YAML mapping"),
     ("states: [\n", "acme.yaml:2: this is not valid YAML"),
     ("a: &x 1\nb: *x\n", "aliases (*name) are not allowed here"),
@@ -173,7 +177,9 @@ def test_client_rules_from_the_cli(
     one = onboard(client, tenant, "one")["id"]
     good, bad = tmp_path / "one-counsel.yaml", tmp_path / "looser.yaml"
     good.write_text(COUNSEL_20, encoding="utf-8")
-    bad.write_text("states:\n  VA:\n    respond: {days: 46, kind: calendar}\n", encoding="utf-8")
+    bad.write_text(
+        "states:\n  VA:\n    respond: {days: 46, kind: calendar}\n    source: m\n", "utf-8"
+    )
     base = ["clients", "rules", "set", "--bpo", tenant.slug, "--client", "one", "--file"]
     r = cli_env.invoke(cli, [*base, str(bad)])
     assert r.exit_code == 2, r.output
@@ -214,7 +220,7 @@ def test_the_desk_shows_the_breach_notices_owed_to_each_client(
     for state in ("NY", "OR"):
         resident(runtime, tenant.id, state)
     # Client one's contract: told within 72 hours of discovery in NY (stricter than 30 days).
-    rules = "breach:\n  NY:\n    processor_to_owner: {within_hours: 72}\n"
+    rules = "breach:\n  NY:\n    processor_to_owner: {within_hours: 72}\n    source: contract\n"
     put = client.put(f"/v1/clients/{one}/rules", json={"rules": rules}, headers=tenant.headers())
     assert put.status_code == 200, put.text
     made = client.post(

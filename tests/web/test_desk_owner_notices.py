@@ -2,7 +2,8 @@
 each client: one row per client and state with its due date and status, counted in the
 per-client and total figures, filterable by client; the same page in Spanish leaves no English
 product string; another BPO's administrator sees none of it (a client's own key: the API test
-in tests/bpo/test_client_rules.py). The dates are the hand calendar's (NY 30 days, OR 10 days after Mon 2026-11-02 15:00 UTC)."""
+in tests/bpo/test_client_rules.py). The dates are the hand calendar's (NY 30 days, OR 10 days
+after Mon 2026-11-02 15:00 UTC)."""
 
 from __future__ import annotations
 

@@ -189,6 +189,14 @@ def _scope_problems(extra: dict[str, Any], lines: LineMap, base: dict[str, Any])
                 continue
             if not isinstance(row, dict):
                 continue  # the model names what is wrong with it
+            if any(f not in NOTES for f in row) and not isinstance(row.get("source"), str):
+                found.append(
+                    lines.problem(
+                        (key, code),
+                        f"{key}.{code}: say where the client's period comes from in `source` "
+                        "(the counsel memo or the contract): it is shown with every date it sets",
+                    )
+                )
             for field in row:
                 if field not in HONOURED[key]:
                     found.append(
@@ -215,9 +223,26 @@ def _without(
         rows = dict(data[family])
         for code, row in given.items():
             if isinstance(row, dict):
-                rows[code] = {k: v for k, v in rows[code].items() if k not in row or k in NOTES}
+                rows[code] = _unchecked(
+                    {k: v for k, v in rows[code].items() if k not in row or k in NOTES}, row
+                )
         data[family] = rows
     return data, installation[1]
+
+
+def _unchecked(base_row: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """A client's periods were not checked against the reference the installation's row names:
+    unless the client's row says `confirmed` itself, they are listed in `unconfirmed` (staff
+    see "unverified" next to each date they set)."""
+    if "confirmed" in row:
+        return base_row
+    changed = [f for f in row if f not in NOTES and f not in ("appeal_note", "checked_against")]
+    doubt = list(base_row.get("unconfirmed") or [])
+    return {
+        **base_row,
+        "confirmed": False,
+        "unconfirmed": doubt + [f for f in changed if f not in doubt],
+    }
 
 
 def check_override(
