@@ -26,6 +26,7 @@ from honorbound.disclosures.subprocessors import Subprocessor
 from honorbound.intents.models import ConversationIntent
 from honorbound.jobs.models import Job
 from honorbound.notify.models import OutboxMessage
+from honorbound.policy.client_rules import ClientRulesOverride
 from honorbound.policy.models import PolicyVersion
 from honorbound.ratelimit import RateLimitHit
 from honorbound.retention.models import (
@@ -107,6 +108,7 @@ __all__ = [
     "SeenMessage",
     "ClientOffboarding",
     "ContactOverride",
+    "ClientRulesOverride",
     "SharedNumber",
     "SharedNumberClient",
     "SharedSend",

@@ -43,7 +43,8 @@ from honorbound.jobs.backends import huey_api
 from honorbound.notify import outbox
 from honorbound.notify.outbox import Transport
 from honorbound.notify.smtp import SmtpTransport
-from honorbound.policy.jurisdictions import JurisdictionRules, load_rules
+from honorbound.policy.client_rules import RuleBook
+from honorbound.policy.jurisdictions import JurisdictionRules, load_rules, rules_data
 from honorbound.policy.problems import DeclarationError
 from honorbound.ratelimit import LIMITS, RateLimits
 from honorbound.recordings import jobs as recordings_jobs
@@ -126,6 +127,9 @@ class Runtime:
     # The cross-client desk's open-request counts per organization, kept by the database's
     # per-organization request counter (bpo.desk.RequestCounts).
     desk_counts: RequestCounts = field(default_factory=RequestCounts)
+    # The rules of each organization: `rules`, or with the client's own override merged in
+    # (policy.client_rules), built once per override version.
+    rule_book: RuleBook = field(default=None)  # type: ignore[assignment]  # set by build_runtime
 
     def installation(self) -> backup_archive.Installation:
         return backup_archive.Installation(
@@ -368,6 +372,7 @@ def build_runtime(
         )
     runtime = Runtime(settings, db, keys, registry, huey, None, rules, senders)  # type: ignore[arg-type]
     runtime.contact_rules = contact
+    runtime.rule_book = RuleBook(rules, lambda: rules_data(settings.rules_file))
     runtime.vault_keys = KeyStore(
         settings.resolved_keystore_url,
         keys,

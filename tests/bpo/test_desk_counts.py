@@ -53,7 +53,9 @@ def _figures(
 ) -> dict[int, tuple[int, ...]]:
     with runtime.db.read_session() as session:
         found = desk.summary(session, orgs, now, counts=counts)
-    return {r.organization.id: tuple(getattr(r, name) for name in FIGURES) for r in found.organizations}
+    return {
+        r.organization.id: tuple(getattr(r, name) for name in FIGURES) for r in found.organizations
+    }
 
 
 def _stamp(value: dt.datetime, runtime: Runtime) -> object:

@@ -118,7 +118,7 @@ def test_no_module_but_the_runtime_loads_the_rules_file() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-                if name in ("load_rules", "_shipped_text"):
+                if name in ("load_rules", "_shipped_text", "rules_data"):
                     callers.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert all(c.startswith(("runtime.py", "policy/jurisdictions.py")) for c in callers), callers
     readers = [

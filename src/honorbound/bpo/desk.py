@@ -2,9 +2,10 @@
 
 Per organization and in total: open requests, overdue, due within `DUE_SOON`, opt-outs not yet
 honored (open opt-out and limit requests, and opt-outs said in conversations waiting for
-review), the last retention run, outbox messages that failed, and the audit chain's last
-check. Then the open requests themselves, by due date across every organization, one page at
-a time.
+review), the last retention run, outbox messages that failed, the audit chain's last check,
+and the breach notices a BPO owes a client (`owner_notices`: the processor-to-owner duty of
+an open incident naming that client, due by the client's own rules). Then the open requests
+themselves, by due date across every organization, one page at a time.
 
 Scale: the requests' counts are one grouped query over the partial index of the open requests
 (`ix_rights_requests_open_due`, which covers it, so no row is read; about 100 ms for 100,000
@@ -44,6 +45,9 @@ from sqlalchemy.orm import Session
 
 from honorbound.accounts.models import Membership, Organization
 from honorbound.audit.models import AuditCheckpoint
+from honorbound.breach.deadlines import RulesSource, client_organizations, incident_plan
+from honorbound.breach.models import Audience, Incident, IncidentStatus, Notice
+from honorbound.breach.selection import counts_by_state
 from honorbound.consent.identity import identify
 from honorbound.consent.models import CompanyDnc
 from honorbound.db.base import utcnow
@@ -61,6 +65,8 @@ MAX_PAGE_SIZE = 200
 # The most organizations one desk covers (a page runs one small query per organization).
 MAX_ORGANIZATIONS = 500
 REVIEW = "review"  # a said opt-out waiting for staff (honorbound.intents)
+# The most open incidents whose notices to clients one desk computes (oldest first).
+MAX_INCIDENTS = 100
 
 
 class DeskError(HonorboundError, ValueError):
@@ -93,6 +99,8 @@ class OrganizationSummary:
     audit_ok: bool | None = None  # None: never checked
     audit_checked_at: dt.datetime | None = None
     audit_problem: str | None = None
+    owner_notices_due: int = 0  # breach notices owed to this client, not yet sent
+    owner_notices_overdue: int = 0
 
     @property
     def opt_outs_not_honored(self) -> int:
@@ -107,6 +115,8 @@ COUNTED = (
     "said_opt_outs_review",
     "outbox_failed",
     "retention_running",
+    "owner_notices_due",
+    "owner_notices_overdue",
 )
 
 
@@ -175,15 +185,90 @@ def only(organizations: list[DeskOrganization], slug: str | None) -> list[DeskOr
     return chosen
 
 
+@dataclass(frozen=True)
+class OwnerNotice:
+    """A BPO's duty to tell a client (the controller) of a breach of the data it maintains
+    for it, in one state: `breach.<STATE>.processor_to_owner` of the client's rules."""
+
+    organization: DeskOrganization  # the client owed the notice
+    processor: DeskOrganization  # whose incident it is (the BPO)
+    incident_id: int
+    incident_title: str
+    state: str
+    due_at: dt.datetime
+    rule: str
+    status: str  # due | overdue | sent (its client document marked submitted)
+    confirmed: bool
+
+
+def owner_notices(
+    session: Session,
+    rules: RulesSource,
+    visible: list[DeskOrganization],
+    chosen: list[DeskOrganization] | None = None,
+    now: dt.datetime | None = None,
+) -> list[OwnerNotice]:
+    """The breach notices owed to the `chosen` clients (default: every `visible` one) by the
+    open incidents of an organization the caller sees too (`visible`: a client's own staff do
+    not see their BPO's incidents here), earliest due first."""
+    now = now or utcnow()
+    seen = {o.id: o for o in visible}
+    wanted = {o.id for o in (visible if chosen is None else chosen)}
+    incidents = session.scalars(
+        select(Incident)
+        .where(
+            Incident.organization_id.in_(list(seen)),
+            Incident.status != IncidentStatus.CLOSED.value,
+        )
+        .order_by(Incident.discovered_at, Incident.id)
+        .limit(MAX_INCIDENTS)
+    ).all()
+    out: list[OwnerNotice] = []
+    for incident in incidents:
+        targets = {
+            entry: org
+            for entry, org in client_organizations(session, incident).items()
+            if org.id in wanted and org.id in seen
+        }
+        if not targets:
+            continue
+        _, plan = incident_plan(session, rules, incident, counts_by_state(session, incident.id))
+        sent = {
+            (state, recipient)
+            for state, recipient in session.execute(
+                select(Notice.state, Notice.recipient).where(
+                    Notice.incident_id == incident.id,
+                    Notice.audience == Audience.OWNER.value,
+                    Notice.status == "submitted",
+                )
+            )
+        }
+        for o in plan.required():
+            if o.audience != "owner" or o.who not in targets or o.due_at is None:
+                continue
+            due = _utc(o.due_at)
+            status = "sent" if (o.state, o.who) in sent else "overdue" if due < now else "due"
+            out.append(
+                OwnerNotice(
+                    seen[targets[o.who].id], seen[incident.organization_id], incident.id,
+                    incident.title, o.state, due, o.rule, status, o.confirmed,
+                )
+            )  # fmt: skip
+    return sorted(out, key=lambda n: (n.due_at, n.incident_id, n.organization.slug, n.state))
+
+
 def summary(
     session: Session,
     organizations: list[DeskOrganization],
     now: dt.datetime | None = None,
+    owed: list[OwnerNotice] | None = None,
     counts: RequestCounts | None = None,
 ) -> Summary:
-    """The desk's figures per organization and in total. With `counts` (the runtime's), the
-    open-request figures come from its cache, re-read only for organizations whose requests
-    changed; without, from four counts over the index (the same figures, slower at size)."""
+    """The figures per organization and in total; `owed` (from `owner_notices`) counted in
+    each client's `owner_notices_due` and `owner_notices_overdue` (sent ones are not). With
+    `counts` (the runtime's), the open-request figures come from its cache, re-read only for
+    organizations whose requests changed; without, from four counts over the index (the same
+    figures, slower at size)."""
     now = now or utcnow()
     by_id = {o.id: OrganizationSummary(o) for o in organizations}
     ids = list(by_id)
@@ -226,6 +311,11 @@ def summary(
         row.audit_ok = checkpoint.ok
         row.audit_checked_at = checkpoint.checked_at
         row.audit_problem = checkpoint.problem
+    for notice in owed or []:
+        target = by_id.get(notice.organization.id)
+        if target is not None and notice.status != "sent":
+            target.owner_notices_due += 1
+            target.owner_notices_overdue += notice.status == "overdue"
     rows = list(by_id.values())
     totals = {name: sum(int(getattr(r, name)) for r in rows) for name in COUNTED}
     return Summary(

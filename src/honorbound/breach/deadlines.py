@@ -11,9 +11,15 @@ clock starts at discovery; business days skip weekends and US federal holidays
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from honorbound.accounts.models import Organization
 from honorbound.breach.models import Incident
+from honorbound.policy.client_rules import RuleBook, rules_of
 from honorbound.policy.jurisdictions import (
     BreachRule,
     Days,
@@ -143,15 +149,83 @@ def _regulator(
     return Obligation(required=True, due_at=due, rule=words, reason=reason, **base)  # type: ignore[arg-type]
 
 
+def _owner(
+    rule: BreachRule, state: str, client: str, n: int, discovered: dt.datetime
+) -> Obligation | None:
+    """The processor's duty to tell `client` (its controller) about residents of `state`."""
+    p = rule.processor_to_owner
+    if p is None:
+        return None
+    if p.within is not None:
+        due, owner_words = add(discovered, p.within), f"{p.within} after discovery"
+    elif p.within_hours is not None:
+        due = discovered + dt.timedelta(hours=p.within_hours)
+        owner_words = f"{p.within_hours} hours after discovery"
+    else:
+        due, owner_words = discovered, "immediately"
+    return Obligation(
+        "owner", state, client, True, due, owner_words + (f" ({p.note})" if p.note else ""),
+        f"the data of {_residents(n)} is maintained for this client",
+        rule.source, rule.is_confirmed("processor_to_owner"), rule.checked_against, n,
+    )  # fmt: skip
+
+
+RulesSource = JurisdictionRules | RuleBook
+
+
+def client_organizations(session: Session, incident: Incident) -> dict[str, Organization]:
+    """The incident's `clients` entries that name a client of its organization (by slug or
+    name, case aside): entry -> that client organization."""
+    wanted = {c.strip().lower(): c for c in incident.clients if c.strip()}
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(Organization).where(
+            Organization.operated_by_id == incident.organization_id,
+            or_(
+                Organization.slug.in_(list(wanted)),
+                Organization.name.in_(list(incident.clients)),
+            ),
+        )
+    )
+    out: dict[str, Organization] = {}
+    for org in rows:
+        for key in (org.slug.lower(), org.name.strip().lower()):
+            if key in wanted:
+                out[wanted[key]] = org
+    return out
+
+
+def incident_plan(
+    session: Session,
+    source: RulesSource,
+    incident: Incident,
+    by_state: dict[str, int],
+    individuals_sent: dict[str, dt.datetime] | None = None,
+) -> tuple[JurisdictionRules, Plan]:
+    """The rules of the incident's organization and its plan: with a `RuleBook`, each
+    client's duty to be told comes from that client's own rules (policy.client_rules)."""
+    rules = rules_of(source, session, incident.organization_id)
+    owners: dict[str, JurisdictionRules] = {}
+    if isinstance(source, RuleBook):
+        owners = {
+            entry: source.of(session, org.id)
+            for entry, org in client_organizations(session, incident).items()
+        }
+    return rules, plan(rules, incident, by_state, individuals_sent, owners)
+
+
 def plan(
     rules: JurisdictionRules,
     incident: Incident,
     by_state: dict[str, int],
     individuals_sent: dict[str, dt.datetime] | None = None,
+    owners: Mapping[str, JurisdictionRules] | None = None,
 ) -> Plan:
     """The deadlines of `incident` for the residents counted in `by_state` (state -> people).
     `individuals_sent`: when each state's individual notices went out (for the duties that run
-    from them, CA's and IA's attorney general)."""
+    from them, CA's and IA's attorney general). `owners`: the rules of the clients named in
+    `incident.clients` (their duty to be told); a client not in it gets `rules`."""
     sent = individuals_sent or {}
     discovered = incident.discovered_at
     on = discovered.date()
@@ -213,25 +287,12 @@ def plan(
                     rule.source, rule.is_confirmed("regulators"), rule.checked_against, n,
                 )
             )  # fmt: skip
-        p = rule.processor_to_owner
         for client in incident.clients:
-            if p is None:
-                continue
-            if p.within is not None:
-                due, owner_words = add(discovered, p.within), f"{p.within} after discovery"
-            elif p.within_hours is not None:
-                due = discovered + dt.timedelta(hours=p.within_hours)
-                owner_words = f"{p.within_hours} hours after discovery"
-            else:
-                due, owner_words = discovered, "immediately"
-            out.append(
-                Obligation(
-                    "owner", state, client, True, due,
-                    owner_words + (f" ({p.note})" if p.note else ""),
-                    f"the data of {_residents(n)} is maintained for this client",
-                    rule.source, rule.is_confirmed("processor_to_owner"), rule.checked_against, n,
-                )
-            )  # fmt: skip
+            own = (owners or {}).get(client)
+            owner_rule = own.breach_rule(state) if own is not None else rule
+            duty = _owner(owner_rule or rule, state, client, n, discovered)
+            if duty is not None:
+                out.append(duty)
         if id_theft and rule.identity_protection_months:
             protection[state] = rule.identity_protection_months
     fmt = rules.breach_notice_format

@@ -13,14 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
-from honorbound.breach.deadlines import plan
+from honorbound.breach.deadlines import RulesSource, incident_plan
 from honorbound.breach.errors import BreachError, BreachInputError
 from honorbound.breach.incidents import OBJECT, get_incident
 from honorbound.breach.models import Audience, Notice
 from honorbound.breach.notices import protection_for, render
 from honorbound.breach.selection import categories_of, counts_by_state
 from honorbound.breach.wording import Wording
-from honorbound.policy.jurisdictions import JurisdictionRules
 from honorbound.vault.keystore import KeyDestroyed, KeyStore
 from honorbound.vault.models import Record, Subject
 from honorbound.vault.sealing import open_text
@@ -60,7 +59,7 @@ def _pdf(title: str, address: list[str], sections: list[tuple[str, str]], points
 def letter_pdf(
     session: Session,
     vault_keys: KeyStore,
-    rules: JurisdictionRules,
+    rules: RulesSource,
     wording: Wording,
     organization_id: int,
     organization_name: str,
@@ -94,7 +93,7 @@ def letter_pdf(
         raise BreachInputError("notice", "is for a person erased since: nothing to print") from None
     street = open_text(dek, organization_id, subject.key_id, f"record:{ADDRESS_CATEGORY}",
                        address.value_sealed)  # fmt: skip
-    p = plan(rules, incident, counts_by_state(session, incident.id))
+    rules, p = incident_plan(session, rules, incident, counts_by_state(session, incident.id))
     prefixes = sorted(set(incident.categories) | set(incident.selection.get("categories") or []))
     cats = categories_of(session, organization_id, [subject.id], prefixes).get(subject.id, set())
     letter = render(

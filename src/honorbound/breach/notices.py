@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from honorbound.audit import Actor, append
 from honorbound.breach import contacts
 from honorbound.breach.confirmation import public_contact
-from honorbound.breach.deadlines import Plan, covers, plan
+from honorbound.breach.deadlines import Plan, RulesSource, covers, incident_plan
 from honorbound.breach.errors import BreachInputError
 from honorbound.breach.incidents import OBJECT, get_incident
 from honorbound.breach.models import Audience, Incident, IncidentStatus, Notice
@@ -157,7 +157,7 @@ def send_individual_notices(
     keys: outbox.KeyRing,
     vault_keys: KeyStore,
     jobs: outbox.Enqueuer | None,
-    rules: JurisdictionRules,
+    rules: RulesSource,
     wording: Wording,
     organization_id: int,
     organization_name: str,
@@ -174,7 +174,7 @@ def send_individual_notices(
         raise BreachInputError(
             "selection", "has not been run: select the affected people before sending notices"
         )
-    p = plan(rules, incident, by_state)
+    rules, p = incident_plan(session, rules, incident, by_state)
     required = _required_states(p)
     hipaa_all = "US" in required
     prefixes = sorted(set(incident.categories) | set(incident.selection.get("categories") or []))
@@ -325,7 +325,7 @@ def send_individual_notices(
 
 def prepare_documents(
     session: Session,
-    rules: JurisdictionRules,
+    rules: RulesSource,
     organization_id: int,
     incident_id: int,
     actor: Actor,
@@ -333,7 +333,7 @@ def prepare_documents(
     """One prepared document per required regulator, agency, HHS, media and client notice
     not prepared yet; returns how many were added."""
     incident = get_incident(session, organization_id, incident_id)
-    p = plan(rules, incident, counts_by_state(session, incident.id))
+    rules, p = incident_plan(session, rules, incident, counts_by_state(session, incident.id))
     have = {
         (n.audience, n.state, n.recipient)
         for n in session.scalars(

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from honorbound.audit import Actor, append
+from honorbound.breach.deadlines import RulesSource
 from honorbound.breach.incidents import OBJECT
 from honorbound.breach.models import Incident, IncidentStatus
 from honorbound.breach.report import pending, summary
@@ -23,7 +24,6 @@ from honorbound.notify import outbox
 from honorbound.notify.models import Channel, OutboxMessage
 from honorbound.policy import store
 from honorbound.policy.context import RulesJobContext
-from honorbound.policy.jurisdictions import JurisdictionRules
 
 REMIND_JOB = "breach.remind"
 KIND = "breach.reminder"
@@ -38,7 +38,7 @@ def remind(
     session: Session,
     keys: outbox.KeyRing,
     jobs: outbox.Enqueuer | None,
-    rules: JurisdictionRules,
+    rules: RulesSource,
     organization_id: int,
     now: dt.datetime,
 ) -> int:
@@ -115,5 +115,5 @@ def remind_job(rt: RulesJobContext, payload: dict[str, Any]) -> dict[str, Any]:
     sent = 0
     for org_id in orgs:
         with rt.db.session() as session:
-            sent += remind(session, rt.keys, rt.jobs, rt.rules, org_id, now)
+            sent += remind(session, rt.keys, rt.jobs, rt.rule_book, org_id, now)
     return {"reminders": sent}

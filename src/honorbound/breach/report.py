@@ -12,14 +12,13 @@ from sqlalchemy.orm import Session
 
 from honorbound.audit.models import AuditEntry
 from honorbound.breach.confirmation import Check, incident_checks, unverified
-from honorbound.breach.deadlines import Obligation, Plan, plan
+from honorbound.breach.deadlines import Obligation, Plan, RulesSource, incident_plan
 from honorbound.breach.incidents import OBJECT, get_incident
 from honorbound.breach.models import Audience, Incident, Notice
 from honorbound.breach.notices import delivery_counts
 from honorbound.breach.selection import counts_by_state
 from honorbound.db.base import utcnow
 from honorbound.notify.models import OutboxMessage
-from honorbound.policy.jurisdictions import JurisdictionRules
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def sent_per_state(session: Session, incident_id: int) -> dict[str, dt.datetime]
 
 
 def summary(
-    session: Session, rules: JurisdictionRules, organization_id: int, incident_id: int
+    session: Session, rules: RulesSource, organization_id: int, incident_id: int
 ) -> Summary:
     incident = get_incident(session, organization_id, incident_id)
     by_state = counts_by_state(session, incident.id)
@@ -97,7 +96,7 @@ def summary(
             .order_by(Notice.id)
         )
     )
-    p = plan(rules, incident, by_state, first)
+    rules, p = incident_plan(session, rules, incident, by_state, first)
     return Summary(
         incident=incident,
         by_state=by_state,
@@ -221,7 +220,7 @@ class Clock:
 
 def open_clocks(
     session: Session,
-    rules: JurisdictionRules,
+    rules: RulesSource,
     organization_id: int,
     now: dt.datetime,
     soon: dt.timedelta = dt.timedelta(hours=72),

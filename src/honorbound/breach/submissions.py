@@ -18,13 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from honorbound.breach.confirmation import form_check, notice_checks
-from honorbound.breach.deadlines import Obligation, incident_categories, plan
+from honorbound.breach.deadlines import Obligation, RulesSource, incident_categories, incident_plan
 from honorbound.breach.models import Audience, Incident, Notice
 from honorbound.breach.notices import category_words, document_text, protection_for, render
 from honorbound.breach.report import sent_per_state
 from honorbound.breach.selection import counts_by_state
 from honorbound.breach.wording import Wording
-from honorbound.policy.jurisdictions import JurisdictionRules
 
 
 def _labels() -> dict[str, str]:
@@ -57,7 +56,7 @@ def _individuals(obligations: list[Obligation], state: str) -> Obligation | None
 
 def submission_text(
     session: Session,
-    rules: JurisdictionRules,
+    rules: RulesSource,
     wording: Wording,
     incident: Incident,
     organization: str,
@@ -65,6 +64,8 @@ def submission_text(
 ) -> str:
     """The document for `notice` (a regulator, agency or client notice), ready to submit."""
     by_state = counts_by_state(session, incident.id)
+    sent = sent_per_state(session, incident.id)
+    rules, p = incident_plan(session, rules, incident, by_state, sent)
     total = sum(by_state.values())
     residents = by_state.get(notice.state, total)
     if notice.audience == Audience.OWNER.value:
@@ -72,8 +73,6 @@ def submission_text(
         lines += ["Affected people by state of residence:"]
         lines += [f"  {s or '(unknown)'}: {n:,}" for s, n in by_state.items()]
         return "\n".join(lines) + "\n"
-    sent = sent_per_state(session, incident.id)
-    p = plan(rules, incident, by_state, sent)
     agency = "consumer reporting" in notice.recipient.lower()
     form = rules.submission_form(notice.state, agency=agency)
     cats = incident_categories(incident)

@@ -14,6 +14,7 @@ from honorbound.cli.clients import ACTOR, Bpo, Client, _bpo_id, _client_id
 from honorbound.cli.common import fail, out, runtime
 from honorbound.consent import overrides
 from honorbound.disclosures import subprocessors
+from honorbound.policy.problems import DeclarationError
 
 hours = typer.Typer(help="A client's calling hours, stricter than the law (its counsel's).")
 register_app = typer.Typer(help="A client's sub-processors; every change notifies the client.")
@@ -32,6 +33,10 @@ def _run(write: bool, work: Any) -> None:
         sms_numbers.SharedNumberError,
     ) as exc:
         fail(str(exc))
+    except DeclarationError as exc:  # a client's rules override: every problem, FILE:LINE
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(2) from None
     finally:
         rt.close()
 
@@ -190,6 +195,9 @@ def numbers_set(
 
 
 def register(parent: typer.Typer) -> None:
+    from honorbound.cli.client_rules import app as rules_app
+
     parent.add_typer(hours, name="hours")
+    parent.add_typer(rules_app, name="rules")
     parent.add_typer(register_app, name="subprocessors")
     parent.add_typer(numbers, name="sms-numbers")

@@ -168,7 +168,7 @@ def deadlines_cmd(
     """Every duty the incident sets running, with its source; not-required ones say why."""
 
     def work(rt: Any, session: Any, org_id: int) -> report.Summary:
-        return report.summary(session, rt.rules, org_id, incident)
+        return report.summary(session, rt.rule_book, org_id, incident)
 
     s = _run(org, work)
     # One line per duty (no table: long sources and reasons stay whole for grep).
@@ -204,11 +204,11 @@ def notify_cmd(
     def work(rt: Any, session: Any, org_id: int) -> tuple[notices.SendResult, int]:
         name = session.get(Organization, org_id).name
         r = notices.send_individual_notices(
-            session, rt.keys, rt.vault_keys, rt.jobs, rt.rules, rt.breach_wording, org_id, name,
+            session, rt.keys, rt.vault_keys, rt.jobs, rt.rule_book, rt.breach_wording, org_id, name,
             incident,
             CLI_ACTOR, language,
         )  # fmt: skip
-        return r, notices.prepare_documents(session, rt.rules, org_id, incident, CLI_ACTOR)
+        return r, notices.prepare_documents(session, rt.rule_book, org_id, incident, CLI_ACTOR)
 
     r, docs = _run(org, work)
     out.print(
@@ -228,7 +228,7 @@ def report_cmd(
     """The timeline and the regulator-ready summary."""
 
     def work(rt: Any, session: Any, org_id: int) -> str:
-        s = report.summary(session, rt.rules, org_id, incident)
+        s = report.summary(session, rt.rule_book, org_id, incident)
         if not json_:
             return report.as_text(s)
         return json.dumps(

@@ -919,9 +919,15 @@ def merge_over(base: Any, override: Any) -> Any:
 def read_override(path: Path) -> tuple[dict[str, Any], LineMap]:
     """The override file (`HONORBOUND_RULES_FILE`) as a mapping with its lines;
     `DeclarationError` if it is not YAML or not a mapping, `OSError` if unreadable."""
-    extra, lines = load_yaml(Path(path).read_text(encoding="utf-8"), str(path))
+    return read_override_text(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+def read_override_text(text: str, name: str) -> tuple[dict[str, Any], LineMap]:
+    """An override given as text (a file's, or a client's stored override), named `name` in
+    every problem; `DeclarationError` if it is not YAML or not a mapping."""
+    extra, lines = load_yaml(text, name)
     if not isinstance(extra, dict):
-        raise DeclarationError([Problem(str(path), 1, "an override file is a YAML mapping")])
+        raise DeclarationError([Problem(name, 1, "an override file is a YAML mapping")])
     return extra, lines
 
 
@@ -929,18 +935,37 @@ def _shipped_text() -> str:
     return resources.files("honorbound.policy").joinpath(SHIPPED_RULES).read_text("utf-8")
 
 
-def load_rules(override_path: Path | None = None) -> JurisdictionRules:
-    """The shipped rules, with `override_path` merged over them (all but its
-    `contact_rules` section); `DeclarationError` if invalid."""
+def merged_data(
+    base: tuple[dict[str, Any], LineMap], extra: tuple[dict[str, Any], LineMap]
+) -> tuple[dict[str, Any], LineMap]:
+    """`extra` merged over `base` (all but its `contact_rules` section), lines included; the
+    inputs are left as they were."""
+    data, lines = base
+    more = {k: v for k, v in extra[0].items() if k != CONTACT_RULES_SECTION}
+    merged_lines = LineMap(lines.file, dict(lines.lines), dict(lines.files))
+    merged_lines.merge(extra[1])
+    return merge_over(data, more), merged_lines
+
+
+def rules_data(override_path: Path | None = None) -> tuple[dict[str, Any], LineMap]:
+    """The shipped rules' data with `override_path` merged over them, not yet validated."""
     data, lines = load_yaml(_shipped_text(), "honorbound/policy/" + SHIPPED_RULES)
     if override_path is not None:
-        extra, extra_lines = read_override(override_path)
-        extra.pop(CONTACT_RULES_SECTION, None)
-        data = merge_over(data, extra)
-        lines.merge(extra_lines)
+        data, lines = merged_data((data, lines), read_override(override_path))
+    return data, lines
+
+
+def validate_rules(data: dict[str, Any], lines: LineMap) -> JurisdictionRules:
+    """The rules object of merged data; `DeclarationError` with every problem's file and line."""
     if data.get("schema") != RULES_SCHEMA_ID:
         raise DeclarationError([lines.problem(("schema",), f"write `schema: {RULES_SCHEMA_ID}`")])
     try:
         return JurisdictionRules.model_validate(data)
     except ValidationError as exc:
         raise DeclarationError(translate_errors(exc, data, lines, JurisdictionRules)) from exc
+
+
+def load_rules(override_path: Path | None = None) -> JurisdictionRules:
+    """The shipped rules, with `override_path` merged over them (all but its
+    `contact_rules` section); `DeclarationError` if invalid."""
+    return validate_rules(*rules_data(override_path))

@@ -553,13 +553,15 @@ def extend(
     if svc.rules.type_rule(request.type).executes == "appeal":
         scope = declaration.unknown_state_scope() if declaration is not None else None
         try:
-            period = clock.appeal_extension_for(svc.laws, request.jurisdiction, on, scope)
+            period = clock.appeal_extension_for(
+                svc.laws_of(session, organization_id), request.jurisdiction, on, scope
+            )
         except clock.NoAppealExtension as exc:
             raise RightsError("request", f"{exc}; an appeal cannot be extended here", 409) from None
         request.due_at = clock.add(request.due_at, period)
     else:
         request.due_at, period = clock.extended_due(
-            svc.laws,
+            svc.laws_of(session, organization_id),
             svc.rules,
             request.type,
             request.jurisdiction,
@@ -655,7 +657,7 @@ def deny(
     scope = store.unknown_state_scope(session, organization_id)
     on = request.received_at.date()
     if svc.rules.type_rule(request.type).executes != "appeal" and clock.appeal_allowed(
-        svc.laws, request.jurisdiction, on, scope
+        svc.laws_of(session, organization_id), request.jurisdiction, on, scope
     ):
         issued = issue(
             session,
@@ -667,7 +669,12 @@ def deny(
         )
         appeal_link = link(svc, org.slug, "appeal", issued.secret)
         appeal_days = clock.period_for(
-            svc.laws, svc.rules, "appeal", request.jurisdiction, utcnow().date(), scope
+            svc.laws_of(session, organization_id),
+            svc.rules,
+            "appeal",
+            request.jurisdiction,
+            utcnow().date(),
+            scope,
         )[0].days
     mail_consumer(
         session,
@@ -749,7 +756,8 @@ def file_appeal(
     # The law's appeal period (the notice's response_days is not applied to appeals); a state
     # without a law in force gets the organization's default.
     scope = store.unknown_state_scope(session, organization_id)
-    timing = clock.clock_for(svc.laws, svc.rules, "appeal", original.jurisdiction, now, scope=scope)
+    laws = svc.laws_of(session, organization_id)
+    timing = clock.clock_for(laws, svc.rules, "appeal", original.jurisdiction, now, scope=scope)
     reference = new_reference()
     email = contact_email(svc, original)
     appeal = RightsRequest(

@@ -301,7 +301,7 @@ def take_request(
     state = new.jurisdiction.upper()
     adopted = policy_store.current(session, organization_id)
     timing = clock.clock_for(
-        svc.laws,
+        svc.laws_of(session, organization_id),
         svc.rules,
         new.type.value,
         state,

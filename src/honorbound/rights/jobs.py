@@ -40,6 +40,7 @@ def services(rt: RightsJobContext) -> Services:
         rt.settings.base_url,
         rt.rules,
         rt.settings.recordings_store,
+        rt.rule_book,
     )
 
 

@@ -24,7 +24,7 @@ from honorbound.breach import (
     submissions,
 )
 from honorbound.breach.confirmation import Check
-from honorbound.breach.deadlines import Obligation, plan
+from honorbound.breach.deadlines import Obligation, incident_plan
 from honorbound.breach.models import Incident, IncidentStatus, Notice
 
 router = APIRouter(prefix="/v1/breach", tags=["breach"])
@@ -145,7 +145,7 @@ class IncidentOut(BaseModel):
 
 def _incident(session: Session, runtime: Any, i: Incident) -> IncidentOut:
     by_state = selection.counts_by_state(session, i.id)
-    nxt = plan(runtime.rules, i, by_state).next_due()
+    nxt = incident_plan(session, runtime.rule_book, i, by_state)[1].next_due()
     return IncidentOut(
         id=i.id, title=i.title, description=i.description, discovered_at=i.discovered_at,
         occurred_from=i.occurred_from, occurred_to=i.occurred_to, systems=i.systems,
@@ -290,7 +290,7 @@ def deadlines(
 ) -> list[ObligationOut]:
     """Every duty the incident sets running, required or not (with the reason), from the
     rules data, each with its source and confidence."""
-    s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
+    s = report.summary(session, runtime.rule_book, principal.organization_id, incident_id)
     return [_obligation(o) for o in s.plan.obligations]
 
 
@@ -300,7 +300,7 @@ def checks(
 ) -> list[CheckOut]:
     """Every rule the incident relies on (deadlines, notice content, agency contacts,
     regulator forms), each `confirmed` against the reference or `unverified`."""
-    s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
+    s = report.summary(session, runtime.rule_book, principal.organization_id, incident_id)
     return [_check(c) for c in s.checks]
 
 
@@ -328,13 +328,13 @@ def send(
     """Queue the notices to people (email through the outbox; a letter when there is no email)
     and prepare the regulator and client documents. Safe to call again."""
     r = notices.send_individual_notices(
-        session, runtime.keys, runtime.vault_keys, runtime.jobs, runtime.rules,
+        session, runtime.keys, runtime.vault_keys, runtime.jobs, runtime.rule_book,
         runtime.breach_wording, principal.organization_id,
         _org_name(session, principal.organization_id), incident_id, principal.actor,
         body.language,
     )  # fmt: skip
     docs = notices.prepare_documents(
-        session, runtime.rules, principal.organization_id, incident_id, principal.actor
+        session, runtime.rule_book, principal.organization_id, incident_id, principal.actor
     )
     return SendOut(
         emails=r.emails, letters=r.letters, already=r.already, not_required=r.not_required,
@@ -391,7 +391,7 @@ def document(
     if n.channel != "document":
         raise Problem(409, "Conflict", "This notice is to a person; ask for its letter instead.")
     text = submissions.submission_text(
-        session, runtime.rules, runtime.breach_wording, i,
+        session, runtime.rule_book, runtime.breach_wording, i,
         _org_name(session, principal.organization_id), n,
     )  # fmt: skip
     return PlainTextResponse(text)
@@ -404,7 +404,7 @@ def letter(
 ) -> Response:  # fmt: skip
     """The printable letter to a person (PDF); decrypts only their postal address."""
     pdf = letters.letter_pdf(
-        session, runtime.vault_keys, runtime.rules, runtime.breach_wording,
+        session, runtime.vault_keys, runtime.rule_book, runtime.breach_wording,
         principal.organization_id,
         _org_name(session, principal.organization_id), incident_id, notice_id,
         principal.actor,
@@ -452,7 +452,7 @@ def summary(
     format: Annotated[Literal["json", "text"], Query()] = "json",
 ) -> ReportOut | PlainTextResponse:
     """The timeline and a regulator-ready summary (`?format=text` for plain text)."""
-    s = report.summary(session, runtime.rules, principal.organization_id, incident_id)
+    s = report.summary(session, runtime.rule_book, principal.organization_id, incident_id)
     if format == "text":
         return PlainTextResponse(report.as_text(s))
     docs = [n for n in notices.list_notices(session, incident_id) if n.channel == "document"]

@@ -21,6 +21,7 @@ from honorbound.api.problems import Problem
 from honorbound.bpo import clients
 from honorbound.consent import overrides
 from honorbound.disclosures import subprocessors
+from honorbound.policy import client_rules
 from honorbound.policy.store import prepare
 from honorbound.retention.certificates import document
 
@@ -308,6 +309,72 @@ def put_overrides(
 @router.delete("/{client_id}/overrides", status_code=204)
 def delete_overrides(client_id: OwnedClient, principal: BpoAdmin, session: SessionDep) -> None:
     overrides.clear(session, client_id, principal.actor)
+
+
+class ClientRulesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rules: str = Field(
+        min_length=1,
+        max_length=client_rules.MAX_OVERRIDE_CHARS,
+        description="The override in YAML, the format of HONORBOUND_RULES_FILE; only the "
+        "families honoured per client (docs/bpo.md), each no later than the installation's.",
+    )
+    name: str = Field(
+        default=client_rules.DEFAULT_NAME,
+        max_length=client_rules.MAX_NAME,
+        description="The file name the problems point into (FILE:LINE: message).",
+    )
+
+
+def _rules_out(runtime: Any, row: client_rules.ClientRulesOverride | None) -> dict[str, Any]:
+    if row is None:
+        return {"override": None, "in_force": False, "problem": None, "periods": {}}
+    book = runtime.rule_book
+    problem = book.in_force(row)
+    paths = client_rules.paths_of(book, row.source_text)
+    rules = book.installation if problem else book.built(row)
+    return {
+        "override": {
+            "name": row.name,
+            "sha256": row.sha256,
+            "rules": row.source_text,
+            "updated_at": row.updated_at.isoformat(),
+            "updated_by": row.updated_by,
+        },
+        "in_force": problem is None,
+        "problem": problem,
+        "periods": client_rules.periods(rules, paths),
+    }
+
+
+@router.get("/{client_id}/rules")
+def get_client_rules(
+    client_id: OwnedClient, session: ReadSessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """The client's override of the jurisdiction rules, whether it is in force, and the
+    periods it sets."""
+    return _rules_out(runtime, client_rules.override_of(session, client_id))
+
+
+@router.put("/{client_id}/rules")
+def put_client_rules(
+    client_id: OwnedClient,
+    body: ClientRulesIn,
+    principal: BpoAdmin,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    """Set the client's own rules (counsel's deadlines, stricter than the installation's);
+    a bad or looser file is a 422 with every problem as FILE:LINE, nothing stored."""
+    row = client_rules.set_override(
+        session, runtime.rule_book, client_id, body.rules, body.name, principal.actor
+    )
+    return _rules_out(runtime, row)
+
+
+@router.delete("/{client_id}/rules", status_code=204)
+def delete_client_rules(client_id: OwnedClient, principal: BpoAdmin, session: SessionDep) -> None:
+    client_rules.clear_override(session, client_id, principal.actor)
 
 
 class SubprocessorIn(BaseModel):

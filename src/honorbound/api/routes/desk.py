@@ -45,10 +45,25 @@ class OrganizationSummaryOut(BaseModel):
     retention_running: int
     audit_ok: bool | None
     audit_checked_at: dt.datetime | None
+    owner_notices_due: int = Field(description="Breach notices owed to this client, not sent.")
+    owner_notices_overdue: int
+
+
+class OwnerNoticeOut(BaseModel):
+    organization: str = Field(description="The client owed the notice (slug).")
+    processor: str = Field(description="Whose incident it is (slug).")
+    incident_id: int
+    incident_title: str
+    state: str
+    due_at: dt.datetime
+    rule: str
+    status: str = Field(description="due, overdue or sent (its client document submitted).")
+    confirmed: bool
 
 
 class SummaryOut(BaseModel):
     organizations: list[OrganizationSummaryOut]
+    owner_notices: list[OwnerNoticeOut]
     totals: dict[str, int]
     audit_problems: int
     audit_unchecked: int
@@ -72,8 +87,15 @@ class PageOut(BaseModel):
 def _organizations(
     session: ReadSessionDep, principal: Principal, client: str | None
 ) -> list[desk.DeskOrganization]:
+    return _visible_and_chosen(session, principal, client)[1]
+
+
+def _visible_and_chosen(
+    session: ReadSessionDep, principal: Principal, client: str | None
+) -> tuple[list[desk.DeskOrganization], list[desk.DeskOrganization]]:
+    visible = desk.organizations_of_bpo(session, principal.organization_id)
     try:
-        return desk.only(desk.organizations_of_bpo(session, principal.organization_id), client)
+        return visible, desk.only(visible, client)
     except LookupError as exc:
         raise Problem(404, "Not found", str(exc)) from None
 
@@ -86,9 +108,24 @@ def _org(o: desk.DeskOrganization) -> OrganizationOut:
 def summary(
     principal: Reader, session: ReadSessionDep, runtime: RuntimeDep, client: ClientFilter = None
 ) -> SummaryOut:
-    chosen = _organizations(session, principal, client)
-    found = desk.summary(session, chosen, counts=runtime.desk_counts)
+    visible, chosen = _visible_and_chosen(session, principal, client)
+    owed = desk.owner_notices(session, runtime.rule_book, visible, chosen)
+    found = desk.summary(session, chosen, owed=owed, counts=runtime.desk_counts)
     return SummaryOut(
+        owner_notices=[
+            OwnerNoticeOut(
+                organization=n.organization.slug,
+                processor=n.processor.slug,
+                incident_id=n.incident_id,
+                incident_title=n.incident_title,
+                state=n.state,
+                due_at=n.due_at,
+                rule=n.rule,
+                status=n.status,
+                confirmed=n.confirmed,
+            )  # fmt: skip
+            for n in owed
+        ],
         organizations=[
             OrganizationSummaryOut(
                 organization=_org(r.organization),

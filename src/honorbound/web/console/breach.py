@@ -26,7 +26,7 @@ def breach_page(
     runtime = request.app.state.runtime
     now = utcnow()
     with runtime.db.session() as session:
-        clocks = report.open_clocks(session, runtime.rules, staff.organization_id, now)
+        clocks = report.open_clocks(session, runtime.rule_book, staff.organization_id, now)
         every = incidents.list_incidents(session, staff.organization_id)
     return render(
         request,
@@ -58,7 +58,7 @@ def incident_page(
         kinds=(IncidentNotFound,),
     )
     with runtime.db.session() as session:
-        s = report.summary(session, runtime.rules, staff.organization_id, incident_id)
+        s = report.summary(session, runtime.rule_book, staff.organization_id, incident_id)
         todo = report.pending(s)
     return render(
         request,

@@ -389,7 +389,9 @@ def all_clients(
             return _refuse(request, staff, 404, N_("Not one of your clients"),
                            N_("There is no organization with that name among the ones you work "
                               "for. Choose one from the list."))  # fmt: skip
-        found = desk.summary(session, chosen, counts=request.app.state.runtime.desk_counts)
+        runtime = request.app.state.runtime
+        owed = desk.owner_notices(session, runtime.rule_book, mine, chosen)
+        found = desk.summary(session, chosen, owed=owed, counts=runtime.desk_counts)
         try:
             page = desk.due_requests(session, chosen, cursor, overdue_only=overdue)
         except desk.DeskError as exc:
@@ -401,6 +403,7 @@ def all_clients(
         section="all-clients",
         mine=mine,
         summary=found,
+        owed=owed,
         page=page,
         client=client,
         overdue=overdue,
