@@ -35,10 +35,15 @@ SOURCES = [s.value for s in (Source.AGENT_VERBAL, Source.PHONE_CALL, Source.EMAI
 
 
 def _mine(session: Any, staff: Staff) -> tuple[list[desk.DeskOrganization], bool]:
-    """The person's organizations, and whether they are BPO staff (signed in to an
-    organization no BPO operates): only they see the hint across clients."""
-    current = session.get(Organization, staff.organization_id)
-    return desk.organizations_of_user(session, staff.user_id), current.operated_by_id is None
+    """The person's organizations, and whether they are BPO staff (a member of an
+    organization that operates clients): only they see the hint across clients."""
+    mine = desk.organizations_of_user(session, staff.user_id)
+    operates = session.scalar(
+        select(Organization.id)
+        .where(Organization.operated_by_id.in_([o.id for o in mine]))
+        .limit(1)
+    )
+    return mine, operates is not None
 
 
 def _page(
