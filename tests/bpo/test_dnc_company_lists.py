@@ -122,6 +122,8 @@ def test_api_list_and_remove(client: TestClient, runtime: Runtime, tenant: Tenan
                            headers=agent)  # fmt: skip
         assert said.status_code == 201, said.text
         ids.append(said.json()["id"])
+    # Decided once more, so the BPO's snapshot holds all three before one is removed.
+    assert _reasons(client, agent, phones) == [["bpo_dnc"]] * 3
     # The BPO's key lists the BPO-wide list, newest first, two per page.
     first = client.get("/v1/dnc/company?limit=2", headers=tenant.headers()).json()
     assert [i["id"] for i in first["items"]] == ids[:0:-1] and first["next_before"] == ids[1]
