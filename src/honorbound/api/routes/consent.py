@@ -293,6 +293,7 @@ def add_company_dnc(
 
 
 class CompanyDncOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: int
     source: str
     requested_at: dt.datetime
@@ -316,17 +317,7 @@ def list_company_dnc(
     newest first. No numbers: only their keyed blind index is stored."""
     page = dnc.company_requests(session, [principal.organization_id], before, limit)
     return CompanyDncPage(
-        items=[
-            CompanyDncOut(
-                id=r.id,
-                source=r.source,
-                requested_at=r.requested_at,
-                recorded_at=r.recorded_at,
-                expires_at=r.expires_at,
-            )  # fmt: skip
-            for r in page.rows
-        ],
-        next_before=page.next_before,
+        items=[CompanyDncOut.model_validate(r) for r in page.rows], next_before=page.next_before
     )
 
 
