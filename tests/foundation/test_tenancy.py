@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -379,7 +380,11 @@ def _console_admin(client: TestClient, runtime: Runtime, tenant: Tenant, name: s
     """Sign `client` in as an administrator of `tenant`; returns the form token."""
     from tests.web.conftest import add_staff
 
-    login = add_staff(runtime, tenant, name, Role.ADMIN)
+    return console_sign_in(client, add_staff(runtime, tenant, name, Role.ADMIN))
+
+
+def console_sign_in(client: TestClient, login: Any, page: str = "/console/clients") -> str:
+    """Sign `client` in with `login` (username, password); the form token of `page`."""
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
     assert token
     signed = client.post(
@@ -388,7 +393,7 @@ def _console_admin(client: TestClient, runtime: Runtime, tenant: Tenant, name: s
         follow_redirects=False,
     )
     assert signed.status_code == 303
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/clients").text)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(page).text)
     assert found
     return found[1]
 

@@ -20,6 +20,7 @@ from honorbound.consent.identity import identify
 from honorbound.runtime import Runtime
 from tests.conftest import Tenant
 from tests.consent.conftest import number
+from tests.foundation.test_tenancy import console_sign_in
 from tests.web.conftest import PASSWORD, StaffLogin, add_staff
 from tests.web.spanish_oracle import english_left
 
@@ -29,17 +30,7 @@ PAGE = "/console/all-clients/dnc"
 
 def _signed_in(app: Any, login: Any, language: str = "en") -> tuple[TestClient, str]:
     browser = TestClient(app, headers={"Accept-Language": language})
-    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text)
-    assert token
-    signed = browser.post(
-        "/login",
-        data={"username": login.username, "password": login.password, "csrf_token": token[1]},
-        follow_redirects=False,
-    )
-    assert signed.status_code == 303
-    found = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(PAGE).text)
-    assert found
-    return browser, found[1]
+    return browser, console_sign_in(browser, login, PAGE)
 
 
 def _rows(runtime: Runtime) -> list[tuple[Any, ...]]:
