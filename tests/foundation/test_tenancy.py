@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -256,6 +257,9 @@ def test_ids_of_another_organization_are_not_found(
         json={"name": "Vendor Inc.", "purpose": "Hosting", "location": "United States"},
         headers=tenant.headers(),
     ).json()["id"]
+    ids["dnc_id"] = client.post(
+        "/v1/dnc/company", json={"identity": "+12125550177"}, headers=tenant.headers()
+    ).json()["id"]
     checked = 0
     for route in _v1_routes(client):
         params = re.findall(r"\{([^}]+)\}", route.path)
@@ -279,6 +283,10 @@ def test_ids_of_another_organization_are_not_found(
         f"/v1/clients/{ids['client_id']}/subprocessors", headers=tenant.headers()
     ).json()["items"]
     assert [r["id"] for r in register] == [ids["subprocessor_id"]]
+    # A's do-not-call request: still on A's list, and not on B's.
+    listed = client.get("/v1/dnc/company", headers=tenant.headers()).json()["items"]
+    assert [r["id"] for r in listed] == [ids["dnc_id"]]
+    assert client.get("/v1/dnc/company", headers=other_tenant.headers()).json()["items"] == []
 
 
 def test_lists_only_show_own_rows(client: TestClient, tenant: Tenant, other_tenant: Tenant) -> None:
@@ -372,7 +380,11 @@ def _console_admin(client: TestClient, runtime: Runtime, tenant: Tenant, name: s
     """Sign `client` in as an administrator of `tenant`; returns the form token."""
     from tests.web.conftest import add_staff
 
-    login = add_staff(runtime, tenant, name, Role.ADMIN)
+    return console_sign_in(client, add_staff(runtime, tenant, name, Role.ADMIN))
+
+
+def console_sign_in(client: TestClient, login: Any, page: str = "/console/clients") -> str:
+    """Sign `client` in with `login` (username, password); the form token of `page`."""
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
     assert token
     signed = client.post(
@@ -381,7 +393,7 @@ def _console_admin(client: TestClient, runtime: Runtime, tenant: Tenant, name: s
         follow_redirects=False,
     )
     assert signed.status_code == 303
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/clients").text)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(page).text)
     assert found
     return found[1]
 
@@ -479,3 +491,29 @@ def test_console_bpo_pages_keep_to_the_bpo(
     )
     own = owner.get("/v1/desk/requests", headers=tenant.headers()).json()["items"]
     assert [i["reference"] for i in own] == [reference]
+    # Do-not-call across clients: A's request is neither listed, hinted nor removable for B.
+    said = owner.post(
+        "/v1/dnc/company", json={"identity": "+12125550178"}, headers=tenant.headers()
+    )
+    dnc_id = said.json()["id"]
+    page = intruder.get("/console/all-clients/dnc")
+    assert page.status_code == 200 and f'data-dnc="{dnc_id}"' not in page.text
+    assert "Org org-a" not in page.text
+    hint = intruder.post("/console/all-clients/dnc/check",
+                         data={"csrf_token": token, "identity": "+12125550178"})  # fmt: skip
+    assert "Org org-a" not in hint.text
+    for data in ({"organization": "org-a", "identity": "+12125550179"},
+                 {"organization": "a-client", "identity": "+12125550179"}):  # fmt: skip
+        taken = intruder.post("/console/all-clients/dnc", data={"csrf_token": token, **data})
+        assert taken.status_code == 422 and "choose one of your organizations" in taken.text
+    removed = intruder.post(f"/console/all-clients/dnc/{dnc_id}/remove",
+                            data={"csrf_token": token, "reason": "duplicate"})  # fmt: skip
+    assert removed.status_code == 404 and "text/html" in removed.headers["content-type"]
+    with runtime.db.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT id, organization_id FROM consent_company_dnc").all()
+    assert [tuple(r) for r in rows] == [(dnc_id, tenant.id)]
+    # The data map of B's key and console: B alone.
+    theirs = intruder.get("/v1/clients/data-map", headers=other_tenant.headers()).json()
+    assert [o["slug"] for o in theirs["organizations"]] == ["org-b"]
+    exported = intruder.get("/console/all-clients/data-map.csv").text
+    assert "org-a" not in exported and "a-client" not in exported

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from honorbound.policy.datamap import matrix
 from honorbound.policy.loader import parse_declaration
 from honorbound.ratelimit import DatabaseRateLimiter, RateLimiter, RateLimitHit
 from honorbound.runtime import Runtime
 from honorbound.web.charts import Series, bar_chart
-from honorbound.web.datamap import matrix
 
 
 def test_bar_chart_draws_every_value_and_describes_it() -> None:

@@ -7,6 +7,7 @@ errors are one sentence and exit 2 with nothing changed.
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -220,6 +221,34 @@ def offboard_cmd(
     path.write_text(certificate + "\n", encoding="utf-8")
     out.print(f"Package for the controller: {export.path} (sha256 {export.sha256})")
     out.print(f"Certificate: {path}")
+
+
+class MapFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+@app.command("data-map")
+def data_map_cmd(
+    bpo: Bpo,
+    format: Annotated[MapFormat, typer.Option("--format", help="json or csv.")] = MapFormat.JSON,
+) -> None:
+    """The adopted notices of the BPO and all its clients side by side by data category
+    (purposes, recipients, retention), differences marked; printed to standard output."""
+    from honorbound.bpo import datamap, desk
+
+    rt = runtime()
+    try:
+        with rt.db.read_session() as session:
+            found = datamap.compare(
+                session, desk.organizations_of_bpo(session, _bpo_id(session, bpo))
+            )
+    finally:
+        rt.close()
+    if format is MapFormat.CSV:
+        typer.echo(datamap.as_csv(found), nl=False)
+    else:
+        typer.echo(json.dumps(datamap.as_json(found), indent=2, ensure_ascii=False))
 
 
 def register(parent: typer.Typer) -> None:

@@ -182,6 +182,9 @@ def sms_secret(org: Org) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from honorbound.cli import dnc_company  # it reuses this module's options and lookups
+
+    dnc_app.add_typer(dnc_company.app, name="company")
     app.command("scrub")(scrub_cmd)
     app.add_typer(dnc_app, name="dnc")
     app.add_typer(consent_app, name="consent")

@@ -283,6 +283,21 @@ def registry_status(
     return latest, registry_warnings(rules, latest.registry_date, today or utcnow().date())
 
 
+class DncListError(HonorboundError, ValueError):
+    """A company-specific request, paging cursor or removal reason that cannot be used;
+    `field` names it."""
+
+    status = 422
+    title = "Invalid do-not-call request"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def errors(self) -> list[dict[str, str]]:
+        return [{"field": self.field, "message": str(self)}]
+
+
 def add_company_request(
     session: Session,
     organization_id: int,
@@ -296,10 +311,13 @@ def add_company_request(
     now = utcnow()
     requested = requested_at or now
     if requested.tzinfo is None:
-        raise ValueError("requested_at needs a time zone")
+        raise DncListError("requested_at", "requested_at needs a time zone")
     if requested > now + dt.timedelta(minutes=5):
-        raise ValueError("requested_at is in the future")
-    Source(source)
+        raise DncListError("requested_at", "requested_at is in the future")
+    try:
+        Source(source)
+    except ValueError:
+        raise DncListError("source", f"{source[:32]!r} is not a valid Source") from None
     try:
         expires = requested.replace(year=requested.year + rules.company_dnc_years)
     except ValueError:  # 29 February
@@ -386,3 +404,112 @@ def add_telemarketer_request(
         {"bpo": bpo_id, "source": source},
     )
     return row, bpo_id
+
+
+# -- the list itself: paged, and a request taken back ------------------------------------------
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+class RemovalReason(StrEnum):
+    """Why a company-specific request is taken off a list. A fixed choice, never free text:
+    the audit entry holds it, and a person's words there could name them."""
+
+    RECORDED_IN_ERROR = "recorded_in_error"  # the agent recorded the wrong number or call
+    DUPLICATE = "duplicate"  # the same request recorded twice
+    # The TSR lets a seller call again on the person's express agreement, in writing
+    # (16 CFR 310.4(b)(1)(iii)(B)(1)); the agreement is kept where the business keeps it.
+    WRITTEN_CONSENT = "written_consent"
+
+
+class UnknownDncRequest(HonorboundError, LookupError):
+    """No such request on this organization's list (another organization's looks the same)."""
+
+    status = 404
+    title = "Not found"
+
+
+@dataclass(frozen=True)
+class ListPage:
+    rows: list[CompanyDnc]  # newest first
+    next_before: int | None  # pass as `before` for the next page; None: the last page
+
+
+def company_requests(
+    session: Session,
+    organization_ids: list[int],
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+    now: dt.datetime | None = None,
+) -> ListPage:
+    """The unexpired company-specific requests on these organizations' lists, newest first,
+    one keyset page (ids below `before`). Rows hold no number: only its keyed blind index, so
+    a list shows when and how each request was taken, never whose number it is."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise DncListError("limit", f"limit must be 1-{MAX_PAGE_SIZE}")
+    if before is not None and not 1 <= before <= 2**63 - 1:
+        raise DncListError("before", "before must be a request id from the previous page")
+    query = select(CompanyDnc).where(
+        CompanyDnc.organization_id.in_(organization_ids),
+        CompanyDnc.expires_at > (now or utcnow()),
+    )
+    if before is not None:
+        query = query.where(CompanyDnc.id < before)
+    rows = list(session.scalars(query.order_by(CompanyDnc.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    return ListPage(rows[:limit], rows[limit - 1].id if more else None)
+
+
+def remove_company_request(
+    session: Session, organization_id: int, request_id: int, reason: str, actor: Actor
+) -> CompanyDnc:
+    """Take a request off the organization's own list (the number becomes callable again for
+    every decision that read it: a BPO's list, for all its clients). The row is deleted; the
+    audit chain keeps when it was taken, from what source, and why it was removed."""
+    row = session.get(CompanyDnc, request_id) if 1 <= request_id <= 2**63 - 1 else None
+    if row is None or row.organization_id != organization_id:
+        raise UnknownDncRequest(f"no do-not-call request {request_id} on this list")
+    try:
+        why = RemovalReason(reason)
+    except ValueError:
+        choices = ", ".join(r.value for r in RemovalReason)
+        raise DncListError("reason", f"reason must be one of: {choices}") from None
+    details = {
+        "source": row.source,
+        "requested": row.requested_at.date().isoformat(),
+        "reason": why.value,
+    }
+    session.delete(row)
+    session.flush()
+    append(
+        session, organization_id, actor, "consent.company_dnc_removed", "company_dnc",
+        request_id, details,
+    )  # fmt: skip
+    return row
+
+
+def take_request(
+    session: Session,
+    keys: Keys,
+    organization_id: int,
+    value: str,
+    kind: str | None,
+    rules: ContactRules,
+    actor: Actor,
+    binds: Binds | None = None,
+    source: str = Source.AGENT_VERBAL.value,
+    requested_at: dt.datetime | None = None,
+) -> tuple[CompanyDnc, Binds]:
+    """A company-specific request taken on a call made for `organization_id`, on the list
+    `binds` names (default: contact-rules.yaml `company_dnc.binds.default`): the
+    organization's own (seller) or its BPO's (telemarketer). The one entry point of the API,
+    the CLI and the console. Raises InvalidIdentity, NotOperatedByBpo, DncListError."""
+    chosen = binds or Binds(rules.company_dnc_default_binds)
+    ref = identify(keys, organization_id, value, kind)  # checks the identity for either list
+    if chosen is Binds.TELEMARKETER:
+        row, _ = add_telemarketer_request(
+            session, keys, organization_id, value, kind, rules, actor, source, requested_at
+        )
+    else:
+        row = add_company_request(session, organization_id, ref, rules, actor, source, requested_at)
+    return row, chosen

@@ -7,10 +7,10 @@ is 404, whoever else it belongs to. Each route calls one function of bpo.clients
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from honorbound.accounts.models import Organization
 from honorbound.accounts.service import Principal
 from honorbound.api.deps import ReadSessionDep, RowId, RuntimeDep, SessionDep, require
 from honorbound.api.problems import Problem
-from honorbound.bpo import clients
+from honorbound.bpo import clients, datamap, desk
 from honorbound.consent import overrides
 from honorbound.disclosures import subprocessors
 from honorbound.policy import client_rules
@@ -141,6 +141,25 @@ def onboard(
         principal.actor, prepared, runtime.jobs,
     )  # fmt: skip
     return _out(org)
+
+
+@router.get("/data-map", response_model=None)
+def data_map(
+    principal: Annotated[Principal, Depends(require("desk.read"))],
+    session: ReadSessionDep,
+    format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv.")] = "json",
+) -> dict[str, Any] | Response:
+    """The adopted notices of the BPO and every client it operates, side by side by data
+    category (purposes, recipients, retention; `values` null where a notice lacks the
+    category), with the rows that differ marked. A client's key sees its own notice only."""
+    found = datamap.compare(session, desk.organizations_of_bpo(session, principal.organization_id))
+    if format == "csv":
+        return Response(
+            datamap.as_csv(found),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="clients-data-map.csv"'},
+        )
+    return datamap.as_json(found)
 
 
 @router.get("/{client_id}", response_model=ClientOut)

@@ -283,42 +283,56 @@ def contact_decisions(
 def add_company_dnc(
     body: CompanyDncIn, principal: Writer, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    binds = body.binds or dnc.Binds(runtime.contact_rules.company_dnc_default_binds)
-    ref = _identity(runtime, principal, body)  # checks the identity for either list
-    try:
-        if binds is dnc.Binds.TELEMARKETER:
-            row, _ = dnc.add_telemarketer_request(
-                session,
-                runtime.keys,
-                principal.organization_id,
-                body.identity,
-                body.kind,
-                runtime.contact_rules,
-                principal.actor,
-                source=body.source,
-                requested_at=body.requested_at,
-            )
-        else:
-            row = dnc.add_company_request(
-                session,
-                principal.organization_id,
-                ref,
-                runtime.contact_rules,
-                principal.actor,
-                source=body.source,
-                requested_at=body.requested_at,
-            )
-    except HonorboundError:
-        raise  # e.g. NotOperatedByBpo (a ValueError too): the one handler answers it
-    except ValueError as exc:
-        field = "source" if "Source" in str(exc) else "requested_at"
-        raise Problem(
-            422,
-            "Invalid do-not-call request",
-            str(exc),
-            errors=[{"field": field, "message": str(exc)}],
-        ) from None
+    """Record a company-specific do-not-call request taken on a call made for this key's
+    organization (`binds`: its own list, or its BPO's)."""
+    row, binds = dnc.take_request(
+        session, runtime.keys, principal.organization_id, body.identity, body.kind,
+        runtime.contact_rules, principal.actor, body.binds, body.source, body.requested_at,
+    )  # fmt: skip
     return {"id": row.id, "expires_at": row.expires_at.isoformat(), "binds": binds.value}
+
+
+class CompanyDncOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    source: str
+    requested_at: dt.datetime
+    recorded_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class CompanyDncPage(BaseModel):
+    items: list[CompanyDncOut]
+    next_before: int | None
+
+
+@router.get("/v1/dnc/company", response_model=CompanyDncPage)
+def list_company_dnc(
+    principal: Reader,
+    session: ReadSessionDep,
+    before: Annotated[int | None, Query(ge=1, description="next_before of the last page")] = None,
+    limit: Annotated[int, Query(ge=1, le=dnc.MAX_PAGE_SIZE)] = dnc.PAGE_SIZE,
+) -> CompanyDncPage:
+    """This organization's own company do-not-call list (a BPO's key: the BPO-wide list),
+    newest first. No numbers: only their keyed blind index is stored."""
+    page = dnc.company_requests(session, [principal.organization_id], before, limit)
+    return CompanyDncPage(
+        items=[CompanyDncOut.model_validate(r) for r in page.rows], next_before=page.next_before
+    )
+
+
+@router.delete("/v1/dnc/company/{dnc_id}")
+def remove_company_dnc(
+    dnc_id: RowId,
+    principal: Annotated[Principal, Depends(require("dnc.replace"))],
+    session: SessionDep,
+    reason: Annotated[
+        str, Query(max_length=32, description="Why: " + ", ".join(dnc.RemovalReason))
+    ] = "",
+) -> dict[str, Any]:
+    """Take a request off this organization's list (admin: it makes the number callable)."""
+    dnc.remove_company_request(session, principal.organization_id, dnc_id, reason, principal.actor)
+    return {"id": dnc_id, "removed": True, "reason": reason}
 
 
 @router.post(

@@ -100,6 +100,7 @@ class Snapshot:
         default_factory=lambda: np.empty((0, len(PURPOSE_CODE)), dtype=np.int8)
     )
     max_identity_id: int = 0
+    company_rows: int = 0  # company DNC rows with id <= max_dnc_id (a removal lowers it)
     subjects_seen_at: dt.datetime | None = None
     policy_version_id: int | None = None
     delta_identities: set[int] = field(default_factory=set)

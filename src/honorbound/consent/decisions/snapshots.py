@@ -74,7 +74,7 @@ def build(
         national, import_id, as_of = previous.national, latest.id, latest.registry_date
     else:
         national, import_id, as_of = _load_national(session, organization_id)
-    company, expiry, max_dnc = _load_company(session, organization_id, built_at)
+    company, expiry, max_dnc, dnc_rows = _load_company(session, organization_id, built_at)
     attempts, max_attempt = load_attempts(src, session, organization_id, built_at)
     max_identity = subject_facts.max_identity_id(session, organization_id)
     children = minors.children_policy(session, organization_id)
@@ -85,6 +85,7 @@ def build(
         built_at=built_at,
         max_event_id=max_event,
         max_dnc_id=max_dnc,
+        company_rows=dnc_rows,
         max_attempt_id=max_attempt,
         national_import_id=import_id,
         keys=keys,
@@ -291,24 +292,34 @@ def _load_national(
 
 def _load_company(
     session: Session, organization_id: int, now: dt.datetime
-) -> tuple[Int64Array, Int64Array, int]:
+) -> tuple[Int64Array, Int64Array, int, int]:
+    """(match keys, expiry, the highest id, the number of rows up to it, expired included:
+    `refresh` compares it to notice a removal)."""
     rows = session.execute(
         select(CompanyDnc.id, CompanyDnc.match_key, CompanyDnc.expires_at).where(
             CompanyDnc.organization_id == organization_id, CompanyDnc.expires_at > now
         )
     ).all()
-    max_id = int(
+    max_id, count = session.execute(
+        select(func.coalesce(func.max(CompanyDnc.id), 0), func.count()).where(
+            CompanyDnc.organization_id == organization_id
+        )
+    ).one()
+    keys = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    expiry = np.fromiter((epoch(r[2]) for r in rows), dtype=np.int64, count=len(rows))
+    keys, expiry = sorted_unique_max(keys, expiry)
+    return keys, expiry, int(max_id or 0), int(count or 0)
+
+
+def _company_rows_up_to(session: Session, organization_id: int, max_id: int) -> int:
+    return int(
         session.scalar(
-            select(func.coalesce(func.max(CompanyDnc.id), 0)).where(
-                CompanyDnc.organization_id == organization_id
+            select(func.count()).where(
+                CompanyDnc.organization_id == organization_id, CompanyDnc.id <= max_id
             )
         )
         or 0
     )
-    keys = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-    expiry = np.fromiter((epoch(r[2]) for r in rows), dtype=np.int64, count=len(rows))
-    keys, expiry = sorted_unique_max(keys, expiry)
-    return keys, expiry, max_id
 
 
 def _attempt_horizon(rules: ContactRules, now: dt.datetime) -> dt.datetime:
@@ -348,6 +359,8 @@ def refresh(src: Sources, session: Session, snap: Snapshot) -> bool:
     latest = latest_import(session, org)
     if (latest.id if latest else 0) != snap.national_import_id:
         return False
+    if _company_rows_up_to(session, org, snap.max_dnc_id) != snap.company_rows:
+        return False  # a request was removed (dnc.remove_company_request): read the list anew
     for dnc_id, key, expires in session.execute(
         select(CompanyDnc.id, CompanyDnc.match_key, CompanyDnc.expires_at).where(
             CompanyDnc.organization_id == org, CompanyDnc.id > snap.max_dnc_id
@@ -355,6 +368,7 @@ def refresh(src: Sources, session: Session, snap: Snapshot) -> bool:
     ):
         snap.delta_company[int(key)] = max(snap.delta_company.get(int(key), 0), epoch(expires))
         snap.max_dnc_id = max(snap.max_dnc_id, int(dnc_id))
+        snap.company_rows += 1
     attempts, snap.max_attempt_id = load_attempts(src, session, org, utcnow(), snap.max_attempt_id)
     for key, times in attempts.items():
         snap.attempts.setdefault(key, []).extend(times)

@@ -15,7 +15,7 @@ from honorbound.accounts import sessions
 from honorbound.accounts.models import Organization
 from honorbound.accounts.roles import ROLE_NAMES, Role
 from honorbound.accounts.service import AccountError
-from honorbound.bpo import clients, desk, sms_numbers
+from honorbound.bpo import clients, datamap, desk, sms_numbers
 from honorbound.consent import overrides
 from honorbound.disclosures import subprocessors
 from honorbound.i18n import N_, message_of
@@ -417,20 +417,31 @@ def all_clients_data_map(
 ) -> Response:
     """The notices of every organization the person is a member of, side by side by data
     category (purposes, recipients, retention), with the differences marked."""
-    from honorbound.policy import store as policy_store
-    from honorbound.web.datamap import PRODUCT_WORDS, side_by_side
+    from honorbound.policy.datamap import PRODUCT_WORDS
 
     with request.app.state.runtime.db.read_session() as session:
-        mine = desk.organizations_of_user(session, staff.user_id)
-        adopted = [policy_store.current(session, o.id) for o in mine]
-    rows = side_by_side([p.declaration if p else None for p in adopted])
+        found = datamap.compare(session, desk.organizations_of_user(session, staff.user_id))
     return render(
         request,
         "console/all_clients_map.html",
         staff=staff,
         section="all-clients",
-        columns=list(zip(mine, adopted, strict=True)),
-        rows=rows,
-        differing=len({r.key for r in rows if r.cells and r.cells[0].differs}),
+        columns=[(c.organization, c.notice) for c in found.columns],
+        rows=found.rows,
+        differing=found.differing,
         product_words=PRODUCT_WORDS,
+    )
+
+
+@router.get("/console/all-clients/data-map.csv", response_model=None)
+def all_clients_data_map_csv(
+    request: Request, staff: Annotated[Staff, Depends(staff_with("desk.read"))]
+) -> Response:
+    """The same comparison as a CSV file (the notices' words as written, in English)."""
+    with request.app.state.runtime.db.read_session() as session:
+        found = datamap.compare(session, desk.organizations_of_user(session, staff.user_id))
+    return Response(
+        datamap.as_csv(found),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="clients-data-map.csv"'},
     )

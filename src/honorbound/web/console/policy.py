@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, Response
 from honorbound import i18n
 from honorbound.policy import store as policy_store
 from honorbound.policy.applicability import report as applicability_report
+from honorbound.policy.datamap import matrix
 from honorbound.policy.diff import diff as declaration_diff
 from honorbound.policy.translations import localize
-from honorbound.web.datamap import matrix
 from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_with

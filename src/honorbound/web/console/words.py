@@ -269,6 +269,12 @@ WORDS: dict[str, dict[str, str]] = {
         "subject": N_("subject"),
         "year": N_("year"),
     },
+    # why a do-not-call request is taken off a list (consent.dnc.RemovalReason)
+    "dnc_removal": {
+        "recorded_in_error": N_("recorded by mistake"),
+        "duplicate": N_("recorded twice"),
+        "written_consent": N_("the person agreed in writing to be called"),
+    },
     # a client organization of a BPO (bpo.desk / bpo.clients)
     "client_state": {
         "active": N_("active"),

@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, Response
 from honorbound import i18n
 from honorbound.disclosures import subprocessors
 from honorbound.policy import store as policy_store
+from honorbound.policy.datamap import Row, matrix
 from honorbound.policy.render import category_rows, jurisdiction_names, word, wording
 from honorbound.policy.schema import Declaration, Recipient, RecipientType
 from honorbound.policy.translations import localize
-from honorbound.web.datamap import Row, matrix
 from honorbound.web.portal import language
 from honorbound.web.portal.common import not_found, organization
 from honorbound.web.rendering import render

@@ -1,6 +1,8 @@
 """The declaration as a matrix: for each data category, the purposes that use it, the
-recipients that receive it and the retention that ends it. Shared by the console's data map
-and the public notice page."""
+recipients that receive it and the retention that ends it; and several declarations side by
+side (a BPO's clients). Shared by the console's data maps, the public notice page, the API
+(`/v1/clients/data-map`) and the CLI (`honorbound clients data-map`) through
+`honorbound.bpo.datamap`."""
 
 from __future__ import annotations
 
@@ -72,6 +74,7 @@ PRODUCT_WORDS = frozenset(
 class Cell:
     text: str  # what this notice says for the category and aspect; NOT_DECLARED when absent
     differs: bool  # not every compared notice says the same
+    values: tuple[str, ...] | None = None  # the same, one entry per value; None: absent
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,17 @@ class ComparedRow:
     cells: list[Cell]  # one per notice, in the order given
 
 
-def _aspect_text(row: Row | None, aspect: str) -> str:
+def _aspect_values(row: Row | None, aspect: str) -> tuple[str, ...] | None:
     if row is None:
-        return NOT_DECLARED
+        return None
     if aspect == "recipients":
-        values = sorted(f"{r.name} ({r.type.value.replace('_', ' ')})" for r in row.recipients)
-    else:
-        values = sorted(getattr(row, aspect))
+        return tuple(sorted(f"{r.name} ({r.type.value.replace('_', ' ')})" for r in row.recipients))
+    return tuple(sorted(getattr(row, aspect)))
+
+
+def _text(values: tuple[str, ...] | None) -> str:
+    if values is None:
+        return NOT_DECLARED
     return "; ".join(values) or NONE_DECLARED
 
 
@@ -105,9 +112,8 @@ def side_by_side(declarations: list[Declaration | None]) -> list[ComparedRow]:
     compared = []
     for key in sorted(titles):
         for aspect in ASPECTS:
-            texts = [_aspect_text(found.get(key), aspect) for found in maps]
-            differs = len(set(texts)) > 1
-            compared.append(
-                ComparedRow(key, titles[key], aspect, [Cell(t, differs) for t in texts])
-            )
+            values = [_aspect_values(found.get(key), aspect) for found in maps]
+            differs = len(set(values)) > 1
+            cells = [Cell(_text(v), differs, v) for v in values]
+            compared.append(ComparedRow(key, titles[key], aspect, cells))
     return compared
