@@ -20,11 +20,10 @@ from honorbound.consent import overrides
 from honorbound.disclosures import subprocessors
 from honorbound.i18n import N_
 from honorbound.retention.certificates import document
-from honorbound.web import csrf
 from honorbound.web.forms import shown_again
 from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
-from honorbound.web.staff import SESSION_TOKEN, Staff, signed_in, staff_form, staff_with
+from honorbound.web.staff import SESSION_TOKEN, Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
@@ -51,15 +50,10 @@ def _refuse(
 @router.post("/console/organization", response_class=HTMLResponse)
 def switch(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form())],
     organization_id: Annotated[str, Form(max_length=12)] = "",
     next_page: Annotated[str, Form(alias="next", max_length=300)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = signed_in(request)
-    if staff is None:
-        return RedirectResponse("/login", status_code=303)
-    if not csrf.valid(request, csrf_token):
-        return render(request, "console/forbidden.html", 403, staff=staff, csrf_failed=True)
     token = request.session.get(SESSION_TOKEN)
     chosen = int(organization_id) if organization_id.isdigit() else 0
     refused = N_(

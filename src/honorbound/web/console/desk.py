@@ -270,7 +270,7 @@ INTAKE = {
 @router.post("/console/desk/request", response_class=HTMLResponse)
 def log_request(
     request: Request,
-    staff: Annotated[Staff, Depends(staff_form(PERMISSION))],
+    staff: Annotated[Staff, Depends(staff_form(PERMISSION, "rights.intake"))],
     identity: Annotated[str, Form(max_length=320)] = "",
     call_started: Annotated[str, Form(max_length=32)] = "",
     type: Annotated[str, Form(max_length=40)] = "",
@@ -279,10 +279,6 @@ def log_request(
 ) -> Response:
     """A rights request the caller makes on the phone (a method the laws accept), received at
     the call's start: its due date counts from then."""
-    if not staff.may("rights.intake"):
-        return render(
-            request, "console/forbidden.html", status=403, permission="rights.intake", staff=staff
-        )
     value = identity.strip()
     form = {"type": type, "jurisdiction": jurisdiction.upper(), "email": email}
     found = _find(request, staff, value, call_started)
