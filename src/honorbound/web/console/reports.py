@@ -139,35 +139,21 @@ def shine_the_light_lookup(
     chosen = int(wanted) if wanted else this_year - 1
     kind = guess_kind(value)
     runtime = request.app.state.runtime
-    shown_again(
-        request,
-        lambda status, error: _stl_page(
-            request, staff, year=str(chosen), error=error, status=status
-        ),
-        kinds=(InvalidIdentity,),
-        words={("identity", 422): NOT_AN_IDENTITY},
-    )
+
+    def again(status: int, error: str) -> Response:
+        return _stl_page(request, staff, year=str(chosen), error=error, status=status)
+
+    shown_again(request, again, kinds=(InvalidIdentity,),
+                words={("identity", 422): NOT_AN_IDENTITY})  # fmt: skip
     with runtime.db.session() as session:
         subject_id = find_subject_id(
             session, runtime.vault_keys, staff.organization_id, kind, value
         )
         if subject_id is None:
-            return _stl_page(
-                request,
-                staff,
-                year=str(chosen),
-                error=N_("No one with this identity is on file."),
-                status=404,
-            )
+            return again(404, N_("No one with this identity is on file."))
         adopted = store.current(session, staff.organization_id)
         if adopted is None:
-            return _stl_page(
-                request,
-                staff,
-                year=str(chosen),
-                error=N_("Adopt a privacy notice first: the report needs its purposes."),
-                status=409,
-            )
+            return again(409, N_("Adopt a privacy notice first: the report needs its purposes."))
         report = shine_the_light(
             session, staff.organization_id, subject_id, adopted.declaration, chosen
         )
