@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from honorbound.accounts.roles import Role
 from honorbound.runtime import Runtime
 from tests.conftest import Tenant
 from tests.support.people import person
-from tests.web.conftest import add_staff
+from tests.web.test_form_errors import _admin, _token
 
 EN = {"Accept-Language": "en-US,en;q=0.9"}
 ES = {"Accept-Language": "es-MX,es;q=0.9"}
@@ -26,24 +25,10 @@ ERROR_PAGE = 'id="error-message"'  # the site's error page (error.html)
 NOT_FOUND = {"en": "Not found", "es": "No encontrado"}  # console/not_found.html's heading
 
 
-def _token(text: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', text)
-    assert match, text[-800:]
-    return match.group(1)
-
-
 @pytest.fixture
 def admin(client: TestClient, runtime: Runtime, tenant: Tenant) -> str:
     """An administrator signed in; the form token of the session."""
-    login = add_staff(runtime, tenant, "formadmin", Role.ADMIN)
-    token = _token(client.get("/login").text)
-    signed = client.post(
-        "/login",
-        data={"username": login.username, "password": login.password, "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert signed.status_code == 303
-    return _token(client.get("/console/staff").text)
+    return _admin(client, runtime, tenant)
 
 
 def _both(client: TestClient, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
@@ -231,6 +216,12 @@ def test_the_hold_forms_refusals(client: TestClient, admin: str) -> None:
     })  # fmt: skip
 
 
+def _marked(answers: dict[str, Any], field: str) -> None:
+    """The refused field is marked for assistive technology on every answer."""
+    for lang, answer in answers.items():
+        assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', answer.text), lang
+
+
 # -- portal pages -------------------------------------------------------------------------------
 def test_portal_choices_with_an_unreadable_identity(client: TestClient, tenant: Tenant) -> None:
     url = f"/p/{tenant.slug}/choices"
@@ -243,8 +234,7 @@ def test_portal_choices_with_an_unreadable_identity(client: TestClient, tenant: 
         "es": "Revise el correo electrónico o el número de teléfono: un correo se ve así: "
         "nombre@example.com; un número de teléfono lleva su código de área.",
     })  # fmt: skip
-    for answer in answers.values():
-        assert re.search(r'name="identity"[^>]*aria-invalid="true"', answer.text)
+    _marked(answers, "identity")
 
 
 def test_portal_status_with_a_wrong_code(client: TestClient, tenant: Tenant) -> None:
@@ -256,8 +246,7 @@ def test_portal_status_with_a_wrong_code(client: TestClient, tenant: Tenant) -> 
         "en": "This code does not match this reference.",
         "es": "Este código no corresponde a esta referencia.",
     })  # fmt: skip
-    for answer in answers.values():
-        assert re.search(r'name="code"[^>]*aria-invalid="true"', answer.text)
+    _marked(answers, "code")
 
 
 def test_portal_request_with_a_bad_email_marks_the_field(
@@ -272,5 +261,4 @@ def test_portal_request_with_a_bad_email_marks_the_field(
         "en": "Check your email address: it should look like name@example.com.",
         "es": "Revise su correo electrónico: debe verse así: nombre@example.com.",
     })  # fmt: skip
-    for answer in answers.values():
-        assert re.search(r'name="email"[^>]*aria-invalid="true"', answer.text)
+    _marked(answers, "email")

@@ -16,6 +16,7 @@ from honorbound.config import Settings
 from honorbound.runtime import Runtime
 from tests.conftest import Tenant
 from tests.web.conftest import add_staff
+from tests.web.test_form_errors import _token
 
 EN = {"Accept-Language": "en-US,en;q=0.9"}
 ES = {"Accept-Language": "es-MX,es;q=0.9"}
@@ -29,12 +30,6 @@ REFUSED = {
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"two_factor_roles": ["admin"]})
-
-
-def _token(text: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', text)
-    assert match, text[-800:]
-    return match.group(1)
 
 
 def _secret(text: str) -> str:
