@@ -280,140 +280,22 @@ ROUTERS = [SRC / "api" / "routes", SRC / "web"]
 # (module relative to src/honorbound, class caught) -> why the router still catches it itself.
 # An error that needs more members says so on its class (detail/errors/extra); a protocol's
 # own body is its route class's (api/problems.ProtocolRoute); a form shown again with the
-# sentence says so with web/forms.shown_again before the domain call. What remains:
+# sentence, or a page chosen by the error (a not-found page, a refused link's page), says so
+# with web/forms.shown_again (or shown_again_by_error) before the domain call. What remains
+# is not a translation of a refusal:
 ERASE = "a refused minor's data already held is scheduled for erasure in its own unit of work; "
 ERASE += "the refusal is then re-raised to the one handler"
-NOT_YET = (
-    "not yet moved to web/forms.shown_again: the page maps the error to its own plain words "
-    "(per field, in the portal's language) or tells two errors of the same status apart "
-    "(a not-found page for one, the form for the other)"
-)
-SPANISH = (
-    "not yet moved to web/forms.shown_again: the page shows the error's message still marked "
-    "for translation (i18n.message_of), which forms.sentence does not keep yet"
-)
 PARTIAL = "not a refusal: the page is still shown, without the part that could not be read"
-SPANISH_WORDS = (
-    "not yet moved to web/forms.shown_again: the page words each refusal in the page's "
-    "language (a table of field and status), not the domain's English sentence"
+NO_PLAN = "not a refusal: with no notice adopted yet the page is shown without a plan"
+RATE_KEY = (
+    "not a refusal: a contact that cannot be read only skips the per-person rate limit; "
+    "take_request refuses it a few lines on, through the one handler"
 )
 HAND_TRANSLATED: dict[tuple[str, str], str] = {
-    (
-        "web/console/intents.py",
-        "IntentError",
-    ): SPANISH_WORDS,
-    (
-        "web/console/reports.py",
-        "InvalidIdentity",
-    ): SPANISH_WORDS,
-    (
-        "web/console/scrub.py",
-        "ScrubError",
-    ): SPANISH_WORDS,
-    (
-        "web/console/client_settings.py",
-        "SharedNumberError",
-    ): SPANISH,
-    (
-        "web/console/clients.py",
-        "AccountError",
-    ): SPANISH,
-    (
-        "web/console/clients.py",
-        "AdoptionError",
-    ): SPANISH,
-    (
-        "web/console/clients.py",
-        "DeskError",
-    ): SPANISH,
-    (
-        "web/console/clients.py",
-        "NotAMember",
-    ): SPANISH,
-    (
-        "web/console/clients.py",
-        "OverrideError",
-    ): SPANISH,
-    (
-        "web/console/clients.py",
-        "SubprocessorError",
-    ): SPANISH,
-    (
-        "web/console/team.py",
-        "AccountError",
-    ): SPANISH,
-    (
-        "api/routes/vault.py",
-        "BelowMinimumAge",
-    ): ERASE,
-    (
-        "web/console/desk.py",
-        "InvalidIdentity",
-    ): NOT_YET,
-    (
-        "web/console/desk.py",
-        "LedgerError",
-    ): NOT_YET,
-    (
-        "web/console/desk.py",
-        "RightsError",
-    ): NOT_YET,
-    (
-        "web/console/outbox.py",
-        "MessageErased",
-    ): NOT_YET,
-    (
-        "web/console/outbox.py",
-        "UnknownMessage",
-    ): NOT_YET,
-    (
-        "web/console/requests.py",
-        "RequestNotFound",
-    ): NOT_YET,
-    (
-        "web/console/requests.py",
-        "RightsError",
-    ): NOT_YET,
-    (
-        "web/console/retention.py",
-        "RetentionInputError",
-    ): NOT_YET,
-    (
-        "web/console/subjects.py",
-        "NothingToReveal",
-    ): NOT_YET,
-    (
-        "web/console/subjects.py",
-        "SubjectNotFound",
-    ): NOT_YET,
-    (
-        "web/console/systems.py",
-        "SystemsError",
-    ): PARTIAL,
-    (
-        "web/login.py",
-        "TwoFactorError",
-    ): NOT_YET,
-    (
-        "web/portal/choices.py",
-        "InvalidIdentity",
-    ): NOT_YET,
-    (
-        "web/portal/requests.py",
-        "InvalidIdentity",
-    ): NOT_YET,
-    (
-        "web/portal/requests.py",
-        "RightsError",
-    ): NOT_YET,
-    (
-        "web/portal/requests.py",
-        "TokenRejected",
-    ): NOT_YET,
-    (
-        "web/portal/status.py",
-        "TokenRejected",
-    ): NOT_YET,
+    ("api/routes/vault.py", "BelowMinimumAge"): ERASE,
+    ("web/console/systems.py", "SystemsError"): PARTIAL,
+    ("web/console/retention.py", "RetentionInputError"): NO_PLAN,
+    ("web/portal/requests.py", "InvalidIdentity"): RATE_KEY,
 }
 
 

@@ -138,8 +138,10 @@ def page(
     if not is_browser_path(request.url.path):
         return None
     context = _frame(request)
-    # The portal's error pages speak the portal's language; the console's are English.
-    lang = language.chosen(request) if context["layout"] == "portal/layout.html" else "en"
+    # The portal's and the console's error pages speak the page's language; the site frame's
+    # (signed out, no portal) is English.
+    framed = context["layout"] in ("portal/layout.html", "console/layout.html")
+    lang = language.chosen(request) if framed else "en"
     response = render(
         request,
         "error.html",

@@ -23,6 +23,7 @@ from honorbound.audit import Actor, append
 from honorbound.i18n import N_, N_plural
 from honorbound.ratelimit import address_key
 from honorbound.web import csrf
+from honorbound.web.forms import shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import SESSION_TOKEN, signed_in
 
@@ -331,20 +332,21 @@ def setup_confirm(
         user, role = found
         if twofactor.enabled(user):
             return RedirectResponse("/login/code", status_code=303)
-        try:
-            codes = twofactor.confirm(
-                session, keys, user, code, Actor(f"user:{user.id}", role.value), pending[1]
-            )
-        except twofactor.TwoFactorError as exc:
-            secret = twofactor.pending_secret(keys, user)
+        # A code refused: the same secret again (the person may have scanned it already).
+        secret, username = twofactor.pending_secret(keys, user), user.username
+
+        def again(status: int, error: str) -> Response:
             if secret is None:
                 return _start_again(request)
-            # The same secret again (the person may have scanned it already).
-            enrollment = twofactor.enrollment_of(secret, user.username)
-            session.commit()
+            enrollment = twofactor.enrollment_of(secret, username)
             return render(
-                request, "login_two_factor.html", status=422, enrollment=enrollment, error=str(exc)
+                request, "login_two_factor.html", status, enrollment=enrollment, error=error
             )
+
+        shown_again(request, again, kinds=(twofactor.TwoFactorError,))
+        codes = twofactor.confirm(
+            session, keys, user, code, Actor(f"user:{user.id}", role.value), pending[1]
+        )
         token = _start(request, session, user.id, pending[1], role.value, "totp_enrolled")
     _set_session(request, token)
     return render(request, "login_recovery_codes.html", codes=codes)

@@ -89,7 +89,12 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     context["csrf_token"] = csrf.token(request)
     lang = "en"
     portal = name.startswith("portal/") or context.get("layout") == "portal/layout.html"
-    console = not portal and name.startswith(("console/", "login")) or name == "invite.html"
+    # A console page, or a page in the console's frame (the console's error page).
+    console = not portal and (
+        name.startswith(("console/", "login"))
+        or name == "invite.html"
+        or context.get("layout") == "console/layout.html"
+    )
     if portal or console:
         from honorbound.web.portal import language
 

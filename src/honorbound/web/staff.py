@@ -74,18 +74,20 @@ def signed_in(request: Request) -> Staff | None:
     return staff
 
 
-def guard(request: Request, permission: str) -> Staff | Response:
-    """The signed-in staff member when their role has `permission`; otherwise the response to
-    send instead (a redirect to sign in, or a 403 page naming the permission)."""
+def guard(request: Request, *permissions: str) -> Staff | Response:
+    """The signed-in staff member when their role has every one of `permissions` (none: any
+    signed-in member); otherwise the response to send instead (a redirect to sign in, or a 403
+    page naming the first permission missing)."""
     staff = signed_in(request)
     if staff is None:
         return RedirectResponse("/login", status_code=303)
-    if not staff.may(permission):
+    missing = next((p for p in permissions if not staff.may(p)), None)
+    if missing is not None:
         return render(
             request,
             "console/forbidden.html",
             status=403,
-            permission=permission,
+            permission=missing,
             staff=staff,
         )
     return staff
@@ -105,12 +107,12 @@ async def turned(request: Request, exc: Exception) -> Response:
     return exc.response
 
 
-def staff_with(permission: str) -> Callable[[Request], Staff]:
-    """A dependency: the signed-in staff member whose role has `permission` (as the API's
+def staff_with(*permissions: str) -> Callable[[Request], Staff]:
+    """A dependency: the signed-in staff member whose role has `permissions` (as the API's
     `require`); otherwise the sign-in redirect or the 403 page naming the permission."""
 
     def check(request: Request) -> Staff:
-        result = guard(request, permission)
+        result = guard(request, *permissions)
         if isinstance(result, Response):
             raise Turned(result)
         return result
@@ -118,11 +120,12 @@ def staff_with(permission: str) -> Callable[[Request], Staff]:
     return check
 
 
-def staff_form(permission: str) -> Callable[..., Staff]:
-    """As `staff_with`, for a form: it must also carry this session's CSRF token."""
+def staff_form(*permissions: str) -> Callable[..., Staff]:
+    """As `staff_with`, for a form: it must also carry this session's CSRF token. With no
+    permission, any signed-in member (the organization switcher)."""
 
     def check(request: Request, csrf_token: Annotated[str, Form()] = "") -> Staff:
-        result = guard_post(request, permission, csrf_token)
+        result = guard_post(request, csrf_token, *permissions)
         if isinstance(result, Response):
             raise Turned(result)
         return result
@@ -130,9 +133,9 @@ def staff_form(permission: str) -> Callable[..., Staff]:
     return check
 
 
-def guard_post(request: Request, permission: str, submitted_token: str) -> Staff | Response:
+def guard_post(request: Request, submitted_token: str, *permissions: str) -> Staff | Response:
     """As `guard`, and the form must carry this session's CSRF token."""
-    result = guard(request, permission)
+    result = guard(request, *permissions)
     if isinstance(result, Response):
         return result
     if not csrf.valid(request, submitted_token):

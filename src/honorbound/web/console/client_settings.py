@@ -15,6 +15,7 @@ from honorbound.bpo import clients, sms_numbers
 from honorbound.consent import overrides
 from honorbound.disclosures import subprocessors
 from honorbound.web.console.clients import MAX_ID, _act, _bpo_page
+from honorbound.web.forms import shown_again
 from honorbound.web.staff import Staff, staff_form
 
 router = APIRouter(include_in_schema=False)
@@ -124,10 +125,16 @@ def configure_number(
         message = f"Choose at most {sms_numbers.MAX_CLIENTS_PER_NUMBER} clients from the list."
         return _bpo_page(request, staff, 422, number_error=message, **shown)
     runtime = request.app.state.runtime
+
+    def again(status: int, error: str) -> Response:
+        return _bpo_page(request, staff, status, number_error=error.rstrip(".") + ".", **shown)
+
+    # The messages name their field already ("routing must be ...").
+    shown_again(request, again, kinds=(sms_numbers.SharedNumberError,), named=False)
     try:
         with runtime.db.session() as session:
             ids = [clients.client_by_slug(session, staff.organization_id, s).id for s in chosen]
             sms_numbers.configure(session, staff.organization_id, number, ids, routing, staff.actor)
-    except (LookupError, sms_numbers.SharedNumberError) as exc:
-        return _bpo_page(request, staff, 422, number_error=str(exc).rstrip(".") + ".", **shown)
+    except LookupError as exc:
+        return again(422, str(exc))
     return RedirectResponse("/console/clients#sms-numbers", status_code=303)

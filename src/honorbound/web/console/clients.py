@@ -18,12 +18,12 @@ from honorbound.accounts.service import AccountError
 from honorbound.bpo import clients, datamap, desk, sms_numbers
 from honorbound.consent import overrides
 from honorbound.disclosures import subprocessors
-from honorbound.i18n import N_, message_of
+from honorbound.i18n import N_
 from honorbound.retention.certificates import document
-from honorbound.web import csrf
+from honorbound.web.forms import shown_again
 from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
-from honorbound.web.staff import SESSION_TOKEN, Staff, signed_in, staff_form, staff_with
+from honorbound.web.staff import SESSION_TOKEN, Staff, staff_form, staff_with
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2_147_483_647
@@ -50,28 +50,23 @@ def _refuse(
 @router.post("/console/organization", response_class=HTMLResponse)
 def switch(
     request: Request,
+    staff: Annotated[Staff, Depends(staff_form())],
     organization_id: Annotated[str, Form(max_length=12)] = "",
     next_page: Annotated[str, Form(alias="next", max_length=300)] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    staff = signed_in(request)
-    if staff is None:
-        return RedirectResponse("/login", status_code=303)
-    if not csrf.valid(request, csrf_token):
-        return render(request, "console/forbidden.html", 403, staff=staff, csrf_failed=True)
     token = request.session.get(SESSION_TOKEN)
     chosen = int(organization_id) if organization_id.isdigit() else 0
     refused = N_(
         "You are not a member of that organization, or it is disabled. Choose one of yours "
         "from the list."
     )
+    title = N_("Not one of your organizations")
     if not (1 <= chosen <= MAX_ID and isinstance(token, str)):
-        return _refuse(request, staff, 403, N_("Not one of your organizations"), refused)
-    try:
-        with request.app.state.runtime.db.session() as session:
-            sessions.switch(session, token, chosen)
-    except sessions.NotAMember:
-        return _refuse(request, staff, 403, N_("Not one of your organizations"), refused)
+        return _refuse(request, staff, 403, title, refused)
+    shown_again(request, lambda status, _: _refuse(request, staff, status, title, refused),
+                kinds=(sessions.NotAMember,))  # fmt: skip
+    with request.app.state.runtime.db.session() as session:
+        sessions.switch(session, token, chosen)
     # Only a console page of this site (no open redirect).
     target = next_page if next_page.startswith("/console") and "//" not in next_page else "/console"
     return RedirectResponse(target, status_code=303)
@@ -119,20 +114,21 @@ def onboard(
 
     form = {"slug": slug, "name": name, "privacy_contact": privacy_contact, "notice": notice}
     runtime = request.app.state.runtime
-    try:
-        prepared = prepare(notice, "notice.yaml") if notice.strip() else None
-    except AdoptionError as exc:
-        problem = N_("The notice has errors: {problem}", problem=str(exc))
-        return _bpo_page(request, staff, 422, error=problem, form=form)
-    try:
-        with runtime.db.session() as session:
-            org = clients.onboard_client(
-                session, staff.organization_id, slug, name, privacy_contact, staff.actor,
-                prepared, runtime.jobs,
-            )  # fmt: skip
-            client_id = org.id
-    except AccountError as exc:
-        return _bpo_page(request, staff, 422, error=message_of(exc), form=form)
+
+    def again(status: int, error: str) -> Response:
+        return _bpo_page(request, staff, status, error=error, form=form)
+
+    # The notice's problems (their lines) after the page's own words.
+    shown_again(request, again, field="notice", kinds=(AdoptionError,),
+                words={("notice", 422): N_("The notice has errors: {message}")})  # fmt: skip
+    prepared = prepare(notice, "notice.yaml") if notice.strip() else None
+    shown_again(request, again, kinds=(AccountError,))
+    with runtime.db.session() as session:
+        org = clients.onboard_client(
+            session, staff.organization_id, slug, name, privacy_contact, staff.actor,
+            prepared, runtime.jobs,
+        )  # fmt: skip
+        client_id = org.id
     return RedirectResponse(f"/console/clients/{client_id}?onboarded=1", status_code=303)
 
 
@@ -194,13 +190,18 @@ def _act(request: Request, staff: Staff, client_id: int, action: Any, **shown: A
     if bad is not None:
         return bad
     runtime = request.app.state.runtime
+    # The messages name their field already ("note is longer than ...").
+    shown_again(
+        request,
+        lambda status, error: _client_page(request, staff, client_id, status, error=error, **shown),
+        kinds=(AccountError, overrides.OverrideError, subprocessors.SubprocessorError),
+        named=False,
+    )
     try:
         with runtime.db.session() as session:
             result = action(session, runtime)
     except LookupError:
         return render(request, "console/not_found.html", 404, staff=staff, what="client")
-    except (AccountError, overrides.OverrideError, subprocessors.SubprocessorError) as exc:
-        return _client_page(request, staff, client_id, 422, error=message_of(exc), **shown)
     if isinstance(result, dict):
         return _client_page(request, staff, client_id, **result)
     return RedirectResponse(f"/console/clients/{client_id}", status_code=303)
@@ -306,6 +307,11 @@ def offboard(
     if bad is not None:
         return bad
     runtime = request.app.state.runtime
+    shown_again(
+        request,
+        lambda status, error: _client_page(request, staff, client_id, status, error=error),
+        kinds=(AccountError,),
+    )
     try:
         with runtime.db.read_session() as session:
             client = clients.client_of(session, staff.organization_id, client_id)
@@ -327,8 +333,6 @@ def offboard(
             )  # fmt: skip
     except LookupError:
         return render(request, "console/not_found.html", 404, staff=staff, what="client")
-    except AccountError as exc:
-        return _client_page(request, staff, client_id, 422, error=message_of(exc))
     return RedirectResponse(f"/console/clients/{client_id}", status_code=303)
 
 
@@ -392,10 +396,14 @@ def all_clients(
         runtime = request.app.state.runtime
         owed = desk.owner_notices(session, runtime.rule_book, mine, chosen)
         found = desk.summary(session, chosen, owed=owed, counts=runtime.desk_counts)
-        try:
-            page = desk.due_requests(session, chosen, cursor, overdue_only=overdue)
-        except desk.DeskError as exc:
-            return _refuse(request, staff, 422, N_("This page cannot be shown"), str(exc) + ".")
+        shown_again(
+            request,
+            lambda status, error: _refuse(
+                request, staff, status, N_("This page cannot be shown"), error.rstrip(".") + "."
+            ),
+            kinds=(desk.DeskError,),
+        )
+        page = desk.due_requests(session, chosen, cursor, overdue_only=overdue)
     return render(
         request,
         "console/all_clients.html",

@@ -31,6 +31,7 @@ from honorbound.vault import reading
 from honorbound.vault.identities import IdentityKind, InvalidIdentity
 from honorbound.vault.masking import mask_identity
 from honorbound.vault.subjects import find_subject_id
+from honorbound.web.forms import ANY, shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
@@ -133,10 +134,15 @@ def _identity_problem(value: str) -> str:
 def _find(request: Request, staff: Staff, value: str, call_started: str) -> dict[str, Any] | str:
     if not value:
         return _identity_problem(value)
-    try:
-        return _caller(request, staff, value)
-    except InvalidIdentity:
-        return _identity_problem(value)
+    shown_again(
+        request,
+        lambda status, error: _page(
+            request, staff, status, error=error, lookup=value, call_started=call_started
+        ),
+        kinds=(InvalidIdentity,),
+        words={(ANY, 422): _identity_problem(value)},
+    )
+    return _caller(request, staff, value)
 
 
 @router.post("/console/desk", response_class=HTMLResponse)
@@ -181,11 +187,11 @@ def record_choice(
     if isinstance(found, str):
         return _page(request, staff, 422, error=found, lookup=value, call_started=call_started)
 
-    def again(message: str) -> Response:
+    def again(message: str, status: int = 422) -> Response:
         return _page(
             request,
             staff,
-            422,
+            status,
             caller=found,
             call_started=call_started,
             form=form,
@@ -201,30 +207,33 @@ def record_choice(
     if source not in {s.value for s in STAFF_SOURCES}:
         return again(N_("Choose how the choice reached you: on this call, by email or by letter."))
     ref = identify(runtime.keys, staff.organization_id, value)
-    try:
-        with runtime.db.session() as session:
-            event, _ = received.record_received_choice(
-                session,
-                staff.organization_id,
-                ref,
-                staff.actor,
-                action=action,
-                source=source,
-                purpose=purpose,
-                channel=channel,
-                received_at=when,
-                reference=reference.strip() or None,
-                subject_id=found["subject_id"],
-            )
-            recorded = {
-                "action": event.action,
-                "source": event.source,
-                "purpose": event.purpose,
-                "channel": event.channel,
-                "receipt": event.receipt_id,
-            }
-    except ledger.LedgerError as exc:
-        return again(_plain_ledger(exc))
+    shown_again(
+        request,
+        lambda status, error: again(error, status),
+        kinds=(ledger.LedgerError,),
+        words=LEDGER,
+    )
+    with runtime.db.session() as session:
+        event, _ = received.record_received_choice(
+            session,
+            staff.organization_id,
+            ref,
+            staff.actor,
+            action=action,
+            source=source,
+            purpose=purpose,
+            channel=channel,
+            received_at=when,
+            reference=reference.strip() or None,
+            subject_id=found["subject_id"],
+        )
+        recorded = {
+            "action": event.action,
+            "source": event.source,
+            "purpose": event.purpose,
+            "channel": event.channel,
+            "receipt": event.receipt_id,
+        }
     return _page(
         request,
         staff,
@@ -234,23 +243,34 @@ def record_choice(
     )
 
 
-def _plain_ledger(exc: ledger.LedgerError) -> str:
-    if exc.field == "reference":
-        return N_(
-            "The reference is the call, ticket or letter id, with no spaces and no names "
-            "(letters, digits and . _ : / # - only)."
-        )
-    if exc.field == "purpose":
-        return N_("Choose what the choice is about from the list.")
-    if exc.field == "channel":
-        return N_("Choose the channel from the list.")
-    return N_("The ledger could not record this: {problem}.", problem=exc.message)
+# The ledger's refusals in the desk's words.
+LEDGER = {
+    ("reference", 422): N_(
+        "The reference is the call, ticket or letter id, with no spaces and no names "
+        "(letters, digits and . _ : / # - only)."
+    ),
+    ("purpose", 422): N_("Choose what the choice is about from the list."),
+    ("channel", 422): N_("Choose the channel from the list."),
+    (ANY, 422): N_("The ledger could not record this: {message}."),
+}
+# The intake's refusals of a request logged on a call, in the desk's words.
+INTAKE = {
+    ("body.email", 422): N_(
+        "Ask the caller for an email address to send the answer to, or check the one typed "
+        "(such as name@example.com)."
+    ),
+    ("body.corrections", 422): N_(
+        "A correction needs the corrected values: log it from the request form, or ask the "
+        "caller to use the privacy portal."
+    ),
+    (ANY, 422): N_("The request could not be logged: {message}."),
+}
 
 
 @router.post("/console/desk/request", response_class=HTMLResponse)
 def log_request(
     request: Request,
-    staff: Annotated[Staff, Depends(staff_form(PERMISSION))],
+    staff: Annotated[Staff, Depends(staff_form(PERMISSION, "rights.intake"))],
     identity: Annotated[str, Form(max_length=320)] = "",
     call_started: Annotated[str, Form(max_length=32)] = "",
     type: Annotated[str, Form(max_length=40)] = "",
@@ -259,21 +279,17 @@ def log_request(
 ) -> Response:
     """A rights request the caller makes on the phone (a method the laws accept), received at
     the call's start: its due date counts from then."""
-    if not staff.may("rights.intake"):
-        return render(
-            request, "console/forbidden.html", status=403, permission="rights.intake", staff=staff
-        )
     value = identity.strip()
     form = {"type": type, "jurisdiction": jurisdiction.upper(), "email": email}
     found = _find(request, staff, value, call_started)
     if isinstance(found, str):
         return _page(request, staff, 422, error=found, lookup=value, call_started=call_started)
 
-    def again(message: str) -> Response:
+    def again(message: str, status: int = 422) -> Response:
         return _page(
             request,
             staff,
-            422,
+            status,
             caller=found,
             call_started=call_started,
             form=form,
@@ -292,46 +308,32 @@ def log_request(
     given_email = value if kind is IdentityKind.EMAIL else (email.strip() or None)
     phone = value if kind is IdentityKind.PHONE else None
     runtime = request.app.state.runtime
-    try:
-        with runtime.db.session() as session:
-            intake = take_request(
-                session,
-                services(runtime),
-                staff.organization_id,
-                NewRequest(
-                    type=RequestType(type),
-                    jurisdiction=jurisdiction.upper(),
-                    manner=Manner.PHONE,
-                    email=given_email,
-                    phone=phone,
-                    received_at=when,
-                ),
-                staff.actor,
-            )
-            logged = {
-                "id": intake.request.id,
-                "reference": intake.request.reference,
-                "due_at": intake.request.due_at,
-                "received_at": intake.request.received_at,
-                "merged": intake.merged,
-                "type": type_names().get(type, type),
-            }
-    except RightsError as exc:
-        if exc.field == "body.email":
-            return again(
-                N_(
-                    "Ask the caller for an email address to send the answer to, or check the "
-                    "one typed (such as name@example.com)."
-                )
-            )
-        if exc.field == "body.corrections":
-            return again(
-                N_(
-                    "A correction needs the corrected values: log it from the request form, or "
-                    "ask the caller to use the privacy portal."
-                )
-            )
-        return again(N_("The request could not be logged: {problem}.", problem=exc.message))
+    shown_again(
+        request, lambda status, error: again(error, status), kinds=(RightsError,), words=INTAKE
+    )
+    with runtime.db.session() as session:
+        intake = take_request(
+            session,
+            services(runtime),
+            staff.organization_id,
+            NewRequest(
+                type=RequestType(type),
+                jurisdiction=jurisdiction.upper(),
+                manner=Manner.PHONE,
+                email=given_email,
+                phone=phone,
+                received_at=when,
+            ),
+            staff.actor,
+        )
+        logged = {
+            "id": intake.request.id,
+            "reference": intake.request.reference,
+            "due_at": intake.request.due_at,
+            "received_at": intake.request.received_at,
+            "merged": intake.merged,
+            "type": type_names().get(type, type),
+        }
     return _page(
         request,
         staff,

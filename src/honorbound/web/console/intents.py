@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from honorbound.i18n import N_
 from honorbound.intents import acting
 from honorbound.rights.jobs import services
+from honorbound.web.forms import shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
@@ -54,36 +55,34 @@ def decide(
     state = jurisdiction.strip().upper() or None
     if state is not None and not (len(state) == 2 and state.isalpha()):
         return _page(request, staff, 422, error=N_("Give the state in two letters, such as CA."))
+    shown_again(
+        request,
+        lambda status, error: _page(request, staff, status, error=error),
+        kinds=(acting.IntentError,),
+        words=REFUSED,
+    )
     runtime = request.app.state.runtime
     with runtime.db.session() as session:
-        try:
-            if decision == "confirm":
-                acting.confirm(
-                    session,
-                    services(runtime),
-                    staff.organization_id,
-                    intent_id,
-                    staff.actor,
-                    jurisdiction=state,
-                )
-            else:
-                acting.dismiss(session, staff.organization_id, intent_id, staff.actor)
-        except acting.IntentError as exc:
-            session.rollback()
-            return _page(request, staff, exc.status, error=_refused(exc))
+        if decision == "confirm":
+            acting.confirm(
+                session,
+                services(runtime),
+                staff.organization_id,
+                intent_id,
+                staff.actor,
+                jurisdiction=state,
+            )
+        else:
+            acting.dismiss(session, staff.organization_id, intent_id, staff.actor)
     return RedirectResponse(PATH, status_code=303)
 
 
-# The refusals a console form can meet, in the page's language (the domain's sentence, for
-# the API, stays English); another refusal shows the domain's words.
-_REFUSED = {
+# The refusals a console form can meet, in the page's words (the domain's sentence, for the
+# API, stays English); another refusal shows the domain's words after the field's name.
+REFUSED = {
     ("intent_id", 404): N_("There is no such request said in a conversation."),
     ("intent_id", 409): N_("That was decided already: the list below is up to date."),
     ("jurisdiction", 422): N_(
         "The person's state is not known: give it in two letters, such as CA, and confirm again."
     ),
 }
-
-
-def _refused(exc: acting.IntentError) -> str:
-    return _REFUSED.get((exc.field, exc.status), f"{exc.field}: {exc.message}")

@@ -23,6 +23,7 @@ from honorbound.notify.outbox import (
     list_messages,
     reveal,
 )
+from honorbound.web.forms import ANY, shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
@@ -112,6 +113,9 @@ def message(
     return _message_page(request, staff, message_id)
 
 
+ERASED = N_("The person this message was for has been erased; it cannot be read.")
+
+
 @router.post("/console/outbox/{message_id}/read", response_class=HTMLResponse)
 def read_message(
     request: Request,
@@ -122,6 +126,16 @@ def read_message(
     if not 1 <= message_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="message")
     runtime = request.app.state.runtime
+    shown_again(
+        request,
+        lambda status, error: (
+            render(request, "console/not_found.html", status=404, staff=staff, what="message")
+            if status == 404
+            else _message_page(request, staff, message_id, status=status, error=error)
+        ),
+        kinds=(UnknownMessage, MessageErased),
+        words={(ANY, 410): ERASED},
+    )
     try:
         with runtime.db.session() as session:
             opened = reveal(
@@ -133,8 +147,6 @@ def read_message(
                 staff.actor,
                 reason,
             )
-    except UnknownMessage:
-        return render(request, "console/not_found.html", status=404, staff=staff, what="message")
     except ValueError:
         return _message_page(
             request,
@@ -144,13 +156,5 @@ def read_message(
             error=N_(
                 "Choose why you need to read this message: the reason is kept in the audit log."
             ),
-        )
-    except MessageErased:
-        return _message_page(
-            request,
-            staff,
-            message_id,
-            status=410,
-            error=N_("The person this message was for has been erased; it cannot be read."),
         )
     return _message_page(request, staff, message_id, opened=opened)

@@ -19,6 +19,7 @@ from honorbound.rights import metrics
 from honorbound.rights.jobs import services
 from honorbound.vault.identities import InvalidIdentity, guess_kind
 from honorbound.vault.subjects import find_subject_id
+from honorbound.web.forms import shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
@@ -138,40 +139,31 @@ def shine_the_light_lookup(
     chosen = int(wanted) if wanted else this_year - 1
     kind = guess_kind(value)
     runtime = request.app.state.runtime
-    try:
-        with runtime.db.session() as session:
-            subject_id = find_subject_id(
-                session, runtime.vault_keys, staff.organization_id, kind, value
-            )
-            if subject_id is None:
-                return _stl_page(
-                    request,
-                    staff,
-                    year=str(chosen),
-                    error=N_("No one with this identity is on file."),
-                    status=404,
-                )
-            adopted = store.current(session, staff.organization_id)
-            if adopted is None:
-                return _stl_page(
-                    request,
-                    staff,
-                    year=str(chosen),
-                    error=N_("Adopt a privacy notice first: the report needs its purposes."),
-                    status=409,
-                )
-            report = shine_the_light(
-                session, staff.organization_id, subject_id, adopted.declaration, chosen
-            )
-            append(
-                session,
-                staff.organization_id,
-                staff.actor,
-                "disclosures.shine_the_light_viewed",
-                "subject",
-                subject_id,
-                {"year": chosen, "recipients": len(report.recipients)},
-            )
-    except InvalidIdentity:
-        return _stl_page(request, staff, year=str(chosen), error=NOT_AN_IDENTITY, status=422)
+
+    def again(status: int, error: str) -> Response:
+        return _stl_page(request, staff, year=str(chosen), error=error, status=status)
+
+    shown_again(request, again, kinds=(InvalidIdentity,),
+                words={("identity", 422): NOT_AN_IDENTITY})  # fmt: skip
+    with runtime.db.session() as session:
+        subject_id = find_subject_id(
+            session, runtime.vault_keys, staff.organization_id, kind, value
+        )
+        if subject_id is None:
+            return again(404, N_("No one with this identity is on file."))
+        adopted = store.current(session, staff.organization_id)
+        if adopted is None:
+            return again(409, N_("Adopt a privacy notice first: the report needs its purposes."))
+        report = shine_the_light(
+            session, staff.organization_id, subject_id, adopted.declaration, chosen
+        )
+        append(
+            session,
+            staff.organization_id,
+            staff.actor,
+            "disclosures.shine_the_light_viewed",
+            "subject",
+            subject_id,
+            {"year": chosen, "recipients": len(report.recipients)},
+        )
     return _stl_page(request, staff, year=str(chosen), report=report, subject_id=subject_id)

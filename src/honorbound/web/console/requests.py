@@ -5,6 +5,7 @@ consumer by hand."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -21,6 +22,7 @@ from honorbound.rights.models import DenialBasis, RequestType, RightsRequest, St
 from honorbound.rights.outgoing import organization
 from honorbound.rights.package import build_package
 from honorbound.rights.timeline import events, log_event
+from honorbound.web.forms import Words, shown_again
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
 
@@ -130,12 +132,7 @@ def _detail(
     if not 1 <= request_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
     with request.app.state.runtime.db.session() as session:
-        try:
-            row = closing.get_request(session, staff.organization_id, request_id)
-        except RequestNotFound:
-            return render(
-                request, "console/not_found.html", status=404, staff=staff, what="request"
-            )
+        row = closing.get_request(session, staff.organization_id, request_id)
         timeline = events(session, row)
         steps = work.steps(session, row)
         mail = work.mail_of(session, row)
@@ -181,10 +178,38 @@ def _detail(
     )
 
 
+def _shown(
+    request: Request,
+    staff: Staff,
+    request_id: int,
+    words: Words | None = None,
+    named: bool = True,
+    plain: Callable[[str], str] = str,
+    step: bool = False,
+) -> None:
+    """A refusal (RightsError) shows the request's page again with its sentence (`plain`
+    gives it the page's last touch); an id that is not the organization's request is the
+    console's not-found page, and so is a step that is not the request's (`step`: a
+    RightsError of 404)."""
+
+    def again(status: int, error: str) -> Response:
+        if step and status == 404:
+            return _not_found(request, staff, "step")
+        return _detail(request, staff, request_id, error=plain(error), status=status)
+
+    shown_again(request, again, kinds=(RightsError,), words=words, named=named)
+    shown_again(request, lambda status, _: _not_found(request, staff), kinds=(RequestNotFound,))
+
+
+def _not_found(request: Request, staff: Staff, what: str = "request") -> Response:
+    return render(request, "console/not_found.html", status=404, staff=staff, what=what)
+
+
 @router.get("/console/requests/{request_id}", response_class=HTMLResponse)
 def detail(
     request: Request, staff: Annotated[Staff, Depends(staff_with("rights.read"))], request_id: int
 ) -> Response:
+    _shown(request, staff, request_id)
     return _detail(request, staff, request_id)
 
 
@@ -199,29 +224,29 @@ def appeal_reason(
     if not 1 <= request_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
     svc = services(request.app.state.runtime)
-    try:
-        with request.app.state.runtime.db.session() as session:
-            text = execution.reveal_appeal_reason(
-                session, svc, staff.organization_id, request_id, staff.actor, reason
-            )
-    except RequestNotFound:
-        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
-    except RightsError as exc:
-        message = (
-            N_("Say why you need to read the consumer's reason (it is kept in the access log).")
-            if exc.field == "body.reason"
-            else exc.message
+    _shown(request, staff, request_id, words=APPEAL_REASON, named=False)
+    with request.app.state.runtime.db.session() as session:
+        text = execution.reveal_appeal_reason(
+            session, svc, staff.organization_id, request_id, staff.actor, reason
         )
-        return _detail(request, staff, request_id, error=message, status=exc.status)
     return _detail(request, staff, request_id, appeal_reason=text)
 
 
-def _work_error(exc: RightsError) -> str:
-    if exc.field == "body.reason":
-        return N_("Say why in the reason box ({problem}).", problem=exc.message)
-    if exc.field == "body.assignee":
-        return N_("Choose a staff member from the list.")
-    return exc.message[0].upper() + exc.message[1:] + "."
+APPEAL_REASON = {
+    ("body.reason", 422): N_(
+        "Say why you need to read the consumer's reason (it is kept in the access log)."
+    )
+}
+# A refusal of the work on a request (assigning, a step): the page's words, else the domain's
+# message as a sentence (`_as_sentence`).
+WORK = {
+    ("body.reason", 422): N_("Say why in the reason box ({message})."),
+    ("body.assignee", 422): N_("Choose a staff member from the list."),
+}
+
+
+def _as_sentence(text: str) -> str:
+    return text[:1].upper() + text[1:].rstrip(".") + "."
 
 
 @router.post("/console/requests/{request_id}/assign", response_class=HTMLResponse)
@@ -244,13 +269,9 @@ def assign(
         user_id = int(value)
     else:
         user_id = -1  # refused below with the plain message
-    try:
-        with request.app.state.runtime.db.session() as session:
-            work.assign(session, staff.organization_id, request_id, user_id, staff.actor)
-    except RequestNotFound:
-        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
-    except RightsError as exc:
-        return _detail(request, staff, request_id, error=_work_error(exc), status=exc.status)
+    _shown(request, staff, request_id, words=WORK, named=False, plain=_as_sentence)
+    with request.app.state.runtime.db.session() as session:
+        work.assign(session, staff.organization_id, request_id, user_id, staff.actor)
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
 
@@ -270,15 +291,9 @@ def step_action(
         return render(request, "console/not_found.html", status=404, staff=staff, what="step")
     svc = services(request.app.state.runtime)
     run = work.retry_step if what == "retry" else work.complete_step
-    try:
-        with request.app.state.runtime.db.session() as session:
-            run(session, svc, staff.organization_id, request_id, step_id, reason, staff.actor)
-    except RequestNotFound:
-        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
-    except RightsError as exc:
-        if exc.status == 404:
-            return render(request, "console/not_found.html", status=404, staff=staff, what="step")
-        return _detail(request, staff, request_id, error=_work_error(exc), status=exc.status)
+    _shown(request, staff, request_id, words=WORK, named=False, plain=_as_sentence, step=True)
+    with request.app.state.runtime.db.session() as session:
+        run(session, svc, staff.organization_id, request_id, step_id, reason, staff.actor)
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
 
@@ -298,38 +313,31 @@ def act(
         return render(request, "console/not_found.html", status=404, staff=staff, what="action")
     svc = services(request.app.state.runtime)
     org_id, actor = staff.organization_id, staff.actor
-    try:
-        with request.app.state.runtime.db.session() as session:
-            row: RightsRequest
-            if action == "extend":
-                row = execution.extend(session, svc, org_id, request_id, reason, actor)
-            elif action == "hold":
-                row = execution.hold(session, svc, org_id, request_id, reason, actor)
-            elif action == "verify":
-                points = int(level) if level.strip().isdigit() else None
-                row = verification.verify_manually(
-                    session, svc, org_id, request_id, actor, points, note, declaration == "yes"
-                )
-            elif action == "release":
-                row = execution.release(session, svc, org_id, request_id, actor)
-            elif action == "deny":
-                try:
-                    denial = DenialBasis(basis)
-                except ValueError:
-                    raise RightsError("basis", "choose the reason for the denial") from None
-                row = execution.deny(session, svc, org_id, request_id, denial, reason, actor)
-            else:
-                row = execution.decide_appeal(
-                    session, svc, org_id, request_id, action == "grant_appeal", reason, actor
-                )
-            target = row.id
-    except RequestNotFound:
-        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
-    except RightsError as exc:
-        field = exc.field.removeprefix("body.").replace("explanation", "reason")
-        return _detail(
-            request, staff, request_id, error=f"{field}: {exc.message}", status=exc.status
-        )
+    _shown(request, staff, request_id)
+    with request.app.state.runtime.db.session() as session:
+        row: RightsRequest
+        if action == "extend":
+            row = execution.extend(session, svc, org_id, request_id, reason, actor)
+        elif action == "hold":
+            row = execution.hold(session, svc, org_id, request_id, reason, actor)
+        elif action == "verify":
+            points = int(level) if level.strip().isdigit() else None
+            row = verification.verify_manually(
+                session, svc, org_id, request_id, actor, points, note, declaration == "yes"
+            )
+        elif action == "release":
+            row = execution.release(session, svc, org_id, request_id, actor)
+        elif action == "deny":
+            try:
+                denial = DenialBasis(basis)
+            except ValueError:
+                raise RightsError("basis", "choose the reason for the denial") from None
+            row = execution.deny(session, svc, org_id, request_id, denial, reason, actor)
+        else:
+            row = execution.decide_appeal(
+                session, svc, org_id, request_id, action == "grant_appeal", reason, actor
+            )
+        target = row.id
     return RedirectResponse(f"/console/requests/{target}", status_code=303)
 
 
@@ -341,16 +349,12 @@ def agent_permission_file(
     if not 1 <= request_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
     svc = services(request.app.state.runtime)
-    try:
-        with request.app.state.runtime.db.session() as session:
-            content = execution.agent_permission(
-                session, svc, staff.organization_id, request_id, staff.actor
-            )
-            reference = closing.get_request(session, staff.organization_id, request_id).reference
-    except RequestNotFound:
-        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
-    except RightsError as exc:
-        return _detail(request, staff, request_id, error=exc.message, status=exc.status)
+    _shown(request, staff, request_id, named=False)
+    with request.app.state.runtime.db.session() as session:
+        content = execution.agent_permission(
+            session, svc, staff.organization_id, request_id, staff.actor
+        )
+        reference = closing.get_request(session, staff.organization_id, request_id).reference
     return Response(
         content,
         media_type="application/octet-stream",  # never rendered by the browser as received
@@ -371,32 +375,30 @@ def staff_package(
     if not 1 <= request_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="request")
     svc = services(request.app.state.runtime)
-    try:
-        with request.app.state.runtime.db.session() as session:
-            row = closing.get_request(session, staff.organization_id, request_id)
-            executes = svc.rules.type_rule(row.type).executes
-            if executes != "package" or row.verified_at is None:
-                return _detail(
-                    request,
-                    staff,
-                    request_id,
-                    status=409,
-                    error="request: only a verified access request has a package.",
-                )
-            org = organization(session, staff.organization_id)
-            package = build_package(
-                session, svc.vault_keys, svc.laws, row, org.name, svc.recordings_dir
+    _shown(request, staff, request_id)
+    with request.app.state.runtime.db.session() as session:
+        row = closing.get_request(session, staff.organization_id, request_id)
+        executes = svc.rules.type_rule(row.type).executes
+        if executes != "package" or row.verified_at is None:
+            return _detail(
+                request,
+                staff,
+                request_id,
+                status=409,
+                error="request: only a verified access request has a package.",
             )
-            log_event(
-                session,
-                row,
-                "package_downloaded_by_staff",
-                staff.actor,
-                {"records": package.records, "withheld": package.withheld},
-            )
-            reference = row.reference
-    except RequestNotFound:
-        return render(request, "console/not_found.html", status=404, staff=staff, what="request")
+        org = organization(session, staff.organization_id)
+        package = build_package(
+            session, svc.vault_keys, svc.laws, row, org.name, svc.recordings_dir
+        )
+        log_event(
+            session,
+            row,
+            "package_downloaded_by_staff",
+            staff.actor,
+            {"records": package.records, "withheld": package.withheld},
+        )
+        reference = row.reference
     return Response(
         package.content,
         media_type="application/zip",

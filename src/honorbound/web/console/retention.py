@@ -20,6 +20,7 @@ from honorbound.retention.due import Forecast
 from honorbound.retention.errors import RetentionInputError
 from honorbound.retention.models import RetentionRun
 from honorbound.retention.sweep import disposals, forecast, get_disposal
+from honorbound.web.forms import Words, shown_again
 from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
@@ -66,8 +67,14 @@ RELEASE_REFUSED = {
 }
 
 
-def _refused(exc: RetentionInputError, words: dict[tuple[str, int], str]) -> str:
-    return words.get((exc.field, exc.status), f"{exc.field}: {exc.message}")
+def _shown(request: Request, staff: Staff, words: Words) -> None:
+    """A refused hold form shows the page again, in the page's words for `words`' refusals."""
+    shown_again(
+        request,
+        lambda status, error: _page(request, staff, status, error),
+        kinds=(RetentionInputError,),
+        words=words,
+    )
 
 
 def _page(request: Request, staff: Staff, status: int = 200, error: str = "") -> Response:
@@ -124,19 +131,17 @@ def place_hold(
         if not subject_id.strip().isdigit() or not 1 <= int(subject_id) <= MAX_ID:
             return _page(request, staff, 422, N_("Give a subject number, or leave it empty."))
         subject = int(subject_id)
-    try:
-        with request.app.state.runtime.db.session() as session:
-            holds.place_hold(
-                session,
-                staff.organization_id,
-                staff.actor,
-                reason=reason,
-                owner=owner,
-                subject_id=subject,
-                category=category.strip() or None,
-            )
-    except RetentionInputError as exc:
-        return _page(request, staff, exc.status, _refused(exc, PLACE_REFUSED))
+    _shown(request, staff, PLACE_REFUSED)
+    with request.app.state.runtime.db.session() as session:
+        holds.place_hold(
+            session,
+            staff.organization_id,
+            staff.actor,
+            reason=reason,
+            owner=owner,
+            subject_id=subject,
+            category=category.strip() or None,
+        )
     return RedirectResponse("/console/retention", status_code=303)
 
 
@@ -149,11 +154,9 @@ def release_hold(
 ) -> Response:
     if not 1 <= hold_id <= MAX_ID:
         return _page(request, staff, 404, RELEASE_REFUSED["hold_id", 404])
-    try:
-        with request.app.state.runtime.db.session() as session:
-            holds.release_hold(session, staff.organization_id, hold_id, staff.actor, reason)
-    except RetentionInputError as exc:
-        return _page(request, staff, exc.status, _refused(exc, RELEASE_REFUSED))
+    _shown(request, staff, RELEASE_REFUSED)
+    with request.app.state.runtime.db.session() as session:
+        holds.release_hold(session, staff.organization_id, hold_id, staff.actor, reason)
     return RedirectResponse("/console/retention", status_code=303)
 
 
@@ -165,14 +168,16 @@ def certificate(
         return render(
             request, "console/not_found.html", status=404, staff=staff, what="disposal certificate"
         )
-    try:
-        with request.app.state.runtime.db.session() as session:
-            entry = get_disposal(session, staff.organization_id, entry_id)
-            body = json.dumps(document(entry.certificate, entry.signature), indent=2)
-    except RetentionInputError:
-        return render(
+    shown_again(
+        request,
+        lambda status, _: render(
             request, "console/not_found.html", status=404, staff=staff, what="disposal certificate"
-        )
+        ),
+        kinds=(RetentionInputError,),
+    )
+    with request.app.state.runtime.db.session() as session:
+        entry = get_disposal(session, staff.organization_id, entry_id)
+        body = json.dumps(document(entry.certificate, entry.signature), indent=2)
     return Response(
         body,
         media_type="application/json",

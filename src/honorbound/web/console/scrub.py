@@ -18,6 +18,7 @@ from honorbound.consent.models import ConsentChannel, Purpose
 from honorbound.consent.scrub import ScrubError, ScrubResult, scrub
 from honorbound.i18n import N_
 from honorbound.web.console.words import say
+from honorbound.web.forms import shown_again
 from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
@@ -90,6 +91,14 @@ def scrub_list(
         return _page(request, staff, 422, N_("Choose the CSV file to scrub."))
     content = campaign.file.read()  # a spooled file: this runs in a worker thread
     runtime = request.app.state.runtime
+    # The one refusal of a readable file (consent.scrub): its header, in the page's words.
+    shown_again(
+        request,
+        lambda status, error: _page(request, staff, status, error),
+        field="campaign",
+        kinds=(ScrubError,),
+        words={("campaign", 422): NO_IDENTITY_COLUMN},
+    )
     with tempfile.TemporaryDirectory(prefix="scrub-") as work:
         source = Path(work) / "list.csv"
         source.write_bytes(content)
@@ -104,9 +113,6 @@ def scrub_list(
                     channel,
                     Path(work) / "out",
                 )
-        except ScrubError:
-            # The one refusal of a readable file (consent.scrub): its header.
-            return _page(request, staff, 422, NO_IDENTITY_COLUMN)
         except UnicodeDecodeError as exc:
             return _page(
                 request,

@@ -67,6 +67,10 @@ def _lookup_error(request: Request, staff: Staff, message: str, status: int = 42
     )
 
 
+def _no_subject(request: Request, staff: Staff) -> Response:
+    return render(request, "console/not_found.html", status=404, staff=staff, what="subject")
+
+
 def _subject_page(
     request: Request,
     staff: Staff,
@@ -78,16 +82,11 @@ def _subject_page(
 ) -> Response:
     runtime = request.app.state.runtime
     if not 1 <= subject_id <= MAX_ID:
-        return render(request, "console/not_found.html", status=404, staff=staff, what="subject")
-    try:
-        with runtime.db.session() as session:
-            view = reading.subject_view(
-                session, runtime.vault_keys, staff.organization_id, subject_id
-            )
-            log = reading.access_log(session, staff.organization_id, subject_id)
-            received = who_received(session, staff.organization_id, subject_id)
-    except SubjectNotFound:
-        return render(request, "console/not_found.html", status=404, staff=staff, what="subject")
+        return _no_subject(request, staff)
+    with runtime.db.session() as session:
+        view = reading.subject_view(session, runtime.vault_keys, staff.organization_id, subject_id)
+        log = reading.access_log(session, staff.organization_id, subject_id)
+        received = who_received(session, staff.organization_id, subject_id)
     return render(
         request,
         "console/subject.html",
@@ -109,6 +108,7 @@ def subject_page(
     staff: Annotated[Staff, Depends(staff_with("data.read_masked"))],
     subject_id: int,
 ) -> Response:
+    shown_again(request, lambda status, _: _no_subject(request, staff), kinds=(SubjectNotFound,))
     return _subject_page(request, staff, subject_id)
 
 
@@ -121,6 +121,7 @@ def reveal(
     object_id: Annotated[int, Form(ge=1, le=MAX_ID)] = 1,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    shown_again(request, lambda status, _: _no_subject(request, staff), kinds=(SubjectNotFound,))
     if object_type not in reading.REVEALABLE:
         return _subject_page(
             request,
@@ -138,22 +139,23 @@ def reveal(
             error=N_("reason: say why you need to see this value; the reason is logged."),
         )
     runtime = request.app.state.runtime
-    try:
-        with runtime.db.session() as session:
-            value = reading.reveal(
-                session,
-                runtime.vault_keys,
-                staff.organization_id,
-                subject_id,
-                object_type,
-                object_id,
-                staff.actor,
-                reason,
-            )
-    except SubjectNotFound:
-        return render(request, "console/not_found.html", status=404, staff=staff, what="subject")
-    except reading.NothingToReveal as exc:
-        return _subject_page(request, staff, subject_id, error=str(exc), status=404)
+    # Nothing of that kind to reveal: the subject's page again, with the domain's sentence.
+    shown_again(
+        request,
+        lambda status, error: _subject_page(request, staff, subject_id, error=error, status=status),
+        kinds=(reading.NothingToReveal,),
+    )
+    with runtime.db.session() as session:
+        value = reading.reveal(
+            session,
+            runtime.vault_keys,
+            staff.organization_id,
+            subject_id,
+            object_type,
+            object_id,
+            staff.actor,
+            reason,
+        )
     return _subject_page(
         request, staff, subject_id, revealed={"key": f"{object_type}:{object_id}", "value": value}
     )

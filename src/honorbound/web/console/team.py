@@ -14,8 +14,8 @@ from honorbound.accounts import team, twofactor
 from honorbound.accounts.models import Organization, User
 from honorbound.accounts.roles import ROLE_NAMES
 from honorbound.accounts.service import AccountError
-from honorbound.i18n import message_of
 from honorbound.web import csrf
+from honorbound.web.forms import shown_again
 from honorbound.web.portal.language import chosen
 from honorbound.web.rendering import render
 from honorbound.web.staff import Staff, staff_form, staff_with
@@ -60,26 +60,28 @@ def invite(
 ) -> Response:
     runtime = request.app.state.runtime
     form = {"email": email, "role": role, "display_name": display_name, "language": language}
-    try:
-        with runtime.db.session() as session:
-            org = session.get(Organization, staff.organization_id)
-            assert org is not None
-            user, link = team.invite(
-                session,
-                runtime.keys,
-                runtime.jobs,
-                staff.organization_id,
-                org.name,
-                email,
-                role,
-                display_name,
-                staff.actor,
-                runtime.settings.base_url.rstrip("/") + "/invite",
-                language or chosen(request),
-            )
-            invited = user.username
-    except AccountError as exc:
-        return _page(request, staff, 422, error=message_of(exc), form=form)
+    shown_again(
+        request,
+        lambda status, error: _page(request, staff, status, error=error, form=form),
+        kinds=(AccountError,),
+    )
+    with runtime.db.session() as session:
+        org = session.get(Organization, staff.organization_id)
+        assert org is not None
+        user, link = team.invite(
+            session,
+            runtime.keys,
+            runtime.jobs,
+            staff.organization_id,
+            org.name,
+            email,
+            role,
+            display_name,
+            staff.actor,
+            runtime.settings.base_url.rstrip("/") + "/invite",
+            language or chosen(request),
+        )
+        invited = user.username
     return _page(request, staff, invited=invited, invite_link=link)
 
 
@@ -89,6 +91,8 @@ def _member_action(
     if not 1 <= user_id <= MAX_ID:
         return render(request, "console/not_found.html", status=404, staff=staff, what="member")
     runtime = request.app.state.runtime
+    shown_again(request, lambda status, error: _page(request, staff, status, error=error),
+                kinds=(AccountError,))  # fmt: skip
     try:
         with runtime.db.session() as session:
             if action == "role":
@@ -105,8 +109,6 @@ def _member_action(
                 twofactor.reset(session, user, staff.actor, staff.organization_id)
     except LookupError:
         return render(request, "console/not_found.html", status=404, staff=staff, what="member")
-    except AccountError as exc:
-        return _page(request, staff, 422, error=message_of(exc))
     return RedirectResponse("/console/staff", status_code=303)
 
 
@@ -175,10 +177,9 @@ def accept(
     if password != again:
         error = "The two passwords are not the same. Type the same password twice."
         return render(request, "invite.html", 422, token=token, username=username, error=error)
-    try:
-        with runtime.db.session() as session:
-            team.accept_invite(session, token, password)
-    except AccountError as exc:
-        error = message_of(exc)
-        return render(request, "invite.html", 422, token=token, username=username, error=error)
+    shown_again(request, lambda status, error: render(request, "invite.html", status, token=token,
+                                                      username=username, error=error),
+                kinds=(AccountError,))  # fmt: skip
+    with runtime.db.session() as session:
+        team.accept_invite(session, token, password)
     return render(request, "login.html", notice="Your password is set. Sign in with it now.")

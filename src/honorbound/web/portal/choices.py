@@ -13,7 +13,7 @@ filled honeypot field gets that same answer with nothing recorded.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -28,6 +28,7 @@ from honorbound.policy import store as policy_store
 from honorbound.ratelimit import identity_key
 from honorbound.vault.identities import IdentityKind, InvalidIdentity
 from honorbound.web import csrf
+from honorbound.web.forms import shown_again
 from honorbound.web.portal import language
 from honorbound.web.portal.common import (
     client_key,
@@ -103,6 +104,22 @@ def _form(request: Request, slug: str, status: int = 200, **context: object) -> 
     )
 
 
+def _unreadable_identity_shown(request: Request, slug: str, typed: dict[str, Any]) -> None:
+    """An email or phone that cannot be read: the form again, the field marked, plain words."""
+    shown_again(
+        request,
+        lambda status, _: _form(
+            request,
+            slug,
+            status=status,
+            form=typed,
+            error_field="identity",
+            error=plain_error("identity", "", language.chosen(request)),
+        ),
+        kinds=(InvalidIdentity,),
+    )
+
+
 @router.get("/p/{slug}/choices", response_class=HTMLResponse)
 def choices_page(request: Request, slug: str) -> Response:
     return _form(request, slug)
@@ -170,20 +187,11 @@ def submit_choices(
     value = identity.strip()
     # No email or phone: the choices hold for this browser, by cookie (like GPC).
     cookie = (browser_id(request) or secrets.token_urlsafe(24)) if not value else None
-    try:
-        if cookie is not None:
-            ref = identify(runtime.keys, org_id, cookie, IdentityKind.COOKIE_ID)
-        else:
-            ref = identify(runtime.keys, org_id, value)
-    except InvalidIdentity:
-        return _form(
-            request,
-            slug,
-            status=422,
-            form=typed,
-            error_field="identity",
-            error=plain_error("identity", "", language.chosen(request)),
-        )
+    _unreadable_identity_shown(request, slug, typed)
+    if cookie is not None:
+        ref = identify(runtime.keys, org_id, cookie, IdentityKind.COOKIE_ID)
+    else:
+        ref = identify(runtime.keys, org_id, value)
     by_identity = limiter(request, "identity")
     person_key = identity_key(org_id, ref.index)
     if not by_identity.hit(person_key):

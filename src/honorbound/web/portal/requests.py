@@ -10,7 +10,7 @@ email or phone given; everything else reaches the consumer by mail.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -40,6 +40,7 @@ from honorbound.rights.timeline import CONSUMER
 from honorbound.rights.tokens import TokenRejected
 from honorbound.vault.identities import InvalidIdentity
 from honorbound.web import csrf
+from honorbound.web.forms import shown_again_by_error
 from honorbound.web.portal import language
 from honorbound.web.portal.common import (
     client_key,
@@ -138,6 +139,37 @@ def _accepted(request: Request, org: Organization, slug: str, reference: str) ->
 def _client(request: Request) -> str:
     """Who is trying a link: wrong links lock per (link, client), never for everyone."""
     return request.client.host if request.client else "unknown"
+
+
+def _link_refused(request: Request, org: Organization, slug: str) -> None:
+    """A link or code refused from here on answers the portal's link-problem page."""
+    shown_again_by_error(
+        request, lambda exc, _: _token_problem(request, org, slug, exc), kinds=(TokenRejected,)
+    )
+
+
+def _field(exc: RightsError) -> str:
+    """The form field a refusal is about (`body.data_points.phone` -> `data_points.phone`)."""
+    return exc.field.removeprefix("body.")
+
+
+def _refusal_shown(
+    request: Request, org: Organization, slug: str, typed: dict[str, Any], lang: str
+) -> None:
+    """A refused request: the form again, what was typed kept, the field marked, plain words."""
+    shown_again_by_error(
+        request,
+        lambda exc, _: _form(
+            request,
+            org,
+            slug,
+            status=422,
+            form=typed,
+            error=plain_error(_field(exc), exc.message, lang),
+            error_field=_field(exc),
+        ),
+        kinds=(RightsError,),
+    )
 
 
 def _token_problem(request: Request, org: Organization, slug: str, exc: TokenRejected) -> Response:
@@ -276,21 +308,10 @@ def submit_request(
     if website:
         # A bot gets what a person gets: a reference (one that names no request).
         return _accepted(request, org, slug, new_reference())
-    try:
-        with runtime.db.session() as session:
-            taken = take_request(session, _svc(request), org.id, new, CONSUMER)
-            reference = taken.request.reference
-    except RightsError as exc:
-        field = exc.field.removeprefix("body.")
-        return _form(
-            request,
-            org,
-            slug,
-            status=422,
-            form=typed,
-            error=plain_error(field, exc.message, lang),
-            error_field=field,
-        )
+    _refusal_shown(request, org, slug, typed, lang)
+    with runtime.db.session() as session:
+        taken = take_request(session, _svc(request), org.id, new, CONSUMER)
+        reference = taken.request.reference
     return _accepted(request, org, slug, reference)
 
 
@@ -300,11 +321,9 @@ def verify_page(request: Request, slug: str, token: Token) -> Response:
     if org is None:
         return not_found(request)
     runtime = request.app.state.runtime
-    try:
-        with runtime.db.session() as session:
-            outcome = verification.preview(session, _svc(request), org.id, token, _client(request))
-    except TokenRejected as exc:
-        return _token_problem(request, org, slug, exc)
+    _link_refused(request, org, slug)
+    with runtime.db.session() as session:
+        outcome = verification.preview(session, _svc(request), org.id, token, _client(request))
     return verify_form(request, org, slug, outcome, token=token)
 
 
@@ -373,14 +392,12 @@ def verify(
         return _token_problem(request, org, slug, TokenRejected("invalid"))
     runtime = request.app.state.runtime
     svc = _svc(request)
-    try:
-        with runtime.db.session() as session:
-            if by_code:
-                preview = verification.preview_code(session, svc, org.id, reference, code)
-            else:
-                preview = verification.preview(session, svc, org.id, token, _client(request))
-    except TokenRejected as exc:
-        return _token_problem(request, org, slug, exc)
+    _link_refused(request, org, slug)
+    with runtime.db.session() as session:
+        if by_code:
+            preview = verification.preview_code(session, svc, org.id, reference, code)
+        else:
+            preview = verification.preview(session, svc, org.id, token, _client(request))
 
     def again(status: int, error: str, error_field: str = "") -> Response:
         return verify_form(
@@ -412,22 +429,21 @@ def verify(
         if typed_name.strip() or agreed
         else None
     )
-    try:
-        with runtime.db.session() as session:
-            if by_code:
-                outcome = verification.verify(
-                    session, svc, org.id, points, signed, reference=reference, code=code
-                )
-            else:
-                outcome = verification.verify(
-                    session, svc, org.id, points, signed, token=token, client=_client(request)
-                )
-    except TokenRejected as exc:
-        return _token_problem(request, org, slug, exc)
-    except RightsError as exc:
-        field = exc.field.removeprefix("body.").removeprefix("data_points.")
-        field = field.removeprefix("declaration.")
+
+    def refused(exc: RightsError, _: str) -> Response:
+        field = _field(exc).removeprefix("data_points.").removeprefix("declaration.")
         return again(422, plain_error(field, exc.message, lang), field)
+
+    shown_again_by_error(request, refused, kinds=(RightsError,))
+    with runtime.db.session() as session:
+        if by_code:
+            outcome = verification.verify(
+                session, svc, org.id, points, signed, reference=reference, code=code
+            )
+        else:
+            outcome = verification.verify(
+                session, svc, org.id, points, signed, token=token, client=_client(request)
+            )
     if not outcome.verified:
         preview = outcome
         return again(
@@ -444,12 +460,10 @@ def download_package(request: Request, slug: str, token: Token) -> Response:
     org = _org(request, slug)
     if org is None:
         return not_found(request)
-    try:
-        with request.app.state.runtime.db.session() as session:
-            row, package = download(session, _svc(request), org.id, token, _client(request))
-            reference = row.reference
-    except TokenRejected as exc:
-        return _token_problem(request, org, slug, exc)
+    _link_refused(request, org, slug)
+    with request.app.state.runtime.db.session() as session:
+        row, package = download(session, _svc(request), org.id, token, _client(request))
+        reference = row.reference
     return Response(
         package.content,
         media_type="application/zip",
@@ -499,16 +513,10 @@ def appeal(
             token=token,
             error=plain_error("reason", "", language.chosen(request)),
         )
-    try:
-        with request.app.state.runtime.db.session() as session:
-            filed = execution.file_appeal(
-                session, _svc(request), org.id, token, reason, client=_client(request)
-            )
-            reference = filed.reference
-    except TokenRejected as exc:
-        return _token_problem(request, org, slug, exc)
-    except RightsError as exc:
-        return render(
+    _link_refused(request, org, slug)
+    shown_again_by_error(
+        request,
+        lambda exc, _: render(
             request,
             "portal/request_appeal.html",
             status=422,
@@ -517,7 +525,14 @@ def appeal(
             token=token,
             reason=reason,
             error=plain_error(exc.field, exc.message, language.chosen(request)),
+        ),
+        kinds=(RightsError,),
+    )
+    with request.app.state.runtime.db.session() as session:
+        filed = execution.file_appeal(
+            session, _svc(request), org.id, token, reason, client=_client(request)
         )
+        reference = filed.reference
     return render(
         request,
         "portal/request_accepted.html",

@@ -26,6 +26,7 @@ from honorbound.rights.messages import type_name
 from honorbound.rights.models import RightsRequest, TokenPurpose
 from honorbound.rights.tokens import TokenRejected
 from honorbound.web import csrf
+from honorbound.web.forms import shown_again_by_error
 from honorbound.web.portal import language
 from honorbound.web.portal.common import (
     client_key,
@@ -207,6 +208,11 @@ def send_status_code(
     )
 
 
+def _code_status(exc: TokenRejected) -> int:
+    """A refused code: 429 once the code is locked, else the form's 422."""
+    return 429 if exc.reason == "locked" else 422
+
+
 @router.post("/p/{slug}/requests/status", response_class=HTMLResponse)
 def open_status(
     request: Request,
@@ -239,21 +245,23 @@ def open_status(
             error_field="reference",
         )
     runtime = request.app.state.runtime
-    try:
-        with runtime.db.session() as session:
-            found = codes.open_status(session, services(runtime), org.id, wanted, code)
-            session.expunge(found)
-    except TokenRejected as exc:
-        return _lookup_page(
+    shown_again_by_error(
+        request,
+        lambda exc, _: _lookup_page(
             request,
             org,
             slug,
-            429 if exc.reason == "locked" else 422,
+            _code_status(exc),
             {"reference": wanted, "code": ""},
             code_sent=True,
             error=code_refused(exc.reason, lang),
             error_field="code",
-        )
+        ),
+        kinds=(TokenRejected,),
+    )
+    with runtime.db.session() as session:
+        found = codes.open_status(session, services(runtime), org.id, wanted, code)
+        session.expunge(found)
     return status_response(request, org, slug, found)
 
 
@@ -359,19 +367,21 @@ def enter_code(
             request, org, slug, 422, typed, error=plain_error("code", "", lang), error_field="code"
         )
     runtime = request.app.state.runtime
-    try:
-        with runtime.db.session() as session:
-            outcome = verification.preview_code(session, services(runtime), org.id, wanted, code)
-    except TokenRejected as exc:
-        return _code_page(
+    shown_again_by_error(
+        request,
+        lambda exc, _: _code_page(
             request,
             org,
             slug,
-            429 if exc.reason == "locked" else 422,
+            _code_status(exc),
             {"reference": wanted, "code": ""},
             error=code_refused(exc.reason, lang),
             error_field="code",
-        )
+        ),
+        kinds=(TokenRejected,),
+    )
+    with runtime.db.session() as session:
+        outcome = verification.preview_code(session, services(runtime), org.id, wanted, code)
     return verify_form(request, org, slug, outcome, code="".join(code.split()))
 
 
