@@ -127,6 +127,14 @@ class Settings(BaseSettings):
         description="Largest body accepted by bulk endpoints (`/v1/contact-decisions`: "
         "100,000 items are about 8 MB).",
     )
+    ingest_screening_processes: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Processes that screen bulk ingest's texts (`POST /v1/interactions/bulk`, "
+        "`honorbound ingest`) while the batch before is written; started on the first bulk "
+        "batch. 0: screen in the request's own thread.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level."
     )

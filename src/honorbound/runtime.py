@@ -57,6 +57,7 @@ from honorbound.vault import idempotency as vault_idempotency
 from honorbound.vault import keystore
 from honorbound.vault.keystore import KeyStore
 from honorbound.vault.notices import notify_material_change
+from honorbound.vault.screening import ScreeningPool
 
 if TYPE_CHECKING:
     from huey import Huey
@@ -130,6 +131,8 @@ class Runtime:
     # The rules of each organization: `rules`, or with the client's own override merged in
     # (policy.client_rules), built once per override version.
     rule_book: RuleBook = field(default=None)  # type: ignore[assignment]  # set by build_runtime
+    # Bulk ingest's screening processes (HONORBOUND_INGEST_SCREENING_PROCESSES), started on use.
+    screening: ScreeningPool = field(default_factory=lambda: ScreeningPool(0))
 
     def installation(self) -> backup_archive.Installation:
         return backup_archive.Installation(
@@ -140,6 +143,7 @@ class Runtime:
         )
 
     def close(self) -> None:
+        self.screening.close()
         self.db.dispose()
         if self.vault_keys is not None:
             self.vault_keys.close()
@@ -385,6 +389,7 @@ def build_runtime(
         Policy(settings.backup_epoch_days, settings.backup_retention_days),
     )
     runtime.decisions = consent_service.build_engine(keys, runtime.vault_keys, rules, contact)
+    runtime.screening = ScreeningPool(settings.ingest_screening_processes)
     runtime.rate_limits = RateLimits(db, keys.derived("web:rate-limit-keys"), LIMITS)
     runtime.jobs = JobQueue(db, huey, registry, runtime, settings.job_lease_seconds)
     event.listen(db.sessions, "after_commit", runtime.jobs.after_commit)

@@ -274,3 +274,153 @@ def test_bulk_writes_one_audit_entry_per_interaction_on_an_intact_chain(
         prev = e.hash
     ids = [e.id for e in entries]
     assert ids == sorted(ids)
+
+
+def _said(fake: Faker, rng: random.Random) -> str:
+    """A chat line with the kinds of value the screening redacts (Faker, never real)."""
+    parts = [fake.paragraph(nb_sentences=rng.randint(1, 4))]
+    kind = rng.randrange(6)
+    if kind == 0:
+        parts.append(f"my card is {fake.credit_card_number(card_type='visa16')} cvv 321")
+    elif kind == 1:
+        parts.append(f"email me at {fake.email()}")
+    elif kind == 2:
+        parts.append(f"call me back on {fake.numerify('(212) 555-01##')}")
+    elif kind == 3:
+        parts.append(f"my social is {fake.ssn()}")
+    elif kind == 4:
+        parts.append(f"this is {fake.name()} speaking")
+    return " ".join(parts)
+
+
+def _stored_rows(runtime: Runtime, organization_id: int) -> dict[int, dict[str, Any]]:
+    """Every interaction of the organization read with plain SQL, the sealed columns opened
+    with AES-GCM spelled here (version byte, 96-bit nonce, the field's associated data)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from sqlalchemy import text
+
+    def opened(dek: bytes, key_id: str, field: str, sealed: bytes | None) -> str | None:
+        if sealed is None:
+            return None
+        assert sealed[:1] == b"\x01"
+        ad = f"vault|{organization_id}|{key_id}|interaction:{field}".encode()
+        return AESGCM(dek).decrypt(sealed[1:13], sealed[13:], ad).decode()
+
+    query = text(
+        "SELECT i.id, i.subject_id, s.key_id, i.channel, i.direction, i.started_at, i.ended_at,"
+        " i.agent, i.body_sealed, i.original_sealed, i.recording_uri_sealed,"
+        " i.recording_sha256, i.tags, i.findings, i.policy_version_id"
+        " FROM vault_interactions i JOIN vault_subjects s ON s.id = i.subject_id"
+        " WHERE i.organization_id = :org"
+    )
+    out: dict[int, dict[str, Any]] = {}
+    with runtime.db.read_session() as session:
+        rows = session.execute(query, {"org": organization_id}).mappings().all()
+    for row in rows:
+        dek = runtime.vault_keys.data_key(organization_id, row["key_id"])
+        tags, findings = row["tags"], row["findings"]
+        out[int(row["id"])] = {
+            "subject_id": row["subject_id"],
+            "what": (
+                row["channel"],
+                row["direction"],
+                str(row["started_at"]),
+                str(row["ended_at"]),
+                row["agent"],
+                row["recording_sha256"],
+            ),  # fmt: skip
+            "body": opened(dek, row["key_id"], "body", row["body_sealed"]),
+            "original": opened(dek, row["key_id"], "original", row["original_sealed"]),
+            "recording": opened(dek, row["key_id"], "recording_uri", row["recording_uri_sealed"]),
+            "tags": json.loads(tags) if isinstance(tags, str) else tags,
+            "findings": json.loads(findings) if isinstance(findings, str) else findings,
+            "versioned": row["policy_version_id"] is not None,
+        }
+    return out
+
+
+def test_bulk_stores_the_same_rows_as_the_single_endpoint(
+    client: TestClient, runtime: Runtime, monkeypatch: Any
+) -> None:
+    """N generated interactions through `POST /v1/interactions/bulk` (several batches, texts
+    screened in the screening process) and, on a twin organization, one by one through the
+    single endpoint: the stored rows, read back with plain SQL and opened, are the same line
+    for line (redacted body, original, findings, tags, times), bad lines in the middle of a
+    batch leave no row, and no card number, email or SSN is left in a stored body."""
+    monkeypatch.setattr(ingest, "BATCH", 16)
+    assert runtime.settings.ingest_screening_processes >= 1  # the pool's path is the one run
+    fake = Faker("en_US")
+    fake.seed_instance(2225)
+    rng = random.Random(2225)
+    tenant, twin = make_tenant(runtime, "bulk-rows"), make_tenant(runtime, "bulk-rows-twin")
+    adopt_example(runtime, tenant.id)
+    adopt_example(runtime, twin.id)
+    subjects = [_subject(client, tenant) for _ in range(5)]
+    twins = [_subject(client, twin) for _ in range(5)]
+    bodies: list[tuple[int, dict[str, Any]]] = []
+    for i in range(70):
+        body: dict[str, Any] = {
+            "channel": ["chat", "email", "sms"][i % 3],  # the notice declares their text
+            "direction": rng.choice(["inbound", "outbound"]),
+            "started_at": f"2026-11-{1 + i % 28:02d}T10:{i % 60:02d}:00Z",
+            "text": _said(fake, rng),
+            "tags": [f"queue-{i % 3}"],
+        }
+        if i % 7 == 0:
+            body["agent"] = f"agent-{i}"
+        if i % 11 == 5:
+            body["channel"] = "pigeon"  # refused, in the middle of a batch
+        bodies.append((i % 5, body))
+    lines = [json.dumps({**body, "subject_id": subjects[who]}) for who, body in bodies]
+    results = _post_bulk(client, tenant, lines)
+    single = []
+    for who, body in bodies:
+        response = client.post(f"/v1/subjects/{twins[who]}/interactions", json=body,
+                               headers=twin.headers(Role.AGENT))  # fmt: skip
+        single.append(response.json() if response.status_code == 201 else None)
+    assert [r["line"] for r in results] == list(range(1, 71))
+    assert [r["status"] == 201 for r in results] == [s is not None for s in single]
+    refused = [r["line"] for r in results if r["status"] != 201]
+    assert refused == [i + 1 for i in range(70) if i % 11 == 5]
+    ours, theirs = _stored_rows(runtime, tenant.id), _stored_rows(runtime, twin.id)
+    assert len(ours) == len(theirs) == 70 - len(refused)
+    for (who, _), result, twin_result in zip(bodies, results, single, strict=True):
+        if twin_result is None:
+            continue
+        mine, other = ours[result["id"]], theirs[twin_result["id"]]
+        assert mine["subject_id"] == subjects[who] and other["subject_id"] == twins[who]
+        del mine["subject_id"], other["subject_id"]
+        assert mine == other, f"line {result['line']}"
+        assert mine["versioned"]
+        for secret in ("@", "cvv 321"):
+            assert secret not in (mine["body"] or "")
+    assert any(r["findings"].get("CREDIT_CARD") for r in ours.values())
+    assert any(r["findings"].get("EMAIL_ADDRESS") for r in ours.values())
+
+
+def test_a_batch_holds_at_most_its_bytes_of_input(
+    client: TestClient, runtime: Runtime, monkeypatch: Any
+) -> None:
+    """Memory is bounded by bytes, not only by lines: with a 20 KB batch, 4 KB lines come
+    in batches of at most six lines (20 KB plus the line that crossed the bound), and every
+    line is still answered and stored."""
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 20_000)
+    seen: list[int] = []
+    real = ingest._ParsedBatch.of
+
+    def spy(rt: Runtime, batch: list[tuple[int, bytes | None]]) -> ingest._ParsedBatch:
+        seen.append(sum(len(raw or b"") for _, raw in batch))
+        return real(rt, batch)
+
+    monkeypatch.setattr(ingest._ParsedBatch, "of", staticmethod(spy))
+    tenant = make_tenant(runtime, "bulk-bytes")
+    adopt_example(runtime, tenant.id)
+    sid = _subject(client, tenant)
+    body = {"subject_id": sid, "channel": "chat", "direction": "inbound",
+            "started_at": "2026-11-20T10:00:00Z"}  # fmt: skip
+    lines = [json.dumps({**body, "text": f"line {i} " + "words " * 650}) for i in range(30)]
+    assert all(3_900 < len(x) < 4_100 for x in lines)
+    results = _post_bulk(client, tenant, lines)
+    assert [r["status"] for r in results] == [201] * 30
+    assert len(seen) >= 5 and sum(seen) == sum(len(x) for x in lines)
+    assert max(seen) < 20_000 + 4_100

@@ -223,16 +223,27 @@ def prepare_interaction(
     rules: CollectionRules,
     data_key: Callable[[Subject], bytes],
     now: dt.datetime,
+    live: set[int] | None = None,
+    screen: Callable[[str], Screened] | None = None,
 ) -> Prepared | None:
     """What `add_interaction` does before its write, without a query: the same checks in the
     same order (times, a live subject, the gate on each part), the screening and the sealing;
     the subject's last activity is touched. None when the screened text holds something the
     write must act on (a request said, a birth date): store that one with `add_interaction`.
-    Raises what `add_interaction` raises (`CollectionRefused`, `SubjectNotFound`)."""
+    Raises what `add_interaction` raises (`CollectionRefused`, `SubjectNotFound`).
+
+    `live`: ids of subjects already found live in the caller's transaction (bulk ingest checks
+    a subject once per batch, not once per line: the check opens their sealed birth date); a
+    subject that passes is added. The caller drops an id when something may have changed it.
+    `screen`: the text's screening when the caller has it already (bulk ingest screens in
+    other processes); `screen_for_storage` otherwise."""
     new = _checked_times(rules, new, "body", now)
-    check_live(keys, subject, rules)
+    if live is None or subject.id not in live:
+        check_live(keys, subject, rules)
+        if live is not None:
+            live.add(subject.id)
     _check_parts(rules, new, "body", subject.type)
-    screened = screen_for_storage(new.text) if new.text is not None else None
+    screened = (screen or screen_for_storage)(new.text) if new.text is not None else None
     if screened is not None and (screened.birth_dates or screened.intents):
         return None
     row = _interaction_row(subject, data_key(subject), new, screened, rules)

@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import multiprocessing
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Collection
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -186,3 +190,62 @@ def screen(text: str, keep_original: bool | KeepRule) -> Screened:
     if keep and any(span.entity not in NEVER_KEPT for span in spans):
         original = _replace(text, spans, NEVER_KEPT)
     return Screened(redacted, original, counts, engine, born, intents)
+
+
+def screen_all(texts: list[str]) -> list[Screened]:
+    """Each text screened with the original kept aside (what `vault.collection` stores
+    decides later whether it is kept); a module function so a process pool can run it."""
+    return [screen(text, keep_original=True) for text in texts]
+
+
+class ScreeningPool:
+    """Screening in other processes, so bulk ingest screens the next batch while it writes
+    this one (the detector holds the GIL: threads would not overlap). `processes` 0: no pool,
+    `submit` answers None and the caller screens in its own thread. The processes start on
+    the first batch (spawned: a fork of a threaded server is unsafe) and stop with `close`.
+
+    A text crosses the process boundary in memory (a pipe), never a file; the results are
+    the same objects `screen` returns in the caller's process."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, texts: list[str]) -> Callable[[], list[Screened]] | None:
+        """The screening of `texts` started; call the answer for the results, in order."""
+        if self.processes < 1 or not texts:
+            return None
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
+            pool = self._pool
+        size = -(-len(texts) // self.processes)
+        try:
+            futures = [
+                pool.submit(screen_all, texts[i : i + size]) for i in range(0, len(texts), size)
+            ]
+        except BrokenProcessPool:
+            # A screening process died earlier (killed, out of memory): start afresh next
+            # time, and screen this batch in the caller's thread.
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            return None
+
+        def results() -> list[Screened]:
+            try:
+                return [s for future in futures for s in future.result()]
+            except BrokenProcessPool:
+                # A screening process died (killed, out of memory): screen here instead.
+                return screen_all(texts)
+
+        return results
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
