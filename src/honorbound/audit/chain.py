@@ -8,11 +8,12 @@ organization verifies its chain without seeing another's.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import json.scanner
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -243,14 +244,12 @@ def head(session: Session, organization_id: int) -> tuple[int, str]:
     return (last.seq, last.hash) if last else (0, GENESIS)
 
 
-# The columns verification reads: plain rows, no ORM objects (identity map, attribute
-# instrumentation and unit-of-work bookkeeping were most of the old walk's cost). `at` and
-# `details` come as the database hands them (no type processing): on SQLite the stored text
-# (the timestamp is rewritten into its canonical form by slicing, the JSON parsed once by the C
-# decoder); on PostgreSQL the driver's datetime and parsed JSON.
-_COLUMNS = (
+# The columns verification reads, in that order: plain rows, no ORM objects. `at` and
+# `details` as the database holds them, without type processing: on SQLite the stored text;
+# through SQLAlchemy on another database, the driver's datetime and parsed JSON (`_raw_hash`
+# takes both).
+_WALK_COLUMNS = (
     AuditEntry.id,
-    AuditEntry.organization_id,
     AuditEntry.seq,
     type_coerce(AuditEntry.at, String).label("at"),
     AuditEntry.actor,
@@ -262,6 +261,26 @@ _COLUMNS = (
     AuditEntry.prev_hash,
     AuditEntry.hash,
 )
+# With the organization: a row for `raw_hash`.
+_COLUMNS = (AuditEntry.id, AuditEntry.organization_id, *_WALK_COLUMNS[1:])
+
+# The same columns read through the driver's own cursor, where SQLAlchemy would build a Row
+# per entry. PostgreSQL gives `at` (a timestamptz) in UTC, whatever the session's time zone,
+# in the text form SQLite stores, and `details` as its stored text: the walk gets the same
+# strings from both. The organization is the one asked for.
+# On SQLite, details stored with spaces (every entry written before `compact_json`) come
+# minified by SQLite's json(), which keeps keys, their order and every string's text: the
+# same JSON value, in the form the walk takes as it is.
+_AFTER = "FROM audit_entries WHERE organization_id = {0} AND seq > {0} ORDER BY seq, id LIMIT {0}"
+_DRIVER_SQL = {
+    "sqlite": "SELECT id, seq, at, actor, role, action, object_type, object_id, "
+    "CASE WHEN instr(details, ': ') AND json_valid(details) THEN json(details) ELSE details END, "
+    "prev_hash, hash " + _AFTER.format("?"),
+    "postgresql": "SELECT id, seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), "
+    "actor, role, action, object_type, object_id, details::text, prev_hash, hash "
+    + _AFTER.format("%s"),
+}
+FETCH = 5_000  # rows per fetch from the cursor
 
 # What the canonical encoder does with a string (ensure_ascii=False), and with `details`: the
 # same C functions `_CANONICAL.encode` calls, without building an encoder on every call.
@@ -333,23 +352,34 @@ def raw_hash(row: Any) -> str | None:
     return _raw_hash(*tuple(row)[1:11])
 
 
-def _entries(
-    session: Session, organization_id: int, after_seq: int = 0, limit: int | None = None
-) -> Iterator[Any]:
-    # Stream in order of seq; keep memory flat for long chains.
-    stmt = (
-        select(*_COLUMNS)
-        .where(AuditEntry.organization_id == organization_id, AuditEntry.seq > after_seq)
-        .order_by(AuditEntry.seq, AuditEntry.id)
-        .limit(limit)
-    )
-    # Core rows straight from the connection (no ORM result machinery), streamed. The option
-    # is the statement's: set on the connection (`Connection.execution_options` changes it in
-    # place) every later statement of the transaction, a SAVEPOINT too, became a server-side
-    # cursor on PostgreSQL ("DECLARE ... CURSOR FOR SAVEPOINT").
-    result = session.connection().execute(stmt.execution_options(yield_per=2000))
-    for rows in result.partitions():
-        yield from rows
+def _rows(
+    session: Session, organization_id: int, after_seq: int, limit: int | None
+) -> Generator[Sequence[Any], None, None]:
+    """The `_WALK_COLUMNS` of the entries after `after_seq` in order of seq, in lists of up to
+    `FETCH` rows, from a cursor of the session's connection (in its transaction). On
+    PostgreSQL a server-side cursor, so a walk without a limit never holds the chain in
+    memory."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    sql = _DRIVER_SQL.get(dialect)
+    if sql is None:  # another database: SQLAlchemy Core rows, streamed
+        stmt = (
+            select(*_WALK_COLUMNS)
+            .where(AuditEntry.organization_id == organization_id, AuditEntry.seq > after_seq)
+            .order_by(AuditEntry.seq, AuditEntry.id)
+            .limit(limit)
+        )
+        yield from connection.execute(stmt.execution_options(yield_per=FETCH)).partitions()
+        return
+    driver: Any = connection.connection.dbapi_connection
+    cursor = driver.cursor("honorbound_audit_walk") if dialect == "postgresql" else driver.cursor()
+    try:
+        no_limit = -1 if dialect == "sqlite" else None  # LIMIT -1 / LIMIT NULL: all rows
+        cursor.execute(sql, (organization_id, after_seq, no_limit if limit is None else limit))
+        while rows := cursor.fetchmany(FETCH):
+            yield rows
+    finally:
+        cursor.close()
 
 
 @dataclass(frozen=True)
@@ -363,6 +393,15 @@ class Walk:
     problem: ChainProblem | None
 
 
+# Why taking the stored text as it is lets no edit through. The document built is
+# `{"action":"A","actor":"B","at":"T","details":` D `,"object_id":"C",` ... `"seq":N}` with A,
+# B, C ... needing no escaping (each is one JSON string, ending at its closing quote) and T the
+# stored `at` rewritten. If its SHA-256 is the stored hash, it is (barring a collision) the
+# canonical document the entry was written with. Read from the left, each string ends where
+# it ended then, so A, B and T are as written; in what follows the details, `,"object_id":`
+# occurs only at its start, in either document (inside a JSON string a quote is escaped, and
+# a closing quote is never followed by a letter), so D is the details' canonical text as
+# written, neither longer nor shorter, and the rest is the same field by field.
 def walk(
     session: Session,
     organization_id: int,
@@ -374,28 +413,73 @@ def walk(
     start of the chain by default. Stops at the first bad entry, or after `limit` entries.
 
     The end point is the last entry actually re-hashed, never a head read separately: an entry
-    appended while the walk runs is not reported as verified unless the walk reached it."""
-    expected_seq, prev, previous_id, verified = after_seq + 1, after_hash, -1, 0
-    for row in _entries(session, organization_id, after_seq, limit):
-        entry_id, org, seq, at, actor, role, action, otype, oid, details, prev_hash, digest = row
-        problem: str | None = None
-        if seq != expected_seq:
-            if seq > expected_seq:
-                problem = f"entries {expected_seq}..{seq - 1} are missing (deleted)"
-            else:
-                problem = f"sequence number {seq} repeats (inserted or reordered)"
-        elif prev_hash != prev:
-            problem = "does not link to the entry before it (reordered or replaced)"
-        elif _raw_hash(org, seq, at, actor, role, action, otype, oid, details, prev) != digest:
-            problem = "its hash does not match its content (edited)"
-        elif entry_id < previous_id:
-            problem = "stored out of order (reordered)"
-        if problem:
-            found = ChainProblem(organization_id, seq, entry_id, problem)
-            return Walk(expected_seq - 1, prev, verified, found)
-        prev, previous_id, expected_seq = digest, entry_id, expected_seq + 1
-        verified += 1
-    return Walk(expected_seq - 1, prev, verified, None)
+    appended while the walk runs is not reported as verified unless the walk reached it.
+
+    Each entry is checked in one expression: its seq follows, it links to the entry before,
+    its row id grows, and SHA-256 of its canonical document is its hash. The document is
+    built from the stored strings as they are when they need no JSON escaping (one escape
+    call over all of them says so) and `details` is taken as stored when it has the compact
+    form (`db.engine.compact_json`). Any other entry goes to `_problem`, which checks it the
+    general way (`_raw_hash`: parse and re-encode) and says what is wrong, if anything: the
+    shortcut only accepts an entry whose stored text is exactly what its hash covers (see the
+    note above), it never rejects one."""
+    expected, prev, previous_id, verified = after_seq + 1, after_hash, -1, 0
+    org, sha256 = int(organization_id), hashlib.sha256
+    with contextlib.closing(_rows(session, org, after_seq, limit)) as batches:
+        for rows in batches:
+            for row in rows:
+                entry_id, seq, at, actor, role, action, otype, oid, details, prev_hash, digest = row
+                try:
+                    strings = action + actor + oid + otype + role
+                    accepted = (
+                        seq == expected
+                        and prev_hash == prev
+                        and entry_id > previous_id
+                        and len(at) == 26
+                        and at[10] == " "
+                        and ": " not in details
+                        and len(_string(strings)) == len(strings) + 2
+                        and sha256(
+                            f'{{"action":"{action}","actor":"{actor}","at":"{at[:10]}T{at[11:]}Z",'
+                            f'"details":{details},"object_id":"{oid}","object_type":"{otype}",'
+                            f'"organization_id":{org},"prev_hash":"{prev}","role":"{role}",'
+                            f'"seq":{seq}}}'.encode()
+                        ).hexdigest()
+                        == digest
+                    )
+                except TypeError:  # a column of another type than stored (edited): the long way
+                    accepted = False
+                if not accepted:
+                    reason = _problem(org, row, expected, prev, previous_id)
+                    if reason is not None:
+                        found = ChainProblem(org, seq, entry_id, reason)
+                        return Walk(expected - 1, prev, verified, found)
+                prev, previous_id, expected = digest, entry_id, expected + 1
+                verified += 1
+    return Walk(expected - 1, prev, verified, None)
+
+
+def _problem(
+    organization_id: int, row: Sequence[Any], expected: int, prev: str, previous_id: int
+) -> str | None:
+    """What is wrong with an entry the walk's shortcut did not accept, checked in the order
+    the walk has always checked (sequence, link, hash, storage order); None when nothing is
+    (content stored in another form than compact JSON, or strings that need escaping)."""
+    entry_id, seq, at, actor, role, action, otype, oid, details, prev_hash, digest = row
+    if seq != expected:
+        if isinstance(seq, int) and seq > expected:
+            return f"entries {expected}..{seq - 1} are missing (deleted)"
+        return f"sequence number {seq} repeats (inserted or reordered)"
+    if prev_hash != prev:
+        return "does not link to the entry before it (reordered or replaced)"
+    if (
+        _raw_hash(organization_id, seq, at, actor, role, action, otype, oid, details, prev)
+        != digest
+    ):
+        return "its hash does not match its content (edited)"
+    if entry_id < previous_id:
+        return "stored out of order (reordered)"
+    return None
 
 
 @dataclass

@@ -12,6 +12,7 @@ layer raises and `is_contention` tells the adapters to answer "busy, retry" (503
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,9 +68,18 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def compact_json(value: Any) -> str:
+    """How JSON columns are stored: without the space the standard library puts after `,` and
+    `:` (ASCII-escaped, key order kept, as before). An audit entry's details, whose keys are
+    already sorted, are then stored in the form its hash covers, so verification hashes the
+    stored text as it is instead of parsing and re-encoding it (`audit.chain.walk`)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
 def make_engine(url: str, limits: Limits | None = None, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     limits = limits or Limits()
+    kwargs.setdefault("json_serializer", compact_json)
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", limits.pool_size)
         kwargs.setdefault("max_overflow", limits.max_overflow)
