@@ -64,8 +64,13 @@ def test_reminders_then_due_day_decisions(
     staff = mails_to(smtp, "info@contact-center1.com", 4)
     assert any("has used 80% of its time" in m["Subject"] for m in staff)
 
+    # Half an hour before the deadline, on the due day (the sweep compares UTC dates): a
+    # request received in the first half hour of a UTC day would put that half hour on the
+    # day before, so the moment is kept on the due day's date.
+    due_day = (start + dt.timedelta(days=45)).replace(hour=0, minute=0, second=0, microsecond=0)
+    before_deadline = max(start + dt.timedelta(days=45, minutes=-30), due_day)
     with rt.db.session() as session:
-        result = sweep(session, svc, org.id, now=start + dt.timedelta(days=45, minutes=-30))
+        result = sweep(session, svc, org.id, now=before_deadline)
     assert (result.downgraded, result.denied_unverified) == (1, 1)
     # 11 CCR 7024: answered as a request for categories, download link sent.
     answered = _by_type(rt, org, "access_categories")
