@@ -22,6 +22,7 @@ Values come from Faker with the caller's seed: made up, never real people.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import re
 from dataclasses import dataclass, field
@@ -120,6 +121,18 @@ def luhn_complete(body: str) -> str:
             n = n * 2 - 9 if n > 4 else n * 2
         total += n
     return body + str((10 - total % 10) % 10)
+
+
+# The day ages are counted from: fixed, so the same seed gives the same calls on any day (Faker's
+# date_of_birth counts from today, and tests/detect/test_frozen.py hashes the texts).
+AGE_REFERENCE = dt.date(2026, 12, 1)
+
+
+def born_between(fake: Faker, youngest: int, oldest: int) -> dt.date:
+    """A birth date of someone aged `youngest` to `oldest` on AGE_REFERENCE."""
+    latest = AGE_REFERENCE.replace(year=AGE_REFERENCE.year - youngest)
+    earliest = AGE_REFERENCE.replace(year=AGE_REFERENCE.year - oldest - 1) + dt.timedelta(days=1)
+    return fake.date_between_dates(date_start=earliest, date_end=latest)
 
 
 @dataclass
@@ -427,7 +440,7 @@ class Generator:
 
     def _dob(self, script: _Script, style: str) -> None:
         rng = self.rng
-        born = self.fake.date_of_birth(minimum_age=18, maximum_age=90)
+        born = born_between(self.fake, 18, 90)
         month, day, year = born.month, born.day, born.year
         form = rng.random()
         year_words = (

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
+from tests.detect.calls import born_between
+
 STYLES = ("one_turn", "split_acks", "read_back", "echo", "fillers", "correction", "asr")
 ENTITIES = ("CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "EMAIL_ADDRESS", "DATE_OF_BIRTH")
 LANGS = ("en", "es", "en_es", "es_en")  # frame language _ digit language
@@ -451,7 +453,7 @@ class Generator:
             else:
                 said = f"{user.replace('.', ' dot ')} at {domain.replace('.', ' dot ')}"
         else:
-            born = self.fake.date_of_birth(minimum_age=18, maximum_age=85)
+            born = born_between(self.fake, 18, 85)
             value = f"{born.month:02d}{born.day:02d}{born.year}"
             choice = rng.random()
             if choice < 0.25:
