@@ -10,6 +10,7 @@ may still be written.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -141,3 +142,19 @@ def test_hard_negatives_stay_clear() -> None:
     ):
         found = [f.type for f in scan(text) if f.type not in ("DATE_TIME",)]
         assert found == [], text
+
+
+# Draws of the generator that still leak (found 2026-12-08: 3 of 6,000 seeds, on this engine and
+# the one before). Two are a tens word followed by digits said one by one ("ninety one one zero
+# six five" is 90 1 1 0 6 5, read as 91 1 0 6 5: the card fails its length and Luhn, and
+# nothing is found); one is a phone number whose three-digit groups are echoed twice each on
+# unlabelled lines ("one two three" four times). Strict: the day one is fixed, this fails and
+# the seed leaves the list.
+KNOWN_LEAKS = (2160, 3354, 5418)
+
+
+@pytest.mark.xfail(strict=True, reason="known leaks, issue 16 (see KNOWN_LEAKS)")
+@pytest.mark.parametrize("seed", KNOWN_LEAKS)
+def test_known_leaks(seed: int) -> None:
+    call = Generator(seed).call()
+    assert leaked_digits(call.value, redact(call.text).text) == []
