@@ -346,3 +346,26 @@ def test_unlabelled_lines_saying_each_group_twice_are_one_card() -> None:
     assert [text[f.start : f.end] for f in found] == lines
     assert {f.type for f in found} == {"CREDIT_CARD"}
     assert len({f.value_id for f in found}) == 1
+
+
+def test_a_tens_word_before_digits_said_one_by_one() -> None:
+    """ "ninety one one zero six five" is 90 1 1 0 6 5 when only that reading is a card: the
+    first reading (91 1 0 6 5) leaves 14 digits, which no card has, and nothing was found."""
+    card = luhn_complete("37237452901106")  # an American Express length and prefix
+    assert len(card) == 15 and card[10] == "1"
+    said = "thirty seven twenty three seventy four fifty two ninety " + speak(card[10:], sep=" ")
+    text = f"card number {said}\nthanks for calling"
+    found = scan(text)
+    assert [(f.type, text[f.start : f.end]) for f in found] == [("CREDIT_CARD", said)]
+    assert "ninety" not in redact(text).text
+
+
+def test_groups_each_said_and_echoed_twice_on_unlabelled_lines(fakes: Fakes) -> None:
+    """An area code and exchange that are the same digits, each said and echoed, then the
+    line number said and echoed: one phone number, every line of it redacted."""
+    lines = ["one two three"] * 4 + ["three nine seven eight"] * 2
+    text = "llamo por mi factura\nmi número es " + "\n".join(lines) + "\nalgo más"
+    found = [f for f in scan(text) if f.type != "PERSON"]
+    assert [text[f.start : f.end] for f in found] == lines
+    assert {f.type for f in found} == {"PHONE_NUMBER"}
+    assert "three nine seven eight" not in redact(text).text

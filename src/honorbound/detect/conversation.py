@@ -354,6 +354,16 @@ def findings(
         ways.append(
             [Segment(ECHO, s.run, s.digits, s.start, s.end) if s.repeat else s for s in chain]
         )
+        # And in pairs, when a group is itself repeated: "one two three" four times is the
+        # area code and the exchange, each said and echoed (every second repeat an echo).
+        paired: list[Segment] = []
+        for segment in chain:
+            after_echo = bool(paired) and paired[-1].role == ECHO
+            if segment.repeat and not after_echo:
+                segment = Segment(ECHO, segment.run, segment.digits, segment.start, segment.end)
+            paired.append(segment)
+        if [s.role for s in paired] != [s.role for s in ways[-1]]:
+            ways.append(paired)
     best: (
         tuple[tuple[int, int], _Assembly, list[tuple[int, int, str, float]], list[Segment]] | None
     ) = None

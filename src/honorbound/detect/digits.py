@@ -281,7 +281,10 @@ _MAX_RUN_CHARS: Final = MAX_RUN_DIGITS * MAX_RUN_DIGITS + (MAX_RUN_DIGITS - 1) *
 class Run:
     """A stretch of written and spoken digits (see the module docstring)."""
 
-    __slots__ = ("bounds", "breaks", "digits", "end", "ends", "plus", "spoken", "start", "starts")
+    __slots__ = (
+        "bounds", "breaks", "compounds", "digits", "end", "ends", "plus", "spoken", "start",
+        "starts",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -294,6 +297,7 @@ class Run:
         start: int,
         end: int,
         breaks: tuple[int, ...] = (),
+        compounds: tuple[int, ...] = (),
     ) -> None:
         self.digits = digits
         # Original start / end offset of each digit. None for a written run until a finding
@@ -307,6 +311,22 @@ class Run:
         self.end = end
         # Digit indices at which the run continues on the next line (two-line runs).
         self.breaks = breaks
+        # Digit indices of a unit an English tens word took ("ninety one": the "1"). The same
+        # words also say 90 then 1 ("ninety, one one zero six five"); `split_at` reads it so.
+        self.compounds = compounds
+
+    def split_at(self, unit: int) -> Run:
+        """The run read with the tens word before digit `unit` alone: "ninety one" as 9 0 1."""
+        starts, ends = self.starts, self.ends
+        digits = self.digits[:unit] + "0" + self.digits[unit:]
+        new_starts = None if starts is None else [*starts[:unit], starts[unit - 1], *starts[unit:]]
+        new_ends = None if ends is None else [*ends[:unit], ends[unit - 1], *ends[unit:]]
+        bounds = sorted({*(b if b < unit else b + 1 for b in self.bounds), unit + 1})
+        breaks = tuple(b if b < unit else b + 1 for b in self.breaks)
+        return Run(
+            digits, new_starts, new_ends, bounds, self.spoken, self.plus, self.start, self.end,
+            breaks,
+        )  # fmt: skip
 
     def offsets(self, text: str) -> tuple[list[int], list[int]]:
         if self.starts is None or self.ends is None:
@@ -331,6 +351,7 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
     ends: list[int] = []
     bounds: list[int] = []
     spoken = False
+    compounds: list[int] = []
     pending_repeat = 1
     repeat_start = -1  # where "double" / "triple" was said: part of the digits it repeats
     k = 0
@@ -362,6 +383,8 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
             continue
         if word in TENS:
             out, e, k = _tens(word, pieces, k, e)
+            if out[1] != "0" and word not in _SPANISH_TENS:
+                compounds.append(len(digits) + 1)
         elif word in HUNDREDS:
             out, e, k = _after_hundred(pieces, k, e)
             out = HUNDREDS[word] + out
@@ -391,7 +414,10 @@ def _build(text: str, pieces: list[re.Match[str]]) -> Run | None:
     bounds.append(len(digits))
     first = pieces[0].start()
     plus = first > 0 and text[first - 1] == "+"
-    return Run("".join(digits), starts, ends, bounds, spoken, plus, first, pieces[-1].end())
+    return Run(
+        "".join(digits), starts, ends, bounds, spoken, plus, first, pieces[-1].end(), (),
+        tuple(compounds),
+    )  # fmt: skip
 
 
 def _lower(pieces: list[re.Match[str]], k: int) -> str:

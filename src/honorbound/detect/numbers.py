@@ -241,7 +241,7 @@ def classify_run(text: str, run: Run, index: context.Index) -> list[tuple[int, i
         line = text.rfind("\n", 0, run.start) + 1
         if "negative" in index.around(run.start, run.end, left=min(context.LEFT, run.start - line)):
             whole_ctx = ctx | {LINE_NEGATIVE}
-    found = _classify(run, 0, n, whole_ctx, True)
+    found = _classify(run, 0, n, whole_ctx, True) or _card_read_apart(run, n, whole_ctx)
     if found:
         return [(0, n, found[0], found[1])]
     hits: list[tuple[int, int, str, float]] = []
@@ -272,6 +272,21 @@ def classify_run(text: str, run: Run, index: context.Index) -> list[tuple[int, i
         else:
             k += 1
     return hits
+
+
+def _card_read_apart(run: Run, n: int, ctx: frozenset[str]) -> tuple[str, float] | None:
+    """A card said with a tens word before digits said one by one ("ninety one one zero six
+    five" is 90 1 1 0 6 5, not 91 1 0 6 5): when the run as read is nothing, each tens + unit
+    pair read apart, one at a time; a reading that is a card (Luhn, length, issuer) wins, a
+    little less sure than a card said plainly."""
+    if not run.compounds or n + 1 > 19:
+        return None
+    for unit in run.compounds:
+        apart = run.split_at(unit)
+        found = _card(apart, 0, n + 1, apart.digits, ctx, True)  # Luhn: not a misheard card
+        if found and found[0] == CARD:
+            return CARD, round(found[1] - 0.05, 2)
+    return None
 
 
 def add_findings(out: list[Finding], text: str, run: Run, index: context.Index) -> None:
