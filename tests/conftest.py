@@ -34,7 +34,7 @@ pytest_plugins = ["tests.support.app"]
 # Property tests draw new examples on every local run (and keep the failures they find in
 # .hypothesis/); under CI (`CI` set, as `.ci/run` is started) they draw a fixed sequence, so a
 # run's verdict depends on the code, not on the draw. Known failing draws are pinned as tests
-# of their own (e.g. tests/detect/test_no_partial.py's KNOWN_LEAKS), not left to chance.
+# of their own (e.g. tests/detect/test_no_partial.py's FORMER_LEAKS), not left to chance.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
